@@ -1,0 +1,24 @@
+// convergent check FILE: validate a spec and say what it describes.
+import type { Command } from '@commander-js/extra-typings';
+import { readCluster } from '../spec/read.ts';
+import { reportAndExit } from './errors.ts';
+
+export function checkCommand(program: Command): void {
+  program
+    .command('check')
+    .description('validate a cluster spec: every problem with file:line:column and a fix')
+    .argument('<file>', 'cluster spec (YAML)')
+    .action((file) => {
+      try {
+        const cluster = readCluster(file);
+        const tags = cluster.nodes.map((n) => `${n.name}=${n.tag}${n.tagAllocated ? '*' : ''}`).join(' ');
+        process.stdout.write(
+          `${file}: ok: cluster ${cluster.name}, ${cluster.nodes.length} nodes, ${cluster.networks.length} networks, ` +
+            `${cluster.guests.length} guests, ${cluster.forwards.length} forwards\n` +
+            `node tags: ${tags}${cluster.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}\n`,
+        );
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+}

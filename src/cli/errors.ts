@@ -1,0 +1,28 @@
+// How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error.
+// User mistakes are printed as located messages, never as stack traces.
+import pc from 'picocolors';
+import { formatProblem, SpecError } from '../spec/problem.ts';
+
+export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function reportAndExit(err: unknown): never {
+  if (err instanceof SpecError) {
+    for (const p of err.problems) process.stderr.write(`${colorProblem(formatProblem(p))}\n`);
+    const n = err.problems.length;
+    process.stderr.write(`${n} problem${n === 1 ? '' : 's'} found; nothing was written.\n`);
+    process.exit(EXIT.invalid);
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`convergent: ${err.message}\n`);
+    process.exit(EXIT.usage);
+  }
+  throw err;
+}
+
+function colorProblem(text: string): string {
+  return text.replace(': error: ', `: ${pc.red('error')}: `).replace('\n  fix: ', `\n  ${pc.cyan('fix')}: `);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// convergent: one cluster spec -> each node's host networking, proven before it reaches a host.
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import { checkCommand } from './check.ts';
+import { EXIT } from './errors.ts';
+import { renderCommand } from './render.ts';
+import { schemaCommand } from './schema.ts';
+
+const program = new Command()
+  .name('convergent')
+  .description('Host networking for Linux virtualization clusters whose nodes are the network.')
+  .version('0.1.0')
+  .exitOverride()
+  .showHelpAfterError();
+
+checkCommand(program);
+renderCommand(program);
+schemaCommand(program);
+
+try {
+  program.parse();
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version end with 0; every other commander error is a usage error.
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  throw err;
+}

@@ -1,0 +1,40 @@
+// Cluster -> one HostPlan per node. Pure: no I/O, no randomness; the same cluster gives equal plans.
+// Each feature module adds its part to the node's plan; the order here is the order rendered.
+import type { HostPlan } from '../plan/host.ts';
+import type { Cluster, Node } from '../spec/model.ts';
+import { compileAnycast } from './anycast.ts';
+import { PlanBuilder } from './builder.ts';
+import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
+import { compileFullnat } from './fullnat.ts';
+import { compileLinks } from './links.ts';
+import { compileOutbound } from './outbound.ts';
+import { compileStateless } from './stateless.ts';
+import { compileSysctls } from './sysctl.ts';
+
+export interface Compiler {
+  readonly nodes: readonly Node[];
+  compileNode(node: Node): HostPlan;
+}
+
+/** Prepares what all nodes share; compileNode then costs only what is specific to the node. */
+export function compiler(cluster: Cluster): Compiler {
+  const ctx = clusterContext(cluster);
+  const cache: ElementCache = new Map();
+  return { nodes: cluster.nodes, compileNode: (node) => compileNode(ctx, node, cache) };
+}
+
+export function compileCluster(cluster: Cluster): HostPlan[] {
+  const c = compiler(cluster);
+  return c.nodes.map((n) => c.compileNode(n));
+}
+
+function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): HostPlan {
+  const plan = new PlanBuilder(ctx.cluster.name, node.name);
+  compileLinks(ctx, node, plan);
+  compileSysctls(ctx, node, plan);
+  compileOutbound(ctx, node, plan);
+  compileStateless(ctx, node, plan, cache);
+  compileFullnat(ctx, node, plan, cache);
+  compileAnycast(ctx, node, plan);
+  return plan.freeze();
+}

@@ -1,0 +1,18 @@
+// The two tables convergent owns on a node. Nothing else on the host is touched: render replaces
+// exactly these tables, in one transaction.
+import type { Node } from '../spec/model.ts';
+import type { PlanBuilder, TableDraft } from './builder.ts';
+import type { ClusterContext } from './context.ts';
+
+export function ipTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): TableDraft {
+  return plan.table('ip', `convergent: cluster ${ctx.cluster.name}, node ${node.name}`);
+}
+
+export function netdevTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): TableDraft {
+  return plan.table('netdev', `convergent: cluster ${ctx.cluster.name}, node ${node.name}, cluster pipes`);
+}
+
+/** The node's pipe interfaces, the devices of its netdev chains. */
+export function pipeDevices(ctx: ClusterContext, node: Node): string[] {
+  return (ctx.pipesByNode.get(node.name) ?? []).map((p) => p.ifname);
+}

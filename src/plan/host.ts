@@ -1,0 +1,47 @@
+// A HostPlan: everything one node needs, as data. Render turns it into files; the lab and apply
+// read it too. Each item carries `source`, the spec path it came from, printed as a comment.
+import type { Ruleset } from './nft.ts';
+
+export interface BridgePlan {
+  readonly name: string;
+  readonly mac?: string;
+  readonly stp: boolean;
+  /** Pass this bridge's IPv4 frames through the ip hooks and conntrack (br_netfilter, per bridge). */
+  readonly callIptables: boolean;
+  readonly ports: readonly string[];
+  readonly source: string;
+}
+
+export interface AddressPlan {
+  readonly dev: string;
+  /** "10.5.5.251/24" */
+  readonly cidr: string;
+  readonly source: string;
+}
+
+export interface RoutePlan {
+  readonly to: 'default' | string;
+  readonly via: string;
+  readonly dev: string;
+  readonly source: string;
+}
+
+export interface SysctlPlan {
+  /** Path segments, e.g. ["net", "ipv4", "conf", "eth1.100", "arp_announce"]: names may contain dots. */
+  readonly key: readonly string[];
+  readonly value: string;
+  readonly source: string;
+}
+
+export interface HostPlan {
+  readonly cluster: string;
+  readonly node: string;
+  readonly bridges: readonly BridgePlan[];
+  /** In order: the first address of a device on a subnet is its primary address. */
+  readonly addresses: readonly AddressPlan[];
+  readonly routes: readonly RoutePlan[];
+  readonly sysctls: readonly SysctlPlan[];
+  /** Kernel modules the plan relies on (modules-load.d). */
+  readonly modules: readonly { readonly name: string; readonly source: string }[];
+  readonly ruleset: Ruleset;
+}

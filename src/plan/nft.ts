@@ -1,0 +1,132 @@
+// The nftables ruleset as a typed tree. Compile builds it, render prints it, and the packet
+// simulator will evaluate it: rule expressions are data (matches, statements, verdicts), never text.
+
+export type Family = 'ip' | 'ip6' | 'inet' | 'netdev' | 'bridge' | 'arp';
+export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
+
+/** Element types of sets and maps, as nft names them. */
+export type DataType = 'ipv4_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ether_addr' | 'ifname';
+
+/** A constant, typed so that render and the simulator agree on its meaning. */
+export type Const =
+  | { readonly type: 'ipv4_addr'; readonly value: string } // "10.5.5.1" or "10.5.5.0/24" in interval sets
+  | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' }
+  | { readonly type: 'inet_service'; readonly value: number }
+  | { readonly type: 'mark'; readonly value: number }
+  | { readonly type: 'ether_addr'; readonly value: string }
+  | { readonly type: 'ifname'; readonly value: string }
+  | { readonly type: 'ct_direction'; readonly value: 'original' | 'reply' }
+  | { readonly type: 'ct_status'; readonly value: 'dnat' | 'snat' };
+
+/** Packet fields a rule reads or writes. */
+export type Field =
+  | { readonly kind: 'meta'; readonly key: 'iifname' | 'oifname' | 'mark' | 'l4proto' }
+  | { readonly kind: 'ct'; readonly key: 'mark' | 'direction' | 'status' }
+  | { readonly kind: 'payload'; readonly header: 'ip'; readonly field: 'saddr' | 'daddr' }
+  | { readonly kind: 'payload'; readonly header: 'tcp' | 'udp' | 'th'; readonly field: 'sport' | 'dport' }
+  | { readonly kind: 'payload'; readonly header: 'ether'; readonly field: 'saddr' | 'daddr' }
+  | { readonly kind: 'payload'; readonly header: 'arp'; readonly field: 'saddr ip' | 'daddr ip' };
+
+/** Values: fields, constants, and the expressions built from them. */
+export type Expr =
+  | Field
+  | { readonly kind: 'const'; readonly value: Const }
+  | { readonly kind: 'concat'; readonly parts: readonly Expr[] }
+  | { readonly kind: 'mask'; readonly value: Expr; readonly mask: Const } // value & mask
+  | { readonly kind: 'lookup'; readonly key: Expr; readonly map: string }; // key map @map
+
+export type Statement =
+  | { readonly kind: 'match'; readonly left: Expr; readonly op: 'eq' | 'ne'; readonly right: Expr }
+  | { readonly kind: 'match-set'; readonly left: Expr; readonly set: string; readonly negate?: boolean }
+  | { readonly kind: 'set-field'; readonly field: Field; readonly value: Expr }
+  | { readonly kind: 'nat'; readonly type: 'snat' | 'dnat'; readonly to: Expr }
+  | { readonly kind: 'counter' }
+  | { readonly kind: 'verdict'; readonly verdict: 'accept' | 'drop' | 'return' }
+  | { readonly kind: 'goto' | 'jump'; readonly chain: string };
+
+export interface Rule {
+  readonly statements: readonly Statement[];
+  readonly comment: string;
+}
+
+export interface BaseChain {
+  readonly type: 'filter' | 'nat' | 'route';
+  readonly hook: Hook;
+  readonly priority: number;
+  readonly devices?: readonly string[];
+  readonly policy: 'accept' | 'drop';
+}
+
+export interface Chain {
+  readonly name: string;
+  readonly comment: string;
+  /** Why the chain is there and placed where it is; rendered as # lines above it. */
+  readonly notes?: readonly string[];
+  readonly base?: BaseChain;
+  readonly rules: readonly Rule[];
+}
+
+export interface Element {
+  readonly key: readonly Const[];
+  readonly value?: readonly Const[];
+  readonly comment?: string;
+}
+
+/** A named set (no value types) or map (with value types). */
+export interface NamedSet {
+  readonly name: string;
+  readonly comment: string;
+  readonly notes?: readonly string[];
+  readonly key: readonly DataType[];
+  readonly value?: readonly DataType[];
+  readonly interval: boolean;
+  readonly elements: readonly Element[];
+}
+
+export interface Table {
+  readonly family: Family;
+  readonly name: string;
+  readonly comment: string;
+  readonly sets: readonly NamedSet[];
+  readonly chains: readonly Chain[];
+}
+
+export interface Ruleset {
+  readonly tables: readonly Table[];
+}
+
+/** Standard hook priorities (nft's named priorities for the ip families; conntrack sits at -200). */
+export const PRIORITY = {
+  raw: -300,
+  conntrack: -200,
+  mangle: -150,
+  dstnat: -100,
+  filter: 0,
+  security: 50,
+  srcnat: 100,
+} as const;
+
+// Small constructors, so that compile code reads like the rules it builds.
+export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto'): Field => ({ kind: 'meta', key });
+export const ct = (key: 'mark' | 'direction' | 'status'): Field => ({ kind: 'ct', key });
+export const ip = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip', field });
+export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({ kind: 'payload', header, field });
+export const ether = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ether', field });
+export const arp = (field: 'saddr ip' | 'daddr ip'): Field => ({ kind: 'payload', header: 'arp', field });
+export const konst = (value: Const): Expr => ({ kind: 'const', value });
+export const concat = (...parts: Expr[]): Expr => ({ kind: 'concat', parts });
+export const lookup = (key: Expr, map: string): Expr => ({ kind: 'lookup', key, map });
+
+export const eq = (left: Expr, right: Const): Statement => ({ kind: 'match', left, op: 'eq', right: konst(right) });
+export const ne = (left: Expr, right: Const): Statement => ({ kind: 'match', left, op: 'ne', right: konst(right) });
+export const inSet = (left: Expr, set: string): Statement => ({ kind: 'match-set', left, set });
+export const setField = (field: Field, value: Expr): Statement => ({ kind: 'set-field', field, value });
+export const counter: Statement = { kind: 'counter' };
+
+// Typed constants.
+export const v4 = (value: string): Const => ({ type: 'ipv4_addr', value });
+export const proto = (value: 'tcp' | 'udp'): Const => ({ type: 'inet_proto', value });
+export const service = (value: number): Const => ({ type: 'inet_service', value });
+export const mark = (value: number): Const => ({ type: 'mark', value });
+export const etherAddr = (value: string): Const => ({ type: 'ether_addr', value });
+export const ifname = (value: string): Const => ({ type: 'ifname', value });

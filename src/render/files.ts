@@ -1,0 +1,49 @@
+// HostPlan -> the files an operator deploys on the node, by relative path. Deterministic: the same
+// plan gives byte-identical files (no dates, no absolute paths).
+import type { HostPlan } from '../plan/host.ts';
+import { renderIpBatch } from './ip.ts';
+import { renderRuleset } from './nft.ts';
+import { renderModules, renderSysctl } from './sysctl.ts';
+
+export const FILES = {
+  nftables: 'nftables.conf',
+  ipBatch: 'network.ip',
+  sysctl: 'sysctl.d/90-convergent.conf',
+  modules: 'modules-load.d/convergent.conf',
+} as const;
+
+export interface RenderedFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+export function renderNode(plan: HostPlan): RenderedFile[] {
+  const who = `convergent: cluster ${plan.cluster}, node ${plan.node}. Generated from the cluster spec: edit the spec, not this file.`;
+  const files: RenderedFile[] = [
+    {
+      path: FILES.nftables,
+      text: renderRuleset(plan.ruleset, [
+        who,
+        'Owns only the tables named "convergent"; other tables on the host are left as they are.',
+        'Check: nft -c -f nftables.conf    Load: nft -f nftables.conf',
+      ]),
+    },
+    {
+      path: FILES.ipBatch,
+      text: renderIpBatch(plan, [
+        who,
+        'Links, addresses and routes for bring-up: ip -batch network.ip',
+        'Ports (uplink ports, cluster pipes) must exist first. "address/route replace" can be re-run;',
+        '"link add" reports "File exists" for a bridge that is already there.',
+      ]),
+    },
+    {
+      path: FILES.sysctl,
+      text: renderSysctl(plan, [who, 'Apply after network.ip (per-interface keys need the interfaces): sysctl -p <this file>']),
+    },
+  ];
+  if (plan.modules.length > 0) {
+    files.push({ path: FILES.modules, text: renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).']) });
+  }
+  return files;
+}

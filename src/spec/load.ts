@@ -1,0 +1,134 @@
+// Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
+import { type ClusterSpec, ClusterSchema } from './schema.ts';
+import { SourceMap } from './source.ts';
+
+export interface LoadedSpec {
+  readonly file: string;
+  readonly spec: ClusterSpec;
+  readonly source: SourceMap;
+}
+
+export function readSpecFile(file: string): LoadedSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new SpecError([
+      { file, location: { line: 1, col: 1 }, path: [], message: `cannot read the spec: ${reason}` },
+    ]);
+  }
+  return parseSpec(text, file);
+}
+
+/** Parses and schema-checks a spec. Throws SpecError listing every problem. */
+export function parseSpec(text: string, file: string): LoadedSpec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const source = new SourceMap(doc, lines);
+  if (doc.errors.length > 0) {
+    throw new SpecError(
+      doc.errors.map((e) => ({
+        file,
+        location: source.locateOffset(e.pos[0]),
+        path: [],
+        message: yamlMessage(e.code, e.message),
+        fix: e.code === 'DUPLICATE_KEY' ? 'every name and field appears once; rename or merge the two' : undefined,
+      })),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = ClusterSchema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => schemaProblems(issue, data));
+    throw new SpecError(locateAll(problems, source, file));
+  }
+  return { file, spec: parsed.data, source };
+}
+
+export function locateAll(problems: readonly Problem[], source: SourceMap, file: string): LocatedProblem[] {
+  const located = problems.map((p) => ({ ...p, file, location: source.locate(p.path, p.atKey) }));
+  return located.sort((a, b) => a.location.line - b.location.line || a.location.col - b.location.col);
+}
+
+function yamlMessage(code: string, message: string): string {
+  if (code === 'DUPLICATE_KEY') return 'this key appears twice in the same mapping';
+  return `YAML syntax: ${message.split('\n')[0]}`;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function schemaProblems(issue: Issue, data: unknown): Problem[] {
+  const path = issue.path as SpecPath;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = fieldsAt(path);
+      return issue.keys.map((key) => ({
+        path: [...path, key],
+        atKey: true,
+        message: `unknown field "${key}"${path.length ? ` in ${describePath(path)}` : ''}`,
+        fix: known.length ? `the fields allowed here are: ${known.join(', ')}` : 'remove it',
+      }));
+    }
+    case 'invalid_type': {
+      if (valueAt(data, path) === undefined) {
+        const field = path[path.length - 1];
+        return [
+          {
+            path: path.slice(0, -1),
+            message: `missing required field "${String(field)}"${path.length > 1 ? ` in ${describePath(path.slice(0, -1))}` : ''}`,
+            fix: `add "${String(field)}:" here`,
+          },
+        ];
+      }
+      return [{ path, message: issue.message }];
+    }
+    case 'invalid_key':
+      return [{ path, atKey: true, message: issue.issues[0]?.message ?? issue.message }];
+    case 'invalid_union':
+      return [{ path, message: issue.message }];
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+function describePath(path: SpecPath): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+function valueAt(data: unknown, path: SpecPath): unknown {
+  let value = data;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return value;
+}
+
+/** The field names the schema allows at an object path, for "unknown field" hints. */
+function fieldsAt(path: SpecPath): string[] {
+  let schema: unknown = ClusterSchema;
+  for (const part of path) {
+    schema = unwrap(schema);
+    const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
+    if (def.type === 'object') schema = (def.shape as Record<string, unknown>)[String(part)];
+    else if (def.type === 'record') schema = def.valueType;
+    else if (def.type === 'array') schema = def.element;
+    else return [];
+    if (!schema) return [];
+  }
+  const def = (unwrap(schema) as { _zod: { def: Record<string, unknown> } })._zod.def;
+  return def.type === 'object' ? Object.keys(def.shape as object) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { _zod: { def: { type: string; innerType?: unknown } } };
+  while (s._zod.def.innerType && ['default', 'optional', 'nullable', 'prefault'].includes(s._zod.def.type)) {
+    s = s._zod.def.innerType as typeof s;
+  }
+  return s;
+}

@@ -1,0 +1,78 @@
+// The resolved cluster: what the spec means once defaults are filled in, names are looked up,
+// tags are allocated and addresses are parsed. Every later stage reads this, never the raw spec.
+import type { Prefix } from '../util/ipv4.ts';
+import type { SpecPath } from './problem.ts';
+import type { Strategy } from './schema.ts';
+
+export type { Strategy };
+
+export interface Cluster {
+  readonly name: string;
+  readonly strategy: Strategy;
+  /** First octet of the nodes' guest-bridge MACs; the second is the node tag. */
+  readonly tagMacPrefix: string;
+  readonly uplink: { readonly subnet: Prefix; readonly gateway: number };
+  readonly nodes: readonly Node[];
+  readonly networks: readonly Network[];
+  readonly guests: readonly Guest[];
+  readonly forwards: readonly Forward[];
+}
+
+export interface Node {
+  readonly name: string;
+  /** Public address on the uplink bridge. */
+  readonly address: number;
+  readonly tag: number;
+  readonly tagAllocated: boolean;
+  readonly uplinkBridge: string;
+  readonly uplinkPorts: readonly string[];
+  /** MAC of the node's guest bridges; its first two octets are the tag prefix seen on the pipes. */
+  readonly bridgeMac: string;
+  readonly path: SpecPath;
+}
+
+export interface PipeEnd {
+  readonly node: string;
+  readonly ifname: string;
+}
+
+export interface Pipe {
+  readonly ends: readonly [PipeEnd, PipeEnd];
+  readonly path: SpecPath;
+}
+
+export interface Network {
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: Prefix;
+  /** The anycast gateway address, on every node's guest bridge. */
+  readonly gateway: number;
+  /** Each node's own (primary) address on the bridge. */
+  readonly nodeAddresses: ReadonlyMap<string, number>;
+  readonly pipes: readonly Pipe[];
+  readonly stp: boolean;
+  readonly path: SpecPath;
+}
+
+export interface Guest {
+  readonly name: string;
+  readonly node: string;
+  readonly network: string;
+  readonly address: number;
+  readonly mac?: string;
+  readonly path: SpecPath;
+}
+
+export interface Forward {
+  readonly index: number;
+  readonly proto: 'tcp' | 'udp';
+  readonly port: number;
+  readonly guest: string;
+  readonly toPort: number;
+  /** The nodes whose public address carries this forward (all nodes unless the spec narrows it). */
+  readonly nodes: readonly string[];
+  /** True when the spec left "nodes" out: the forward is the same on every node. */
+  readonly everyNode: boolean;
+  readonly strategy: Strategy;
+  readonly path: SpecPath;
+}

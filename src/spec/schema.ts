@@ -1,0 +1,166 @@
+// The cluster spec as the user writes it (YAML), in one zod schema. The TypeScript types and the
+// JSON Schema for editors (schema/convergent.schema.json, `npm run schema`) both come from here.
+// Only shape and syntax live here; relations between objects are checked in validate.ts.
+import { z } from 'zod';
+import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
+import { normalizeMac } from '../util/mac.ts';
+
+/** Inbound strategies: how a connection entering on one node reaches a guest hosted on another. */
+export const STRATEGIES = ['fullnat', 'stateless'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,30}$/, {
+      error: `${what} names start with a lowercase letter and use only a-z, 0-9 and "-" (at most 31 characters)`,
+    })
+    .describe(`${what} name`);
+
+const ipv4 = z
+  .string({ error: 'expected an IPv4 address such as 192.168.122.11' })
+  .refine((s) => parseIPv4(s) !== undefined, { error: 'expected an IPv4 address such as 192.168.122.11' })
+  .describe('IPv4 address');
+
+const prefix = z
+  .string({ error: 'expected an IPv4 prefix such as 10.5.5.0/24' })
+  .refine((s) => parsePrefix(s) !== undefined, {
+    error: 'expected an IPv4 prefix with its host bits zero, such as 10.5.5.0/24',
+  })
+  .describe('IPv4 prefix, network/length');
+
+// Linux interface names: at most IFNAMSIZ-1 = 15 bytes, no "/", ":" or whitespace.
+const ifname = z
+  .string({ error: 'expected an interface name such as eth1.100' })
+  .max(15, { error: 'interface names are at most 15 characters long (the kernel limit, IFNAMSIZ)' })
+  .regex(/^[A-Za-z0-9_.@-]+$/, {
+    error: 'interface names use only letters, digits and "_", ".", "-", "@" (no "/", ":" or spaces)',
+  })
+  .describe('Linux interface name (at most 15 characters)');
+
+const mac = z
+  .string({ error: 'expected a MAC address such as 52:54:00:12:34:56' })
+  .refine((s) => normalizeMac(s) !== undefined, { error: 'expected a MAC address such as 52:54:00:12:34:56' })
+  .describe('Ethernet MAC address');
+
+const port = z
+  .number({ error: 'expected a port number (1-65535)' })
+  .int({ error: 'expected a port number (1-65535)' })
+  .min(1, { error: 'ports start at 1' })
+  .max(65535, { error: 'ports end at 65535' });
+
+export const UplinkPortsSchema = z
+  .object({
+    bridge: ifname.describe('The uplink ("perimeter") bridge holding the node\'s public address, e.g. xenbr0'),
+    ports: z
+      .array(ifname)
+      .describe('Physical interfaces enslaved to the uplink bridge, e.g. [eth0]. Empty: the bridge exists already.')
+      .default([]),
+  })
+  .strict();
+
+export const UplinkSchema = z
+  .object({
+    subnet: prefix.describe('The uplink segment the nodes\' public addresses live in'),
+    gateway: ipv4.describe('The upstream router on the uplink segment (default route of every node)'),
+    bridge: ifname.describe('Default uplink bridge name on every node, e.g. xenbr0').default('xenbr0'),
+    ports: z.array(ifname).describe('Default ports of the uplink bridge, e.g. [eth0]').default([]),
+  })
+  .strict();
+
+export const NodeSchema = z
+  .object({
+    address: ipv4.describe('The node\'s public address on the uplink bridge (what DNS round-robin points at)'),
+    tag: z
+      .number({ error: 'expected a node tag, a whole number from 1 to 255' })
+      .int({ error: 'expected a node tag, a whole number from 1 to 255' })
+      .min(1, { error: 'node tags start at 1 (0 means "no tag")' })
+      .max(255, { error: 'node tags end at 255 (one octet of the guest-bridge MAC)' })
+      .optional()
+      .describe(
+        'Node tag (1-255): identifies the node on the cluster pipes through its guest-bridge MAC prefix ' +
+          'and marks the flows it let in. Allocated in order of appearance when absent; pin it to keep it ' +
+          'when nodes are removed or reordered.',
+      ),
+    uplink: UplinkPortsSchema.optional().describe('Overrides the cluster\'s uplink bridge and ports for this node'),
+  })
+  .strict();
+
+// A pipe joins the guest bridges of exactly two nodes: `{ node1: eth1.100, node2: eth1.100 }`.
+export const PipeSchema = z
+  .record(name('node'), ifname)
+  .describe('A cluster pipe: two entries, node name -> the interface on that node, e.g. { node1: eth1.100, node2: eth2.100 }');
+
+export const NetworkSchema = z
+  .object({
+    bridge: ifname.describe('The guest bridge on every node, e.g. guestbr0').default('guestbr0'),
+    subnet: prefix.describe('The guests\' subnet'),
+    gateway: ipv4.describe('The anycast gateway address, present on every node\'s guest bridge'),
+    nodes: z
+      .record(name('node'), ipv4)
+      .describe('Each node\'s own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }'),
+    pipes: z.array(PipeSchema).describe('Cluster pipes joining the nodes\' guest bridges into one segment').default([]),
+    stp: z
+      .boolean()
+      .describe('Run STP on the guest bridge: required when the pipes form a loop (a ring of three nodes)')
+      .default(false),
+  })
+  .strict();
+
+export const GuestSchema = z
+  .object({
+    node: name('node').describe('The node hosting the guest'),
+    network: name('network').optional().describe('The guest network; may be left out when there is only one'),
+    address: ipv4.describe('The guest\'s address in its network'),
+    mac: mac.optional().describe('The guest\'s MAC address'),
+  })
+  .strict();
+
+export const ForwardSchema = z
+  .object({
+    proto: z.enum(['tcp', 'udp'], { error: 'proto is "tcp" or "udp"' }).default('tcp'),
+    port: port.describe('The public port on the nodes\' public addresses'),
+    to: name('guest').describe('The guest receiving the traffic'),
+    toPort: port.optional().describe('The guest\'s port; the public port when left out'),
+    nodes: z
+      .array(name('node'))
+      .min(1, { error: 'list at least one node, or leave "nodes" out to forward on every node' })
+      .optional()
+      .describe('Only on these nodes\' public addresses; every node when left out'),
+    strategy: z
+      .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
+      .optional()
+      .describe('Overrides the cluster\'s inbound strategy for this forward'),
+  })
+  .strict();
+
+export const ClusterSchema = z
+  .object({
+    name: name('cluster').describe('The cluster\'s name; it appears in every rendered file'),
+    strategy: z
+      .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
+      .default('fullnat')
+      .describe(
+        'Inbound strategy: "fullnat" (DNAT + SNAT to the entering node\'s guest-bridge address; the guest ' +
+          'sees that node) or "stateless" (stateless DNAT with per-node tags; the guest sees the client).',
+      ),
+    tagMacPrefix: z
+      .string()
+      .regex(/^[0-9a-f][26ae]$/, { error: 'tagMacPrefix is one locally administered unicast octet, e.g. "0a"' })
+      .default('0a')
+      .describe(
+        'First octet of every node\'s guest-bridge MAC; the second octet is the node tag: 0a:<tag>:00:00:00:01',
+      ),
+    uplink: UplinkSchema,
+    nodes: z.record(name('node'), NodeSchema).describe('The hypervisor nodes, by name'),
+    networks: z.record(name('network'), NetworkSchema).describe('Guest networks (L2 segments spanning the nodes)'),
+    guests: z.record(name('guest'), GuestSchema).describe('Guests (VMs), by name').default({}),
+    forwards: z.array(ForwardSchema).describe('Inbound port forwards from the nodes\' public addresses').default([]),
+  })
+  .strict();
+
+export type ClusterSpec = z.output<typeof ClusterSchema>;
+export type NodeSpec = z.output<typeof NodeSchema>;
+export type NetworkSpec = z.output<typeof NetworkSchema>;
+export type GuestSpec = z.output<typeof GuestSchema>;
+export type ForwardSpec = z.output<typeof ForwardSchema>;
