@@ -36,7 +36,7 @@ export function parseSpec(text: string, file: string): LoadedSpec {
         file,
         location: source.locateOffset(e.pos[0]),
         path: [],
-        message: yamlMessage(e.code, e.message),
+        message: yamlMessage(e.code, e.message, text, e.pos[0]),
         fix: e.code === 'DUPLICATE_KEY' ? 'every name and field appears once; rename or merge the two' : undefined,
       })),
     );
@@ -55,8 +55,11 @@ export function locateAll(problems: readonly Problem[], source: SourceMap, file:
   return located.sort((a, b) => a.location.line - b.location.line || a.location.col - b.location.col);
 }
 
-function yamlMessage(code: string, message: string): string {
-  if (code === 'DUPLICATE_KEY') return 'this key appears twice in the same mapping';
+function yamlMessage(code: string, message: string, text: string, offset: number): string {
+  if (code === 'DUPLICATE_KEY') {
+    const key = /^[^\s:{},[\]]+/.exec(text.slice(offset))?.[0];
+    return `${key ? `"${key}"` : 'this key'} appears twice in the same mapping`;
+  }
   return `YAML syntax: ${message.split('\n')[0]}`;
 }
 

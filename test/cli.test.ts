@@ -1,0 +1,87 @@
+// The convergent command as a user runs it: exit status 0 valid, 1 invalid input, 2 usage error;
+// bad input never leaves partial output behind.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { EXAMPLES_DIR } from './support/examples.ts';
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+const tmp = mkdtempSync(join(tmpdir(), 'convergent-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function convergent(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
+
+describe('cli', () => {
+  test('check: a valid spec exits 0 and summarises it', () => {
+    const r = convergent('check', part4);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ok: cluster part4, 2 nodes, 1 networks, 2 guests, 3 forwards/);
+    assert.match(r.stdout, /node tags: node1=1 node2=2/);
+  });
+
+  test('check: an invalid spec exits 1 with located problems and no stack trace', () => {
+    const bad = join(tmp, 'bad.yaml');
+    writeFileSync(bad, readFileSync(part4, 'utf8').replace('to: guest2', 'to: nobody'));
+    const r = convergent('check', bad);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.yaml:\d+:\d+: error: forward to unknown guest "nobody"\n {2}fix: known guests: guest1, guest2/);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  });
+
+  test('check: a missing file is invalid input (1), an unknown option is a usage error (2)', () => {
+    assert.equal(convergent('check', join(tmp, 'none.yaml')).code, 1);
+    assert.equal(convergent('check', part4, '--frobnicate').code, 2);
+    assert.equal(convergent('render').code, 2);
+  });
+
+  test('render: prints every file of the chosen node', () => {
+    const r = convergent('render', part4, '--node', 'node2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^==> node2\/nftables\.conf <==\n#!\/usr\/sbin\/nft -f/);
+    assert.match(r.stdout, /==> node2\/network\.ip <==/);
+    assert.match(r.stdout, /==> node2\/sysctl\.d\/90-convergent\.conf <==/);
+    assert.doesNotMatch(r.stdout, /node1\//);
+  });
+
+  test('render: an unknown node is a usage error naming the known ones', () => {
+    const r = convergent('render', part4, '--node', 'node9');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no node "node9" .*; nodes: node1, node2/);
+  });
+
+  test('render --out writes one directory per node', () => {
+    const out = join(tmp, 'out');
+    const r = convergent('render', part4, '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ['node1', 'node2']);
+    assert.ok(existsSync(join(out, 'node1', 'nftables.conf')));
+    assert.ok(existsSync(join(out, 'node1', 'sysctl.d', '90-convergent.conf')));
+  });
+
+  test('render --out with bad input writes nothing', () => {
+    const bad = join(tmp, 'bad2.yaml');
+    writeFileSync(bad, readFileSync(part4, 'utf8').replace('address: 10.5.5.202', 'address: 10.9.9.9'));
+    const out = join(tmp, 'never');
+    const r = convergent('render', bad, '--out', out);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nothing was written/);
+    assert.equal(existsSync(out), false);
+  });
+
+  test('schema: prints a JSON Schema for editors', () => {
+    const r = convergent('schema');
+    assert.equal(r.code, 0);
+    const schema = JSON.parse(r.stdout);
+    assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
+    assert.ok(schema.properties.forwards);
+    assert.deepEqual(schema.properties.strategy.enum, ['fullnat', 'stateless']);
+  });
+});

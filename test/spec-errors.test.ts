@@ -1,0 +1,226 @@
+// Every semantic error a user can make, with the exact message and location `convergent check` prints.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { generateSpec } from './support/generate.ts';
+import { problemsOf } from './support/spec.ts';
+
+const BASE = `name: t
+uplink:
+  subnet: 192.168.122.0/24
+  gateway: 192.168.122.1
+nodes:
+  node1: { address: 192.168.122.11 }
+  node2: { address: 192.168.122.12 }
+networks:
+  guestnet:
+    subnet: 10.5.5.0/24
+    gateway: 10.5.5.254
+    nodes: { node1: 10.5.5.251, node2: 10.5.5.252 }
+    pipes:
+      - { node1: eth1.100, node2: eth1.100 }
+guests:
+  guest1: { node: node1, address: 10.5.5.201, mac: "52:54:00:00:00:01" }
+  guest2: { node: node2, address: 10.5.5.202, mac: "52:54:00:00:00:02" }
+forwards:
+  - { port: 80, to: guest1 }
+  - { port: 2202, to: guest2, toPort: 22 }
+`;
+
+function variant(from: string, to: string): string {
+  assert.ok(BASE.includes(from), `fixture text not found: ${from}`);
+  return BASE.replace(from, to);
+}
+
+const CASES: { name: string; from: string; to: string; expected: string[] }[] = [
+  {
+    name: 'guest address outside its subnet',
+    from: 'address: 10.5.5.201',
+    to: 'address: 10.5.6.201',
+    expected: [
+      "cluster.yaml:16:35: error: guest guest1's address 10.5.6.201 is outside network guestnet (10.5.5.0/24)\n  fix: choose an address inside 10.5.5.0/24",
+    ],
+  },
+  {
+    name: 'node address outside the uplink subnet',
+    from: 'node2: { address: 192.168.122.12 }',
+    to: 'node2: { address: 192.168.123.12 }',
+    expected: [
+      "cluster.yaml:7:21: error: node node2's public address 192.168.123.12 is outside the uplink subnet (192.168.122.0/24)\n  fix: choose an address inside 192.168.122.0/24",
+    ],
+  },
+  {
+    name: 'broadcast address',
+    from: 'address: 10.5.5.202',
+    to: 'address: 10.5.5.255',
+    expected: [
+      "cluster.yaml:17:35: error: guest guest2's address 10.5.5.255 is the network or broadcast address of 10.5.5.0/24\n  fix: choose a host address inside 10.5.5.0/24",
+    ],
+  },
+  {
+    name: 'duplicate guest address',
+    from: 'address: 10.5.5.202',
+    to: 'address: 10.5.5.201',
+    expected: [
+      'cluster.yaml:17:35: error: address 10.5.5.201 is already used by guest guest1\n  fix: give every node, gateway and guest its own address',
+    ],
+  },
+  {
+    name: 'duplicate node address',
+    from: 'node2: { address: 192.168.122.12 }',
+    to: 'node2: { address: 192.168.122.11 }',
+    expected: [
+      'cluster.yaml:7:21: error: address 192.168.122.11 is already used by node node1\n  fix: give every node, gateway and guest its own address',
+    ],
+  },
+  {
+    name: 'duplicate MAC',
+    from: '52:54:00:00:00:02',
+    to: '52:54:00:00:00:01',
+    expected: [
+      "cluster.yaml:17:52: error: MAC 52:54:00:00:00:01 is already guest guest1's\n  fix: give every guest its own MAC address",
+    ],
+  },
+  {
+    name: 'guest MAC in the node-tag prefix',
+    from: '52:54:00:00:00:02',
+    to: '0a:54:00:00:00:02',
+    expected: [
+      'cluster.yaml:17:52: error: MAC 0a:54:00:00:00:02 starts with 0a:, the prefix of the nodes\' guest-bridge MACs; the pipes would take this guest for a node\n  fix: choose another first octet, or set "tagMacPrefix" to an octet no guest uses',
+    ],
+  },
+  {
+    name: 'duplicate node tag',
+    from: 'node1: { address: 192.168.122.11 }\n  node2: { address: 192.168.122.12 }',
+    to: 'node1: { address: 192.168.122.11, tag: 7 }\n  node2: { address: 192.168.122.12, tag: 7 }',
+    expected: [
+      'cluster.yaml:7:42: error: node tag 7 is already used by node node1\n  fix: give every node its own tag, or leave "tag" out to have one allocated',
+    ],
+  },
+  {
+    name: 'duplicate guest name',
+    from: 'forwards:',
+    to: '  guest1: { node: node2, address: 10.5.5.203 }\nforwards:',
+    expected: [
+      'cluster.yaml:18:3: error: "guest1" appears twice in the same mapping\n  fix: every name and field appears once; rename or merge the two',
+    ],
+  },
+  {
+    name: 'forward to an unknown guest',
+    from: 'to: guest2',
+    to: 'to: guest9',
+    expected: ['cluster.yaml:20:23: error: forward to unknown guest "guest9"\n  fix: known guests: guest1, guest2'],
+  },
+  {
+    name: 'two forwards on the same public port and protocol',
+    from: 'port: 2202',
+    to: 'port: 80',
+    expected: [
+      'cluster.yaml:20:13: error: tcp/80 is already forwarded by forwards[0] on the same nodes\n  fix: use another public port, or split the nodes between the two forwards with "nodes:"',
+    ],
+  },
+  {
+    name: 'same port on disjoint nodes is fine, on overlapping nodes is not',
+    from: '  - { port: 80, to: guest1 }',
+    to: '  - { port: 80, to: guest1, nodes: [node1] }\n  - { port: 80, to: guest2, nodes: [node2] }\n  - { port: 80, to: guest2, nodes: [node2] }',
+    expected: [
+      'cluster.yaml:21:13: error: tcp/80 is already forwarded by forwards[1] on a node this forward also uses\n  fix: use another public port, or split the nodes between the two forwards with "nodes:"',
+    ],
+  },
+  {
+    name: 'anycast gateway equal to a node address',
+    from: 'node2: 10.5.5.252',
+    to: 'node2: 10.5.5.254',
+    expected: [
+      'cluster.yaml:12:40: error: address 10.5.5.254 is already used by the anycast gateway of network guestnet\n  fix: give every node, gateway and guest its own address',
+    ],
+  },
+  {
+    name: 'anycast gateway equal to a guest address',
+    from: 'address: 10.5.5.202',
+    to: 'address: 10.5.5.254',
+    expected: [
+      'cluster.yaml:17:35: error: address 10.5.5.254 is already used by the anycast gateway of network guestnet\n  fix: give every node, gateway and guest its own address',
+    ],
+  },
+  {
+    name: 'uplink gateway equal to a node address',
+    from: 'gateway: 192.168.122.1',
+    to: 'gateway: 192.168.122.12',
+    expected: [
+      'cluster.yaml:7:21: error: address 192.168.122.12 is already used by the uplink gateway\n  fix: give every node, gateway and guest its own address',
+    ],
+  },
+  {
+    name: 'interface name longer than 15 characters',
+    from: 'node2: eth1.100 }',
+    to: 'node2: eth1.100-averylongname }',
+    expected: ['cluster.yaml:14:35: error: interface names are at most 15 characters long (the kernel limit, IFNAMSIZ)'],
+  },
+  {
+    name: 'guest on an unknown node',
+    from: 'guest2: { node: node2',
+    to: 'guest2: { node: node3',
+    expected: ['cluster.yaml:17:19: error: guest guest2 is on unknown node "node3"\n  fix: known nodes: node1, node2'],
+  },
+  {
+    name: 'pipes forming a loop without STP',
+    from: '      - { node1: eth1.100, node2: eth1.100 }',
+    to: '      - { node1: eth1.100, node2: eth1.100 }\n      - { node1: eth2.100, node2: eth2.100 }',
+    expected: [
+      'cluster.yaml:15:9: error: the pipes of network guestnet form a loop; without STP the guest bridge floods frames around it forever\n  fix: set "stp: true" on networks.guestnet, or remove a pipe',
+    ],
+  },
+  {
+    name: 'stateless forwards that a reply cannot tell apart',
+    from: '  - { port: 80, to: guest1 }',
+    to: '  - { port: 80, to: guest1, strategy: stateless }\n  - { port: 8080, to: guest1, toPort: 80, strategy: stateless }',
+    expected: [
+      'cluster.yaml:20:13: error: stateless forwards[0] and forwards[1] both lead to guest1 tcp/80 from different public ports (80, 8080); a stateless reply cannot tell which one to answer from\n  fix: use one public port for both, or "strategy: fullnat" for one of them',
+    ],
+  },
+  {
+    name: 'unknown field, with the allowed ones',
+    from: '  gateway: 192.168.122.1',
+    to: '  gateway: 192.168.122.1\n  gatway: 1',
+    expected: [
+      'cluster.yaml:5:3: error: unknown field "gatway" in uplink\n  fix: the fields allowed here are: subnet, gateway, bridge, ports',
+    ],
+  },
+  {
+    name: 'missing required field',
+    from: '  subnet: 192.168.122.0/24\n',
+    to: '',
+    expected: ['cluster.yaml:3:3: error: missing required field "subnet" in uplink\n  fix: add "subnet:" here'],
+  },
+];
+
+describe('check: semantic errors name file:line:col, what is wrong and the fix', () => {
+  test('the base spec is valid', () => {
+    assert.deepEqual(problemsOf(BASE), []);
+  });
+  for (const c of CASES) {
+    test(c.name, () => {
+      assert.deepEqual(problemsOf(variant(c.from, c.to)), c.expected);
+    });
+  }
+
+  test('every problem is reported, not just the first, in file order', () => {
+    const text = variant('address: 10.5.5.201', 'address: 10.5.6.201').replace('to: guest2', 'to: guest9');
+    const problems = problemsOf(text);
+    assert.equal(problems.length, 2);
+    assert.match(problems[0] as string, /^cluster\.yaml:16:35: .*outside network guestnet/);
+    assert.match(problems[1] as string, /^cluster\.yaml:20:23: .*unknown guest "guest9"/);
+  });
+
+  test('more nodes than the tag scheme can encode', () => {
+    const spec = generateSpec({ nodes: 256, guests: 0, forwards: 0 });
+    (spec.uplink as { subnet: string }).subnet = '172.16.0.0/16';
+    const problems = problemsOf(stringify(spec));
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0] as string,
+      /^cluster\.yaml:\d+:\d+: error: the cluster has 256 nodes but node tags encode at most 255 \(one MAC octet\); no tag is left for node node256\n {2}fix: split the cluster/,
+    );
+  });
+});

@@ -1,0 +1,30 @@
+// Helpers for tests that feed specs through the real loader and validator.
+import { stringify } from 'yaml';
+import { locateAll, parseSpec } from '../../src/spec/load.ts';
+import type { Cluster } from '../../src/spec/model.ts';
+import { formatProblem, SpecError } from '../../src/spec/problem.ts';
+import { resolve } from '../../src/spec/resolve.ts';
+import { validate } from '../../src/spec/validate.ts';
+
+/** YAML text -> Cluster, or throws SpecError, exactly as `convergent check` does. */
+export function clusterFromText(text: string, file = 'cluster.yaml'): Cluster {
+  const { spec, source } = parseSpec(text, file);
+  const problems = validate(spec);
+  if (problems.length > 0) throw new SpecError(locateAll(problems, source, file));
+  return resolve(spec);
+}
+
+export function clusterFromObject(spec: unknown): Cluster {
+  return clusterFromText(stringify(spec));
+}
+
+/** The formatted problems ("file:line:col: error: …\n  fix: …") a text yields; [] when valid. */
+export function problemsOf(text: string, file = 'cluster.yaml'): string[] {
+  try {
+    clusterFromText(text, file);
+    return [];
+  } catch (err) {
+    if (err instanceof SpecError) return err.problems.map(formatProblem);
+    throw err;
+  }
+}
