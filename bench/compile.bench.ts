@@ -1,68 +1,98 @@
 // Compile + render of a large generated cluster: 200 nodes, 20,000 guests, 20,000 forwards.
-// Prints time and peak memory, and per-node rule and element counts to show that only map
-// elements grow with the cluster. Run: npm run bench   (figures go into bench/README.md)
+// Each stage runs in its own process so that its peak memory is its own:
+//   load     YAML text with positions -> validated, resolved cluster
+//   compile  resolved cluster -> HostPlan and rendered files for every node
+// Also prints per-node rule and element counts: only map elements grow with the cluster.
+// Run: npm run bench   (figures go into bench/README.md; NODES/GUESTS/FORWARDS override the sizes)
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { compiler } from '../src/compile/index.ts';
 import { renderNode } from '../src/render/files.ts';
 import { parseSpec } from '../src/spec/load.ts';
 import { resolve } from '../src/spec/resolve.ts';
+import { ClusterSchema } from '../src/spec/schema.ts';
 import { validate } from '../src/spec/validate.ts';
 import { generateSpec } from '../test/support/generate.ts';
 
-const sizes = { nodes: Number(process.env.NODES ?? 200), guests: Number(process.env.GUESTS ?? 20000), forwards: Number(process.env.FORWARDS ?? 20000) };
+const sizes = {
+  nodes: Number(process.env.NODES ?? 200),
+  guests: Number(process.env.GUESTS ?? 20000),
+  forwards: Number(process.env.FORWARDS ?? 20000),
+};
+const spec = () => generateSpec({ ...sizes, strategy: 'mixed' });
+const peakMb = () => process.resourceUsage().maxRSS / 1024;
 
-function counts(plan: ReturnType<ReturnType<typeof compiler>['compileNode']>) {
-  let rules = 0;
-  let elements = 0;
-  for (const t of plan.ruleset.tables) {
-    for (const c of t.chains) rules += c.rules.length;
-    for (const s of t.sets) elements += s.elements.length;
-  }
-  return { rules, elements };
+function stageLoad() {
+  const text = stringify(spec());
+  const before = peakMb();
+  const t = performance.now();
+  const loaded = parseSpec(text, 'gen.yaml');
+  if (validate(loaded.spec).length) throw new Error('generated spec is invalid');
+  resolve(loaded.spec);
+  const ms = performance.now() - t;
+  // Baseline in the same process: a JSON round trip of the same data.
+  const b = performance.now();
+  JSON.parse(JSON.stringify(loaded.spec));
+  return { ms, baselineMs: performance.now() - b, yamlMb: text.length / 1e6, peakBeforeMb: before, peakMb: peakMb() };
 }
 
-function run(o: typeof sizes) {
-  const yamlText = stringify(generateSpec({ ...o, strategy: 'mixed' }));
-
-  // Baseline, same run: a plain JSON round trip of the same spec (work proportional to its size).
-  const data = JSON.parse(JSON.stringify(parseSpec(yamlText, 'gen.yaml').spec));
-  let t = performance.now();
-  JSON.parse(JSON.stringify(data));
-  const baselineMs = performance.now() - t;
-
-  t = performance.now();
-  const { spec } = parseSpec(yamlText, 'gen.yaml');
-  const problems = validate(spec);
-  if (problems.length) throw new Error(`generated spec invalid: ${problems[0]?.message}`);
-  const cluster = resolve(spec);
-  const loadMs = performance.now() - t;
-
-  t = performance.now();
+function stageCompile() {
+  const raw = spec();
+  const cluster = resolve(ClusterSchema.parse(raw));
+  // Baseline in the same process, before compiling: a JSON round trip of the spec as written.
+  const b = performance.now();
+  JSON.parse(JSON.stringify(raw));
+  const baselineMs = performance.now() - b;
+  const before = peakMb();
+  const t = performance.now();
   const c = compiler(cluster);
   let bytes = 0;
-  const perNode: { rules: number; elements: number }[] = [];
+  const rules = new Set<number>();
+  let minElements = Number.POSITIVE_INFINITY;
+  let maxElements = 0;
   for (const node of c.nodes) {
     const plan = c.compileNode(node);
-    perNode.push(counts(plan));
-    for (const f of renderNode(plan)) bytes += f.text.length;
+    let r = 0;
+    let e = 0;
+    for (const table of plan.ruleset.tables) {
+      for (const chain of table.chains) r += chain.rules.length;
+      for (const set of table.sets) e += set.elements.length;
+    }
+    rules.add(r);
+    minElements = Math.min(minElements, e);
+    maxElements = Math.max(maxElements, e);
+    for (const f of renderNode(plan)) for (const chunk of f.chunks) bytes += chunk.length;
   }
-  const compileRenderMs = performance.now() - t;
-  return { yamlBytes: yamlText.length, baselineMs, loadMs, compileRenderMs, bytes, perNode };
+  const ms = performance.now() - t;
+  return { ms, baselineMs, renderedMb: bytes / 1e6, rules: [...rules], minElements, maxElements, peakBeforeMb: before, peakMb: peakMb() };
 }
 
-const small = run({ nodes: 2, guests: 2, forwards: 3 });
-const big = run(sizes);
-const peakMb = process.resourceUsage().maxRSS / 1024;
-const rules = new Set(big.perNode.map((p) => p.rules));
-const elements = big.perNode.map((p) => p.elements);
-
-const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
-console.log(`cluster: ${sizes.nodes} nodes, ${sizes.guests} guests, ${sizes.forwards} forwards (half stateless, half fullnat)`);
-console.log(`spec YAML: ${(big.yamlBytes / 1e6).toFixed(1)} MB; rendered: ${(big.bytes / 1e6).toFixed(1)} MB over ${sizes.nodes} nodes`);
-console.log(`load + validate + resolve (YAML with positions): ${fmt(big.loadMs)}`);
-console.log(`compile + render, all nodes:                     ${fmt(big.compileRenderMs)}  (target < 2000 ms)`);
-console.log(`baseline, JSON round trip of the same spec:      ${fmt(big.baselineMs)}  -> compile+render = ${(big.compileRenderMs / big.baselineMs).toFixed(1)}x baseline`);
-console.log(`peak memory (max RSS of the whole run):          ${peakMb.toFixed(0)} MB  (target < 500 MB)`);
-console.log(`rules per node: ${[...rules].join(', ')} (2-node example: ${[...new Set(small.perNode.map((p) => p.rules))].join(', ')}) -- constant`);
-console.log(`map/set elements per node: min ${Math.min(...elements)}, max ${Math.max(...elements)} (2-node example: ${small.perNode[0]?.elements})`);
+const stage = process.argv[2];
+if (stage === 'load') console.log(JSON.stringify(stageLoad()));
+else if (stage === 'compile') console.log(JSON.stringify(stageCompile()));
+else {
+  const child = (name: string) => {
+    const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, name], { encoding: 'utf8', env: process.env });
+    if (r.status !== 0) throw new Error(`${name} stage failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop() as string);
+  };
+  const load = child('load');
+  const comp = child('compile');
+  const small = (() => {
+    const save = { ...sizes };
+    Object.assign(sizes, { nodes: 2, guests: 2, forwards: 3 });
+    const r = stageCompile();
+    Object.assign(sizes, save);
+    return r;
+  })();
+  const ms = (v: number) => `${v.toFixed(0)} ms`.padStart(8);
+  console.log(`cluster: ${sizes.nodes} nodes, ${sizes.guests} guests, ${sizes.forwards} forwards (half stateless, half fullnat); node ${process.version}`);
+  console.log(`compile + render, all nodes   ${ms(comp.ms)}  ${(comp.ms / comp.baselineMs).toFixed(1)}x a JSON round trip of the spec (${ms(comp.baselineMs).trim()})   target < 2000 ms`);
+  console.log(`  peak memory (max RSS)        ${comp.peakMb.toFixed(0).padStart(5)} MB   (${comp.peakBeforeMb.toFixed(0)} MB before compiling: spec generation)   target < 500 MB`);
+  console.log(`  rendered                     ${comp.renderedMb.toFixed(1)} MB of files`);
+  console.log(`  rules per node               ${comp.rules.join(', ')}   (2-node example: ${small.rules.join(', ')}): constant`);
+  console.log(`  set/map elements per node    ${comp.minElements}..${comp.maxElements}   (2-node example: ${small.minElements}..${small.maxElements})`);
+  console.log(`load (YAML ${load.yamlMb.toFixed(1)} MB with positions) ${ms(load.ms)}  ${(load.ms / load.baselineMs).toFixed(0)}x a JSON round trip of the spec (${ms(load.baselineMs).trim()})`);
+  console.log(`  peak memory (max RSS)        ${load.peakMb.toFixed(0).padStart(5)} MB   (${load.peakBeforeMb.toFixed(0)} MB before loading: spec generation)`);
+}

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, test } from 'node:test';
+import { textOf } from '../src/render/files.ts';
 import { exampleFiles, exampleName, renderExample } from './support/examples.ts';
 
 const GOLDEN = join(import.meta.dirname, 'golden');
@@ -23,7 +24,7 @@ describe('render: golden files', () => {
       const dir = join(GOLDEN, name);
       const rendered = renderExample(file);
       const expected = new Map<string, string>();
-      for (const [node, files] of rendered) for (const f of files) expected.set(join(node, f.path), f.text);
+      for (const [node, files] of rendered) for (const f of files) expected.set(join(node, f.path), textOf(f));
       if (update) {
         rmSync(dir, { recursive: true, force: true });
         for (const [path, text] of expected) {

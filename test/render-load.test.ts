@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { compileCluster } from '../src/compile/index.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
 import type { HostPlan } from '../src/plan/host.ts';
-import { FILES, renderNode } from '../src/render/files.ts';
+import { FILES, renderNode, textOf } from '../src/render/files.ts';
 import { readCluster } from '../src/spec/read.ts';
 import { exampleFiles, exampleName } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
@@ -33,7 +33,7 @@ describe('render: files load into a namespace unchanged', () => {
         const dir = join(scratch, exampleName(file), plan.node);
         for (const f of renderNode(plan)) {
           mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-          writeFileSync(join(dir, f.path), f.text);
+          writeFileSync(join(dir, f.path), textOf(f));
         }
         const run = new NamespaceRun();
         try {

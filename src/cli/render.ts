@@ -30,9 +30,9 @@ export function renderCommand(program: Command): void {
         }
         const parts: string[] = [];
         for (const [node, files] of rendered) {
-          for (const f of files) parts.push(`==> ${node}/${f.path} <==\n${f.text}`);
+          for (const f of files) parts.push(parts.length ? '\n' : '', `==> ${node}/${f.path} <==\n`, ...f.chunks);
         }
-        process.stdout.write(parts.join('\n'));
+        process.stdout.write(parts.join(''));
       } catch (err) {
         reportAndExit(err);
       }

@@ -1,6 +1,6 @@
 // Writes rendered files all-or-nothing: everything goes to a fresh directory beside the target,
 // which then replaces each node's directory by rename. A failure leaves the old output untouched.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { RenderedFile } from '../render/files.ts';
 
@@ -13,7 +13,12 @@ export function writeNodeDirs(outDir: string, nodes: ReadonlyMap<string, readonl
       for (const file of files) {
         const path = join(staging, node, file.path);
         mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, file.text);
+        const fd = openSync(path, 'w');
+        try {
+          for (const chunk of file.chunks) writeSync(fd, chunk);
+        } finally {
+          closeSync(fd);
+        }
       }
     }
     for (const node of nodes.keys()) {

@@ -14,7 +14,12 @@ export const FILES = {
 
 export interface RenderedFile {
   readonly path: string;
-  readonly text: string;
+  /** The file's text in order; write them one after the other (large shared maps stay one chunk). */
+  readonly chunks: readonly string[];
+}
+
+export function textOf(file: RenderedFile): string {
+  return file.chunks.join('');
 }
 
 export function renderNode(plan: HostPlan): RenderedFile[] {
@@ -22,7 +27,7 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
   const files: RenderedFile[] = [
     {
       path: FILES.nftables,
-      text: renderRuleset(plan.ruleset, [
+      chunks: renderRuleset(plan.ruleset, [
         who,
         'Owns only the tables named "convergent"; other tables on the host are left as they are.',
         'Check: nft -c -f nftables.conf    Load: nft -f nftables.conf',
@@ -30,20 +35,20 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
     },
     {
       path: FILES.ipBatch,
-      text: renderIpBatch(plan, [
+      chunks: [renderIpBatch(plan, [
         who,
         'Links, addresses and routes for bring-up: ip -batch network.ip',
         'Ports (uplink ports, cluster pipes) must exist first. "address/route replace" can be re-run;',
         '"link add" reports "File exists" for a bridge that is already there.',
-      ]),
+      ])],
     },
     {
       path: FILES.sysctl,
-      text: renderSysctl(plan, [who, 'Apply after network.ip (per-interface keys need the interfaces): sysctl -p <this file>']),
+      chunks: [renderSysctl(plan, [who, 'Apply after network.ip (per-interface keys need the interfaces): sysctl -p <this file>'])],
     },
   ];
   if (plan.modules.length > 0) {
-    files.push({ path: FILES.modules, text: renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).']) });
+    files.push({ path: FILES.modules, chunks: [renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).'])] });
   }
   return files;
 }

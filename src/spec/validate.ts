@@ -266,26 +266,34 @@ function checkGuests(spec: ClusterSpec, nodeNames: Set<string>, owners: AddressO
 
 function checkForwards(spec: ClusterSpec, nodeNames: Set<string>, report: Report): void {
   const guestNames = new Set(Object.keys(spec.guests));
-  const byNodePort = new Map<string, number>(); // "node tcp/80" -> forward index
+  // Public ports in use: by forwards on every node ("tcp/80"), and by node ("node1 tcp/80").
+  // Kept apart so that 20,000 forwards on 200 nodes cost 20,000 lookups, not 4 million.
+  const everywhere = new Map<string, number>();
+  const onNode = new Map<string, number>();
+  const anyNode = new Map<string, number>();
   const reverse = new Map<string, { port: number; index: number }>(); // stateless "guest tcp/22" -> public port
   spec.forwards.forEach((f, i) => {
     const base = ['forwards', i];
     if (!guestNames.has(f.to)) report([...base, 'to'], `forward to unknown guest "${f.to}"`, knownList('guests', guestNames));
-    const nodes = f.nodes ?? [...nodeNames];
     (f.nodes ?? []).forEach((node, j) => {
       if (!nodeNames.has(node)) report([...base, 'nodes', j], `forward on unknown node "${node}"`, knownList('nodes', nodeNames));
     });
-    const clashes = new Set<number>();
-    for (const node of nodes) {
-      const key = `${node} ${f.proto}/${f.port}`;
-      const other = byNodePort.get(key);
-      if (other !== undefined) clashes.add(other);
-      else byNodePort.set(key, i);
+    const port = `${f.proto}/${f.port}`;
+    let clash = everywhere.get(port);
+    if (f.nodes === undefined) {
+      clash ??= anyNode.get(port);
+      if (clash === undefined) everywhere.set(port, i);
+    } else {
+      for (const node of f.nodes) {
+        clash ??= onNode.get(`${node} ${port}`);
+        if (!onNode.has(`${node} ${port}`)) onNode.set(`${node} ${port}`, i);
+      }
+      if (!anyNode.has(port)) anyNode.set(port, i);
     }
-    for (const other of clashes) {
+    if (clash !== undefined) {
       report(
         [...base, 'port'],
-        `${f.proto}/${f.port} is already forwarded by forwards[${other}] on ${nodes.length === nodeNames.size && !f.nodes ? 'the same nodes' : 'a node this forward also uses'}`,
+        `${port} is already forwarded by forwards[${clash}] on ${f.nodes === undefined && everywhere.get(port) === clash ? 'the same nodes' : 'a node this forward also uses'}`,
         'use another public port, or split the nodes between the two forwards with "nodes:"',
       );
     }
