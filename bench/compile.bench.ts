@@ -34,7 +34,13 @@ function stageLoad() {
   // Baseline in the same process: a JSON round trip of the same data.
   const b = performance.now();
   JSON.parse(JSON.stringify(loaded.spec));
-  return { ms, baselineMs: performance.now() - b, yamlMb: text.length / 1e6, peakBeforeMb: before, peakMb: peakMb() };
+  return {
+    ms,
+    baselineMs: performance.now() - b,
+    yamlMb: text.length / 1e6,
+    peakBeforeMb: before,
+    peakMb: peakMb(),
+  };
 }
 
 function stageCompile() {
@@ -65,7 +71,16 @@ function stageCompile() {
     for (const f of renderNode(plan)) for (const chunk of f.chunks) bytes += chunk.length;
   }
   const ms = performance.now() - t;
-  return { ms, baselineMs, renderedMb: bytes / 1e6, rules: [...rules], minElements, maxElements, peakBeforeMb: before, peakMb: peakMb() };
+  return {
+    ms,
+    baselineMs,
+    renderedMb: bytes / 1e6,
+    rules: [...rules],
+    minElements,
+    maxElements,
+    peakBeforeMb: before,
+    peakMb: peakMb(),
+  };
 }
 
 const stage = process.argv[2];
@@ -73,7 +88,10 @@ if (stage === 'load') console.log(JSON.stringify(stageLoad()));
 else if (stage === 'compile') console.log(JSON.stringify(stageCompile()));
 else {
   const child = (name: string) => {
-    const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, name], { encoding: 'utf8', env: process.env });
+    const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, name], {
+      encoding: 'utf8',
+      env: process.env,
+    });
     if (r.status !== 0) throw new Error(`${name} stage failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop() as string);
   };
@@ -87,12 +105,26 @@ else {
     return r;
   })();
   const ms = (v: number) => `${v.toFixed(0)} ms`.padStart(8);
-  console.log(`cluster: ${sizes.nodes} nodes, ${sizes.guests} guests, ${sizes.forwards} forwards (half stateless, half fullnat); node ${process.version}`);
-  console.log(`compile + render, all nodes   ${ms(comp.ms)}  ${(comp.ms / comp.baselineMs).toFixed(1)}x a JSON round trip of the spec (${ms(comp.baselineMs).trim()})   target < 2000 ms`);
-  console.log(`  peak memory (max RSS)        ${comp.peakMb.toFixed(0).padStart(5)} MB   (${comp.peakBeforeMb.toFixed(0)} MB before compiling: spec generation)   target < 500 MB`);
+  console.log(
+    `cluster: ${sizes.nodes} nodes, ${sizes.guests} guests, ${sizes.forwards} forwards (half stateless, half fullnat); node ${process.version}`,
+  );
+  console.log(
+    `compile + render, all nodes   ${ms(comp.ms)}  ${(comp.ms / comp.baselineMs).toFixed(1)}x a JSON round trip of the spec (${ms(comp.baselineMs).trim()})   target < 2000 ms`,
+  );
+  console.log(
+    `  peak memory (max RSS)        ${comp.peakMb.toFixed(0).padStart(5)} MB   (${comp.peakBeforeMb.toFixed(0)} MB before compiling: spec generation)   target < 500 MB`,
+  );
   console.log(`  rendered                     ${comp.renderedMb.toFixed(1)} MB of files`);
-  console.log(`  rules per node               ${comp.rules.join(', ')}   (2-node example: ${small.rules.join(', ')}): constant`);
-  console.log(`  set/map elements per node    ${comp.minElements}..${comp.maxElements}   (2-node example: ${small.minElements}..${small.maxElements})`);
-  console.log(`load (YAML ${load.yamlMb.toFixed(1)} MB with positions) ${ms(load.ms)}  ${(load.ms / load.baselineMs).toFixed(0)}x a JSON round trip of the spec (${ms(load.baselineMs).trim()})`);
-  console.log(`  peak memory (max RSS)        ${load.peakMb.toFixed(0).padStart(5)} MB   (${load.peakBeforeMb.toFixed(0)} MB before loading: spec generation)`);
+  console.log(
+    `  rules per node               ${comp.rules.join(', ')}   (2-node example: ${small.rules.join(', ')}): constant`,
+  );
+  console.log(
+    `  set/map elements per node    ${comp.minElements}..${comp.maxElements}   (2-node example: ${small.minElements}..${small.maxElements})`,
+  );
+  console.log(
+    `load (YAML ${load.yamlMb.toFixed(1)} MB with positions) ${ms(load.ms)}  ${(load.ms / load.baselineMs).toFixed(0)}x a JSON round trip of the spec (${ms(load.baselineMs).trim()})`,
+  );
+  console.log(
+    `  peak memory (max RSS)        ${load.peakMb.toFixed(0).padStart(5)} MB   (${load.peakBeforeMb.toFixed(0)} MB before loading: spec generation)`,
+  );
 }

@@ -13,7 +13,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'convergent-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function convergent(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -32,7 +35,10 @@ describe('cli', () => {
     writeFileSync(bad, readFileSync(part4, 'utf8').replace('to: guest2', 'to: nobody'));
     const r = convergent('check', bad);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /bad\.yaml:\d+:\d+: error: forward to unknown guest "nobody"\n {2}fix: known guests: guest1, guest2/);
+    assert.match(
+      r.stderr,
+      /bad\.yaml:\d+:\d+: error: forward to unknown guest "nobody"\n {2}fix: known guests: guest1, guest2/,
+    );
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
   });
 

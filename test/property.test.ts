@@ -32,7 +32,9 @@ describe('properties of compile', () => {
         assert.equal(new Set(macs).size, macs.length, 'guest-bridge MACs are unique');
 
         // Every address a plan puts on a device is unique across the cluster, except the anycast gateway.
-        const anycast = new Set(plans.flatMap((p) => p.addresses.filter((a) => a.source.includes('(anycast)')).map((a) => a.cidr)));
+        const anycast = new Set(
+          plans.flatMap((p) => p.addresses.filter((a) => a.source.includes('(anycast)')).map((a) => a.cidr)),
+        );
         const own = plans.flatMap((p) => p.addresses.map((a) => a.cidr)).filter((c) => !anycast.has(c));
         assert.equal(new Set(own).size, own.length, 'node addresses are unique');
         assert.equal(anycast.size, cluster.networks.length);
@@ -47,7 +49,11 @@ describe('properties of compile', () => {
         const before = clusterFromObject(generateSpec({ ...o, forwards: 0 }));
         const after = clusterFromObject(generateSpec({ ...o, forwards: 0, nodes: o.nodes + extra }));
         for (const node of before.nodes) {
-          assert.equal(after.nodes.find((n) => n.name === node.name)?.tag, node.tag, `${node.name} kept its tag`);
+          assert.equal(
+            after.nodes.find((n) => n.name === node.name)?.tag,
+            node.tag,
+            `${node.name} kept its tag`,
+          );
         }
       }),
       { numRuns: 40 },
@@ -57,7 +63,11 @@ describe('properties of compile', () => {
   test('the number of rules per node does not grow with the cluster', () => {
     const rules = (nodes: number, guests: number, forwards: number) => {
       const plans = compileCluster(clusterFromObject(generateSpec({ nodes, guests, forwards })));
-      return new Set(plans.map((p) => p.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0)));
+      return new Set(
+        plans.map((p) =>
+          p.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0),
+        ),
+      );
     };
     assert.deepEqual(rules(2, 4, 4), rules(12, 120, 400));
   });

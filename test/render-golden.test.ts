@@ -24,7 +24,8 @@ describe('render: golden files', () => {
       const dir = join(GOLDEN, name);
       const rendered = renderExample(file);
       const expected = new Map<string, string>();
-      for (const [node, files] of rendered) for (const f of files) expected.set(join(node, f.path), textOf(f));
+      for (const [node, files] of rendered)
+        for (const f of files) expected.set(join(node, f.path), textOf(f));
       if (update) {
         rmSync(dir, { recursive: true, force: true });
         for (const [path, text] of expected) {
@@ -32,10 +33,16 @@ describe('render: golden files', () => {
           writeFileSync(join(dir, path), text);
         }
       }
-      const actual = listFiles(dir).map((p) => relative(dir, p)).sort();
+      const actual = listFiles(dir)
+        .map((p) => relative(dir, p))
+        .sort();
       assert.deepEqual(actual, [...expected.keys()].sort(), `files under test/golden/${name}`);
       for (const [path, text] of expected) {
-        assert.equal(text, readFileSync(join(dir, path), 'utf8'), `test/golden/${name}/${path} differs (UPDATE_GOLDEN=1 to accept)`);
+        assert.equal(
+          text,
+          readFileSync(join(dir, path), 'utf8'),
+          `test/golden/${name}/${path} differs (UPDATE_GOLDEN=1 to accept)`,
+        );
       }
     });
 

@@ -39,27 +39,50 @@ describe('render: files load into a namespace unchanged', () => {
         try {
           const ns = run.add(plan.node);
           hardware(plan).forEach((port, i) => {
-            ok(run.exec(ns, ['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', `peer${i}`]), `veth ${port}`);
+            ok(
+              run.exec(ns, ['ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', `peer${i}`]),
+              `veth ${port}`,
+            );
           });
           ok(run.exec(ns, ['ip', '-batch', join(dir, FILES.ipBatch)]), 'ip -batch');
           ok(run.exec(ns, ['sysctl', '-p', join(dir, FILES.sysctl)]), 'sysctl -p');
           ok(run.exec(ns, ['nft', '-c', '-f', join(dir, FILES.nftables)]), 'nft -c -f');
 
           // Another program's table, present before and after our loads.
-          ok(run.exec(ns, ['nft', 'add table inet other; add chain inet other input { type filter hook input priority 0; }']), 'foreign table');
+          ok(
+            run.exec(ns, [
+              'nft',
+              'add table inet other; add chain inet other input { type filter hook input priority 0; }',
+            ]),
+            'foreign table',
+          );
           ok(run.exec(ns, ['nft', '-f', join(dir, FILES.nftables)]), 'nft -f');
           ok(run.exec(ns, ['nft', '-f', join(dir, FILES.nftables)]), 'nft -f (reload)');
 
-          const listed = JSON.parse(run.exec(ns, ['nft', '-j', 'list', 'ruleset']).stdout) as { nftables: Record<string, { family: string; name: string; table?: string }>[] };
-          const tables = listed.nftables.flatMap((o) => (o.table ? [`${o.table.family} ${o.table.name}`] : []));
+          const listed = JSON.parse(run.exec(ns, ['nft', '-j', 'list', 'ruleset']).stdout) as {
+            nftables: Record<string, { family: string; name: string; table?: string }>[];
+          };
+          const tables = listed.nftables.flatMap((o) =>
+            o.table ? [`${o.table.family} ${o.table.name}`] : [],
+          );
           const ours = plan.ruleset.tables.map((t) => `${t.family} ${t.name}`);
-          assert.deepEqual(tables.sort(), ['inet other', ...ours].sort(), 'our tables once each, and the foreign one kept');
-          const rules = listed.nftables.filter((o) => o.rule && (o.rule as unknown as { table: string }).table === 'convergent').length;
-          const planned = plan.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
+          assert.deepEqual(
+            tables.sort(),
+            ['inet other', ...ours].sort(),
+            'our tables once each, and the foreign one kept',
+          );
+          const rules = listed.nftables.filter(
+            (o) => o.rule && (o.rule as unknown as { table: string }).table === 'convergent',
+          ).length;
+          const planned = plan.ruleset.tables.reduce(
+            (n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0),
+            0,
+          );
           assert.equal(rules, planned, 'the reload replaced our rules instead of adding to them');
 
           const addr = run.exec(ns, ['ip', '-j', 'addr', 'show']).stdout;
-          for (const a of plan.addresses) assert.ok(addr.includes(`"local":"${a.cidr.split('/')[0]}"`), `address ${a.cidr} on ${a.dev}`);
+          for (const a of plan.addresses)
+            assert.ok(addr.includes(`"local":"${a.cidr.split('/')[0]}"`), `address ${a.cidr} on ${a.dev}`);
           const forward = run.exec(ns, ['sysctl', '-n', 'net.ipv4.ip_forward']).stdout.trim();
           assert.equal(forward, '1');
         } finally {

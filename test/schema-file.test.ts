@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { specJsonSchema } from '../src/spec/json-schema.ts';
 
 test('schema/convergent.schema.json is up to date', () => {
-  const shipped = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schema', 'convergent.schema.json'), 'utf8'));
+  const shipped = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'schema', 'convergent.schema.json'), 'utf8'),
+  );
   assert.deepEqual(shipped, specJsonSchema());
 });

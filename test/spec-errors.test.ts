@@ -109,7 +109,9 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
     name: 'forward to an unknown guest',
     from: 'to: guest2',
     to: 'to: guest9',
-    expected: ['cluster.yaml:20:23: error: forward to unknown guest "guest9"\n  fix: known guests: guest1, guest2'],
+    expected: [
+      'cluster.yaml:20:23: error: forward to unknown guest "guest9"\n  fix: known guests: guest1, guest2',
+    ],
   },
   {
     name: 'two forwards on the same public port and protocol',
@@ -125,6 +127,14 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
     to: '  - { port: 80, to: guest1, nodes: [node1] }\n  - { port: 80, to: guest2, nodes: [node2] }\n  - { port: 80, to: guest2, nodes: [node2] }',
     expected: [
       'cluster.yaml:21:13: error: tcp/80 is already forwarded by forwards[1] on a node this forward also uses\n  fix: use another public port, or split the nodes between the two forwards with "nodes:"',
+    ],
+  },
+  {
+    name: 'a forward on every node clashes with a node-specific one on the same port',
+    from: 'port: 2202, to: guest2',
+    to: 'port: 80, to: guest2, nodes: [node2]',
+    expected: [
+      'cluster.yaml:20:13: error: tcp/80 is already forwarded by forwards[0] on a node this forward also uses\n  fix: use another public port, or split the nodes between the two forwards with "nodes:"',
     ],
   },
   {
@@ -155,13 +165,17 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
     name: 'interface name longer than 15 characters',
     from: 'node2: eth1.100 }',
     to: 'node2: eth1.100-averylongname }',
-    expected: ['cluster.yaml:14:35: error: interface names are at most 15 characters long (the kernel limit, IFNAMSIZ)'],
+    expected: [
+      'cluster.yaml:14:35: error: interface names are at most 15 characters long (the kernel limit, IFNAMSIZ)',
+    ],
   },
   {
     name: 'guest on an unknown node',
     from: 'guest2: { node: node2',
     to: 'guest2: { node: node3',
-    expected: ['cluster.yaml:17:19: error: guest guest2 is on unknown node "node3"\n  fix: known nodes: node1, node2'],
+    expected: [
+      'cluster.yaml:17:19: error: guest guest2 is on unknown node "node3"\n  fix: known nodes: node1, node2',
+    ],
   },
   {
     name: 'pipes forming a loop without STP',
@@ -191,7 +205,9 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
     name: 'missing required field',
     from: '  subnet: 192.168.122.0/24\n',
     to: '',
-    expected: ['cluster.yaml:3:3: error: missing required field "subnet" in uplink\n  fix: add "subnet:" here'],
+    expected: [
+      'cluster.yaml:3:3: error: missing required field "subnet" in uplink\n  fix: add "subnet:" here',
+    ],
   },
 ];
 

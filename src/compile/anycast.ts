@@ -23,8 +23,22 @@ export function compileAnycast(ctx: ClusterContext, node: Node, plan: PlanBuilde
     PIPE_EGRESS,
     'keep ARP for the anycast gateways on this node',
     { type: 'filter', hook: 'egress', priority: PRIORITY.raw - 200, devices, policy: 'accept' },
-    ['Egress of the pipes, last before the wire: a guest\'s ARP request for the gateway is answered', 'by its own node only, and no node announces the gateway to the others.'],
+    [
+      "Egress of the pipes, last before the wire: a guest's ARP request for the gateway is answered",
+      'by its own node only, and no node announces the gateway to the others.',
+    ],
   );
-  table.rule(PIPE_EGRESS, 'networks.*.gateway: no ARP from the anycast gateway', inSet(arp('saddr ip'), 'anycast_gateways'), counter, { kind: 'verdict', verdict: 'drop' });
-  table.rule(PIPE_EGRESS, 'networks.*.gateway: no ARP for the anycast gateway', inSet(arp('daddr ip'), 'anycast_gateways'), counter, { kind: 'verdict', verdict: 'drop' });
+  const directions = [
+    ['saddr ip', 'from'],
+    ['daddr ip', 'for'],
+  ] as const;
+  for (const [field, word] of directions) {
+    table.rule(
+      PIPE_EGRESS,
+      `networks.*.gateway: no ARP ${word} the anycast gateway`,
+      inSet(arp(field), 'anycast_gateways'),
+      counter,
+      { kind: 'verdict', verdict: 'drop' },
+    );
+  }
 }

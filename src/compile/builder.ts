@@ -24,12 +24,14 @@ class TableDraft {
   }
 
   set(set: NamedSet): void {
-    if (this.sets.has(set.name)) throw new Error(`compile: set ${set.name} defined twice in ${this.family} ${this.name}`);
+    if (this.sets.has(set.name))
+      throw new Error(`compile: set ${set.name} defined twice in ${this.family} ${this.name}`);
     this.sets.set(set.name, set);
   }
 
   chain(name: string, comment: string, base?: BaseChain, notes?: readonly string[]): void {
-    if (this.chains.has(name)) throw new Error(`compile: chain ${name} defined twice in ${this.family} ${this.name}`);
+    if (this.chains.has(name))
+      throw new Error(`compile: chain ${name} defined twice in ${this.family} ${this.name}`);
     this.chains.set(name, { name, comment, base, notes, rules: [] });
   }
 
@@ -78,7 +80,8 @@ export class PlanBuilder {
   }
 
   sysctl(key: readonly string[], value: string, source: string): void {
-    if (!this.sysctls.some((s) => s.key.join('/') === key.join('/'))) this.sysctls.push({ key, value, source });
+    if (!this.sysctls.some((s) => s.key.join('/') === key.join('/')))
+      this.sysctls.push({ key, value, source });
   }
 
   module(name: string, source: string): void {

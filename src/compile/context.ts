@@ -1,9 +1,10 @@
 // Lookups and set contents shared by every node's compile. Built once per cluster, so compiling
 // 200 nodes does not rebuild 20,000-element maps 200 times: nodes share the same element arrays.
+
+import { type Element, etherAddr, ifname, mark, proto, service, v4 } from '../plan/nft.ts';
 import type { Cluster, Forward, Guest, Network, Node } from '../spec/model.ts';
 import { tagMacKey } from '../spec/tags.ts';
 import { formatIPv4, formatPrefix } from '../util/ipv4.ts';
-import { type Element, etherAddr, ifname, mark, proto, service, v4 } from '../plan/nft.ts';
 
 export interface ClusterContext {
   readonly cluster: Cluster;
@@ -33,9 +34,12 @@ export function clusterContext(cluster: Cluster): ClusterContext {
   const guestByName = new Map(cluster.guests.map((g) => [g.name, g]));
   const guestsByNode = new Map<string, Guest[]>(cluster.nodes.map((n) => [n.name, []]));
   for (const g of cluster.guests) guestsByNode.get(g.node)?.push(g);
-  const pipesByNode = new Map<string, { ifname: string; network: Network }[]>(cluster.nodes.map((n) => [n.name, []]));
+  const pipesByNode = new Map<string, { ifname: string; network: Network }[]>(
+    cluster.nodes.map((n) => [n.name, []]),
+  );
   for (const network of cluster.networks) {
-    for (const pipe of network.pipes) for (const end of pipe.ends) pipesByNode.get(end.node)?.push({ ifname: end.ifname, network });
+    for (const pipe of network.pipes)
+      for (const end of pipe.ends) pipesByNode.get(end.node)?.push({ ifname: end.ifname, network });
   }
   const ownForwards = new Map<string, Forward[]>();
   for (const f of cluster.forwards) {
@@ -57,14 +61,24 @@ export function clusterContext(cluster: Cluster): ClusterContext {
     },
     elements: {
       nodeTags: cluster.nodes.map((n) => ({ key: [mark(n.tag)], comment: nodeSource(n) })),
-      nodePublic: cluster.nodes.map((n) => ({ key: [mark(n.tag)], value: [v4(formatIPv4(n.address))], comment: nodeSource(n) })),
+      nodePublic: cluster.nodes.map((n) => ({
+        key: [mark(n.tag)],
+        value: [v4(formatIPv4(n.address))],
+        comment: nodeSource(n),
+      })),
       nodeTagMacs: cluster.nodes.map((n) => ({
         key: [etherAddr(tagMacKey(tagMacPrefix, n.tag))],
         value: [mark(n.tag)],
         comment: nodeSource(n),
       })),
-      guestSubnets: cluster.networks.map((n) => ({ key: [v4(formatPrefix(n.subnet))], comment: `networks.${n.name}.subnet` })),
-      guestBridges: cluster.networks.map((n) => ({ key: [ifname(n.bridge)], comment: `networks.${n.name}.bridge` })),
+      guestSubnets: cluster.networks.map((n) => ({
+        key: [v4(formatPrefix(n.subnet))],
+        comment: `networks.${n.name}.subnet`,
+      })),
+      guestBridges: cluster.networks.map((n) => ({
+        key: [ifname(n.bridge)],
+        comment: `networks.${n.name}.bridge`,
+      })),
       anycastGateways: cluster.networks.map((n) => ({
         key: [v4(formatIPv4(n.gateway))],
         comment: `networks.${n.name}.gateway`,
@@ -100,6 +114,7 @@ export function forwardsOn(
   return [...shared, ...own.flatMap((f) => toElement(f, ctx.guestByName.get(f.guest) as Guest) ?? [])];
 }
 
-export const forwardSource = (f: Forward): string => `forwards[${f.index}] ${f.proto}/${f.port} -> ${f.guest}:${f.toPort}`;
+export const forwardSource = (f: Forward): string =>
+  `forwards[${f.index}] ${f.proto}/${f.port} -> ${f.guest}:${f.toPort}`;
 
 export { proto, service };

@@ -1,6 +1,6 @@
 // FULL-NAT inbound (seed part 3): DNAT on the entering node, and SNAT to that node's own guest-bridge
 // address, so the guest's reply comes back through the entering node. The guest sees the node.
-import { formatIPv4, formatPrefix } from '../util/ipv4.ts';
+
 import {
   concat,
   counter,
@@ -18,6 +18,7 @@ import {
   v4,
 } from '../plan/nft.ts';
 import type { Node } from '../spec/model.ts';
+import { formatIPv4, formatPrefix } from '../util/ipv4.ts';
 import type { PlanBuilder } from './builder.ts';
 import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
 import { NAT_POSTROUTING } from './outbound.ts';
@@ -25,7 +26,12 @@ import { ipTable } from './tables.ts';
 
 export const FULLNAT_DNAT = 'fullnat-dnat';
 
-export function compileFullnat(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void {
+export function compileFullnat(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  cache: ElementCache,
+): void {
   if (!ctx.uses.fullnat) return;
   const table = ipTable(ctx, node, plan);
   table.set({

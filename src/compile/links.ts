@@ -8,9 +8,24 @@ import type { ClusterContext } from './context.ts';
 export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   const { cluster } = ctx;
   const source = `nodes.${node.name}`;
-  plan.bridges.push({ name: node.uplinkBridge, stp: false, callIptables: false, ports: node.uplinkPorts, source: `${source} uplink` });
-  plan.addresses.push({ dev: node.uplinkBridge, cidr: `${formatIPv4(node.address)}/${cluster.uplink.subnet.length}`, source: `${source}.address` });
-  plan.routes.push({ to: 'default', via: formatIPv4(cluster.uplink.gateway), dev: node.uplinkBridge, source: 'uplink.gateway' });
+  plan.bridges.push({
+    name: node.uplinkBridge,
+    stp: false,
+    callIptables: false,
+    ports: node.uplinkPorts,
+    source: `${source} uplink`,
+  });
+  plan.addresses.push({
+    dev: node.uplinkBridge,
+    cidr: `${formatIPv4(node.address)}/${cluster.uplink.subnet.length}`,
+    source: `${source}.address`,
+  });
+  plan.routes.push({
+    to: 'default',
+    via: formatIPv4(cluster.uplink.gateway),
+    dev: node.uplinkBridge,
+    source: 'uplink.gateway',
+  });
 
   const pipes = ctx.pipesByNode.get(node.name) ?? [];
   for (const network of cluster.networks) {
@@ -27,7 +42,15 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
     // Primary first: the node's ARP requests must come from its own address, never from the
     // anycast gateway, whose ARP is dropped on the pipes (seed part 4).
     const own = network.nodeAddresses.get(node.name) as number;
-    plan.addresses.push({ dev: network.bridge, cidr: `${formatIPv4(own)}/${length}`, source: `networks.${network.name}.nodes.${node.name}` });
-    plan.addresses.push({ dev: network.bridge, cidr: `${formatIPv4(network.gateway)}/${length}`, source: `networks.${network.name}.gateway (anycast)` });
+    plan.addresses.push({
+      dev: network.bridge,
+      cidr: `${formatIPv4(own)}/${length}`,
+      source: `networks.${network.name}.nodes.${node.name}`,
+    });
+    plan.addresses.push({
+      dev: network.bridge,
+      cidr: `${formatIPv4(network.gateway)}/${length}`,
+      source: `networks.${network.name}.gateway (anycast)`,
+    });
   }
 }

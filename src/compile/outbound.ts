@@ -1,8 +1,9 @@
 // Convergent outbound (seed parts 1, 2, 4): guests leave through their own node, SNATed statefully to
 // that node's public address. Also declares the sets the other features share.
-import { formatIPv4 } from '../util/ipv4.ts';
+
 import { counter, eq, ifname, inSet, ip, meta, PRIORITY, v4 } from '../plan/nft.ts';
 import type { Node } from '../spec/model.ts';
+import { formatIPv4 } from '../util/ipv4.ts';
 import type { PlanBuilder } from './builder.ts';
 import type { ClusterContext } from './context.ts';
 import { ipTable } from './tables.ts';
@@ -25,12 +26,17 @@ export function compileOutbound(ctx: ClusterContext, node: Node, plan: PlanBuild
     interval: false,
     elements: ctx.elements.guestBridges,
   });
-  table.chain(NAT_POSTROUTING, 'source NAT: outbound guests, full-NAT inbound', {
-    type: 'nat',
-    hook: 'postrouting',
-    priority: PRIORITY.srcnat,
-    policy: 'accept',
-  }, ['Consulted for the first packet of a connection only; later packets follow its conntrack binding.']);
+  table.chain(
+    NAT_POSTROUTING,
+    'source NAT: outbound guests, full-NAT inbound',
+    {
+      type: 'nat',
+      hook: 'postrouting',
+      priority: PRIORITY.srcnat,
+      policy: 'accept',
+    },
+    ['Consulted for the first packet of a connection only; later packets follow its conntrack binding.'],
+  );
   table.rule(
     NAT_POSTROUTING,
     `nodes.${node.name}.address: guests leave as their own node`,

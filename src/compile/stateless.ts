@@ -5,7 +5,7 @@
 //   pipe           netdev ingress on the hosting node: mark = tag of the sending node (MAC prefix)
 //   hosting node   postrouting filter: ct mark = mark, for flows to a stateless forward target
 //                  postrouting srcnat-10 (before stateful SNAT): reply saddr/sport -> the entering node
-import { formatIPv4 } from '../util/ipv4.ts';
+
 import {
   concat,
   counter,
@@ -28,9 +28,10 @@ import {
 } from '../plan/nft.ts';
 import type { Guest, Node } from '../spec/model.ts';
 import { TAG_MAC_MASK } from '../spec/tags.ts';
+import { formatIPv4 } from '../util/ipv4.ts';
 import type { PlanBuilder } from './builder.ts';
 import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
-import { netdevTable, pipeDevices, ipTable } from './tables.ts';
+import { ipTable, netdevTable, pipeDevices } from './tables.ts';
 
 export const STATELESS_DNAT = 'stateless-dnat';
 export const STATELESS_REWRITE = 'stateless-rewrite';
@@ -41,13 +42,24 @@ export const PIPE_INGRESS = 'pipe-ingress';
 
 const PROTOS = ['tcp', 'udp'] as const;
 
-export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void {
+export function compileStateless(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  cache: ElementCache,
+): void {
   if (!ctx.uses.stateless) return;
   const table = ipTable(ctx, node, plan);
   const tagNote = `nodes.${node.name}.tag ${node.tag}`;
 
   // Sets and maps: everything that grows with the cluster lives here, never in rules.
-  table.set({ name: 'node_tags', comment: 'nodes.*.tag', key: ['mark'], interval: false, elements: ctx.elements.nodeTags });
+  table.set({
+    name: 'node_tags',
+    comment: 'nodes.*.tag',
+    key: ['mark'],
+    interval: false,
+    elements: ctx.elements.nodeTags,
+  });
   table.set({
     name: 'node_public',
     comment: 'nodes.*: tag -> public address',
@@ -66,7 +78,11 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
       ctx,
       node,
       'stateless',
-      (f, guest) => ({ key: [proto(f.proto), service(f.port)], value: [v4(formatIPv4(guest.address))], comment: forwardSource(f) }),
+      (f, guest) => ({
+        key: [proto(f.proto), service(f.port)],
+        value: [v4(formatIPv4(guest.address))],
+        comment: forwardSource(f),
+      }),
       cache,
       'stateless',
     ),
@@ -82,7 +98,10 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
         ctx,
         node,
         'stateless',
-        (f) => (f.proto === p && f.port !== f.toPort ? { key: [service(f.port)], value: [service(f.toPort)], comment: forwardSource(f) } : undefined),
+        (f) =>
+          f.proto === p && f.port !== f.toPort
+            ? { key: [service(f.port)], value: [service(f.toPort)], comment: forwardSource(f) }
+            : undefined,
         cache,
         `stateless-${p}-port`,
       ),
@@ -108,10 +127,15 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
   }
 
   // Entering node.
-  table.chain(STATELESS_DNAT, 'forwards (strategy stateless): inbound', { type: 'filter', hook: 'prerouting', priority: PRIORITY.raw, policy: 'accept' }, [
-    'Priority raw (-300), before conntrack (-200): conntrack must record the guest as the destination,',
-    'or the guest\'s reply matches no flow and is never rewritten (seed part 4: "-150 was not enough").',
-  ]);
+  table.chain(
+    STATELESS_DNAT,
+    'forwards (strategy stateless): inbound',
+    { type: 'filter', hook: 'prerouting', priority: PRIORITY.raw, policy: 'accept' },
+    [
+      'Priority raw (-300), before conntrack (-200): conntrack must record the guest as the destination,',
+      'or the guest\'s reply matches no flow and is never rewritten (seed part 4: "-150 was not enough").',
+    ],
+  );
   table.rule(
     STATELESS_DNAT,
     `forwards (stateless) on ${node.name}'s public address`,
@@ -122,19 +146,36 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
     { kind: 'goto', chain: STATELESS_REWRITE },
   );
   table.chain(STATELESS_REWRITE, 'forwards (strategy stateless): rewrite to the guest', undefined, [
-    'The mark is this node\'s own tag, also for its own guests: the reply leaves as this node.',
+    "The mark is this node's own tag, also for its own guests: the reply leaves as this node.",
   ]);
-  table.rule(STATELESS_REWRITE, `${tagNote}: the flow entered here`, setField(meta('mark'), { kind: 'const', value: mark(node.tag) }));
-  table.rule(STATELESS_REWRITE, 'forwards (stateless): to the guest', setField(ip('daddr'), lookup(concat(meta('l4proto'), l4('th', 'dport')), 'stateless_forwards')));
+  table.rule(
+    STATELESS_REWRITE,
+    `${tagNote}: the flow entered here`,
+    setField(meta('mark'), { kind: 'const', value: mark(node.tag) }),
+  );
+  table.rule(
+    STATELESS_REWRITE,
+    'forwards (stateless): to the guest',
+    setField(ip('daddr'), lookup(concat(meta('l4proto'), l4('th', 'dport')), 'stateless_forwards')),
+  );
   for (const p of PROTOS) {
-    table.rule(STATELESS_REWRITE, `forwards (stateless ${p}): to the guest port`, setField(l4(p, 'dport'), lookup(l4(p, 'dport'), `stateless_${p}_port`)));
+    table.rule(
+      STATELESS_REWRITE,
+      `forwards (stateless ${p}): to the guest port`,
+      setField(l4(p, 'dport'), lookup(l4(p, 'dport'), `stateless_${p}_port`)),
+    );
   }
 
   // Hosting node: remember in the flow which node let it in.
-  table.chain(MARK_INBOUND, 'forwards (strategy stateless): ct mark = entering node', { type: 'filter', hook: 'postrouting', priority: PRIORITY.filter, policy: 'accept' }, [
-    'A packet mark lives with one packet, a conntrack mark with the flow; netdev cannot set the latter.',
-    'Bridged frames from the pipes reach this hook through br_netfilter, with the bridge as oif.',
-  ]);
+  table.chain(
+    MARK_INBOUND,
+    'forwards (strategy stateless): ct mark = entering node',
+    { type: 'filter', hook: 'postrouting', priority: PRIORITY.filter, policy: 'accept' },
+    [
+      'A packet mark lives with one packet, a conntrack mark with the flow; netdev cannot set the latter.',
+      'Bridged frames from the pipes reach this hook through br_netfilter, with the bridge as oif.',
+    ],
+  );
   table.rule(
     MARK_INBOUND,
     'forwards (stateless): tag the flow to a guest here',
@@ -145,9 +186,12 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
     setField(ct('mark'), meta('mark')),
   );
 
-  table.chain(STATELESS_REPLY, 'forwards (strategy stateless): replies', { type: 'filter', hook: 'postrouting', priority: PRIORITY.srcnat - 10, policy: 'accept' }, [
-    'Priority srcnat-10: before the stateful SNAT at srcnat, which must keep handling outbound flows.',
-  ]);
+  table.chain(
+    STATELESS_REPLY,
+    'forwards (strategy stateless): replies',
+    { type: 'filter', hook: 'postrouting', priority: PRIORITY.srcnat - 10, policy: 'accept' },
+    ['Priority srcnat-10: before the stateful SNAT at srcnat, which must keep handling outbound flows.'],
+  );
   table.rule(
     STATELESS_REPLY,
     'forwards (stateless): reply of a tagged flow',
@@ -160,9 +204,17 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
   );
   table.chain(STATELESS_UNREWRITE, 'forwards (strategy stateless): answer as the entering node');
   for (const p of PROTOS) {
-    table.rule(STATELESS_UNREWRITE, `forwards (stateless ${p}): from the public port`, setField(l4(p, 'sport'), lookup(concat(ip('saddr'), l4(p, 'sport')), `stateless_${p}_reply_port`)));
+    table.rule(
+      STATELESS_UNREWRITE,
+      `forwards (stateless ${p}): from the public port`,
+      setField(l4(p, 'sport'), lookup(concat(ip('saddr'), l4(p, 'sport')), `stateless_${p}_reply_port`)),
+    );
   }
-  table.rule(STATELESS_UNREWRITE, 'nodes.*: from the address the client dialled', setField(ip('saddr'), lookup(ct('mark'), 'node_public')));
+  table.rule(
+    STATELESS_UNREWRITE,
+    'nodes.*: from the address the client dialled',
+    setField(ip('saddr'), lookup(ct('mark'), 'node_public')),
+  );
 
   // Pipes: frames routed by another node carry that node's guest-bridge MAC, hence its tag.
   const devices = pipeDevices(ctx, node);
@@ -186,12 +238,21 @@ export function compileStateless(ctx: ClusterContext, node: Node, plan: PlanBuil
   netdev.rule(
     PIPE_INGRESS,
     'nodes.*.tag: mark = sending node',
-    setField(meta('mark'), lookup({ kind: 'mask', value: ether('saddr'), mask: { type: 'ether_addr', value: TAG_MAC_MASK } }, 'node_tag_by_mac')),
+    setField(
+      meta('mark'),
+      lookup(
+        { kind: 'mask', value: ether('saddr'), mask: { type: 'ether_addr', value: TAG_MAC_MASK } },
+        'node_tag_by_mac',
+      ),
+    ),
   );
 }
 
 /** Stateless forward targets on guests this node hosts, and the reverse port map for their replies. */
-function hostedTargets(ctx: ClusterContext, node: Node): { targets: Element[]; replyPorts: Record<'tcp' | 'udp', Element[]> } {
+function hostedTargets(
+  ctx: ClusterContext,
+  node: Node,
+): { targets: Element[]; replyPorts: Record<'tcp' | 'udp', Element[]> } {
   const hosted = new Set((ctx.guestsByNode.get(node.name) ?? []).map((g: Guest) => g.name));
   const targets = new Map<string, Element>();
   const replyPorts: Record<'tcp' | 'udp', Element[]> = { tcp: [], udp: [] };
@@ -202,7 +263,12 @@ function hostedTargets(ctx: ClusterContext, node: Node): { targets: Element[]; r
     if (targets.has(key)) continue;
     const address = v4(formatIPv4(guest.address));
     targets.set(key, { key: [address, proto(f.proto), service(f.toPort)], comment: forwardSource(f) });
-    if (f.port !== f.toPort) replyPorts[f.proto].push({ key: [address, service(f.toPort)], value: [service(f.port)], comment: forwardSource(f) });
+    if (f.port !== f.toPort)
+      replyPorts[f.proto].push({
+        key: [address, service(f.toPort)],
+        value: [service(f.port)],
+        comment: forwardSource(f),
+      });
   }
   return { targets: [...targets.values()], replyPorts };
 }

@@ -8,7 +8,11 @@ export function compileSysctls(ctx: ClusterContext, node: Node, plan: PlanBuilde
   plan.sysctl(['net', 'ipv4', 'ip_forward'], '1', `nodes.${node.name}: the node routes its guests`);
   for (const network of ctx.cluster.networks) {
     // Announce the node's primary address in ARP requests on the guest bridge, never the anycast one.
-    plan.sysctl(['net', 'ipv4', 'conf', network.bridge, 'arp_announce'], '2', `networks.${network.name}.gateway`);
+    plan.sysctl(
+      ['net', 'ipv4', 'conf', network.bridge, 'arp_announce'],
+      '2',
+      `networks.${network.name}.gateway`,
+    );
   }
   if (ctx.uses.stateless) {
     // Bridged frames from the pipes must reach the ip hooks and conntrack (per bridge: nf_call_iptables).

@@ -49,11 +49,3 @@ export class NamespaceRun {
   }
 }
 
-/** Namespaces left by runs that no longer exist (their pid is gone). */
-export function leftoverNamespaces(runner: Runner = realRunner): string[] {
-  const out = runner(['ip', 'netns', 'list']).stdout;
-  return out
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(NETNS_PREFIX));
-}

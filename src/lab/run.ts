@@ -16,7 +16,11 @@ export type Runner = (argv: readonly string[], options?: RunOptions) => RunResul
 
 export const realRunner: Runner = (argv, options = {}) => {
   const [cmd, ...args] = argv;
-  const r = spawnSync(cmd as string, args, { input: options.input, encoding: 'utf8', timeout: options.timeoutMs ?? 30_000 });
+  const r = spawnSync(cmd as string, args, {
+    input: options.input,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 30_000,
+  });
   if (r.error) return { code: 127, stdout: '', stderr: `${cmd}: ${r.error.message}` };
   return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 };

@@ -110,15 +110,29 @@ export const PRIORITY = {
 export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto'): Field => ({ kind: 'meta', key });
 export const ct = (key: 'mark' | 'direction' | 'status'): Field => ({ kind: 'ct', key });
 export const ip = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip', field });
-export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({ kind: 'payload', header, field });
+export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({
+  kind: 'payload',
+  header,
+  field,
+});
 export const ether = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ether', field });
 export const arp = (field: 'saddr ip' | 'daddr ip'): Field => ({ kind: 'payload', header: 'arp', field });
 export const konst = (value: Const): Expr => ({ kind: 'const', value });
 export const concat = (...parts: Expr[]): Expr => ({ kind: 'concat', parts });
 export const lookup = (key: Expr, map: string): Expr => ({ kind: 'lookup', key, map });
 
-export const eq = (left: Expr, right: Const): Statement => ({ kind: 'match', left, op: 'eq', right: konst(right) });
-export const ne = (left: Expr, right: Const): Statement => ({ kind: 'match', left, op: 'ne', right: konst(right) });
+export const eq = (left: Expr, right: Const): Statement => ({
+  kind: 'match',
+  left,
+  op: 'eq',
+  right: konst(right),
+});
+export const ne = (left: Expr, right: Const): Statement => ({
+  kind: 'match',
+  left,
+  op: 'ne',
+  right: konst(right),
+});
 export const inSet = (left: Expr, set: string): Statement => ({ kind: 'match-set', left, set });
 export const setField = (field: Field, value: Expr): Statement => ({ kind: 'set-field', field, value });
 export const counter: Statement = { kind: 'counter' };

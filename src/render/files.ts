@@ -35,20 +35,30 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
     },
     {
       path: FILES.ipBatch,
-      chunks: [renderIpBatch(plan, [
-        who,
-        'Links, addresses and routes for bring-up: ip -batch network.ip',
-        'Ports (uplink ports, cluster pipes) must exist first. "address/route replace" can be re-run;',
-        '"link add" reports "File exists" for a bridge that is already there.',
-      ])],
+      chunks: [
+        renderIpBatch(plan, [
+          who,
+          'Links, addresses and routes for bring-up: ip -batch network.ip',
+          'Ports (uplink ports, cluster pipes) must exist first. "address/route replace" can be re-run;',
+          '"link add" reports "File exists" for a bridge that is already there.',
+        ]),
+      ],
     },
     {
       path: FILES.sysctl,
-      chunks: [renderSysctl(plan, [who, 'Apply after network.ip (per-interface keys need the interfaces): sysctl -p <this file>'])],
+      chunks: [
+        renderSysctl(plan, [
+          who,
+          'Apply after network.ip (per-interface keys need the interfaces): sysctl -p <this file>',
+        ]),
+      ],
     },
   ];
   if (plan.modules.length > 0) {
-    files.push({ path: FILES.modules, chunks: [renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).'])] });
+    files.push({
+      path: FILES.modules,
+      chunks: [renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).'])],
+    });
   }
   return files;
 }

@@ -10,7 +10,8 @@ export function renderIpBatch(plan: HostPlan, header: readonly string[]): string
     const options = [`stp_state ${bridge.stp ? 1 : 0}`];
     if (bridge.callIptables) options.push('nf_call_iptables 1');
     out.push(`link add ${bridge.name}${mac} type bridge ${options.join(' ')}`);
-    for (const port of bridge.ports) out.push(`link set ${port} master ${bridge.name}`, `link set ${port} up`);
+    for (const port of bridge.ports)
+      out.push(`link set ${port} master ${bridge.name}`, `link set ${port} up`);
     out.push(`link set ${bridge.name} up`);
   }
   out.push('');

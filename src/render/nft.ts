@@ -1,6 +1,17 @@
 // Ruleset tree -> nftables.conf text for `nft -f`. Replaces convergent's own tables atomically
 // (create-if-missing, delete, define: one transaction) and never flushes the host's whole ruleset.
-import type { Chain, Const, Element, Expr, Field, NamedSet, Rule, Ruleset, Statement, Table } from '../plan/nft.ts';
+import type {
+  Chain,
+  Const,
+  Element,
+  Expr,
+  Field,
+  NamedSet,
+  Rule,
+  Ruleset,
+  Statement,
+  Table,
+} from '../plan/nft.ts';
 
 const HOOK_ORDER = ['ingress', 'prerouting', 'input', 'forward', 'output', 'postrouting', 'egress'];
 const NAMED_PRIORITIES: [string, number][] = [
@@ -102,7 +113,9 @@ function renderChain(chain: Chain, family: Table['family']): string {
   if (chain.base) {
     const b = chain.base;
     const devices = b.devices ? ` devices = { ${b.devices.map(quote).join(', ')} }` : '';
-    lines.push(`\t\ttype ${b.type} hook ${b.hook}${devices} priority ${renderPriority(b.priority, family)}; policy ${b.policy};`);
+    lines.push(
+      `\t\ttype ${b.type} hook ${b.hook}${devices} priority ${renderPriority(b.priority, family)}; policy ${b.policy};`,
+    );
   }
   for (const rule of chain.rules) lines.push(`\t\t${renderRule(rule)}`);
   lines.push('\t}');
@@ -129,7 +142,9 @@ export function renderRule(rule: Rule): string {
 export function renderStatement(s: Statement): string {
   switch (s.kind) {
     case 'match':
-      return s.op === 'eq' ? `${renderExpr(s.left)} ${renderExpr(s.right)}` : `${renderExpr(s.left)} != ${renderExpr(s.right)}`;
+      return s.op === 'eq'
+        ? `${renderExpr(s.left)} ${renderExpr(s.right)}`
+        : `${renderExpr(s.left)} != ${renderExpr(s.right)}`;
     case 'match-set':
       return `${renderExpr(s.left)} ${s.negate ? '!= ' : ''}@${s.set}`;
     case 'set-field':

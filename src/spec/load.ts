@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
-import { type ClusterSpec, ClusterSchema } from './schema.ts';
+import { ClusterSchema, type ClusterSpec } from './schema.ts';
 import { SourceMap } from './source.ts';
 
 export interface LoadedSpec {
@@ -117,7 +117,10 @@ function schemaProblems(issue: Issue, data: unknown): Problem[] {
 }
 
 function describePath(path: SpecPath): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 function valueAt(data: unknown, path: SpecPath): unknown {

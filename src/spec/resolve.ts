@@ -65,7 +65,10 @@ export function resolve(spec: ClusterSpec): Cluster {
     name: spec.name,
     strategy: spec.strategy,
     tagMacPrefix: spec.tagMacPrefix,
-    uplink: { subnet: parsePrefix(spec.uplink.subnet) as Cluster['uplink']['subnet'], gateway: ip(spec.uplink.gateway) },
+    uplink: {
+      subnet: parsePrefix(spec.uplink.subnet) as Cluster['uplink']['subnet'],
+      gateway: ip(spec.uplink.gateway),
+    },
     nodes,
     networks,
     guests,

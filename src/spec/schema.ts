@@ -51,17 +51,21 @@ const port = z
 
 export const UplinkPortsSchema = z
   .object({
-    bridge: ifname.describe('The uplink ("perimeter") bridge holding the node\'s public address, e.g. xenbr0'),
+    bridge: ifname.describe(
+      'The uplink ("perimeter") bridge holding the node\'s public address, e.g. xenbr0',
+    ),
     ports: z
       .array(ifname)
-      .describe('Physical interfaces enslaved to the uplink bridge, e.g. [eth0]. Empty: the bridge exists already.')
+      .describe(
+        'Physical interfaces enslaved to the uplink bridge, e.g. [eth0]. Empty: the bridge exists already.',
+      )
       .default([]),
   })
   .strict();
 
 export const UplinkSchema = z
   .object({
-    subnet: prefix.describe('The uplink segment the nodes\' public addresses live in'),
+    subnet: prefix.describe("The uplink segment the nodes' public addresses live in"),
     gateway: ipv4.describe('The upstream router on the uplink segment (default route of every node)'),
     bridge: ifname.describe('Default uplink bridge name on every node, e.g. xenbr0').default('xenbr0'),
     ports: z.array(ifname).describe('Default ports of the uplink bridge, e.g. [eth0]').default([]),
@@ -70,7 +74,7 @@ export const UplinkSchema = z
 
 export const NodeSchema = z
   .object({
-    address: ipv4.describe('The node\'s public address on the uplink bridge (what DNS round-robin points at)'),
+    address: ipv4.describe("The node's public address on the uplink bridge (what DNS round-robin points at)"),
     tag: z
       .number({ error: 'expected a node tag, a whole number from 1 to 255' })
       .int({ error: 'expected a node tag, a whole number from 1 to 255' })
@@ -82,24 +86,31 @@ export const NodeSchema = z
           'and marks the flows it let in. Allocated in order of appearance when absent; pin it to keep it ' +
           'when nodes are removed or reordered.',
       ),
-    uplink: UplinkPortsSchema.optional().describe('Overrides the cluster\'s uplink bridge and ports for this node'),
+    uplink: UplinkPortsSchema.optional().describe(
+      "Overrides the cluster's uplink bridge and ports for this node",
+    ),
   })
   .strict();
 
 // A pipe joins the guest bridges of exactly two nodes: `{ node1: eth1.100, node2: eth1.100 }`.
 export const PipeSchema = z
   .record(name('node'), ifname)
-  .describe('A cluster pipe: two entries, node name -> the interface on that node, e.g. { node1: eth1.100, node2: eth2.100 }');
+  .describe(
+    'A cluster pipe: two entries, node name -> the interface on that node, e.g. { node1: eth1.100, node2: eth2.100 }',
+  );
 
 export const NetworkSchema = z
   .object({
     bridge: ifname.describe('The guest bridge on every node, e.g. guestbr0').default('guestbr0'),
-    subnet: prefix.describe('The guests\' subnet'),
-    gateway: ipv4.describe('The anycast gateway address, present on every node\'s guest bridge'),
+    subnet: prefix.describe("The guests' subnet"),
+    gateway: ipv4.describe("The anycast gateway address, present on every node's guest bridge"),
     nodes: z
       .record(name('node'), ipv4)
-      .describe('Each node\'s own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }'),
-    pipes: z.array(PipeSchema).describe('Cluster pipes joining the nodes\' guest bridges into one segment').default([]),
+      .describe("Each node's own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }"),
+    pipes: z
+      .array(PipeSchema)
+      .describe("Cluster pipes joining the nodes' guest bridges into one segment")
+      .default([]),
     stp: z
       .boolean()
       .describe('Run STP on the guest bridge: required when the pipes form a loop (a ring of three nodes)')
@@ -111,32 +122,32 @@ export const GuestSchema = z
   .object({
     node: name('node').describe('The node hosting the guest'),
     network: name('network').optional().describe('The guest network; may be left out when there is only one'),
-    address: ipv4.describe('The guest\'s address in its network'),
-    mac: mac.optional().describe('The guest\'s MAC address'),
+    address: ipv4.describe("The guest's address in its network"),
+    mac: mac.optional().describe("The guest's MAC address"),
   })
   .strict();
 
 export const ForwardSchema = z
   .object({
     proto: z.enum(['tcp', 'udp'], { error: 'proto is "tcp" or "udp"' }).default('tcp'),
-    port: port.describe('The public port on the nodes\' public addresses'),
+    port: port.describe("The public port on the nodes' public addresses"),
     to: name('guest').describe('The guest receiving the traffic'),
-    toPort: port.optional().describe('The guest\'s port; the public port when left out'),
+    toPort: port.optional().describe("The guest's port; the public port when left out"),
     nodes: z
       .array(name('node'))
       .min(1, { error: 'list at least one node, or leave "nodes" out to forward on every node' })
       .optional()
-      .describe('Only on these nodes\' public addresses; every node when left out'),
+      .describe("Only on these nodes' public addresses; every node when left out"),
     strategy: z
       .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
       .optional()
-      .describe('Overrides the cluster\'s inbound strategy for this forward'),
+      .describe("Overrides the cluster's inbound strategy for this forward"),
   })
   .strict();
 
 export const ClusterSchema = z
   .object({
-    name: name('cluster').describe('The cluster\'s name; it appears in every rendered file'),
+    name: name('cluster').describe("The cluster's name; it appears in every rendered file"),
     strategy: z
       .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
       .default('fullnat')
@@ -146,16 +157,23 @@ export const ClusterSchema = z
       ),
     tagMacPrefix: z
       .string()
-      .regex(/^[0-9a-f][26ae]$/, { error: 'tagMacPrefix is one locally administered unicast octet, e.g. "0a"' })
+      .regex(/^[0-9a-f][26ae]$/, {
+        error: 'tagMacPrefix is one locally administered unicast octet, e.g. "0a"',
+      })
       .default('0a')
       .describe(
-        'First octet of every node\'s guest-bridge MAC; the second octet is the node tag: 0a:<tag>:00:00:00:01',
+        "First octet of every node's guest-bridge MAC; the second octet is the node tag: 0a:<tag>:00:00:00:01",
       ),
     uplink: UplinkSchema,
     nodes: z.record(name('node'), NodeSchema).describe('The hypervisor nodes, by name'),
-    networks: z.record(name('network'), NetworkSchema).describe('Guest networks (L2 segments spanning the nodes)'),
+    networks: z
+      .record(name('network'), NetworkSchema)
+      .describe('Guest networks (L2 segments spanning the nodes)'),
     guests: z.record(name('guest'), GuestSchema).describe('Guests (VMs), by name').default({}),
-    forwards: z.array(ForwardSchema).describe('Inbound port forwards from the nodes\' public addresses').default([]),
+    forwards: z
+      .array(ForwardSchema)
+      .describe("Inbound port forwards from the nodes' public addresses")
+      .default([]),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 // Maps spec paths back to line:column in the YAML text, so that every problem names its place.
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { Location, SpecPath } from './problem.ts';
 
 export class SourceMap {

@@ -1,6 +1,15 @@
 // Semantic validation: the relations between objects that a schema cannot express. Every problem
 // is collected (never just the first), each with the path it is about and how to fix it.
-import { contains, formatIPv4, formatPrefix, isReserved, overlaps, parseIPv4, parsePrefix, type Prefix } from '../util/ipv4.ts';
+import {
+  contains,
+  formatIPv4,
+  formatPrefix,
+  isReserved,
+  overlaps,
+  type Prefix,
+  parseIPv4,
+  parsePrefix,
+} from '../util/ipv4.ts';
 import { isMulticast, normalizeMac } from '../util/mac.ts';
 import type { Problem, SpecPath } from './problem.ts';
 import type { ClusterSpec } from './schema.ts';
@@ -31,13 +40,24 @@ type AddressOwners = Map<number, string>;
 function claim(owners: AddressOwners, address: number, who: string, path: SpecPath, report: Report): void {
   const previous = owners.get(address);
   if (previous !== undefined) {
-    report(path, `address ${formatIPv4(address)} is already used by ${previous}`, 'give every node, gateway and guest its own address');
+    report(
+      path,
+      `address ${formatIPv4(address)} is already used by ${previous}`,
+      'give every node, gateway and guest its own address',
+    );
     return;
   }
   owners.set(address, who);
 }
 
-function checkInside(subnet: Prefix, subnetName: string, address: number, what: string, path: SpecPath, report: Report): boolean {
+function checkInside(
+  subnet: Prefix,
+  subnetName: string,
+  address: number,
+  what: string,
+  path: SpecPath,
+  report: Report,
+): boolean {
   if (!contains(subnet, address)) {
     report(
       path,
@@ -61,7 +81,9 @@ function checkUplinkAndNodes(spec: ClusterSpec, report: Report): AddressOwners {
   const owners: AddressOwners = new Map();
   const uplink = net(spec.uplink.subnet);
   const gateway = ip(spec.uplink.gateway);
-  if (checkInside(uplink, 'the uplink subnet', gateway, 'the uplink gateway', ['uplink', 'gateway'], report)) {
+  if (
+    checkInside(uplink, 'the uplink subnet', gateway, 'the uplink gateway', ['uplink', 'gateway'], report)
+  ) {
     owners.set(gateway, 'the uplink gateway');
   }
   for (const [name, node] of Object.entries(spec.nodes)) {
@@ -73,7 +95,11 @@ function checkUplinkAndNodes(spec: ClusterSpec, report: Report): AddressOwners {
     const ports = node.uplink?.ports ?? spec.uplink.ports;
     const bridge = node.uplink?.bridge ?? spec.uplink.bridge;
     if (ports.includes(bridge)) {
-      report(['nodes', name, 'uplink', 'ports'], `the uplink bridge ${bridge} cannot be its own port`, 'list the physical interfaces under the bridge, e.g. [eth0]');
+      report(
+        ['nodes', name, 'uplink', 'ports'],
+        `the uplink bridge ${bridge} cannot be its own port`,
+        'list the physical interfaces under the bridge, e.g. [eth0]',
+      );
     }
   }
   if (Object.keys(spec.nodes).length === 0) {
@@ -88,7 +114,11 @@ function checkTags(spec: ClusterSpec, report: Report): void {
     if (node.tag === undefined) continue;
     const other = byTag.get(node.tag);
     if (other) {
-      report(['nodes', name, 'tag'], `node tag ${node.tag} is already used by node ${other}`, 'give every node its own tag, or leave "tag" out to have one allocated');
+      report(
+        ['nodes', name, 'tag'],
+        `node tag ${node.tag} is already used by node ${other}`,
+        'give every node its own tag, or leave "tag" out to have one allocated',
+      );
     } else byTag.set(node.tag, name);
   }
   const tags = allocateTags(Object.entries(spec.nodes).map(([name, n]) => ({ name, tag: n.tag })));
@@ -104,7 +134,12 @@ function checkTags(spec: ClusterSpec, report: Report): void {
   }
 }
 
-function checkNetworks(spec: ClusterSpec, nodeNames: Set<string>, owners: AddressOwners, report: Report): void {
+function checkNetworks(
+  spec: ClusterSpec,
+  nodeNames: Set<string>,
+  owners: AddressOwners,
+  report: Report,
+): void {
   const uplink = net(spec.uplink.subnet);
   const seenNets: [string, Prefix][] = [];
   const bridges = new Map<string, string>();
@@ -113,25 +148,46 @@ function checkNetworks(spec: ClusterSpec, nodeNames: Set<string>, owners: Addres
     const base = ['networks', name];
     const subnet = net(network.subnet);
     if (overlaps(subnet, uplink)) {
-      report([...base, 'subnet'], `network ${name} (${network.subnet}) overlaps the uplink subnet (${spec.uplink.subnet})`, 'guest networks and the uplink must not overlap');
+      report(
+        [...base, 'subnet'],
+        `network ${name} (${network.subnet}) overlaps the uplink subnet (${spec.uplink.subnet})`,
+        'guest networks and the uplink must not overlap',
+      );
     }
     for (const [other, otherNet] of seenNets) {
       if (overlaps(subnet, otherNet)) {
-        report([...base, 'subnet'], `network ${name} (${network.subnet}) overlaps network ${other} (${formatPrefix(otherNet)})`, 'give each guest network its own subnet');
+        report(
+          [...base, 'subnet'],
+          `network ${name} (${network.subnet}) overlaps network ${other} (${formatPrefix(otherNet)})`,
+          'give each guest network its own subnet',
+        );
       }
     }
     seenNets.push([name, subnet]);
 
     const otherBridge = bridges.get(network.bridge);
     if (otherBridge) {
-      report([...base, 'bridge'], `bridge ${network.bridge} is already the bridge of network ${otherBridge}`, 'give each guest network its own bridge');
+      report(
+        [...base, 'bridge'],
+        `bridge ${network.bridge} is already the bridge of network ${otherBridge}`,
+        'give each guest network its own bridge',
+      );
     } else bridges.set(network.bridge, name);
-    if (network.bridge === spec.uplink.bridge || Object.values(spec.nodes).some((n) => n.uplink?.bridge === network.bridge)) {
-      report([...base, 'bridge'], `bridge ${network.bridge} is also the uplink bridge`, 'the guest bridge and the uplink bridge are two different bridges');
+    if (
+      network.bridge === spec.uplink.bridge ||
+      Object.values(spec.nodes).some((n) => n.uplink?.bridge === network.bridge)
+    ) {
+      report(
+        [...base, 'bridge'],
+        `bridge ${network.bridge} is also the uplink bridge`,
+        'the guest bridge and the uplink bridge are two different bridges',
+      );
     }
 
     const gateway = ip(network.gateway);
-    if (checkInside(subnet, `network ${name}`, gateway, 'the anycast gateway', [...base, 'gateway'], report)) {
+    if (
+      checkInside(subnet, `network ${name}`, gateway, 'the anycast gateway', [...base, 'gateway'], report)
+    ) {
       claim(owners, gateway, `the anycast gateway of network ${name}`, [...base, 'gateway'], report);
     }
     for (const [node, text] of Object.entries(network.nodes)) {
@@ -157,11 +213,21 @@ function checkNetworks(spec: ClusterSpec, nodeNames: Set<string>, owners: Addres
     checkPipes(spec, name, nodeNames, pipeUse, report);
   }
   if (Object.keys(spec.networks).length === 0) {
-    report(['networks'], 'the cluster has no guest network', 'add a network with its subnet, anycast gateway and node addresses');
+    report(
+      ['networks'],
+      'the cluster has no guest network',
+      'add a network with its subnet, anycast gateway and node addresses',
+    );
   }
 }
 
-function checkPipes(spec: ClusterSpec, netName: string, nodeNames: Set<string>, pipeUse: Map<string, string>, report: Report): void {
+function checkPipes(
+  spec: ClusterSpec,
+  netName: string,
+  nodeNames: Set<string>,
+  pipeUse: Map<string, string>,
+  report: Report,
+): void {
   const network = spec.networks[netName];
   if (!network) return;
   // Union-find over nodes: a pipe joining two already-connected nodes closes a loop.
@@ -176,7 +242,11 @@ function checkPipes(spec: ClusterSpec, netName: string, nodeNames: Set<string>, 
     const path = ['networks', netName, 'pipes', i];
     const ends = Object.entries(pipe);
     if (ends.length !== 2) {
-      report(path, `a pipe joins exactly two nodes, this one names ${ends.length}`, 'write it as { node1: eth1.100, node2: eth1.100 }');
+      report(
+        path,
+        `a pipe joins exactly two nodes, this one names ${ends.length}`,
+        'write it as { node1: eth1.100, node2: eth1.100 }',
+      );
       return;
     }
     let ok = true;
@@ -189,14 +259,26 @@ function checkPipes(spec: ClusterSpec, netName: string, nodeNames: Set<string>, 
       const key = `${node}/${ifname}`;
       const used = pipeUse.get(key);
       if (used) {
-        report([...path, node], `interface ${ifname} on node ${node} is already ${used}`, 'each pipe end is its own interface');
+        report(
+          [...path, node],
+          `interface ${ifname} on node ${node} is already ${used}`,
+          'each pipe end is its own interface',
+        );
         ok = false;
       } else pipeUse.set(key, `the pipe at networks.${netName}.pipes[${i}]`);
       const n = spec.nodes[node];
       const uplinkPorts = n?.uplink?.ports ?? spec.uplink.ports;
       const uplinkBridge = n?.uplink?.bridge ?? spec.uplink.bridge;
-      if (uplinkPorts.includes(ifname) || ifname === uplinkBridge || Object.values(spec.networks).some((x) => x.bridge === ifname)) {
-        report([...path, node], `interface ${ifname} on node ${node} is already a bridge or an uplink port`, 'give the pipe its own interface');
+      if (
+        uplinkPorts.includes(ifname) ||
+        ifname === uplinkBridge ||
+        Object.values(spec.networks).some((x) => x.bridge === ifname)
+      ) {
+        report(
+          [...path, node],
+          `interface ${ifname} on node ${node} is already a bridge or an uplink port`,
+          'give the pipe its own interface',
+        );
         ok = false;
       }
     }
@@ -209,7 +291,11 @@ function checkPipes(spec: ClusterSpec, netName: string, nodeNames: Set<string>, 
     else parent.set(ra, rb);
   });
   if (loop && !network.stp) {
-    report(loop, `the pipes of network ${netName} form a loop; without STP the guest bridge floods frames around it forever`, `set "stp: true" on networks.${netName}, or remove a pipe`);
+    report(
+      loop,
+      `the pipes of network ${netName} form a loop; without STP the guest bridge floods frames around it forever`,
+      `set "stp: true" on networks.${netName}, or remove a pipe`,
+    );
   }
   const nodes = [...nodeNames];
   if (nodes.length > 1) {
@@ -231,28 +317,61 @@ function checkGuests(spec: ClusterSpec, nodeNames: Set<string>, owners: AddressO
   const macs = new Map<string, string>();
   for (const [name, guest] of Object.entries(spec.guests)) {
     const base = ['guests', name];
-    if (!nodeNames.has(guest.node)) report([...base, 'node'], `guest ${name} is on unknown node "${guest.node}"`, knownList('nodes', nodeNames));
+    if (!nodeNames.has(guest.node))
+      report(
+        [...base, 'node'],
+        `guest ${name} is on unknown node "${guest.node}"`,
+        knownList('nodes', nodeNames),
+      );
     let netName = guest.network;
     if (netName === undefined) {
       if (networkNames.size > 1) {
-        report(base, `guest ${name} does not say which network it is on`, `add "network:" (one of ${[...networkNames].join(', ')})`);
+        report(
+          base,
+          `guest ${name} does not say which network it is on`,
+          `add "network:" (one of ${[...networkNames].join(', ')})`,
+        );
       }
       netName = [...networkNames][0];
     } else if (!networkNames.has(netName)) {
-      report([...base, 'network'], `guest ${name} is on unknown network "${netName}"`, knownList('networks', networkNames));
+      report(
+        [...base, 'network'],
+        `guest ${name} is on unknown network "${netName}"`,
+        knownList('networks', networkNames),
+      );
       netName = undefined;
     }
     const address = ip(guest.address);
     const network = netName === undefined ? undefined : spec.networks[netName];
-    if (network && checkInside(net(network.subnet), `network ${netName}`, address, `guest ${name}'s address`, [...base, 'address'], report)) {
+    if (
+      network &&
+      checkInside(
+        net(network.subnet),
+        `network ${netName}`,
+        address,
+        `guest ${name}'s address`,
+        [...base, 'address'],
+        report,
+      )
+    ) {
       claim(owners, address, `guest ${name}`, [...base, 'address'], report);
     }
     if (guest.mac !== undefined) {
       const mac = normalizeMac(guest.mac) as string;
       const other = macs.get(mac);
-      if (other) report([...base, 'mac'], `MAC ${mac} is already guest ${other}'s`, 'give every guest its own MAC address');
+      if (other)
+        report(
+          [...base, 'mac'],
+          `MAC ${mac} is already guest ${other}'s`,
+          'give every guest its own MAC address',
+        );
       else macs.set(mac, name);
-      if (isMulticast(mac)) report([...base, 'mac'], `MAC ${mac} is a multicast address`, 'a guest MAC has the lowest bit of its first octet clear, e.g. 52:54:00:…');
+      if (isMulticast(mac))
+        report(
+          [...base, 'mac'],
+          `MAC ${mac} is a multicast address`,
+          'a guest MAC has the lowest bit of its first octet clear, e.g. 52:54:00:…',
+        );
       if (mac.startsWith(`${spec.tagMacPrefix}:`)) {
         report(
           [...base, 'mac'],
@@ -274,9 +393,11 @@ function checkForwards(spec: ClusterSpec, nodeNames: Set<string>, report: Report
   const reverse = new Map<string, { port: number; index: number }>(); // stateless "guest tcp/22" -> public port
   spec.forwards.forEach((f, i) => {
     const base = ['forwards', i];
-    if (!guestNames.has(f.to)) report([...base, 'to'], `forward to unknown guest "${f.to}"`, knownList('guests', guestNames));
+    if (!guestNames.has(f.to))
+      report([...base, 'to'], `forward to unknown guest "${f.to}"`, knownList('guests', guestNames));
     (f.nodes ?? []).forEach((node, j) => {
-      if (!nodeNames.has(node)) report([...base, 'nodes', j], `forward on unknown node "${node}"`, knownList('nodes', nodeNames));
+      if (!nodeNames.has(node))
+        report([...base, 'nodes', j], `forward on unknown node "${node}"`, knownList('nodes', nodeNames));
     });
     const port = `${f.proto}/${f.port}`;
     let clash = everywhere.get(port);

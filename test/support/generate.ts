@@ -25,7 +25,9 @@ export function generateSpec(o: GenerateOptions): Record<string, unknown> {
   nodeNames.forEach((name, i) => {
     nodeAddresses[name] = formatIPv4(base('10.64.254.1') + i);
   });
-  const pipes = nodeNames.slice(1).map((name, i) => ({ [nodeNames[i] as string]: 'eth1.100', [name]: 'eth2.100' }));
+  const pipes = nodeNames
+    .slice(1)
+    .map((name, i) => ({ [nodeNames[i] as string]: 'eth1.100', [name]: 'eth2.100' }));
   const guests: Record<string, unknown> = {};
   for (let j = 0; j < o.guests; j++) {
     guests[`guest${j + 1}`] = { node: nodeNames[j % o.nodes], address: formatIPv4(base('10.64.0.1') + j) };
@@ -48,7 +50,13 @@ export function generateSpec(o: GenerateOptions): Record<string, unknown> {
     uplink: { subnet: '172.16.0.0/16', gateway: '172.16.0.1', bridge: 'xenbr0', ports: ['eth0'] },
     nodes,
     networks: {
-      guestnet: { bridge: 'guestbr0', subnet: '10.64.0.0/16', gateway: '10.64.255.254', nodes: nodeAddresses, pipes },
+      guestnet: {
+        bridge: 'guestbr0',
+        subnet: '10.64.0.0/16',
+        gateway: '10.64.255.254',
+        nodes: nodeAddresses,
+        pipes,
+      },
     },
     guests,
     forwards,
