@@ -1,7 +1,7 @@
 // Lookups and set contents shared by every node's compile. Built once per cluster, so compiling
 // 200 nodes does not rebuild 20,000-element maps 200 times: nodes share the same element arrays.
 
-import { type Element, etherAddr, ifname, mark, proto, service, v4 } from '../plan/nft.ts';
+import { type Element, etherAddr, ifname, mark, v4 } from '../plan/nft.ts';
 import type { Cluster, Forward, Guest, Network, Node } from '../spec/model.ts';
 import { tagMacKey } from '../spec/tags.ts';
 import { formatIPv4, formatPrefix } from '../util/ipv4.ts';
@@ -116,5 +116,3 @@ export function forwardsOn(
 
 export const forwardSource = (f: Forward): string =>
   `forwards[${f.index}] ${f.proto}/${f.port} -> ${f.guest}:${f.toPort}`;
-
-export { proto, service };

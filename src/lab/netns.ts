@@ -48,4 +48,3 @@ export class NamespaceRun {
     process.removeListener('exit', this.#onExit);
   }
 }
-

@@ -109,8 +109,6 @@ function schemaProblems(issue: Issue, data: unknown): Problem[] {
     }
     case 'invalid_key':
       return [{ path, atKey: true, message: issue.issues[0]?.message ?? issue.message }];
-    case 'invalid_union':
-      return [{ path, message: issue.message }];
     default:
       return [{ path, message: issue.message }];
   }
