@@ -1,9 +1,11 @@
-// How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error.
+// How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error,
+// 3 lab checks failed, 4 the lab could not be built (no root, a kernel feature missing).
 // User mistakes are printed as located messages, never as stack traces.
 import pc from 'picocolors';
+import { LabError } from '../lab/topology.ts';
 import { formatProblem, SpecError } from '../spec/problem.ts';
 
-export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -15,6 +17,10 @@ export function reportAndExit(err: unknown): never {
     const n = err.problems.length;
     process.stderr.write(`${n} problem${n === 1 ? '' : 's'} found; nothing was written.\n`);
     process.exit(EXIT.invalid);
+  }
+  if (err instanceof LabError) {
+    process.stderr.write(`convergent lab: ${err.message}\n`);
+    process.exit(EXIT.lab);
   }
   if (err instanceof UsageError) {
     process.stderr.write(`convergent: ${err.message}\n`);

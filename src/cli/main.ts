@@ -3,6 +3,7 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { checkCommand } from './check.ts';
 import { EXIT } from './errors.ts';
+import { labCommand } from './lab.ts';
 import { renderCommand } from './render.ts';
 import { schemaCommand } from './schema.ts';
 
@@ -15,10 +16,11 @@ const program = new Command()
 
 checkCommand(program);
 renderCommand(program);
+labCommand(program);
 schemaCommand(program);
 
 try {
-  program.parse();
+  await program.parseAsync();
 } catch (err) {
   if (err instanceof CommanderError) {
     // Help and version end with 0; every other commander error is a usage error.

@@ -10,7 +10,7 @@ export const PIPE_EGRESS = 'pipe-egress';
 
 export function compileAnycast(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   const devices = pipeDevices(ctx, node);
-  if (devices.length === 0) return;
+  if (devices.length === 0 || ctx.faults.has('anycast-arp-leak')) return;
   const table = netdevTable(ctx, node, plan);
   table.set({
     name: 'anycast_gateways',

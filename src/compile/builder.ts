@@ -88,9 +88,10 @@ export class PlanBuilder {
     if (!this.modules.some((m) => m.name === name)) this.modules.push({ name, source });
   }
 
-  freeze(): HostPlan {
+  freeze(faults: readonly string[] = []): HostPlan {
     return {
       cluster: this.cluster,
+      faults,
       node: this.node,
       bridges: this.bridges,
       addresses: this.addresses,

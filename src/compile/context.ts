@@ -5,6 +5,7 @@ import { type Element, etherAddr, ifname, mark, v4 } from '../plan/nft.ts';
 import type { Cluster, Forward, Guest, Network, Node } from '../spec/model.ts';
 import { tagMacKey } from '../spec/tags.ts';
 import { formatIPv4, formatPrefix } from '../util/ipv4.ts';
+import type { Fault } from './faults.ts';
 
 export interface ClusterContext {
   readonly cluster: Cluster;
@@ -17,6 +18,8 @@ export interface ClusterContext {
   readonly ownForwards: ReadonlyMap<string, readonly Forward[]>;
   readonly uses: { readonly stateless: boolean; readonly fullnat: boolean; readonly pipes: boolean };
   readonly elements: SharedElements;
+  /** Deliberate mistakes asked for (lab demonstrations only). */
+  readonly faults: ReadonlySet<Fault>;
 }
 
 /** Set and map contents that are the same on every node. */
@@ -29,7 +32,7 @@ export interface SharedElements {
   readonly anycastGateways: readonly Element[];
 }
 
-export function clusterContext(cluster: Cluster): ClusterContext {
+export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = new Set()): ClusterContext {
   const { tagMacPrefix } = cluster;
   const guestByName = new Map(cluster.guests.map((g) => [g.name, g]));
   const guestsByNode = new Map<string, Guest[]>(cluster.nodes.map((n) => [n.name, []]));
@@ -49,6 +52,7 @@ export function clusterContext(cluster: Cluster): ClusterContext {
   const nodeSource = (n: Node) => `nodes.${n.name}`;
   return {
     cluster,
+    faults,
     tagMacPrefix,
     guestByName,
     guestsByNode,

@@ -79,6 +79,7 @@ export function compileFullnat(
     counter,
     { kind: 'nat', type: 'dnat', to: lookup(concat(meta('l4proto'), l4('th', 'dport')), 'fullnat_forwards') },
   );
+  if (ctx.faults.has('fullnat-without-snat')) return;
   // Only flows this node DNATed from its uplink: with br_netfilter a node also sees flows that other
   // nodes full-NATed on their way to its guests, and must not SNAT them a second time.
   table.rule(

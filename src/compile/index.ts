@@ -5,6 +5,7 @@ import type { Cluster, Node } from '../spec/model.ts';
 import { compileAnycast } from './anycast.ts';
 import { PlanBuilder } from './builder.ts';
 import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
+import type { Fault } from './faults.ts';
 import { compileFullnat } from './fullnat.ts';
 import { compileLinks } from './links.ts';
 import { compileOutbound } from './outbound.ts';
@@ -16,15 +17,20 @@ export interface Compiler {
   compileNode(node: Node): HostPlan;
 }
 
+export interface CompileOptions {
+  /** Deliberate mistakes for lab demonstrations (compile/faults.ts). */
+  readonly faults?: readonly Fault[];
+}
+
 /** Prepares what all nodes share; compileNode then costs only what is specific to the node. */
-export function compiler(cluster: Cluster): Compiler {
-  const ctx = clusterContext(cluster);
+export function compiler(cluster: Cluster, options: CompileOptions = {}): Compiler {
+  const ctx = clusterContext(cluster, new Set(options.faults));
   const cache: ElementCache = new Map();
   return { nodes: cluster.nodes, compileNode: (node) => compileNode(ctx, node, cache) };
 }
 
-export function compileCluster(cluster: Cluster): HostPlan[] {
-  const c = compiler(cluster);
+export function compileCluster(cluster: Cluster, options: CompileOptions = {}): HostPlan[] {
+  const c = compiler(cluster, options);
   return c.nodes.map((n) => c.compileNode(n));
 }
 
@@ -36,5 +42,5 @@ function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): Host
   compileStateless(ctx, node, plan, cache);
   compileFullnat(ctx, node, plan, cache);
   compileAnycast(ctx, node, plan);
-  return plan.freeze();
+  return plan.freeze([...ctx.faults]);
 }

@@ -130,7 +130,12 @@ export function compileStateless(
   table.chain(
     STATELESS_DNAT,
     'forwards (strategy stateless): inbound',
-    { type: 'filter', hook: 'prerouting', priority: PRIORITY.raw, policy: 'accept' },
+    {
+      type: 'filter',
+      hook: 'prerouting',
+      priority: ctx.faults.has('stateless-after-conntrack') ? -150 : PRIORITY.raw,
+      policy: 'accept',
+    },
     [
       'Priority raw (-300), before conntrack (-200): conntrack must record the guest as the destination,',
       'or the guest\'s reply matches no flow and is never rewritten (seed part 4: "-150 was not enough").',

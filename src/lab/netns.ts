@@ -1,15 +1,21 @@
 // Network namespaces owned by one run. Every name carries the run's prefix (cvg-<pid>-<random>-),
 // so runs can sit side by side and leftovers of a crashed run can be found and removed.
-// Namespaces are removed when the run ends: normally, on an exception, and on SIGINT/SIGTERM.
+// The run is undone when it ends: normally, on an exception, and on SIGINT/SIGTERM; first the
+// processes it started (by PID), then its namespaces, then whatever else it registered.
+// keep() hands the namespaces over to a lab that outlives the process (`lab up`).
 import { randomBytes } from 'node:crypto';
 import { type Runner, realRunner, runChecked } from './run.ts';
 
 export const NETNS_PREFIX = 'cvg-';
 
 export class NamespaceRun {
+  /** cvg-<pid>-<hex>: names this run everywhere (namespaces, state directory). */
+  readonly id: string;
   readonly prefix: string;
   readonly #runner: Runner;
   readonly #created: string[] = [];
+  readonly #pids: number[] = [];
+  readonly #undo: (() => void)[] = [];
   readonly #onSignal = (signal: NodeJS.Signals) => {
     this.cleanup();
     process.kill(process.pid, signal);
@@ -18,7 +24,8 @@ export class NamespaceRun {
 
   constructor(runner: Runner = realRunner) {
     this.#runner = runner;
-    this.prefix = `${NETNS_PREFIX}${process.pid}-${randomBytes(2).toString('hex')}-`;
+    this.id = `${NETNS_PREFIX}${process.pid}-${randomBytes(2).toString('hex')}`;
+    this.prefix = `${this.id}-`;
     process.once('SIGINT', this.#onSignal);
     process.once('SIGTERM', this.#onSignal);
     process.once('exit', this.#onExit);
@@ -26,11 +33,15 @@ export class NamespaceRun {
 
   /** Creates the namespace `<prefix><name>` with loopback up and returns its full name. */
   add(name: string): string {
-    const ns = `${this.prefix}${name}`;
+    const ns = this.ns(name);
     runChecked(this.#runner, ['ip', 'netns', 'add', ns]);
     this.#created.push(ns);
     runChecked(this.#runner, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     return ns;
+  }
+
+  ns(name: string): string {
+    return `${this.prefix}${name}`;
   }
 
   /** Runs argv inside the namespace. */
@@ -38,13 +49,49 @@ export class NamespaceRun {
     return this.#runner(['ip', 'netns', 'exec', ns, ...argv], { input });
   }
 
+  /** A process this run started; it is killed when the run ends. */
+  track(pid: number): void {
+    this.#pids.push(pid);
+  }
+
+  get pids(): readonly number[] {
+    return this.#pids;
+  }
+
+  /** Something else to undo at the end, after the namespaces (a state directory). */
+  atCleanup(undo: () => void): void {
+    this.#undo.push(undo);
+  }
+
+  /** The run's namespaces and processes stay after this process exits (`lab up`). */
+  keep(): void {
+    this.#created.length = 0;
+    this.#pids.length = 0;
+    this.#undo.length = 0;
+    this.#disarm();
+  }
+
   cleanup(): void {
+    while (this.#pids.length > 0) killQuietly(this.#pids.pop() as number);
     while (this.#created.length > 0) {
       const ns = this.#created.pop() as string;
       this.#runner(['ip', 'netns', 'del', ns]);
     }
+    while (this.#undo.length > 0) (this.#undo.pop() as () => void)();
+    this.#disarm();
+  }
+
+  #disarm(): void {
     process.removeListener('SIGINT', this.#onSignal);
     process.removeListener('SIGTERM', this.#onSignal);
     process.removeListener('exit', this.#onExit);
+  }
+}
+
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
   }
 }

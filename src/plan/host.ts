@@ -44,4 +44,6 @@ export interface HostPlan {
   /** Kernel modules the plan relies on (modules-load.d). */
   readonly modules: readonly { readonly name: string; readonly source: string }[];
   readonly ruleset: Ruleset;
+  /** Deliberate mistakes compiled in for a lab demonstration (compile/faults.ts); normally empty. */
+  readonly faults: readonly string[];
 }

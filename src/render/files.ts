@@ -1,5 +1,6 @@
 // HostPlan -> the files an operator deploys on the node, by relative path. Deterministic: the same
 // plan gives byte-identical files (no dates, no absolute paths).
+import { FAULTS, type Fault } from '../compile/faults.ts';
 import type { HostPlan } from '../plan/host.ts';
 import { renderIpBatch } from './ip.ts';
 import { renderRuleset } from './nft.ts';
@@ -31,6 +32,9 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
         who,
         'Owns only the tables named "convergent"; other tables on the host are left as they are.',
         'Check: nft -c -f nftables.conf    Load: nft -f nftables.conf',
+        ...plan.faults.map(
+          (f) => `FAULT INJECTED for a lab demonstration, never deploy: ${f}: ${FAULTS[f as Fault]}`,
+        ),
       ]),
     },
     {

@@ -2,9 +2,9 @@
 // tags are allocated and addresses are parsed. Every later stage reads this, never the raw spec.
 import type { Prefix } from '../util/ipv4.ts';
 import type { SpecPath } from './problem.ts';
-import type { Strategy } from './schema.ts';
+import type { CheckProto, Strategy } from './schema.ts';
 
-export type { Strategy };
+export type { CheckProto, Strategy };
 
 export interface Cluster {
   readonly name: string;
@@ -16,6 +16,8 @@ export interface Cluster {
   readonly networks: readonly Network[];
   readonly guests: readonly Guest[];
   readonly forwards: readonly Forward[];
+  /** The spec's lab checks; undefined when it has no "checks:" (the lab derives them). */
+  readonly checks?: readonly Check[];
 }
 
 export interface Node {
@@ -74,5 +76,31 @@ export interface Forward {
   /** True when the spec left "nodes" out: the forward is the same on every node. */
   readonly everyNode: boolean;
   readonly strategy: Strategy;
+  readonly path: SpecPath;
+}
+
+/** A host as a check names it; addresses of the workstation are the lab's to choose. */
+export type HostRef =
+  | { readonly kind: 'workstation' }
+  | { readonly kind: 'gateway' }
+  | { readonly kind: 'node'; readonly name: string }
+  | { readonly kind: 'guest'; readonly name: string }
+  | { readonly kind: 'address'; readonly address: number };
+
+export interface Check {
+  readonly name: string;
+  /** The client: the workstation or a guest. */
+  readonly from: HostRef;
+  readonly to: HostRef;
+  readonly proto: CheckProto;
+  readonly port?: number;
+  readonly expect: {
+    /** Who must answer: a guest or the workstation; for arp, the node whose MAC answers. */
+    readonly answers?: HostRef;
+    /** The source address the server must see. */
+    readonly sees?: HostRef;
+    /** The node through which traffic toward the workstation leaves the cluster (seen on the uplink). */
+    readonly leaves?: string;
+  };
   readonly path: SpecPath;
 }

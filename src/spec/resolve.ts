@@ -1,6 +1,7 @@
 // Spec (as written) -> Cluster (as meant). Assumes validate() found no problems.
 import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
 import { normalizeMac } from '../util/mac.ts';
+import { resolveChecks } from './checks.ts';
 import type { Cluster, Forward, Guest, Network, Node, Pipe, PipeEnd } from './model.ts';
 import type { ClusterSpec } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
@@ -73,5 +74,6 @@ export function resolve(spec: ClusterSpec): Cluster {
     networks,
     guests,
     forwards,
+    checks: resolveChecks(spec),
   };
 }

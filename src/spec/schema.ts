@@ -145,6 +145,48 @@ export const ForwardSchema = z
   })
   .strict();
 
+/** What a lab check sends: a real client against a real server, or a ping, or an ARP request. */
+export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp'] as const;
+export type CheckProto = (typeof CHECK_PROTOS)[number];
+
+// Hosts a check names: "workstation" (the lab's client beyond the upstream router), a node, a guest,
+// "gateway" (the guest's anycast gateway), or a literal IPv4 address.
+const hostRef = z
+  .string({ error: 'expected a host: workstation, a node or guest name, "gateway", or an IPv4 address' })
+  .regex(/^([a-z][a-z0-9-]{0,30}|\d+\.\d+\.\d+\.\d+)$/, {
+    error: 'expected a host: workstation, a node or guest name, "gateway", or an IPv4 address',
+  });
+
+export const CheckSchema = z
+  .object({
+    name: z.string().min(1).max(80).optional().describe('What the check proves, shown in the report'),
+    from: hostRef.default('workstation').describe('The client: "workstation" (default) or a guest'),
+    to: hostRef.describe(
+      'Where the client sends: a node (its public address), a guest, "workstation", "gateway" or an address',
+    ),
+    proto: z
+      .enum(CHECK_PROTOS, { error: `proto is one of: ${CHECK_PROTOS.join(', ')}` })
+      .describe('http (curl), tcp (banner), udp (request/response), ping, or arp (who answers)'),
+    port: port.optional().describe('The port the client dials (http, tcp, udp)'),
+    expect: z
+      .object({
+        answers: hostRef
+          .optional()
+          .describe('Who must answer: a guest, "workstation", or for arp the node whose MAC answers'),
+        sees: hostRef
+          .optional()
+          .describe(
+            "The source address the server must see: a host (its address on the server's segment) or an address",
+          ),
+        leaves: name('node')
+          .optional()
+          .describe('The node through which traffic toward the workstation must leave the cluster'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
 export const ClusterSchema = z
   .object({
     name: name('cluster').describe("The cluster's name; it appears in every rendered file"),
@@ -174,6 +216,10 @@ export const ClusterSchema = z
       .array(ForwardSchema)
       .describe("Inbound port forwards from the nodes' public addresses")
       .default([]),
+    checks: z
+      .array(CheckSchema)
+      .optional()
+      .describe('Lab checks with real traffic; derived from the forwards when left out'),
   })
   .strict();
 
@@ -182,3 +228,4 @@ export type NodeSpec = z.output<typeof NodeSchema>;
 export type NetworkSpec = z.output<typeof NetworkSchema>;
 export type GuestSpec = z.output<typeof GuestSchema>;
 export type ForwardSpec = z.output<typeof ForwardSchema>;
+export type CheckSpec = z.output<typeof CheckSchema>;

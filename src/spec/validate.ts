@@ -11,6 +11,7 @@ import {
   parsePrefix,
 } from '../util/ipv4.ts';
 import { isMulticast, normalizeMac } from '../util/mac.ts';
+import { checkHostNames, validateChecks } from './checks.ts';
 import type { Problem, SpecPath } from './problem.ts';
 import type { ClusterSpec } from './schema.ts';
 import { allocateTags, MAX_TAG } from './tags.ts';
@@ -29,6 +30,8 @@ export function validate(spec: ClusterSpec): Problem[] {
   checkNetworks(spec, nodeNames, addressOwner, report);
   checkGuests(spec, nodeNames, addressOwner, report);
   checkForwards(spec, nodeNames, report);
+  checkHostNames(spec, report);
+  validateChecks(spec, report);
   return problems;
 }
 

@@ -1,0 +1,187 @@
+// convergent lab up|test|check|down|status|exec: the cluster in network namespaces, with real traffic.
+import { spawnSync } from 'node:child_process';
+import type { Command } from '@commander-js/extra-typings';
+import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
+import { attach, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
+import { type LabEntry, listLabs, readState, removeLab } from '../lab/registry.ts';
+import { formatReport } from '../lab/report.ts';
+import { realRunner } from '../lab/run.ts';
+import { describeTopology, LabError } from '../lab/topology.ts';
+import { EXIT, reportAndExit, UsageError } from './errors.ts';
+
+const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
+
+function faultsOf(names: readonly string[]): Fault[] {
+  for (const n of names)
+    if (!isFault(n)) throw new UsageError(`unknown fault "${n}"; faults: ${Object.keys(FAULTS).join(', ')}`);
+  return names as Fault[];
+}
+
+function needRoot(): void {
+  if (process.getuid?.() !== 0)
+    throw new LabError('the lab creates network namespaces and needs root: run it with sudo, or as root');
+}
+
+/** The lab a command means: by id or cluster name, or the only one there is. */
+function selectLab(selector: string | undefined): LabEntry {
+  const labs = listLabs(realRunner).filter((l) => l.state);
+  const match =
+    selector === undefined ? labs : labs.filter((l) => l.id === selector || l.state?.cluster === selector);
+  if (match.length === 1) return match[0] as LabEntry;
+  const known = labs.map((l) => `${l.id} (${l.state?.cluster})`).join(', ') || 'none';
+  if (match.length === 0)
+    throw new UsageError(`${selector ? `no lab "${selector}"` : 'no lab is up'}; labs: ${known}`);
+  throw new UsageError(`${match.length} labs match; name one by id: ${known}`);
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function labCommand(program: Command): void {
+  const lab = program
+    .command('lab')
+    .description('emulate the cluster in network namespaces and prove it with real traffic');
+
+  lab
+    .command('test')
+    .description('bring the lab up, run every check, tear it down; exit 0 only if all pass')
+    .argument('<file>', 'cluster spec (YAML)')
+    .option('--fault <name>', `inject a known mistake (${Object.keys(FAULTS).join(', ')})`, collect, [])
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (file, options) => {
+      try {
+        needRoot();
+        const p = prepare(file, faultsOf(options.fault));
+        for (const line of describeTopology(p.cluster, p.topology)) progress(line);
+        const report = await labTest(p, { progress });
+        process.stdout.write(
+          options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
+        );
+        process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.failed;
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  lab
+    .command('up')
+    .description('bring the lab up and leave it running (see lab exec, lab check, lab down)')
+    .argument('<file>', 'cluster spec (YAML)')
+    .option('--fault <name>', 'inject a known mistake', collect, [])
+    .action(async (file, options) => {
+      try {
+        needRoot();
+        const p = prepare(file, faultsOf(options.fault));
+        for (const line of describeTopology(p.cluster, p.topology)) progress(line);
+        const { lab: up, run } = await labUp(p, { progress });
+        run.keep();
+        const hosts = Object.keys(up.state.hosts).join(', ');
+        process.stdout.write(
+          `lab ${up.id} is up (cluster ${up.cluster.name})\n` +
+            `  hosts: ${hosts}\n` +
+            `  run:   convergent lab exec ${p.cluster.nodes[0]?.name ?? 'workstation'} -- nft list ruleset\n` +
+            `         convergent lab check ${up.id}\n` +
+            `  stop:  convergent lab down ${up.id}\n`,
+        );
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  lab
+    .command('check')
+    .description('run the checks again on a lab that is up')
+    .argument('[lab]', 'lab id or cluster name (default: the only lab up)')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (selector, options) => {
+      try {
+        needRoot();
+        const entry = selectLab(selector);
+        const state = entry.state as NonNullable<LabEntry['state']>;
+        const p = prepare(state.spec, faultsOf(state.faults));
+        const report = await runChecks(attach(state, p, realRunner), p, progress);
+        process.stdout.write(
+          options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
+        );
+        process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.failed;
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  lab
+    .command('down')
+    .description('remove a lab: its processes, namespaces and state')
+    .argument('[lab]', 'lab id or cluster name (default: the only lab up)')
+    .option('--all', 'remove every lab and the leftovers of crashed runs (not runs still in progress)')
+    .action((selector, options) => {
+      try {
+        needRoot();
+        const doomed = options.all
+          ? listLabs(realRunner).filter((l) => !l.creatorAlive || l.state)
+          : [selectLab(selector)];
+        for (const entry of doomed) {
+          removeLab(entry, realRunner);
+          process.stderr.write(
+            `removed ${entry.id}${entry.state ? ` (${entry.state.cluster})` : ' (leftover)'}\n`,
+          );
+        }
+        if (doomed.length === 0) process.stderr.write('no lab to remove\n');
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  lab
+    .command('status')
+    .description('list the labs on this machine, or show one')
+    .argument('[lab]', 'lab id or cluster name')
+    .option('--json', 'print as JSON on stdout')
+    .action((selector, options) => {
+      try {
+        const labs = selector ? [selectLab(selector)] : listLabs(realRunner);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(labs, null, 2)}\n`);
+          return;
+        }
+        if (labs.length === 0) process.stdout.write('no labs\n');
+        for (const l of labs) {
+          const s = l.state;
+          const what = s
+            ? `cluster ${s.cluster} from ${s.spec}, up since ${s.created}`
+            : 'leftover of a crashed run';
+          const running = l.creatorAlive ? ' (its run is still in progress)' : '';
+          process.stdout.write(`${l.id}  ${what}${running}\n  ${l.namespaces.length} namespaces\n`);
+          if (s && selector) {
+            for (const [host, h] of Object.entries(s.hosts))
+              process.stdout.write(`  ${host.padEnd(16)} ${h.role.padEnd(12)} ${h.ns}\n`);
+            for (const n of s.notes) process.stdout.write(`  note: ${n}\n`);
+            if (s.faults.length > 0) process.stdout.write(`  faults injected: ${s.faults.join(', ')}\n`);
+          }
+        }
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  lab
+    .command('exec')
+    .description('run a command inside a node, guest, the workstation or the upstream router')
+    .argument('<host>', 'node, guest, workstation or upstream')
+    .argument('<command...>', 'the command, after --')
+    .option('--lab <lab>', 'lab id or cluster name (default: the only lab up)')
+    .action((host, command, options) => {
+      try {
+        needRoot();
+        const state = readState(selectLab(options.lab).id);
+        const ns = state?.hosts[host]?.ns;
+        if (!state || !ns)
+          throw new UsageError(
+            `no host "${host}" in the lab; hosts: ${Object.keys(state?.hosts ?? {}).join(', ')}`,
+          );
+        const r = spawnSync('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
+        process.exitCode = r.status ?? 1;
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+}

@@ -1,0 +1,18 @@
+// Deliberate mistakes, for the lab to show what each part of a ruleset is for. A fault reproduces a
+// pitfall from the seeds; `lab test --fault NAME` must then fail, with the evidence of why.
+// Never used unless asked for; a faulty plan says so at the top of its nftables.conf.
+
+export const FAULTS = {
+  'stateless-after-conntrack':
+    'the stateless rewrite runs at priority -150, after conntrack (-200): conntrack keys the flow on the public address, so the guest\'s reply matches nothing and leaves unrewritten (seed part 4: "-150 was not enough")',
+  'fullnat-without-snat':
+    'the full-NAT SNAT is left out: the guest answers through its own node, which has no state for the flow and cannot undo the DNAT',
+  'anycast-arp-leak':
+    'ARP for the anycast gateway is not held back on the pipes: a guest can learn another node as its gateway',
+} as const;
+
+export type Fault = keyof typeof FAULTS;
+
+export function isFault(name: string): name is Fault {
+  return Object.hasOwn(FAULTS, name);
+}

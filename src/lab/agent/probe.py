@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+# The lab's clients for what curl and ping do not cover. Prints one JSON object.
+#   probe.py tcp ADDRESS PORT SPORT   connect from SPORT, read the server's banner
+#   probe.py udp ADDRESS PORT SPORT   send one datagram from SPORT, report the reply and who sent it
+#   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
+# The client port is fixed so the lab can find this flow in conntrack, counters and captures.
+import json
+import socket
+import struct
+import sys
+import time
+
+TIMEOUT = 3.0
+
+
+def tcp(address: str, port: int, sport: int) -> dict:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", sport))
+    s.settimeout(TIMEOUT)
+    s.connect((address, port))
+    peer = s.getpeername()[0]
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(512)
+        if not chunk:
+            break
+        data += chunk
+    return {"banner": data.decode(errors="replace").strip(), "replyFrom": peer}
+
+
+def udp(address: str, port: int, sport: int) -> dict:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", sport))
+    s.settimeout(TIMEOUT)
+    s.sendto(b"lab\n", (address, port))
+    # Unconnected on purpose: a reply from another address than the one dialled is still received,
+    # and reported, instead of being dropped unseen.
+    data, peer = s.recvfrom(2048)
+    return {"banner": data.decode(errors="replace").strip(), "replyFrom": peer[0]}
+
+
+def arp(iface: str, address: str) -> dict:
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+    s.bind((iface, 0))
+    mac = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
+    # ARP probe (RFC 5227): sender address 0.0.0.0, so the question leaves no cache entry behind.
+    request = (
+        b"\xff" * 6 + mac + struct.pack("!H", 0x0806)
+        + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+        + mac + bytes(4) + bytes(6) + socket.inet_aton(address)
+    )
+    s.send(request)
+    target = socket.inet_aton(address)
+    answers: list[str] = []
+    deadline = time.monotonic() + 1.0
+    while (left := deadline - time.monotonic()) > 0:
+        s.settimeout(left)
+        try:
+            frame = s.recv(128)
+        except TimeoutError:
+            break
+        op, sender, spa = struct.unpack("!H", frame[20:22])[0], frame[22:28], frame[28:32]
+        if op == 2 and spa == target:
+            text = ":".join(f"{b:02x}" for b in sender)
+            if text not in answers:
+                answers.append(text)
+    return {"answers": answers}
+
+
+def main() -> None:
+    kind, *rest = sys.argv[1:]
+    try:
+        if kind == "arp":
+            result = arp(rest[0], rest[1])
+        else:
+            result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]))
+    except (OSError, TimeoutError) as e:
+        result = {"error": str(e) or type(e).__name__}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+// Makes a topology real: namespaces, veth pairs, the upstream router and workstation, each node's
+// rendered files loaded unchanged (ip -batch, sysctl -p, nft -f), guests plugged into their
+// bridges, and the servers the checks need. Nothing touches the root namespace: every veth is
+// created inside a lab namespace with its peer placed straight into another one.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HostPlan } from '../plan/host.ts';
+import { FILES, renderNode, textOf } from '../render/files.ts';
+import type { Cluster } from '../spec/model.ts';
+import { formatIPv4 } from '../util/ipv4.ts';
+import type { ServerPorts } from './checks.ts';
+import { NamespaceRun } from './netns.ts';
+import { observerRuleset } from './observe.ts';
+import { type LabState, labDir, writeState } from './registry.ts';
+import { type Runner, realRunner, runChecked } from './run.ts';
+import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
+
+export const AGENT_DIR = fileURLToPath(new URL('../../src/lab/agent/', import.meta.url));
+/** Debian's python3 when present: a version manager's shim on PATH costs 100 ms a start. */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+export interface LabInstance {
+  readonly id: string;
+  readonly dir: string;
+  readonly cluster: Cluster;
+  readonly topology: Topology;
+  readonly plans: readonly HostPlan[];
+  readonly state: LabState;
+  readonly runner: Runner;
+  ns(host: string): string;
+  /** A process started in the lab (a capture), killed with it. */
+  track(pid: number): void;
+}
+
+export interface BuildOptions {
+  /** Absolute path of the spec, recorded for `lab status` and `lab check`. */
+  readonly spec: string;
+  readonly servers: ReadonlyMap<string, ServerPorts>;
+  /** Load each node's nftables.conf (false only for a benchmark's no-ruleset baseline). */
+  readonly loadRulesets?: boolean;
+  readonly progress: (line: string) => void;
+  readonly runner?: Runner;
+}
+
+export async function buildLab(
+  cluster: Cluster,
+  topology: Topology,
+  plans: readonly HostPlan[],
+  options: BuildOptions,
+): Promise<{ lab: LabInstance; run: NamespaceRun }> {
+  const runner = options.runner ?? realRunner;
+  const run = new NamespaceRun(runner);
+  const dir = labDir(run.id);
+  run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const state: LabState = {
+    id: run.id,
+    cluster: cluster.name,
+    spec: options.spec,
+    faults: plans[0]?.faults ?? [],
+    created: new Date().toISOString(),
+    hosts: Object.fromEntries(topology.hosts.map((h) => [h.name, { role: h.role, ns: run.ns(h.name) }])),
+    pids: [],
+    nextPort: 20000,
+    notes: topology.notes,
+  };
+  const lab: LabInstance = {
+    id: run.id,
+    dir,
+    cluster,
+    topology,
+    plans,
+    state,
+    runner,
+    ns: (h) => run.ns(h),
+    track: (pid) => run.track(pid),
+  };
+  const say = options.progress;
+  try {
+    writeState(state);
+    for (const h of topology.hosts) run.add(h.name);
+    say(`lab ${run.id}: ${topology.hosts.length} namespaces`);
+    createLinks(lab, topology.links);
+    say(`${topology.links.length} veth pairs (uplink ports, pipes, guest vifs) with the spec's names`);
+    setUpUpstream(lab);
+    for (const plan of plans) loadNode(lab, plan, options.loadRulesets ?? true, say);
+    plugGuests(lab);
+    await startServers(lab, options.servers, state.pids as number[]);
+    say(`servers listening on ${options.servers.size} host(s)`);
+    if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
+    writeState(state);
+    return { lab, run };
+  } catch (err) {
+    run.cleanup();
+    throw err;
+  }
+}
+
+function batch(lab: LabInstance, host: string, lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  runChecked(lab.runner, ['ip', '-n', lab.ns(host), '-batch', '-'], { input: `${lines.join('\n')}\n` });
+}
+
+function sh(lab: LabInstance, host: string, argv: readonly string[], input?: string): string {
+  return runChecked(lab.runner, ['ip', 'netns', 'exec', lab.ns(host), ...argv], { input });
+}
+
+function createLinks(lab: LabInstance, links: readonly VethPair[]): void {
+  const byHost = new Map<string, string[]>();
+  for (const { a, b } of links) {
+    const mac = a.mac ? ` address ${a.mac}` : '';
+    const line = `link add ${a.ifname}${mac} type veth peer name ${b.ifname} netns ${lab.ns(b.host)}`;
+    byHost.set(a.host, [...(byHost.get(a.host) ?? []), line]);
+  }
+  for (const [host, lines] of byHost) batch(lab, host, lines);
+}
+
+function setUpUpstream(lab: LabInstance): void {
+  const { upstream, workstation } = lab.topology;
+  const ports = [...upstream.portOf.values()];
+  batch(lab, UPSTREAM, [
+    `link add ${upstream.bridge} type bridge stp_state 0`,
+    ...ports.flatMap((p) => [`link set ${p} master ${upstream.bridge}`, `link set ${p} up`]),
+    `link set ${upstream.bridge} up`,
+    `address add ${upstream.uplinkCidr} dev ${upstream.bridge}`,
+    'link set wan0 up',
+    `address add ${upstream.wanCidr} dev wan0`,
+  ]);
+  sh(lab, UPSTREAM, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+  sh(lab, UPSTREAM, ['nft', '-f', '-'], observerRuleset(formatIPv4(workstation.address)));
+  batch(lab, WORKSTATION, [
+    'link set eth0 up',
+    `address add ${workstation.cidr} dev eth0`,
+    `route add default via ${workstation.gateway}`,
+  ]);
+}
+
+// Modules the lab cannot load into a namespace: it checks that the kernel has them.
+const MODULE_PROBES: Record<string, string> = { br_netfilter: '/proc/sys/net/bridge' };
+
+function loadNode(lab: LabInstance, plan: HostPlan, loadRuleset: boolean, say: (l: string) => void): void {
+  const dir = join(lab.dir, 'nodes', plan.node);
+  for (const file of renderNode(plan)) {
+    const path = join(dir, file.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, textOf(file));
+  }
+  for (const m of plan.modules) {
+    const probe = MODULE_PROBES[m.name] ?? `/sys/module/${m.name}`;
+    if (!existsSync(probe) && lab.runner(['modprobe', m.name]).code !== 0)
+      throw new LabError(
+        `node ${plan.node} needs kernel module ${m.name} (${m.source}); this kernel has none`,
+      );
+  }
+  const ns = lab.ns(plan.node);
+  const step = (what: string, argv: string[]) => {
+    const r = lab.runner(['ip', 'netns', 'exec', ns, ...argv]);
+    if (r.code !== 0) throw new LabError(`node ${plan.node}: ${what} failed: ${r.stderr.trim()}`);
+  };
+  step(`ip -batch ${FILES.ipBatch}`, ['ip', '-batch', join(dir, FILES.ipBatch)]);
+  step(`sysctl -p ${FILES.sysctl}`, ['sysctl', '-q', '-p', join(dir, FILES.sysctl)]);
+  if (loadRuleset) step(`nft -f ${FILES.nftables}`, ['nft', '-f', join(dir, FILES.nftables)]);
+  const rules = plan.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
+  say(
+    `${plan.node}: loaded ${FILES.ipBatch}, ${FILES.sysctl}${loadRuleset ? `, ${FILES.nftables} (${rules} rules)` : ' (no ruleset: baseline)'}`,
+  );
+}
+
+function plugGuests(lab: LabInstance): void {
+  const byNode = new Map<string, string[]>();
+  for (const g of lab.topology.guests) {
+    byNode.set(g.guest.node, [
+      ...(byNode.get(g.guest.node) ?? []),
+      `link set ${g.vif} master ${g.network.bridge}`,
+      `link set ${g.vif} up`,
+    ]);
+    batch(lab, g.guest.name, [
+      'link set eth0 up',
+      `address add ${g.cidr} dev eth0`,
+      `route add default via ${g.gateway}`,
+    ]);
+  }
+  for (const [node, lines] of byNode) batch(lab, node, lines);
+}
+
+/** Starts each host's server, detached (it outlives `lab up`), and waits until it listens. */
+async function startServers(
+  lab: LabInstance,
+  servers: ReadonlyMap<string, ServerPorts>,
+  pids: number[],
+): Promise<void> {
+  const logs = join(lab.dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const started = [...servers].map(([host, ports]) => {
+    const args = [
+      ...ports.http.flatMap((p) => ['--http', String(p)]),
+      ...ports.tcp.flatMap((p) => ['--tcp', String(p)]),
+      ...ports.udp.flatMap((p) => ['--udp', String(p)]),
+    ];
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', lab.ns(host), PYTHON, join(AGENT_DIR, 'server.py'), '--name', host, ...args],
+      { detached: true, stdio: ['ignore', 'pipe', openSync(join(logs, `${host}.log`), 'a')] },
+    );
+    if (child.pid !== undefined) {
+      lab.track(child.pid);
+      pids.push(child.pid);
+    }
+    return new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(
+        () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
+        15_000,
+      );
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) {
+          clearTimeout(timer);
+          child.stdout?.destroy();
+          child.unref();
+          resolve();
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new LabError(`the server on ${host} exited (${code}); see ${join(logs, `${host}.log`)}`));
+      });
+    });
+  });
+  await Promise.all(started);
+}
+
+/** With STP, ports listen and learn for 2 x forward_delay before they forward: wait for that. */
+async function waitForStp(lab: LabInstance, say: (l: string) => void): Promise<void> {
+  say('waiting for STP to settle on the guest bridges');
+  const deadline = Date.now() + 90_000;
+  const nodes = lab.cluster.nodes.map((n) => n.name);
+  while (Date.now() < deadline) {
+    const settling = nodes.some((n) => {
+      const ports = JSON.parse(sh(lab, n, ['bridge', '-j', 'link', 'show'])) as { state?: string }[];
+      return ports.some((p) => p.state === 'listening' || p.state === 'learning');
+    });
+    if (!settling) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new LabError('STP did not settle within 90 s');
+}

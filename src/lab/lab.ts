@@ -1,0 +1,181 @@
+// The lab's verbs: prepare (everything that can fail before a side effect), up, check, test.
+import { resolve as resolvePath } from 'node:path';
+import type { Fault } from '../compile/faults.ts';
+import { compileCluster } from '../compile/index.ts';
+import type { HostPlan } from '../plan/host.ts';
+import { formatHostRef } from '../spec/checks.ts';
+import type { Check, Cluster } from '../spec/model.ts';
+import { formatPath } from '../spec/problem.ts';
+import { readCluster } from '../spec/read.ts';
+import { buildLab, type LabInstance } from './build.ts';
+import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './checks.ts';
+import { type Evidence, gatherEvidence } from './evidence.ts';
+import type { NamespaceRun } from './netns.ts';
+import { flowNodes, readObservations } from './observe.ts';
+import { judge, runProbe } from './probe.ts';
+import { type LabState, writeState } from './registry.ts';
+import type { Runner } from './run.ts';
+import { labTopology, type Topology, UPSTREAM, WORKSTATION } from './topology.ts';
+
+export interface Prepared {
+  readonly file: string;
+  readonly cluster: Cluster;
+  readonly plans: readonly HostPlan[];
+  readonly topology: Topology;
+  /** True when the spec has no "checks:" and they were derived from its forwards and guests. */
+  readonly derived: boolean;
+  readonly probes: readonly Probe[];
+  readonly servers: ReadonlyMap<string, ServerPorts>;
+}
+
+/** Reads, validates, compiles and plans the lab; throws (SpecError, LabError) before any side effect. */
+export function prepare(file: string, faults: readonly Fault[] = []): Prepared {
+  const cluster = readCluster(file);
+  const plans = compileCluster(cluster, { faults });
+  const topology = labTopology(cluster);
+  const checks: readonly Check[] = cluster.checks ?? defaultChecks(cluster);
+  const probes = probesOf(cluster, topology, checks);
+  return {
+    file: resolvePath(file),
+    cluster,
+    plans,
+    topology,
+    derived: cluster.checks === undefined,
+    probes,
+    servers: serversOf(probes),
+  };
+}
+
+export interface UpOptions {
+  readonly progress: (line: string) => void;
+  readonly loadRulesets?: boolean;
+  readonly runner?: Runner;
+}
+
+export function labUp(p: Prepared, options: UpOptions): Promise<{ lab: LabInstance; run: NamespaceRun }> {
+  return buildLab(p.cluster, p.topology, p.plans, { spec: p.file, servers: p.servers, ...options });
+}
+
+export interface CheckResult {
+  readonly name: string;
+  /** Where the check comes from in the spec: "checks[2]", or the forward or guest it was derived from. */
+  readonly source: string;
+  readonly proto: string;
+  readonly from: string;
+  readonly to: string;
+  readonly port?: number;
+  readonly passed: boolean;
+  readonly problems: readonly string[];
+  readonly answered?: string;
+  readonly saw?: string;
+  readonly replyFrom?: string;
+  /** The node the workstation's packets entered the cluster through (seen on the uplink). */
+  readonly enters?: string;
+  /** The node packets toward the workstation left the cluster through. */
+  readonly leaves?: string;
+  readonly clientPort: number;
+  readonly evidence?: Evidence;
+}
+
+export interface LabReport {
+  readonly lab: string;
+  readonly cluster: string;
+  readonly faults: readonly string[];
+  readonly derived: boolean;
+  readonly passed: number;
+  readonly failed: number;
+  readonly results: readonly CheckResult[];
+}
+
+const FIRST_PORT = 20000;
+const LAST_PORT = 59999;
+
+/** Runs every probe once, then reads the wire observations, judges, and gathers evidence on failures. */
+export async function runChecks(
+  lab: LabInstance,
+  p: Prepared,
+  progress: (line: string) => void,
+): Promise<LabReport> {
+  const state = lab.state;
+  const nextPort = () => {
+    const port = state.nextPort;
+    state.nextPort = port >= LAST_PORT ? FIRST_PORT : port + 1;
+    return port;
+  };
+  progress(
+    `running ${p.probes.length} checks${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
+  );
+  const runs = p.probes.map((probe) => {
+    const clientPort = nextPort();
+    return { probe, clientPort, outcome: runProbe(lab, probe, clientPort) };
+  });
+  const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
+  const nodeOfPort = new Map([...lab.topology.upstream.portOf].map(([node, port]) => [port, node]));
+
+  const results: CheckResult[] = [];
+  for (const { probe, clientPort, outcome } of runs) {
+    const flow = flowNodes(
+      seen,
+      { port: clientPort, isWorkstation: probe.client === WORKSTATION },
+      nodeOfPort,
+    );
+    const problems = judge(probe, outcome, flow);
+    let evidence: Evidence | undefined;
+    if (problems.length > 0) {
+      progress(`failed: ${probe.check.name}; running it again to collect evidence`);
+      evidence = await gatherEvidence(lab, probe, nextPort());
+    }
+    const c = probe.check;
+    results.push({
+      name: c.name,
+      source: formatPath(c.path),
+      proto: c.proto,
+      from: formatHostRef(c.from),
+      to: formatHostRef(c.to),
+      port: c.port,
+      passed: problems.length === 0,
+      problems,
+      ...outcome,
+      ...flow,
+      clientPort,
+      evidence,
+    });
+  }
+  writeState(state);
+  const failed = results.filter((r) => !r.passed).length;
+  return {
+    lab: lab.id,
+    cluster: lab.cluster.name,
+    faults: state.faults,
+    derived: p.derived,
+    passed: results.length - failed,
+    failed,
+    results,
+  };
+}
+
+/** Up, check, down: the lab is removed whatever happens. */
+export async function labTest(p: Prepared, options: UpOptions): Promise<LabReport> {
+  const { lab, run } = await labUp(p, options);
+  try {
+    return await runChecks(lab, p, options.progress);
+  } finally {
+    run.cleanup();
+  }
+}
+
+/** A lab that `lab up` left running, for `lab check` and `lab exec`. */
+export function attach(state: LabState, p: Prepared, runner: Runner): LabInstance {
+  return {
+    id: state.id,
+    dir: '',
+    cluster: p.cluster,
+    topology: p.topology,
+    plans: p.plans,
+    state,
+    runner,
+    ns: (host) => state.hosts[host]?.ns ?? `${state.id}-${host}`,
+    // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
+    track: () => {},
+  };
+}

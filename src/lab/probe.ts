@@ -1,0 +1,112 @@
+// Runs one probe with a real client in its namespace, and judges the outcome against the check.
+//   http  curl against the guest's HTTP server
+//   tcp   probe.py tcp: connect and read the banner
+//   udp   probe.py udp: one request, one reply, and the address the reply came from
+//   ping  ping -c 1
+//   arp   probe.py arp: every MAC that answers "who has <address>"
+import { join } from 'node:path';
+import { formatHostRef } from '../spec/checks.ts';
+import { formatIPv4 } from '../util/ipv4.ts';
+import { AGENT_DIR, type LabInstance, PYTHON } from './build.ts';
+import type { Probe } from './checks.ts';
+
+export interface Outcome {
+  /** The host whose server answered (from its banner), or for arp the nodes whose MACs answered. */
+  readonly answered?: string;
+  /** The source address the server saw. */
+  readonly saw?: string;
+  readonly replyFrom?: string;
+  readonly error?: string;
+}
+
+const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
+
+export function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Outcome {
+  const address = formatIPv4(probe.address);
+  const inClient = (argv: string[]) =>
+    lab.runner(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: 10_000 });
+  switch (probe.check.proto) {
+    case 'http': {
+      const r = inClient([
+        'curl',
+        '-sS',
+        '--max-time',
+        '3',
+        '--local-port',
+        String(clientPort),
+        '-w',
+        '\n%{remote_ip}',
+        `http://${address}:${probe.port}/`,
+      ]);
+      if (r.code !== 0) return { error: `curl: ${r.stderr.trim() || `exit ${r.code}`}` };
+      const lines = r.stdout.trim().split('\n');
+      return { ...fromBanner(lines[0] ?? ''), replyFrom: lines.at(-1) };
+    }
+    case 'tcp':
+    case 'udp': {
+      const r = inClient([
+        PYTHON,
+        join(AGENT_DIR, 'probe.py'),
+        probe.check.proto,
+        address,
+        String(probe.port),
+        String(clientPort),
+      ]);
+      const out = parseJson(r.stdout) as { banner?: string; replyFrom?: string; error?: string } | undefined;
+      if (!out) return { error: `probe failed: ${r.stderr.trim() || r.stdout.trim()}` };
+      if (out.error) return { error: out.error };
+      return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom };
+    }
+    case 'ping': {
+      const r = inClient(['ping', '-c', '1', '-W', '2', '-q', address]);
+      return r.code === 0
+        ? { answered: formatHostRef(probe.check.to) }
+        : { error: 'no echo reply within 2 s' };
+    }
+    case 'arp': {
+      const r = inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
+      const out = parseJson(r.stdout) as { answers?: string[]; error?: string } | undefined;
+      if (!out || out.error) return { error: out?.error ?? `probe failed: ${r.stderr.trim()}` };
+      const byMac = new Map(lab.cluster.nodes.map((n) => [n.bridgeMac, n.name]));
+      const who = (out.answers ?? []).map((mac) => byMac.get(mac) ?? mac);
+      return who.length === 0 ? { error: `nobody answered ARP for ${address}` } : { answered: who.join(',') };
+    }
+  }
+}
+
+function fromBanner(line: string): Outcome {
+  const m = BANNER.exec(line.trim());
+  return m
+    ? { answered: m[1], saw: m[2] }
+    : { error: `unexpected answer: ${JSON.stringify(line.slice(0, 120))}` };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is wrong with an outcome, in words; empty when the check passes. */
+export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string }): string[] {
+  if (outcome.error) return [outcome.error];
+  const problems: string[] = [];
+  const e = probe.expect;
+  if (e.answers !== undefined && outcome.answered !== e.answers)
+    problems.push(
+      `${outcome.answered} answered, expected ${e.answers}${probe.check.proto === 'arp' ? ' alone' : ''}`,
+    );
+  if (e.sees !== undefined && outcome.saw !== formatIPv4(e.sees))
+    problems.push(`the server saw ${outcome.saw}, expected ${formatIPv4(e.sees)}`);
+  if (e.replyFrom !== undefined && outcome.replyFrom !== formatIPv4(e.replyFrom))
+    problems.push(
+      `the reply came from ${outcome.replyFrom}, not from ${formatIPv4(e.replyFrom)} that was dialled`,
+    );
+  if (e.leaves !== undefined && flow.leaves !== e.leaves)
+    problems.push(
+      `traffic to the workstation left through ${flow.leaves ?? 'no node'}, expected ${e.leaves}`,
+    );
+  return problems;
+}

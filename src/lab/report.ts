@@ -1,0 +1,68 @@
+// The lab report for people: one table row per check, then for every failure what went wrong and
+// the evidence (packets on the wire in time order, nft counters that moved, conntrack entries).
+import pc from 'picocolors';
+import type { CheckResult, LabReport } from './lab.ts';
+
+/** Enough for a handshake through every hop of two nodes; --json keeps the rest. */
+const WIRE_LINES = 40;
+
+const COLUMNS = ['CHECK', 'RESULT', 'ANSWERED', 'SAW', 'REPLY FROM', 'ENTERS', 'LEAVES'] as const;
+
+export function formatReport(report: LabReport, color = false): string {
+  const paint = (ok: boolean, text: string) => (color ? (ok ? pc.green(text) : pc.red(text)) : text);
+  const rows = report.results.map((r) => [
+    r.name,
+    r.passed ? 'pass' : 'FAIL',
+    r.answered ?? '-',
+    r.saw ?? '-',
+    r.replyFrom ?? '-',
+    r.enters ?? '-',
+    r.leaves ?? '-',
+  ]);
+  const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: readonly string[], passed?: boolean) =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i] as number);
+        return i === 1 && passed !== undefined ? paint(passed, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  const out = [line(COLUMNS), ...rows.map((row, i) => line(row, report.results[i]?.passed))];
+
+  for (const r of report.results.filter((x) => !x.passed)) out.push('', ...failure(r));
+  const faults = report.faults.length > 0 ? ` with fault ${report.faults.join(', ')}` : '';
+  out.push(
+    '',
+    paint(
+      report.failed === 0,
+      `${report.passed} passed, ${report.failed} failed (cluster ${report.cluster}${faults}, lab ${report.lab})`,
+    ),
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function failure(r: CheckResult): string[] {
+  const ports = r.proto === 'ping' || r.proto === 'arp' ? '' : `, client port ${r.clientPort}`;
+  const out = [`FAIL ${r.name}  (${r.source}${ports})`, ...r.problems.map((p) => `  - ${p}`)];
+  const e = r.evidence;
+  if (!e) return out;
+  const saw = e.outcome.saw ? `, saw ${e.outcome.saw}` : '';
+  const again = e.outcome.error ?? `${e.outcome.answered} answered${saw}`;
+  out.push(`  run again${ports ? ` from client port ${e.clientPort}` : ''}: ${again}`);
+  out.push('  on the wire (every node and the upstream, in time order):');
+  const shown = e.wire.slice(0, WIRE_LINES).map((w) => `    ${w}`);
+  if (e.wire.length > WIRE_LINES)
+    shown.push(`    … ${e.wire.length - WIRE_LINES} more (--json has them all)`);
+  out.push(...(shown.length > 0 ? shown : ['    nothing was captured']));
+  for (const n of e.nodes) {
+    if (n.counters.length === 0 && n.conntrack.length === 0) continue;
+    out.push(`  ${n.node}:`);
+    if (n.counters.length > 0)
+      out.push('    nft counters that moved:', ...n.counters.map((c) => `      ${c}`));
+    if (n.conntrack.length > 0) out.push('    conntrack:', ...n.conntrack.map((c) => `      ${c}`));
+  }
+  const quiet = e.nodes.filter((n) => n.counters.length === 0 && n.conntrack.length === 0).map((n) => n.node);
+  if (quiet.length > 0) out.push(`  no counter moved and no conntrack entry on: ${quiet.join(', ')}`);
+  return out;
+}
