@@ -211,6 +211,75 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
   },
 ];
 
+// Lab checks, appended after the forwards (the check is on line 22).
+const LAST_FORWARD = '  - { port: 2202, to: guest2, toPort: 22 }\n';
+const check = (line: string) => ({ from: LAST_FORWARD, to: `${LAST_FORWARD}checks:\n${line}\n` });
+CASES.push(
+  {
+    name: 'check: unknown host',
+    ...check('  - { to: node9, proto: http, port: 80 }'),
+    expected: [
+      'cluster.yaml:22:11: error: unknown host "node9"\n  fix: known hosts: workstation, gateway, node1, node2, guest1, guest2',
+    ],
+  },
+  {
+    name: 'check: http without a port',
+    ...check('  - { to: node1, proto: http }'),
+    expected: [
+      'cluster.yaml:22:5: error: http checks need the port they dial\n  fix: add "port:", e.g. port: 80',
+    ],
+  },
+  {
+    name: 'check: a port nothing forwards',
+    ...check('  - { to: node1, proto: tcp, port: 81 }'),
+    expected: [
+      'cluster.yaml:22:36: error: no forward of tcp/81 on node node1\'s public address; the check could only time out\n  fix: add the forward under "forwards:", or dial a forwarded port',
+    ],
+  },
+  {
+    name: "check: the workstation dials a guest's private address",
+    ...check('  - { to: guest1, proto: tcp, port: 80 }'),
+    expected: [
+      'cluster.yaml:22:11: error: guest guest1 has a private address the workstation cannot route to\n  fix: dial a node\'s public address ("to: node1") with a port that is forwarded to the guest',
+    ],
+  },
+  {
+    name: 'check: a client on a node',
+    ...check('  - { from: node1, to: workstation, proto: ping }'),
+    expected: [
+      'cluster.yaml:22:13: error: the lab runs clients on the workstation and on guests, not on "node1"\n  fix: use from: workstation, or a guest',
+    ],
+  },
+  {
+    name: 'check: ping with a port',
+    ...check('  - { from: guest1, to: workstation, proto: ping, port: 9 }'),
+    expected: ['cluster.yaml:22:57: error: ping checks have no port\n  fix: remove "port:"'],
+  },
+  {
+    name: 'check: expected to leave through an unknown node',
+    ...check('  - { to: node1, proto: http, port: 80, expect: { answers: guest1, leaves: node7 } }'),
+    expected: ['cluster.yaml:22:76: error: unknown node "node7"\n  fix: known nodes: node1, node2'],
+  },
+  {
+    name: 'a guest named like a lab host',
+    from: 'guest2: { node: node2',
+    to: 'workstation: { node: node2',
+    expected: [
+      'cluster.yaml:17:3: error: "workstation" is a name checks use for the lab\'s own workstation\n  fix: rename the guest, e.g. guest-workstation',
+      'cluster.yaml:20:23: error: forward to unknown guest "guest2"\n  fix: known guests: guest1, workstation',
+    ],
+  },
+  {
+    name: 'a guest named like a node',
+    from: 'guest2: { node: node2',
+    to: 'node1: { node: node2',
+    expected: [
+      'cluster.yaml:17:3: error: guest node1 has the name of a node\n  fix: give every node and guest its own name',
+      'cluster.yaml:20:23: error: forward to unknown guest "guest2"\n  fix: known guests: guest1, node1',
+    ],
+  },
+);
+
 describe('check: semantic errors name file:line:col, what is wrong and the fix', () => {
   test('the base spec is valid', () => {
     assert.deepEqual(problemsOf(BASE), []);

@@ -49,8 +49,8 @@ export function labCommand(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .action(async (file, options) => {
       try {
-        needRoot();
         const p = prepare(file, faultsOf(options.fault));
+        needRoot();
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
         const report = await labTest(p, { progress });
         process.stdout.write(
@@ -69,8 +69,8 @@ export function labCommand(program: Command): void {
     .option('--fault <name>', 'inject a known mistake', collect, [])
     .action(async (file, options) => {
       try {
-        needRoot();
         const p = prepare(file, faultsOf(options.fault));
+        needRoot();
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
         const { lab: up, run } = await labUp(p, { progress });
         run.keep();
@@ -117,7 +117,7 @@ export function labCommand(program: Command): void {
       try {
         needRoot();
         const doomed = options.all
-          ? listLabs(realRunner).filter((l) => !l.creatorAlive || l.state)
+          ? listLabs(realRunner).filter((l) => !l.creatorAlive)
           : [selectLab(selector)];
         for (const entry of doomed) {
           removeLab(entry, realRunner);

@@ -14,7 +14,7 @@ import type { ServerPorts } from './checks.ts';
 import { NamespaceRun } from './netns.ts';
 import { observerRuleset } from './observe.ts';
 import { type LabState, labDir, writeState } from './registry.ts';
-import { type Runner, realRunner, runChecked } from './run.ts';
+import { type AsyncRunner, type Runner, realAsyncRunner, realRunner, runChecked } from './run.ts';
 import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
 
 export const AGENT_DIR = fileURLToPath(new URL('../../src/lab/agent/', import.meta.url));
@@ -29,6 +29,7 @@ export interface LabInstance {
   readonly plans: readonly HostPlan[];
   readonly state: LabState;
   readonly runner: Runner;
+  readonly runAsync: AsyncRunner;
   ns(host: string): string;
   /** A process started in the lab (a capture), killed with it. */
   track(pid: number): void;
@@ -73,6 +74,7 @@ export async function buildLab(
     plans,
     state,
     runner,
+    runAsync: realAsyncRunner,
     ns: (h) => run.ns(h),
     track: (pid) => run.track(pid),
   };

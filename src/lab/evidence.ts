@@ -33,7 +33,7 @@ export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort:
         ? 'icmp'
         : `port ${clientPort} or icmp`;
   const captures = await Promise.all([...nodes, UPSTREAM].map((h) => capture(lab, h, filter)));
-  const outcome = runProbe(lab, probe, clientPort);
+  const outcome = await runProbe(lab, probe, clientPort);
   await new Promise((r) => setTimeout(r, 300));
   const lines = (await Promise.all(captures.map((c) => c.stop()))).flat();
   lines.sort((a, b) => a.time - b.time);

@@ -14,7 +14,7 @@ import type { NamespaceRun } from './netns.ts';
 import { flowNodes, readObservations } from './observe.ts';
 import { judge, runProbe } from './probe.ts';
 import { type LabState, writeState } from './registry.ts';
-import type { Runner } from './run.ts';
+import { mapLimit, type Runner, realAsyncRunner } from './run.ts';
 import { labTopology, type Topology, UPSTREAM, WORKSTATION } from './topology.ts';
 
 export interface Prepared {
@@ -87,6 +87,9 @@ export interface LabReport {
   readonly results: readonly CheckResult[];
 }
 
+const PARALLEL_CLIENTS = 8;
+/** Failures re-run with captures; past this many the cause is rarely different. */
+const MAX_EVIDENCE = 12;
 const FIRST_PORT = 20000;
 const LAST_PORT = 59999;
 
@@ -105,14 +108,18 @@ export async function runChecks(
   progress(
     `running ${p.probes.length} checks${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
   );
-  const runs = p.probes.map((probe) => {
-    const clientPort = nextPort();
-    return { probe, clientPort, outcome: runProbe(lab, probe, clientPort) };
-  });
+  // Clients run side by side (each flow has its own client port); evidence is gathered one
+  // failure at a time, so that the counters that move belong to that failure alone.
+  const runs = await mapLimit(
+    p.probes.map((probe) => ({ probe, clientPort: nextPort() })),
+    PARALLEL_CLIENTS,
+    async (r) => ({ ...r, outcome: await runProbe(lab, r.probe, r.clientPort) }),
+  );
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
   const nodeOfPort = new Map([...lab.topology.upstream.portOf].map(([node, port]) => [port, node]));
 
   const results: CheckResult[] = [];
+  let investigated = 0;
   for (const { probe, clientPort, outcome } of runs) {
     const flow = flowNodes(
       seen,
@@ -121,7 +128,8 @@ export async function runChecks(
     );
     const problems = judge(probe, outcome, flow);
     let evidence: Evidence | undefined;
-    if (problems.length > 0) {
+    if (problems.length > 0 && investigated < MAX_EVIDENCE) {
+      investigated++;
       progress(`failed: ${probe.check.name}; running it again to collect evidence`);
       evidence = await gatherEvidence(lab, probe, nextPort());
     }
@@ -174,6 +182,7 @@ export function attach(state: LabState, p: Prepared, runner: Runner): LabInstanc
     plans: p.plans,
     state,
     runner,
+    runAsync: realAsyncRunner,
     ns: (host) => state.hosts[host]?.ns ?? `${state.id}-${host}`,
     // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
     track: () => {},

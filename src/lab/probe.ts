@@ -21,13 +21,13 @@ export interface Outcome {
 
 const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
 
-export function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Outcome {
+export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
   const address = formatIPv4(probe.address);
   const inClient = (argv: string[]) =>
-    lab.runner(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: 10_000 });
+    lab.runAsync(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: 10_000 });
   switch (probe.check.proto) {
     case 'http': {
-      const r = inClient([
+      const r = await inClient([
         'curl',
         '-sS',
         '--max-time',
@@ -44,7 +44,7 @@ export function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Ou
     }
     case 'tcp':
     case 'udp': {
-      const r = inClient([
+      const r = await inClient([
         PYTHON,
         join(AGENT_DIR, 'probe.py'),
         probe.check.proto,
@@ -58,13 +58,13 @@ export function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Ou
       return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom };
     }
     case 'ping': {
-      const r = inClient(['ping', '-c', '1', '-W', '2', '-q', address]);
+      const r = await inClient(['ping', '-c', '1', '-W', '2', '-q', address]);
       return r.code === 0
         ? { answered: formatHostRef(probe.check.to) }
         : { error: 'no echo reply within 2 s' };
     }
     case 'arp': {
-      const r = inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
+      const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
       const out = parseJson(r.stdout) as { answers?: string[]; error?: string } | undefined;
       if (!out || out.error) return { error: out?.error ?? `probe failed: ${r.stderr.trim()}` };
       const byMac = new Map(lab.cluster.nodes.map((n) => [n.bridgeMac, n.name]));

@@ -46,7 +46,7 @@ function failure(r: CheckResult): string[] {
   const ports = r.proto === 'ping' || r.proto === 'arp' ? '' : `, client port ${r.clientPort}`;
   const out = [`FAIL ${r.name}  (${r.source}${ports})`, ...r.problems.map((p) => `  - ${p}`)];
   const e = r.evidence;
-  if (!e) return out;
+  if (!e) return [...out, '  (not run again for evidence: only the first failures are)'];
   const saw = e.outcome.saw ? `, saw ${e.outcome.saw}` : '';
   const again = e.outcome.error ?? `${e.outcome.answered} answered${saw}`;
   out.push(`  run again${ports ? ` from client port ${e.clientPort}` : ''}: ${again}`);

@@ -1,5 +1,5 @@
 // Running kernel tools (ip, nft, sysctl). One seam, so that tests of our own logic can use a fake.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export interface RunResult {
   readonly code: number;
@@ -30,4 +30,49 @@ export function runChecked(runner: Runner, argv: readonly string[], options?: Ru
   const r = runner(argv, options);
   if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** The same seam without blocking: the lab runs many clients at once. */
+export type AsyncRunner = (argv: readonly string[], options?: RunOptions) => Promise<RunResult>;
+
+export const realAsyncRunner: AsyncRunner = (argv, options = {}) =>
+  new Promise((resolve) => {
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout, stderr: `${cmd}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+
+/** Maps with at most `limit` calls in flight, keeping the order of the input. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

@@ -85,9 +85,9 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
 
   const needsPort = check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp';
   if (needsPort && check.port === undefined)
-    report(path, `a ${check.proto} check needs the port it dials`, 'add "port:", e.g. port: 80');
+    report(path, `${check.proto} checks need the port they dial`, 'add "port:", e.g. port: 80');
   if (!needsPort && check.port !== undefined)
-    report([...path, 'port'], `a ${check.proto} check has no port`, 'remove "port:"');
+    report([...path, 'port'], `${check.proto} checks have no port`, 'remove "port:"');
 
   if (from && from.kind !== 'workstation' && from.kind !== 'guest') {
     report(

@@ -1,0 +1,172 @@
+// `convergent lab` as a user runs it: up, status, exec, check, down; two labs side by side; the lab
+// removed on SIGINT and SIGTERM; leftovers of a crashed run removed by `lab down --all`.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { labDir } from '../src/lab/registry.ts';
+import { EXAMPLES_DIR } from './support/examples.ts';
+import { needsRoot } from './support/root.ts';
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
+const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
+
+function convergent(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const namespaces = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+
+function labUp(file: string): string {
+  const r = convergent('lab', 'up', file);
+  assert.equal(r.code, 0, r.stderr);
+  const id = /^lab (cvg-\d+-[0-9a-f]{4}) is up/.exec(r.stdout)?.[1];
+  assert.ok(id, r.stdout);
+  return id;
+}
+
+/** Running, as opposed to gone or a zombie waiting for init to reap it. */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('lab cli', () => {
+  test('up, status, exec, check, down; two labs side by side', (t) => {
+    if (!needsRoot(t)) return;
+    const a = labUp(part4);
+    const b = labUp(part3);
+    try {
+      const status = convergent('lab', 'status');
+      assert.match(status.stdout, new RegExp(`${a} {2}cluster part4`));
+      assert.match(status.stdout, new RegExp(`${b} {2}cluster part3`));
+
+      const tables = convergent('lab', 'exec', '--lab', a, 'node1', '--', 'nft', 'list', 'tables');
+      assert.equal(tables.code, 0, tables.stderr);
+      assert.match(tables.stdout, /table ip convergent\ntable netdev convergent/);
+      const addr = convergent(
+        'lab',
+        'exec',
+        '--lab',
+        'part3',
+        'guest2',
+        '--',
+        'ip',
+        '-4',
+        '-o',
+        'addr',
+        'show',
+        'eth0',
+      );
+      assert.match(addr.stdout, /inet 10\.5\.5\.202\/24/);
+
+      const ambiguous = convergent('lab', 'exec', 'node1', '--', 'true');
+      assert.equal(ambiguous.code, 2);
+      assert.match(ambiguous.stderr, /\d labs match; name one by id: .*cvg-/);
+      const unknown = convergent('lab', 'exec', '--lab', a, 'nobody', '--', 'true');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no host "nobody" in the lab; hosts: upstream, workstation, node1/);
+
+      const check = convergent('lab', 'check', a, '--json');
+      assert.equal(check.code, 0, check.stdout + check.stderr);
+      const report = JSON.parse(check.stdout) as { failed: number; passed: number; lab: string };
+      assert.deepEqual([report.lab, report.failed, report.passed], [a, 0, 13]);
+
+      const down = convergent('lab', 'down', a);
+      assert.equal(down.code, 0, down.stderr);
+      assert.ok(!namespaces().includes(a), 'lab a is gone');
+      assert.ok(namespaces().includes(b), 'lab b is still up');
+    } finally {
+      convergent('lab', 'down', a);
+      convergent('lab', 'down', b);
+    }
+    assert.ok(!namespaces().includes(b));
+    assert.ok(!existsSync(labDir(a)) && !existsSync(labDir(b)));
+  });
+
+  test('a failing lab test exits 3 and prints the evidence', (t) => {
+    if (!needsRoot(t)) return;
+    const r = convergent('lab', 'test', part4, '--fault', 'stateless-after-conntrack');
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout, /A2 local state: curl node1 -> guest1 +FAIL/);
+    assert.match(r.stdout, /FAIL A2 local state: curl node1 -> guest1 {2}\(checks\[1\], client port \d+\)/);
+    assert.match(
+      r.stdout,
+      /on the wire \(every node and the upstream, in time order\):\n +\+0\.000000 upstream/,
+    );
+    assert.match(r.stdout, /conntrack:\n +tcp .*dst=192\.168\.122\.11 .*\[UNREPLIED\]/);
+    assert.match(r.stdout, /11 passed, 2 failed \(cluster part4 with fault stateless-after-conntrack/);
+  });
+
+  test('bad input: unknown fault is a usage error; a bad spec exits 1; nothing is created', (t) => {
+    if (!needsRoot(t)) return;
+    const before = namespaces();
+    const fault = convergent('lab', 'test', part4, '--fault', 'nope');
+    assert.equal(fault.code, 2);
+    assert.match(
+      fault.stderr,
+      /unknown fault "nope"; faults: stateless-after-conntrack, fullnat-without-snat/,
+    );
+    const missing = convergent('lab', 'test', join(EXAMPLES_DIR, 'missing.yaml'));
+    assert.equal(missing.code, 1);
+    assert.equal(namespaces(), before);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    test(`${signal} during lab test removes the lab and stops its servers`, async (t) => {
+      if (!needsRoot(t)) return;
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'lab', 'test', part3], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      const running = new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('running ')) resolve();
+        });
+      });
+      await running;
+      const id = /lab (cvg-\d+-[0-9a-f]{4}):/.exec(stderr)?.[1] as string;
+      assert.ok(id, stderr);
+      const state = JSON.parse(readFileSync(join(labDir(id), 'state.json'), 'utf8')) as { pids: number[] };
+      assert.ok(state.pids.length > 0);
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, s) => resolve(s)));
+      child.kill(signal);
+      assert.equal(await exited, signal, 'the process ends by the signal it got');
+      assert.ok(!namespaces().includes(id), `namespaces of ${id} left:\n${namespaces()}`);
+      assert.ok(!existsSync(labDir(id)), 'state directory removed');
+      for (const pid of state.pids) assert.ok(!isAlive(pid), `server ${pid} stopped`);
+    });
+  }
+
+  test('lab down --all removes the leftovers of a crashed run, not a run in progress', (t) => {
+    if (!needsRoot(t)) return;
+    let dead = 4_000_000;
+    while (isAlive(dead)) dead++;
+    const leftover = `cvg-${dead}-beef`;
+    const ours = `cvg-${process.pid}-cafe`; // this test process is alive: a run in progress
+    for (const ns of [`${leftover}-node1`, `${leftover}-guest1`, `${ours}-node1`])
+      assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+    try {
+      const status = convergent('lab', 'status');
+      assert.match(status.stdout, new RegExp(`${leftover} {2}leftover of a crashed run\\n {2}2 namespaces`));
+      const down = convergent('lab', 'down', '--all');
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stderr, new RegExp(`removed ${leftover} \\(leftover\\)`));
+      assert.ok(!namespaces().includes(leftover));
+      assert.ok(namespaces().includes(`${ours}-node1`), 'a run whose process lives is left alone');
+    } finally {
+      for (const ns of [`${leftover}-node1`, `${leftover}-guest1`, `${ours}-node1`])
+        spawnSync('ip', ['netns', 'del', ns]);
+    }
+  });
+});

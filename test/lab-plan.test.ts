@@ -1,0 +1,148 @@
+// The lab's plan, without root: which namespaces and veths, which checks a spec gets when it has
+// none, and what each probe expects. The lab tests then prove these with real traffic.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { defaultChecks, probesOf, serversOf } from '../src/lab/checks.ts';
+import { prepare } from '../src/lab/lab.ts';
+import { LabError, labTopology } from '../src/lab/topology.ts';
+import { formatIPv4 } from '../src/util/ipv4.ts';
+import { EXAMPLES_DIR } from './support/examples.ts';
+import { clusterFromObject, clusterFromText } from './support/spec.ts';
+
+const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
+const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
+const specOf = (file: string) => parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+
+describe('lab plan: topology', () => {
+  test('interfaces carry the names the rendered files use; guests plug into vif-<guest>', () => {
+    const t = labTopology(prepare(part4).cluster);
+    const links = t.links.map((l) => `${l.a.host}:${l.a.ifname}-${l.b.host}:${l.b.ifname}`);
+    assert.deepEqual(links, [
+      'workstation:eth0-upstream:wan0',
+      'node1:eth0-upstream:to-node1',
+      'node2:eth0-upstream:to-node2',
+      'node1:eth1.100-node2:eth1.100',
+      'guest1:eth0-node1:vif-guest1',
+      'guest2:eth0-node2:vif-guest2',
+    ]);
+    assert.equal(t.links.find((l) => l.a.host === 'guest1')?.a.mac, '52:54:00:05:05:c9');
+    assert.equal(t.upstream.uplinkCidr, '192.168.122.1/24', 'the upstream holds the uplink gateway');
+    assert.equal(t.workstation.cidr, '198.51.100.10/24');
+    assert.match(
+      t.notes.join('\n'),
+      /eth1\.100 are veth pairs .* standing in for 802\.1Q VLAN subinterfaces/,
+    );
+  });
+
+  test("the workstation's segment avoids the cluster's subnets", () => {
+    const spec = specOf(part4);
+    (spec.networks as { guestnet: object }).guestnet = {
+      subnet: '198.51.100.0/24',
+      gateway: '198.51.100.254',
+      nodes: { node1: '198.51.100.251', node2: '198.51.100.252' },
+      pipes: [{ node1: 'eth1.100', node2: 'eth1.100' }],
+    };
+    spec.guests = {
+      guest1: { node: 'node1', address: '198.51.100.201' },
+      guest2: { node: 'node2', address: '198.51.100.202' },
+    };
+    delete spec.checks;
+    assert.equal(labTopology(clusterFromObject(spec)).workstation.cidr, '203.0.113.10/24');
+  });
+
+  test('a node without an uplink port cannot be plugged in: a clear error, before any side effect', () => {
+    const text = readFileSync(part4, 'utf8').replace('  ports: [eth0]\n', '');
+    assert.throws(
+      () => labTopology(clusterFromText(text)),
+      (err: Error) =>
+        err instanceof LabError &&
+        /node node1 has no uplink port, so the lab cannot plug it into the upstream segment; list the interface under its uplink bridge xenbr0, e.g. uplink: \{ ports: \[eth0\] \}/.test(
+          err.message,
+        ),
+    );
+  });
+
+  test('long names fall back to numbered interfaces within 15 characters', () => {
+    const spec = specOf(part4);
+    spec.guests = { 'a-guest-with-a-long-name': { node: 'node1', address: '10.5.5.201' } };
+    spec.forwards = [];
+    delete spec.checks;
+    const t = labTopology(clusterFromObject(spec));
+    assert.equal(t.guests[0]?.vif, 'vif-1');
+  });
+});
+
+describe('lab plan: derived checks', () => {
+  test('stateless: every forward via every node; the guest must see the workstation; reply via the host', () => {
+    const { cluster, topology } = prepare(part4);
+    const checks = defaultChecks(cluster);
+    assert.deepEqual(
+      checks.map((c) => c.name),
+      [
+        'http/80 via node1 -> guest1',
+        'http/80 via node2 -> guest1',
+        'tcp/2202 via node1 -> guest2',
+        'tcp/2202 via node2 -> guest2',
+        'udp/123 via node1 -> guest1',
+        'udp/123 via node2 -> guest1',
+        'tcp/9000 guest1 -> workstation',
+        'ping guest1 -> workstation',
+        'arp guest1 -> gateway',
+        'tcp/9000 guest2 -> workstation',
+        'ping guest2 -> workstation',
+        'arp guest2 -> gateway',
+        'tcp/9000 guest1 -> guest2',
+        'tcp/9000 guest2 -> guest1',
+      ],
+    );
+    const [probe] = probesOf(cluster, topology, [checks[3] as (typeof checks)[number]]);
+    assert.ok(probe);
+    assert.equal(formatIPv4(probe.address), '192.168.122.12');
+    assert.deepEqual(probe.server, { host: 'guest2', kind: 'tcp', port: 22 });
+    assert.equal(formatIPv4(probe.expect.sees as number), '198.51.100.10');
+    assert.equal(probe.expect.answers, 'guest2');
+    assert.equal(probe.expect.leaves, 'node2');
+  });
+
+  test("full-NAT: the guest must see the entering node's guest-bridge address; the reply leaves where it entered", () => {
+    const spec = specOf(part3);
+    delete spec.checks;
+    const cluster = clusterFromText(stringify(spec));
+    const checks = defaultChecks(cluster);
+    const viaNode2 = checks.find((c) => c.name === 'http/80 via node2 -> guest1');
+    assert.ok(viaNode2);
+    const [probe] = probesOf(cluster, labTopology(cluster), [viaNode2]);
+    assert.equal(formatIPv4(probe?.expect.sees as number), '10.5.5.252');
+    assert.equal(probe?.expect.leaves, 'node2');
+    const arp = probesOf(cluster, labTopology(cluster), checks).find(
+      (p) => p.check.name === 'arp guest2 -> gateway',
+    );
+    assert.equal(arp?.expect.answersMac, cluster.nodes[1]?.bridgeMac);
+  });
+
+  test('servers: what each host listens on, from the checks', () => {
+    const p = prepare(part3);
+    assert.deepEqual(Object.fromEntries(p.servers), {
+      guest1: { http: [80], tcp: [22], udp: [123] },
+      guest2: { http: [80], tcp: [22, 9000], udp: [] },
+      workstation: { http: [], tcp: [9000], udp: [] },
+    });
+  });
+
+  test('one port cannot serve HTTP for one check and a banner for another', () => {
+    const spec = specOf(part4);
+    spec.checks = [
+      { to: 'node1', proto: 'http', port: 2202 },
+      { to: 'node2', proto: 'tcp', port: 2202 },
+    ];
+    const cluster = clusterFromObject(spec);
+    const topology = labTopology(cluster);
+    assert.throws(
+      () => serversOf(probesOf(cluster, topology, cluster.checks ?? [])),
+      /check "tcp\/2202 workstation -> node2" needs a tcp server on guest2 tcp\/22, where another check needs http/,
+    );
+  });
+});
