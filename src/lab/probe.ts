@@ -38,7 +38,7 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
         '\n%{remote_ip}',
         `http://${address}:${probe.port}/`,
       ]);
-      if (r.code !== 0) return { error: `curl: ${r.stderr.trim() || `exit ${r.code}`}` };
+      if (r.code !== 0) return { error: r.stderr.trim() || `curl exited ${r.code}` };
       const lines = r.stdout.trim().split('\n');
       return { ...fromBanner(lines[0] ?? ''), replyFrom: lines.at(-1) };
     }
