@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
-import { attach, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
+import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import { type LabEntry, listLabs, readState, removeLab } from '../lab/registry.ts';
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
@@ -36,6 +36,14 @@ function selectLab(selector: string | undefined): LabEntry {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** The report on stdout, and the exit status from the checks. */
+function printReport(report: LabReport, json: boolean): void {
+  process.stdout.write(
+    json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
+  );
+  process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.failed;
+}
+
 export function labCommand(program: Command): void {
   const lab = program
     .command('lab')
@@ -53,10 +61,7 @@ export function labCommand(program: Command): void {
         needRoot();
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
         const report = await labTest(p, { progress });
-        process.stdout.write(
-          options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
-        );
-        process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.failed;
+        printReport(report, options.json === true);
       } catch (err) {
         reportAndExit(err);
       }
@@ -78,7 +83,7 @@ export function labCommand(program: Command): void {
         process.stdout.write(
           `lab ${up.id} is up (cluster ${up.cluster.name})\n` +
             `  hosts: ${hosts}\n` +
-            `  run:   convergent lab exec ${p.cluster.nodes[0]?.name ?? 'workstation'} -- nft list ruleset\n` +
+            `  run:   convergent lab exec --lab ${up.id} ${p.cluster.nodes[0]?.name ?? 'workstation'} -- nft list ruleset\n` +
             `         convergent lab check ${up.id}\n` +
             `  stop:  convergent lab down ${up.id}\n`,
         );
@@ -99,10 +104,7 @@ export function labCommand(program: Command): void {
         const state = entry.state as NonNullable<LabEntry['state']>;
         const p = prepare(state.spec, faultsOf(state.faults));
         const report = await runChecks(attach(state, p, realRunner), p, progress);
-        process.stdout.write(
-          options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
-        );
-        process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.failed;
+        printReport(report, options.json === true);
       } catch (err) {
         reportAndExit(err);
       }

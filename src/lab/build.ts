@@ -64,7 +64,7 @@ export async function buildLab(
     hosts: Object.fromEntries(topology.hosts.map((h) => [h.name, { role: h.role, ns: run.ns(h.name) }])),
     pids: [],
     nextPort: 20000,
-    notes: topology.notes,
+    notes: [...topology.notes],
   };
   const lab: LabInstance = {
     id: run.id,
@@ -86,6 +86,10 @@ export async function buildLab(
     createLinks(lab, topology.links);
     say(`${topology.links.length} veth pairs (uplink ports, pipes, guest vifs) with the spec's names`);
     setUpUpstream(lab);
+    for (const note of kernelNotes(lab)) {
+      say(note);
+      (state.notes as string[]).push(note);
+    }
     for (const plan of plans) loadNode(lab, plan, options.loadRulesets ?? true, say);
     plugGuests(lab);
     await startServers(lab, options.servers, state.pids as number[]);
@@ -136,6 +140,23 @@ function setUpUpstream(lab: LabInstance): void {
     `address add ${workstation.cidr} dev eth0`,
     `route add default via ${workstation.gateway}`,
   ]);
+}
+
+/** Says which device types the spec's names suggest but this kernel lacks (probed in the upstream). */
+function kernelNotes(lab: LabInstance): string[] {
+  const vlanNamed = lab.cluster.networks.some((n) =>
+    n.pipes.some((p) => p.ends.some((e) => /\.\d+$/.test(e.ifname))),
+  );
+  if (!vlanNamed) return [];
+  const probe = ['link', 'add', 'link', 'wan0', 'name', 'probe.4094', 'type', 'vlan', 'id', '4094'];
+  const r = lab.runner(['ip', '-n', lab.ns(UPSTREAM), ...probe]);
+  if (r.code === 0) {
+    lab.runner(['ip', '-n', lab.ns(UPSTREAM), 'link', 'del', 'probe.4094']);
+    return [];
+  }
+  return [
+    `this kernel has no 802.1Q VLAN devices (${r.stderr.trim()}): the lab cannot model VLAN tagging on the pipes`,
+  ];
 }
 
 // Modules the lab cannot load into a namespace: it checks that the kernel has them.
