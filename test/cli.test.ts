@@ -26,7 +26,7 @@ describe('cli', () => {
   test('check: a valid spec exits 0 and summarises it', () => {
     const r = convergent('check', part4);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /ok: cluster part4, 2 nodes, 1 networks, 2 guests, 3 forwards/);
+    assert.match(r.stdout, /ok: cluster part4, 2 nodes, 1 networks, 2 guests, 4 forwards/);
     assert.match(r.stdout, /node tags: node1=1 node2=2/);
   });
 

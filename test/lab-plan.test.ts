@@ -88,6 +88,8 @@ describe('lab plan: derived checks', () => {
         'tcp/2202 via node2 -> guest2',
         'udp/123 via node1 -> guest1',
         'udp/123 via node2 -> guest1',
+        'udp/10123 via node1 -> guest2',
+        'udp/10123 via node2 -> guest2',
         'tcp/9000 guest1 -> workstation',
         'ping guest1 -> workstation',
         'arp guest1 -> gateway',

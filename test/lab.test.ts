@@ -53,13 +53,15 @@ describe('lab: seed part 4, stateless NAT', () => {
     if (!needsRoot(t)) return;
     const report = await run(part4);
     assert.deepEqual(failedNames(report), []);
-    assert.equal(report.passed, 13);
+    assert.equal(report.passed, 14);
     const a1 = result(report, 'A1 foreign state: curl node2 -> guest1');
     assert.equal(a1.answered, 'guest1');
     assert.equal(a1.saw, '198.51.100.10', 'the guest sees the client itself');
-    assert.equal(a1.replyFrom, '192.168.122.12', 'the reply comes from the address dialled');
     assert.equal(a1.enters, 'node2');
     assert.equal(a1.leaves, 'node1', 'and leaves through the node hosting guest1');
+    const udp = result(report, 'udp/10123 via node1 -> guest2:123 (foreign, translated)');
+    assert.equal(udp.replyFrom, '192.168.122.11:10123', 'the reply comes from the address and port dialled');
+    assert.equal(udp.leaves, 'node2');
     const out = result(report, 'guest2 out via node2');
     assert.equal(out.saw, '192.168.122.12', 'outbound SNAT to the own node');
   });
@@ -69,8 +71,8 @@ describe('lab: seed part 4, stateless NAT', () => {
     const report = await run(withoutChecks(part4, 'part4-derived.yaml'));
     assert.equal(report.derived, true);
     assert.deepEqual(failedNames(report), []);
-    // 3 forwards x 2 nodes, and per guest: outbound tcp, ping, arp, one guest on another node.
-    assert.equal(report.results.length, 6 + 2 * 4);
+    // 4 forwards x 2 nodes, and per guest: outbound tcp, ping, arp, one guest on another node.
+    assert.equal(report.results.length, 8 + 2 * 4);
   });
 
   test('fault: the rewrite after conntrack (-150) breaks exactly the local flows, as in the seed', async (t) => {
@@ -79,7 +81,14 @@ describe('lab: seed part 4, stateless NAT', () => {
     assert.deepEqual(failedNames(report).sort(), [
       'A2 local state: curl node1 -> guest1',
       'ssh -p 2202 node2 -> guest2 (local)',
+      'udp/123 via node1 (local)',
     ]);
+    // The UDP reply is taken for a new outbound flow and SNATed; its port collides with the
+    // request's entry, so conntrack picks another: the client gets it from a port it never dialled.
+    assert.match(
+      result(report, 'udp/123 via node1 (local)').problems.join('\n'),
+      /^the reply came from 192\.168\.122\.11:(?!123$)\d+, not from 192\.168\.122\.11:123 that was dialled$/,
+    );
     const a2 = result(report, 'A2 local state: curl node1 -> guest1');
     const node1 = a2.evidence?.nodes.find((n) => n.node === 'node1');
     assert.ok(node1, 'evidence from node1');
@@ -96,6 +105,20 @@ describe('lab: seed part 4, stateless NAT', () => {
       a2.evidence?.wire.some((w) => w.includes('node1') && w.includes('10.5.5.201.80')),
       'the capture shows the rewritten packet',
     );
+  });
+
+  test("fault: the reply keeps the guest's port, so translated forwards fail; the client says from where", async (t) => {
+    if (!needsRoot(t)) return;
+    const report = await run(part4, ['stateless-reply-port-kept']);
+    assert.deepEqual(failedNames(report).sort(), [
+      'ssh -p 2202 node1 -> guest2 (foreign)',
+      'ssh -p 2202 node2 -> guest2 (local)',
+      'udp/10123 via node1 -> guest2:123 (foreign, translated)',
+    ]);
+    const udp = result(report, 'udp/10123 via node1 -> guest2:123 (foreign, translated)');
+    assert.deepEqual(udp.problems, [
+      'the reply came from 192.168.122.11:123, not from 192.168.122.11:10123 that was dialled',
+    ]);
   });
 
   test('fault: ARP for the anycast gateway leaks over the pipes, and both nodes answer', async (t) => {
@@ -120,7 +143,7 @@ describe('lab: seed part 3, FULL-NAT', () => {
     assert.equal(crossed.saw, '10.5.5.252', "node2's guest-bridge address");
     assert.deepEqual([crossed.enters, crossed.leaves], ['node2', 'node2']);
     const udp = result(report, 'U3 udp/123 via node2 (foreign)');
-    assert.equal(udp.replyFrom, '192.168.122.12');
+    assert.equal(udp.replyFrom, '192.168.122.12:123');
   });
 
   test('derived checks pass too', async (t) => {

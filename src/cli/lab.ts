@@ -1,9 +1,18 @@
 // convergent lab up|test|check|down|status|exec: the cluster in network namespaces, with real traffic.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
-import { type LabEntry, listLabs, readState, removeLab } from '../lab/registry.ts';
+import {
+  type LabEntry,
+  labDir,
+  listLabs,
+  readState,
+  removableByAll,
+  removeLab,
+  SPEC_COPY,
+} from '../lab/registry.ts';
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
@@ -22,13 +31,19 @@ function needRoot(): void {
     throw new LabError('the lab creates network namespaces and needs root: run it with sudo, or as root');
 }
 
-/** The lab a command means: by id or cluster name, or the only one there is. */
-function selectLab(selector: string | undefined): LabEntry {
-  const labs = listLabs(realRunner).filter((l) => l.state);
+/**
+ * The lab a command means: by id or cluster name, or the only one there is. A lab whose run is still
+ * in progress (another `lab test`) is only taken when named by its id; leftovers of a crashed run
+ * only by `lab down <id>`.
+ */
+function selectLab(selector: string | undefined, leftovers = false): LabEntry {
+  const labs = listLabs(realRunner).filter(
+    (l) => (l.state || leftovers) && (!l.creatorAlive || l.id === selector),
+  );
   const match =
     selector === undefined ? labs : labs.filter((l) => l.id === selector || l.state?.cluster === selector);
   if (match.length === 1) return match[0] as LabEntry;
-  const known = labs.map((l) => `${l.id} (${l.state?.cluster})`).join(', ') || 'none';
+  const known = labs.map((l) => `${l.id} (${l.state?.cluster ?? 'leftover'})`).join(', ') || 'none';
   if (match.length === 0)
     throw new UsageError(`${selector ? `no lab "${selector}"` : 'no lab is up'}; labs: ${known}`);
   throw new UsageError(`${match.length} labs match; name one by id: ${known}`);
@@ -102,7 +117,7 @@ export function labCommand(program: Command): void {
         needRoot();
         const entry = selectLab(selector);
         const state = entry.state as NonNullable<LabEntry['state']>;
-        const p = prepare(state.spec, faultsOf(state.faults));
+        const p = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
         const report = await runChecks(attach(state, p, realRunner), p, progress);
         printReport(report, options.json === true);
       } catch (err) {
@@ -118,9 +133,7 @@ export function labCommand(program: Command): void {
     .action((selector, options) => {
       try {
         needRoot();
-        const doomed = options.all
-          ? listLabs(realRunner).filter((l) => !l.creatorAlive)
-          : [selectLab(selector)];
+        const doomed = options.all ? removableByAll(listLabs(realRunner)) : [selectLab(selector, true)];
         for (const entry of doomed) {
           removeLab(entry, realRunner);
           process.stderr.write(
@@ -140,7 +153,7 @@ export function labCommand(program: Command): void {
     .option('--json', 'print as JSON on stdout')
     .action((selector, options) => {
       try {
-        const labs = selector ? [selectLab(selector)] : listLabs(realRunner);
+        const labs = selector ? [selectLab(selector, true)] : listLabs(realRunner);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(labs, null, 2)}\n`);
           return;

@@ -5,6 +5,8 @@
 export const FAULTS = {
   'stateless-after-conntrack':
     'the stateless rewrite runs at priority -150, after conntrack (-200): conntrack keys the flow on the public address, so the guest\'s reply matches nothing and leaves unrewritten (seed part 4: "-150 was not enough")',
+  'stateless-reply-port-kept':
+    "the stateless reply keeps the guest's port: a translated forward (2202 -> 22) answers from port 22, which the client never dialled",
   'fullnat-without-snat':
     'the full-NAT SNAT is left out: the guest answers through its own node, which has no state for the flow and cannot undo the DNAT',
   'anycast-arp-leak':

@@ -208,7 +208,7 @@ export function compileStateless(
     { kind: 'goto', chain: STATELESS_UNREWRITE },
   );
   table.chain(STATELESS_UNREWRITE, 'forwards (strategy stateless): answer as the entering node');
-  for (const p of PROTOS) {
+  for (const p of ctx.faults.has('stateless-reply-port-kept') ? [] : PROTOS) {
     table.rule(
       STATELESS_UNREWRITE,
       `forwards (stateless ${p}): from the public port`,

@@ -3,7 +3,7 @@
 // bridges, and the servers the checks need. Nothing touches the root namespace: every veth is
 // created inside a lab namespace with its peer placed straight into another one.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostPlan } from '../plan/host.ts';
@@ -13,7 +13,7 @@ import { formatIPv4 } from '../util/ipv4.ts';
 import type { ServerPorts } from './checks.ts';
 import { NamespaceRun } from './netns.ts';
 import { observerRuleset } from './observe.ts';
-import { type LabState, labDir, writeState } from './registry.ts';
+import { type LabState, labDir, SPEC_COPY, writeState } from './registry.ts';
 import { type AsyncRunner, type Runner, realAsyncRunner, realRunner, runChecked } from './run.ts';
 import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
 
@@ -31,12 +31,29 @@ export interface LabInstance {
   readonly runner: Runner;
   readonly runAsync: AsyncRunner;
   ns(host: string): string;
-  /** A process started in the lab (a capture), killed with it. */
-  track(pid: number): void;
+  /** A process started in the lab (a capture), killed with the lab unless it ended; returns untrack. */
+  track(pid: number): () => void;
+}
+
+/** The handle on a lab, whether this process built it or `lab up` did earlier. */
+export function labInstance(
+  state: LabState,
+  parts: { cluster: Cluster; topology: Topology; plans: readonly HostPlan[]; runner: Runner },
+  track: (pid: number) => () => void,
+): LabInstance {
+  return {
+    id: state.id,
+    dir: labDir(state.id),
+    ...parts,
+    state,
+    runAsync: realAsyncRunner,
+    ns: (host) => state.hosts[host]?.ns ?? `${state.id}-${host}`,
+    track,
+  };
 }
 
 export interface BuildOptions {
-  /** Absolute path of the spec, recorded for `lab status` and `lab check`. */
+  /** Absolute path of the spec; a copy goes into the lab's directory for `lab check`. */
   readonly spec: string;
   readonly servers: ReadonlyMap<string, ServerPorts>;
   /** Load each node's nftables.conf (false only for a benchmark's no-ruleset baseline). */
@@ -65,37 +82,37 @@ export async function buildLab(
     pids: [],
     nextPort: 20000,
     notes: [...topology.notes],
+    uplinkMacs: {},
   };
-  const lab: LabInstance = {
-    id: run.id,
-    dir,
-    cluster,
-    topology,
-    plans,
-    state,
-    runner,
-    runAsync: realAsyncRunner,
-    ns: (h) => run.ns(h),
-    track: (pid) => run.track(pid),
-  };
+  const lab = labInstance(state, { cluster, topology, plans, runner }, (pid) => run.track(pid));
   const say = options.progress;
+  const note = (text: string) => {
+    say(text);
+    (state.notes as string[]).push(text);
+  };
   try {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(options.spec, join(dir, SPEC_COPY));
     writeState(state);
     for (const h of topology.hosts) run.add(h.name);
     say(`lab ${run.id}: ${topology.hosts.length} namespaces`);
     createLinks(lab, topology.links);
     say(`${topology.links.length} veth pairs (uplink ports, pipes, guest vifs) with the spec's names`);
     setUpUpstream(lab);
-    for (const note of kernelNotes(lab)) {
-      say(note);
-      (state.notes as string[]).push(note);
-    }
-    for (const plan of plans) loadNode(lab, plan, options.loadRulesets ?? true, say);
+    for (const text of kernelNotes(lab)) note(text);
+    checkModules(plans);
+    const bridgeNf = existsSync(BRIDGE_NF);
+    note(
+      bridgeNf
+        ? 'br_netfilter is on in every node (bridge-nf-call-iptables=1), as on a host that loaded it: bridged guest traffic meets the ip hooks and conntrack'
+        : 'br_netfilter is not loaded on this machine: bridged guest traffic skips the ip hooks',
+    );
+    for (const plan of plans) loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
     plugGuests(lab);
     await startServers(lab, options.servers, state.pids as number[]);
+    writeState(state);
     say(`servers listening on ${options.servers.size} host(s)`);
     if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
-    writeState(state);
     return { lab, run };
   } catch (err) {
     run.cleanup();
@@ -159,34 +176,55 @@ function kernelNotes(lab: LabInstance): string[] {
   ];
 }
 
-// Modules the lab cannot load into a namespace: it checks that the kernel has them.
-const MODULE_PROBES: Record<string, string> = { br_netfilter: '/proc/sys/net/bridge' };
+const BRIDGE_NF = '/proc/sys/net/bridge';
+// Modules the lab cannot load into a namespace, and how to tell the kernel has them.
+const MODULE_PROBES: Record<string, string> = { br_netfilter: BRIDGE_NF };
 
-function loadNode(lab: LabInstance, plan: HostPlan, loadRuleset: boolean, say: (l: string) => void): void {
+/** The lab never loads a module (that would change the machine's kernel): it asks for it. */
+function checkModules(plans: readonly HostPlan[]): void {
+  for (const plan of plans)
+    for (const m of plan.modules) {
+      if (!existsSync(MODULE_PROBES[m.name] ?? `/sys/module/${m.name}`))
+        throw new LabError(
+          `node ${plan.node} needs kernel module ${m.name} (${m.source}), which this machine has not loaded; load it with: modprobe ${m.name}`,
+        );
+    }
+}
+
+function loadNode(
+  lab: LabInstance,
+  plan: HostPlan,
+  load: { ruleset: boolean; bridgeNf: boolean },
+  say: (l: string) => void,
+): void {
   const dir = join(lab.dir, 'nodes', plan.node);
   for (const file of renderNode(plan)) {
     const path = join(dir, file.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, textOf(file));
   }
-  for (const m of plan.modules) {
-    const probe = MODULE_PROBES[m.name] ?? `/sys/module/${m.name}`;
-    if (!existsSync(probe) && lab.runner(['modprobe', m.name]).code !== 0)
-      throw new LabError(
-        `node ${plan.node} needs kernel module ${m.name} (${m.source}); this kernel has none`,
-      );
-  }
   const ns = lab.ns(plan.node);
   const step = (what: string, argv: string[]) => {
     const r = lab.runner(['ip', 'netns', 'exec', ns, ...argv]);
     if (r.code !== 0) throw new LabError(`node ${plan.node}: ${what} failed: ${r.stderr.trim()}`);
+    return r.stdout;
   };
+  // The host's environment, not the node's files: what a host with br_netfilter loaded has.
+  if (load.bridgeNf)
+    step('bridge-nf-call-iptables=1', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
   step(`ip -batch ${FILES.ipBatch}`, ['ip', '-batch', join(dir, FILES.ipBatch)]);
   step(`sysctl -p ${FILES.sysctl}`, ['sysctl', '-q', '-p', join(dir, FILES.sysctl)]);
-  if (loadRuleset) step(`nft -f ${FILES.nftables}`, ['nft', '-f', join(dir, FILES.nftables)]);
+  if (load.ruleset) step(`nft -f ${FILES.nftables}`, ['nft', '-f', join(dir, FILES.nftables)]);
+  const node = lab.cluster.nodes.find((n) => n.name === plan.node);
+  if (node) {
+    const [link] = JSON.parse(step('ip link show', ['ip', '-j', 'link', 'show', node.uplinkBridge])) as {
+      address: string;
+    }[];
+    if (link) (lab.state.uplinkMacs as Record<string, string>)[link.address] = node.name;
+  }
   const rules = plan.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
   say(
-    `${plan.node}: loaded ${FILES.ipBatch}, ${FILES.sysctl}${loadRuleset ? `, ${FILES.nftables} (${rules} rules)` : ' (no ruleset: baseline)'}`,
+    `${plan.node}: loaded ${FILES.ipBatch}, ${FILES.sysctl}${load.ruleset ? `, ${FILES.nftables} (${rules} rules)` : ' (no ruleset: baseline)'}`,
   );
 }
 

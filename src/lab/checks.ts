@@ -5,6 +5,7 @@
 
 import { formatHostRef } from '../spec/checks.ts';
 import type { Check, Cluster, Guest, HostRef, Network } from '../spec/model.ts';
+import { formatIPv4 } from '../util/ipv4.ts';
 import { addressOn, LabError, type Topology, WORKSTATION } from './topology.ts';
 
 /** The port every guest and the workstation serve for outbound and guest-to-guest checks. */
@@ -24,8 +25,8 @@ export interface Probe {
     readonly answers?: string;
     readonly answersMac?: string;
     readonly sees?: number;
-    /** The address the reply must come from: the one dialled. */
-    readonly replyFrom?: number;
+    /** Where the reply must come from: what was dialled, "address:port" (ping: the address). */
+    readonly replyFrom?: string;
     readonly leaves?: string;
   };
   /** The server this check needs: where and what it listens on. */
@@ -187,7 +188,12 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
         answers: answers && formatHostRef(answers),
         answersMac: answersNode?.bridgeMac,
         sees,
-        replyFrom: check.proto === 'ping' || check.proto === 'arp' ? undefined : address,
+        replyFrom:
+          check.proto === 'arp'
+            ? undefined
+            : check.proto === 'ping'
+              ? formatIPv4(address)
+              : `${formatIPv4(address)}:${port}`,
         leaves: check.expect.leaves,
       },
       server,

@@ -126,7 +126,8 @@ async function capture(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  if (child.pid !== undefined) lab.track(child.pid);
+  const untrack = child.pid === undefined ? () => {} : lab.track(child.pid);
+  child.on('exit', untrack);
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();

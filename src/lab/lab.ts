@@ -7,14 +7,14 @@ import { formatHostRef } from '../spec/checks.ts';
 import type { Check, Cluster } from '../spec/model.ts';
 import { formatPath } from '../spec/problem.ts';
 import { readCluster } from '../spec/read.ts';
-import { buildLab, type LabInstance } from './build.ts';
+import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './checks.ts';
 import { type Evidence, gatherEvidence } from './evidence.ts';
 import type { NamespaceRun } from './netns.ts';
-import { flowNodes, readObservations } from './observe.ts';
+import { clearObservations, flowNodes, readObservations } from './observe.ts';
 import { judge, runProbe } from './probe.ts';
 import { type LabState, writeState } from './registry.ts';
-import { mapLimit, type Runner, realAsyncRunner } from './run.ts';
+import { mapLimit, type Runner } from './run.ts';
 import { labTopology, type Topology, UPSTREAM, WORKSTATION } from './topology.ts';
 
 export interface Prepared {
@@ -100,11 +100,14 @@ export async function runChecks(
   progress: (line: string) => void,
 ): Promise<LabReport> {
   const state = lab.state;
-  const nextPort = () => {
-    const port = state.nextPort;
-    state.nextPort = port >= LAST_PORT ? FIRST_PORT : port + 1;
-    return port;
-  };
+  // Reserve this run's client ports before sending anything: a run that dies half-way, or one
+  // running beside it, must not reuse a port whose flow still sits in conntrack or TIME_WAIT.
+  const span = p.probes.length + MAX_EVIDENCE;
+  let port = state.nextPort + span > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
+  state.nextPort = port + span;
+  writeState(state);
+  const nextPort = () => port++;
+  clearObservations(lab.runner, lab.ns(UPSTREAM));
   progress(
     `running ${p.probes.length} checks${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
   );
@@ -116,16 +119,24 @@ export async function runChecks(
     async (r) => ({ ...r, outcome: await runProbe(lab, r.probe, r.clientPort) }),
   );
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
-  const nodeOfPort = new Map([...lab.topology.upstream.portOf].map(([node, port]) => [port, node]));
+  const nodeOfMac = new Map(Object.entries(state.uplinkMacs));
 
   const results: CheckResult[] = [];
   let investigated = 0;
   for (const { probe, clientPort, outcome } of runs) {
-    const flow = flowNodes(
-      seen,
-      { port: clientPort, isWorkstation: probe.client === WORKSTATION },
-      nodeOfPort,
-    );
+    const flow =
+      probe.port === undefined
+        ? {}
+        : flowNodes(
+            seen,
+            {
+              proto: probe.check.proto === 'udp' ? 'udp' : 'tcp',
+              clientPort,
+              serverPort: probe.port,
+              clientIsWorkstation: probe.client === WORKSTATION,
+            },
+            nodeOfMac,
+          );
     const problems = judge(probe, outcome, flow);
     let evidence: Evidence | undefined;
     if (problems.length > 0 && investigated < MAX_EVIDENCE) {
@@ -172,19 +183,8 @@ export async function labTest(p: Prepared, options: UpOptions): Promise<LabRepor
   }
 }
 
-/** A lab that `lab up` left running, for `lab check` and `lab exec`. */
+/** A lab that `lab up` left running, for `lab check`. */
 export function attach(state: LabState, p: Prepared, runner: Runner): LabInstance {
-  return {
-    id: state.id,
-    dir: '',
-    cluster: p.cluster,
-    topology: p.topology,
-    plans: p.plans,
-    state,
-    runner,
-    runAsync: realAsyncRunner,
-    ns: (host) => state.hosts[host]?.ns ?? `${state.id}-${host}`,
-    // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
-    track: () => {},
-  };
+  // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
+  return labInstance(state, { ...p, runner }, () => () => {});
 }

@@ -1,12 +1,14 @@
 // Network namespaces owned by one run. Every name carries the run's prefix (cvg-<pid>-<random>-),
 // so runs can sit side by side and leftovers of a crashed run can be found and removed.
-// The run is undone when it ends: normally, on an exception, and on SIGINT/SIGTERM; first the
+// The run is undone when it ends: normally, on an exception, and on SIGINT/SIGTERM/SIGHUP; first the
 // processes it started (by PID), then its namespaces, then whatever else it registered.
 // keep() hands the namespaces over to a lab that outlives the process (`lab up`).
 import { randomBytes } from 'node:crypto';
 import { type Runner, realRunner, runChecked } from './run.ts';
 
 export const NETNS_PREFIX = 'cvg-';
+/** Ctrl-C, kill, and a closed terminal or ssh session. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export class NamespaceRun {
   /** cvg-<pid>-<hex>: names this run everywhere (namespaces, state directory). */
@@ -16,7 +18,11 @@ export class NamespaceRun {
   readonly #created: string[] = [];
   readonly #pids: number[] = [];
   readonly #undo: (() => void)[] = [];
+  #ending = false;
+  // A second Ctrl-C while cleaning up must not cut the cleanup short: it is ignored.
   readonly #onSignal = (signal: NodeJS.Signals) => {
+    if (this.#ending) return;
+    this.#ending = true;
     this.cleanup();
     process.kill(process.pid, signal);
   };
@@ -26,8 +32,7 @@ export class NamespaceRun {
     this.#runner = runner;
     this.id = `${NETNS_PREFIX}${process.pid}-${randomBytes(2).toString('hex')}`;
     this.prefix = `${this.id}-`;
-    process.once('SIGINT', this.#onSignal);
-    process.once('SIGTERM', this.#onSignal);
+    for (const signal of SIGNALS) process.on(signal, this.#onSignal);
     process.once('exit', this.#onExit);
   }
 
@@ -49,9 +54,13 @@ export class NamespaceRun {
     return this.#runner(['ip', 'netns', 'exec', ns, ...argv], { input });
   }
 
-  /** A process this run started; it is killed when the run ends. */
-  track(pid: number): void {
+  /** A process this run started; it is killed when the run ends. Call the result once it ended. */
+  track(pid: number): () => void {
     this.#pids.push(pid);
+    return () => {
+      const i = this.#pids.indexOf(pid);
+      if (i >= 0) this.#pids.splice(i, 1);
+    };
   }
 
   get pids(): readonly number[] {
@@ -82,8 +91,7 @@ export class NamespaceRun {
   }
 
   #disarm(): void {
-    process.removeListener('SIGINT', this.#onSignal);
-    process.removeListener('SIGTERM', this.#onSignal);
+    for (const signal of SIGNALS) process.removeListener(signal, this.#onSignal);
     process.removeListener('exit', this.#onExit);
   }
 }

@@ -1,45 +1,49 @@
 // The upstream router watches its uplink bridge: for every flow to or from the workstation it
-// records which node port the packets went to or came from. That is how a check learns, from the
+// records which node (by its uplink MAC) the packets went to or came from. That is how a check learns, from the
 // wire, which node a request entered the cluster through and which node traffic left it through.
 // The table lives in the upstream namespace (the lab's own), never on a node.
 import type { Runner } from './run.ts';
 
 export const OBSERVER_TABLE = 'lab-observer';
 
-/** nft input for the upstream: two dynamic sets keyed by proto . sport . dport . node port. */
+/** nft input for the upstream: two dynamic sets keyed by proto . sport . dport . node MAC. */
 export function observerRuleset(workstation: string): string {
+  // Keyed by the node's MAC rather than the bridge port: a frame the bridge floods (its forwarding
+  // entry expired) leaves through every port, but is addressed to one node.
+  const set = (name: string) => `	set ${name} {
+		type inet_proto . inet_service . inet_service . ether_addr
+		flags dynamic,timeout
+		timeout 30m
+		size 262144
+	}`;
   return `table bridge ${OBSERVER_TABLE} {
-	comment "convergent lab: which node port each workstation flow used"
-	set toward_workstation {
-		type inet_proto . inet_service . inet_service . ifname
-		flags dynamic,timeout
-		timeout 30m
-		size 262144
-	}
-	set from_workstation {
-		type inet_proto . inet_service . inet_service . ifname
-		flags dynamic,timeout
-		timeout 30m
-		size 262144
-	}
+	comment "convergent lab: which node each workstation flow entered and left the cluster through"
+${set('toward_workstation')}
+${set('from_workstation')}
 	chain from-nodes {
 		type filter hook prerouting priority 0; policy accept;
-		ip daddr ${workstation} meta l4proto { tcp, udp } update @toward_workstation { meta l4proto . th sport . th dport . iifname }
+		ip daddr ${workstation} meta l4proto { tcp, udp } update @toward_workstation { meta l4proto . th sport . th dport . ether saddr }
 	}
 	chain to-nodes {
 		type filter hook output priority 0; policy accept;
-		ip saddr ${workstation} meta l4proto { tcp, udp } update @from_workstation { meta l4proto . th sport . th dport . oifname }
+		ip saddr ${workstation} meta l4proto { tcp, udp } update @from_workstation { meta l4proto . th sport . th dport . ether daddr }
 	}
 }
 `;
+}
+
+/** Forgets what earlier runs saw, so a run is judged on its own packets only. */
+export function clearObservations(runner: Runner, upstreamNs: string): void {
+  for (const set of ['toward_workstation', 'from_workstation'])
+    runner(['ip', 'netns', 'exec', upstreamNs, 'nft', 'flush', 'set', 'bridge', OBSERVER_TABLE, set]);
 }
 
 export interface Seen {
   readonly proto: string;
   readonly sport: number;
   readonly dport: number;
-  /** The upstream port: which node. */
-  readonly port: string;
+  /** The node's uplink MAC: which node sent or received it. */
+  readonly mac: string;
 }
 
 export interface Observations {
@@ -68,30 +72,47 @@ export function readObservations(runner: Runner, upstreamNs: string): Observatio
     return elems.map((e) => {
       // With a timeout each element is {elem: {val: {concat: [...]}, ...}}; without, {concat: [...]}.
       const v = e as { elem?: { val: { concat: unknown[] } }; concat?: unknown[] };
-      const [proto, sport, dport, port] = (v.elem?.val.concat ?? v.concat ?? []) as [
+      const [proto, sport, dport, mac] = (v.elem?.val.concat ?? v.concat ?? []) as [
         string,
         number,
         number,
         string,
       ];
-      return { proto, sport, dport, port };
+      return { proto, sport, dport, mac };
     });
   };
   return { towardWorkstation: read('toward_workstation'), fromWorkstation: read('from_workstation') };
 }
 
-/** The nodes a flow with this client port used: entering from and leaving toward the workstation. */
+export interface Flow {
+  readonly proto: 'tcp' | 'udp';
+  readonly clientPort: number;
+  /** The port the client dialled, as the workstation side sees it. */
+  readonly serverPort: number;
+  readonly clientIsWorkstation: boolean;
+}
+
+/**
+ * The nodes a flow used: entering from and leaving toward the workstation, "node1+node2" when it
+ * was seen at more than one. A guest's client port is the one SNAT kept (it keeps it unless taken).
+ */
 export function flowNodes(
   seen: Observations,
-  client: { readonly port: number; readonly isWorkstation: boolean },
-  nodeOfPort: ReadonlyMap<string, string>,
+  flow: Flow,
+  nodeOfMac: ReadonlyMap<string, string>,
 ): { enters?: string; leaves?: string } {
-  // The client's port is the source in its own direction and the destination in the other.
-  const ws = client.isWorkstation;
-  const entering = seen.fromWorkstation.find((s) => (ws ? s.sport : s.dport) === client.port);
-  const leaving = seen.towardWorkstation.find((s) => (ws ? s.dport : s.sport) === client.port);
-  return {
-    enters: entering && (nodeOfPort.get(entering.port) ?? entering.port),
-    leaves: leaving && (nodeOfPort.get(leaving.port) ?? leaving.port),
+  const { proto, clientPort: c, serverPort: s, clientIsWorkstation: ws } = flow;
+  // Matched on both ports; failing that on the client's port alone, so that a reply from the
+  // wrong port (a broken rewrite) is still placed on the node it left through.
+  const nodes = (list: readonly Seen[], sport: number | undefined, dport: number | undefined) => {
+    const ours = list.filter((x) => x.proto === proto);
+    let hits = ours.filter((x) => x.sport === (sport ?? x.sport) && x.dport === (dport ?? x.dport));
+    if (hits.length === 0 && sport !== undefined && dport !== undefined)
+      hits = ours.filter((x) => (sport === c ? x.sport === c : x.dport === c));
+    const names = new Set(hits.map((x) => nodeOfMac.get(x.mac) ?? x.mac));
+    return names.size === 0 ? undefined : [...names].sort().join('+');
   };
+  return ws
+    ? { enters: nodes(seen.fromWorkstation, c, s), leaves: nodes(seen.towardWorkstation, s, c) }
+    : { enters: nodes(seen.fromWorkstation, s, c), leaves: nodes(seen.towardWorkstation, c, s) };
 }

@@ -5,7 +5,6 @@
 //   ping  ping -c 1
 //   arp   probe.py arp: every MAC that answers "who has <address>"
 import { join } from 'node:path';
-import { formatHostRef } from '../spec/checks.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
 import { AGENT_DIR, type LabInstance, PYTHON } from './build.ts';
 import type { Probe } from './checks.ts';
@@ -15,7 +14,10 @@ export interface Outcome {
   readonly answered?: string;
   /** The source address the server saw. */
   readonly saw?: string;
+  /** Where the reply came from, as the client saw it: "address:port" (ping: the address). */
   readonly replyFrom?: string;
+  /** arp: every MAC that answered. */
+  readonly macs?: readonly string[];
   readonly error?: string;
 }
 
@@ -35,7 +37,7 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
         '--local-port',
         String(clientPort),
         '-w',
-        '\n%{remote_ip}',
+        '\n%{remote_ip}:%{remote_port}',
         `http://${address}:${probe.port}/`,
       ]);
       if (r.code !== 0) return { error: r.stderr.trim() || `curl exited ${r.code}` };
@@ -58,18 +60,18 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
       return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom };
     }
     case 'ping': {
-      const r = await inClient(['ping', '-c', '1', '-W', '2', '-q', address]);
-      return r.code === 0
-        ? { answered: formatHostRef(probe.check.to) }
-        : { error: 'no echo reply within 2 s' };
+      const r = await inClient(['ping', '-c', '1', '-W', '2', '-n', address]);
+      const from = /bytes from (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
+      return r.code === 0 && from ? { replyFrom: from } : { error: 'no echo reply within 2 s' };
     }
     case 'arp': {
       const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
       const out = parseJson(r.stdout) as { answers?: string[]; error?: string } | undefined;
       if (!out || out.error) return { error: out?.error ?? `probe failed: ${r.stderr.trim()}` };
       const byMac = new Map(lab.cluster.nodes.map((n) => [n.bridgeMac, n.name]));
-      const who = (out.answers ?? []).map((mac) => byMac.get(mac) ?? mac);
-      return who.length === 0 ? { error: `nobody answered ARP for ${address}` } : { answered: who.join(',') };
+      const macs = out.answers ?? [];
+      if (macs.length === 0) return { error: `nobody answered ARP for ${address}` };
+      return { answered: macs.map((mac) => byMac.get(mac) ?? mac).join(','), macs };
     }
   }
 }
@@ -94,16 +96,15 @@ export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string })
   if (outcome.error) return [outcome.error];
   const problems: string[] = [];
   const e = probe.expect;
-  if (e.answers !== undefined && outcome.answered !== e.answers)
-    problems.push(
-      `${outcome.answered} answered, expected ${e.answers}${probe.check.proto === 'arp' ? ' alone' : ''}`,
-    );
+  if (e.answersMac !== undefined) {
+    if (outcome.macs?.length !== 1 || outcome.macs[0] !== e.answersMac)
+      problems.push(`${outcome.answered} answered, expected ${e.answers} (${e.answersMac}) alone`);
+  } else if (e.answers !== undefined && outcome.answered !== e.answers)
+    problems.push(`${outcome.answered} answered, expected ${e.answers}`);
   if (e.sees !== undefined && outcome.saw !== formatIPv4(e.sees))
     problems.push(`the server saw ${outcome.saw}, expected ${formatIPv4(e.sees)}`);
-  if (e.replyFrom !== undefined && outcome.replyFrom !== formatIPv4(e.replyFrom))
-    problems.push(
-      `the reply came from ${outcome.replyFrom}, not from ${formatIPv4(e.replyFrom)} that was dialled`,
-    );
+  if (e.replyFrom !== undefined && outcome.replyFrom !== e.replyFrom)
+    problems.push(`the reply came from ${outcome.replyFrom}, not from ${e.replyFrom} that was dialled`);
   if (e.leaves !== undefined && flow.leaves !== e.leaves)
     problems.push(
       `traffic to the workstation left through ${flow.leaves ?? 'no node'}, expected ${e.leaves}`,

@@ -1,8 +1,8 @@
-// Labs on this machine: each has a state directory (/run/convergent/lab/<id>/, with state.json and
-// the files loaded into its nodes) and namespaces named <id>-<host>. A lab made by `lab up` outlives
-// the process that made it; `lab down` finds it here. Namespaces with our prefix and no living
-// creator are leftovers of a crashed run, removed by `lab down --all`.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Labs on this machine: each has a state directory (/run/convergent/lab/<id>/, with state.json, a
+// copy of the spec and the files loaded into its nodes) and namespaces named <id>-<host>. A lab made
+// by `lab up` outlives the process that made it; `lab down` finds it here. `lab down --all` removes
+// every lab whose creating process is gone: those of `lab up` and the leftovers of crashed runs.
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killQuietly, NETNS_PREFIX } from './netns.ts';
 import type { Runner } from './run.ts';
@@ -20,16 +20,25 @@ export interface LabState {
   readonly hosts: Readonly<Record<string, { readonly role: HostRole; readonly ns: string }>>;
   /** Servers started in the lab's namespaces. */
   readonly pids: readonly number[];
-  /** Client ports for the next run of checks: each run uses fresh ones (no TIME_WAIT clashes). */
+  /** The first client port the next run of checks may use; each run reserves its range first. */
   nextPort: number;
   readonly notes: readonly string[];
+  /** Each node's uplink bridge MAC -> node: how the upstream tells nodes apart on the wire. */
+  readonly uplinkMacs: Readonly<Record<string, string>>;
 }
+
+/** The copy of the spec the lab was built from: `lab check` reads this, not the file as edited since. */
+export const SPEC_COPY = 'spec.yaml';
 
 export const labDir = (id: string) => join(LAB_ROOT, id);
 
+/** Writes state.json into the lab's directory, which only buildLab creates (a lab removed meanwhile stays removed). */
 export function writeState(state: LabState): void {
-  mkdirSync(labDir(state.id), { recursive: true });
-  writeFileSync(join(labDir(state.id), 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  const dir = labDir(state.id);
+  if (!existsSync(dir)) return;
+  // Written aside and renamed: a reader (lab status, lab down) never sees half a file.
+  writeFileSync(join(dir, 'state.json.new'), `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(join(dir, 'state.json.new'), join(dir, 'state.json'));
 }
 
 export function readState(id: string): LabState | undefined {
@@ -75,6 +84,11 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** What `lab down --all` removes: every lab whose creating process is gone (never a run in progress). */
+export function removableByAll(labs: readonly LabEntry[]): LabEntry[] {
+  return labs.filter((l) => !l.creatorAlive);
 }
 
 /** Kills what runs in the lab's namespaces (our servers, a `lab exec` left running), then removes it. */

@@ -38,13 +38,16 @@ export type AsyncRunner = (argv: readonly string[], options?: RunOptions) => Pro
 export const realAsyncRunner: AsyncRunner = (argv, options = {}) =>
   new Promise((resolve) => {
     const [cmd, ...args] = argv;
-    const child = spawn(cmd as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const input = options.input;
+    const child = spawn(cmd as string, args, {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
@@ -56,7 +59,9 @@ export const realAsyncRunner: AsyncRunner = (argv, options = {}) =>
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    // A child that exits without reading its input must not crash us with EPIPE.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
   });
 
 /** Maps with at most `limit` calls in flight, keeping the order of the input. */

@@ -14,6 +14,11 @@ export function hostRef(spec: ClusterSpec, text: string): HostRef | undefined {
   if (text === 'workstation' || text === 'gateway') return { kind: text };
   if (Object.hasOwn(spec.nodes, text)) return { kind: 'node', name: text };
   if (Object.hasOwn(spec.guests, text)) return { kind: 'guest', name: text };
+  // An address that is a node's or a guest's means that host, so checks treat it the same way.
+  const node = Object.entries(spec.nodes).find(([, n]) => n.address === text)?.[0];
+  if (node) return { kind: 'node', name: node };
+  const guest = Object.entries(spec.guests).find(([, g]) => g.address === text)?.[0];
+  if (guest) return { kind: 'guest', name: guest };
   const address = parseIPv4(text);
   return address === undefined ? undefined : { kind: 'address', address };
 }
@@ -117,6 +122,47 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
       [...path, 'to'],
       `guest ${to.name} has a private address the workstation cannot route to`,
       'dial a node\'s public address ("to: node1") with a port that is forwarded to the guest',
+    );
+  if (needsPort && from.kind === 'guest' && to.kind !== 'workstation' && to.kind !== 'guest')
+    report(
+      [...path, 'to'],
+      `no ${check.proto} server runs on ${check.to}: the lab serves ports on guests and the workstation`,
+      'dial a guest or the workstation, or use proto ping',
+    );
+  const viaUplink =
+    needsPort &&
+    ((from.kind === 'workstation' && to.kind === 'node') ||
+      (from.kind === 'guest' && to.kind === 'workstation'));
+  if (leaves !== undefined && !viaUplink)
+    report(
+      [...path, 'expect', 'leaves'],
+      'only a tcp, udp or http flow between the workstation and the cluster passes a node on its way out',
+      'remove "leaves", or check a flow to or from the workstation',
+    );
+  if (sees !== undefined && !needsPort)
+    report(
+      [...path, 'expect', 'sees'],
+      `a ${check.proto} check has no server to report what it saw`,
+      'remove "sees"',
+    );
+  if (answers !== undefined && check.proto === 'ping')
+    report(
+      [...path, 'expect', 'answers'],
+      'ping cannot tell who answered, only from which address',
+      'remove "answers"',
+    );
+  const answersRef = answers === undefined ? undefined : hostRef(spec, answers);
+  if (answersRef && check.proto === 'arp' && answersRef.kind !== 'node')
+    report(
+      [...path, 'expect', 'answers'],
+      'an arp check expects the node whose guest-bridge MAC answers',
+      'name a node',
+    );
+  if (answersRef && needsPort && answersRef.kind !== 'guest' && answersRef.kind !== 'workstation')
+    report(
+      [...path, 'expect', 'answers'],
+      'servers run on guests and the workstation',
+      'name a guest or workstation',
     );
   if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
     const proto = check.proto === 'udp' ? 'udp' : 'tcp';

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # The lab's clients for what curl and ping do not cover. Prints one JSON object.
 #   probe.py tcp ADDRESS PORT SPORT   connect from SPORT, read the server's banner
-#   probe.py udp ADDRESS PORT SPORT   send one datagram from SPORT, report the reply and who sent it
+#   probe.py udp ADDRESS PORT SPORT   send one datagram from SPORT, report the reply and its source address:port
 #   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
 import json
@@ -19,14 +19,14 @@ def tcp(address: str, port: int, sport: int) -> dict:
     s.bind(("0.0.0.0", sport))
     s.settimeout(TIMEOUT)
     s.connect((address, port))
-    peer = s.getpeername()[0]
+    peer = s.getpeername()
     data = b""
     while not data.endswith(b"\n"):
         chunk = s.recv(512)
         if not chunk:
             break
         data += chunk
-    return {"banner": data.decode(errors="replace").strip(), "replyFrom": peer}
+    return {"banner": data.decode(errors="replace").strip(), "replyFrom": f"{peer[0]}:{peer[1]}"}
 
 
 def udp(address: str, port: int, sport: int) -> dict:
@@ -38,7 +38,7 @@ def udp(address: str, port: int, sport: int) -> dict:
     # Unconnected on purpose: a reply from another address than the one dialled is still received,
     # and reported, instead of being dropped unseen.
     data, peer = s.recvfrom(2048)
-    return {"banner": data.decode(errors="replace").strip(), "replyFrom": peer[0]}
+    return {"banner": data.decode(errors="replace").strip(), "replyFrom": f"{peer[0]}:{peer[1]}"}
 
 
 def arp(iface: str, address: str) -> dict:
@@ -61,8 +61,9 @@ def arp(iface: str, address: str) -> dict:
             frame = s.recv(128)
         except TimeoutError:
             break
-        op, sender, spa = struct.unpack("!H", frame[20:22])[0], frame[22:28], frame[28:32]
-        if op == 2 and spa == target:
+        op, sender, spa, tha = struct.unpack("!H", frame[20:22])[0], frame[22:28], frame[28:32], frame[32:38]
+        # Only replies to this question: a bridge floods others' replies too.
+        if op == 2 and spa == target and tha == mac:
             text = ":".join(f"{b:02x}" for b in sender)
             if text not in answers:
                 answers.append(text)
