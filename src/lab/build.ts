@@ -274,9 +274,10 @@ async function startServers(
         () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
         15_000,
       );
+      timer.unref(); // a failed start must not hold the process open for the others' timers
       child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('ready')) {
+        if (out.includes('ready\n')) {
           clearTimeout(timer);
           child.stdout?.destroy();
           child.unref();

@@ -5,7 +5,7 @@
 //   workstation eth0 ── wan0 upstream [bridge uplink: uplink.gateway] ── to-<node> ── eth0 <node>
 //   <node> <pipe ifname> ── <pipe ifname> <other node>
 //   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.ip has run
-import type { Cluster, Guest, Network, Node } from '../spec/model.ts';
+import type { Cluster, Guest, HostRef, Network, Node } from '../spec/model.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../util/ipv4.ts';
 
 export type HostRole = 'upstream' | 'workstation' | 'node' | 'guest';
@@ -187,7 +187,7 @@ function noUplinkPort(node: Node): LabError {
 export function addressOn(
   cluster: Cluster,
   topology: Topology,
-  host: { kind: string; name?: string; address?: number },
+  host: HostRef,
   server: { role: 'workstation' } | { role: 'guest'; network: Network },
 ): number | undefined {
   switch (host.kind) {
@@ -202,8 +202,8 @@ export function addressOn(
       if (!node) return undefined;
       return server.role === 'guest' ? server.network.nodeAddresses.get(node.name) : node.address;
     }
-    default:
-      return undefined;
+    case 'gateway':
+      return server.role === 'guest' ? server.network.gateway : undefined;
   }
 }
 
