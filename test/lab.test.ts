@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { Fault } from '../src/compile/faults.ts';
-import { type CheckResult, type LabReport, labTest, prepare } from '../src/lab/lab.ts';
+import { type CheckResult, type LabReport, labTest, labUp, prepare, runChecks } from '../src/lab/lab.ts';
 import { labDir } from '../src/lab/registry.ts';
 import { realRunner } from '../src/lab/run.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
@@ -64,6 +64,29 @@ describe('lab: seed part 4, stateless NAT', () => {
     assert.equal(udp.leaves, 'node2');
     const out = result(report, 'guest2 out via node2');
     assert.equal(out.saw, '192.168.122.12', 'outbound SNAT to the own node');
+  });
+
+  test('conntrack: the hosting node tags each flow with the entering node; the entering node keeps out', async (t) => {
+    if (!needsRoot(t)) return;
+    const p = prepare(part4);
+    const { lab, run: labRun } = await labUp(p, { progress: quiet });
+    try {
+      const report = await runChecks(lab, p, quiet);
+      assert.equal(report.failed, 0);
+      const port = (name: string) => result(report, name).clientPort;
+      const entries = (node: string) =>
+        realRunner(['ip', 'netns', 'exec', lab.ns(node), 'conntrack', '-L']).stdout.split('\n');
+      const flow = (node: string, clientPort: number) =>
+        entries(node).filter((l) => l.includes(`src=198.51.100.10 `) && l.includes(`sport=${clientPort} `));
+      // F9: node1 hosts guest1; the foreign flow carries node2's tag, the local one node1's.
+      const foreign = port('A1 foreign state: curl node2 -> guest1');
+      const local = port('A2 local state: curl node1 -> guest1');
+      assert.match(flow('node1', foreign).join('\n'), /dst=10\.5\.5\.201 .*mark=2 /);
+      assert.match(flow('node1', local).join('\n'), /dst=10\.5\.5\.201 .*mark=1 /);
+      assert.deepEqual(flow('node2', foreign), [], 'node2 let the foreign flow in without tracking it');
+    } finally {
+      labRun.cleanup();
+    }
   });
 
   test('derived checks (no checks: in the spec) pass too', async (t) => {

@@ -20,6 +20,7 @@ import {
   lookup,
   mark,
   meta,
+  notrack,
   PRIORITY,
   proto,
   service,
@@ -170,6 +171,19 @@ export function compileStateless(
       setField(l4(p, 'dport'), lookup(l4(p, 'dport'), `stateless_${p}_port`)),
     );
   }
+  // A guest on another node answers through that node: here conntrack would only ever see one
+  // direction (every later packet INVALID, and a per-packet lookup for nothing).
+  table.rule(
+    STATELESS_REWRITE,
+    'forwards (stateless) to guests on other nodes: no conntrack here',
+    {
+      kind: 'match-set',
+      left: concat(ip('daddr'), meta('l4proto'), l4('th', 'dport')),
+      set: 'stateless_targets',
+      negate: true,
+    },
+    notrack,
+  );
 
   // Hosting node: remember in the flow which node let it in.
   table.chain(

@@ -55,7 +55,8 @@ export interface LabEntry {
   readonly creatorAlive: boolean;
 }
 
-const ID = /^(cvg-(\d+)-[0-9a-f]{4})-/;
+// cvg-<pid>-<word>-<host>: a run (random hex word), or a benchmark's bare namespaces ("bench").
+const ID = /^(cvg-(\d+)-[0-9a-z]+)-/;
 
 export function listLabs(runner: Runner): LabEntry[] {
   const namespaces = runner(['ip', 'netns', 'list'])

@@ -41,6 +41,7 @@ export type Statement =
   | { readonly kind: 'set-field'; readonly field: Field; readonly value: Expr }
   | { readonly kind: 'nat'; readonly type: 'snat' | 'dnat'; readonly to: Expr }
   | { readonly kind: 'counter' }
+  | { readonly kind: 'notrack' }
   | { readonly kind: 'verdict'; readonly verdict: 'accept' | 'drop' | 'return' }
   | { readonly kind: 'goto' | 'jump'; readonly chain: string };
 
@@ -136,6 +137,7 @@ export const ne = (left: Expr, right: Const): Statement => ({
 export const inSet = (left: Expr, set: string): Statement => ({ kind: 'match-set', left, set });
 export const setField = (field: Field, value: Expr): Statement => ({ kind: 'set-field', field, value });
 export const counter: Statement = { kind: 'counter' };
+export const notrack: Statement = { kind: 'notrack' };
 
 // Typed constants.
 export const v4 = (value: string): Const => ({ type: 'ipv4_addr', value });

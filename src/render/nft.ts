@@ -152,7 +152,8 @@ export function renderStatement(s: Statement): string {
     case 'nat':
       return `${s.type} ip to ${renderExpr(s.to)}`;
     case 'counter':
-      return 'counter';
+    case 'notrack':
+      return s.kind;
     case 'verdict':
       return s.verdict;
     case 'goto':
