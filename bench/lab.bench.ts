@@ -10,7 +10,7 @@
 // Baselines are measured in the same run: creating and deleting as many bare network namespaces
 // (cvg-<pid>-bench-<n>) for the timings; plain routing through the same namespaces for iperf3.
 // Run: npm run bench:lab [-- --json]   (figures go into bench/README.md; the table goes to stderr
-// with --json, the JSON to stdout; RUNS, IPERF_RUNS and IPERF_SECONDS override 3, 9 and 4)
+// with --json, the JSON to stdout; RUNS, IPERF_RUNS and IPERF_SECONDS override 3, 15 and 3)
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,10 +28,10 @@ import { generateSpec } from '../test/support/generate.ts';
 const RUNS = Number(process.env.RUNS ?? 3);
 const IPERF = '/usr/bin/iperf3';
 const IPERF_PORT = 5201;
-const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 4);
+const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
 // On a small VM one iperf3 run varies by +-15%: many short rounds, each pairing a measurement with
 // its baseline back to back, give a steadier ratio than a few long ones.
-const IPERF_RUNS = Number(process.env.IPERF_RUNS ?? 9);
+const IPERF_RUNS = Number(process.env.IPERF_RUNS ?? 15);
 const EXAMPLES = ['examples/part4-stateless.yaml', 'examples/part3-fullnat.yaml'];
 const GENERATED = { nodes: 20, guests: 200, forwards: 200, strategy: 'mixed' } as const;
 
