@@ -163,39 +163,28 @@ async function benchLabUp(): Promise<LabUpFigure> {
     const namespaces = p.topology.hosts.length;
     const base = bareNamespaces(namespaces);
     const progress: { ms: number; line: string }[] = [];
-    const u = performance.now();
-    let up: { lab: LabInstance; run: NamespaceRun };
-    try {
-      up = await labUp(p, { progress: (line) => progress.push({ ms: performance.now() - u, line }) });
-    } catch (err) {
-      return {
-        cluster: GENERATED,
-        namespaces,
-        veths: p.topology.links.length,
-        servers: p.servers.size,
-        prepareMs,
-        progress,
-        error: err instanceof Error ? err.message : String(err),
-        baselineAddMs: base.addMs,
-        baselineDelMs: base.delMs,
-      };
-    }
-    const upMs = performance.now() - u;
-    const c = performance.now();
-    up.run.cleanup();
-    const cleanupMs = performance.now() - c;
-    return {
+    const figure = {
       cluster: GENERATED,
       namespaces,
       veths: p.topology.links.length,
       servers: p.servers.size,
       prepareMs,
-      upMs,
       progress,
-      cleanupMs,
       baselineAddMs: base.addMs,
       baselineDelMs: base.delMs,
     };
+    let up: { lab: LabInstance; run: NamespaceRun };
+    const u = performance.now();
+    try {
+      up = await labUp(p, { progress: (line) => progress.push({ ms: performance.now() - u, line }) });
+    } catch (err) {
+      return { ...figure, error: err instanceof Error ? err.message : String(err) };
+    }
+    const upMs = performance.now() - u;
+    const c = performance.now();
+    up.run.cleanup();
+    const cleanupMs = performance.now() - c;
+    return { ...figure, upMs, cleanupMs };
   } finally {
     spec.remove();
   }
