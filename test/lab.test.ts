@@ -16,6 +16,7 @@ import { needsRoot } from './support/root.ts';
 
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
+const ring3 = join(EXAMPLES_DIR, 'ring3-stateless.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-lab-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -200,5 +201,22 @@ describe('lab: seed part 3, FULL-NAT', () => {
       crossed.evidence?.wire.join('\n'),
     );
     assert.equal(crossed.leaves, 'node1');
+  });
+});
+
+describe('lab: three nodes in a ring of pipes, STP on the guest bridge', () => {
+  test('STP blocks exactly one pipe port; every derived check passes, also through the transit node', async (t) => {
+    if (!needsRoot(t)) return;
+    const lines: string[] = [];
+    const report = await labTest(prepare(ring3), { progress: (l) => lines.push(l) });
+    assert.ok(!realRunner(['ip', 'netns', 'list']).stdout.includes(report.lab));
+    const stp = lines.find((l) => l.startsWith('guestnet: STP settled'));
+    assert.match(
+      stp ?? lines.join('\n'),
+      /^guestnet: STP settled after [\d.]+ s; blocking: node\d eth\d\.100$/,
+    );
+    assert.deepEqual(failedNames(report), []);
+    // 4 forwards x 3 nodes, per guest outbound, ping, arp, and guest to guest around the ring.
+    assert.equal(report.results.length, 12 + 3 * 4);
   });
 });

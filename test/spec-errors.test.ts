@@ -211,6 +211,15 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
   },
 ];
 
+CASES.push({
+  name: 'an STP forward delay without STP',
+  from: '    gateway: 10.5.5.254\n',
+  to: '    gateway: 10.5.5.254\n    forwardDelay: 4\n',
+  expected: [
+    'cluster.yaml:12:19: error: forwardDelay applies to STP, which networks.guestnet does not run\n  fix: set "stp: true", or remove "forwardDelay"',
+  ],
+});
+
 // Lab checks, appended after the forwards (the check is on line 22).
 const LAST_FORWARD = '  - { port: 2202, to: guest2, toPort: 22 }\n';
 const check = (line: string) => ({ from: LAST_FORWARD, to: `${LAST_FORWARD}checks:\n${line}\n` });

@@ -33,6 +33,7 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       name: network.bridge,
       mac: node.bridgeMac,
       stp: network.stp,
+      forwardDelay: network.forwardDelay,
       // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
       callIptables: ctx.uses.stateless,
       ports: pipes.filter((p) => p.network === network).map((p) => p.ifname),

@@ -293,18 +293,44 @@ async function startServers(
   await Promise.all(started);
 }
 
-/** With STP, ports listen and learn for 2 x forward_delay before they forward: wait for that. */
+/**
+ * With STP, ports listen and learn for 2 x forward_delay before they forward: wait for that, then
+ * check that STP broke every loop and no more: as many pipe ports blocking as the pipes have loops.
+ */
 async function waitForStp(lab: LabInstance, say: (l: string) => void): Promise<void> {
   say('waiting for STP to settle on the guest bridges');
-  const deadline = Date.now() + 90_000;
+  const started = Date.now();
+  const deadline = started + 90_000;
   const nodes = lab.cluster.nodes.map((n) => n.name);
-  while (Date.now() < deadline) {
-    const settling = nodes.some((n) => {
-      const ports = JSON.parse(sh(lab, n, ['bridge', '-j', 'link', 'show'])) as { state?: string }[];
-      return ports.some((p) => p.state === 'listening' || p.state === 'learning');
-    });
-    if (!settling) return;
-    await new Promise((r) => setTimeout(r, 500));
+  const portStates = () =>
+    new Map(
+      nodes.map((n) => [
+        n,
+        JSON.parse(sh(lab, n, ['bridge', '-j', 'link', 'show'])) as { ifname: string; state?: string }[],
+      ]),
+    );
+  let states = portStates();
+  while (
+    [...states.values()].some((ports) => ports.some((p) => p.state === 'listening' || p.state === 'learning'))
+  ) {
+    if (Date.now() > deadline) throw new LabError('STP did not settle within 90 s');
+    await new Promise((r) => setTimeout(r, 250));
+    states = portStates();
   }
-  throw new LabError('STP did not settle within 90 s');
+  for (const network of lab.cluster.networks.filter((n) => n.stp)) {
+    const ends = network.pipes.flatMap((p) => p.ends);
+    const blocking = ends.filter(
+      (e) => states.get(e.node)?.find((p) => p.ifname === e.ifname)?.state === 'blocking',
+    );
+    const loops = network.pipes.length - new Set(ends.map((e) => e.node)).size + 1;
+    const list = blocking.map((e) => `${e.node} ${e.ifname}`).join(', ') || 'none';
+    say(
+      `${network.name}: STP settled after ${((Date.now() - started) / 1000).toFixed(1)} s; blocking: ${list}`,
+    );
+    if (blocking.length !== loops)
+      throw new LabError(
+        `STP on ${network.name} blocks ${blocking.length} pipe port(s) (${list}) where the pipes have ${loops} loop(s): ` +
+          `${blocking.length < loops ? 'a loop is left open' : 'the guest segment is cut in two'}`,
+      );
+  }
 }

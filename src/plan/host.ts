@@ -6,6 +6,8 @@ export interface BridgePlan {
   readonly name: string;
   readonly mac?: string;
   readonly stp: boolean;
+  /** STP forward delay in seconds (kernel default when undefined). */
+  readonly forwardDelay?: number;
   /** Pass this bridge's IPv4 frames through the ip hooks and conntrack (br_netfilter, per bridge). */
   readonly callIptables: boolean;
   readonly ports: readonly string[];

@@ -8,6 +8,8 @@ export function renderIpBatch(plan: HostPlan, header: readonly string[]): string
     out.push('', `# ${bridge.source}`);
     const mac = bridge.mac ? ` address ${bridge.mac}` : '';
     const options = [`stp_state ${bridge.stp ? 1 : 0}`];
+    // ip counts the forward delay in hundredths of a second.
+    if (bridge.forwardDelay !== undefined) options.push(`forward_delay ${bridge.forwardDelay * 100}`);
     if (bridge.callIptables) options.push('nf_call_iptables 1');
     out.push(`link add ${bridge.name}${mac} type bridge ${options.join(' ')}`);
     for (const port of bridge.ports)

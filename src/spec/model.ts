@@ -53,6 +53,8 @@ export interface Network {
   readonly nodeAddresses: ReadonlyMap<string, number>;
   readonly pipes: readonly Pipe[];
   readonly stp: boolean;
+  /** STP forward delay in seconds; the kernel's default when undefined. */
+  readonly forwardDelay?: number;
   readonly path: SpecPath;
 }
 

@@ -36,6 +36,7 @@ export function resolve(spec: ClusterSpec): Cluster {
       return { ends: [ends[0] as PipeEnd, ends[1] as PipeEnd], path: ['networks', name, 'pipes', i] };
     }),
     stp: net.stp,
+    forwardDelay: net.forwardDelay,
     path: ['networks', name],
   }));
 

@@ -115,6 +115,15 @@ export const NetworkSchema = z
       .boolean()
       .describe('Run STP on the guest bridge: required when the pipes form a loop (a ring of three nodes)')
       .default(false),
+    forwardDelay: z
+      .number({ error: 'forwardDelay is a number of seconds from 2 to 30' })
+      .int({ error: 'forwardDelay is a whole number of seconds' })
+      .min(2, { error: 'the bridge accepts a forwardDelay of 2 s at least' })
+      .max(30, { error: 'the bridge accepts a forwardDelay of 30 s at most' })
+      .optional()
+      .describe(
+        'STP forward delay in seconds (kernel default 15): a port listens and learns for twice this long before it forwards',
+      ),
   })
   .strict();
 

@@ -293,6 +293,12 @@ function checkPipes(
     if (ra === rb) loop ??= path;
     else parent.set(ra, rb);
   });
+  if (network.forwardDelay !== undefined && !network.stp)
+    report(
+      ['networks', netName, 'forwardDelay'],
+      `forwardDelay applies to STP, which networks.${netName} does not run`,
+      'set "stp: true", or remove "forwardDelay"',
+    );
   if (loop && !network.stp) {
     report(
       loop,
