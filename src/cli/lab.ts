@@ -56,7 +56,8 @@ function printReport(report: LabReport, json: boolean): void {
   process.stdout.write(
     json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
   );
-  process.exitCode = report.failed === 0 ? EXIT.ok : EXIT.failed;
+  const failed = report.failed + (report.afterCut?.report.failed ?? 0);
+  process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
 }
 
 export function labCommand(program: Command): void {
@@ -69,13 +70,21 @@ export function labCommand(program: Command): void {
     .description('bring the lab up, run every check, tear it down; exit 0 only if all pass')
     .argument('<file>', 'cluster spec (YAML)')
     .option('--fault <name>', `inject a known mistake (${Object.keys(FAULTS).join(', ')})`, collect, [])
+    .option(
+      '--cut <node>',
+      'then cut this node off (uplink and pipes down) and run the checks that do not need it',
+    )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (file, options) => {
       try {
         const p = prepare(file, faultsOf(options.fault));
+        if (options.cut !== undefined && !p.cluster.nodes.some((n) => n.name === options.cut))
+          throw new UsageError(
+            `no node "${options.cut}" to cut; nodes: ${p.cluster.nodes.map((n) => n.name).join(', ')}`,
+          );
         needRoot();
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
-        const report = await labTest(p, { progress });
+        const report = await labTest(p, { progress, cut: options.cut });
         printReport(report, options.json === true);
       } catch (err) {
         reportAndExit(err);

@@ -294,43 +294,58 @@ async function startServers(
 }
 
 /**
- * With STP, ports listen and learn for 2 x forward_delay before they forward: wait for that, then
- * check that STP broke every loop and no more: as many pipe ports blocking as the pipes have loops.
+ * With STP, ports listen and learn for 2 x forward_delay before they forward; after a node fails,
+ * a blocked port may also wait for max_age (20 s) before it takes over. Settled means: no port
+ * listening or learning, and as many pipe ports blocking as the remaining pipes have loops.
  */
-async function waitForStp(lab: LabInstance, say: (l: string) => void): Promise<void> {
+export async function waitForStp(
+  lab: LabInstance,
+  say: (l: string) => void,
+  cut: ReadonlySet<string> = new Set(),
+): Promise<void> {
   say('waiting for STP to settle on the guest bridges');
   const started = Date.now();
-  const deadline = started + 90_000;
-  const nodes = lab.cluster.nodes.map((n) => n.name);
-  const portStates = () =>
-    new Map(
+  const nodes = lab.cluster.nodes.map((n) => n.name).filter((n) => !cut.has(n));
+  const networks = lab.cluster.networks
+    .filter((n) => n.stp)
+    .map((network) => {
+      const pipes = network.pipes.filter((p) => p.ends.every((e) => !cut.has(e.node)));
+      const ends = pipes.flatMap((p) => p.ends);
+      return { network, ends, loops: Math.max(0, pipes.length - new Set(ends.map((e) => e.node)).size + 1) };
+    });
+  for (;;) {
+    const states = new Map(
       nodes.map((n) => [
         n,
         JSON.parse(sh(lab, n, ['bridge', '-j', 'link', 'show'])) as { ifname: string; state?: string }[],
       ]),
     );
-  let states = portStates();
-  while (
-    [...states.values()].some((ports) => ports.some((p) => p.state === 'listening' || p.state === 'learning'))
-  ) {
-    if (Date.now() > deadline) throw new LabError('STP did not settle within 90 s');
+    const moving = [...states.values()].some((ports) =>
+      ports.some((p) => p.state === 'listening' || p.state === 'learning'),
+    );
+    const blocking = networks.map(({ network, ends, loops }) => ({
+      network,
+      loops,
+      ports: ends.filter((e) => states.get(e.node)?.find((p) => p.ifname === e.ifname)?.state === 'blocking'),
+    }));
+    const settled = !moving && blocking.every((b) => b.ports.length === b.loops);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (settled || Date.now() - started > STP_TIMEOUT_MS) {
+      for (const b of blocking) {
+        const list = b.ports.map((e) => `${e.node} ${e.ifname}`).join(', ') || 'none';
+        if (b.ports.length !== b.loops)
+          throw new LabError(
+            `STP on ${b.network.name} still blocks ${b.ports.length} pipe port(s) (${list}) after ${seconds} s, where the pipes have ${b.loops} loop(s): ` +
+              `${b.ports.length < b.loops ? 'a loop is left open' : 'the guest segment is cut in two'}`,
+          );
+        say(`${b.network.name}: STP settled after ${seconds} s; blocking: ${list}`);
+      }
+      if (!settled) throw new LabError(`STP did not settle within ${STP_TIMEOUT_MS / 1000} s`);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 250));
-    states = portStates();
-  }
-  for (const network of lab.cluster.networks.filter((n) => n.stp)) {
-    const ends = network.pipes.flatMap((p) => p.ends);
-    const blocking = ends.filter(
-      (e) => states.get(e.node)?.find((p) => p.ifname === e.ifname)?.state === 'blocking',
-    );
-    const loops = network.pipes.length - new Set(ends.map((e) => e.node)).size + 1;
-    const list = blocking.map((e) => `${e.node} ${e.ifname}`).join(', ') || 'none';
-    say(
-      `${network.name}: STP settled after ${((Date.now() - started) / 1000).toFixed(1)} s; blocking: ${list}`,
-    );
-    if (blocking.length !== loops)
-      throw new LabError(
-        `STP on ${network.name} blocks ${blocking.length} pipe port(s) (${list}) where the pipes have ${loops} loop(s): ` +
-          `${blocking.length < loops ? 'a loop is left open' : 'the guest segment is cut in two'}`,
-      );
   }
 }
+
+/** Up to max_age (20 s) for stale information to expire, then 2 x forward_delay (at most 30 s each). */
+const STP_TIMEOUT_MS = 90_000;

@@ -10,6 +10,7 @@ import { readCluster } from '../spec/read.ts';
 import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './checks.ts';
 import { type Evidence, gatherEvidence } from './evidence.ts';
+import { cutNode, probesWithout } from './failure.ts';
 import type { NamespaceRun } from './netns.ts';
 import { clearObservations, flowNodes, readObservations } from './observe.ts';
 import { judge, runProbe } from './probe.ts';
@@ -48,6 +49,8 @@ export function prepare(file: string, faults: readonly Fault[] = []): Prepared {
 
 export interface UpOptions {
   readonly progress: (line: string) => void;
+  /** After the checks, cut this node off and run the checks that do not need it again. */
+  readonly cut?: string;
   readonly loadRulesets?: boolean;
   readonly runner?: Runner;
 }
@@ -85,6 +88,8 @@ export interface LabReport {
   readonly passed: number;
   readonly failed: number;
   readonly results: readonly CheckResult[];
+  /** The checks run again after cutting a node off (`lab test --cut`). */
+  readonly afterCut?: { readonly node: string; readonly report: LabReport };
 }
 
 const PARALLEL_CLIENTS = 8;
@@ -177,7 +182,14 @@ export async function runChecks(
 export async function labTest(p: Prepared, options: UpOptions): Promise<LabReport> {
   const { lab, run } = await labUp(p, options);
   try {
-    return await runChecks(lab, p, options.progress);
+    const report = await runChecks(lab, p, options.progress);
+    if (options.cut === undefined) return report;
+    await cutNode(lab, options.cut, options.progress);
+    const rest = { ...p, probes: probesWithout(p.cluster, p.probes, options.cut) };
+    return {
+      ...report,
+      afterCut: { node: options.cut, report: await runChecks(lab, rest, options.progress) },
+    };
   } finally {
     run.cleanup();
   }

@@ -31,6 +31,15 @@ export function formatReport(report: LabReport, color = false): string {
   const out = [line(COLUMNS), ...rows.map((row, i) => line(row, report.results[i]?.passed))];
 
   for (const r of report.results.filter((x) => !x.passed)) out.push('', ...failure(r));
+  if (report.afterCut) {
+    const { node, report: after } = report.afterCut;
+    out.push(
+      '',
+      `after cutting ${node} off (uplink and pipes down), the ${after.results.length} checks that do not need it:`,
+      '',
+    );
+    out.push(formatReport(after, color).trimEnd());
+  }
   const faults = report.faults.length > 0 ? ` with fault ${report.faults.join(', ')}` : '';
   out.push(
     '',
