@@ -161,7 +161,9 @@ describe('lab: seed part 3, FULL-NAT', () => {
     if (!needsRoot(t)) return;
     const report = await run(part3);
     assert.deepEqual(failedNames(report), []);
-    assert.equal(report.passed, 14);
+    assert.equal(report.passed, 15);
+    const proxied = result(report, 'U1 proxy on node2 -> guest1');
+    assert.equal(proxied.saw, '10.5.5.252', "HAProxy connects from node2's own guest-bridge address");
     const crossed = result(report, 'curl node2 -> guest1 (crossed)');
     assert.equal(crossed.answered, 'guest1');
     assert.equal(crossed.saw, '10.5.5.252', "node2's guest-bridge address");
@@ -174,7 +176,24 @@ describe('lab: seed part 3, FULL-NAT', () => {
     if (!needsRoot(t)) return;
     const report = await run(withoutChecks(part3, 'part3-derived.yaml'));
     assert.deepEqual(failedNames(report), []);
-    assert.equal(report.results.length, 8 + 2 * 4);
+    // 8 forwards through their nodes, 1 proxy x 2 nodes, per guest: outbound, ping, arp, a guest elsewhere.
+    assert.equal(report.results.length, 8 + 2 + 2 * 4);
+  });
+
+  test("fault: a proxy connecting from the anycast gateway is reset by the guest's own node", async (t) => {
+    if (!needsRoot(t)) return;
+    const report = await run(part3, ['proxy-from-anycast']);
+    assert.deepEqual(failedNames(report), ['U1 proxy on node2 -> guest1']);
+    const proxied = result(report, 'U1 proxy on node2 -> guest1');
+    // guest1 answers 10.5.5.254 through node1, which holds that address too and knows no such connection.
+    assert.ok(
+      proxied.evidence?.wire.some(
+        (w) =>
+          /node1 .*10\.5\.5\.254\.\d+ > 10\.5\.5\.201\.80: Flags \[R/.test(w) ||
+          /node1 .*10\.5\.5\.201\.80 > 10\.5\.5\.254\.\d+: Flags \[S\.\]/.test(w),
+      ),
+      proxied.evidence?.wire.join('\n'),
+    );
   });
 
   test('fault: without the full-NAT SNAT every foreign flow fails; the capture shows the un-NATed reply', async (t) => {

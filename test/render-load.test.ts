@@ -83,6 +83,8 @@ describe('render: files load into a namespace unchanged', () => {
           const addr = run.exec(ns, ['ip', '-j', 'addr', 'show']).stdout;
           for (const a of plan.addresses)
             assert.ok(addr.includes(`"local":"${a.cidr.split('/')[0]}"`), `address ${a.cidr} on ${a.dev}`);
+          if (plan.proxies.length > 0)
+            ok(run.exec(ns, ['haproxy', '-c', '-q', '-f', join(dir, FILES.haproxy)]), 'haproxy -c -f');
           const forward = run.exec(ns, ['sysctl', '-n', 'net.ipv4.ip_forward']).stdout.trim();
           assert.equal(forward, '1');
         } finally {

@@ -220,6 +220,15 @@ CASES.push({
   ],
 });
 
+CASES.push({
+  name: 'a proxy on a port a forward already takes',
+  from: 'forwards:\n',
+  to: 'proxies:\n  - { port: 2202, to: guest1 }\nforwards:\n',
+  expected: [
+    "cluster.yaml:19:13: error: tcp/2202 on node node1 is already forwards[1]'s\n  fix: give the proxy its own public port",
+  ],
+});
+
 // Lab checks, appended after the forwards (the check is on line 22).
 const LAST_FORWARD = '  - { port: 2202, to: guest2, toPort: 22 }\n';
 const check = (line: string) => ({ from: LAST_FORWARD, to: `${LAST_FORWARD}checks:\n${line}\n` });
@@ -242,7 +251,7 @@ CASES.push(
     name: 'check: a port nothing forwards',
     ...check('  - { to: node1, proto: tcp, port: 81 }'),
     expected: [
-      'cluster.yaml:22:36: error: no forward of tcp/81 on node node1\'s public address; the check could only time out\n  fix: add the forward under "forwards:", or dial a forwarded port',
+      'cluster.yaml:22:36: error: no forward or proxy of tcp/81 on node node1\'s public address; the check could only time out\n  fix: add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
     ],
   },
   {

@@ -1,6 +1,6 @@
 // Collects what the feature modules contribute to one node's plan, then freezes it into a HostPlan.
 // Features add tables, sets, chains and rules by name; order of addition is the order rendered.
-import type { AddressPlan, BridgePlan, HostPlan, RoutePlan, SysctlPlan } from '../plan/host.ts';
+import type { AddressPlan, BridgePlan, HostPlan, ProxyPlan, RoutePlan, SysctlPlan } from '../plan/host.ts';
 import type { BaseChain, Chain, Family, NamedSet, Rule, Statement, Table } from '../plan/nft.ts';
 
 interface ChainDraft {
@@ -60,6 +60,7 @@ export class PlanBuilder {
   readonly routes: RoutePlan[] = [];
   readonly sysctls: SysctlPlan[] = [];
   readonly modules: { name: string; source: string }[] = [];
+  readonly proxies: ProxyPlan[] = [];
   readonly #tables = new Map<string, TableDraft>();
 
   readonly cluster: string;
@@ -98,6 +99,7 @@ export class PlanBuilder {
       routes: this.routes,
       sysctls: this.sysctls,
       modules: this.modules,
+      proxies: this.proxies,
       ruleset: { tables: [...this.#tables.values()].map((t) => t.freeze()) },
     };
   }

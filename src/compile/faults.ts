@@ -9,6 +9,8 @@ export const FAULTS = {
     "the stateless reply keeps the guest's port: a translated forward (2202 -> 22) answers from port 22, which the client never dialled",
   'fullnat-without-snat':
     'the full-NAT SNAT is left out: the guest answers through its own node, which has no state for the flow and cannot undo the DNAT',
+  'proxy-from-anycast':
+    'the reverse proxy connects from the anycast gateway address: the guest answers its own node, which owns that address too and resets the connection',
   'anycast-arp-leak':
     'ARP for the anycast gateway is not held back on the pipes: a guest can learn another node as its gateway',
 } as const;

@@ -9,6 +9,7 @@ import type { Fault } from './faults.ts';
 import { compileFullnat } from './fullnat.ts';
 import { compileLinks } from './links.ts';
 import { compileOutbound } from './outbound.ts';
+import { compileProxies } from './proxy.ts';
 import { compileStateless } from './stateless.ts';
 import { compileSysctls } from './sysctl.ts';
 
@@ -42,5 +43,6 @@ function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): Host
   compileStateless(ctx, node, plan, cache);
   compileFullnat(ctx, node, plan, cache);
   compileAnycast(ctx, node, plan);
+  compileProxies(ctx, node, plan);
   return plan.freeze([...ctx.faults]);
 }

@@ -110,6 +110,7 @@ export async function buildLab(
     for (const plan of plans) loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
     plugGuests(lab);
     await startServers(lab, options.servers, state.pids as number[]);
+    await startProxies(lab, plans, state.pids as number[], say);
     writeState(state);
     say(`servers listening on ${options.servers.size} host(s)`);
     if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
@@ -291,6 +292,47 @@ async function startServers(
     });
   });
   await Promise.all(started);
+}
+
+/** Each node's HAProxy, run as the operator would (`haproxy -f haproxy.cfg`), in the foreground. */
+async function startProxies(
+  lab: LabInstance,
+  plans: readonly HostPlan[],
+  pids: number[],
+  say: (l: string) => void,
+): Promise<void> {
+  const withProxies = plans.filter((p) => p.proxies.length > 0);
+  if (withProxies.length === 0) return;
+  if (lab.runner(['haproxy', '-v']).code !== 0)
+    throw new LabError(
+      `node ${withProxies[0]?.node} runs an HTTP reverse proxy (${withProxies[0]?.proxies[0]?.source}); install HAProxy (Debian package haproxy)`,
+    );
+  for (const plan of withProxies) {
+    const cfg = join(lab.dir, 'nodes', plan.node, FILES.haproxy);
+    const log = openSync(join(lab.dir, 'logs', `${plan.node}-haproxy.log`), 'a');
+    // -db: stay in the foreground, so the PID is the proxy's and the lab can stop it.
+    const child = spawn('ip', ['netns', 'exec', lab.ns(plan.node), 'haproxy', '-db', '-f', cfg], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    if (child.pid === undefined) throw new LabError(`node ${plan.node}: haproxy did not start`);
+    lab.track(child.pid);
+    pids.push(child.pid);
+    child.unref();
+    for (const proxy of plan.proxies)
+      await waitListening(lab, plan.node, proxy.bind, `haproxy on ${plan.node}`);
+  }
+  say(`haproxy listening on ${withProxies.map((p) => p.node).join(', ')}`);
+}
+
+async function waitListening(lab: LabInstance, host: string, bind: string, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const port = bind.slice(bind.lastIndexOf(':') + 1);
+  while (Date.now() < deadline) {
+    if (sh(lab, host, ['ss', '-Hltn', `sport = :${port}`]).trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new LabError(`${what} does not listen on ${bind} after 10 s; see ${join(lab.dir, 'logs')}`);
 }
 
 /**

@@ -70,6 +70,20 @@ export function defaultChecks(cluster: Cluster): Check[] {
       });
     }
   }
+  for (const x of cluster.proxies) {
+    for (const via of x.nodes) {
+      checks.push({
+        name: `http/${x.port} proxy on ${via} -> ${x.guest}`,
+        from: ws,
+        to: node(via),
+        proto: 'http',
+        port: x.port,
+        // The proxy connects from its node's own guest-bridge address and answers itself.
+        expect: { answers: guest(x.guest), sees: node(via), leaves: via },
+        path: x.path,
+      });
+    }
+  }
   for (const g of cluster.guests) {
     checks.push({
       name: `tcp/${LAB_PORT} ${g.name} -> workstation`,
@@ -160,9 +174,17 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
           (fw) =>
             fw.proto === (kind === 'udp' ? 'udp' : 'tcp') && fw.port === port && fw.nodes.includes(to.name),
         );
+        const x =
+          kind === 'udp'
+            ? undefined
+            : cluster.proxies.find((px) => px.port === port && px.nodes.includes(to.name));
         if (f) {
           answers ??= guest(f.guest);
           server = { host: f.guest, kind, port: f.toPort };
+        } else if (x) {
+          // The proxy speaks HTTP to the guest, whatever the client speaks to the proxy.
+          answers ??= guest(x.guest);
+          server = { host: x.guest, kind: 'http', port: x.toPort };
         }
       } else if (to.kind === 'guest' || to.kind === 'workstation') {
         answers ??= to;

@@ -2,6 +2,7 @@
 // path and on the upstream, the nft counters that moved, and the conntrack entries of the flow.
 // That is what a person debugging the cluster would collect by hand with tcpdump, nft and conntrack.
 import { spawn } from 'node:child_process';
+import { formatIPv4 } from '../util/ipv4.ts';
 import type { LabInstance } from './build.ts';
 import type { Probe } from './checks.ts';
 import { type Outcome, runProbe } from './probe.ts';
@@ -26,12 +27,7 @@ export interface Evidence {
 export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort: number): Promise<Evidence> {
   const nodes = nodesOnPath(lab, probe);
   const before = new Map(nodes.map((n) => [n, counters(lab, n)]));
-  const filter =
-    probe.check.proto === 'arp'
-      ? 'arp'
-      : probe.check.proto === 'ping'
-        ? 'icmp'
-        : `port ${clientPort} or icmp`;
+  const filter = captureFilter(lab, probe, clientPort);
   const captures = await Promise.all([...nodes, UPSTREAM].map((h) => capture(lab, h, filter)));
   const outcome = await runProbe(lab, probe, clientPort);
   await new Promise((r) => setTimeout(r, 300));
@@ -55,6 +51,19 @@ export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort:
       return { node, conntrack: conntrackOf(lab, node, probe, clientPort), counters: moved };
     }),
   };
+}
+
+/**
+ * The flow's packets: its client port (kept through NAT), ICMP about it, and the server's side when
+ * that is another connection (a reverse proxy opens its own to the guest).
+ */
+function captureFilter(lab: LabInstance, probe: Probe, clientPort: number): string {
+  if (probe.check.proto === 'arp') return 'arp';
+  if (probe.check.proto === 'ping') return 'icmp';
+  const guest = lab.cluster.guests.find((g) => g.name === probe.server?.host);
+  const server =
+    guest && probe.server ? ` or (host ${formatIPv4(guest.address)} and port ${probe.server.port})` : '';
+  return `port ${clientPort} or icmp${server}`;
 }
 
 /** Every node in a small cluster; in a large one, the nodes this check should touch. */

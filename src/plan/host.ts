@@ -35,6 +35,19 @@ export interface SysctlPlan {
   readonly source: string;
 }
 
+/** An HTTP reverse proxy on the node: listens on bind, connects to backend from source. */
+export interface ProxyPlan {
+  readonly name: string;
+  /** "192.168.122.11:8080" */
+  readonly bind: string;
+  readonly guest: string;
+  /** "10.5.5.201:80" */
+  readonly backend: string;
+  /** The node's own guest-bridge address: the proxy never connects from the anycast gateway. */
+  readonly from: string;
+  readonly source: string;
+}
+
 export interface HostPlan {
   readonly cluster: string;
   readonly node: string;
@@ -46,6 +59,7 @@ export interface HostPlan {
   /** Kernel modules the plan relies on (modules-load.d). */
   readonly modules: readonly { readonly name: string; readonly source: string }[];
   readonly ruleset: Ruleset;
+  readonly proxies: readonly ProxyPlan[];
   /** Deliberate mistakes compiled in for a lab demonstration (compile/faults.ts); normally empty. */
   readonly faults: readonly string[];
 }

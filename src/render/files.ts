@@ -2,6 +2,7 @@
 // plan gives byte-identical files (no dates, no absolute paths).
 import { FAULTS, type Fault } from '../compile/faults.ts';
 import type { HostPlan } from '../plan/host.ts';
+import { renderHaproxy } from './haproxy.ts';
 import { renderIpBatch } from './ip.ts';
 import { renderRuleset } from './nft.ts';
 import { renderModules, renderSysctl } from './sysctl.ts';
@@ -11,6 +12,7 @@ export const FILES = {
   ipBatch: 'network.ip',
   sysctl: 'sysctl.d/90-convergent.conf',
   modules: 'modules-load.d/convergent.conf',
+  haproxy: 'haproxy.cfg',
 } as const;
 
 export interface RenderedFile {
@@ -62,6 +64,17 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
     files.push({
       path: FILES.modules,
       chunks: [renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).'])],
+    });
+  }
+  if (plan.proxies.length > 0) {
+    files.push({
+      path: FILES.haproxy,
+      chunks: [
+        renderHaproxy(plan, [
+          who,
+          'HTTP reverse proxies: haproxy -f haproxy.cfg (check: haproxy -c -f haproxy.cfg)',
+        ]),
+      ],
     });
   }
   return files;

@@ -166,15 +166,15 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
     );
   if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
     const proto = check.proto === 'udp' ? 'udp' : 'tcp';
-    const forwarded = spec.forwards.some(
-      (f) =>
-        f.proto === proto && f.port === check.port && (f.nodes === undefined || f.nodes.includes(to.name)),
-    );
+    const on = (nodes: readonly string[] | undefined) => nodes === undefined || nodes.includes(to.name);
+    const forwarded =
+      spec.forwards.some((f) => f.proto === proto && f.port === check.port && on(f.nodes)) ||
+      (proto === 'tcp' && spec.proxies.some((x) => x.port === check.port && on(x.nodes)));
     if (!forwarded)
       report(
         [...path, 'port'],
-        `no forward of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
-        'add the forward under "forwards:", or dial a forwarded port',
+        `no forward or proxy of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
+        'add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
       );
   }
 }

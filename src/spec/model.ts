@@ -16,6 +16,7 @@ export interface Cluster {
   readonly networks: readonly Network[];
   readonly guests: readonly Guest[];
   readonly forwards: readonly Forward[];
+  readonly proxies: readonly Proxy[];
   /** The spec's lab checks; undefined when it has no "checks:" (the lab derives them). */
   readonly checks?: readonly Check[];
 }
@@ -78,6 +79,16 @@ export interface Forward {
   /** True when the spec left "nodes" out: the forward is the same on every node. */
   readonly everyNode: boolean;
   readonly strategy: Strategy;
+  readonly path: SpecPath;
+}
+
+/** An HTTP reverse proxy on nodes' public addresses in front of a guest. */
+export interface Proxy {
+  readonly index: number;
+  readonly port: number;
+  readonly guest: string;
+  readonly toPort: number;
+  readonly nodes: readonly string[];
   readonly path: SpecPath;
 }
 

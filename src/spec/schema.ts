@@ -154,6 +154,21 @@ export const ForwardSchema = z
   })
   .strict();
 
+// An HTTP reverse proxy on the nodes (seed part 3, use case U1): it terminates the client's
+// connection on the node and opens its own to the guest, from the node's guest-bridge address.
+export const ProxySchema = z
+  .object({
+    port: port.describe("The public port on the nodes' public addresses"),
+    to: name('guest').describe('The guest serving HTTP behind the proxy'),
+    toPort: port.optional().describe("The guest's HTTP port; the public port when left out"),
+    nodes: z
+      .array(name('node'))
+      .min(1, { error: 'list at least one node, or leave "nodes" out to proxy on every node' })
+      .optional()
+      .describe('Only on these nodes; every node when left out'),
+  })
+  .strict();
+
 /** What a lab check sends: a real client against a real server, or a ping, or an ARP request. */
 export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp'] as const;
 export type CheckProto = (typeof CHECK_PROTOS)[number];
@@ -225,6 +240,10 @@ export const ClusterSchema = z
       .array(ForwardSchema)
       .describe("Inbound port forwards from the nodes' public addresses")
       .default([]),
+    proxies: z
+      .array(ProxySchema)
+      .describe('HTTP reverse proxies (HAProxy) on the nodes in front of guests')
+      .default([]),
     checks: z
       .array(CheckSchema)
       .optional()
@@ -238,3 +257,4 @@ export type NetworkSpec = z.output<typeof NetworkSchema>;
 export type GuestSpec = z.output<typeof GuestSchema>;
 export type ForwardSpec = z.output<typeof ForwardSchema>;
 export type CheckSpec = z.output<typeof CheckSchema>;
+export type ProxySpec = z.output<typeof ProxySchema>;

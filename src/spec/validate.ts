@@ -30,6 +30,7 @@ export function validate(spec: ClusterSpec): Problem[] {
   checkNetworks(spec, nodeNames, addressOwner, report);
   checkGuests(spec, nodeNames, addressOwner, report);
   checkForwards(spec, nodeNames, report);
+  checkProxies(spec, nodeNames, report);
   checkHostNames(spec, report);
   validateChecks(spec, report);
   return problems;
@@ -440,6 +441,36 @@ function checkForwards(spec: ClusterSpec, nodeNames: Set<string>, report: Report
         );
       } else if (!seen) reverse.set(key, { port: f.port, index: i });
     }
+  });
+}
+
+function checkProxies(spec: ClusterSpec, nodeNames: Set<string>, report: Report): void {
+  const guestNames = new Set(Object.keys(spec.guests));
+  const all = Object.keys(spec.nodes);
+  const taken = new Map<string, string>(); // "node1 tcp/8080" -> what has it
+  spec.forwards.forEach((f, i) => {
+    if (f.proto === 'tcp') for (const n of f.nodes ?? all) taken.set(`${n} ${f.port}`, `forwards[${i}]`);
+  });
+  spec.proxies.forEach((x, i) => {
+    const base = ['proxies', i];
+    if (!guestNames.has(x.to))
+      report([...base, 'to'], `proxy to unknown guest "${x.to}"`, knownList('guests', guestNames));
+    (x.nodes ?? []).forEach((node, j) => {
+      if (!nodeNames.has(node))
+        report([...base, 'nodes', j], `proxy on unknown node "${node}"`, knownList('nodes', nodeNames));
+    });
+    for (const n of x.nodes ?? all) {
+      const other = taken.get(`${n} ${x.port}`);
+      if (other) {
+        report(
+          [...base, 'port'],
+          `tcp/${x.port} on node ${n} is already ${other}'s`,
+          'give the proxy its own public port',
+        );
+        break;
+      }
+    }
+    for (const n of x.nodes ?? all) taken.set(`${n} ${x.port}`, `proxies[${i}]`);
   });
 }
 
