@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { movesOf, unappliable } from '../src/lab/apply.ts';
 import { defaultChecks, probesOf, serversOf } from '../src/lab/checks.ts';
 import { prepare } from '../src/lab/lab.ts';
 import { LabError, labTopology } from '../src/lab/topology.ts';
@@ -146,5 +147,23 @@ describe('lab plan: derived checks', () => {
       () => serversOf(probesOf(cluster, topology, cluster.checks ?? [])),
       /check "tcp\/2202 workstation -> node2" needs a tcp server on guest2 tcp\/22, where another check needs http/,
     );
+  });
+});
+
+describe('lab plan: lab apply', () => {
+  test('moves guests; refuses what would need new namespaces or links', () => {
+    const old = prepare(part4).cluster;
+    const spec = specOf(part4);
+    (spec.guests as { guest1: { node: string } }).guest1.node = 'node2';
+    assert.deepEqual(movesOf(old, clusterFromObject(spec)), [
+      { guest: 'guest1', from: 'node1', to: 'node2' },
+    ]);
+    assert.deepEqual(unappliable(old, clusterFromObject(spec)), []);
+    (spec.guests as { guest2: { address: string } }).guest2.address = '10.5.5.99';
+    (spec.nodes as { node2: { address: string } }).node2.address = '192.168.122.99';
+    assert.deepEqual(unappliable(old, clusterFromObject(spec)), [
+      'the nodes (names, addresses, tags or uplinks)',
+      'the guests other than their node (added, removed, readdressed)',
+    ]);
   });
 });

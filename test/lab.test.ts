@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { Fault } from '../src/compile/faults.ts';
+import { applyToLab } from '../src/lab/apply.ts';
 import { type CheckResult, type LabReport, labTest, labUp, prepare, runChecks } from '../src/lab/lab.ts';
 import { labDir } from '../src/lab/registry.ts';
 import { realRunner } from '../src/lab/run.ts';
@@ -85,6 +86,49 @@ describe('lab: seed part 4, stateless NAT', () => {
       assert.match(flow('node1', foreign).join('\n'), /dst=10\.5\.5\.201 .*mark=2 /);
       assert.match(flow('node1', local).join('\n'), /dst=10\.5\.5\.201 .*mark=1 /);
       assert.deepEqual(flow('node2', foreign), [], 'node2 let the foreign flow in without tracking it');
+    } finally {
+      labRun.cleanup();
+    }
+  });
+
+  test('migration: lab apply moves guest1 to node2; the gateway entry follows by GARP; node1 forgets it', async (t) => {
+    if (!needsRoot(t)) return;
+    const spec = parse(readFileSync(part4, 'utf8')) as {
+      guests: { guest1: { node: string } };
+      checks?: unknown;
+    };
+    spec.guests.guest1.node = 'node2';
+    delete spec.checks;
+    const movedFile = join(tmp, 'part4-moved.yaml');
+    writeFileSync(movedFile, stringify(spec));
+    const p = prepare(part4);
+    const { lab, run: labRun } = await labUp(p, { progress: quiet });
+    try {
+      assert.equal((await runChecks(lab, p, quiet)).failed, 0);
+      const gatewayEntry = () =>
+        realRunner(['ip', 'netns', 'exec', lab.ns('guest1'), 'ip', 'neigh', 'show', '10.5.5.254']).stdout;
+      assert.match(gatewayEntry(), /lladdr 0a:01:00:00:00:01/, "before: node1's guest bridge");
+
+      const moved = prepare(movedFile);
+      const moves = await applyToLab(lab, moved, quiet);
+      assert.deepEqual(moves, [{ guest: 'guest1', from: 'node1', to: 'node2' }]);
+      // No traffic yet: only the gratuitous ARP can have changed the guest's entry.
+      assert.match(gatewayEntry(), /lladdr 0a:02:00:00:00:01/, "after: node2's, from the GARP");
+      const node1 = realRunner(['ip', 'netns', 'exec', lab.ns('node1'), 'conntrack', '-L']).stdout;
+      assert.ok(!node1.includes('10.5.5.201'), `node1 keeps no state for guest1:\n${node1}`);
+
+      const report = await runChecks(lab, moved, quiet);
+      assert.deepEqual(failedNames(report), []);
+      assert.equal(
+        result(report, 'tcp/9000 guest1 -> workstation').saw,
+        '192.168.122.12',
+        'out through node2',
+      );
+      assert.equal(
+        result(report, 'http/80 via node1 -> guest1').leaves,
+        'node2',
+        'replies leave through node2',
+      );
     } finally {
       labRun.cleanup();
     }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
+import { applyToLab } from '../lab/apply.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import {
   type LabEntry,
@@ -129,6 +130,27 @@ export function labCommand(program: Command): void {
         const p = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
         const report = await runChecks(attach(state, p, realRunner), p, progress);
         printReport(report, options.json === true);
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+
+  lab
+    .command('apply')
+    .description('apply a changed spec to a lab that is up: move guests (migration), reload rulesets')
+    .argument('<file>', 'the changed cluster spec (YAML)')
+    .option('--lab <lab>', 'lab id or cluster name (default: the only lab up)')
+    .action(async (file, options) => {
+      try {
+        needRoot();
+        const state = selectLab(options.lab).state as NonNullable<LabEntry['state']>;
+        const old = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
+        const next = prepare(file, faultsOf(state.faults));
+        const moves = await applyToLab(attach(state, old, realRunner), next, progress);
+        process.stdout.write(
+          `${moves.length === 0 ? 'no guest moved' : moves.map((m) => `${m.guest}: ${m.from} -> ${m.to}`).join('\n')}\n` +
+            `  next: convergent lab check ${state.id}\n`,
+        );
       } catch (err) {
         reportAndExit(err);
       }

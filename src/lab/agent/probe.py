@@ -3,6 +3,7 @@
 #   probe.py tcp ADDRESS PORT SPORT   connect from SPORT, read the server's banner
 #   probe.py udp ADDRESS PORT SPORT   send one datagram from SPORT, report the reply and its source address:port
 #   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
+#   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
 import json
 import socket
@@ -70,10 +71,28 @@ def arp(iface: str, address: str) -> dict:
     return {"answers": answers}
 
 
+def garp(iface: str, address: str, mac_text: str) -> dict:
+    # A gratuitous ARP request: sender and target address both ADDRESS, broadcast. A Linux guest
+    # updates the entry it already has for ADDRESS (its gateway) to the new MAC.
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+    s.bind((iface, 0))
+    mac = bytes.fromhex(mac_text.replace(":", ""))
+    ip = socket.inet_aton(address)
+    frame = (
+        b"\xff" * 6 + mac + struct.pack("!H", 0x0806)
+        + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+        + mac + ip + bytes(6) + ip
+    )
+    s.send(frame)
+    return {"sent": 1}
+
+
 def main() -> None:
     kind, *rest = sys.argv[1:]
     try:
-        if kind == "arp":
+        if kind == "garp":
+            result = garp(rest[0], rest[1], rest[2])
+        elif kind == "arp":
             result = arp(rest[0], rest[1])
         else:
             result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]))
