@@ -16,7 +16,7 @@ export interface Cluster {
   readonly networks: readonly Network[];
   readonly guests: readonly Guest[];
   readonly forwards: readonly Forward[];
-  readonly proxies: readonly Proxy[];
+  readonly proxies: readonly HttpProxy[];
   /** The spec's lab checks; undefined when it has no "checks:" (the lab derives them). */
   readonly checks?: readonly Check[];
 }
@@ -83,7 +83,7 @@ export interface Forward {
 }
 
 /** An HTTP reverse proxy on nodes' public addresses in front of a guest. */
-export interface Proxy {
+export interface HttpProxy {
   readonly index: number;
   readonly port: number;
   readonly guest: string;

@@ -2,7 +2,7 @@
 import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
 import { normalizeMac } from '../util/mac.ts';
 import { resolveChecks } from './checks.ts';
-import type { Cluster, Forward, Guest, Network, Node, Pipe, PipeEnd, Proxy } from './model.ts';
+import type { Cluster, Forward, Guest, HttpProxy, Network, Node, Pipe, PipeEnd } from './model.ts';
 import type { ClusterSpec } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
 
@@ -63,7 +63,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     path: ['forwards', index],
   }));
 
-  const proxies: Proxy[] = spec.proxies.map((x, index) => ({
+  const proxies: HttpProxy[] = spec.proxies.map((x, index) => ({
     index,
     port: x.port,
     guest: x.to,
