@@ -1,4 +1,4 @@
-// convergent lab up|test|check|down|status|exec: the cluster in network namespaces, with real traffic.
+// convergent lab test|up|check|apply|down|status|exec: the cluster in network namespaces, with real traffic.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
