@@ -9,9 +9,19 @@ import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { Fault } from '../src/compile/faults.ts';
 import { applyToLab } from '../src/lab/apply.ts';
-import { type CheckResult, type LabReport, labTest, labUp, prepare, runChecks } from '../src/lab/lab.ts';
+import type { LabInstance } from '../src/lab/build.ts';
+import {
+  type CheckResult,
+  type LabReport,
+  labTest,
+  labUp,
+  type Prepared,
+  prepare,
+  runChecks,
+} from '../src/lab/lab.ts';
 import { labDir } from '../src/lab/registry.ts';
 import { realRunner } from '../src/lab/run.ts';
+import { type HeldConnection, holdConnection } from '../src/lab/survival.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 
@@ -48,6 +58,45 @@ function withoutChecks(file: string, name: string): string {
   const out = join(tmp, name);
   writeFileSync(out, stringify(spec));
   return out;
+}
+
+/** A lab of `file`, its checks run once, and the same spec with `guest` on `node` (derived checks). */
+async function upAndMove(file: string, guest: string, node: string) {
+  const spec = parse(readFileSync(file, 'utf8')) as {
+    guests: Record<string, { node: string }>;
+    checks?: unknown;
+  };
+  (spec.guests[guest] as { node: string }).node = node;
+  delete spec.checks;
+  const movedFile = join(tmp, `moved-${guest}-${node}.yaml`);
+  writeFileSync(movedFile, stringify(spec));
+  const p = prepare(file);
+  const { lab, run: labRun } = await labUp(p, { progress: quiet });
+  assert.equal((await runChecks(lab, p, quiet)).failed, 0);
+  return { lab, p, labRun, moved: prepare(movedFile) };
+}
+
+let heldPort = 40000;
+async function holdAll(lab: LabInstance, p: Prepared, names: string[]): Promise<HeldConnection[]> {
+  const held: HeldConnection[] = [];
+  for (const name of names) {
+    const probe = p.probes.find((x) => x.check.name === name);
+    assert.ok(probe, name);
+    const h = await holdConnection(lab, probe, heldPort++);
+    assert.equal(h.opened.error, undefined, name);
+    held.push(h);
+  }
+  return held;
+}
+
+async function assertSurvived(held: HeldConnection[], guest: string): Promise<void> {
+  for (const h of held) {
+    const again = await h.again();
+    h.close();
+    assert.equal(again.error, undefined, 'the open connection still answers');
+    assert.equal(again.answered, guest);
+    assert.equal(again.replyFrom, h.opened.replyFrom, 'on the same connection');
+  }
 }
 
 describe('lab: seed part 4, stateless NAT', () => {
@@ -91,43 +140,37 @@ describe('lab: seed part 4, stateless NAT', () => {
     }
   });
 
-  test('migration: lab apply moves guest1 to node2; the gateway entry follows by GARP; node1 forgets it', async (t) => {
+  test('migration: lab apply moves guest2 to node1; GARP moves its gateway; open connections survive', async (t) => {
     if (!needsRoot(t)) return;
-    const spec = parse(readFileSync(part4, 'utf8')) as {
-      guests: { guest1: { node: string } };
-      checks?: unknown;
-    };
-    spec.guests.guest1.node = 'node2';
-    delete spec.checks;
-    const movedFile = join(tmp, 'part4-moved.yaml');
-    writeFileSync(movedFile, stringify(spec));
-    const p = prepare(part4);
-    const { lab, run: labRun } = await labUp(p, { progress: quiet });
+    const { lab, p, labRun, moved } = await upAndMove(part4, 'guest2', 'node1');
     try {
-      assert.equal((await runChecks(lab, p, quiet)).failed, 0);
       const gatewayEntry = () =>
-        realRunner(['ip', 'netns', 'exec', lab.ns('guest1'), 'ip', 'neigh', 'show', '10.5.5.254']).stdout;
-      assert.match(gatewayEntry(), /lladdr 0a:01:00:00:00:01/, "before: node1's guest bridge");
+        realRunner(['ip', 'netns', 'exec', lab.ns('guest2'), 'ip', 'neigh', 'show', '10.5.5.254']).stdout;
+      assert.match(gatewayEntry(), /lladdr 0a:02:00:00:00:01/, "before: node2's guest bridge");
+      const held = await holdAll(lab, p, [
+        'ssh -p 2202 node1 -> guest2 (foreign)',
+        'ssh -p 2202 node2 -> guest2 (local)',
+      ]);
 
-      const moved = prepare(movedFile);
       const moves = await applyToLab(lab, moved, quiet);
-      assert.deepEqual(moves, [{ guest: 'guest1', from: 'node1', to: 'node2' }]);
+      assert.deepEqual(moves, [{ guest: 'guest2', from: 'node2', to: 'node1' }]);
       // No traffic yet: only the gratuitous ARP can have changed the guest's entry.
-      assert.match(gatewayEntry(), /lladdr 0a:02:00:00:00:01/, "after: node2's, from the GARP");
-      const node1 = realRunner(['ip', 'netns', 'exec', lab.ns('node1'), 'conntrack', '-L']).stdout;
-      assert.ok(!node1.includes('10.5.5.201'), `node1 keeps no state for guest1:\n${node1}`);
+      assert.match(gatewayEntry(), /lladdr 0a:01:00:00:00:01/, "after: node1's, from the GARP");
+      const node2 = realRunner(['ip', 'netns', 'exec', lab.ns('node2'), 'conntrack', '-L']).stdout;
+      assert.ok(!node2.includes('10.5.5.202'), `node2 keeps no state for guest2:\n${node2}`);
+      await assertSurvived(held, 'guest2');
 
       const report = await runChecks(lab, moved, quiet);
       assert.deepEqual(failedNames(report), []);
       assert.equal(
-        result(report, 'tcp/9000 guest1 -> workstation').saw,
-        '192.168.122.12',
-        'out through node2',
+        result(report, 'tcp/9000 guest2 -> workstation').saw,
+        '192.168.122.11',
+        'out through node1',
       );
       assert.equal(
-        result(report, 'http/80 via node1 -> guest1').leaves,
-        'node2',
-        'replies leave through node2',
+        result(report, 'tcp/2202 via node2 -> guest2').leaves,
+        'node1',
+        'replies leave through node1',
       );
     } finally {
       labRun.cleanup();
@@ -216,6 +259,19 @@ describe('lab: seed part 3, FULL-NAT', () => {
     assert.equal(udp.replyFrom, '192.168.122.12:123');
   });
 
+  test('migration: connections open through either node survive guest1 moving to node2', async (t) => {
+    if (!needsRoot(t)) return;
+    const { lab, p, labRun, moved } = await upAndMove(part3, 'guest1', 'node2');
+    try {
+      const held = await holdAll(lab, p, ['ssh -p 2201 node1 -> guest1', 'ssh -p 2201 node2 -> guest1']);
+      await applyToLab(lab, moved, quiet);
+      await assertSurvived(held, 'guest1');
+      assert.deepEqual(failedNames(await runChecks(lab, moved, quiet)), []);
+    } finally {
+      labRun.cleanup();
+    }
+  });
+
   test('derived checks pass too', async (t) => {
     if (!needsRoot(t)) return;
     const report = await run(withoutChecks(part3, 'part3-derived.yaml'));
@@ -288,5 +344,15 @@ describe('lab: three nodes in a ring of pipes, STP on the guest bridge', () => {
     assert.ok(names.includes('tcp/2203 via node2 -> guest3'), 'inbound through a remaining node');
     assert.ok(names.includes('tcp/9000 guest2 -> guest3'), 'across the pipe STP unblocked');
     assert.ok(!names.some((n) => n.includes('node1') || n.includes('guest1')), names.join(', '));
+    // Connections held open across the cut, some of them through node1 as the transit before it.
+    assert.deepEqual(
+      report.afterCut?.established.map((e) => [e.name, e.survived]),
+      [
+        ['tcp/2202 via node2 -> guest2', true],
+        ['tcp/2202 via node3 -> guest2', true],
+        ['tcp/2203 via node2 -> guest3', true],
+        ['tcp/2203 via node3 -> guest3', true],
+      ],
+    );
   });
 });

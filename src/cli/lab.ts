@@ -57,7 +57,8 @@ function printReport(report: LabReport, json: boolean): void {
   process.stdout.write(
     json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
   );
-  const failed = report.failed + (report.afterCut?.report.failed ?? 0);
+  const lost = report.afterCut?.established.filter((e) => !e.survived).length ?? 0;
+  const failed = report.failed + (report.afterCut?.report.failed ?? 0) + lost;
   process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
 }
 

@@ -16,6 +16,7 @@ import { clearObservations, flowNodes, readObservations } from './observe.ts';
 import { judge, runProbe } from './probe.ts';
 import { type LabState, writeState } from './registry.ts';
 import { mapLimit, type Runner } from './run.ts';
+import { holdConnection } from './survival.ts';
 import { labTopology, type Topology, UPSTREAM, WORKSTATION } from './topology.ts';
 
 export interface Prepared {
@@ -89,7 +90,16 @@ export interface LabReport {
   readonly failed: number;
   readonly results: readonly CheckResult[];
   /** The checks run again after cutting a node off (`lab test --cut`). */
-  readonly afterCut?: { readonly node: string; readonly report: LabReport };
+  readonly afterCut?: {
+    readonly node: string;
+    readonly report: LabReport;
+    /** TCP connections opened before the cut, through other nodes: did each still answer after it? */
+    readonly established: readonly {
+      readonly name: string;
+      readonly survived: boolean;
+      readonly error?: string;
+    }[];
+  };
 }
 
 const PARALLEL_CLIENTS = 8;
@@ -184,12 +194,26 @@ export async function labTest(p: Prepared, options: UpOptions): Promise<LabRepor
   try {
     const report = await runChecks(lab, p, options.progress);
     if (options.cut === undefined) return report;
-    await cutNode(lab, options.cut, options.progress);
     const rest = { ...p, probes: probesWithout(p.cluster, p.probes, options.cut) };
-    return {
-      ...report,
-      afterCut: { node: options.cut, report: await runChecks(lab, rest, options.progress) },
-    };
+    // Connections that need no part of the node stay open across the cut and must still answer.
+    const tcp = rest.probes.filter((x) => x.check.proto === 'tcp' && x.client === WORKSTATION).slice(0, 8);
+    let port = lab.state.nextPort;
+    lab.state.nextPort += tcp.length;
+    const held = await Promise.all(tcp.map((x) => holdConnection(lab, x, port++)));
+    await cutNode(lab, options.cut, options.progress);
+    const established = [];
+    for (const [i, h] of held.entries()) {
+      const again = await h.again();
+      h.close();
+      const ok = !h.opened.error && !again.error && again.answered === h.opened.answered;
+      established.push({
+        name: (tcp[i] as Probe).check.name,
+        survived: ok,
+        error: again.error ?? h.opened.error,
+      });
+    }
+    const after = await runChecks(lab, rest, options.progress);
+    return { ...report, afterCut: { node: options.cut, report: after, established } };
   } finally {
     run.cleanup();
   }

@@ -39,6 +39,14 @@ export function formatReport(report: LabReport, color = false): string {
       '',
     );
     out.push(formatReport(after, color).trimEnd());
+    const { established } = report.afterCut;
+    const kept = established.filter((e) => e.survived).length;
+    out.push(
+      '',
+      `established TCP connections held open across the cut: ${kept} of ${established.length} still answered`,
+    );
+    for (const e of established.filter((x) => !x.survived))
+      out.push(`  lost: ${e.name} (${e.error ?? 'another host answered'})`);
   }
   const faults = report.faults.length > 0 ? ` with fault ${report.faults.join(', ')}` : '';
   out.push(

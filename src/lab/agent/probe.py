@@ -3,6 +3,8 @@
 #   probe.py tcp ADDRESS PORT SPORT   connect from SPORT, read the server's banner
 #   probe.py udp ADDRESS PORT SPORT   send one datagram from SPORT, report the reply and its source address:port
 #   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
+#   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
+#                                     line and print the answer (does the connection survive?)
 #   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
 import json
@@ -28,6 +30,25 @@ def tcp(address: str, port: int, sport: int) -> dict:
             break
         data += chunk
     return {"banner": data.decode(errors="replace").strip(), "replyFrom": f"{peer[0]}:{peer[1]}"}
+
+
+def hold(address: str, port: int, sport: int) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", sport))
+    s.settimeout(TIMEOUT)
+    try:
+        s.connect((address, port))
+        peer = s.getpeername()
+        lines = s.makefile("rb")
+        first = lines.readline().decode(errors="replace").strip()
+        print(json.dumps({"banner": first, "replyFrom": f"{peer[0]}:{peer[1]}"}), flush=True)
+        for _ in sys.stdin:
+            s.sendall(b"again\n")
+            text = lines.readline().decode(errors="replace").strip()
+            print(json.dumps({"banner": text, "replyFrom": f"{peer[0]}:{peer[1]}"} if text else {"error": "connection closed"}), flush=True)
+    except (OSError, TimeoutError) as e:
+        print(json.dumps({"error": str(e) or type(e).__name__}), flush=True)
 
 
 def udp(address: str, port: int, sport: int) -> dict:
@@ -90,6 +111,8 @@ def garp(iface: str, address: str, mac_text: str) -> dict:
 def main() -> None:
     kind, *rest = sys.argv[1:]
     try:
+        if kind == "hold":
+            return hold(rest[0], int(rest[1]), int(rest[2]))
         if kind == "garp":
             result = garp(rest[0], rest[1], rest[2])
         elif kind == "arp":

@@ -2,7 +2,8 @@
 # The lab's servers, run inside a guest or the workstation namespace. Every answer names this host
 # and the peer address it saw, so a check can tell who answered and whether the source was NATed:
 #   http  a real HTTP/1.1 server (http.server): GET / -> "guest1 saw 198.51.100.10:40001"
-#   tcp   a banner sent on accept, like an SSH server's
+#   tcp   a banner sent on accept, like an SSH server's, then one more answer per line received
+#         (a connection can stay open: the lab checks that it survives a migration)
 #   udp   one reply datagram per request, like NTP
 # Prints "ready" once every socket listens, then logs requests to stderr.
 import argparse
@@ -43,6 +44,8 @@ def main() -> None:
         def handle(self) -> None:
             log("tcp", self.server.server_address[1], self.client_address)
             self.request.sendall(answer(self.client_address))
+            for _ in self.request.makefile("rb"):
+                self.request.sendall(answer(self.client_address))
 
     class Datagram(socketserver.BaseRequestHandler):
         def handle(self) -> None:
