@@ -50,6 +50,14 @@ function selectLab(selector: string | undefined, leftovers = false): LabEntry {
   throw new UsageError(`${match.length} labs match; name one by id: ${known}`);
 }
 
+/** A lab that `lab up` left running, as built: from the copy of its spec, with its faults. */
+function runningLab(selector: string | undefined) {
+  needRoot();
+  const state = selectLab(selector).state as NonNullable<LabEntry['state']>;
+  const p = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
+  return { lab: attach(state, p, realRunner), p };
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** The report on stdout, and the exit status from the checks. */
@@ -125,11 +133,8 @@ export function labCommand(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .action(async (selector, options) => {
       try {
-        needRoot();
-        const entry = selectLab(selector);
-        const state = entry.state as NonNullable<LabEntry['state']>;
-        const p = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
-        const report = await runChecks(attach(state, p, realRunner), p, progress);
+        const { lab: up, p } = runningLab(selector);
+        const report = await runChecks(up, p, progress);
         printReport(report, options.json === true);
       } catch (err) {
         reportAndExit(err);
@@ -143,11 +148,9 @@ export function labCommand(program: Command): void {
     .option('--lab <lab>', 'lab id or cluster name (default: the only lab up)')
     .action(async (file, options) => {
       try {
-        needRoot();
-        const state = selectLab(options.lab).state as NonNullable<LabEntry['state']>;
-        const old = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
-        const next = prepare(file, faultsOf(state.faults));
-        const moves = await applyToLab(attach(state, old, realRunner), next, progress);
+        const { lab: up } = runningLab(options.lab);
+        const state = up.state;
+        const moves = await applyToLab(up, prepare(file, faultsOf(state.faults)), progress);
         process.stdout.write(
           `${moves.length === 0 ? 'no guest moved' : moves.map((m) => `${m.guest}: ${m.from} -> ${m.to}`).join('\n')}\n` +
             `  next: convergent lab check ${state.id}\n`,

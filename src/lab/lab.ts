@@ -108,6 +108,18 @@ const MAX_EVIDENCE = 12;
 const FIRST_PORT = 20000;
 const LAST_PORT = 59999;
 
+/**
+ * Client ports for `count` flows, reserved in the lab's state before anything is sent: a run that
+ * dies half-way, or one running beside it, must not reuse a port whose flow still sits in conntrack
+ * or TIME_WAIT.
+ */
+function reservePorts(state: LabState, count: number): () => number {
+  let port = state.nextPort + count > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
+  state.nextPort = port + count;
+  writeState(state);
+  return () => port++;
+}
+
 /** Runs every probe once, then reads the wire observations, judges, and gathers evidence on failures. */
 export async function runChecks(
   lab: LabInstance,
@@ -115,13 +127,7 @@ export async function runChecks(
   progress: (line: string) => void,
 ): Promise<LabReport> {
   const state = lab.state;
-  // Reserve this run's client ports before sending anything: a run that dies half-way, or one
-  // running beside it, must not reuse a port whose flow still sits in conntrack or TIME_WAIT.
-  const span = p.probes.length + MAX_EVIDENCE;
-  let port = state.nextPort + span > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
-  state.nextPort = port + span;
-  writeState(state);
-  const nextPort = () => port++;
+  const nextPort = reservePorts(state, p.probes.length + MAX_EVIDENCE);
   clearObservations(lab.runner, lab.ns(UPSTREAM));
   progress(
     `running ${p.probes.length} checks${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
@@ -197,9 +203,8 @@ export async function labTest(p: Prepared, options: UpOptions): Promise<LabRepor
     const rest = { ...p, probes: probesWithout(p.cluster, p.probes, options.cut) };
     // Connections that need no part of the node stay open across the cut and must still answer.
     const tcp = rest.probes.filter((x) => x.check.proto === 'tcp' && x.client === WORKSTATION).slice(0, 8);
-    let port = lab.state.nextPort;
-    lab.state.nextPort += tcp.length;
-    const held = await Promise.all(tcp.map((x) => holdConnection(lab, x, port++)));
+    const nextPort = reservePorts(lab.state, tcp.length);
+    const held = await Promise.all(tcp.map((x) => holdConnection(lab, x, nextPort())));
     await cutNode(lab, options.cut, options.progress);
     const established = [];
     for (const [i, h] of held.entries()) {

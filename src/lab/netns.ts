@@ -63,10 +63,6 @@ export class NamespaceRun {
     };
   }
 
-  get pids(): readonly number[] {
-    return this.#pids;
-  }
-
   /** Something else to undo at the end, after the namespaces (a state directory). */
   atCleanup(undo: () => void): void {
     this.#undo.push(undo);

@@ -76,7 +76,8 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
   }
 }
 
-function fromBanner(line: string): Outcome {
+/** "guest1 saw 198.51.100.10:40001": who answered and the peer it saw. */
+export function fromBanner(line: string): Outcome {
   const m = BANNER.exec(line.trim());
   return m
     ? { answered: m[1], saw: m[2] }

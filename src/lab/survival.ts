@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { formatIPv4 } from '../util/ipv4.ts';
 import { AGENT_DIR, type LabInstance, PYTHON } from './build.ts';
 import type { Probe } from './checks.ts';
-import type { Outcome } from './probe.ts';
+import { fromBanner, type Outcome } from './probe.ts';
 
 export interface HeldConnection {
   /** The answer when the connection was opened. */
@@ -17,16 +17,12 @@ export interface HeldConnection {
   close(): void;
 }
 
-const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
-
 function outcomeOf(line: string | undefined): Outcome {
   if (line === undefined) return { error: 'the client ended' };
   const out = JSON.parse(line) as { banner?: string; replyFrom?: string; error?: string };
   if (out.error) return { error: out.error };
-  const m = BANNER.exec(out.banner ?? '');
-  return m
-    ? { answered: m[1], saw: m[2], replyFrom: out.replyFrom }
-    : { error: `unexpected answer: ${out.banner}` };
+  const answer = fromBanner(out.banner ?? '');
+  return answer.error ? answer : { ...answer, replyFrom: out.replyFrom };
 }
 
 /** Opens a TCP connection as the probe describes (a tcp check) and keeps it open. */
