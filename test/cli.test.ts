@@ -88,6 +88,6 @@ describe('cli', () => {
     const schema = JSON.parse(r.stdout);
     assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
     assert.ok(schema.properties.forwards);
-    assert.deepEqual(schema.properties.strategy.enum, ['fullnat', 'stateless']);
+    assert.deepEqual(schema.properties.strategy.enum, ['fullnat', 'stateless', 'ctsync']);
   });
 });

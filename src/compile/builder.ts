@@ -1,6 +1,14 @@
 // Collects what the feature modules contribute to one node's plan, then freezes it into a HostPlan.
 // Features add tables, sets, chains and rules by name; order of addition is the order rendered.
-import type { AddressPlan, BridgePlan, HostPlan, ProxyPlan, RoutePlan, SysctlPlan } from '../plan/host.ts';
+import type {
+  AddressPlan,
+  BridgePlan,
+  ConntrackdPlan,
+  HostPlan,
+  ProxyPlan,
+  RoutePlan,
+  SysctlPlan,
+} from '../plan/host.ts';
 import type { BaseChain, Chain, Family, NamedSet, Rule, Statement, Table } from '../plan/nft.ts';
 
 interface ChainDraft {
@@ -61,6 +69,7 @@ export class PlanBuilder {
   readonly sysctls: SysctlPlan[] = [];
   readonly modules: { name: string; source: string }[] = [];
   readonly proxies: ProxyPlan[] = [];
+  conntrackd?: ConntrackdPlan;
   readonly #tables = new Map<string, TableDraft>();
 
   readonly cluster: string;
@@ -80,9 +89,9 @@ export class PlanBuilder {
     return table;
   }
 
-  sysctl(key: readonly string[], value: string, source: string): void {
+  sysctl(key: readonly string[], value: string, source: string, optional?: boolean): void {
     if (!this.sysctls.some((s) => s.key.join('/') === key.join('/')))
-      this.sysctls.push({ key, value, source });
+      this.sysctls.push(optional ? { key, value, source, optional } : { key, value, source });
   }
 
   module(name: string, source: string): void {
@@ -100,6 +109,7 @@ export class PlanBuilder {
       sysctls: this.sysctls,
       modules: this.modules,
       proxies: this.proxies,
+      ...(this.conntrackd ? { conntrackd: this.conntrackd } : {}),
       ruleset: { tables: [...this.#tables.values()].map((t) => t.freeze()) },
     };
   }

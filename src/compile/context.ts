@@ -16,7 +16,12 @@ export interface ClusterContext {
   readonly pipesByNode: ReadonlyMap<string, readonly { ifname: string; network: Network }[]>;
   /** Forwards that name their nodes ("nodes:" in the spec), by node. */
   readonly ownForwards: ReadonlyMap<string, readonly Forward[]>;
-  readonly uses: { readonly stateless: boolean; readonly fullnat: boolean; readonly pipes: boolean };
+  readonly uses: {
+    readonly stateless: boolean;
+    readonly fullnat: boolean;
+    readonly ctsync: boolean;
+    readonly pipes: boolean;
+  };
   readonly elements: SharedElements;
   /** Deliberate mistakes asked for (lab demonstrations only). */
   readonly faults: ReadonlySet<Fault>;
@@ -61,6 +66,7 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
     uses: {
       stateless: cluster.forwards.some((f) => f.strategy === 'stateless'),
       fullnat: cluster.forwards.some((f) => f.strategy === 'fullnat'),
+      ctsync: cluster.sync !== undefined,
       pipes: cluster.networks.some((n) => n.pipes.length > 0),
     },
     elements: {

@@ -1,30 +1,14 @@
 // FULL-NAT inbound (seed part 3): DNAT on the entering node, and SNAT to that node's own guest-bridge
 // address, so the guest's reply comes back through the entering node. The guest sees the node.
 
-import {
-  concat,
-  counter,
-  ct,
-  eq,
-  ifname,
-  inSet,
-  ip,
-  l4,
-  lookup,
-  meta,
-  PRIORITY,
-  proto,
-  service,
-  v4,
-} from '../plan/nft.ts';
+import { counter, ct, eq, ifname, inSet, ip, lookup, meta, v4 } from '../plan/nft.ts';
 import type { Node } from '../spec/model.ts';
 import { formatIPv4, formatPrefix } from '../util/ipv4.ts';
 import type { PlanBuilder } from './builder.ts';
-import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
+import type { ClusterContext, ElementCache } from './context.ts';
+import { compileDnat } from './dnat.ts';
 import { NAT_POSTROUTING } from './outbound.ts';
 import { ipTable } from './tables.ts';
-
-export const FULLNAT_DNAT = 'fullnat-dnat';
 
 export function compileFullnat(
   ctx: ClusterContext,
@@ -33,26 +17,8 @@ export function compileFullnat(
   cache: ElementCache,
 ): void {
   if (!ctx.uses.fullnat) return;
+  compileDnat(ctx, node, plan, cache, 'fullnat');
   const table = ipTable(ctx, node, plan);
-  table.set({
-    name: 'fullnat_forwards',
-    comment: 'forwards (strategy fullnat): proto . public port -> guest . port',
-    key: ['inet_proto', 'inet_service'],
-    value: ['ipv4_addr', 'inet_service'],
-    interval: false,
-    elements: forwardsOn(
-      ctx,
-      node,
-      'fullnat',
-      (f, guest) => ({
-        key: [proto(f.proto), service(f.port)],
-        value: [v4(formatIPv4(guest.address)), service(f.toPort)],
-        comment: forwardSource(f),
-      }),
-      cache,
-      'fullnat',
-    ),
-  });
   table.set({
     name: 'fullnat_source',
     comment: `networks.*.nodes.${node.name}: this node's address per guest subnet`,
@@ -65,20 +31,6 @@ export function compileFullnat(
       comment: `networks.${n.name}.nodes.${node.name}`,
     })),
   });
-  table.chain(FULLNAT_DNAT, 'forwards (strategy fullnat): DNAT', {
-    type: 'nat',
-    hook: 'prerouting',
-    priority: PRIORITY.dstnat,
-    policy: 'accept',
-  });
-  table.rule(
-    FULLNAT_DNAT,
-    `forwards (fullnat) on ${node.name}'s public address`,
-    eq(meta('iifname'), ifname(node.uplinkBridge)),
-    eq(ip('daddr'), v4(formatIPv4(node.address))),
-    counter,
-    { kind: 'nat', type: 'dnat', to: lookup(concat(meta('l4proto'), l4('th', 'dport')), 'fullnat_forwards') },
-  );
   if (ctx.faults.has('fullnat-without-snat')) return;
   // Only flows this node DNATed from its uplink: with br_netfilter a node also sees flows that other
   // nodes full-NATed on their way to its guests, and must not SNAT them a second time.

@@ -5,6 +5,7 @@ import type { Cluster, Node } from '../spec/model.ts';
 import { compileAnycast } from './anycast.ts';
 import { PlanBuilder } from './builder.ts';
 import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
+import { compileCtsync } from './ctsync.ts';
 import type { Fault } from './faults.ts';
 import { compileFullnat } from './fullnat.ts';
 import { compileLinks } from './links.ts';
@@ -42,6 +43,7 @@ function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): Host
   compileOutbound(ctx, node, plan);
   compileStateless(ctx, node, plan, cache);
   compileFullnat(ctx, node, plan, cache);
+  compileCtsync(ctx, node, plan, cache);
   compileAnycast(ctx, node, plan);
   compileProxies(ctx, node, plan);
   return plan.freeze([...ctx.faults]);

@@ -36,6 +36,9 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       forwardDelay: network.forwardDelay,
       // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
       callIptables: ctx.uses.stateless,
+      // conntrackd's multicast must reach every node also when no IGMP querier refreshes the
+      // snooping entries (they expire after 260 s and the group would stop at this bridge).
+      ...(ctx.cluster.sync?.network === network.name ? { multicastSnooping: false } : {}),
       ports: pipes.filter((p) => p.network === network).map((p) => p.ifname),
       source: `networks.${network.name} (MAC from ${source} tag ${node.tag})`,
     });

@@ -1,4 +1,4 @@
-// The two tables convergent owns on a node. Nothing else on the host is touched: render replaces
+// The tables convergent owns on a node (one per family, all named "convergent"). Nothing else on the host is touched: render replaces
 // exactly these tables, in one transaction.
 import type { Node } from '../spec/model.ts';
 import type { PlanBuilder, TableDraft } from './builder.ts';
@@ -10,6 +10,10 @@ export function ipTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): Tab
 
 export function netdevTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): TableDraft {
   return plan.table('netdev', `convergent: cluster ${ctx.cluster.name}, node ${node.name}, cluster pipes`);
+}
+
+export function bridgeTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): TableDraft {
+  return plan.table('bridge', `convergent: cluster ${ctx.cluster.name}, node ${node.name}, bridge ports`);
 }
 
 /** The node's pipe interfaces, the devices of its netdev chains. */

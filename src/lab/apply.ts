@@ -111,6 +111,12 @@ export async function applyToLab(
     sh(m.to, [PYTHON, join(AGENT_DIR, 'probe.py'), 'garp', g.vif, gateway, node.bridgeMac]);
     say(`${m.to} announced ${gateway} at ${node.bridgeMac} to ${m.guest} (gratuitous ARP out of ${g.vif})`);
     const address = formatIPv4((guests.get(m.guest) as Guest).address);
+    if (next.cluster.sync) {
+      // Under ctsync every node holds every flow, and conntrackd would replicate a deletion to all
+      // of them: the guest's connections would die on its new node too.
+      say(`${m.from} keeps the replicated flows of ${address}, as every node does (strategy ctsync)`);
+      continue;
+    }
     for (const dir of ['-s', '-d'])
       lab.runner(['ip', 'netns', 'exec', lab.ns(m.from), 'conntrack', '-D', dir, address]);
     say(`${m.from} dropped its conntrack entries for ${address}`);

@@ -11,6 +11,7 @@ import { FILES, renderNode, textOf } from '../render/files.ts';
 import type { Cluster } from '../spec/model.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
 import type { ServerPorts } from './checks.ts';
+import { startConntrackd } from './conntrackd.ts';
 import { NamespaceRun } from './netns.ts';
 import { observerRuleset } from './observe.ts';
 import { type LabState, labDir, SPEC_COPY, writeState } from './registry.ts';
@@ -111,6 +112,7 @@ export async function buildLab(
     plugGuests(lab);
     await startServers(lab, options.servers, state.pids as number[]);
     await startProxies(lab, plans, state.pids as number[], say);
+    await startConntrackd(lab, state.pids as number[], say);
     writeState(state);
     say(`servers listening on ${options.servers.size} host(s)`);
     if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
@@ -179,7 +181,10 @@ function kernelNotes(lab: LabInstance): string[] {
 
 const BRIDGE_NF = '/proc/sys/net/bridge';
 // Modules the lab cannot load into a namespace, and how to tell the kernel has them.
-const MODULE_PROBES: Record<string, string> = { br_netfilter: BRIDGE_NF };
+const MODULE_PROBES: Record<string, string> = {
+  br_netfilter: BRIDGE_NF,
+  nf_conntrack: '/proc/sys/net/netfilter/nf_conntrack_max',
+};
 
 /** The lab never loads a module (that would change the machine's kernel): it asks for it. */
 function checkModules(plans: readonly HostPlan[]): void {

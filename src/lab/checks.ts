@@ -53,7 +53,9 @@ export function defaultChecks(cluster: Cluster): Check[] {
     const target = guests.get(f.guest) as Guest;
     const proto = f.proto === 'udp' ? 'udp' : HTTP_PORTS.has(f.toPort) ? 'http' : 'tcp';
     for (const via of f.nodes) {
-      const stateless = f.strategy === 'stateless';
+      // Stateless and ctsync keep the client's address and answer through the guest's node;
+      // full-NAT shows the entering node's address and answers through it.
+      const clientKept = f.strategy !== 'fullnat';
       checks.push({
         name: `${proto}/${f.port} via ${via} -> ${f.guest}`,
         from: ws,
@@ -62,9 +64,8 @@ export function defaultChecks(cluster: Cluster): Check[] {
         port: f.port,
         expect: {
           answers: guest(f.guest),
-          // Stateless keeps the client's address; full-NAT shows the entering node's.
-          sees: stateless ? ws : node(via),
-          leaves: stateless ? target.node : via,
+          sees: clientKept ? ws : node(via),
+          leaves: clientKept ? target.node : via,
         },
         path: f.path,
       });

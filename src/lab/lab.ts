@@ -9,6 +9,7 @@ import { formatPath } from '../spec/problem.ts';
 import { readCluster } from '../spec/read.ts';
 import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './checks.ts';
+import { type SyncStat, syncStats } from './conntrackd.ts';
 import { type Evidence, gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
 import type { NamespaceRun } from './netns.ts';
@@ -73,6 +74,9 @@ export interface CheckResult {
   readonly answered?: string;
   readonly saw?: string;
   readonly replyFrom?: string;
+  /** The client's wait for the answer (ms), and for udp the datagrams it sent. */
+  readonly ms?: number;
+  readonly tries?: number;
   /** The node the workstation's packets entered the cluster through (seen on the uplink). */
   readonly enters?: string;
   /** The node packets toward the workstation left the cluster through. */
@@ -89,6 +93,8 @@ export interface LabReport {
   readonly passed: number;
   readonly failed: number;
   readonly results: readonly CheckResult[];
+  /** conntrackd on each node after the checks (strategy ctsync): the sync is real and moving. */
+  readonly sync?: readonly SyncStat[];
   /** The checks run again after cutting a node off (`lab test --cut`). */
   readonly afterCut?: {
     readonly node: string;
@@ -191,6 +197,7 @@ export async function runChecks(
     passed: results.length - failed,
     failed,
     results,
+    ...(lab.plans.some((plan) => plan.conntrackd) ? { sync: syncStats(lab) } : {}),
   };
 }
 

@@ -16,6 +16,10 @@ export interface Outcome {
   readonly saw?: string;
   /** Where the reply came from, as the client saw it: "address:port" (ping: the address). */
   readonly replyFrom?: string;
+  /** The client's time from its first packet to the answer, in milliseconds. */
+  readonly ms?: number;
+  /** udp: datagrams sent before the reply came (the client resends each second). */
+  readonly tries?: number;
   /** arp: every MAC that answered. */
   readonly macs?: readonly string[];
   readonly error?: string;
@@ -37,12 +41,13 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
         '--local-port',
         String(clientPort),
         '-w',
-        '\n%{remote_ip}:%{remote_port}',
+        '\n%{remote_ip}:%{remote_port} %{time_total}',
         `http://${address}:${probe.port}/`,
       ]);
       if (r.code !== 0) return { error: r.stderr.trim() || `curl exited ${r.code}` };
       const lines = r.stdout.trim().split('\n');
-      return { ...fromBanner(lines[0] ?? ''), replyFrom: lines.at(-1) };
+      const [replyFrom, seconds] = (lines.at(-1) ?? '').split(' ');
+      return { ...fromBanner(lines[0] ?? ''), replyFrom, ms: Math.round(Number(seconds) * 10_000) / 10 };
     }
     case 'tcp':
     case 'udp': {
@@ -54,15 +59,19 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
         String(probe.port),
         String(clientPort),
       ]);
-      const out = parseJson(r.stdout) as { banner?: string; replyFrom?: string; error?: string } | undefined;
+      const out = parseJson(r.stdout) as
+        | { banner?: string; replyFrom?: string; ms?: number; tries?: number; error?: string }
+        | undefined;
       if (!out) return { error: `probe failed: ${r.stderr.trim() || r.stdout.trim()}` };
       if (out.error) return { error: out.error };
-      return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom };
+      return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom, ms: out.ms, tries: out.tries };
     }
     case 'ping': {
       const r = await inClient(['ping', '-c', '1', '-W', '2', '-n', address]);
-      const from = /bytes from (\d+\.\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
-      return r.code === 0 && from ? { replyFrom: from } : { error: 'no echo reply within 2 s' };
+      const m = /bytes from (\d+\.\d+\.\d+\.\d+).* time=([\d.]+) ms/.exec(r.stdout);
+      return r.code === 0 && m
+        ? { replyFrom: m[1], ms: Number(m[2]) }
+        : { error: 'no echo reply within 2 s' };
     }
     case 'arp': {
       const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);

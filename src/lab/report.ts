@@ -6,7 +6,14 @@ import type { CheckResult, LabReport } from './lab.ts';
 /** Enough for a handshake through every hop of two nodes; --json keeps the rest. */
 const WIRE_LINES = 40;
 
-const COLUMNS = ['CHECK', 'RESULT', 'ANSWERED', 'SAW', 'REPLY FROM', 'ENTERS', 'LEAVES'] as const;
+const COLUMNS = ['CHECK', 'RESULT', 'ANSWERED', 'SAW', 'REPLY FROM', 'TIME', 'ENTERS', 'LEAVES'] as const;
+
+/** The client's wait for the answer, and the datagrams it took when more than one. */
+function timeOf(r: CheckResult): string {
+  if (r.ms === undefined) return '-';
+  const time = r.ms >= 1000 ? `${(r.ms / 1000).toFixed(2)} s` : `${r.ms.toFixed(1)} ms`;
+  return r.tries !== undefined && r.tries > 1 ? `${time} (${r.tries} tries)` : time;
+}
 
 export function formatReport(report: LabReport, color = false): string {
   const paint = (ok: boolean, text: string) => (color ? (ok ? pc.green(text) : pc.red(text)) : text);
@@ -16,6 +23,7 @@ export function formatReport(report: LabReport, color = false): string {
     r.answered ?? '-',
     r.saw ?? '-',
     r.replyFrom ?? '-',
+    timeOf(r),
     r.enters ?? '-',
     r.leaves ?? '-',
   ]);
@@ -31,6 +39,16 @@ export function formatReport(report: LabReport, color = false): string {
   const out = [line(COLUMNS), ...rows.map((row, i) => line(row, report.results[i]?.passed))];
 
   for (const r of report.results.filter((x) => !x.passed)) out.push('', ...failure(r));
+  if (report.sync) {
+    out.push('', 'conntrackd (conntrackd -s on each node, after the checks):');
+    for (const s of report.sync) {
+      // With more than two nodes a receiver's single sequence number sees other senders as gaps.
+      const lost = s.lost === undefined ? '' : `, ${s.lost} lost`;
+      out.push(
+        `  ${s.node}: ${s.sent} sync packets sent, ${s.received} received${lost}; ${s.injected} flows from other nodes injected (${s.injectFailed} failed)`,
+      );
+    }
+  }
   if (report.afterCut) {
     const { node, report: after } = report.afterCut;
     out.push(

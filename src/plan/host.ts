@@ -10,6 +10,8 @@ export interface BridgePlan {
   readonly forwardDelay?: number;
   /** Pass this bridge's IPv4 frames through the ip hooks and conntrack (br_netfilter, per bridge). */
   readonly callIptables: boolean;
+  /** false: flood multicast to every port (no IGMP snooping); the kernel's default when undefined. */
+  readonly multicastSnooping?: boolean;
   readonly ports: readonly string[];
   readonly source: string;
 }
@@ -32,6 +34,8 @@ export interface SysctlPlan {
   /** Path segments, e.g. ["net", "ipv4", "conf", "eth1.100", "arp_announce"]: names may contain dots. */
   readonly key: readonly string[];
   readonly value: string;
+  /** Rendered with a leading "-": skipped while the key's module is not loaded. */
+  readonly optional?: boolean;
   readonly source: string;
 }
 
@@ -48,6 +52,19 @@ export interface ProxyPlan {
   readonly source: string;
 }
 
+/** conntrackd (strategy ctsync): FTFW sync by multicast on one guest bridge, injecting directly. */
+export interface ConntrackdPlan {
+  /** The guest bridge the sync traffic uses, and this node's own address on it. */
+  readonly interface: string;
+  readonly address: string;
+  readonly group: string;
+  readonly port: number;
+  readonly mode: 'ftfw' | 'notrack';
+  /** The other nodes' addresses on the sync bridge, for the comment and the lab's observations. */
+  readonly peers: readonly string[];
+  readonly source: string;
+}
+
 export interface HostPlan {
   readonly cluster: string;
   readonly node: string;
@@ -60,6 +77,7 @@ export interface HostPlan {
   readonly modules: readonly { readonly name: string; readonly source: string }[];
   readonly ruleset: Ruleset;
   readonly proxies: readonly ProxyPlan[];
+  readonly conntrackd?: ConntrackdPlan;
   /** Deliberate mistakes compiled in for a lab demonstration (compile/faults.ts); normally empty. */
   readonly faults: readonly string[];
 }

@@ -16,12 +16,15 @@ export type Const =
   | { readonly type: 'ether_addr'; readonly value: string }
   | { readonly type: 'ifname'; readonly value: string }
   | { readonly type: 'ct_direction'; readonly value: 'original' | 'reply' }
-  | { readonly type: 'ct_status'; readonly value: 'dnat' | 'snat' };
+  | { readonly type: 'ct_status'; readonly value: 'dnat' | 'snat' }
+  | { readonly type: 'ct_state'; readonly value: readonly CtState[] }; // any of them
+
+export type CtState = 'invalid' | 'new' | 'established' | 'related' | 'untracked';
 
 /** Packet fields a rule reads or writes. */
 export type Field =
   | { readonly kind: 'meta'; readonly key: 'iifname' | 'oifname' | 'mark' | 'l4proto' }
-  | { readonly kind: 'ct'; readonly key: 'mark' | 'direction' | 'status' }
+  | { readonly kind: 'ct'; readonly key: 'mark' | 'direction' | 'status' | 'state' }
   | { readonly kind: 'payload'; readonly header: 'ip'; readonly field: 'saddr' | 'daddr' }
   | { readonly kind: 'payload'; readonly header: 'tcp' | 'udp' | 'th'; readonly field: 'sport' | 'dport' }
   | { readonly kind: 'payload'; readonly header: 'ether'; readonly field: 'saddr' | 'daddr' }
@@ -109,7 +112,7 @@ export const PRIORITY = {
 
 // Small constructors, so that compile code reads like the rules it builds.
 export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto'): Field => ({ kind: 'meta', key });
-export const ct = (key: 'mark' | 'direction' | 'status'): Field => ({ kind: 'ct', key });
+export const ct = (key: 'mark' | 'direction' | 'status' | 'state'): Field => ({ kind: 'ct', key });
 export const ip = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip', field });
 export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({
   kind: 'payload',
@@ -146,3 +149,5 @@ export const service = (value: number): Const => ({ type: 'inet_service', value 
 export const mark = (value: number): Const => ({ type: 'mark', value });
 export const etherAddr = (value: string): Const => ({ type: 'ether_addr', value });
 export const ifname = (value: string): Const => ({ type: 'ifname', value });
+export const ctState = (...value: CtState[]): Const => ({ type: 'ct_state', value });
+export const drop: Statement = { kind: 'verdict', verdict: 'drop' };

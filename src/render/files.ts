@@ -2,6 +2,7 @@
 // plan gives byte-identical files (no dates, no absolute paths).
 import { FAULTS, type Fault } from '../compile/faults.ts';
 import type { HostPlan } from '../plan/host.ts';
+import { renderConntrackd } from './conntrackd.ts';
 import { renderHaproxy } from './haproxy.ts';
 import { renderIpBatch } from './ip.ts';
 import { renderRuleset } from './nft.ts';
@@ -13,6 +14,7 @@ export const FILES = {
   sysctl: 'sysctl.d/90-convergent.conf',
   modules: 'modules-load.d/convergent.conf',
   haproxy: 'haproxy.cfg',
+  conntrackd: 'conntrackd.conf',
 } as const;
 
 export interface RenderedFile {
@@ -73,6 +75,18 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
         renderHaproxy(plan, [
           who,
           'HTTP reverse proxies: haproxy -f haproxy.cfg (check: haproxy -c -f haproxy.cfg)',
+        ]),
+      ],
+    });
+  }
+  if (plan.conntrackd) {
+    files.push({
+      path: FILES.conntrackd,
+      chunks: [
+        renderConntrackd(plan, [
+          who,
+          'conntrack state replication (strategy ctsync): /etc/conntrackd/conntrackd.conf, then start conntrackd',
+          'Load nftables.conf first: it keeps the sync traffic out of conntrack and away from the guests.',
         ]),
       ],
     });

@@ -11,6 +11,7 @@ export function renderIpBatch(plan: HostPlan, header: readonly string[]): string
     // ip counts the forward delay in hundredths of a second.
     if (bridge.forwardDelay !== undefined) options.push(`forward_delay ${bridge.forwardDelay * 100}`);
     if (bridge.callIptables) options.push('nf_call_iptables 1');
+    if (bridge.multicastSnooping === false) options.push('mcast_snooping 0');
     out.push(`link add ${bridge.name}${mac} type bridge ${options.join(' ')}`);
     for (const port of bridge.ports)
       out.push(`link set ${port} master ${bridge.name}`, `link set ${port} up`);

@@ -196,6 +196,8 @@ function renderConst(c: Const): string {
       return String(c.value);
     case 'ifname':
       return quote(c.value);
+    case 'ct_state':
+      return c.value.join(',');
     default:
       return c.value;
   }

@@ -8,7 +8,8 @@ export function sysctlKey(key: readonly string[]): string {
 
 export function renderSysctl(plan: HostPlan, header: readonly string[]): string {
   const out = header.map((h) => `# ${h}`);
-  for (const s of plan.sysctls) out.push('', `# ${s.source}`, `${sysctlKey(s.key)} = ${s.value}`);
+  for (const s of plan.sysctls)
+    out.push('', `# ${s.source}`, `${s.optional ? '-' : ''}${sysctlKey(s.key)} = ${s.value}`);
   return `${out.join('\n')}\n`;
 }
 

@@ -2,9 +2,9 @@
 // tags are allocated and addresses are parsed. Every later stage reads this, never the raw spec.
 import type { Prefix } from '../util/ipv4.ts';
 import type { SpecPath } from './problem.ts';
-import type { CheckProto, Strategy } from './schema.ts';
+import type { CheckProto, Strategy, SyncMode } from './schema.ts';
 
-export type { CheckProto, Strategy };
+export type { CheckProto, Strategy, SyncMode };
 
 export interface Cluster {
   readonly name: string;
@@ -17,6 +17,8 @@ export interface Cluster {
   readonly guests: readonly Guest[];
   readonly forwards: readonly Forward[];
   readonly proxies: readonly HttpProxy[];
+  /** conntrackd's sync, when a forward uses strategy ctsync. */
+  readonly sync?: Sync;
   /** The spec's lab checks; undefined when it has no "checks:" (the lab derives them). */
   readonly checks?: readonly Check[];
 }
@@ -79,6 +81,16 @@ export interface Forward {
   /** True when the spec left "nodes" out: the forward is the same on every node. */
   readonly everyNode: boolean;
   readonly strategy: Strategy;
+  readonly path: SpecPath;
+}
+
+/** conntrackd state replication (strategy ctsync): multicast over one guest network's pipes. */
+export interface Sync {
+  readonly network: string;
+  readonly group: number;
+  readonly port: number;
+  /** FTFW (acknowledged) for two nodes; NOTRACK (best effort) for more: see validate.ts. */
+  readonly mode: SyncMode;
   readonly path: SpecPath;
 }
 

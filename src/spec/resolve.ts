@@ -3,7 +3,7 @@ import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
 import { normalizeMac } from '../util/mac.ts';
 import { resolveChecks } from './checks.ts';
 import type { Cluster, Forward, Guest, HttpProxy, Network, Node, Pipe, PipeEnd } from './model.ts';
-import type { ClusterSpec } from './schema.ts';
+import { type ClusterSpec, SYNC_DEFAULTS } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
 
 const ip = (text: string): number => parseIPv4(text) as number;
@@ -85,6 +85,15 @@ export function resolve(spec: ClusterSpec): Cluster {
     guests,
     forwards,
     proxies,
+    sync: forwards.some((f) => f.strategy === 'ctsync')
+      ? {
+          network: (spec.sync?.network ?? onlyNetwork) as string,
+          group: ip(spec.sync?.group ?? SYNC_DEFAULTS.group),
+          port: spec.sync?.port ?? SYNC_DEFAULTS.port,
+          mode: spec.sync?.mode ?? (nodes.length === 2 ? 'ftfw' : 'notrack'),
+          path: ['sync'],
+        }
+      : undefined,
     checks: resolveChecks(spec),
   };
 }

@@ -6,7 +6,7 @@ import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
 import { normalizeMac } from '../util/mac.ts';
 
 /** Inbound strategies: how a connection entering on one node reaches a guest hosted on another. */
-export const STRATEGIES = ['fullnat', 'stateless'] as const;
+export const STRATEGIES = ['fullnat', 'stateless', 'ctsync'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 const name = (what: string) =>
@@ -154,6 +154,33 @@ export const ForwardSchema = z
   })
   .strict();
 
+// Strategy ctsync (seed part 3, option 2): conntrackd replicates conntrack state between the nodes
+// over one guest network's pipes, by multicast.
+export const SYNC_MODES = ['ftfw', 'notrack'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+export const SYNC_DEFAULTS = { group: '225.0.0.50', port: 3780 } as const;
+
+export const SyncSchema = z
+  .object({
+    network: name('network')
+      .optional()
+      .describe('The network whose pipes carry the sync traffic; may be left out when there is only one'),
+    group: ipv4
+      .default(SYNC_DEFAULTS.group)
+      .describe("conntrackd's multicast group (conntrackd's own default is 225.0.0.50)"),
+    port: port
+      .default(SYNC_DEFAULTS.port)
+      .describe("conntrackd's UDP port for the group (conntrackd's default 3780)"),
+    mode: z
+      .enum(SYNC_MODES, { error: `mode is one of: ${SYNC_MODES.join(', ')}` })
+      .optional()
+      .describe(
+        'conntrackd protocol: "ftfw" (acknowledged, resent; two nodes only) or "notrack" (best effort, any number of nodes); ftfw for two nodes when left out',
+      ),
+  })
+  .strict();
+
 // An HTTP reverse proxy on the nodes (seed part 3, use case U1): it terminates the client's
 // connection on the node and opens its own to the guest, from the node's guest-bridge address.
 export const ProxySchema = z
@@ -219,7 +246,8 @@ export const ClusterSchema = z
       .default('fullnat')
       .describe(
         'Inbound strategy: "fullnat" (DNAT + SNAT to the entering node\'s guest-bridge address; the guest ' +
-          'sees that node) or "stateless" (stateless DNAT with per-node tags; the guest sees the client).',
+          'sees that node), "stateless" (stateless DNAT with per-node tags; the guest sees the client) or ' +
+          '"ctsync" (DNAT, with conntrack state replicated by conntrackd; the guest sees the client).',
       ),
     tagMacPrefix: z
       .string()
@@ -240,6 +268,7 @@ export const ClusterSchema = z
       .array(ForwardSchema)
       .describe("Inbound port forwards from the nodes' public addresses")
       .default([]),
+    sync: SyncSchema.optional().describe('conntrackd state replication, for strategy ctsync'),
     proxies: z
       .array(ProxySchema)
       .describe('HTTP reverse proxies (HAProxy) on the nodes in front of guests')
@@ -258,3 +287,4 @@ export type GuestSpec = z.output<typeof GuestSchema>;
 export type ForwardSpec = z.output<typeof ForwardSchema>;
 export type CheckSpec = z.output<typeof CheckSchema>;
 export type ProxySpec = z.output<typeof ProxySchema>;
+export type SyncSpec = z.output<typeof SyncSchema>;

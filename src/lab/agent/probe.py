@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # The lab's clients for what curl and ping do not cover. Prints one JSON object.
 #   probe.py tcp ADDRESS PORT SPORT   connect from SPORT, read the server's banner
-#   probe.py udp ADDRESS PORT SPORT   send one datagram from SPORT, report the reply and its source address:port
+#   probe.py udp ADDRESS PORT SPORT   send a datagram from SPORT, resent each second as NTP and DNS
+#                                     clients do; report the reply, its source address:port and the tries
 #   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
 #   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
 #                                     line and print the answer (does the connection survive?)
@@ -14,6 +15,11 @@ import sys
 import time
 
 TIMEOUT = 3.0
+UDP_RETRY = 1.0
+
+
+def elapsed(start: float) -> float:
+    return round((time.monotonic() - start) * 1000, 1)
 
 
 def tcp(address: str, port: int, sport: int) -> dict:
@@ -21,6 +27,7 @@ def tcp(address: str, port: int, sport: int) -> dict:
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", sport))
     s.settimeout(TIMEOUT)
+    start = time.monotonic()
     s.connect((address, port))
     peer = s.getpeername()
     data = b""
@@ -29,7 +36,11 @@ def tcp(address: str, port: int, sport: int) -> dict:
         if not chunk:
             break
         data += chunk
-    return {"banner": data.decode(errors="replace").strip(), "replyFrom": f"{peer[0]}:{peer[1]}"}
+    return {
+        "banner": data.decode(errors="replace").strip(),
+        "replyFrom": f"{peer[0]}:{peer[1]}",
+        "ms": elapsed(start),
+    }
 
 
 def hold(address: str, port: int, sport: int) -> None:
@@ -55,12 +66,25 @@ def udp(address: str, port: int, sport: int) -> dict:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", sport))
-    s.settimeout(TIMEOUT)
-    s.sendto(b"lab\n", (address, port))
-    # Unconnected on purpose: a reply from another address than the one dialled is still received,
-    # and reported, instead of being dropped unseen.
-    data, peer = s.recvfrom(2048)
-    return {"banner": data.decode(errors="replace").strip(), "replyFrom": f"{peer[0]}:{peer[1]}"}
+    start = time.monotonic()
+    tries = 0
+    while (left := TIMEOUT - (time.monotonic() - start)) > 0:
+        s.sendto(b"lab\n", (address, port))
+        tries += 1
+        s.settimeout(min(UDP_RETRY, left))
+        try:
+            # Unconnected on purpose: a reply from another address than the one dialled is still
+            # received, and reported, instead of being dropped unseen.
+            data, peer = s.recvfrom(2048)
+        except TimeoutError:
+            continue
+        return {
+            "banner": data.decode(errors="replace").strip(),
+            "replyFrom": f"{peer[0]}:{peer[1]}",
+            "ms": elapsed(start),
+            "tries": tries,
+        }
+    raise TimeoutError(f"no reply to {tries} datagrams in {TIMEOUT:.0f} s")
 
 
 def arp(iface: str, address: str) -> dict:
