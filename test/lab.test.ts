@@ -2,7 +2,7 @@
 // the derived checks pass too, and each injected fault makes exactly the checks fail that the
 // seeds' authors saw fail, with the evidence that explains why. No namespace survives a run.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -28,6 +28,8 @@ import { needsRoot } from './support/root.ts';
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 const ring3 = join(EXAMPLES_DIR, 'ring3-stateless.yaml');
+const ctsync2 = join(EXAMPLES_DIR, 'part3-ctsync.yaml');
+const ctsync3 = join(EXAMPLES_DIR, 'ring3-ctsync.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-lab-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -354,5 +356,119 @@ describe('lab: three nodes in a ring of pipes, STP on the guest bridge', () => {
         ['tcp/2203 via node3 -> guest3', true],
       ],
     );
+  });
+});
+
+describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
+  test('two nodes: every check passes; the guest sees the workstation; its node holds the flow conntrackd replicated', async (t) => {
+    if (!needsRoot(t)) return;
+    const p = prepare(ctsync2);
+    const { lab, run: labRun } = await labUp(p, { progress: quiet });
+    try {
+      // The real daemon, one per node, each in its node's network namespace.
+      const daemons = lab.state.pids.filter(
+        (pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'conntrackd',
+      );
+      assert.equal(daemons.length, 2);
+      const netnsOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
+      const nodeNetns = ['node1', 'node2'].map((n) =>
+        realRunner(['ip', 'netns', 'exec', lab.ns(n), 'readlink', '/proc/self/ns/net']).stdout.trim(),
+      );
+      assert.deepEqual(daemons.map(netnsOf).sort(), [...nodeNetns].sort());
+
+      const report = await runChecks(lab, p, quiet);
+      assert.deepEqual(failedNames(report), []);
+      const crossed = result(report, 'curl node2 -> guest1 (crossed)');
+      assert.equal(crossed.saw, '198.51.100.10', 'the guest sees the client itself');
+      assert.equal(crossed.replyFrom, '192.168.122.12:80', 'the reply comes from the address dialled');
+      assert.deepEqual([crossed.enters, crossed.leaves], ['node2', 'node1'], "out through guest1's node");
+      const udp = result(report, 'U3 udp/123 via node2 (foreign)');
+      assert.deepEqual([udp.replyFrom, udp.leaves], ['192.168.122.12:123', 'node1']);
+      assert.equal(result(report, 'U1 proxy on node2 -> guest1').saw, '10.5.5.252');
+
+      // node1 never saw the SYN as a router: its entry for the flow is the one node2 created,
+      // DNAT and all, written into its table by conntrackd.
+      const node1 = realRunner(['ip', 'netns', 'exec', lab.ns('node1'), 'conntrack', '-L']).stdout;
+      assert.match(
+        node1,
+        new RegExp(
+          `src=198\\.51\\.100\\.10 dst=192\\.168\\.122\\.12 sport=${crossed.clientPort} dport=80 .*src=10\\.5\\.5\\.201 dst=198\\.51\\.100\\.10 sport=80 dport=${crossed.clientPort}`,
+        ),
+      );
+      // The sync, as each daemon counts it: messages both ways, flows injected, nothing failed.
+      assert.equal(report.sync?.length, 2);
+      for (const s of report.sync ?? []) {
+        assert.ok(s.sent > 0 && s.received > 0, `${s.node} sends and receives: ${JSON.stringify(s)}`);
+        assert.ok(s.injected > 0, `${s.node} injected flows of the other node`);
+        assert.equal(s.injectFailed, 0);
+      }
+    } finally {
+      labRun.cleanup();
+    }
+    for (const pid of lab.state.pids)
+      assert.ok(
+        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '),
+        `process ${pid} ended`,
+      );
+  });
+
+  test('two nodes: connections open through either node survive guest1 moving to node2', async (t) => {
+    if (!needsRoot(t)) return;
+    const { lab, p, labRun, moved } = await upAndMove(ctsync2, 'guest1', 'node2');
+    try {
+      const held = await holdAll(lab, p, [
+        'ssh -p 2201 node1 -> guest1 (local)',
+        'ssh -p 2201 node2 -> guest1 (foreign)',
+      ]);
+      await applyToLab(lab, moved, quiet);
+      // Replies now leave through node2, which holds both flows from the sync.
+      await assertSurvived(held, 'guest1');
+      const report = await runChecks(lab, moved, quiet);
+      assert.deepEqual(failedNames(report), []);
+      assert.equal(result(report, 'tcp/2201 via node1 -> guest1').leaves, 'node2');
+    } finally {
+      labRun.cleanup();
+    }
+  });
+
+  test('fault: with br_netfilter on, the replicated entry clashes with the bridged copy; foreign flows fail', async (t) => {
+    if (!needsRoot(t)) return;
+    const report = await run(ctsync2, ['ctsync-bridge-netfilter']);
+    assert.deepEqual(failedNames(report).sort(), [
+      'U3 udp/123 via node2 (foreign)',
+      'curl node1 -> guest2 (crossed)',
+      'curl node2 -> guest1 (crossed)',
+      'ssh -p 2201 node2 -> guest1 (foreign)',
+      'ssh -p 2202 node1 -> guest2 (foreign)',
+    ]);
+    // The guest's node un-NATs nothing: the reply leaves with the guest's own address.
+    assert.equal(result(report, 'U3 udp/123 via node2 (foreign)').replyFrom, '10.5.5.201:123');
+    const crossed = result(report, 'curl node2 -> guest1 (crossed)');
+    assert.ok(
+      crossed.evidence?.wire.some((w) => /node1 .*xenbr0 Out .*10\.5\.5\.201\.80 > 198\.51\.100\.10/.test(w)),
+      crossed.evidence?.wire.join('\n'),
+    );
+  });
+
+  test('three nodes in a ring (NOTRACK): all checks pass; node1 cut: the rest works, held connections survive', async (t) => {
+    if (!needsRoot(t)) return;
+    const report = await labTest(prepare(ctsync3), { progress: quiet, cut: 'node1' });
+    assert.ok(!realRunner(['ip', 'netns', 'list']).stdout.includes(report.lab));
+    assert.deepEqual(failedNames(report), []);
+    assert.equal(report.results.length, 12 + 3 * 4);
+    // Every node received the others' flows.
+    assert.deepEqual(
+      report.sync?.map((s) => [s.node, s.injected > 0]),
+      [
+        ['node1', true],
+        ['node2', true],
+        ['node3', true],
+      ],
+    );
+    const after = report.afterCut?.report;
+    assert.ok(after);
+    assert.deepEqual(failedNames(after), []);
+    assert.ok(report.afterCut?.established.length);
+    assert.ok(report.afterCut?.established.every((e) => e.survived));
   });
 });

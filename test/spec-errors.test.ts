@@ -220,6 +220,46 @@ CASES.push({
   ],
 });
 
+// Strategy ctsync: conntrackd's sync, and what it cannot share a cluster with.
+CASES.push({
+  name: 'sync without a ctsync forward',
+  from: 'forwards:\n',
+  to: 'sync: { group: 225.0.0.50 }\nforwards:\n',
+  expected: [
+    'cluster.yaml:18:1: error: sync configures conntrackd for strategy ctsync, which no forward uses\n  fix: remove "sync", or set "strategy: ctsync"',
+  ],
+});
+CASES.push({
+  name: 'ctsync and stateless in one cluster',
+  from: 'forwards:\n  - { port: 80, to: guest1 }\n',
+  to: 'strategy: ctsync\nforwards:\n  - { port: 80, to: guest1, strategy: stateless }\n',
+  expected: [
+    'cluster.yaml:20:39: error: strategies stateless and ctsync cannot share a cluster: stateless needs conntrack on frames bridged to the guests (br_netfilter on), ctsync needs it off, or the bridged copy of a synced flow clashes with the replicated entry\n  fix: use fullnat or ctsync for this forward, or stateless for all of them',
+  ],
+});
+CASES.push({
+  name: 'a sync group that is not multicast',
+  from: 'forwards:\n',
+  to: 'strategy: ctsync\nsync: { group: 10.9.9.9 }\nforwards:\n',
+  expected: [
+    'cluster.yaml:19:16: error: 10.9.9.9 is not a multicast group conntrackd can use\n  fix: use an address in 224.0.0.0/4 outside 224.0.0.0/24, such as 225.0.0.50',
+  ],
+});
+CASES.push({
+  name: 'sync over an unknown network',
+  from: 'forwards:\n',
+  to: 'strategy: ctsync\nsync: { network: storage }\nforwards:\n',
+  expected: ['cluster.yaml:19:18: error: unknown network "storage"\n  fix: known networks: guestnet'],
+});
+CASES.push({
+  name: 'FTFW with three nodes',
+  from: '  node2: { address: 192.168.122.12 }\nnetworks:\n  guestnet:\n    subnet: 10.5.5.0/24\n    gateway: 10.5.5.254\n    nodes: { node1: 10.5.5.251, node2: 10.5.5.252 }\n    pipes:\n',
+  to: '  node2: { address: 192.168.122.12 }\n  node3: { address: 192.168.122.13 }\nstrategy: ctsync\nsync: { mode: ftfw }\nnetworks:\n  guestnet:\n    subnet: 10.5.5.0/24\n    gateway: 10.5.5.254\n    nodes: { node1: 10.5.5.251, node2: 10.5.5.252, node3: 10.5.5.253 }\n    pipes:\n      - { node2: eth2.100, node3: eth1.100 }\n',
+  expected: [
+    'cluster.yaml:10:15: error: conntrackd FTFW keeps one sequence number per receiver, not per sender: with 3 nodes on one group each node drops the updates of all senders but one as "delayed"\n  fix: use "mode: notrack" (the default for more than two nodes), or leave "mode" out',
+  ],
+});
+
 CASES.push({
   name: 'a proxy on a port a forward already takes',
   from: 'forwards:\n',

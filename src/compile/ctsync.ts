@@ -239,12 +239,13 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   );
 
   const source = `strategy ctsync (${sync.path.join('.')})`;
-  plan.sysctl(
-    ['net', 'bridge', 'bridge-nf-call-iptables'],
-    '0',
-    `${source}: a bridged copy of a replicated flow must not meet conntrack ("-": br_netfilter not loaded)`,
-    true,
-  );
+  if (!ctx.faults.has('ctsync-bridge-netfilter'))
+    plan.sysctl(
+      ['net', 'bridge', 'bridge-nf-call-iptables'],
+      '0',
+      `${source}: a bridged copy of a replicated flow must not meet conntrack ("-": br_netfilter not loaded)`,
+      true,
+    );
   plan.module('nf_conntrack', `${source}: the tcp_be_liberal setting below`);
   plan.sysctl(
     ['net', 'netfilter', 'nf_conntrack_tcp_be_liberal'],

@@ -11,6 +11,8 @@ export const FAULTS = {
     'the full-NAT SNAT is left out: the guest answers through its own node, which has no state for the flow and cannot undo the DNAT',
   'proxy-from-anycast':
     'the reverse proxy connects from the anycast gateway address: the guest answers its own node, which owns that address too and resets the connection',
+  'ctsync-bridge-netfilter':
+    "br_netfilter stays on: the guest's node tracks the bridged copy of every forwarded flow, and the replicated entry clashes with it and is inserted with another reply port",
   'anycast-arp-leak':
     'ARP for the anycast gateway is not held back on the pipes: a guest can learn another node as its gateway',
 } as const;

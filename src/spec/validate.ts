@@ -494,7 +494,11 @@ function checkSync(spec: ClusterSpec, report: Report): void {
   const stateless = uses('stateless');
   if (stateless >= 0) {
     report(
-      strategyPath(Math.max(stateless, ctsync)),
+      // Point at the forward that chose its own strategy, the odd one out.
+      strategyPath(
+        [stateless, ctsync].filter((i) => spec.forwards[i]?.strategy !== undefined).at(-1) ??
+          Math.max(stateless, ctsync),
+      ),
       'strategies stateless and ctsync cannot share a cluster: stateless needs conntrack on frames bridged to the guests (br_netfilter on), ctsync needs it off, or the bridged copy of a synced flow clashes with the replicated entry',
       'use fullnat or ctsync for this forward, or stateless for all of them',
     );
