@@ -359,6 +359,32 @@ describe('lab: three nodes in a ring of pipes, STP on the guest bridge', () => {
   });
 });
 
+describe('lab: three nodes in a ring, FULL-NAT', () => {
+  test('all checks pass; node1 cut: the rest works, connections held through node2 and node3 survive', async (t) => {
+    if (!needsRoot(t)) return;
+    const spec = parse(readFileSync(ring3, 'utf8')) as Record<string, unknown>;
+    spec.name = 'ring3fullnat';
+    spec.strategy = 'fullnat';
+    const file = join(tmp, 'ring3-fullnat.yaml');
+    writeFileSync(file, stringify(spec));
+    const report = await labTest(prepare(file), { progress: quiet, cut: 'node1' });
+    assert.deepEqual(failedNames(report), []);
+    assert.equal(result(report, 'tcp/2203 via node2 -> guest3').saw, '10.5.5.252', "node2's address");
+    const after = report.afterCut?.report;
+    assert.ok(after);
+    assert.deepEqual(failedNames(after), []);
+    assert.deepEqual(
+      report.afterCut?.established.map((e) => [e.name, e.survived]),
+      [
+        ['tcp/2202 via node2 -> guest2', true],
+        ['tcp/2202 via node3 -> guest2', true],
+        ['tcp/2203 via node2 -> guest3', true],
+        ['tcp/2203 via node3 -> guest3', true],
+      ],
+    );
+  });
+});
+
 describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
   test('two nodes: every check passes; the guest sees the workstation; its node holds the flow conntrackd replicated', async (t) => {
     if (!needsRoot(t)) return;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
+import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import {
   type LabEntry,
@@ -228,7 +229,12 @@ export function labCommand(program: Command): void {
           throw new UsageError(
             `no host "${host}" in the lab; hosts: ${Object.keys(state?.hosts ?? {}).join(', ')}`,
           );
-        const r = spawnSync('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
+        // conntrackd's control socket lives in the node's own /run (lab/conntrackd.ts).
+        const [cmd, ...args] =
+          command[0] === 'conntrackd' && runsConntrackd(labDir(state.id), host)
+            ? conntrackdArgv(labDir(state.id), ns, host, command.slice(1))
+            : ['ip', 'netns', 'exec', ns, ...command];
+        const r = spawnSync(cmd as string, args, { stdio: 'inherit' });
         process.exitCode = r.status ?? 1;
       } catch (err) {
         reportAndExit(err);

@@ -11,21 +11,31 @@ import type { LabInstance } from './build.ts';
 import { LabError } from './topology.ts';
 
 /** The node's directories that stand in for /run and /var/log in the daemon's mount namespace. */
-function dirsOf(lab: LabInstance, node: string): { run: string; log: string } {
-  const base = join(lab.dir, 'nodes', node, 'conntrackd');
+function dirsOf(labDirectory: string, node: string): { run: string; log: string } {
+  const base = join(labDirectory, 'nodes', node, 'conntrackd');
   return { run: join(base, 'run'), log: join(base, 'log') };
+}
+
+/** Whether the node of a lab runs conntrackd (`lab exec NODE -- conntrackd …` then talks to it). */
+export function runsConntrackd(labDirectory: string, node: string): boolean {
+  return existsSync(dirsOf(labDirectory, node).run);
 }
 
 const CONFIG = '/run/conntrackd.conf';
 
 /** argv running conntrackd with ARGS in the node's namespace, with the node's /run and /var/log. */
-function conntrackdArgv(lab: LabInstance, node: string, args: readonly string[]): string[] {
-  const { run, log } = dirsOf(lab, node);
+export function conntrackdArgv(
+  labDirectory: string,
+  ns: string,
+  node: string,
+  args: readonly string[],
+): string[] {
+  const { run, log } = dirsOf(labDirectory, node);
   return [
     'ip',
     'netns',
     'exec',
-    lab.ns(node),
+    ns,
     'unshare',
     '--mount',
     '--propagation',
@@ -56,12 +66,12 @@ export async function startConntrackd(
       `strategy ctsync runs conntrackd on every node (${nodes[0]?.conntrackd?.source}); install it (Debian package conntrackd)`,
     );
   for (const plan of nodes) {
-    const { run, log } = dirsOf(lab, plan.node);
+    const { run, log } = dirsOf(lab.dir, plan.node);
     mkdirSync(join(run, 'lock'), { recursive: true }); // /var/lock is /run/lock
     mkdirSync(log, { recursive: true });
     copyFileSync(join(lab.dir, 'nodes', plan.node, FILES.conntrackd), join(run, 'conntrackd.conf'));
     const out = openSync(join(lab.dir, 'logs', `${plan.node}-conntrackd.log`), 'a');
-    const [cmd, ...args] = conntrackdArgv(lab, plan.node, []);
+    const [cmd, ...args] = conntrackdArgv(lab.dir, lab.ns(plan.node), plan.node, []);
     const child = spawn(cmd as string, args, { detached: true, stdio: ['ignore', out, out] });
     if (child.pid === undefined) throw new LabError(`node ${plan.node}: conntrackd did not start`);
     lab.track(child.pid);
@@ -71,11 +81,11 @@ export async function startConntrackd(
   const socket = CONNTRACKD_PATHS.socket.replace(/^\/var\/run\//, '');
   const deadline = Date.now() + 10_000;
   for (const plan of nodes) {
-    const path = join(dirsOf(lab, plan.node).run, socket);
+    const path = join(dirsOf(lab.dir, plan.node).run, socket);
     while (!existsSync(path)) {
       if (Date.now() > deadline)
         throw new LabError(
-          `conntrackd on ${plan.node} has no control socket after 10 s; see ${join(lab.dir, 'logs', `${plan.node}-conntrackd.log`)} and ${dirsOf(lab, plan.node).log}`,
+          `conntrackd on ${plan.node} has no control socket after 10 s; see ${join(lab.dir, 'logs', `${plan.node}-conntrackd.log`)} and ${dirsOf(lab.dir, plan.node).log}`,
         );
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -88,7 +98,7 @@ export async function startConntrackd(
 
 /** What a node's conntrackd says about its sync: `conntrackd -s` (general, network and cache stats). */
 export function conntrackdStats(lab: LabInstance, node: string): string {
-  const r = lab.runner(conntrackdArgv(lab, node, ['-s']));
+  const r = lab.runner(conntrackdArgv(lab.dir, lab.ns(node), node, ['-s']));
   if (r.code !== 0) throw new LabError(`conntrackd -s on ${node} failed: ${r.stderr.trim()}`);
   return r.stdout;
 }
