@@ -28,7 +28,7 @@ export function compileOutbound(ctx: ClusterContext, node: Node, plan: PlanBuild
   });
   table.chain(
     NAT_POSTROUTING,
-    'source NAT: outbound guests, full-NAT inbound',
+    ctx.uses.fullnat ? 'source NAT: outbound guests, full-NAT inbound' : 'source NAT: outbound guests',
     {
       type: 'nat',
       hook: 'postrouting',
