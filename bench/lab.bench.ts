@@ -11,41 +11,40 @@
 // (cvg-<pid>-bench-<n>) for the timings; plain routing through the same namespaces for iperf3.
 // Run: npm run bench:lab [-- --json]   (figures go into bench/README.md; the table goes to stderr
 // with --json, the JSON to stdout; RUNS, IPERF_RUNS and IPERF_SECONDS override 3, 15 and 3)
-import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import type { LabInstance } from '../src/lab/build.ts';
 import { labTest, labUp, type Prepared, prepare } from '../src/lab/lab.ts';
-import { type NamespaceRun, NETNS_PREFIX } from '../src/lab/netns.ts';
-import { realRunner, runChecked } from '../src/lab/run.ts';
-import { UPSTREAM, WORKSTATION } from '../src/lab/topology.ts';
+import type { NamespaceRun } from '../src/lab/netns.ts';
+import { realRunner } from '../src/lab/run.ts';
 import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
 import { generateSpec } from '../test/support/generate.ts';
+import {
+  IPERF_PORT,
+  type IperfRun,
+  iperfRun,
+  json,
+  machineInfo,
+  machineLine,
+  median,
+  note,
+  otherNamespaces as others,
+  out,
+  routeVia,
+  sh,
+  startIperfServer,
+  tempSpec,
+  warnOthers,
+} from './support.ts';
 
 const RUNS = Number(process.env.RUNS ?? 3);
-const IPERF = '/usr/bin/iperf3';
-const IPERF_PORT = 5201;
 const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
 // On a small VM one iperf3 run varies by +-15%: many short rounds, each pairing a measurement with
 // its baseline back to back, give a steadier ratio than a few long ones.
 const IPERF_RUNS = Number(process.env.IPERF_RUNS ?? 15);
 const EXAMPLES = ['examples/part4-stateless.yaml', 'examples/part3-fullnat.yaml'];
 const GENERATED = { nodes: 20, guests: 200, forwards: 200, strategy: 'mixed' } as const;
-
-const json = process.argv.includes('--json');
-// With --json, stdout carries the JSON alone; the table and progress go to stderr.
-const out = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
-const note = (line: string) => process.stderr.write(`  ${line}\n`);
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return (s.length % 2 === 1 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2) as number;
-};
-const sh = (argv: readonly string[]) => runChecked(realRunner, argv).trim();
 
 /** Creates and deletes `count` bare namespaces, one `ip` process each, as NamespaceRun does. */
 function bareNamespaces(count: number): { addMs: number; delMs: number } {
@@ -78,13 +77,6 @@ function bareNamespaces(count: number): { addMs: number; delMs: number } {
       process.removeListener('SIGTERM', onSignal);
     });
   }
-}
-
-function tempSpec(name: string, spec: unknown): { file: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'convergent-bench-'));
-  const file = join(dir, name);
-  writeFileSync(file, stringify(spec));
-  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 // 1. lab test of each example ------------------------------------------------------------------
@@ -194,13 +186,6 @@ async function benchLabUp(): Promise<LabUpFigure> {
 
 type PathKind = 'foreign' | 'local' | 'baseline-foreign' | 'baseline-local';
 
-interface IperfRun {
-  readonly gbps: number;
-  readonly retransmits: number;
-  readonly enters?: string;
-  readonly leaves?: string;
-}
-
 interface IperfFigure {
   readonly kind: PathKind;
   /** What the workstation dials. */
@@ -209,103 +194,6 @@ interface IperfFigure {
   readonly via?: string;
   readonly runs: IperfRun[];
   readonly medianGbps: number;
-}
-
-/** Starts iperf3 -s in guest1's namespace, tracked by the lab, and waits until it listens. */
-async function startIperfServer(lab: LabInstance, guest: string): Promise<void> {
-  const ns = lab.ns(guest);
-  const child = spawn('ip', ['netns', 'exec', ns, IPERF, '-s', '-p', String(IPERF_PORT)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`could not start iperf3 in ${ns}`);
-  lab.track(child.pid); // `ip netns exec` execs iperf3: the same PID, killed by run.cleanup()
-  let stderr = '';
-  let exited: number | null | undefined;
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.on('exit', (code) => {
-    exited = code;
-  });
-  child.unref();
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (exited !== undefined) throw new Error(`iperf3 -s in ${ns} exited (${exited}): ${stderr.trim()}`);
-    const listening = realRunner(['ip', 'netns', 'exec', ns, 'ss', '-Hltn', `sport = :${IPERF_PORT}`]);
-    if (listening.stdout.trim() !== '') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`iperf3 -s in ${ns} did not listen on ${IPERF_PORT} within 10 s`);
-}
-
-interface IperfJson {
-  error?: string;
-  end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
-}
-
-/** Bytes each node's port on the upstream's uplink bridge received and sent so far. */
-function uplinkBytes(lab: LabInstance): Map<string, { rx: number; tx: number }> {
-  const links = JSON.parse(sh(['ip', '-n', lab.ns(UPSTREAM), '-s', '-j', 'link', 'show'])) as {
-    ifname: string;
-    stats64?: { rx: { bytes: number }; tx: { bytes: number } };
-  }[];
-  const bytes = new Map<string, { rx: number; tx: number }>();
-  for (const [node, port] of lab.topology.upstream.portOf) {
-    const s = links.find((l) => l.ifname === port)?.stats64;
-    if (s) bytes.set(node, { rx: s.rx.bytes, tx: s.tx.bytes });
-  }
-  return bytes;
-}
-
-/** The node whose counter grew most, if it grew by at least `least` bytes. */
-function busiest(deltas: [string, number][], least: number): string | undefined {
-  const [top] = [...deltas].sort((a, b) => b[1] - a[1]);
-  return top && top[1] >= least ? top[0] : undefined;
-}
-
-/**
- * One iperf3 run from the workstation. Which node the flow entered and left the cluster through
- * comes from the upstream's port counters: the data goes out toward one node, the ACKs come back
- * from one (the other ports carry only ARP and the like).
- */
-function iperfRun(lab: LabInstance, address: string): IperfRun {
-  const before = uplinkBytes(lab);
-  const r: SpawnSyncReturns<string> = spawnSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.ns(WORKSTATION),
-      IPERF,
-      '-c',
-      address,
-      '-p',
-      String(IPERF_PORT),
-      '-t',
-      String(IPERF_SECONDS),
-      '-O',
-      '1', // leave slow start out
-      '-J',
-    ],
-    { encoding: 'utf8', timeout: (IPERF_SECONDS + 20) * 1000 },
-  );
-  let doc: IperfJson;
-  try {
-    doc = JSON.parse(r.stdout) as IperfJson;
-  } catch {
-    throw new Error(`iperf3 -c ${address} exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
-  }
-  const bps = doc.end?.sum_received?.bits_per_second;
-  if (doc.error || bps === undefined) throw new Error(`iperf3 -c ${address}: ${doc.error ?? 'no result'}`);
-  const after = uplinkBytes(lab);
-  const delta = (dir: 'rx' | 'tx') =>
-    [...after].map(([node, a]): [string, number] => [node, a[dir] - (before.get(node)?.[dir] ?? a[dir])]);
-  return {
-    gbps: bps / 1e9,
-    retransmits: doc.end?.sum_sent?.retransmits ?? 0,
-    enters: busiest(delta('tx'), 1e8),
-    leaves: busiest(delta('rx'), 1e5),
-  };
 }
 
 async function benchIperf(): Promise<IperfFigure[]> {
@@ -352,19 +240,9 @@ async function benchIperf(): Promise<IperfFigure[]> {
           for (const k of kinds) {
             if (k.via) {
               const via = p.cluster.nodes.find((n) => n.name === k.via) as { address: number };
-              // Only inside the lab's upstream namespace.
-              sh([
-                'ip',
-                '-n',
-                k.lab.ns(UPSTREAM),
-                'route',
-                'replace',
-                subnet,
-                'via',
-                formatIPv4(via.address),
-              ]);
+              routeVia(k.lab, subnet, formatIPv4(via.address));
             }
-            const run = iperfRun(k.lab, k.address);
+            const run = await iperfRun(k.lab, k.address, IPERF_SECONDS);
             note(`iperf3 ${k.kind} run ${i + 1}: ${run.gbps.toFixed(2)} Gbit/s`);
             runs.get(k.kind)?.push(run);
           }
@@ -392,18 +270,7 @@ async function benchIperf(): Promise<IperfFigure[]> {
 
 // Main -------------------------------------------------------------------------------------------------
 
-const machine = {
-  cpus: Number(sh(['nproc'])),
-  kernel: sh(['uname', '-r']),
-  node: process.version,
-  iperf3: (sh([IPERF, '--version']).split('\n')[0] ?? '').trim(),
-  loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
-};
-// Namespaces of other convergent runs (a test suite, a `lab up`): they share the CPUs with this run.
-const others = () =>
-  realRunner(['ip', 'netns', 'list'])
-    .stdout.split('\n')
-    .filter((l) => l.startsWith(NETNS_PREFIX) && !l.startsWith(`${NETNS_PREFIX}${process.pid}-`)).length;
+const machine = machineInfo();
 const otherNamespaces: number[] = [others()];
 
 note('lab test of the examples');
@@ -419,13 +286,8 @@ otherNamespaces.push(others());
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const met = (ok: boolean) => (ok ? 'met' : 'NOT MET');
-out(
-  `machine: ${machine.cpus} CPUs, kernel ${machine.kernel}, node ${machine.node}, ${machine.iperf3}, load ${machine.loadavg}`,
-);
-if (otherNamespaces.some((n) => n > 0))
-  out(
-    `WARNING: other convergent runs had namespaces during this one (${otherNamespaces.join(', ')} at start, after each part): figures disturbed`,
-  );
+out(machineLine(machine));
+warnOthers(otherNamespaces);
 out('');
 out(
   `lab test (prepare + up + checks + down), median of ${RUNS}; baseline: ip netns add + del of as many bare namespaces`,

@@ -1,8 +1,8 @@
 // CT-SYNC inbound (seed part 3, option 2): the entering node DNATs, conntrackd replicates the flow
 // to every node, and the guest's own node un-DNATs the reply from the replicated entry. The guest
 // sees the client's real address; the reply leaves through the guest's node, from the address the
-// client dialled. conntrackd runs FTFW and injects straight into the kernel table (no external
-// cache), so a replicated entry works the moment it lands: about 0.2-0.6 ms after the first packet.
+// client dialled. conntrackd (FTFW for two nodes, NOTRACK for more) writes straight into the kernel
+// table (no external cache), so a copy works the moment it lands: 0.2-0.6 ms after the first packet.
 //
 // What the races cost, and the rules that keep them harmless:
 //   the guest's SYN-ACK outruns the replication: it has no entry on its node and is dropped there,
@@ -23,20 +23,19 @@ import {
   ifname,
   ip,
   l4,
-  lookup,
   meta,
   notrack,
   PRIORITY,
   proto,
   service,
-  setField,
   v4,
 } from '../plan/nft.ts';
-import type { Guest, Node } from '../spec/model.ts';
+import type { Guest, Network, Node, Sync } from '../spec/model.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
-import type { PlanBuilder } from './builder.ts';
-import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
+import type { PlanBuilder, TableDraft } from './builder.ts';
+import { type ClusterContext, type ElementCache, forwardSource } from './context.ts';
 import { compileDnat } from './dnat.ts';
+import { rewriteMaps, rewriteRules } from './rewrite.ts';
 import { bridgeTable, ipTable } from './tables.ts';
 
 export const CTSYNC_NOTRACK = 'ctsync-notrack';
@@ -47,58 +46,15 @@ export const CTSYNC_FORWARD = 'ctsync-forward';
 export const SYNC_GUARD_IN = 'sync-guard-in';
 export const SYNC_GUARD_OUT = 'sync-guard-out';
 
-const PROTOS = ['tcp', 'udp'] as const;
-
 export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void {
   const sync = ctx.cluster.sync;
   if (!sync) return;
   const network = ctx.cluster.networks.find((n) => n.name === sync.network);
   if (!network) throw new Error(`compile: sync network ${sync.network} not found`);
-  const group = formatIPv4(sync.group);
-  const own = formatIPv4(network.nodeAddresses.get(node.name) as number);
-  const syncNote = `sync: ${group} udp/${sync.port} on ${network.bridge}`;
 
   compileDnat(ctx, node, plan, cache, 'ctsync');
   const table = ipTable(ctx, node, plan);
-  table.set({
-    name: 'ctsync_guest',
-    comment: 'forwards (strategy ctsync): proto . public port -> guest',
-    key: ['inet_proto', 'inet_service'],
-    value: ['ipv4_addr'],
-    interval: false,
-    elements: forwardsOn(
-      ctx,
-      node,
-      'ctsync',
-      (f, guest) => ({
-        key: [proto(f.proto), service(f.port)],
-        value: [v4(formatIPv4(guest.address))],
-        comment: forwardSource(f),
-      }),
-      cache,
-      'ctsync-guest',
-    ),
-  });
-  for (const p of PROTOS) {
-    table.set({
-      name: `ctsync_${p}_port`,
-      comment: `forwards (ctsync ${p}) whose guest port differs: public -> guest port`,
-      key: ['inet_service'],
-      value: ['inet_service'],
-      interval: false,
-      elements: forwardsOn(
-        ctx,
-        node,
-        'ctsync',
-        (f) =>
-          f.proto === p && f.port !== f.toPort
-            ? { key: [service(f.port)], value: [service(f.toPort)], comment: forwardSource(f) }
-            : undefined,
-        cache,
-        `ctsync-${p}-port`,
-      ),
-    });
-  }
+  rewriteMaps(ctx, node, table, cache, 'ctsync', 'ctsync_guest');
   // Every node's guests, not only this node's: after a migration the replicated state makes any
   // node the one that answers for a guest.
   let targets = cache.get('ctsync-targets');
@@ -126,23 +82,13 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
     elements: targets,
   });
 
-  // The sync traffic itself: never tracked, or conntrackd would replicate its own flow.
-  const syncTraffic = [eq(ip('daddr'), v4(group)), eq(l4('udp', 'dport'), service(sync.port))];
-  table.chain(CTSYNC_NOTRACK, `${syncNote}: not tracked`, {
-    type: 'filter',
-    hook: 'prerouting',
-    priority: PRIORITY.raw,
-    policy: 'accept',
-  });
-  table.rule(CTSYNC_NOTRACK, 'sync: from the other nodes', ...syncTraffic, notrack);
-  table.chain(CTSYNC_NOTRACK_OUT, `${syncNote}: not tracked`, {
-    type: 'filter',
-    hook: 'output',
-    priority: PRIORITY.raw,
-    policy: 'accept',
-  });
-  table.rule(CTSYNC_NOTRACK_OUT, `sync: from ${node.name}`, ...syncTraffic, notrack);
+  compileOutran(node, table);
+  compileSyncTraffic(ctx, node, plan, sync, network);
+  compileSyncSettings(ctx, node, plan, sync, network);
+}
 
+/** The packets that outrun conntrackd, on the entering node and on the guest's node. */
+function compileOutran(node: Node, table: TableDraft): void {
   table.chain(
     CTSYNC_EARLY,
     'forwards (strategy ctsync): packets that outran the sync, entering node',
@@ -163,18 +109,7 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
     { kind: 'goto', chain: CTSYNC_EARLY_REWRITE },
   );
   table.chain(CTSYNC_EARLY_REWRITE, 'forwards (strategy ctsync): to the guest, without conntrack');
-  table.rule(
-    CTSYNC_EARLY_REWRITE,
-    'forwards (ctsync): to the guest',
-    setField(ip('daddr'), lookup(concat(meta('l4proto'), l4('th', 'dport')), 'ctsync_guest')),
-  );
-  for (const p of PROTOS) {
-    table.rule(
-      CTSYNC_EARLY_REWRITE,
-      `forwards (ctsync ${p}): to the guest port`,
-      setField(l4(p, 'dport'), lookup(l4(p, 'dport'), `ctsync_${p}_port`)),
-    );
-  }
+  rewriteRules(table, CTSYNC_EARLY_REWRITE, 'ctsync', 'ctsync_guest');
   table.chain(
     CTSYNC_FORWARD,
     'forwards (strategy ctsync): replies that outran the sync, guest node',
@@ -196,6 +131,37 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
     counter,
     drop,
   );
+}
+
+/** Sync traffic: untracked, and only on the pipes of its network. */
+function compileSyncTraffic(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  sync: Sync,
+  network: Network,
+): void {
+  const syncNote = `sync: ${formatIPv4(sync.group)} udp/${sync.port} on ${network.bridge}`;
+  const table = ipTable(ctx, node, plan);
+  // The sync traffic itself: never tracked, or conntrackd would replicate its own flow.
+  const syncTraffic = [
+    eq(ip('daddr'), v4(formatIPv4(sync.group))),
+    eq(l4('udp', 'dport'), service(sync.port)),
+  ];
+  table.chain(CTSYNC_NOTRACK, `${syncNote}: not tracked`, {
+    type: 'filter',
+    hook: 'prerouting',
+    priority: PRIORITY.raw,
+    policy: 'accept',
+  });
+  table.rule(CTSYNC_NOTRACK, 'sync: from the other nodes', ...syncTraffic, notrack);
+  table.chain(CTSYNC_NOTRACK_OUT, `${syncNote}: not tracked`, {
+    type: 'filter',
+    hook: 'output',
+    priority: PRIORITY.raw,
+    policy: 'accept',
+  });
+  table.rule(CTSYNC_NOTRACK_OUT, `sync: from ${node.name}`, ...syncTraffic, notrack);
 
   // The sync carries every flow of the cluster: no guest may read it or write into it.
   const bridge = bridgeTable(ctx, node, plan);
@@ -237,7 +203,16 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
     counter,
     drop,
   );
+}
 
+/** Kernel settings ctsync relies on, and the node's conntrackd. */
+function compileSyncSettings(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  sync: Sync,
+  network: Network,
+): void {
   const source = `strategy ctsync (${sync.path.join('.')})`;
   if (!ctx.faults.has('ctsync-bridge-netfilter'))
     plan.sysctl(
@@ -254,8 +229,8 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   );
   plan.conntrackd = {
     interface: network.bridge,
-    address: own,
-    group,
+    address: formatIPv4(network.nodeAddresses.get(node.name) as number),
+    group: formatIPv4(sync.group),
     port: sync.port,
     mode: sync.mode,
     peers: ctx.cluster.nodes

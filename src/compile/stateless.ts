@@ -31,7 +31,8 @@ import type { Guest, Node } from '../spec/model.ts';
 import { TAG_MAC_MASK } from '../spec/tags.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
 import type { PlanBuilder } from './builder.ts';
-import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
+import { type ClusterContext, type ElementCache, forwardSource } from './context.ts';
+import { PROTOS, rewriteMaps, rewriteRules } from './rewrite.ts';
 import { ipTable, netdevTable, pipeDevices } from './tables.ts';
 
 export const STATELESS_DNAT = 'stateless-dnat';
@@ -40,8 +41,6 @@ export const MARK_INBOUND = 'mark-inbound';
 export const STATELESS_REPLY = 'stateless-reply';
 export const STATELESS_UNREWRITE = 'stateless-unrewrite';
 export const PIPE_INGRESS = 'pipe-ingress';
-
-const PROTOS = ['tcp', 'udp'] as const;
 
 export function compileStateless(
   ctx: ClusterContext,
@@ -69,45 +68,7 @@ export function compileStateless(
     interval: false,
     elements: ctx.elements.nodePublic,
   });
-  table.set({
-    name: 'stateless_forwards',
-    comment: 'forwards (strategy stateless): proto . public port -> guest',
-    key: ['inet_proto', 'inet_service'],
-    value: ['ipv4_addr'],
-    interval: false,
-    elements: forwardsOn(
-      ctx,
-      node,
-      'stateless',
-      (f, guest) => ({
-        key: [proto(f.proto), service(f.port)],
-        value: [v4(formatIPv4(guest.address))],
-        comment: forwardSource(f),
-      }),
-      cache,
-      'stateless',
-    ),
-  });
-  for (const p of PROTOS) {
-    table.set({
-      name: `stateless_${p}_port`,
-      comment: `forwards (stateless ${p}) whose guest port differs: public -> guest port`,
-      key: ['inet_service'],
-      value: ['inet_service'],
-      interval: false,
-      elements: forwardsOn(
-        ctx,
-        node,
-        'stateless',
-        (f) =>
-          f.proto === p && f.port !== f.toPort
-            ? { key: [service(f.port)], value: [service(f.toPort)], comment: forwardSource(f) }
-            : undefined,
-        cache,
-        `stateless-${p}-port`,
-      ),
-    });
-  }
+  rewriteMaps(ctx, node, table, cache, 'stateless', 'stateless_forwards');
   const hosted = hostedTargets(ctx, node);
   table.set({
     name: 'stateless_targets',
@@ -159,18 +120,7 @@ export function compileStateless(
     `${tagNote}: the flow entered here`,
     setField(meta('mark'), { kind: 'const', value: mark(node.tag) }),
   );
-  table.rule(
-    STATELESS_REWRITE,
-    'forwards (stateless): to the guest',
-    setField(ip('daddr'), lookup(concat(meta('l4proto'), l4('th', 'dport')), 'stateless_forwards')),
-  );
-  for (const p of PROTOS) {
-    table.rule(
-      STATELESS_REWRITE,
-      `forwards (stateless ${p}): to the guest port`,
-      setField(l4(p, 'dport'), lookup(l4(p, 'dport'), `stateless_${p}_port`)),
-    );
-  }
+  rewriteRules(table, STATELESS_REWRITE, 'stateless', 'stateless_forwards');
   // A guest on another node answers through that node: here conntrack would only ever see one
   // direction (every later packet INVALID, and a per-packet lookup for nothing).
   table.rule(

@@ -53,13 +53,19 @@ def main() -> None:
             log("udp", self.server.server_address[1], self.client_address)
             sock.sendto(answer(self.client_address), self.client_address)
 
+    # socketserver listens with a backlog of 5: a few clients at once overflow it, and each dropped
+    # handshake costs the client a 1 s retransmission that a check would report as the path's.
     class Tcp(socketserver.ThreadingTCPServer):
         allow_reuse_address = True
         daemon_threads = True
+        request_queue_size = 128
 
-    ThreadingHTTPServer.allow_reuse_address = True
+    class HttpServer(ThreadingHTTPServer):
+        allow_reuse_address = True
+        request_queue_size = 128
+
     servers = (
-        [ThreadingHTTPServer(("0.0.0.0", p), Http) for p in args.http]
+        [HttpServer(("0.0.0.0", p), Http) for p in args.http]
         + [Tcp(("0.0.0.0", p), Banner) for p in args.tcp]
         + [socketserver.UDPServer(("0.0.0.0", p), Datagram) for p in args.udp]
     )

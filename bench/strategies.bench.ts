@@ -1,0 +1,308 @@
+// The three inbound strategies side by side, through the foreign node (the node a connection enters,
+// which does not host the guest), each against the same lab without rulesets (as root; every
+// namespace carries a run's prefix and is removed whatever happens; nothing is attached to the
+// machine's interfaces or changed in its namespace):
+//   conn/s   new TCP connections per second from the workstation (connect, read the guest's one-line
+//            banner, close), CONN_CLIENTS at a time for CONN_SECONDS (bench/connrate.py), with the
+//            median and p90 connect-to-banner latency
+//   iperf3   TCP throughput, one stream
+// Each strategy's example gets forwards tcp/5201 (iperf3) and tcp/7000-7007 (banner) to guest1, which
+// node1 hosts; the workstation dials node2. Baseline: the same spec brought up with loadRulesets:
+// false, the upstream routing the guest subnet to node2 and the workstation dialling guest1 itself.
+// One strategy at a time: its lab and its baseline's are up together (2 CPUs), their measurements
+// alternate for ROUNDS rounds; figures are medians, ratios the median of the per-round ratios.
+// Run: npm run bench:strategies [-- --json]   (figures go into bench/README.md; ROUNDS,
+// CONN_CLIENTS, CONN_SECONDS and IPERF_SECONDS override 3, 16, 5 and 3). The script runs it with
+// `node --import tsx`, not tsx's CLI: on Ctrl-C that CLI SIGKILLs its child unless the child answers
+// within ~60 ms, which one busy with a lab's (synchronous) cleanup cannot: labs were left behind.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { type LabInstance, PYTHON } from '../src/lab/build.ts';
+import { labUp, type Prepared, prepare } from '../src/lab/lab.ts';
+import { WORKSTATION } from '../src/lab/topology.ts';
+import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
+import {
+  IPERF_PORT,
+  type IperfRun,
+  iperfRun,
+  json,
+  labClient,
+  machineInfo,
+  machineLine,
+  median,
+  note,
+  otherNamespaces,
+  out,
+  routeVia,
+  sh,
+  startIperfServer,
+  tempSpec,
+  throughNodes,
+  warnOthers,
+} from './support.ts';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const CONN_CLIENTS = Number(process.env.CONN_CLIENTS ?? 16);
+const CONN_SECONDS = Number(process.env.CONN_SECONDS ?? 5);
+const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
+const CONN_PORT = 7000;
+/** Forwards tcp/7000-7007: each destination port has client ports of its own (see connrate.py). */
+const CONN_PORTS = 8;
+const GUEST = 'guest1';
+const CONNRATE = fileURLToPath(new URL('./connrate.py', import.meta.url));
+const STRATEGIES = [
+  { strategy: 'fullnat', example: 'examples/part3-fullnat.yaml' },
+  { strategy: 'stateless', example: 'examples/part4-stateless.yaml' },
+  { strategy: 'ctsync', example: 'examples/part3-ctsync.yaml' },
+] as const;
+
+interface ConnRun {
+  readonly connections: number;
+  readonly perSecond: number;
+  readonly medianMs: number | null;
+  readonly p90Ms: number | null;
+  readonly failures: number;
+  readonly errors: Record<string, number>;
+  readonly seconds: number;
+  readonly enters?: string;
+  readonly leaves?: string;
+}
+
+interface Side {
+  /** What the workstation dials. */
+  readonly address: string;
+  readonly conn: ConnRun[];
+  readonly iperf: IperfRun[];
+  readonly perSecond: number;
+  readonly medianMs: number;
+  readonly p90Ms: number;
+  readonly gbps: number;
+}
+
+interface StrategyFigure {
+  readonly strategy: string;
+  readonly example: string;
+  readonly enters: string;
+  readonly hosting: string;
+  readonly measured: Side;
+  readonly baseline: Side;
+  /** Medians of the per-round ratios (each measurement against its baseline taken beside it). */
+  readonly connRatio: number;
+  readonly gbpsRatio: number;
+}
+
+/** Starts connrate.py's banner server in the guest's namespace, tracked by the lab, and waits for it. */
+function startBanner(lab: LabInstance, guest: string): Promise<void> {
+  const ns = lab.ns(guest);
+  const serve = ['--serve', String(CONN_PORT), guest, String(CONN_PORTS)];
+  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, CONNRATE, ...serve], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`could not start the banner server in ${ns}`);
+  lab.track(child.pid); // `ip netns exec` execs python: the same PID, killed by run.cleanup()
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(
+      () => reject(new Error(`the banner server in ${ns} did not start in 10 s`)),
+      10_000,
+    );
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!stdout.includes('ready\n')) return;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+      resolve();
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the banner server in ${ns} exited (${code}): ${stderr.trim()}`));
+    });
+  });
+}
+
+/** One connection-rate run from the workstation; the answers of ~80 ctsync connections move ~25 kB. */
+function connRun(lab: LabInstance, address: string): Promise<ConnRun> {
+  return throughNodes(lab, { enters: 1e4, leaves: 1e4 }, async () => {
+    const args = [address, CONN_PORT, CONN_CLIENTS, CONN_SECONDS, CONN_PORTS].map(String);
+    const r = await labClient(lab, WORKSTATION, [PYTHON, CONNRATE, ...args], (CONN_SECONDS + 30) * 1000);
+    try {
+      const doc = JSON.parse(r.stdout) as {
+        connections: number;
+        per_second: number;
+        median_ms: number | null;
+        p90_ms: number | null;
+        failures: number;
+        errors: Record<string, number>;
+        seconds: number;
+      };
+      return {
+        connections: doc.connections,
+        perSecond: doc.per_second,
+        medianMs: doc.median_ms,
+        p90Ms: doc.p90_ms,
+        failures: doc.failures,
+        errors: doc.errors,
+        seconds: doc.seconds,
+      };
+    } catch {
+      throw new Error(`connrate.py ${address} exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+  });
+}
+
+function side(address: string, conn: ConnRun[], iperf: IperfRun[]): Side {
+  const ms = (k: 'medianMs' | 'p90Ms') => median(conn.map((c) => c[k] ?? Number.NaN));
+  return {
+    address,
+    conn,
+    iperf,
+    perSecond: median(conn.map((c) => c.perSecond)),
+    medianMs: ms('medianMs'),
+    p90Ms: ms('p90Ms'),
+    gbps: median(iperf.map((x) => x.gbps)),
+  };
+}
+
+async function benchStrategy(s: (typeof STRATEGIES)[number]): Promise<StrategyFigure> {
+  const spec = parse(readFileSync(s.example, 'utf8')) as { forwards: unknown[] };
+  spec.forwards.push({ port: IPERF_PORT, to: GUEST });
+  for (let i = 0; i < CONN_PORTS; i++) spec.forwards.push({ port: CONN_PORT + i, to: GUEST });
+  const tmp = tempSpec(`${s.strategy}-bench.yaml`, spec);
+  try {
+    const prepared = prepare(tmp.file);
+    // No lab servers: the bench starts its own on guest1 (the checks are not run).
+    const p: Prepared = { ...prepared, servers: new Map() };
+    const guest = p.cluster.guests.find((g) => g.name === GUEST);
+    const foreign = p.cluster.nodes.find((n) => n.name !== guest?.node);
+    const network = p.cluster.networks.find((n) => n.name === guest?.network);
+    if (!guest || !foreign || !network) throw new Error(`${s.example} needs ${GUEST} and two nodes`);
+
+    const progress = () => {};
+    const withRules = await labUp(p, { progress });
+    withRules.run.atCleanup(tmp.remove); // also on a signal, which skips the finally below
+    try {
+      const noRules = await labUp(p, { progress, loadRulesets: false });
+      try {
+        routeVia(noRules.lab, formatPrefix(network.subnet), formatIPv4(foreign.address));
+        for (const lab of [withRules.lab, noRules.lab]) {
+          await startIperfServer(lab, GUEST);
+          await startBanner(lab, GUEST);
+          // 64k client ports instead of 28k, in the lab's workstation only (see connrate.py).
+          const range = 'net.ipv4.ip_local_port_range=1024 65535';
+          sh(['ip', 'netns', 'exec', lab.ns(WORKSTATION), 'sysctl', '-q', '-w', range]);
+        }
+        const kinds = [
+          { name: s.strategy, lab: withRules.lab, address: formatIPv4(foreign.address) },
+          { name: 'baseline', lab: noRules.lab, address: formatIPv4(guest.address) },
+        ];
+        const conn = kinds.map((): ConnRun[] => []);
+        const iperf = kinds.map((): IperfRun[] => []);
+        for (let i = 0; i < ROUNDS; i++) {
+          // Who goes first alternates, so that a drift of the machine does not favour one side.
+          const order = i % 2 === 0 ? [0, 1] : [1, 0];
+          for (const k of order) {
+            const { name, lab, address } = kinds[k] as (typeof kinds)[number];
+            const c = await connRun(lab, address);
+            note(
+              `${s.strategy} round ${i + 1} ${name}: ${c.perSecond} conn/s, median ${c.medianMs} ms, p90 ${c.p90Ms} ms, ${c.failures} failed`,
+            );
+            conn[k]?.push(c);
+          }
+          for (const k of order) {
+            const { name, lab, address } = kinds[k] as (typeof kinds)[number];
+            const r = await iperfRun(lab, address, IPERF_SECONDS);
+            note(`${s.strategy} round ${i + 1} ${name}: ${r.gbps.toFixed(2)} Gbit/s`);
+            iperf[k]?.push(r);
+          }
+        }
+        const [mc, bc] = conn as [ConnRun[], ConnRun[]];
+        const [mi, bi] = iperf as [IperfRun[], IperfRun[]];
+        return {
+          strategy: s.strategy,
+          example: s.example,
+          enters: foreign.name,
+          hosting: guest.node,
+          measured: side(kinds[0]?.address as string, mc, mi),
+          baseline: side(kinds[1]?.address as string, bc, bi),
+          connRatio: median(mc.map((c, i) => c.perSecond / (bc[i] as ConnRun).perSecond)),
+          gbpsRatio: median(mi.map((r, i) => r.gbps / (bi[i] as IperfRun).gbps)),
+        };
+      } finally {
+        noRules.run.cleanup();
+      }
+    } finally {
+      withRules.run.cleanup();
+    }
+  } finally {
+    tmp.remove();
+  }
+}
+
+// Main -------------------------------------------------------------------------------------------------
+
+const started = Date.now();
+const machine = machineInfo();
+const others: number[] = [otherNamespaces()];
+const figures: StrategyFigure[] = [];
+for (const s of STRATEGIES) {
+  note(`${s.strategy} (${s.example}) and its baseline`);
+  figures.push(await benchStrategy(s));
+  others.push(otherNamespaces());
+}
+const seconds = (Date.now() - started) / 1000;
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const f3 = (x: number) => x.toFixed(3);
+const paths = (runs: readonly { enters?: string; leaves?: string }[]) =>
+  [...new Set(runs.map((r) => `enters ${r.enters ?? '?'}, leaves ${r.leaves ?? '?'}`))].join('; ');
+out(machineLine(machine));
+warnOthers(others);
+out('');
+const [first] = figures;
+out(
+  `through the foreign node: workstation -> ${first?.enters} -> ${GUEST} on ${first?.hosting}; median of ${ROUNDS} rounds, each strategy interleaved with its baseline (${seconds.toFixed(0)} s in all)`,
+);
+out(
+  `  conn/s: connrate.py, ${CONN_CLIENTS} clients for ${CONN_SECONDS} s, each connect + read the banner + close; latency connect to banner`,
+);
+out(`  iperf3 -t ${IPERF_SECONDS} -O 1, one stream; ratio: median of the per-round ratios to the baseline`);
+out('');
+out(
+  `  ${'strategy'.padEnd(10)} ${'conn/s'.padStart(8)} ${'ratio'.padStart(6)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'Gbit/s'.padStart(7)} ${'ratio'.padStart(6)}`,
+);
+const row = (name: string, x: Side, connRatio?: number, gbpsRatio?: number) =>
+  `  ${name.padEnd(10)} ${f1(x.perSecond).padStart(8)} ${(connRatio === undefined ? '' : f3(connRatio)).padStart(6)} ` +
+  `${`${f1(x.medianMs)} ms`.padStart(9)} ${`${f1(x.p90Ms)} ms`.padStart(9)} ${f2(x.gbps).padStart(7)} ${(gbpsRatio === undefined ? '' : f3(gbpsRatio)).padStart(6)}`;
+for (const f of figures) {
+  out(row(f.strategy, f.measured, f.connRatio, f.gbpsRatio));
+  out(row('  baseline', f.baseline));
+}
+out('');
+for (const f of figures)
+  for (const [name, x] of [
+    [f.strategy, f.measured],
+    [`${f.strategy} baseline`, f.baseline],
+  ] as const) {
+    const what = x === f.baseline ? `${x.address} routed via ${f.enters}, no rulesets` : `${x.address}`;
+    const failed = x.conn.reduce((n, c) => n + c.failures, 0);
+    const errors = [...new Set(x.conn.flatMap((c) => Object.keys(c.errors)))];
+    out(`  ${name} (${what})`);
+    out(
+      `    conn/s ${x.conn.map((c) => f1(c.perSecond)).join(', ')}; connections ${x.conn.map((c) => c.connections).join(', ')}; ` +
+        `failed ${failed}${errors.length > 0 ? ` (${errors.join(', ')})` : ''}; ${paths(x.conn)}`,
+    );
+    out(
+      `    Gbit/s ${x.iperf.map((r) => f2(r.gbps)).join(', ')}; retransmits ${x.iperf.map((r) => r.retransmits).join(', ')}; ${paths(x.iperf)}`,
+    );
+  }
+if (json)
+  console.log(JSON.stringify({ machine, otherNamespaces: others, seconds, strategies: figures }, null, 2));
