@@ -5,7 +5,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
-import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
+import { attach, type LabReport, labTest, labUp, type Prepared, prepare, runChecks } from '../lab/lab.ts';
 import {
   type LabEntry,
   labDir,
@@ -18,6 +18,9 @@ import {
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
+import { type Kernel, pickKernels } from '../vm/kernel.ts';
+import { type VmLabReport, vmLabTest } from '../vm/lab.ts';
+import { formatMatrix } from '../vm/matrix.ts';
 import { EXIT, reportAndExit, UsageError } from './errors.ts';
 
 const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
@@ -71,6 +74,30 @@ function printReport(report: LabReport, json: boolean): void {
   process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
 }
 
+/** `lab test --vm`: one kernel prints the lab's own report; several, a table over them. */
+async function vmTest(
+  p: Prepared,
+  o: { kernels: readonly Kernel[]; faults: readonly string[]; cut?: string; json: boolean },
+): Promise<void> {
+  const reports: VmLabReport[] = [];
+  for (const kernel of o.kernels) {
+    progress(`booting kernel ${kernel.version} in a VM (qemu)`);
+    const report = await vmLabTest(p, {
+      kernel,
+      faults: o.faults,
+      cut: o.cut,
+      progress: (l) => progress(`[${kernel.version}] ${l}`),
+    });
+    progress(
+      `kernel ${kernel.version}: VM booted in ${(report.vm.bootMs / 1000).toFixed(1)} s, ${(report.vm.totalMs / 1000).toFixed(1)} s in all`,
+    );
+    reports.push(report);
+  }
+  if (reports.length === 1) return printReport(reports[0] as VmLabReport, o.json);
+  process.stdout.write(o.json ? `${JSON.stringify(reports, null, 2)}\n` : formatMatrix(reports));
+  process.exitCode = reports.every((r) => r.failed === 0) ? EXIT.ok : EXIT.failed;
+}
+
 export function labCommand(program: Command): void {
   const lab = program
     .command('lab')
@@ -86,6 +113,13 @@ export function labCommand(program: Command): void {
       'then cut this node off (uplink and pipes down) and run the checks that do not need it',
     )
     .option('--json', 'print the report as JSON on stdout')
+    .option('--vm', 'run the lab inside a VM booting a Debian kernel (qemu), not on this kernel')
+    .option(
+      '--kernel <version>',
+      'with --vm: the kernel (e.g. 6.1); repeat for a table over kernels',
+      collect,
+      [],
+    )
     .action(async (file, options) => {
       try {
         const p = prepare(file, faultsOf(options.fault));
@@ -93,8 +127,18 @@ export function labCommand(program: Command): void {
           throw new UsageError(
             `no node "${options.cut}" to cut; nodes: ${p.cluster.nodes.map((n) => n.name).join(', ')}`,
           );
+        if (options.kernel.length > 0 && !options.vm) throw new UsageError('--kernel goes with --vm');
         needRoot();
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
+        if (options.vm) {
+          await vmTest(p, {
+            kernels: pickKernels(options.kernel),
+            faults: options.fault,
+            cut: options.cut,
+            json: options.json === true,
+          });
+          return;
+        }
         const report = await labTest(p, { progress, cut: options.cut });
         printReport(report, options.json === true);
       } catch (err) {

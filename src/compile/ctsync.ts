@@ -33,7 +33,7 @@ import {
 import type { Guest, Network, Node, Sync } from '../spec/model.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
 import type { PlanBuilder, TableDraft } from './builder.ts';
-import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
+import { type ClusterContext, type ElementCache, forwardSource } from './context.ts';
 import { compileDnat } from './dnat.ts';
 import { rewriteMaps, rewriteRules } from './rewrite.ts';
 import { bridgeTable, ipTable } from './tables.ts';
@@ -55,22 +55,6 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   compileDnat(ctx, node, plan, cache, 'ctsync');
   const table = ipTable(ctx, node, plan);
   rewriteMaps(ctx, node, table, cache, 'ctsync', 'ctsync_guest');
-  // Membership has its own set: kernels before 6.x reject a map used as a set ("Invalid argument",
-  // found by the VM lab on Debian's 6.1).
-  table.set({
-    name: 'ctsync_ports',
-    comment: 'forwards (strategy ctsync): proto . public port',
-    key: ['inet_proto', 'inet_service'],
-    interval: false,
-    elements: forwardsOn(
-      ctx,
-      node,
-      'ctsync',
-      (f) => ({ key: [proto(f.proto), service(f.port)], comment: forwardSource(f) }),
-      cache,
-      'ctsync-ports',
-    ),
-  });
   // Every node's guests, not only this node's: after a migration the replicated state makes any
   // node the one that answers for a guest.
   let targets = cache.get('ctsync-targets');

@@ -10,7 +10,11 @@ import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } fro
 export const PROTOS = ['tcp', 'udp'] as const;
 type Strategy = Extract<Forward['strategy'], 'stateless' | 'ctsync'>;
 
-/** `addressMap` (proto . public port -> guest) and `<strategy>_<proto>_port` (public -> guest port). */
+/**
+ * `<strategy>_ports` (proto . public port), `addressMap` (proto . public port -> guest) and
+ * `<strategy>_<proto>_port` (public -> guest port). Membership has a set of its own: kernels before
+ * 6.x reject a map used as a set ("Invalid argument"; the VM lab found it on Debian's 6.1).
+ */
 export function rewriteMaps(
   ctx: ClusterContext,
   node: Node,
@@ -19,6 +23,20 @@ export function rewriteMaps(
   strategy: Strategy,
   addressMap: string,
 ): void {
+  table.set({
+    name: `${strategy}_ports`,
+    comment: `forwards (strategy ${strategy}): proto . public port`,
+    key: ['inet_proto', 'inet_service'],
+    interval: false,
+    elements: forwardsOn(
+      ctx,
+      node,
+      strategy,
+      (f) => ({ key: [proto(f.proto), service(f.port)], comment: forwardSource(f) }),
+      cache,
+      `${strategy}-ports`,
+    ),
+  });
   table.set({
     name: addressMap,
     comment: `forwards (strategy ${strategy}): proto . public port -> guest`,

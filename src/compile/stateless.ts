@@ -108,7 +108,7 @@ export function compileStateless(
     `forwards (stateless) on ${node.name}'s public address`,
     eq(meta('iifname'), ifname(node.uplinkBridge)),
     eq(ip('daddr'), v4(formatIPv4(node.address))),
-    inSet(concat(meta('l4proto'), l4('th', 'dport')), 'stateless_forwards'),
+    inSet(concat(meta('l4proto'), l4('th', 'dport')), 'stateless_ports'),
     counter,
     { kind: 'goto', chain: STATELESS_REWRITE },
   );

@@ -1,0 +1,141 @@
+// Runs a job in a small VM: the chosen Debian kernel under qemu, the host's root as the VM's
+// (read-only, with a writable layer in the VM's memory), and one shared run directory through which
+// the job and its results pass. The VM reports on its second serial port, line by line; the kernel's
+// console goes to console.log in the run directory. The VM is killed and the directory removed when
+// the run ends: normally, on an exception, and on SIGINT/SIGTERM/SIGHUP.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { NamespaceRun } from '../lab/netns.ts';
+import { LabError } from '../lab/topology.ts';
+import { buildInitramfs, JOB, VM_RUN } from './initramfs.ts';
+import type { Kernel } from './kernel.ts';
+
+export const VM_ROOT = '/run/convergent/vm';
+const QEMU = 'qemu-system-x86_64';
+/** The job's first line: the VM booted and the host root is mounted. */
+const STARTED = 'convergent-vm: started';
+const EXIT_FILE = 'exit';
+
+export interface VmJob {
+  readonly kernel: Kernel;
+  /** Shell commands, run by /bin/sh in the VM with its output on the host's progress. */
+  readonly script: string;
+  /** Files the job reads, written into the run directory (in the VM: /run/vm/<name>). */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Files the job writes into /run/vm, read back for the caller. */
+  readonly collect?: readonly string[];
+  readonly progress: (line: string) => void;
+  readonly timeoutMs?: number;
+  readonly memoryMb?: number;
+}
+
+export interface VmResult {
+  /** The job's exit status. */
+  readonly code: number;
+  /** The collected files the job wrote, by name. */
+  readonly files: ReadonlyMap<string, string>;
+  readonly bootMs: number;
+  readonly totalMs: number;
+}
+
+export function qemuMissing(): string | undefined {
+  const r = spawnSync(QEMU, ['--version'], { encoding: 'utf8' });
+  return r.status === 0
+    ? undefined
+    : `the VM lab needs qemu: apt-get install qemu-system-x86 (${QEMU}: ${r.error?.message ?? r.stderr.trim()})`;
+}
+
+export async function runInVm(job: VmJob): Promise<VmResult> {
+  const missing = qemuMissing();
+  if (missing) throw new LabError(missing);
+  const run = new NamespaceRun(); // no namespaces: its id, its cleanup and its signal handling
+  const dir = join(VM_ROOT, run.id);
+  run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    mkdirSync(dir, { recursive: true });
+    const initrd = buildInitramfs(job.kernel, dir);
+    for (const [name, text] of Object.entries(job.files ?? {})) writeFileSync(join(dir, name), text);
+    writeFileSync(
+      join(dir, JOB),
+      [
+        'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1',
+        `exec >/dev/ttyS1 2>&1`,
+        `echo '${STARTED}'`,
+        '(',
+        job.script,
+        `) ; echo $? > ${VM_RUN}/${EXIT_FILE}`,
+        // Power off at once; the sleep keeps init alive until the kernel does it.
+        'echo o > /proc/sysrq-trigger; sleep 30',
+        '',
+      ].join('\n'),
+    );
+    const start = performance.now();
+    let bootMs = Number.NaN;
+    const args = [
+      '-accel',
+      'tcg,thread=multi',
+      '-smp',
+      String(Math.min(2, availableParallelism())),
+      '-m',
+      String(job.memoryMb ?? 1024),
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      job.kernel.image,
+      '-initrd',
+      initrd,
+      '-append',
+      'console=ttyS0 quiet loglevel=3 panic=-1',
+      '-virtfs',
+      'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+      '-virtfs',
+      `local,path=${dir},mount_tag=vmrun,security_model=none`,
+      '-serial',
+      `file:${join(dir, 'console.log')}`,
+      '-serial',
+      'stdio',
+    ];
+    const qemu = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (qemu.pid !== undefined) run.track(qemu.pid);
+    let stderr = '';
+    qemu.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const lines = createInterface({ input: qemu.stdout });
+    lines.on('line', (raw) => {
+      const line = raw.replace(/\r$/, '');
+      if (line === STARTED) bootMs = performance.now() - start;
+      else job.progress(line);
+    });
+    const timeoutMs = job.timeoutMs ?? 600_000;
+    const exited = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+      qemu.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    const totalMs = performance.now() - start;
+    const exitFile = join(dir, EXIT_FILE);
+    if (!existsSync(exitFile)) {
+      const console = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
+      throw new LabError(
+        `the VM (kernel ${job.kernel.version}) stopped before its job ended (qemu exit ${exited}${totalMs >= timeoutMs ? `, killed after ${timeoutMs / 1000} s` : ''})${stderr.trim() ? `: ${stderr.trim()}` : ''}\nlast console lines:\n${console}`,
+      );
+    }
+    const files = new Map<string, string>();
+    for (const name of job.collect ?? []) {
+      const path = join(dir, name);
+      if (existsSync(path)) files.set(name, readFileSync(path, 'utf8'));
+    }
+    const code = Number(readFileSync(exitFile, 'utf8').trim());
+    return { code, files, bootMs, totalMs };
+  } finally {
+    run.cleanup();
+  }
+}
