@@ -1,13 +1,12 @@
 // Runs a job in a small VM: the chosen Debian kernel under qemu, the host's root as the VM's
 // (read-only, with a writable layer in the VM's memory), and one shared run directory through which
-// the job and its results pass. The VM reports on its second serial port, line by line; the kernel's
-// console goes to console.log in the run directory. The VM is killed and the directory removed when
+// the job, its output and its results pass. The output file is followed while the VM runs (a serial
+// port drops bytes when the host reads late); the kernel's console goes to console.log beside it. The VM is killed and the directory removed when
 // the run ends: normally, on an exception, and on SIGINT/SIGTERM/SIGHUP.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { NamespaceRun } from '../lab/netns.ts';
 import { LabError } from '../lab/topology.ts';
 import { buildInitramfs, JOB, VM_RUN } from './initramfs.ts';
@@ -18,6 +17,8 @@ const QEMU = 'qemu-system-x86_64';
 /** The job's first line: the VM booted and the host root is mounted. */
 const STARTED = 'convergent-vm: started';
 const EXIT_FILE = 'exit';
+const OUTPUT = 'output.log';
+const FOLLOW_MS = 200;
 
 export interface VmJob {
   readonly kernel: Kernel;
@@ -48,6 +49,22 @@ export function qemuMissing(): string | undefined {
     : `the VM lab needs qemu: apt-get install qemu-system-x86 (${QEMU}: ${r.error?.message ?? r.stderr.trim()})`;
 }
 
+/** Calls `line` for each complete line appended to `path` since the last call; `end` flushes the rest. */
+function follower(path: string, line: (text: string) => void): (end?: boolean) => void {
+  let offset = 0;
+  let partial = '';
+  return (end = false) => {
+    const text = readFileSync(path);
+    if (text.length > offset) {
+      partial += text.subarray(offset).toString('utf8');
+      offset = text.length;
+    }
+    const lines = partial.split('\n');
+    partial = end ? '' : (lines.pop() as string);
+    for (const l of lines) if (l !== '' || !end) line(l);
+  };
+}
+
 export async function runInVm(job: VmJob): Promise<VmResult> {
   const missing = qemuMissing();
   if (missing) throw new LabError(missing);
@@ -62,7 +79,7 @@ export async function runInVm(job: VmJob): Promise<VmResult> {
       join(dir, JOB),
       [
         'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1',
-        `exec >/dev/ttyS1 2>&1`,
+        `exec >>${VM_RUN}/${OUTPUT} 2>&1`,
         `echo '${STARTED}'`,
         '(',
         job.script,
@@ -97,29 +114,30 @@ export async function runInVm(job: VmJob): Promise<VmResult> {
       `local,path=${dir},mount_tag=vmrun,security_model=none`,
       '-serial',
       `file:${join(dir, 'console.log')}`,
-      '-serial',
-      'stdio',
     ];
-    const qemu = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = join(dir, OUTPUT);
+    writeFileSync(output, '');
+    const qemu = spawn(QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     if (qemu.pid !== undefined) run.track(qemu.pid);
     let stderr = '';
     qemu.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    const lines = createInterface({ input: qemu.stdout });
-    lines.on('line', (raw) => {
-      const line = raw.replace(/\r$/, '');
+    const follow = follower(output, (line) => {
       if (line === STARTED) bootMs = performance.now() - start;
       else job.progress(line);
     });
+    const timer = setInterval(follow, FOLLOW_MS);
     const timeoutMs = job.timeoutMs ?? 600_000;
     const exited = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+      const kill = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
       qemu.on('exit', (code) => {
-        clearTimeout(timer);
+        clearTimeout(kill);
         resolve(code);
       });
     });
+    clearInterval(timer);
+    follow(true);
     const totalMs = performance.now() - start;
     const exitFile = join(dir, EXIT_FILE);
     if (!existsSync(exitFile)) {

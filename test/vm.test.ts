@@ -1,0 +1,94 @@
+// The lab on another kernel: the seed examples give the same results in a VM booting Debian's kernel
+// as in namespaces on this one, and that kernel offers what the CGNAT and Ganeti work needs (VRF,
+// bonds, 802.1Q VLANs) next to nftables. The VM and its run directory are gone afterwards.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { type CheckResult, type LabReport, labTest, prepare } from '../src/lab/lab.ts';
+import { realRunner } from '../src/lab/run.ts';
+import { pickKernels } from '../src/vm/kernel.ts';
+import { vmLabTest } from '../src/vm/lab.ts';
+import { runInVm, VM_ROOT } from '../src/vm/qemu.ts';
+import { EXAMPLES_DIR } from './support/examples.ts';
+import { needsVm } from './support/root.ts';
+
+const quiet = () => {};
+
+/** What a user compares between two runs of the same checks. */
+const essence = (r: CheckResult) => [r.name, r.passed, r.answered, r.saw, r.replyFrom, r.enters, r.leaves];
+
+function assertNothingLeft(): void {
+  assert.deepEqual(existsSync(VM_ROOT) ? readdirSync(VM_ROOT) : [], [], 'no VM run directory is left');
+  assert.equal(realRunner(['pgrep', '-x', 'qemu-system-x86_64']).stdout, '', 'no qemu is left');
+}
+
+describe('VM lab: the same checks on a Debian kernel', () => {
+  for (const example of ['part4-stateless.yaml', 'part3-fullnat.yaml']) {
+    test(`${example}: every check passes in the VM, with the results of the namespace lab`, async (t) => {
+      if (!needsVm(t)) return;
+      const p = prepare(join(EXAMPLES_DIR, example));
+      const [kernel] = pickKernels([]);
+      assert.ok(kernel);
+      const inVm = await vmLabTest(p, { kernel, progress: quiet });
+      assertNothingLeft();
+      const here: LabReport = await labTest(p, { progress: quiet });
+      assert.equal(
+        inVm.failed,
+        0,
+        inVm.results
+          .filter((r) => !r.passed)
+          .map((r) => `${r.name}: ${r.problems}`)
+          .join('\n'),
+      );
+      assert.deepEqual(inVm.results.map(essence), here.results.map(essence));
+      assert.equal(inVm.vm.kernel, kernel.version);
+    });
+  }
+
+  test('the kernel offers VRF, bonds (active-backup, 802.3ad) and VLAN subinterfaces, and loads a ruleset', async (t) => {
+    if (!needsVm(t)) return;
+    const [kernel] = pickKernels([]);
+    assert.ok(kernel);
+    const lines: string[] = [];
+    // Every step prints what the kernel now holds; set -e stops at the first that fails.
+    const result = await runInVm({
+      kernel,
+      progress: (l) => lines.push(l),
+      files: {
+        'ruleset.nft': [
+          'table inet t {',
+          '\tset vrfs { type ifname; elements = { "blue", "red" } }',
+          '\tchain zones { type filter hook prerouting priority raw; iifname @vrfs ct zone set 1; }',
+          '}',
+          '',
+        ].join('\n'),
+      },
+      script: [
+        'set -e',
+        'uname -r',
+        'ip link add blue type vrf table 10 && ip link add red type vrf table 20',
+        'ip -d -o link show type vrf | sed -n "s/.*\\(vrf table [0-9]*\\).*/\\1/p"',
+        'ip link add a0 type veth peer name a1 && ip link add b0 type veth peer name b1',
+        'ip link add bond0 type bond mode active-backup miimon 100 && ip link set a0 master bond0 && ip link set b0 master bond0',
+        'ip link add bond1 type bond mode 802.3ad xmit_hash_policy layer3+4',
+        'ip link set a0 up; ip link set b0 up; ip link set bond0 up',
+        'sed -n "s/^Bonding Mode: //p" /proc/net/bonding/bond0 /proc/net/bonding/bond1',
+        'ip link add c0 type veth peer name c1 && ip link add link c0 name c0.100 type vlan id 100',
+        'ip -d -o link show c0.100 | grep -o "vlan protocol 802.1Q id 100"',
+        'nft -f /run/vm/ruleset.nft && nft list set inet t vrfs | grep -c elements',
+      ].join('\n'),
+    });
+    assertNothingLeft();
+    assert.equal(result.code, 0, lines.join('\n'));
+    assert.deepEqual(lines, [
+      kernel.version,
+      'vrf table 10',
+      'vrf table 20',
+      'fault-tolerance (active-backup)',
+      'IEEE 802.3ad Dynamic link aggregation',
+      'vlan protocol 802.1Q id 100',
+      '1',
+    ]);
+  });
+});
