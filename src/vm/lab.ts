@@ -1,7 +1,8 @@
 // `lab test --vm`: the same lab and checks, run by the same code, inside a VM booting a chosen
 // Debian kernel. The spec is validated and compiled here first (bad input never boots a VM); the VM
 // runs `convergent lab test --json` and the host prints the report as the namespace lab would.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabReport, Prepared } from '../lab/lab.ts';
 import { LabError } from '../lab/topology.ts';
@@ -20,12 +21,27 @@ export interface VmLabReport extends LabReport {
   readonly vm: { readonly kernel: string; readonly bootMs: number; readonly totalMs: number };
 }
 
-/** The command that runs this very code: the built CLI, or the TypeScript sources under tsx. */
+/**
+ * The command that runs this very code in the VM: the built CLI, or under tsx the TypeScript sources
+ * when they are newer than the build. Under emulation tsx costs the VM about 5 s more to start.
+ */
 function cliCommand(): { cwd: string; argv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = fileURLToPath(new URL(`../cli/main.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   const cwd = fileURLToPath(new URL('../..', import.meta.url));
-  return { cwd, argv: fromSource ? ['node', '--import', 'tsx', entry] : ['node', entry] };
+  const built = join(cwd, 'dist', 'cli', 'main.js');
+  const fromSource = import.meta.url.endsWith('.ts');
+  if (!fromSource || (existsSync(built) && statSync(built).mtimeMs >= newestSource(join(cwd, 'src'))))
+    return { cwd, argv: ['node', built] };
+  return { cwd, argv: ['node', '--import', 'tsx', join(cwd, 'src', 'cli', 'main.ts')] };
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
 }
 
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
