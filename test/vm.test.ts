@@ -2,6 +2,7 @@
 // as in namespaces on this one, and that kernel offers what the CGNAT and Ganeti work needs (VRF,
 // bonds, 802.1Q VLANs) next to nftables. The VM and its run directory are gone afterwards.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -20,7 +21,7 @@ const essence = (r: CheckResult) => [r.name, r.passed, r.answered, r.saw, r.repl
 
 function assertNothingLeft(): void {
   assert.deepEqual(existsSync(VM_ROOT) ? readdirSync(VM_ROOT) : [], [], 'no VM run directory is left');
-  assert.equal(realRunner(['pgrep', '-x', 'qemu-system-x86_64']).stdout, '', 'no qemu is left');
+  assert.equal(realRunner(['pgrep', '-f', '^qemu-system-x86_64 ']).stdout, '', 'no qemu is left');
 }
 
 describe('VM lab: the same checks on a Debian kernel', () => {
@@ -90,5 +91,47 @@ describe('VM lab: the same checks on a Debian kernel', () => {
       'vlan protocol 802.1Q id 100',
       '1',
     ]);
+  });
+});
+
+describe('VM lab from the command line', () => {
+  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
+
+  test('a kernel that is not installed: exit 4, the installed ones named, no VM started', (t) => {
+    if (!needsVm(t)) return;
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'lab', 'test', part4, '--vm', '--kernel', '2.6'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 4, r.stderr);
+    assert.match(r.stderr, /kernel 2\.6 is not installed; installed: \S+.*apt-get install linux-image-amd64/);
+    assertNothingLeft();
+  });
+
+  test('SIGINT while the VM runs: qemu is stopped and its run directory removed', async (t) => {
+    if (!needsVm(t)) return;
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'lab', 'test', part4, '--vm'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    // Interrupt once the VM is up and its lab is being built.
+    const running = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('namespaces')) resolve();
+      });
+    });
+    await running;
+    assert.equal(realRunner(['pgrep', '-f', '^qemu-system-x86_64 ']).code, 0, 'qemu runs');
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) =>
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : null))),
+    );
+    assert.notEqual(code, 0);
+    assertNothingLeft();
   });
 });
