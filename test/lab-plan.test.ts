@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { movesOf, unappliable } from '../src/lab/apply.ts';
+import { probeCapabilities, requireCapabilities } from '../src/lab/capabilities.ts';
 import { defaultChecks, probesOf, serversOf } from '../src/lab/checks.ts';
 import { prepare } from '../src/lab/lab.ts';
 import { LabError, labTopology } from '../src/lab/topology.ts';
@@ -32,10 +33,12 @@ describe('lab plan: topology', () => {
     assert.equal(t.links.find((l) => l.a.host === 'guest1')?.a.mac, '52:54:00:05:05:c9');
     assert.equal(t.upstream.uplinkCidr, '192.168.122.1/24', 'the upstream holds the uplink gateway');
     assert.equal(t.workstation.cidr, '198.51.100.10/24');
-    assert.match(
-      t.notes.join('\n'),
-      /eth1\.100 are veth pairs .* standing in for 802\.1Q VLAN subinterfaces/,
-    );
+    // eth1.100 on both ends: VLAN 100 on a veth pair of the parents, where the kernel has 802.1Q.
+    assert.deepEqual(t.links.find((l) => l.a.ifname === 'eth1.100')?.vlan, {
+      id: 100,
+      parentA: 'eth1',
+      parentB: 'eth1',
+    });
   });
 
   test("the workstation's segment avoids the cluster's subnets", () => {
@@ -165,5 +168,44 @@ describe('lab plan: lab apply', () => {
       'the nodes (names, addresses, tags or uplinks)',
       'the guests other than their node (added, removed, readdressed)',
     ]);
+  });
+});
+
+describe('lab: kernel capabilities', () => {
+  test('a spec needing what the kernel lacks is refused, naming the VM lab', () => {
+    assert.throws(
+      () =>
+        requireCapabilities(
+          [
+            { capability: 'vrf', why: 'tenant blue' },
+            { capability: 'vlan', why: 'pipe eth1.100' },
+          ],
+          new Set(['vlan']),
+          '6.18.44',
+        ),
+      {
+        message:
+          'this kernel (6.18.44) has no VRF devices (tenant blue): run the lab on a Debian kernel that has them with "convergent lab test FILE --vm"',
+      },
+    );
+    assert.doesNotThrow(() =>
+      requireCapabilities([{ capability: 'vlan', why: 'x' }], new Set(['vlan']), 'k'),
+    );
+  });
+
+  test('probing creates each device type in the given namespace and removes it', () => {
+    const calls: string[] = [];
+    const runner = (argv: readonly string[]) => {
+      calls.push(argv.join(' '));
+      const ok = !argv.includes('vrf') || argv.includes('del');
+      return { code: ok ? 0 : 2, stdout: '', stderr: ok ? '' : 'Error: Unknown device type.' };
+    };
+    assert.deepEqual([...probeCapabilities(runner, 'cvg-1-ab-upstream', 'wan0')].sort(), ['bond', 'vlan']);
+    assert.ok(
+      calls.every((c) => c.startsWith('ip -n cvg-1-ab-upstream link ')),
+      calls.join('\n'),
+    );
+    assert.ok(calls.includes('ip -n cvg-1-ab-upstream link add link wan0 name probe-vlan type vlan id 4094'));
+    assert.ok(calls.includes('ip -n cvg-1-ab-upstream link del probe-vlan'));
   });
 });

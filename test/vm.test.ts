@@ -31,7 +31,8 @@ describe('VM lab: the same checks on a Debian kernel', () => {
       const p = prepare(join(EXAMPLES_DIR, example));
       const [kernel] = pickKernels([]);
       assert.ok(kernel);
-      const inVm = await vmLabTest(p, { kernel, progress: quiet });
+      const lines: string[] = [];
+      const inVm = await vmLabTest(p, { kernel, progress: (l) => lines.push(l) });
       assertNothingLeft();
       const here: LabReport = await labTest(p, { progress: quiet });
       assert.equal(
@@ -44,6 +45,13 @@ describe('VM lab: the same checks on a Debian kernel', () => {
       );
       assert.deepEqual(inVm.results.map(essence), here.results.map(essence));
       assert.equal(inVm.vm.kernel, kernel.version);
+      // Debian's kernel has 802.1Q: the pipes are tagged as on the hosts, not plain veths.
+      assert.ok(
+        lines.includes(
+          'pipes eth1.100 are 802.1Q subinterfaces on veth pairs of their parents, tagged as on a direct link',
+        ),
+        lines.join('\n'),
+      );
     });
   }
 

@@ -27,6 +27,11 @@ export interface VethPair {
   readonly b: LinkEnd;
   /** Why it exists, for progress lines and `lab status`. */
   readonly what: string;
+  /**
+   * A pipe between two VLAN subinterfaces (eth1.100 on both nodes): where the kernel has 802.1Q the
+   * veth pair is made of the parents, and each end is a real VLAN subinterface on top.
+   */
+  readonly vlan?: { readonly id: number; readonly parentA: string; readonly parentB: string };
 }
 
 export interface LabGuest {
@@ -111,22 +116,34 @@ export function labTopology(cluster: Cluster): Topology {
       );
   });
 
-  const vlanLike = new Set<string>();
+  const parents = new Map<string, number>(); // "node parent" -> pipes on it: a veth has one peer
+  const vlanOf = (ifname: string) => /^(.+)\.(\d+)$/.exec(ifname);
+  for (const network of cluster.networks)
+    for (const pipe of network.pipes)
+      for (const end of pipe.ends) {
+        const m = vlanOf(end.ifname);
+        if (m) parents.set(`${end.node} ${m[1]}`, (parents.get(`${end.node} ${m[1]}`) ?? 0) + 1);
+      }
   for (const network of cluster.networks) {
     for (const pipe of network.pipes) {
       const [a, b] = pipe.ends;
+      const [va, vb] = [vlanOf(a.ifname), vlanOf(b.ifname)];
+      const vlan =
+        va &&
+        vb &&
+        va[2] === vb[2] &&
+        parents.get(`${a.node} ${va[1]}`) === 1 &&
+        parents.get(`${b.node} ${vb[1]}`) === 1
+          ? { id: Number(va[2]), parentA: va[1] as string, parentB: vb[1] as string }
+          : undefined;
       links.push({
         a: { host: a.node, ifname: a.ifname },
         b: { host: b.node, ifname: b.ifname },
         what: `pipe of ${network.name}`,
+        ...(vlan ? { vlan } : {}),
       });
-      for (const end of pipe.ends) if (/\.\d+$/.test(end.ifname)) vlanLike.add(end.ifname);
     }
   }
-  if (vlanLike.size > 0)
-    notes.push(
-      `pipes ${[...vlanLike].sort().join(', ')} are veth pairs with the spec's names, standing in for 802.1Q VLAN subinterfaces on a direct link`,
-    );
 
   const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
   const guests = cluster.guests.map((guest, i): LabGuest => {
