@@ -20,7 +20,7 @@ import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
 import { type VmLabReport, vmLabTest } from '../vm/lab.ts';
-import { formatMatrix } from '../vm/matrix.ts';
+import { formatMatrix, type KernelRun } from '../vm/matrix.ts';
 import { EXIT, reportAndExit, UsageError } from './errors.ts';
 
 const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
@@ -79,23 +79,34 @@ async function vmTest(
   p: Prepared,
   o: { kernels: readonly Kernel[]; faults: readonly string[]; cut?: string; json: boolean },
 ): Promise<void> {
-  const reports: VmLabReport[] = [];
+  const runs: KernelRun[] = [];
   for (const kernel of o.kernels) {
     progress(`booting kernel ${kernel.version} in a VM (qemu)`);
-    const report = await vmLabTest(p, {
-      kernel,
-      faults: o.faults,
-      cut: o.cut,
-      progress: (l) => progress(`[${kernel.version}] ${l}`),
-    });
-    progress(
-      `kernel ${kernel.version}: VM booted in ${(report.vm.bootMs / 1000).toFixed(1)} s, ${(report.vm.totalMs / 1000).toFixed(1)} s in all`,
-    );
-    reports.push(report);
+    try {
+      const report = await vmLabTest(p, {
+        kernel,
+        faults: o.faults,
+        cut: o.cut,
+        progress: (l) => progress(`[${kernel.version}] ${l}`),
+      });
+      progress(
+        `kernel ${kernel.version}: VM booted in ${(report.vm.bootMs / 1000).toFixed(1)} s, ${(report.vm.totalMs / 1000).toFixed(1)} s in all`,
+      );
+      runs.push({ kernel: kernel.version, report });
+    } catch (err) {
+      // One kernel that cannot run the lab does not hide the others' results.
+      if (o.kernels.length === 1 || !(err instanceof LabError)) throw err;
+      progress(`kernel ${kernel.version}: ${err.message}`);
+      runs.push({ kernel: kernel.version, error: err.message });
+    }
   }
-  if (reports.length === 1) return printReport(reports[0] as VmLabReport, o.json);
-  process.stdout.write(o.json ? `${JSON.stringify(reports, null, 2)}\n` : formatMatrix(reports));
-  process.exitCode = reports.every((r) => r.failed === 0) ? EXIT.ok : EXIT.failed;
+  if (runs.length === 1) return printReport(runs[0]?.report as VmLabReport, o.json);
+  process.stdout.write(o.json ? `${JSON.stringify(runs, null, 2)}\n` : formatMatrix(runs));
+  process.exitCode = runs.some((r) => r.error)
+    ? EXIT.lab
+    : runs.every((r) => r.report?.failed === 0)
+      ? EXIT.ok
+      : EXIT.failed;
 }
 
 export function labCommand(program: Command): void {

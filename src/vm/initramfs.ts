@@ -62,7 +62,9 @@ function bootModules(kernel: Kernel): string[] {
   for (const name of BOOT_MODULES) {
     const r = spawnSync('modprobe', ['-S', kernel.version, '--show-depends', name], { encoding: 'utf8' });
     if (r.status !== 0)
-      throw new LabError(`kernel ${kernel.version} has no module ${name}: ${r.stderr.trim()}`);
+      throw new LabError(
+        `kernel ${kernel.version} has no module ${name}, which the VM lab needs to mount this machine's root over virtio-9p (Debian's cloud flavour has no 9p; linux-image-amd64 has)`,
+      );
     for (const line of r.stdout.split('\n')) {
       const m = /^insmod (\S+)/.exec(line);
       if (m && !files.includes(m[1] as string)) files.push(m[1] as string);
