@@ -132,9 +132,10 @@ describe('VM lab from the command line', () => {
         stderr += d.toString();
         if (stderr.includes('namespaces')) resolve();
       });
+      child.on('exit', () => resolve()); // too early: the assertions below say what happened
     });
     await running;
-    assert.equal(realRunner(['pgrep', '-f', '^qemu-system-x86_64 ']).code, 0, 'qemu runs');
+    assert.equal(realRunner(['pgrep', '-f', '^qemu-system-x86_64 ']).code, 0, `qemu runs:\n${stderr}`);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) =>
       child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : null))),

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { FILES, renderNode, textOf } from '../render/files.ts';
 import type { Cluster, Guest } from '../spec/model.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
-import { AGENT_DIR, type LabInstance, PYTHON, waitForStp } from './build.ts';
+import { AGENT_DIR, type LabInstance, PYTHON, waitForPorts, waitForStp } from './build.ts';
 import type { Prepared } from './lab.ts';
 import { SPEC_COPY } from './registry.ts';
 import { runChecked } from './run.ts';
@@ -99,6 +99,7 @@ export async function applyToLab(
     sh(plan.node, ['nft', '-f', join(dir, FILES.nftables)]);
   }
   say(`reloaded ${FILES.nftables} on ${next.plans.map((p) => p.node).join(', ')}`);
+  if (moves.length > 0) await waitForPorts(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
 
   // 3. The new node announces the gateway to the guest; 4. the old node forgets the guest's flows.

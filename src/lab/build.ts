@@ -125,6 +125,7 @@ export async function buildLab(
     await startConntrackd(lab, state.pids as number[], say);
     writeState(state);
     say(`servers listening on ${options.servers.size} host(s)`);
+    await waitForPorts(lab);
     if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
     return { lab, run };
   } catch (err) {
@@ -362,6 +363,35 @@ async function waitListening(lab: LabInstance, host: string, bind: string, what:
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new LabError(`${what} does not listen on ${bind} after 10 s; see ${join(lab.dir, 'logs')}`);
+}
+
+/**
+ * A bridge port forwards only once the kernel's link watcher has seen its carrier, up to a second
+ * after both ends of a veth are up: until then the port is "disabled" and drops every frame (the
+ * first ARP request of a check went unanswered by the other node). Waits for every port of the
+ * guest bridges without STP to forward; waitForStp deals with the others.
+ */
+export async function waitForPorts(lab: LabInstance): Promise<void> {
+  const bridges = new Set(lab.cluster.networks.filter((n) => !n.stp).map((n) => n.bridge));
+  if (bridges.size === 0) return;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const waiting = lab.cluster.nodes.flatMap((node) =>
+      (JSON.parse(sh(lab, node.name, ['bridge', '-j', 'link', 'show'])) as PortState[])
+        .filter((p) => p.master !== undefined && bridges.has(p.master) && p.state !== 'forwarding')
+        .map((p) => `${node.name} ${p.ifname} (${p.state})`),
+    );
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline)
+      throw new LabError(`bridge ports still not forwarding after 10 s: ${waiting.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface PortState {
+  readonly ifname: string;
+  readonly master?: string;
+  readonly state?: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The Debian kernels a VM lab can boot: an image in /boot with its modules in /lib/modules, both
 // from a linux-image-* package (apt-get install linux-image-amd64). Never a download of another kind.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../lab/topology.ts';
 
@@ -40,7 +40,17 @@ export function pickKernels(requested: readonly string[]): Kernel[] {
   const installed = installedKernels();
   if (installed.length === 0)
     throw new LabError(`no kernel image in ${BOOT} with modules in ${MODULES}; ${INSTALL}`);
-  if (requested.length === 0) return [installed.at(-1) as Kernel];
+  if (requested.length === 0) {
+    // The newest that can mount this machine's root over 9p (Debian's cloud flavour cannot).
+    const usable = installed.filter((k) =>
+      readFileSync(join(k.modules, 'modules.dep'), 'utf8').includes('/9p.ko:'),
+    );
+    if (usable.length === 0)
+      throw new LabError(
+        `no installed kernel has 9p (installed: ${installed.map((k) => k.version).join(', ')}); ${INSTALL}`,
+      );
+    return [usable.at(-1) as Kernel];
+  }
   return requested.map((want) => {
     const exact = installed.find((k) => k.version === want);
     const prefixed = installed.filter(
