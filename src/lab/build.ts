@@ -368,18 +368,18 @@ async function waitListening(lab: LabInstance, host: string, bind: string, what:
 /**
  * A bridge port forwards only once the kernel's link watcher has seen its carrier, up to a second
  * after both ends of a veth are up: until then the port is "disabled" and drops every frame (the
- * first ARP request of a check went unanswered by the other node). Waits for every port of the
- * guest bridges without STP to forward; waitForStp deals with the others.
+ * first ARP request of a check went unanswered by the other node). Waits for every bridge port of
+ * the nodes and the upstream to forward, but those of STP bridges, which waitForStp deals with.
  */
 export async function waitForPorts(lab: LabInstance): Promise<void> {
-  const bridges = new Set(lab.cluster.networks.filter((n) => !n.stp).map((n) => n.bridge));
-  if (bridges.size === 0) return;
+  const stp = new Set(lab.cluster.networks.filter((n) => n.stp).map((n) => n.bridge));
+  const hosts = [UPSTREAM, ...lab.cluster.nodes.map((n) => n.name)];
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const waiting = lab.cluster.nodes.flatMap((node) =>
-      (JSON.parse(sh(lab, node.name, ['bridge', '-j', 'link', 'show'])) as PortState[])
-        .filter((p) => p.master !== undefined && bridges.has(p.master) && p.state !== 'forwarding')
-        .map((p) => `${node.name} ${p.ifname} (${p.state})`),
+    const waiting = hosts.flatMap((host) =>
+      (JSON.parse(sh(lab, host, ['bridge', '-j', 'link', 'show'])) as PortState[])
+        .filter((p) => p.master !== undefined && !stp.has(p.master) && p.state !== 'forwarding')
+        .map((p) => `${host} ${p.ifname} (${p.state})`),
     );
     if (waiting.length === 0) return;
     if (Date.now() > deadline)
