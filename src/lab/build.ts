@@ -113,9 +113,13 @@ export async function buildLab(
     if (vlan) note(vlan);
     checkModules(plans);
     const bridgeNf = existsSync(BRIDGE_NF);
+    // A node's own sysctl.d may set it afterwards (ctsync turns it off).
+    const ownSetting = plans.some((x) =>
+      x.sysctls.some((c) => c.key.join('.') === 'net.bridge.bridge-nf-call-iptables'),
+    );
     note(
       bridgeNf
-        ? 'br_netfilter is on in every node (bridge-nf-call-iptables=1), as on a host that loaded it: bridged guest traffic meets the ip hooks and conntrack'
+        ? `br_netfilter is on in every node (bridge-nf-call-iptables=1), as on a host that loaded it: bridged guest traffic meets the ip hooks and conntrack${ownSetting ? "; then each node's sysctl.d sets its own value" : ''}`
         : 'br_netfilter is not loaded on this machine: bridged guest traffic skips the ip hooks',
     );
     for (const plan of plans) loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
