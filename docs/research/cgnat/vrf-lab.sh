@@ -1,6 +1,6 @@
 #!/bin/sh
 # VRF + CGNAT experiments; run inside the VM lab (Debian 6.1 kernel):
-#   cd /work/main && npx tsx /tmp/vmdbg.mts 'sh /work/main/docs/research/cgnat/vrf-lab.sh VARIANT...'
+#   node --import tsx scripts/vm-run.ts 'sh docs/research/cgnat/vrf-lab.sh VARIANT...'   (from the repository)
 # Router = the VM's root namespace; hosts = namespaces cvgr-upl, cvgr-blue1, cvgr-red1.
 D=$(dirname "$(readlink -f "$0")")
 modprobe vrf; modprobe nf_log_syslog 2>/dev/null
