@@ -10,7 +10,7 @@ import type { HostPlan } from '../plan/host.ts';
 import { FILES, renderNode, textOf } from '../render/files.ts';
 import type { Cluster } from '../spec/model.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
-import { probeCapabilities } from './capabilities.ts';
+import { describeCapabilities, probeCapabilities } from './capabilities.ts';
 import type { ServerPorts } from './checks.ts';
 import { startConntrackd } from './conntrackd.ts';
 import { NamespaceRun } from './netns.ts';
@@ -109,6 +109,7 @@ export async function buildLab(
     );
     say(`${topology.links.length} veth pairs (uplink ports, pipes, guest vifs) with the spec's names`);
     setUpUpstream(lab);
+    note(describeCapabilities(have));
     const vlan = vlanNote(lab, have.has('vlan'));
     if (vlan) note(vlan);
     checkModules(plans);
@@ -205,7 +206,7 @@ function vlanNote(lab: LabInstance, real: boolean): string | undefined {
   const names = [...new Set(pipes.flatMap((l) => [l.a.ifname, l.b.ifname]))].sort().join(', ');
   return real
     ? `pipes ${names} are 802.1Q subinterfaces on veth pairs of their parents, tagged as on a direct link`
-    : `this kernel has no 802.1Q VLAN devices: pipes ${names} are plain veth pairs with the spec's names (untagged); "lab test --vm" boots a kernel that has them`;
+    : `pipes ${names} are plain veth pairs with the spec's names (untagged), standing in for 802.1Q subinterfaces`;
 }
 
 const BRIDGE_NF = '/proc/sys/net/bridge';

@@ -1,8 +1,7 @@
 // What the running kernel offers the lab, probed by creating each device type in a lab namespace
 // (never in the machine's own): the lab models a pipe named eth1.100 as a real 802.1Q subinterface
-// where it can, and a spec that needs what the kernel lacks is refused with the way out (--vm).
+// where it can, and says what the kernel lacks and the way out (--vm).
 import type { Runner } from './run.ts';
-import { LabError } from './topology.ts';
 
 export const CAPABILITIES = {
   vlan: { what: '802.1Q VLAN subinterfaces', module: '8021q', add: ['type', 'vlan', 'id', '4094'] },
@@ -26,16 +25,12 @@ export function probeCapabilities(runner: Runner, ns: string, parent: string): S
   return have;
 }
 
-/** Refuses a lab whose spec needs device types this kernel lacks, naming the VM lab. */
-export function requireCapabilities(
-  needed: readonly { capability: Capability; why: string }[],
-  have: ReadonlySet<Capability>,
-  kernel: string,
-): void {
-  const lacking = needed.filter((n) => !have.has(n.capability));
-  if (lacking.length === 0) return;
-  const list = lacking.map((n) => `${CAPABILITIES[n.capability].what} (${n.why})`).join('; ');
-  throw new LabError(
-    `this kernel (${kernel}) has no ${list}: run the lab on a Debian kernel that has them with "convergent lab test FILE --vm"`,
-  );
+/** What the lab says about the kernel it runs on, and the way to the missing device types. */
+export function describeCapabilities(have: ReadonlySet<Capability>): string {
+  const names = (keys: Capability[]) => keys.map((k) => CAPABILITIES[k].what).join(', ');
+  const all = Object.keys(CAPABILITIES) as Capability[];
+  const lacking = all.filter((k) => !have.has(k));
+  const offered = all.filter((k) => have.has(k));
+  if (lacking.length === 0) return `this kernel offers ${names(offered)}`;
+  return `this kernel ${offered.length ? `offers ${names(offered)} but ` : ''}has no ${names(lacking)}; "lab test --vm" runs the lab on a Debian kernel that has them`;
 }
