@@ -19,12 +19,11 @@ renderCommand(program);
 labCommand(program);
 schemaCommand(program);
 
-try {
-  await program.parseAsync();
-} catch (err) {
+// No top-level await: the VM lab runs this file bundled as CommonJS (scripts/bundle.mjs).
+program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // Help and version end with 0; every other commander error is a usage error.
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   }
   throw err;
-}
+});

@@ -96,7 +96,8 @@ export async function buildLab(
     mkdirSync(dir, { recursive: true });
     copyFileSync(options.spec, join(dir, SPEC_COPY));
     writeState(state);
-    for (const h of topology.hosts) run.add(h.name);
+    run.addAll(topology.hosts.map((h) => h.name));
+    for (const h of topology.hosts) loopbackDown.add(lab.ns(h.name));
     say(`lab ${run.id}: ${topology.hosts.length} namespaces`);
     // The upstream exists first: device types are probed there, never in the machine's namespace.
     const wan = topology.links.filter((l) => l.a.host === UPSTREAM || l.b.host === UPSTREAM);
@@ -123,9 +124,11 @@ export async function buildLab(
         ? `br_netfilter is on in every node (bridge-nf-call-iptables=1), as on a host that loaded it: bridged guest traffic meets the ip hooks and conntrack${ownSetting ? "; then each node's sysctl.d sets its own value" : ''}`
         : 'br_netfilter is not loaded on this machine: bridged guest traffic skips the ip hooks',
     );
+    const serversReady = startServers(lab, options.servers, state.pids as number[]);
     for (const plan of plans) loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
     plugGuests(lab);
-    await startServers(lab, options.servers, state.pids as number[]);
+    for (const h of topology.hosts) batch(lab, h.name, []);
+    await serversReady();
     await startProxies(lab, plans, state.pids as number[], say);
     await startConntrackd(lab, state.pids as number[], say);
     writeState(state);
@@ -139,9 +142,13 @@ export async function buildLab(
   }
 }
 
+// Namespaces whose loopback is still down (NamespaceRun.addAll): the first batch there brings it up.
+const loopbackDown = new Set<string>();
+
 function batch(lab: LabInstance, host: string, lines: readonly string[]): void {
-  if (lines.length === 0) return;
-  runChecked(lab.runner, ['ip', '-n', lab.ns(host), '-batch', '-'], { input: `${lines.join('\n')}\n` });
+  const all = loopbackDown.delete(lab.ns(host)) ? ['link set lo up', ...lines] : lines;
+  if (all.length === 0) return;
+  runChecked(lab.runner, ['ip', '-n', lab.ns(host), '-batch', '-'], { input: `${all.join('\n')}\n` });
 }
 
 function sh(lab: LabInstance, host: string, argv: readonly string[], input?: string): string {
@@ -240,20 +247,24 @@ function loadNode(
     writeFileSync(path, textOf(file));
   }
   const ns = lab.ns(plan.node);
-  const step = (what: string, argv: string[]) => {
-    const r = lab.runner(['ip', 'netns', 'exec', ns, ...argv]);
+  const run = (what: string, argv: string[]) => {
+    const r = lab.runner(argv);
     if (r.code !== 0) throw new LabError(`node ${plan.node}: ${what} failed: ${r.stderr.trim()}`);
     return r.stdout;
   };
-  // The host's environment, not the node's files: what a host with br_netfilter loaded has.
-  if (load.bridgeNf)
-    step('bridge-nf-call-iptables=1', ['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
-  step(`ip -batch ${FILES.ipBatch}`, ['ip', '-batch', join(dir, FILES.ipBatch)]);
-  step(`sysctl -p ${FILES.sysctl}`, ['sysctl', '-q', '-p', join(dir, FILES.sysctl)]);
+  const step = (what: string, argv: string[]) => run(what, ['ip', 'netns', 'exec', ns, ...argv]);
+  // `ip -n` enters the namespace itself: one process start less than through `ip netns exec`.
+  const ip = (what: string, args: string[]) => run(what, ['ip', '-n', ns, ...args]);
+  ip(`ip -batch ${FILES.ipBatch}`, ['-batch', join(dir, FILES.ipBatch)]);
+  // First the host's environment, not the node's files: what a host with br_netfilter loaded has.
+  // Then the node's own sysctl.d, which may change it. One sysctl process for both.
+  const environment = join(lab.dir, 'host-environment.conf');
+  writeFileSync(environment, load.bridgeNf ? 'net.bridge.bridge-nf-call-iptables = 1\n' : '');
+  step(`sysctl -p ${FILES.sysctl}`, ['sysctl', '-q', '-p', environment, join(dir, FILES.sysctl)]);
   if (load.ruleset) step(`nft -f ${FILES.nftables}`, ['nft', '-f', join(dir, FILES.nftables)]);
   const node = lab.cluster.nodes.find((n) => n.name === plan.node);
   if (node) {
-    const [link] = JSON.parse(step('ip link show', ['ip', '-j', 'link', 'show', node.uplinkBridge])) as {
+    const [link] = JSON.parse(ip('ip link show', ['-j', 'link', 'show', node.uplinkBridge])) as {
       address: string;
     }[];
     if (link) (lab.state.uplinkMacs as Record<string, string>)[link.address] = node.name;
@@ -281,12 +292,15 @@ function plugGuests(lab: LabInstance): void {
   for (const [node, lines] of byNode) batch(lab, node, lines);
 }
 
-/** Starts each host's server, detached (it outlives `lab up`), and waits until it listens. */
-async function startServers(
+/**
+ * Starts each host's server, detached (it outlives `lab up`), before the nodes load: a Python start
+ * takes 0.4-2 s in the VM lab, time the nodes' loading can use. The result waits until all listen.
+ */
+function startServers(
   lab: LabInstance,
   servers: ReadonlyMap<string, ServerPorts>,
   pids: number[],
-): Promise<void> {
+): () => Promise<void> {
   const logs = join(lab.dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const started = [...servers].map(([host, ports]) => {
@@ -295,38 +309,56 @@ async function startServers(
       ...ports.tcp.flatMap((p) => ['--tcp', String(p)]),
       ...ports.udp.flatMap((p) => ['--udp', String(p)]),
     ];
+    const log = join(logs, `${host}.log`);
     const child = spawn(
       'ip',
       ['netns', 'exec', lab.ns(host), PYTHON, join(AGENT_DIR, 'server.py'), '--name', host, ...args],
-      { detached: true, stdio: ['ignore', 'pipe', openSync(join(logs, `${host}.log`), 'a')] },
+      { detached: true, stdio: ['ignore', 'pipe', openSync(log, 'a')] },
     );
     if (child.pid !== undefined) {
       lab.track(child.pid);
       pids.push(child.pid);
     }
-    return new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(
-        () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
-        15_000,
-      );
-      timer.unref(); // a failed start must not hold the process open for the others' timers
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready\n')) {
-          clearTimeout(timer);
-          child.stdout?.destroy();
-          child.unref();
-          resolve();
-        }
-      });
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new LabError(`the server on ${host} exited (${code}); see ${join(logs, `${host}.log`)}`));
-      });
+    // Watched from the start; the wait and its timeout begin only when the build asks for them.
+    let out = '';
+    let exited: number | null | undefined;
+    const watchers = new Set<() => void>();
+    const check = () => {
+      for (const w of watchers) w();
+    };
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      check();
     });
+    child.on('exit', (code) => {
+      exited = code;
+      check();
+    });
+    return () =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
+          15_000,
+        );
+        timer.unref(); // a failed start must not hold the process open for the others' timers
+        const watch = () => {
+          if (out.includes('ready\n')) {
+            clearTimeout(timer);
+            child.stdout?.destroy();
+            child.unref();
+            resolve();
+          } else if (exited !== undefined) {
+            clearTimeout(timer);
+            reject(new LabError(`the server on ${host} exited (${exited}); see ${log}`));
+          }
+        };
+        watchers.add(watch);
+        watch();
+      });
   });
-  await Promise.all(started);
+  return async () => {
+    await Promise.all(started.map((ready) => ready()));
+  };
 }
 
 /** Each node's HAProxy, run as the operator would (`haproxy -f haproxy.cfg`), in the foreground. */
@@ -382,7 +414,7 @@ export async function waitForPorts(lab: LabInstance): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const waiting = hosts.flatMap((host) =>
-      (JSON.parse(sh(lab, host, ['bridge', '-j', 'link', 'show'])) as PortState[])
+      (JSON.parse(bridgePorts(lab, host)) as PortState[])
         .filter((p) => p.master !== undefined && !stp.has(p.master) && p.state !== 'forwarding')
         .map((p) => `${host} ${p.ifname} (${p.state})`),
     );
@@ -391,6 +423,11 @@ export async function waitForPorts(lab: LabInstance): Promise<void> {
       throw new LabError(`bridge ports still not forwarding after 10 s: ${waiting.join(', ')}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** `bridge -n` enters the namespace itself: one process start less than through `ip netns exec`. */
+function bridgePorts(lab: LabInstance, host: string): string {
+  return runChecked(lab.runner, ['bridge', '-n', lab.ns(host), '-j', 'link', 'show']);
 }
 
 interface PortState {
@@ -421,10 +458,7 @@ export async function waitForStp(
     });
   for (;;) {
     const states = new Map(
-      nodes.map((n) => [
-        n,
-        JSON.parse(sh(lab, n, ['bridge', '-j', 'link', 'show'])) as { ifname: string; state?: string }[],
-      ]),
+      nodes.map((n) => [n, JSON.parse(bridgePorts(lab, n)) as { ifname: string; state?: string }[]]),
     );
     const moving = [...states.values()].some((ports) =>
       ports.some((p) => p.state === 'listening' || p.state === 'learning'),

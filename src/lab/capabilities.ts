@@ -11,18 +11,23 @@ export const CAPABILITIES = {
 
 export type Capability = keyof typeof CAPABILITIES;
 
-/** Tries each device type in namespace `ns`, which must hold an interface named `parent`. */
+/**
+ * Tries each device type in namespace `ns`, which must hold an interface named `parent`: one
+ * `ip -force -batch` that adds and deletes each, and reports the lines that failed.
+ */
 export function probeCapabilities(runner: Runner, ns: string, parent: string): Set<Capability> {
-  const have = new Set<Capability>();
-  for (const [name, c] of Object.entries(CAPABILITIES) as [Capability, (typeof CAPABILITIES)[Capability]][]) {
-    const dev = `probe-${name}`;
+  const names = Object.keys(CAPABILITIES) as Capability[];
+  const lines = names.flatMap((name) => {
     const link = name === 'vlan' ? ['link', parent] : [];
-    if (runner(['ip', '-n', ns, 'link', 'add', ...link, 'name', dev, ...c.add]).code === 0) {
-      have.add(name);
-      runner(['ip', '-n', ns, 'link', 'del', dev]);
-    }
-  }
-  return have;
+    return [
+      ['link', 'add', ...link, 'name', `probe-${name}`, ...CAPABILITIES[name].add].join(' '),
+      `link del probe-${name}`,
+    ];
+  });
+  const r = runner(['ip', '-n', ns, '-force', '-batch', '-'], { input: `${lines.join('\n')}\n` });
+  const failed = new Set([...r.stderr.matchAll(/^Command failed -:(\d+)$/gm)].map((m) => Number(m[1])));
+  // Line 2i+1 adds the i-th device type.
+  return new Set(names.filter((_, i) => !failed.has(2 * i + 1)));
 }
 
 /** What the lab says about the kernel it runs on, and the way to the missing device types. */

@@ -14,7 +14,7 @@ import { type Evidence, gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
 import type { NamespaceRun } from './netns.ts';
 import { clearObservations, flowNodes, readObservations } from './observe.ts';
-import { judge, runProbe } from './probe.ts';
+import { judge, type Outcome, runProbe } from './probe.ts';
 import { type LabState, writeState } from './registry.ts';
 import { mapLimit, type Runner } from './run.ts';
 import { holdConnection } from './survival.ts';
@@ -109,6 +109,7 @@ export interface LabReport {
 }
 
 const PARALLEL_CLIENTS = 8;
+const arpRank = (probe: Probe) => (probe.check.proto === 'arp' ? 0 : 1);
 /** Failures re-run with captures; past this many the cause is rarely different. */
 const MAX_EVIDENCE = 12;
 const FIRST_PORT = 20000;
@@ -140,11 +141,17 @@ export async function runChecks(
   );
   // Clients run side by side (each flow has its own client port); evidence is gathered one
   // failure at a time, so that the counters that move belong to that failure alone.
-  const runs = await mapLimit(
-    p.probes.map((probe) => ({ probe, clientPort: nextPort() })),
-    PARALLEL_CLIENTS,
-    async (r) => ({ ...r, outcome: await runProbe(lab, r.probe, r.clientPort) }),
+  // ARP probes start first: each listens a full second for every answer, the others end sooner.
+  const planned = p.probes.map((probe) => ({ probe, clientPort: nextPort() }));
+  const arpFirst = [...planned].sort((a, b) => arpRank(a.probe) - arpRank(b.probe));
+  const outcomes = new Map(
+    await mapLimit(
+      arpFirst,
+      PARALLEL_CLIENTS,
+      async (r) => [r, await runProbe(lab, r.probe, r.clientPort)] as const,
+    ),
   );
+  const runs = planned.map((r) => ({ ...r, outcome: outcomes.get(r) as Outcome }));
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
   const nodeOfMac = new Map(Object.entries(state.uplinkMacs));
 

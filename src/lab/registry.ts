@@ -4,7 +4,7 @@
 // every lab whose creating process is gone: those of `lab up` and the leftovers of crashed runs.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killQuietly, NETNS_PREFIX } from './netns.ts';
+import { deleteNamespaces, killQuietly, NETNS_PREFIX } from './netns.ts';
 import type { Runner } from './run.ts';
 import type { HostRole } from './topology.ts';
 
@@ -98,6 +98,6 @@ export function removeLab(entry: LabEntry, runner: Runner): void {
     const pids = runner(['ip', 'netns', 'pids', ns]).stdout.split('\n').filter(Boolean).map(Number);
     for (const pid of pids) killQuietly(pid);
   }
-  for (const ns of entry.namespaces) runner(['ip', 'netns', 'del', ns]);
+  deleteNamespaces(runner, entry.namespaces);
   rmSync(labDir(entry.id), { recursive: true, force: true });
 }

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LabError } from '../lab/topology.ts';
+import { PT_INTERP, programHeaders } from './elf.ts';
 import type { Kernel } from './kernel.ts';
 
 /** Where the VM finds the run directory (the 9p share `vmrun`), and the job in it. */
@@ -40,13 +41,8 @@ exec $bb switch_root /newroot /bin/sh ${VM_RUN}/${JOB}
 
 /** A 64-bit ELF with a PT_INTERP program header needs a loader and libc, which the initramfs lacks. */
 function isStaticElf(path: string): boolean {
-  const elf = readFileSync(path);
-  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false;
-  const phoff = Number(elf.readBigUInt64LE(0x20));
-  const size = elf.readUInt16LE(0x36);
-  const count = elf.readUInt16LE(0x38);
-  for (let i = 0; i < count; i++) if (elf.readUInt32LE(phoff + i * size) === 3) return false;
-  return true;
+  const headers = programHeaders(readFileSync(path));
+  return headers.length > 0 && !headers.some((h) => h.type === PT_INTERP);
 }
 
 function staticBusybox(): string {
