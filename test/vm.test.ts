@@ -3,9 +3,11 @@
 // bonds, 802.1Q VLANs) next to nftables. The VM and its run directory are gone afterwards.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { parse, stringify } from 'yaml';
 import { type CheckResult, type LabReport, labTest, prepare } from '../src/lab/lab.ts';
 import { realRunner } from '../src/lab/run.ts';
 import { pickKernels } from '../src/vm/kernel.ts';
@@ -142,5 +144,71 @@ describe('VM lab from the command line', () => {
     );
     assert.notEqual(code, 0);
     assertNothingLeft();
+  });
+});
+
+describe('lab up --vm', () => {
+  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'lab', ...args], { encoding: 'utf8' });
+
+  test('the VM stays up: status, exec, check, apply (a migration) and down reach it; nothing is left', (t) => {
+    if (!needsVm(t)) return;
+    const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
+    const up = cli('up', part4, '--vm');
+    assert.equal(up.status, 0, up.stderr);
+    const id = /^lab (cvg-\d+-[0-9a-f]+) is up in a VM \(cluster part4, kernel (\S+),/m.exec(up.stdout);
+    assert.ok(id, up.stdout);
+    const [, lab, kernel] = id as unknown as [string, string, string];
+    try {
+      assert.equal(realRunner(['pgrep', '-f', '^qemu-system-x86_64 ']).code, 0, 'qemu outlives lab up');
+      const status = cli('status');
+      assert.match(
+        status.stdout,
+        new RegExp(`^${lab}  cluster part4 from ${part4}, .*in a VM \\(kernel ${kernel}\\)`, 'm'),
+      );
+
+      // The command runs in the guest's namespace on the VM's kernel, with its output and status.
+      const exec = cli('exec', 'guest1', '--', 'sh', '-c', 'uname -r; ip -4 -o addr show eth0; exit 3');
+      assert.equal(exec.status, 3, exec.stderr);
+      assert.match(exec.stdout, new RegExp(`^${kernel}\\n.*inet 10\\.5\\.5\\.201/24`, 's'));
+
+      const check = cli('check', lab, '--json');
+      assert.equal(check.status, 0, check.stderr);
+      const report = JSON.parse(check.stdout) as LabReport;
+      assert.equal(report.lab, lab);
+      assert.equal(report.passed, 14);
+
+      // A migration through the VM: guest2 moves to node1, and every check passes again.
+      // (The spec's own checks name guest2's node; the moved spec's checks are derived.)
+      const spec = parse(readFileSync(part4, 'utf8')) as {
+        guests: Record<string, { node: string }>;
+        checks?: unknown;
+      };
+      (spec.guests.guest2 as { node: string }).node = 'node1';
+      delete spec.checks;
+      const moved = join(tmpdir(), `cvg-vm-moved-${process.pid}.yaml`);
+      writeFileSync(moved, stringify(spec));
+      const apply = cli('apply', moved, '--lab', lab);
+      rmSync(moved);
+      assert.equal(apply.status, 0, apply.stderr);
+      assert.equal(apply.stdout, `guest2: node2 -> node1\n  next: convergent lab check ${lab}\n`);
+      const again = cli('check', '--json');
+      assert.equal(again.status, 0, again.stderr);
+      const after = JSON.parse(again.stdout) as LabReport;
+      assert.equal(after.failed, 0);
+      const toGuest2 = after.results.filter((r) => r.answered === 'guest2' && r.leaves !== undefined);
+      assert.ok(toGuest2.length > 0, after.results.map((r) => r.name).join('\n'));
+      assert.ok(
+        toGuest2.every((r) => r.leaves === 'node1'),
+        toGuest2.map((r) => `${r.name}: leaves ${r.leaves}`).join('\n'),
+      );
+    } finally {
+      const down = cli('down', lab);
+      assert.equal(down.status, 0, down.stderr);
+      assert.match(down.stderr, new RegExp(`^removed ${lab} \\(part4, its VM ended\\)$`, 'm'));
+    }
+    assertNothingLeft();
+    assert.match(cli('status').stdout, /^no labs$/m);
   });
 });

@@ -1,5 +1,6 @@
 // convergent lab test|up|check|apply|down|status|exec: the cluster in network namespaces, with real traffic.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
@@ -18,12 +19,16 @@ import {
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
+import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
-import { type VmLabReport, vmLabTest } from '../vm/lab.ts';
+import { type VmLabReport, vmLabTest, vmLabUp } from '../vm/lab.ts';
 import { formatMatrix, type KernelRun } from '../vm/matrix.ts';
+import { listVmLabs, removeVmLab, type VmLabEntry, type VmLabRecord, vmRequest } from '../vm/resident.ts';
 import { EXIT, reportAndExit, UsageError } from './errors.ts';
 
 const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
+/** A changed spec for `lab apply` on a VM lab, copied into the VM's run directory. */
+const APPLIED = 'apply.yaml';
 
 function faultsOf(names: readonly string[]): Fault[] {
   for (const n of names)
@@ -36,28 +41,52 @@ function needRoot(): void {
     throw new LabError('the lab creates network namespaces and needs root: run it with sudo, or as root');
 }
 
+/** A lab on this machine: in namespaces here, or in a VM left running by `lab up --vm`. */
+type AnyLab =
+  | { readonly ns: LabEntry; readonly vm?: undefined }
+  | { readonly vm: VmLabEntry; readonly ns?: undefined };
+
 /**
  * The lab a command means: by id or cluster name, or the only one there is. A lab whose run is still
  * in progress (another `lab test`) is only taken when named by its id; leftovers of a crashed run
  * only by `lab down <id>`.
  */
-function selectLab(selector: string | undefined, leftovers = false): LabEntry {
-  const labs = listLabs(realRunner).filter(
-    (l) => (l.state || leftovers) && (!l.creatorAlive || l.id === selector),
-  );
+function selectLab(selector: string | undefined, leftovers = false): AnyLab {
+  const taken = (id: string, complete: boolean, creatorAlive: boolean) =>
+    (complete || leftovers) && (!creatorAlive || id === selector);
+  const labs: (AnyLab & { id: string; cluster?: string })[] = [
+    ...listLabs(realRunner)
+      .filter((l) => taken(l.id, l.state !== undefined, l.creatorAlive))
+      .map((l) => ({ ns: l, id: l.id, cluster: l.state?.cluster })),
+    ...listVmLabs()
+      .filter((l) => taken(l.id, l.record !== undefined, l.creatorAlive))
+      .map((l) => ({ vm: l, id: l.id, cluster: l.record?.cluster })),
+  ];
   const match =
-    selector === undefined ? labs : labs.filter((l) => l.id === selector || l.state?.cluster === selector);
-  if (match.length === 1) return match[0] as LabEntry;
-  const known = labs.map((l) => `${l.id} (${l.state?.cluster ?? 'leftover'})`).join(', ') || 'none';
+    selector === undefined ? labs : labs.filter((l) => l.id === selector || l.cluster === selector);
+  if (match.length === 1) return match[0] as AnyLab;
+  const known =
+    labs.map((l) => `${l.id} (${l.cluster ?? 'leftover'}${l.vm ? ', in a VM' : ''})`).join(', ') || 'none';
   if (match.length === 0)
     throw new UsageError(`${selector ? `no lab "${selector}"` : 'no lab is up'}; labs: ${known}`);
   throw new UsageError(`${match.length} labs match; name one by id: ${known}`);
 }
 
+/** A VM lab's request: the VM's progress lines as the lab's, tagged with its kernel. */
+async function inVm(
+  vm: VmLabEntry,
+  args: readonly string[],
+  files: Readonly<Record<string, string>> = {},
+  lines: (line: string) => void = (l) => progress(`[${vm.record?.kernel}] ${l.replace(/^lab: /, '')}`),
+): Promise<{ code: number; stdout: string }> {
+  const record = vm.record as VmLabRecord;
+  const quote = (x: string) => `'${x.replaceAll("'", "'\\''")}'`;
+  return vmRequest(vm, [...record.cli.argv, ...args].map(quote).join(' '), lines, files);
+}
+
 /** A lab that `lab up` left running, as built: from the copy of its spec, with its faults. */
-function runningLab(selector: string | undefined) {
-  needRoot();
-  const state = selectLab(selector).state as NonNullable<LabEntry['state']>;
+function runningLab(entry: LabEntry) {
+  const state = entry.state as NonNullable<LabEntry['state']>;
   const p = prepare(join(labDir(state.id), SPEC_COPY), faultsOf(state.faults));
   return { lab: attach(state, p, realRunner), p };
 }
@@ -162,11 +191,32 @@ export function labCommand(program: Command): void {
     .description('bring the lab up and leave it running (see lab exec, lab check, lab down)')
     .argument('<file>', 'cluster spec (YAML)')
     .option('--fault <name>', 'inject a known mistake', collect, [])
+    .option('--vm', 'in a VM booting a Debian kernel (qemu), which stays up until lab down')
+    .option('--kernel <version>', 'with --vm: the kernel (e.g. 6.1)')
     .action(async (file, options) => {
       try {
         const p = prepare(file, faultsOf(options.fault));
+        if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
         needRoot();
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
+        if (options.vm) {
+          const [kernel] = pickKernels(options.kernel === undefined ? [] : [options.kernel]) as [Kernel];
+          progress(`booting kernel ${kernel.version} in a VM (qemu); it stays up until lab down`);
+          const up = await vmLabUp(p, {
+            kernel,
+            faults: options.fault,
+            progress: (l) => progress(`[${kernel.version}] ${l}`),
+          });
+          const first = p.cluster.nodes[0]?.name ?? 'workstation';
+          process.stdout.write(
+            `lab ${up.id} is up in a VM (cluster ${up.cluster}, kernel ${up.kernel}, booted in ${(up.bootMs / 1000).toFixed(1)} s)\n` +
+              `  hosts: ${Object.keys(up.hosts).join(', ')}\n` +
+              `  run:   convergent lab exec --lab ${up.id} ${first} -- nft list ruleset\n` +
+              `         convergent lab check ${up.id}\n` +
+              `  stop:  convergent lab down ${up.id}\n`,
+          );
+          return;
+        }
         const { lab: up, run } = await labUp(p, { progress });
         run.keep();
         const hosts = Object.keys(up.state.hosts).join(', ');
@@ -189,7 +239,20 @@ export function labCommand(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .action(async (selector, options) => {
       try {
-        const { lab: up, p } = runningLab(selector);
+        needRoot();
+        const chosen = selectLab(selector);
+        if (chosen.vm) {
+          const r = await inVm(chosen.vm, ['lab', 'check', '--json']);
+          // The report names the lab inside the VM; the user knows the VM's.
+          if (r.code === EXIT.ok || r.code === EXIT.failed)
+            printReport({ ...(JSON.parse(r.stdout) as LabReport), lab: chosen.vm.id }, options.json === true);
+          else
+            throw new LabError(
+              `lab check in the VM of ${chosen.vm.id} failed (exit ${r.code}); its output is above`,
+            );
+          return;
+        }
+        const { lab: up, p } = runningLab(chosen.ns);
         const report = await runChecks(up, p, progress);
         printReport(report, options.json === true);
       } catch (err) {
@@ -204,7 +267,23 @@ export function labCommand(program: Command): void {
     .option('--lab <lab>', 'lab id or cluster name (default: the only lab up)')
     .action(async (file, options) => {
       try {
-        const { lab: up } = runningLab(options.lab);
+        needRoot();
+        const chosen = selectLab(options.lab);
+        if (chosen.vm) {
+          const changed = prepare(file, faultsOf(chosen.vm.record?.faults ?? []));
+          const r = await inVm(chosen.vm, ['lab', 'apply', `${VM_RUN}/${APPLIED}`], {
+            [APPLIED]: readFileSync(changed.file, 'utf8'),
+          });
+          if (r.code !== 0)
+            throw new LabError(
+              `lab apply in the VM of ${chosen.vm.id} failed (exit ${r.code}); its output is above`,
+            );
+          // Its "next:" line names the lab inside the VM.
+          const moves = r.stdout.split('\n').filter((l) => l !== '' && !l.trimStart().startsWith('next:'));
+          process.stdout.write(`${moves.join('\n')}\n  next: convergent lab check ${chosen.vm.id}\n`);
+          return;
+        }
+        const { lab: up } = runningLab(chosen.ns);
         const state = up.state;
         const moves = await applyToLab(up, prepare(file, faultsOf(state.faults)), progress);
         process.stdout.write(
@@ -224,11 +303,20 @@ export function labCommand(program: Command): void {
     .action((selector, options) => {
       try {
         needRoot();
-        const doomed = options.all ? removableByAll(listLabs(realRunner)) : [selectLab(selector, true)];
-        for (const entry of doomed) {
-          removeLab(entry, realRunner);
+        const doomed: AnyLab[] = options.all
+          ? [
+              ...removableByAll(listLabs(realRunner)).map((ns) => ({ ns })),
+              ...listVmLabs()
+                .filter((l) => !l.creatorAlive)
+                .map((vm) => ({ vm })),
+            ]
+          : [selectLab(selector, true)];
+        for (const { ns, vm } of doomed) {
+          if (ns) removeLab(ns, realRunner);
+          if (vm) removeVmLab(vm);
+          const cluster = ns ? ns.state?.cluster : vm?.record?.cluster;
           process.stderr.write(
-            `removed ${entry.id}${entry.state ? ` (${entry.state.cluster})` : ' (leftover)'}\n`,
+            `removed ${(ns ?? vm)?.id}${cluster ? ` (${cluster}${vm ? `, its VM ended` : ''})` : ' (leftover)'}\n`,
           );
         }
         if (doomed.length === 0) process.stderr.write('no lab to remove\n');
@@ -244,12 +332,14 @@ export function labCommand(program: Command): void {
     .option('--json', 'print as JSON on stdout')
     .action((selector, options) => {
       try {
-        const labs = selector ? [selectLab(selector, true)] : listLabs(realRunner);
+        const chosen = selector ? selectLab(selector, true) : undefined;
+        const labs = chosen ? (chosen.ns ? [chosen.ns] : []) : listLabs(realRunner);
+        const vms = chosen ? (chosen.vm ? [chosen.vm] : []) : listVmLabs();
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(labs, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify([...labs, ...vms], null, 2)}\n`);
           return;
         }
-        if (labs.length === 0) process.stdout.write('no labs\n');
+        if (labs.length + vms.length === 0) process.stdout.write('no labs\n');
         for (const l of labs) {
           const s = l.state;
           const what = s
@@ -264,6 +354,20 @@ export function labCommand(program: Command): void {
             if (s.faults.length > 0) process.stdout.write(`  faults injected: ${s.faults.join(', ')}\n`);
           }
         }
+        for (const v of vms) {
+          const r = v.record;
+          const what = r
+            ? `cluster ${r.cluster} from ${r.spec}, up since ${r.created}, in a VM (kernel ${r.kernel})`
+            : `the VM of a "lab test --vm"${v.creatorAlive ? '' : ' left by a crashed run'}`;
+          const running = v.creatorAlive ? ' (its run is still in progress)' : '';
+          const qemu = v.pid === undefined ? 'qemu is not running' : `qemu PID ${v.pid}`;
+          process.stdout.write(`${v.id}  ${what}${running}\n  ${qemu}, ${v.dir}\n`);
+          if (r && selector) {
+            for (const [host, role] of Object.entries(r.hosts))
+              process.stdout.write(`  ${host.padEnd(16)} ${role}\n`);
+            if (r.faults.length > 0) process.stdout.write(`  faults injected: ${r.faults.join(', ')}\n`);
+          }
+        }
       } catch (err) {
         reportAndExit(err);
       }
@@ -275,10 +379,20 @@ export function labCommand(program: Command): void {
     .argument('<host>', 'node, guest, workstation or upstream')
     .argument('<command...>', 'the command, after --')
     .option('--lab <lab>', 'lab id or cluster name (default: the only lab up)')
-    .action((host, command, options) => {
+    .action(async (host, command, options) => {
       try {
         needRoot();
-        const state = readState(selectLab(options.lab).id);
+        const chosen = selectLab(options.lab);
+        if (chosen.vm) {
+          // In the VM the command's output comes back when it ends; no terminal, no input.
+          const r = await inVm(chosen.vm, ['lab', 'exec', host, '--', ...command], {}, (l) =>
+            process.stderr.write(`${l}\n`),
+          );
+          process.stdout.write(r.stdout);
+          process.exitCode = r.code;
+          return;
+        }
+        const state = readState(chosen.ns.id);
         const ns = state?.hosts[host]?.ns;
         if (!state || !ns)
           throw new UsageError(

@@ -77,7 +77,7 @@ export function listLabs(runner: Runner): LabEntry[] {
   }));
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -9,6 +9,7 @@ import { LabError } from '../lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
 import { runInVm } from './qemu.ts';
+import { SERVING, serveScript, type VmLabRecord, writeRecord } from './resident.ts';
 
 export interface VmLabOptions {
   readonly kernel: Kernel;
@@ -49,32 +50,39 @@ function newestSource(dir: string): number {
 
 const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
+const SPEC = 'spec.yaml';
+
+/** The VM's kernel is its own: its modules load on demand, unlike on the host (lab/build.ts). */
+function modprobe(p: Prepared): string {
+  const modules = new Set([
+    'br_netfilter',
+    'nf_conntrack',
+    ...p.plans.flatMap((x) => x.modules.map((m) => m.name)),
+  ]);
+  return `modprobe -a ${[...modules].join(' ')}`;
+}
+
+const faultArgs = (faults: readonly string[] = []) => faults.flatMap((f) => ['--fault', f]);
+
 export async function vmLabTest(p: Prepared, options: VmLabOptions): Promise<VmLabReport> {
   const { cwd, argv } = cliCommand();
-  const spec = 'spec.yaml';
   const args = [
     ...argv,
     'lab',
     'test',
-    `${VM_RUN}/${spec}`,
+    `${VM_RUN}/${SPEC}`,
     '--json',
-    ...(options.faults ?? []).flatMap((f) => ['--fault', f]),
+    ...faultArgs(options.faults),
     ...(options.cut ? ['--cut', options.cut] : []),
-  ];
-  // The VM's kernel is its own: its modules load on demand, unlike on the host (lab/build.ts).
-  const modules = [
-    ...new Set(['br_netfilter', 'nf_conntrack', ...p.plans.flatMap((x) => x.modules.map((m) => m.name))]),
   ];
   const result = await runInVm({
     kernel: options.kernel,
-    files: { [spec]: readFileSync(p.file, 'utf8') },
+    files: { [SPEC]: readFileSync(p.file, 'utf8') },
     collect: ['report.json'],
     progress: (line) => options.progress(line.replace(/^lab: /, '')),
-    script: [
-      `modprobe -a ${modules.join(' ')}`,
-      `cd ${quote(cwd)}`,
-      `${args.map(quote).join(' ')} > ${VM_RUN}/report.json`,
-    ].join('\n'),
+    script: [modprobe(p), `cd ${quote(cwd)}`, `${args.map(quote).join(' ')} > ${VM_RUN}/report.json`].join(
+      '\n',
+    ),
   });
   const text = result.files.get('report.json') ?? '';
   if (result.code === 4 || text.trim() === '')
@@ -86,4 +94,42 @@ export async function vmLabTest(p: Prepared, options: VmLabOptions): Promise<VmL
     ...report,
     vm: { kernel: options.kernel.version, bootMs: result.bootMs, totalMs: result.totalMs },
   };
+}
+
+/** `lab up --vm`: the VM runs `lab up`, then stays up serving requests (vm/resident.ts). */
+export async function vmLabUp(
+  p: Prepared,
+  options: VmLabOptions,
+): Promise<VmLabRecord & { bootMs: number; totalMs: number }> {
+  const cli = cliCommand();
+  const up = [...cli.argv, 'lab', 'up', `${VM_RUN}/${SPEC}`, ...faultArgs(options.faults)];
+  const result = await runInVm({
+    kernel: options.kernel,
+    files: { [SPEC]: readFileSync(p.file, 'utf8'), 'serve.sh': serveScript(cli.cwd) },
+    progress: (line) => options.progress(line.replace(/^lab: /, '')),
+    // lab up's own stdout names the lab inside the VM; the host prints how to reach the VM's.
+    script: [
+      modprobe(p),
+      `cd ${quote(cli.cwd)}`,
+      `${up.map(quote).join(' ')} > /dev/null`,
+      `exec bash ${VM_RUN}/serve.sh`,
+    ].join('\n'),
+    residentAfter: SERVING,
+  });
+  if (!result.resident)
+    throw new LabError(
+      `the lab could not be brought up in the VM (kernel ${options.kernel.version}, exit ${result.code}); its output is above`,
+    );
+  const record: VmLabRecord = {
+    id: result.resident.id,
+    cluster: p.cluster.name,
+    spec: p.file,
+    kernel: options.kernel.version,
+    faults: options.faults ?? [],
+    created: new Date().toISOString(),
+    hosts: Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role])),
+    cli,
+  };
+  writeRecord(result.resident.dir, record);
+  return { ...record, bootMs: result.bootMs, totalMs: result.totalMs };
 }

@@ -4,14 +4,14 @@
 // port drops bytes when the host reads late); the kernel's console goes to console.log beside it. The VM is killed and the directory removed when
 // the run ends: normally, on an exception, and on SIGINT/SIGTERM/SIGHUP.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { NamespaceRun } from '../lab/netns.ts';
 import { LabError } from '../lab/topology.ts';
 import { buildInitramfs, JOB, VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
-import { bootImage } from './vmlinux.ts';
+import { bootImage, VMLINUX } from './vmlinux.ts';
 
 export const VM_ROOT = '/run/convergent/vm';
 const QEMU = 'qemu-system-x86_64';
@@ -19,6 +19,9 @@ const QEMU = 'qemu-system-x86_64';
 const STARTED = 'convergent-vm: started';
 const EXIT_FILE = 'exit';
 const OUTPUT = 'output.log';
+const QEMU_LOG = 'qemu.log';
+/** qemu's PID, for `lab down` of a VM left running and of the leftovers of a crashed run. */
+export const QEMU_PID = 'qemu.pid';
 const FOLLOW_MS = 200;
 
 export interface VmJob {
@@ -32,6 +35,11 @@ export interface VmJob {
   readonly progress: (line: string) => void;
   readonly timeoutMs?: number;
   readonly memoryMb?: number;
+  /**
+   * A VM that stays up (`lab up --vm`): when the job prints this line, runInVm returns and leaves
+   * the VM running, with its run directory, for later requests (vm/resident.ts).
+   */
+  readonly residentAfter?: string;
 }
 
 export interface VmResult {
@@ -41,6 +49,8 @@ export interface VmResult {
   readonly files: ReadonlyMap<string, string>;
   readonly bootMs: number;
   readonly totalMs: number;
+  /** With residentAfter: the VM left running, its id (cvg-<pid>-<hex>), directory and qemu's PID. */
+  readonly resident?: { readonly id: string; readonly dir: string; readonly pid: number };
 }
 
 export function qemuMissing(): string | undefined {
@@ -121,33 +131,50 @@ export async function runInVm(job: VmJob): Promise<VmResult> {
     ];
     const output = join(dir, OUTPUT);
     writeFileSync(output, '');
-    const qemu = spawn(QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (qemu.pid !== undefined) run.track(qemu.pid);
-    let stderr = '';
-    qemu.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    // Its own session, and its errors in a file rather than a pipe: a resident VM outlives us.
+    const qemu = spawn(QEMU, args, {
+      detached: true,
+      stdio: ['ignore', 'ignore', openSync(join(dir, QEMU_LOG), 'w')],
     });
+    if (qemu.pid === undefined) throw new LabError(`${QEMU} did not start`);
+    run.track(qemu.pid);
+    writeFileSync(join(dir, QEMU_PID), `${qemu.pid}\n`);
+    let resident = false;
     const follow = follower(output, (line) => {
-      if (line === STARTED) bootMs = performance.now() - start;
-      else job.progress(line);
+      if (line === STARTED) {
+        bootMs = performance.now() - start;
+        // qemu has loaded both into the VM's memory: the 66 MB image need not stay in /run.
+        rmSync(join(dir, VMLINUX), { force: true });
+      } else if (line === job.residentAfter) resident = true;
+      else if (!resident) job.progress(line);
     });
-    const timer = setInterval(follow, FOLLOW_MS);
     const timeoutMs = job.timeoutMs ?? 600_000;
     const exited = await new Promise<number | null>((resolve) => {
       const kill = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
-      qemu.on('exit', (code) => {
+      const timer = setInterval(() => {
+        follow();
+        if (resident) done(null);
+      }, FOLLOW_MS);
+      const done = (code: number | null) => {
         clearTimeout(kill);
+        clearInterval(timer);
         resolve(code);
-      });
+      };
+      qemu.on('exit', done);
     });
-    clearInterval(timer);
-    follow(true);
     const totalMs = performance.now() - start;
+    if (resident) {
+      qemu.unref();
+      run.keep();
+      return { code: 0, files: new Map(), bootMs, totalMs, resident: { id: run.id, dir, pid: qemu.pid } };
+    }
+    follow(true);
     const exitFile = join(dir, EXIT_FILE);
     if (!existsSync(exitFile)) {
+      const stderr = readFileSync(join(dir, QEMU_LOG), 'utf8').trim();
       const console = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
       throw new LabError(
-        `the VM (kernel ${job.kernel.version}) stopped before its job ended (qemu exit ${exited}${totalMs >= timeoutMs ? `, killed after ${timeoutMs / 1000} s` : ''})${stderr.trim() ? `: ${stderr.trim()}` : ''}\nlast console lines:\n${console}`,
+        `the VM (kernel ${job.kernel.version}) stopped before its job ended (qemu exit ${exited}${totalMs >= timeoutMs ? `, killed after ${timeoutMs / 1000} s` : ''})${stderr ? `: ${stderr}` : ''}\nlast console lines:\n${console}`,
       );
     }
     const files = new Map<string, string>();

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PT_NOTE, programHeaders } from './elf.ts';
 
+export const VMLINUX = 'vmlinux';
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 /** XEN_ELFNOTE_PHYS32_ENTRY: the 32-bit entry point qemu's PVH boot jumps to. */
 const PVH_NOTE_TYPE = 18;
@@ -23,7 +24,7 @@ export function bootImage(bzImage: string, dir: string): string {
     maxBuffer: 512 * 1024 * 1024,
   });
   if (xz.status !== 0 || !hasPvhEntry(xz.stdout)) return bzImage;
-  const path = join(dir, 'vmlinux');
+  const path = join(dir, VMLINUX);
   writeFileSync(path, xz.stdout);
   return path;
 }
