@@ -374,6 +374,7 @@ async function startProxies(
     throw new LabError(
       `node ${withProxies[0]?.node} runs an HTTP reverse proxy (${withProxies[0]?.proxies[0]?.source}); install HAProxy (Debian package haproxy)`,
     );
+  // All start at once, then the lab waits for each to listen (haproxy takes 2-3 s to in the VM lab).
   for (const plan of withProxies) {
     const cfg = join(lab.dir, 'nodes', plan.node, FILES.haproxy);
     const log = openSync(join(lab.dir, 'logs', `${plan.node}-haproxy.log`), 'a');
@@ -386,9 +387,10 @@ async function startProxies(
     lab.track(child.pid);
     pids.push(child.pid);
     child.unref();
+  }
+  for (const plan of withProxies)
     for (const proxy of plan.proxies)
       await waitListening(lab, plan.node, proxy.bind, `haproxy on ${plan.node}`);
-  }
   say(`haproxy listening on ${withProxies.map((p) => p.node).join(', ')}`);
 }
 
@@ -396,7 +398,8 @@ async function waitListening(lab: LabInstance, host: string, bind: string, what:
   const deadline = Date.now() + 10_000;
   const port = bind.slice(bind.lastIndexOf(':') + 1);
   while (Date.now() < deadline) {
-    if (sh(lab, host, ['ss', '-Hltn', `sport = :${port}`]).trim() !== '') return;
+    // ss -N enters the namespace itself: one process start less than through `ip netns exec`.
+    if (runChecked(lab.runner, ['ss', '-N', lab.ns(host), '-Hltn', `sport = :${port}`]).trim() !== '') return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new LabError(`${what} does not listen on ${bind} after 10 s; see ${join(lab.dir, 'logs')}`);
