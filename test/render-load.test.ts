@@ -10,7 +10,7 @@ import { NamespaceRun } from '../src/lab/netns.ts';
 import type { HostPlan } from '../src/plan/host.ts';
 import { FILES, renderNode, textOf } from '../src/render/files.ts';
 import { readCluster } from '../src/spec/read.ts';
-import { exampleFiles, exampleName } from './support/examples.ts';
+import { clusterExamples, exampleName } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-load-'));
@@ -26,7 +26,7 @@ function ok(r: { code: number; stderr: string }, what: string): void {
 }
 
 describe('render: files load into a namespace unchanged', () => {
-  for (const file of exampleFiles()) {
+  for (const file of clusterExamples()) {
     for (const plan of compileCluster(readCluster(file))) {
       test(`${exampleName(file)} ${plan.node}`, (t) => {
         if (!needsRoot(t)) return;

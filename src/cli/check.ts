@@ -1,16 +1,22 @@
 // convergent check FILE: validate a spec and say what it describes.
 import type { Command } from '@commander-js/extra-typings';
-import { readCluster } from '../spec/read.ts';
+import { describeCgnat } from '../compile/cgnat/blocks.ts';
+import { readAnySpec } from '../spec/read.ts';
 import { reportAndExit } from './errors.ts';
 
 export function checkCommand(program: Command): void {
   program
     .command('check')
-    .description('validate a cluster spec: every problem with file:line:column and a fix')
-    .argument('<file>', 'cluster spec (YAML)')
+    .description('validate a spec (a cluster, or kind: cgnat): every problem with file:line:column and a fix')
+    .argument('<file>', 'spec (YAML)')
     .action((file) => {
       try {
-        const cluster = readCluster(file);
+        const spec = readAnySpec(file);
+        if (spec.kind === 'cgnat') {
+          process.stdout.write(`${file}: ok: ${describeCgnat(spec.cgnat)}\n`);
+          return;
+        }
+        const cluster = spec.cluster;
         const tags = cluster.nodes.map((n) => `${n.name}=${n.tag}${n.tagAllocated ? '*' : ''}`).join(' ');
         process.stdout.write(
           `${file}: ok: cluster ${cluster.name}, ${cluster.nodes.length} nodes, ${cluster.networks.length} networks, ` +

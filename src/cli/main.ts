@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // convergent: one cluster spec -> each node's host networking, proven before it reaches a host.
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { cgnatCommand } from './cgnat.ts';
 import { checkCommand } from './check.ts';
 import { EXIT } from './errors.ts';
 import { labCommand } from './lab.ts';
@@ -18,6 +19,7 @@ checkCommand(program);
 renderCommand(program);
 labCommand(program);
 schemaCommand(program);
+cgnatCommand(program);
 
 // No top-level await: the VM lab runs this file bundled as CommonJS (scripts/bundle.mjs).
 program.parseAsync().catch((err: unknown) => {

@@ -1,8 +1,10 @@
 // convergent render FILE [--node NAME] [--out DIR]: the files each node needs.
 import type { Command } from '@commander-js/extra-typings';
+import { compileCgnat } from '../compile/cgnat/index.ts';
 import { compiler } from '../compile/index.ts';
+import { renderCgnat } from '../render/cgnat.ts';
 import { type RenderedFile, renderNode } from '../render/files.ts';
-import { readCluster } from '../spec/read.ts';
+import { readAnySpec } from '../spec/read.ts';
 import { reportAndExit, UsageError } from './errors.ts';
 import { writeNodeDirs } from './write.ts';
 
@@ -10,12 +12,23 @@ export function renderCommand(program: Command): void {
   program
     .command('render')
     .description("render each node's nftables.conf, network.ip (ip -batch) and sysctl.d snippet")
-    .argument('<file>', 'cluster spec (YAML)')
+    .argument('<file>', 'spec (YAML): a cluster, or kind: cgnat')
     .option('--node <name>', 'only this node')
     .option('--out <dir>', 'write <dir>/<node>/... instead of printing')
     .action((file, options) => {
       try {
-        const cluster = readCluster(file);
+        const spec = readAnySpec(file);
+        if (spec.kind === 'cgnat') {
+          const { cgnat } = spec;
+          if (options.node !== undefined && options.node !== cgnat.router)
+            throw new UsageError(
+              `no host "${options.node}" in ${file}; a CGNAT spec renders its router, ${cgnat.router}`,
+            );
+          const rendered = new Map([[cgnat.router, renderCgnat(compileCgnat(cgnat))]]);
+          output(rendered, options.out);
+          return;
+        }
+        const cluster = spec.cluster;
         const c = compiler(cluster);
         const nodes = options.node ? c.nodes.filter((n) => n.name === options.node) : c.nodes;
         if (nodes.length === 0) {
@@ -25,21 +38,22 @@ export function renderCommand(program: Command): void {
         }
         const rendered = new Map<string, RenderedFile[]>();
         for (const node of nodes) rendered.set(node.name, renderNode(c.compileNode(node)));
-        if (options.out) {
-          writeNodeDirs(options.out, rendered);
-          process.stderr.write(
-            `wrote ${[...rendered.keys()].map((n) => `${options.out}/${n}/`).join(', ')}\n`,
-          );
-          return;
-        }
-        const parts: string[] = [];
-        for (const [node, files] of rendered) {
-          for (const f of files)
-            parts.push(parts.length ? '\n' : '', `==> ${node}/${f.path} <==\n`, ...f.chunks);
-        }
-        process.stdout.write(parts.join(''));
+        output(rendered, options.out);
       } catch (err) {
         reportAndExit(err);
       }
     });
+}
+
+/** Into <out>/<host>/..., all or nothing; or on stdout, each file under a header. */
+function output(rendered: ReadonlyMap<string, readonly RenderedFile[]>, out: string | undefined): void {
+  if (out) {
+    writeNodeDirs(out, rendered);
+    process.stderr.write(`wrote ${[...rendered.keys()].map((n) => `${out}/${n}/`).join(', ')}\n`);
+    return;
+  }
+  const parts: string[] = [];
+  for (const [host, files] of rendered)
+    for (const f of files) parts.push(parts.length ? '\n' : '', `==> ${host}/${f.path} <==\n`, ...f.chunks);
+  process.stdout.write(parts.join(''));
 }

@@ -58,6 +58,14 @@ export class NamespaceRun {
     });
   }
 
+  /** Namespaces under this run's prefix that something else created (a rendered `netns add`). */
+  adopt(names: readonly string[]): void {
+    for (const ns of names) {
+      if (!ns.startsWith(this.prefix)) throw new Error(`${ns} is not one of run ${this.id}'s namespaces`);
+      this.#created.push(ns);
+    }
+  }
+
   ns(name: string): string {
     return `${this.prefix}${name}`;
   }

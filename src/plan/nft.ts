@@ -5,12 +5,22 @@ export type Family = 'ip' | 'ip6' | 'inet' | 'netdev' | 'bridge' | 'arp';
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
 
 /** Element types of sets and maps, as nft names them. */
-export type DataType = 'ipv4_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ether_addr' | 'ifname';
+export type DataType =
+  | 'ipv4_addr'
+  | 'inet_proto'
+  | 'inet_service'
+  | 'mark'
+  | 'ether_addr'
+  | 'ifname'
+  | 'ct_zone';
 
 /** A constant, typed so that render and the simulator agree on its meaning. */
 export type Const =
   | { readonly type: 'ipv4_addr'; readonly value: string } // "10.5.5.1" or "10.5.5.0/24" in interval sets
-  | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' }
+  | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' | 'icmp' }
+  | { readonly type: 'nfproto'; readonly value: 'ipv4' | 'ipv6' }
+  | { readonly type: 'port_range'; readonly value: readonly [number, number] } // 1024-2047
+  | { readonly type: 'ct_zone'; readonly value: number }
   | { readonly type: 'inet_service'; readonly value: number }
   | { readonly type: 'mark'; readonly value: number }
   | { readonly type: 'ether_addr'; readonly value: string }
@@ -23,8 +33,10 @@ export type CtState = 'invalid' | 'new' | 'established' | 'related' | 'untracked
 
 /** Packet fields a rule reads or writes. */
 export type Field =
-  | { readonly kind: 'meta'; readonly key: 'iifname' | 'oifname' | 'mark' | 'l4proto' }
+  | { readonly kind: 'meta'; readonly key: 'iifname' | 'oifname' | 'mark' | 'l4proto' | 'nfproto' }
   | { readonly kind: 'ct'; readonly key: 'mark' | 'direction' | 'status' | 'state' }
+  // Set in the original direction only: the reply, NATed, must be found in the default zone.
+  | { readonly kind: 'ct'; readonly key: 'zone'; readonly direction: 'original' }
   | { readonly kind: 'payload'; readonly header: 'ip'; readonly field: 'saddr' | 'daddr' }
   | { readonly kind: 'payload'; readonly header: 'tcp' | 'udp' | 'th'; readonly field: 'sport' | 'dport' }
   | { readonly kind: 'payload'; readonly header: 'ether'; readonly field: 'saddr' | 'daddr' }
@@ -36,7 +48,8 @@ export type Expr =
   | { readonly kind: 'const'; readonly value: Const }
   | { readonly kind: 'concat'; readonly parts: readonly Expr[] }
   | { readonly kind: 'mask'; readonly value: Expr; readonly mask: Const } // value & mask
-  | { readonly kind: 'lookup'; readonly key: Expr; readonly map: string }; // key map @map
+  | { readonly kind: 'lookup'; readonly key: Expr; readonly map: string } // key map @map
+  | { readonly kind: 'anonymous-set'; readonly values: readonly Const[] }; // { tcp, udp }
 
 export type Statement =
   | { readonly kind: 'match'; readonly left: Expr; readonly op: 'eq' | 'ne'; readonly right: Expr }
@@ -44,6 +57,8 @@ export type Statement =
   | { readonly kind: 'set-field'; readonly field: Field; readonly value: Expr }
   | { readonly kind: 'nat'; readonly type: 'snat' | 'dnat'; readonly to: Expr }
   | { readonly kind: 'counter' }
+  // add @set { key ct count over limit }: true while key has more than `limit` connections (nf_conncount)
+  | { readonly kind: 'count-over'; readonly set: string; readonly key: Expr; readonly limit: number }
   | { readonly kind: 'notrack' }
   | { readonly kind: 'verdict'; readonly verdict: 'accept' | 'drop' | 'return' }
   | { readonly kind: 'goto' | 'jump'; readonly chain: string };
@@ -83,7 +98,13 @@ export interface NamedSet {
   readonly notes?: readonly string[];
   readonly key: readonly DataType[];
   readonly value?: readonly DataType[];
+  /** The map's data are ranges ("interval ipv4_addr . inet_service"): NAT to an address and a port block. */
+  readonly intervalValue?: boolean;
+  /** Declared by expression ("typeof iifname : ct zone") where nft has no type name. */
+  readonly typeof?: string;
   readonly interval: boolean;
+  /** Filled by the ruleset itself (add @set), up to `size` entries. */
+  readonly dynamic?: { readonly size: number };
   readonly elements: readonly Element[];
 }
 
@@ -111,7 +132,10 @@ export const PRIORITY = {
 } as const;
 
 // Small constructors, so that compile code reads like the rules it builds.
-export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto'): Field => ({ kind: 'meta', key });
+export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto' | 'nfproto'): Field => ({
+  kind: 'meta',
+  key,
+});
 export const ct = (key: 'mark' | 'direction' | 'status' | 'state'): Field => ({ kind: 'ct', key });
 export const ip = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip', field });
 export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({

@@ -55,8 +55,11 @@ function renderTable(table: Table): string[] {
 function renderSet(set: NamedSet): string[] {
   const lines = (set.notes ?? []).map((n) => `\t# ${n}`);
   lines.push(`\t${set.value ? 'map' : 'set'} ${set.name} {`);
-  lines.push(`\t\ttype ${set.key.join(' . ')}${set.value ? ` : ${set.value.join(' . ')}` : ''}`);
-  if (set.interval) lines.push('\t\tflags interval');
+  const value = set.value ? ` : ${set.intervalValue ? 'interval ' : ''}${set.value.join(' . ')}` : '';
+  lines.push(set.typeof ? `\t\ttypeof ${set.typeof}` : `\t\ttype ${set.key.join(' . ')}${value}`);
+  if (set.dynamic) lines.push(`\t\tsize ${set.dynamic.size}`);
+  const flags = [...(set.interval ? ['interval'] : []), ...(set.dynamic ? ['dynamic'] : [])];
+  if (flags.length > 0) lines.push(`\t\tflags ${flags.join(', ')}`);
   lines.push(`\t\tcomment ${quote(set.comment)}`);
   if (set.elements.length === 0) return [`${lines.join('\n')}\n\t}`];
   return [`${lines.join('\n')}\n\t\telements = {\n`, renderElements(set.elements), '\n\t\t}\n\t}'];
@@ -154,6 +157,8 @@ export function renderStatement(s: Statement): string {
     case 'counter':
     case 'notrack':
       return s.kind;
+    case 'count-over':
+      return `add @${s.set} { ${renderExpr(s.key)} ct count over ${s.limit} }`;
     case 'verdict':
       return s.verdict;
     case 'goto':
@@ -172,6 +177,8 @@ export function renderExpr(e: Expr): string {
       return `${renderExpr(e.value)} & ${renderConst(e.mask)}`;
     case 'lookup':
       return `${renderExpr(e.key)} map @${e.map}`;
+    case 'anonymous-set':
+      return `{ ${e.values.map(renderConst).join(', ')} }`;
     default:
       return renderField(e);
   }
@@ -182,7 +189,7 @@ function renderField(f: Field): string {
     case 'meta':
       return f.key === 'iifname' || f.key === 'oifname' ? f.key : `meta ${f.key}`;
     case 'ct':
-      return `ct ${f.key}`;
+      return f.key === 'zone' ? `ct ${f.direction} zone` : `ct ${f.key}`;
     case 'payload':
       return `${f.header} ${f.field}`;
   }
@@ -193,7 +200,10 @@ function renderConst(c: Const): string {
     case 'mark':
       return `0x${c.value.toString(16).padStart(8, '0')}`;
     case 'inet_service':
+    case 'ct_zone':
       return String(c.value);
+    case 'port_range':
+      return `${c.value[0]}-${c.value[1]}`;
     case 'ifname':
       return quote(c.value);
     case 'ct_state':

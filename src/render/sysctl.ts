@@ -6,14 +6,14 @@ export function sysctlKey(key: readonly string[]): string {
   return key.some((k) => k.includes('.')) ? key.join('/') : key.join('.');
 }
 
-export function renderSysctl(plan: HostPlan, header: readonly string[]): string {
+export function renderSysctl(plan: Pick<HostPlan, 'sysctls'>, header: readonly string[]): string {
   const out = header.map((h) => `# ${h}`);
   for (const s of plan.sysctls)
     out.push('', `# ${s.source}`, `${s.optional ? '-' : ''}${sysctlKey(s.key)} = ${s.value}`);
   return `${out.join('\n')}\n`;
 }
 
-export function renderModules(plan: HostPlan, header: readonly string[]): string {
+export function renderModules(plan: Pick<HostPlan, 'modules'>, header: readonly string[]): string {
   const out = header.map((h) => `# ${h}`);
   for (const m of plan.modules) out.push(`# ${m.source}`, m.name);
   return `${out.join('\n')}\n`;

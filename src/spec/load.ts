@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
+import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { ClusterSchema, type ClusterSpec } from './schema.ts';
 import { SourceMap } from './source.ts';
@@ -12,21 +13,44 @@ export interface LoadedSpec {
   readonly source: SourceMap;
 }
 
-export function readSpecFile(file: string): LoadedSpec {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     throw new SpecError([
       { file, location: { line: 1, col: 1 }, path: [], message: `cannot read the spec: ${reason}` },
     ]);
   }
-  return parseSpec(text, file);
 }
 
-/** Parses and schema-checks a spec. Throws SpecError listing every problem. */
+export const readSpecFile = (file: string): LoadedSpec => parseSpec(readText(file), file);
+
+/** Reads a spec of either kind. */
+export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readText(file), file);
+
+/** Parses and schema-checks a cluster spec. Throws SpecError listing every problem. */
 export function parseSpec(text: string, file: string): LoadedSpec {
+  const loaded = parseAnySpec(text, file);
+  if (loaded.kind !== 'cluster')
+    throw new SpecError([
+      {
+        file,
+        location: loaded.source.locate(['kind']),
+        path: ['kind'],
+        message: 'this is a CGNAT spec (kind: cgnat); this command takes a cluster spec',
+        fix: 'use convergent check, render or cgnat with this file',
+      },
+    ]);
+  return loaded;
+}
+
+export type AnyLoadedSpec =
+  | (LoadedSpec & { readonly kind: 'cluster' })
+  | { readonly kind: 'cgnat'; readonly file: string; readonly spec: CgnatSpec; readonly source: SourceMap };
+
+/** Parses a spec of either kind (`kind: cgnat`, or a cluster) and schema-checks it. */
+export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
   const lines = new LineCounter();
   // yaml's own uniqueKeys check compares every key with every other: quadratic for 20,000 guests.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
@@ -49,12 +73,16 @@ export function parseSpec(text: string, file: string): LoadedSpec {
   }
   if (syntax.length > 0) throw new SpecError(syntax);
   const data: unknown = doc.toJS() ?? {};
-  const parsed = ClusterSchema.safeParse(data);
+  const cgnat = (data as { kind?: unknown }).kind === 'cgnat';
+  const schema = cgnat ? CgnatSchema : ClusterSchema;
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => schemaProblems(issue, data));
+    const problems = parsed.error.issues.flatMap((issue) => schemaProblems(schema, issue, data));
     throw new SpecError(locateAll(problems, source, file));
   }
-  return { file, spec: parsed.data, source };
+  return cgnat
+    ? { kind: 'cgnat', file, spec: parsed.data as CgnatSpec, source }
+    : { kind: 'cluster', file, spec: parsed.data as ClusterSpec, source };
 }
 
 export function locateAll(problems: readonly Problem[], source: SourceMap, file: string): LocatedProblem[] {
@@ -82,11 +110,11 @@ function duplicateKeys(doc: Document): number[] {
 
 type Issue = z.core.$ZodIssue;
 
-function schemaProblems(issue: Issue, data: unknown): Problem[] {
+function schemaProblems(schema: unknown, issue: Issue, data: unknown): Problem[] {
   const path = issue.path as SpecPath;
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = fieldsAt(path);
+      const known = fieldsAt(schema, path);
       return issue.keys.map((key) => ({
         path: [...path, key],
         atKey: true,
@@ -131,8 +159,8 @@ function valueAt(data: unknown, path: SpecPath): unknown {
 }
 
 /** The field names the schema allows at an object path, for "unknown field" hints. */
-function fieldsAt(path: SpecPath): string[] {
-  let schema: unknown = ClusterSchema;
+function fieldsAt(root: unknown, path: SpecPath): string[] {
+  let schema = root;
   for (const part of path) {
     schema = unwrap(schema);
     const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;

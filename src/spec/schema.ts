@@ -240,6 +240,12 @@ export const CheckSchema = z
 
 export const ClusterSchema = z
   .object({
+    kind: z
+      .literal('cluster')
+      .optional()
+      .describe(
+        'What the file describes: a cluster of nodes (the default) or, with "kind: cgnat", a CGNAT router',
+      ),
     name: name('cluster').describe("The cluster's name; it appears in every rendered file"),
     strategy: z
       .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })

@@ -1,6 +1,9 @@
 // Helpers for tests that feed specs through the real loader and validator.
 import { stringify } from 'yaml';
-import { locateAll, parseSpec } from '../../src/spec/load.ts';
+import type { Cgnat } from '../../src/spec/cgnat/model.ts';
+import { resolveCgnat } from '../../src/spec/cgnat/resolve.ts';
+import { validateCgnat } from '../../src/spec/cgnat/validate.ts';
+import { locateAll, parseAnySpec, parseSpec } from '../../src/spec/load.ts';
 import type { Cluster } from '../../src/spec/model.ts';
 import { formatProblem, SpecError } from '../../src/spec/problem.ts';
 import { resolve } from '../../src/spec/resolve.ts';
@@ -22,6 +25,26 @@ export function clusterFromObject(spec: unknown): Cluster {
 export function problemsOf(text: string, file = 'cluster.yaml'): string[] {
   try {
     clusterFromText(text, file);
+    return [];
+  } catch (err) {
+    if (err instanceof SpecError) return err.problems.map(formatProblem);
+    throw err;
+  }
+}
+
+/** YAML text of a CGNAT spec -> Cgnat, or throws SpecError, exactly as `convergent check` does. */
+export function cgnatFromText(text: string, file = 'cgnat.yaml'): Cgnat {
+  const loaded = parseAnySpec(text, file);
+  if (loaded.kind !== 'cgnat') throw new Error('not a CGNAT spec');
+  const problems = validateCgnat(loaded.spec);
+  if (problems.length > 0) throw new SpecError(locateAll(problems, loaded.source, file));
+  return resolveCgnat(loaded.spec);
+}
+
+/** The formatted problems of a CGNAT spec text; [] when valid. */
+export function cgnatProblemsOf(text: string, file = 'cgnat.yaml'): string[] {
+  try {
+    cgnatFromText(text, file);
     return [];
   } catch (err) {
     if (err instanceof SpecError) return err.problems.map(formatProblem);
