@@ -175,7 +175,7 @@ describe('cgnat: spec errors', () => {
       const problems = cgnatProblemsOf(variant(c.from, c.to));
       const expected = [c.expected, ...(c.more ?? [])];
       assert.equal(problems.length, expected.length, problems.join('\n'));
-      expected.forEach((re, i) => assert.match(problems[i] as string, re));
+      for (const [i, re] of expected.entries()) assert.match(problems[i] as string, re);
     });
 
   test('a CGNAT spec given to a cluster command names its kind', () => {

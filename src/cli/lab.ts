@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
+import { cgnatLabTest } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
 import { attach, type LabReport, labTest, labUp, type Prepared, prepare, runChecks } from '../lab/lab.ts';
 import {
@@ -19,6 +20,7 @@ import {
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
+import { readAnySpec } from '../spec/read.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
 import { type VmLabReport, vmLabTest, vmLabUp } from '../vm/lab.ts';
@@ -160,8 +162,24 @@ export function labCommand(program: Command): void {
       collect,
       [],
     )
+    .option('--backend <backend>', 'a CGNAT spec: run it on this backend instead (vrf or netns)')
     .action(async (file, options) => {
       try {
+        const spec = readAnySpec(file);
+        if (spec.kind === 'cgnat') {
+          if (options.backend !== undefined && options.backend !== 'vrf' && options.backend !== 'netns')
+            throw new UsageError(`--backend is vrf or netns, not "${options.backend}"`);
+          if (options.vm || options.cut !== undefined || options.fault.length > 0)
+            throw new UsageError(
+              'a CGNAT spec runs in namespaces on this kernel, without --vm, --cut or --fault (yet)',
+            );
+          needRoot();
+          const report = await cgnatLabTest(spec.cgnat, { progress, backend: options.backend });
+          printReport(report, options.json === true);
+          return;
+        }
+        if (options.backend !== undefined)
+          throw new UsageError('--backend goes with a CGNAT spec (kind: cgnat)');
         const p = prepare(file, faultsOf(options.fault));
         if (options.cut !== undefined && !p.cluster.nodes.some((n) => n.name === options.cut))
           throw new UsageError(

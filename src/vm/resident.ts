@@ -53,7 +53,7 @@ export function serveScript(cwd: string): string {
     'while :; do',
     '  for request in *.sh; do',
     '    [ -e "$request" ] || continue',
-    '    n=${request%.sh}',
+    '    n="$(basename "$request" .sh)"',
     '    mv "$request" "$n.running"',
     `    (cd ${q(cwd)} && bash "${VM_RUN}/${REQUESTS}/$n.running") > "$n.out" 2> "$n.err"`,
     '    echo $? > "$n.status" && mv "$n.status" "$n.exit"',

@@ -43,7 +43,20 @@ export function compileCgnat(c: Cgnat, options: CgnatOptions = {}): CgnatPlan {
     router: c.router,
     backend: c.backend,
     batches,
-    sysctls: forwarding('the router forwards between its tenants and the uplink'),
+    sysctls: [
+      ...forwarding('the router forwards between its tenants and the uplink'),
+      // With VRFs the router's addresses are local to the uplink VRF only; in one namespace they
+      // are local to all, and a subscriber that has one would be dropped as a martian source.
+      ...(vrf
+        ? []
+        : c.tenants.map((t) =>
+            sysctl(
+              `net.ipv4.conf.${t.name}.accept_local`,
+              '1',
+              `tenants.${t.name}: its subscribers may use the router's own addresses`,
+            ),
+          )),
+    ],
     namespaceSysctls: new Map(
       vrf
         ? []

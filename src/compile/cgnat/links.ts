@@ -69,10 +69,17 @@ function rules(c: Cgnat, family: 4 | 6): IpCommand[] {
       ...cmd(
         `backend vrf: a failed VRF lookup never falls through to the main table (IPv${family})`,
         'rule add pref 2000 l3mdev unreachable',
-        'rule add pref 32765 lookup local',
-        'rule del pref 0 lookup local',
       ),
     );
+  // A subscriber may have one of the router's own addresses (the demo's 100.64.0.1 is the uplink's
+  // too): its de-NATed replies must meet the fwmark rules before the local table takes them.
+  out.push(
+    ...cmd(
+      `the local table after the tenants' rules (IPv${family})`,
+      'rule add pref 32765 lookup local',
+      'rule del pref 0 lookup local',
+    ),
+  );
   return out;
 }
 

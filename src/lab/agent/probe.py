@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # The lab's clients for what curl and ping do not cover. Prints one JSON object.
-#   probe.py tcp ADDRESS PORT SPORT   connect from SPORT, read the server's banner
-#   probe.py udp ADDRESS PORT SPORT   send a datagram from SPORT, resent each second as NTP and DNS
-#                                     clients do; report the reply, its source address:port and the tries
+#   probe.py tcp ADDRESS PORT SPORT [SOURCE]   connect from SPORT (and SOURCE), read the server's banner
+#   probe.py udp ADDRESS PORT SPORT [SOURCE]   send a datagram from SPORT, resent each second as NTP and
+#                                     DNS clients do; report the reply, its source address:port and the tries
+#   ADDRESS may be IPv6 (the CGNAT lab routes IPv6 without NAT).
 #   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
 #   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
 #                                     line and print the answer (does the connection survive?)
@@ -22,10 +23,16 @@ def elapsed(start: float) -> float:
     return round((time.monotonic() - start) * 1000, 1)
 
 
-def tcp(address: str, port: int, sport: int) -> dict:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def bound(kind: int, address: str, sport: int, source: str = "") -> socket.socket:
+    six = ":" in address
+    s = socket.socket(socket.AF_INET6 if six else socket.AF_INET, kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", sport))
+    s.bind((source or ("::" if six else "0.0.0.0"), sport))
+    return s
+
+
+def tcp(address: str, port: int, sport: int, source: str = "") -> dict:
+    s = bound(socket.SOCK_STREAM, address, sport, source)
     s.settimeout(TIMEOUT)
     start = time.monotonic()
     s.connect((address, port))
@@ -62,10 +69,8 @@ def hold(address: str, port: int, sport: int) -> None:
         print(json.dumps({"error": str(e) or type(e).__name__}), flush=True)
 
 
-def udp(address: str, port: int, sport: int) -> dict:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", sport))
+def udp(address: str, port: int, sport: int, source: str = "") -> dict:
+    s = bound(socket.SOCK_DGRAM, address, sport, source)
     start = time.monotonic()
     tries = 0
     while (left := TIMEOUT - (time.monotonic() - start)) > 0:
@@ -142,7 +147,7 @@ def main() -> None:
         elif kind == "arp":
             result = arp(rest[0], rest[1])
         else:
-            result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]))
+            result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:4])
     except (OSError, TimeoutError) as e:
         result = {"error": str(e) or type(e).__name__}
     print(json.dumps(result))

@@ -1,0 +1,215 @@
+// The CGNAT lab: the router, the uplink's far side (the peer) and every tenant's clients, each in a
+// namespace of the run, wired as in the demo: the router's uplink interface to the peer's, and each
+// client's `cuplink` to a port named after it on its tenant's bridge. The router loads its rendered
+// files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
+// their addresses and routes from the spec.
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { compileCgnat } from '../../compile/cgnat/index.ts';
+import type { CgnatPlan } from '../../plan/cgnat.ts';
+import { loadCommand, renderCgnat } from '../../render/cgnat.ts';
+import { FILES, textOf } from '../../render/files.ts';
+import type { Cgnat, Client, Tenant } from '../../spec/cgnat/model.ts';
+import { type Cidr, formatCidr, inCidr, networkOf } from '../../util/ip.ts';
+import { formatIPv4 } from '../../util/ipv4.ts';
+import { AGENT_DIR, PYTHON } from '../build.ts';
+import { NamespaceRun } from '../netns.ts';
+import { labDir } from '../registry.ts';
+import { realAsyncRunner, realRunner, runChecked } from '../run.ts';
+import { LabError } from '../topology.ts';
+
+/** The client's end of its link to the tenant bridge, as in the demo. */
+export const CLIENT_IFACE = 'cuplink';
+
+export interface CgnatLab {
+  readonly run: NamespaceRun;
+  readonly cgnat: Cgnat;
+  readonly plan: CgnatPlan;
+  readonly dir: string;
+  /** host -> its namespace: router, peer, clients. */
+  readonly ns: (host: string) => string;
+  readonly clients: ReadonlyMap<string, { readonly client: Client; readonly tenant: Tenant }>;
+}
+
+const ipBatch = (ns: string | undefined, lines: readonly string[], family?: 6) =>
+  runChecked(realRunner, ['ip', ...(family ? ['-6'] : []), ...(ns ? ['-n', ns] : []), '-batch', '-'], {
+    input: `${lines.join('\n')}\n`,
+  });
+
+export async function buildCgnatLab(c: Cgnat, say: (line: string) => void): Promise<CgnatLab> {
+  const run = new NamespaceRun();
+  const dir = labDir(run.id);
+  run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const clients = new Map(
+      c.tenants.flatMap((tenant) =>
+        tenant.clients.map((client) => [client.name, { client, tenant }] as const),
+      ),
+    );
+    const hosts = [c.router, c.peer.name, ...clients.keys()];
+    run.addAll(hosts);
+    say(
+      `lab ${run.id}: router ${c.router}, uplink peer ${c.peer.name}, ${clients.size} clients (backend ${c.backend})`,
+    );
+    const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name) });
+    for (const f of renderCgnat(plan)) {
+      mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+      writeFileSync(join(dir, f.path), textOf(f));
+    }
+    const router = run.ns(c.router);
+    const bridgeNs = (t: Tenant) => (c.backend === 'vrf' ? router : run.ns(t.name));
+    // Links first: the uplink, then the tenants' namespaces (the rendered netns add), then the clients.
+    ipBatch(router, [
+      'link set dev lo up',
+      `link add name ${c.uplink.interface} type veth peer name ${c.peer.interface} netns ${run.ns(c.peer.name)}`,
+    ]);
+    for (const b of plan.batches.filter((x) => x.global))
+      runChecked(realRunner, ['ip', '-batch', join(dir, b.file)]);
+    if (c.backend === 'netns') run.adopt(c.tenants.map((t) => run.ns(t.name)));
+    for (const [name, { tenant }] of clients)
+      ipBatch(run.ns(name), [
+        'link set dev lo up',
+        `link add name ${CLIENT_IFACE} type veth peer name ${name} netns ${bridgeNs(tenant)}`,
+      ]);
+    // The router's own files, as an operator loads them.
+    for (const b of plan.batches.filter((x) => !x.global)) {
+      const where = b.namespace ? ['-n', b.namespace] : ['-n', router];
+      const argv = ['ip', ...(b.family === 6 ? ['-6'] : []), ...where, '-batch', join(dir, b.file)];
+      const r = realRunner(argv);
+      if (r.code !== 0)
+        throw new LabError(`router ${c.router}: ${loadCommand(b)} failed: ${r.stderr.trim()}`);
+    }
+    for (const t of c.tenants) {
+      const ports = t.clients.flatMap((x) => [
+        `link set dev ${x.name} master ${t.bridge}`,
+        `link set dev ${x.name} up`,
+      ]);
+      if (ports.length > 0) ipBatch(bridgeNs(t), ports);
+    }
+    const sysctl = (ns: string, file: string) =>
+      runChecked(realRunner, ['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-p', join(dir, file)]);
+    sysctl(router, FILES.sysctl);
+    for (const ns of plan.namespaceSysctls.keys()) sysctl(ns, `netns/${ns}.sysctl.conf`);
+    const nft = realRunner(['ip', 'netns', 'exec', router, 'nft', '-f', join(dir, FILES.nftables)]);
+    if (nft.code !== 0)
+      throw new LabError(`router ${c.router}: nft -f nftables.conf failed: ${nft.stderr.trim()}`);
+    say(`${c.router}: loaded ${plan.batches.map((b) => b.file).join(', ')}, sysctl.d, nftables.conf`);
+    for (const [name, { client, tenant }] of clients) ipBatch(run.ns(name), clientLines(client, tenant));
+    ipBatch(run.ns(c.peer.name), peerLines(c));
+    await startServers(c, run, dir, [c.peer.name, ...clients.keys()]);
+    await settle(run, [...hosts, ...(c.backend === 'netns' ? c.tenants.map((t) => t.name) : [])]);
+    say(`servers listening on ${clients.size + 1} host(s)`);
+    return { run, cgnat: c, plan, dir, ns: (h) => run.ns(h), clients };
+  } catch (err) {
+    run.cleanup();
+    throw err;
+  }
+}
+
+/** A client's addresses: its subscriber IPv4 and IPv6 on the tenant's networks, public ones as /32. */
+function clientLines(client: Client, tenant: Tenant): string[] {
+  const lines = [`link set dev ${CLIENT_IFACE} up`];
+  for (const a of client.addresses) {
+    const net = tenant.gateways.find((g) => inCidr(g, a));
+    lines.push(`address add ${a.text}/${net ? net.length : a.family === 4 ? 32 : 128} dev ${CLIENT_IFACE}`);
+  }
+  for (const g of tenant.gateways)
+    lines.push(`route add ${g.family === 4 ? '0.0.0.0/0' : '::/0'} via ${g.text} dev ${CLIENT_IFACE}`);
+  return lines;
+}
+
+/** The provider side: its addresses, and routes to what the router announces (pool, IPv6, public routes). */
+function peerLines(c: Cgnat): string[] {
+  const dev = c.peer.interface;
+  const lines = ['link set dev lo up', `link set dev ${dev} up`];
+  for (const a of c.peer.addresses) lines.push(`address add ${formatCidr(a)} dev ${dev}`);
+  const via = (family: 4 | 6) => c.uplink.addresses.find((a) => a.family === family);
+  const v4 = via(4) as Cidr;
+  const v6 = via(6);
+  for (const pub of c.nat.pool)
+    if (formatIPv4(pub) !== v4.text) lines.push(`route add ${formatIPv4(pub)}/32 via ${v4.text} dev ${dev}`);
+  for (const t of c.tenants) {
+    for (const r of t.routes)
+      lines.push(`route add ${formatIPv4(r.to.network)}/${r.to.length} via ${v4.text} dev ${dev}`);
+    const six = t.gateways.find((g) => g.family === 6);
+    if (six && v6) lines.push(`route add ${formatCidr(networkOf(six))} via ${v6.text} dev ${dev}`);
+  }
+  return lines;
+}
+
+/** The check servers on the peer and every client, both families, on every port a check dials. */
+async function startServers(
+  c: Cgnat,
+  run: NamespaceRun,
+  dir: string,
+  hosts: readonly string[],
+): Promise<void> {
+  const tcp = new Set((c.checks ?? []).filter((x) => x.proto === 'tcp').map((x) => x.port as number));
+  const udp = new Set((c.checks ?? []).filter((x) => x.proto === 'udp').map((x) => x.port as number));
+  if (tcp.size + udp.size === 0) return;
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const args = [
+    '--ipv6',
+    ...[...tcp].flatMap((p) => ['--tcp', String(p)]),
+    ...[...udp].flatMap((p) => ['--udp', String(p)]),
+  ];
+  await Promise.all(
+    hosts.map(
+      (host) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(
+            'ip',
+            ['netns', 'exec', run.ns(host), PYTHON, join(AGENT_DIR, 'server.py'), '--name', host, ...args],
+            {
+              detached: true,
+              stdio: ['ignore', 'pipe', openSync(join(logs, `${host}.log`), 'a')],
+            },
+          );
+          if (child.pid !== undefined) run.track(child.pid);
+          let out = '';
+          child.stdout?.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('ready\n')) {
+              child.stdout?.destroy();
+              child.unref();
+              resolve();
+            }
+          });
+          child.on('exit', (code) =>
+            reject(new LabError(`the server on ${host} exited (${code}); see ${join(logs, `${host}.log`)}`)),
+          );
+        }),
+    ),
+  );
+}
+
+/** IPv6 addresses are usable once duplicate address detection is over, and bridge ports once they forward. */
+async function settle(run: NamespaceRun, hosts: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const waiting: string[] = [];
+    for (const h of hosts) {
+      const tentative = await realAsyncRunner([
+        'ip',
+        '-n',
+        run.ns(h),
+        '-6',
+        '-o',
+        'address',
+        'show',
+        'tentative',
+      ]);
+      if (tentative.stdout.trim() !== '') waiting.push(`${h}: IPv6 duplicate address detection`);
+      const ports = await realAsyncRunner(['bridge', '-n', run.ns(h), '-j', 'link', 'show']);
+      const states = JSON.parse(ports.stdout || '[]') as { ifname: string; state?: string }[];
+      for (const p of states)
+        if (p.state !== undefined && p.state !== 'forwarding') waiting.push(`${h} ${p.ifname} (${p.state})`);
+    }
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline)
+      throw new LabError(`the lab did not settle within 10 s: ${waiting.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
