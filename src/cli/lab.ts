@@ -1,8 +1,9 @@
 // convergent lab test|up|check|apply|down|status|exec: the cluster in network namespaces, with real traffic.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { compileCgnat } from '../compile/cgnat/index.ts';
 import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
 import { cgnatLabTest } from '../lab/cgnat/index.ts';
@@ -23,7 +24,7 @@ import { describeTopology, LabError } from '../lab/topology.ts';
 import { readAnySpec } from '../spec/read.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
-import { type VmLabReport, vmLabTest, vmLabUp } from '../vm/lab.ts';
+import { type VmLabReport, type VmSpec, vmLabTest, vmLabUp } from '../vm/lab.ts';
 import { formatMatrix, type KernelRun } from '../vm/matrix.ts';
 import { listVmLabs, removeVmLab, type VmLabEntry, type VmLabRecord, vmRequest } from '../vm/resident.ts';
 import { EXIT, reportAndExit, UsageError } from './errors.ts';
@@ -107,8 +108,8 @@ function printReport(report: LabReport, json: boolean): void {
 
 /** `lab test --vm`: one kernel prints the lab's own report; several, a table over them. */
 async function vmTest(
-  p: Prepared,
-  o: { kernels: readonly Kernel[]; faults: readonly string[]; cut?: string; json: boolean },
+  p: VmSpec,
+  o: { kernels: readonly Kernel[]; faults: readonly string[]; cut?: string; backend?: string; json: boolean },
 ): Promise<void> {
   const runs: KernelRun[] = [];
   for (const kernel of o.kernels) {
@@ -118,6 +119,7 @@ async function vmTest(
         kernel,
         faults: o.faults,
         cut: o.cut,
+        backend: o.backend,
         progress: (l) => progress(`[${kernel.version}] ${l}`),
       });
       progress(
@@ -167,14 +169,26 @@ export function labCommand(program: Command): void {
       try {
         const spec = readAnySpec(file);
         if (spec.kind === 'cgnat') {
+          const { cgnat } = spec;
           if (options.backend !== undefined && options.backend !== 'vrf' && options.backend !== 'netns')
             throw new UsageError(`--backend is vrf or netns, not "${options.backend}"`);
-          if (options.vm || options.cut !== undefined || options.fault.length > 0)
-            throw new UsageError(
-              'a CGNAT spec runs in namespaces on this kernel, without --vm, --cut or --fault (yet)',
-            );
+          if (options.cut !== undefined || options.fault.length > 0)
+            throw new UsageError('--cut and --fault go with a cluster spec');
+          if (options.kernel.length > 0 && !options.vm) throw new UsageError('--kernel goes with --vm');
           needRoot();
-          const report = await cgnatLabTest(spec.cgnat, { progress, backend: options.backend });
+          if (options.vm) {
+            await vmTest(
+              { file: resolvePath(file), plans: [compileCgnat(cgnat)] },
+              {
+                kernels: pickKernels(options.kernel),
+                faults: [],
+                backend: options.backend,
+                json: options.json === true,
+              },
+            );
+            return;
+          }
+          const report = await cgnatLabTest(cgnat, { progress, backend: options.backend });
           printReport(report, options.json === true);
           return;
         }

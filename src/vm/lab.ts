@@ -16,6 +16,14 @@ export interface VmLabOptions {
   readonly progress: (line: string) => void;
   readonly faults?: readonly string[];
   readonly cut?: string;
+  /** A CGNAT spec's backend, when not the spec's own. */
+  readonly backend?: string;
+}
+
+/** What the VM needs of a spec: the file, and the modules its plans rely on (a cluster's or a CGNAT router's). */
+export interface VmSpec {
+  readonly file: string;
+  readonly plans: readonly { readonly modules: readonly { readonly name: string }[] }[];
 }
 
 export interface VmLabReport extends LabReport {
@@ -53,7 +61,7 @@ const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 const SPEC = 'spec.yaml';
 
 /** The VM's kernel is its own: its modules load on demand, unlike on the host (lab/build.ts). */
-function modprobe(p: Prepared): string {
+function modprobe(p: VmSpec): string {
   const modules = new Set([
     'br_netfilter',
     'nf_conntrack',
@@ -64,7 +72,7 @@ function modprobe(p: Prepared): string {
 
 const faultArgs = (faults: readonly string[] = []) => faults.flatMap((f) => ['--fault', f]);
 
-export async function vmLabTest(p: Prepared, options: VmLabOptions): Promise<VmLabReport> {
+export async function vmLabTest(p: VmSpec, options: VmLabOptions): Promise<VmLabReport> {
   const { cwd, argv } = cliCommand();
   const args = [
     ...argv,
@@ -74,6 +82,7 @@ export async function vmLabTest(p: Prepared, options: VmLabOptions): Promise<VmL
     '--json',
     ...faultArgs(options.faults),
     ...(options.cut ? ['--cut', options.cut] : []),
+    ...(options.backend ? ['--backend', options.backend] : []),
   ];
   const result = await runInVm({
     kernel: options.kernel,

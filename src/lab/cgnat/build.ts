@@ -14,6 +14,7 @@ import type { Cgnat, Client, Tenant } from '../../spec/cgnat/model.ts';
 import { type Cidr, formatCidr, inCidr, networkOf } from '../../util/ip.ts';
 import { formatIPv4 } from '../../util/ipv4.ts';
 import { AGENT_DIR, PYTHON } from '../build.ts';
+import { probeCapabilities } from '../capabilities.ts';
 import { NamespaceRun } from '../netns.ts';
 import { labDir } from '../registry.ts';
 import { realAsyncRunner, realRunner, runChecked } from '../run.ts';
@@ -64,6 +65,10 @@ export async function buildCgnatLab(c: Cgnat, say: (line: string) => void): Prom
       'link set dev lo up',
       `link add name ${c.uplink.interface} type veth peer name ${c.peer.interface} netns ${run.ns(c.peer.name)}`,
     ]);
+    if (c.backend === 'vrf' && !probeCapabilities(realRunner, router, c.uplink.interface).has('vrf'))
+      throw new LabError(
+        'this kernel has no VRF devices, which backend vrf needs: run it in a VM on a Debian kernel (lab test FILE --vm), or on the netns backend (lab test FILE --backend netns)',
+      );
     for (const b of plan.batches.filter((x) => x.global))
       runChecked(realRunner, ['ip', '-batch', join(dir, b.file)]);
     if (c.backend === 'netns') run.adopt(c.tenants.map((t) => run.ns(t.name)));
