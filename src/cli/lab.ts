@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { compileCgnat } from '../compile/cgnat/index.ts';
-import { FAULTS, type Fault, isFault } from '../compile/faults.ts';
+import { FAULTS, type Fault, isCgnatFault, isFault } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
 import { cgnatLabTest } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
@@ -38,6 +38,8 @@ function faultsOf(names: readonly string[]): Fault[] {
     if (!isFault(n)) throw new UsageError(`unknown fault "${n}"; faults: ${Object.keys(FAULTS).join(', ')}`);
   return names as Fault[];
 }
+
+const cgnatFaults = () => (Object.keys(FAULTS) as Fault[]).filter(isCgnatFault).join(', ');
 
 function needRoot(): void {
   if (process.getuid?.() !== 0)
@@ -172,8 +174,11 @@ export function labCommand(program: Command): void {
           const { cgnat } = spec;
           if (options.backend !== undefined && options.backend !== 'vrf' && options.backend !== 'netns')
             throw new UsageError(`--backend is vrf or netns, not "${options.backend}"`);
-          if (options.cut !== undefined || options.fault.length > 0)
-            throw new UsageError('--cut and --fault go with a cluster spec');
+          const faults = faultsOf(options.fault);
+          const foreign = faults.find((f) => !isCgnatFault(f));
+          if (foreign)
+            throw new UsageError(`fault ${foreign} is a cluster's; a CGNAT spec takes: ${cgnatFaults()}`);
+          if (options.cut !== undefined) throw new UsageError('--cut goes with a cluster spec');
           if (options.kernel.length > 0 && !options.vm) throw new UsageError('--kernel goes with --vm');
           needRoot();
           if (options.vm) {
@@ -181,19 +186,22 @@ export function labCommand(program: Command): void {
               { file: resolvePath(file), plans: [compileCgnat(cgnat)] },
               {
                 kernels: pickKernels(options.kernel),
-                faults: [],
+                faults,
                 backend: options.backend,
                 json: options.json === true,
               },
             );
             return;
           }
-          const report = await cgnatLabTest(cgnat, { progress, backend: options.backend });
+          const report = await cgnatLabTest(cgnat, { progress, backend: options.backend, faults });
           printReport(report, options.json === true);
           return;
         }
         if (options.backend !== undefined)
           throw new UsageError('--backend goes with a CGNAT spec (kind: cgnat)');
+        const cgnatFault = faultsOf(options.fault).find(isCgnatFault);
+        if (cgnatFault)
+          throw new UsageError(`fault ${cgnatFault} is a CGNAT router's; this is a cluster spec`);
         const p = prepare(file, faultsOf(options.fault));
         if (options.cut !== undefined && !p.cluster.nodes.some((n) => n.name === options.cut))
           throw new UsageError(

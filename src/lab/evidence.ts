@@ -19,6 +19,8 @@ export interface NodeEvidence {
 export interface Evidence {
   readonly clientPort: number;
   readonly outcome: Outcome;
+  /** Set when the check was not run again: what the evidence is instead (the CGNAT lab's). */
+  readonly note?: string;
   /** Packets of the flow on every captured host, in time order: "+0.000412 node2 eth0 In ...". */
   readonly wire: readonly string[];
   readonly nodes: readonly NodeEvidence[];

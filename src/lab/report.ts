@@ -82,14 +82,17 @@ function failure(r: CheckResult): string[] {
   const out = [`FAIL ${r.name}  (${r.source}${ports})`, ...r.problems.map((p) => `  - ${p}`)];
   const e = r.evidence;
   if (!e) return [...out, '  (not run again for evidence: only the first failures are)'];
-  const saw = e.outcome.saw ? `, saw ${e.outcome.saw}` : '';
-  const again = e.outcome.error ?? `${e.outcome.answered} answered${saw}`;
-  out.push(`  run again${ports ? ` from client port ${e.clientPort}` : ''}: ${again}`);
-  out.push('  on the wire (every node and the upstream, in time order):');
-  const shown = e.wire.slice(0, WIRE_LINES).map((w) => `    ${w}`);
-  if (e.wire.length > WIRE_LINES)
-    shown.push(`    … ${e.wire.length - WIRE_LINES} more (--json has them all)`);
-  out.push(...(shown.length > 0 ? shown : ['    nothing was captured']));
+  if (e.note) out.push(`  ${e.note}`);
+  else {
+    const saw = e.outcome.saw ? `, saw ${e.outcome.saw}` : '';
+    const again = e.outcome.error ?? `${e.outcome.answered} answered${saw}`;
+    out.push(`  run again${ports ? ` from client port ${e.clientPort}` : ''}: ${again}`);
+    out.push('  on the wire (every node and the upstream, in time order):');
+    const shown = e.wire.slice(0, WIRE_LINES).map((w) => `    ${w}`);
+    if (e.wire.length > WIRE_LINES)
+      shown.push(`    … ${e.wire.length - WIRE_LINES} more (--json has them all)`);
+    out.push(...(shown.length > 0 ? shown : ['    nothing was captured']));
+  }
   for (const n of e.nodes) {
     if (n.counters.length === 0 && n.conntrack.length === 0) continue;
     out.push(`  ${n.node}:`);

@@ -33,4 +33,6 @@ export interface CgnatPlan {
   readonly namespaceSysctls: ReadonlyMap<string, readonly SysctlPlan[]>;
   readonly modules: readonly { readonly name: string; readonly source: string }[];
   readonly ruleset: Ruleset;
+  /** Deliberate mistakes compiled in for a lab demonstration; normally empty. */
+  readonly faults: readonly string[];
 }

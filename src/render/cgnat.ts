@@ -1,4 +1,5 @@
 // CgnatPlan -> the files an operator deploys on the CGNAT router, by relative path. Deterministic.
+import { FAULTS, type Fault } from '../compile/faults.ts';
 import type { CgnatPlan, IpBatch } from '../plan/cgnat.ts';
 import type { RenderedFile } from './files.ts';
 import { FILES } from './files.ts';
@@ -32,6 +33,9 @@ export function renderCgnat(plan: CgnatPlan): RenderedFile[] {
         who,
         'Owns only the table inet convergent; other tables on the host are left as they are.',
         'Check: nft -c -f nftables.conf    Load: nft -f nftables.conf',
+        ...plan.faults.map(
+          (f) => `FAULT INJECTED for a lab demonstration, never deploy: ${f}: ${FAULTS[f as Fault]}`,
+        ),
       ]),
     },
     ...plan.batches.map((b) => ({

@@ -2,12 +2,15 @@
 import type { CgnatPlan } from '../../plan/cgnat.ts';
 import type { SysctlPlan } from '../../plan/host.ts';
 import type { Cgnat, Tenant } from '../../spec/cgnat/model.ts';
+import type { Fault } from '../faults.ts';
 import { netnsBatches, TRANSIT, vrfBatches } from './links.ts';
 import { cgnatRuleset } from './ruleset.ts';
 
 export interface CgnatOptions {
   /** The namespace of a tenant (backend netns): cgnat-<tenant> on a host; the lab's own names in the lab. */
   readonly namespaceOf?: (t: Tenant) => string;
+  /** Deliberate mistakes for a lab demonstration (compile/faults.ts: cgnat-*). */
+  readonly faults?: readonly Fault[];
 }
 
 const sysctl = (key: string, value: string, source: string): SysctlPlan => ({
@@ -69,6 +72,7 @@ export function compileCgnat(c: Cgnat, options: CgnatOptions = {}): CgnatPlan {
       ...(vrf ? [{ name: 'vrf', source: 'backend vrf: an l3mdev VRF per tenant' }] : []),
       { name: 'nf_conntrack', source: 'conntrack zones, NAT and connection marks' },
     ],
-    ruleset: cgnatRuleset(c, ports),
+    ruleset: cgnatRuleset(c, ports, { zones: !options.faults?.includes('cgnat-without-zones') }),
+    faults: options.faults ?? [],
   };
 }

@@ -36,7 +36,7 @@ export interface TenantPorts {
 const rule = (comment: string, ...statements: Statement[]): Rule => ({ statements, comment });
 const mark = (t: Tenant) => ({ type: 'mark', value: t.index }) as const;
 
-export function cgnatRuleset(c: Cgnat, ports: TenantPorts): Ruleset {
+export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: true }): Ruleset {
   const elements = blockElements(c);
   const sets: NamedSet[] = [
     {
@@ -120,26 +120,27 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts): Ruleset {
       elements: [],
     });
 
+  const zoneChain: Chain = {
+    name: 'tenant-zone',
+    comment: 'one conntrack zone per tenant (seed 002: identical tuples of two tenants met in one zone)',
+    notes: [
+      'Original direction only: a reply, already NATed to a unique public port, is looked up in the',
+      'default zone. Keyed on the device conntrack first sees (the VRF slave, not the VRF device):',
+      "on the VRF device's pass the flow is already tracked and a zone would come too late.",
+    ],
+    base: { type: 'filter', hook: 'prerouting', priority: PRIORITY.raw, policy: 'accept' },
+    rules: [
+      rule('a tenant packet enters its tenant zone', {
+        kind: 'set-field',
+        field: { kind: 'ct', key: 'zone', direction: 'original' },
+        value: lookup(meta('iifname'), 'tenant_zone'),
+      }),
+    ],
+  };
   const uplink = { type: 'ifname', value: c.uplink.interface } as const;
   const ipv4 = eq(meta('nfproto'), { type: 'nfproto', value: 'ipv4' });
   const chains: Chain[] = [
-    {
-      name: 'tenant-zone',
-      comment: 'one conntrack zone per tenant (seed 002: identical tuples of two tenants met in one zone)',
-      notes: [
-        'Original direction only: a reply, already NATed to a unique public port, is looked up in the',
-        'default zone. Keyed on the device conntrack first sees (the VRF slave, not the VRF device):',
-        "on the VRF device's pass the flow is already tracked and a zone would come too late.",
-      ],
-      base: { type: 'filter', hook: 'prerouting', priority: PRIORITY.raw, policy: 'accept' },
-      rules: [
-        rule('a tenant packet enters its tenant zone', {
-          kind: 'set-field',
-          field: { kind: 'ct', key: 'zone', direction: 'original' },
-          value: lookup(meta('iifname'), 'tenant_zone'),
-        }),
-      ],
-    },
+    ...(options.zones ? [zoneChain] : []),
     {
       name: 'tenant-mark',
       comment: "remember each flow's tenant, and route its replies back to that tenant",

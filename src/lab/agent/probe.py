@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # The lab's clients for what curl and ping do not cover. Prints one JSON object.
-#   probe.py tcp ADDRESS PORT SPORT [SOURCE]   connect from SPORT (and SOURCE), read the server's banner
+#   probe.py tcp ADDRESS PORT SPORT [SOURCE [HOLD]]   connect from SPORT (and SOURCE), read the server's
+#                                     banner; keep the connection HOLD seconds before closing it
 #   probe.py udp ADDRESS PORT SPORT [SOURCE]   send a datagram from SPORT, resent each second as NTP and
 #                                     DNS clients do; report the reply, its source address:port and the tries
 #   ADDRESS may be IPv6 (the CGNAT lab routes IPv6 without NAT).
@@ -31,7 +32,7 @@ def bound(kind: int, address: str, sport: int, source: str = "") -> socket.socke
     return s
 
 
-def tcp(address: str, port: int, sport: int, source: str = "") -> dict:
+def tcp(address: str, port: int, sport: int, source: str = "", hold: str = "0") -> dict:
     s = bound(socket.SOCK_STREAM, address, sport, source)
     s.settimeout(TIMEOUT)
     start = time.monotonic()
@@ -43,10 +44,13 @@ def tcp(address: str, port: int, sport: int, source: str = "") -> dict:
         if not chunk:
             break
         data += chunk
+    ms = elapsed(start)
+    # Several clients "at once" overlap for sure: each keeps its flow until the others have theirs.
+    time.sleep(float(hold))
     return {
         "banner": data.decode(errors="replace").strip(),
         "replyFrom": f"{peer[0]}:{peer[1]}",
-        "ms": elapsed(start),
+        "ms": ms,
     }
 
 
@@ -147,7 +151,7 @@ def main() -> None:
         elif kind == "arp":
             result = arp(rest[0], rest[1])
         else:
-            result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:4])
+            result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:])
     except (OSError, TimeoutError) as e:
         result = {"error": str(e) or type(e).__name__}
     print(json.dumps(result))

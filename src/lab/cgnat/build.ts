@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compileCgnat } from '../../compile/cgnat/index.ts';
+import type { Fault } from '../../compile/faults.ts';
 import type { CgnatPlan } from '../../plan/cgnat.ts';
 import { loadCommand, renderCgnat } from '../../render/cgnat.ts';
 import { FILES, textOf } from '../../render/files.ts';
@@ -38,7 +39,11 @@ const ipBatch = (ns: string | undefined, lines: readonly string[], family?: 6) =
     input: `${lines.join('\n')}\n`,
   });
 
-export async function buildCgnatLab(c: Cgnat, say: (line: string) => void): Promise<CgnatLab> {
+export async function buildCgnatLab(
+  c: Cgnat,
+  say: (line: string) => void,
+  faults: readonly Fault[] = [],
+): Promise<CgnatLab> {
   const run = new NamespaceRun();
   const dir = labDir(run.id);
   run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,7 +58,7 @@ export async function buildCgnatLab(c: Cgnat, say: (line: string) => void): Prom
     say(
       `lab ${run.id}: router ${c.router}, uplink peer ${c.peer.name}, ${clients.size} clients (backend ${c.backend})`,
     );
-    const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name) });
+    const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name), faults });
     for (const f of renderCgnat(plan)) {
       mkdirSync(dirname(join(dir, f.path)), { recursive: true });
       writeFileSync(join(dir, f.path), textOf(f));

@@ -24,6 +24,7 @@ const BANNER = /^(\S+) saw (\S+):(\d+)$/;
 
 async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: number): Promise<Outcome> {
   const { cgnat } = lab;
+  const together = check.from.length > 1;
   const inHost = (argv: string[]) =>
     realAsyncRunner(['ip', 'netns', 'exec', lab.ns(from), ...argv], { timeoutMs: 10_000 });
   const to = check.to.text;
@@ -47,7 +48,10 @@ async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: numbe
     to,
     String(check.port),
     String(port),
-    ...(check.source ? [check.source.text] : []),
+    // Several clients at once: each TCP client holds its connection past the others' connect timeout
+    // (3 s), so the flows overlap for sure and a client that cannot get its own flow fails.
+    ...(check.source || together ? [check.source?.text ?? ''] : []),
+    ...(together && check.proto === 'tcp' ? ['3.5'] : []),
   ]);
   let out: { banner?: string; replyFrom?: string; ms?: number; tries?: number; error?: string };
   try {
@@ -88,15 +92,30 @@ function judge(lab: CgnatLab, check: CgnatCheck, from: string, o: Outcome): stri
     : [`the server saw ${o.saw}, not ${from}'s public address and block (${want})`];
 }
 
+const MAX_EVIDENCE = 3;
+
+async function routerConntrack(lab: CgnatLab, check: CgnatCheck): Promise<string[]> {
+  const r = await realAsyncRunner(['ip', 'netns', 'exec', lab.ns(lab.cgnat.router), 'conntrack', '-L']);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.includes(`dst=${check.to.text} `) || l.includes(`src=${check.to.text} `));
+}
+
 export async function runCgnatChecks(lab: CgnatLab, say: (line: string) => void): Promise<LabReport> {
   const checks = lab.cgnat.checks ?? [];
   say(`running ${checks.length} checks`);
   let next = 20000;
+  let investigated = 0;
   const results: CheckResult[] = [];
   // One check at a time: two checks from the same client and port must not meet in conntrack.
   for (const check of checks) {
     const port = check.sourcePort ?? next++;
     const outcomes = await Promise.all(check.from.map((from) => probe(lab, check, from, port)));
+    // A failure's evidence: the router's conntrack entries toward the check's destination, taken at
+    // once (the demo's failure shows there: one entry where two tenants' flows should be).
+    const failing = check.from.some((from, i) => judge(lab, check, from, outcomes[i] as Outcome).length > 0);
+    const conntrack =
+      failing && investigated++ < MAX_EVIDENCE ? await routerConntrack(lab, check) : undefined;
     check.from.forEach((from, i) => {
       const o = outcomes[i] as Outcome;
       const problems = judge(lab, check, from, o);
@@ -111,6 +130,17 @@ export async function runCgnatChecks(lab: CgnatLab, say: (line: string) => void)
         problems,
         ...o,
         clientPort: port,
+        ...(problems.length > 0 && conntrack
+          ? {
+              evidence: {
+                clientPort: port,
+                outcome: o,
+                note: `the router's conntrack entries toward ${check.to.text}, right after the check:`,
+                wire: [],
+                nodes: [{ node: lab.cgnat.router, conntrack, counters: [] }],
+              },
+            }
+          : {}),
       });
     });
   }
