@@ -1,0 +1,135 @@
+// The CGNAT demo in the lab: every ping of its README and the catalogue's F29-F32 pass on the netns
+// backend on this kernel and on the vrf backend in the VM lab, with each client's public port inside
+// the block the formula gives, and `cgnat lookup` naming the client from the port the uplink saw.
+// Without conntrack zones (the demo's ruleset) the second tenant's identical flow fails.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { compileCgnat } from '../src/compile/cgnat/index.ts';
+import { cgnatLabTest } from '../src/lab/cgnat/index.ts';
+import type { CheckResult, LabReport } from '../src/lab/lab.ts';
+import { realRunner } from '../src/lab/run.ts';
+import { renderCgnat } from '../src/render/cgnat.ts';
+import { textOf } from '../src/render/files.ts';
+import { pickKernels } from '../src/vm/kernel.ts';
+import { vmLabTest } from '../src/vm/lab.ts';
+import { EXAMPLES_DIR } from './support/examples.ts';
+import { needsRoot, needsVm } from './support/root.ts';
+import { cgnatFromText } from './support/spec.ts';
+
+const DEMO = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
+const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+const quiet = () => {};
+const demo = () => cgnatFromText(readFileSync(DEMO, 'utf8'), DEMO);
+const byName = (r: LabReport, name: string) => {
+  const found = r.results.find((x) => x.name === name);
+  assert.ok(found, `no result "${name}" in ${r.results.map((x) => x.name).join(', ')}`);
+  return found as CheckResult;
+};
+const F30 = 'F30 blue_c1 and red_c1, both 100.64.0.1:40000, reach 192.0.2.1:80 at once';
+const F30_UDP = 'F30 the same over UDP';
+
+function lookup(saw: string): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'cgnat', 'lookup', DEMO, saw], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** What the demo's acceptance needs of a report, whichever backend ran it. */
+function assertDemo(report: LabReport): void {
+  assert.equal(
+    report.failed,
+    0,
+    report.results
+      .filter((r) => !r.passed)
+      .map((r) => `${r.name}: ${r.problems.join('; ')}`)
+      .join('\n'),
+  );
+  assert.equal(report.passed, 21);
+  // Identical tuples from two tenants, at once: two flows, each from its own block; the lookup of
+  // the port the uplink saw names the right tenant.
+  for (const name of [F30, F30_UDP]) {
+    const blue = byName(report, `${name} [blue_c1]`);
+    const red = byName(report, `${name} [red_c1]`);
+    assert.equal(blue.clientPort, 40000);
+    assert.equal(red.clientPort, 40000);
+    const [bluePort, redPort] = [blue, red].map((r) => Number(r.saw?.split(':')[1]));
+    assert.ok((bluePort as number) >= 2048 && (bluePort as number) <= 3071, `blue_c1's block: ${blue.saw}`);
+    assert.ok((redPort as number) >= 18432 && (redPort as number) <= 19455, `red_c1's block: ${red.saw}`);
+    assert.equal(
+      lookup(blue.saw as string),
+      'tenant blue subscriber 100.64.0.1: public 100.64.0.1 ports 2048-3071\n',
+    );
+    assert.equal(
+      lookup(red.saw as string),
+      'tenant red subscriber 100.64.0.1: public 100.64.0.1 ports 18432-19455\n',
+    );
+  }
+  // IPv6 routed without NAT, both ways; 192.0.2.2 routed both ways; isolation.
+  assert.equal(
+    byName(report, 'F31 blue_c2 reaches red_c1 over IPv6 as itself').saw?.startsWith('2001:db8:b:10::2:'),
+    true,
+  );
+  assert.equal(byName(report, 'F31 the uplink reaches red_c1 over IPv6').answered, 'red_c1');
+  assert.equal(
+    byName(report, 'F32 blue_c2 from 192.0.2.2 reaches 192.0.2.1:80 as itself').saw?.startsWith('192.0.2.2:'),
+    true,
+  );
+  assert.equal(byName(report, 'F32 the uplink reaches blue_c2 at 192.0.2.2').answered, 'blue_c2');
+  assert.equal(byName(report, "F29 red_c1 cannot reach blue_c2's 100.64.0.2").passed, true);
+}
+
+describe('cgnat lab: the demo', () => {
+  test('netns backend, on this kernel: every check passes', async (t) => {
+    if (!needsRoot(t)) return;
+    const report = await cgnatLabTest(demo(), { progress: quiet, backend: 'netns' });
+    assertDemo(report);
+    assert.deepEqual(
+      realRunner(['ip', 'netns', 'list'])
+        .stdout.split('\n')
+        .filter((l) => l.includes(report.lab)),
+      [],
+      'no namespace of the run is left',
+    );
+  });
+
+  test("without conntrack zones (the demo's ruleset) the second tenant's flow fails; the compiled ruleset has them", async (t) => {
+    if (!needsRoot(t)) return;
+    const report = await cgnatLabTest(demo(), {
+      progress: quiet,
+      backend: 'netns',
+      faults: ['cgnat-without-zones'],
+    });
+    assert.deepEqual(report.faults, ['cgnat-without-zones']);
+    const failed = report.results.filter((r) => !r.passed).map((r) => r.name);
+    assert.deepEqual(failed, [`${F30} [red_c1]`, `${F30_UDP} [red_c1]`]);
+    // The evidence: one UDP entry for 100.64.0.1:40000 where there should be two, blue's.
+    const udp = byName(report, `${F30_UDP} [red_c1]`).evidence?.nodes[0]?.conntrack.filter((l) =>
+      /^udp .*src=100\.64\.0\.1 dst=192\.0\.2\.1 sport=40000 dport=5000 /.test(l),
+    );
+    assert.equal(udp?.length, 1, udp?.join('\n'));
+    assert.match(udp?.[0] as string, / mark=1 /, "the one entry is blue's");
+    // The same spec compiled without the fault keys a zone per tenant in the first prerouting pass.
+    const nft = renderCgnat(compileCgnat(demo())).find((f) => f.path === 'nftables.conf');
+    assert.match(
+      textOf(nft as NonNullable<typeof nft>),
+      /type filter hook prerouting priority raw; policy accept;\n\t\tct original zone set iifname map @tenant_zone/,
+    );
+  });
+
+  test('vrf backend, in the VM lab: the same checks pass with the same results', async (t) => {
+    if (!needsVm(t)) return;
+    const [kernel] = pickKernels([]);
+    assert.ok(kernel);
+    const c = demo();
+    const report = await vmLabTest({ file: DEMO, plans: [compileCgnat(c)] }, { kernel, progress: quiet });
+    assertDemo(report);
+    const here = await cgnatLabTest(c, { progress: quiet, backend: 'netns' });
+    const essence = (r: CheckResult) => [r.name, r.passed, r.answered];
+    assert.deepEqual(report.results.map(essence), here.results.map(essence));
+  });
+});
