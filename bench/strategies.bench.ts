@@ -1,29 +1,11 @@
-// The three inbound strategies side by side, through the foreign node (the node a connection enters,
-// which does not host the guest), each against the same lab without rulesets (as root; every
-// namespace carries a run's prefix and is removed whatever happens; nothing is attached to the
-// machine's interfaces or changed in its namespace):
-//   conn/s   new TCP connections per second from the workstation (connect, read the guest's one-line
-//            banner, close), CONN_CLIENTS at a time for CONN_SECONDS (bench/connrate.py), with the
-//            median and p90 connect-to-banner latency
-//   iperf3   TCP throughput, one stream
-// Each strategy's example gets forwards tcp/5201 (iperf3) and tcp/7000-7007 (banner) to guest1, which
-// node1 hosts; the workstation dials node2. Baseline: the same spec brought up with loadRulesets:
-// false, the upstream routing the guest subnet to node2 and the workstation dialling guest1 itself.
-// One strategy at a time: its lab and its baseline's are up together (2 CPUs), their measurements
-// alternate for ROUNDS rounds; figures are medians, ratios the median of the per-round ratios.
-// Run: npm run bench:strategies [-- --json]   (figures go into bench/README.md; ROUNDS,
-// CONN_CLIENTS, CONN_SECONDS and IPERF_SECONDS override 3, 16, 5 and 3). The script runs it with
-// `node --import tsx`, not tsx's CLI: on Ctrl-C that CLI SIGKILLs its child unless the child answers
-// within ~60 ms, which one busy with a lab's (synchronous) cleanup cannot: labs were left behind.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { type LabInstance, PYTHON } from '../src/lab/build.ts';
 import { labUp, type Prepared, prepare } from '../src/lab/lab.ts';
 import { WORKSTATION } from '../src/lab/topology.ts';
 import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
 import {
+  CONNRATE,
   IPERF_PORT,
   type IperfRun,
   iperfRun,
@@ -37,6 +19,7 @@ import {
   out,
   routeVia,
   sh,
+  startBanner,
   startIperfServer,
   tempSpec,
   throughNodes,
@@ -51,7 +34,6 @@ const CONN_PORT = 7000;
 /** Forwards tcp/7000-7007: each destination port has client ports of its own (see connrate.py). */
 const CONN_PORTS = 8;
 const GUEST = 'guest1';
-const CONNRATE = fileURLToPath(new URL('./connrate.py', import.meta.url));
 const STRATEGIES = [
   { strategy: 'fullnat', example: 'examples/part3-fullnat.yaml' },
   { strategy: 'stateless', example: 'examples/part4-stateless.yaml' },
@@ -91,41 +73,6 @@ interface StrategyFigure {
   /** Medians of the per-round ratios (each measurement against its baseline taken beside it). */
   readonly connRatio: number;
   readonly gbpsRatio: number;
-}
-
-/** Starts connrate.py's banner server in the guest's namespace, tracked by the lab, and waits for it. */
-function startBanner(lab: LabInstance, guest: string): Promise<void> {
-  const ns = lab.ns(guest);
-  const serve = ['--serve', String(CONN_PORT), guest, String(CONN_PORTS)];
-  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, CONNRATE, ...serve], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`could not start the banner server in ${ns}`);
-  lab.track(child.pid); // `ip netns exec` execs python: the same PID, killed by run.cleanup()
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(
-      () => reject(new Error(`the banner server in ${ns} did not start in 10 s`)),
-      10_000,
-    );
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!stdout.includes('ready\n')) return;
-      clearTimeout(timer);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      child.unref();
-      resolve();
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the banner server in ${ns} exited (${code}): ${stderr.trim()}`));
-    });
-  });
 }
 
 /** One connection-rate run from the workstation; the answers of ~80 ctsync connections move ~25 kB. */
@@ -194,7 +141,7 @@ async function benchStrategy(s: (typeof STRATEGIES)[number]): Promise<StrategyFi
         routeVia(noRules.lab, formatPrefix(network.subnet), formatIPv4(foreign.address));
         for (const lab of [withRules.lab, noRules.lab]) {
           await startIperfServer(lab, GUEST);
-          await startBanner(lab, GUEST);
+          await startBanner(lab, GUEST, CONN_PORT, CONN_PORTS);
           // 64k client ports instead of 28k, in the lab's workstation only (see connrate.py).
           const range = 'net.ipv4.ip_local_port_range=1024 65535';
           sh(['ip', 'netns', 'exec', lab.ns(WORKSTATION), 'sysctl', '-q', '-w', range]);

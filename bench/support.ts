@@ -5,13 +5,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import type { LabInstance } from '../src/lab/build.ts';
+import { type LabInstance, PYTHON } from '../src/lab/build.ts';
 import { NETNS_PREFIX } from '../src/lab/netns.ts';
 import { realRunner, runChecked } from '../src/lab/run.ts';
 import { UPSTREAM, WORKSTATION } from '../src/lab/topology.ts';
 
 export const IPERF = '/usr/bin/iperf3';
+export const CONNRATE = fileURLToPath(new URL('./connrate.py', import.meta.url));
 export const IPERF_PORT = 5201;
 
 export const json = process.argv.includes('--json');
@@ -33,13 +35,16 @@ export function tempSpec(name: string, spec: unknown): { file: string; remove: (
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** What the helpers need of a lab: its hosts' namespaces, and tracking of what runs in them. */
+export type LabHosts = Pick<LabInstance, 'ns' | 'track'>;
+
 /** Points the guest subnet at a node, inside the lab's upstream namespace only (a baseline's path). */
 export function routeVia(lab: LabInstance, subnet: string, address: string): void {
   sh(['ip', '-n', lab.ns(UPSTREAM), 'route', 'replace', subnet, 'via', address]);
 }
 
 /** Starts iperf3 -s in a guest's namespace, tracked by the lab, and waits until it listens. */
-export async function startIperfServer(lab: LabInstance, guest: string): Promise<void> {
+export async function startIperfServer(lab: LabHosts, guest: string): Promise<void> {
   const ns = lab.ns(guest);
   const child = spawn('ip', ['netns', 'exec', ns, IPERF, '-s', '-p', String(IPERF_PORT)], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -63,6 +68,41 @@ export async function startIperfServer(lab: LabInstance, guest: string): Promise
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`iperf3 -s in ${ns} did not listen on ${IPERF_PORT} within 10 s`);
+}
+
+/** Starts connrate.py's banner server in the guest's namespace, tracked by the lab, and waits for it. */
+export function startBanner(lab: LabHosts, guest: string, port: number, ports: number): Promise<void> {
+  const ns = lab.ns(guest);
+  const serve = ['--serve', String(port), guest, String(ports)];
+  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, CONNRATE, ...serve], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`could not start the banner server in ${ns}`);
+  lab.track(child.pid); // `ip netns exec` execs python: the same PID, killed by run.cleanup()
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(
+      () => reject(new Error(`the banner server in ${ns} did not start in 10 s`)),
+      10_000,
+    );
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!stdout.includes('ready\n')) return;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+      resolve();
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the banner server in ${ns} exited (${code}): ${stderr.trim()}`));
+    });
+  });
 }
 
 export interface IperfRun {
@@ -132,7 +172,7 @@ export interface ClientResult {
  * send the bench down its error path with a misleading "iperf3 exited" in the middle of the cleanup.
  */
 export function labClient(
-  lab: LabInstance,
+  lab: LabHosts,
   host: string,
   argv: readonly string[],
   timeoutMs: number,

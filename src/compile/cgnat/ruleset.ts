@@ -238,7 +238,7 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
       {
         family: 'inet',
         name: 'convergent',
-        comment: `convergent CGNAT ${c.name}: tenants ${c.tenants.map((t) => t.name).join(', ')}`,
+        comment: `convergent CGNAT ${c.name}: ${c.tenants.length} tenant(s), ${c.nat.pool.length} public address(es)`,
         sets,
         chains,
       },

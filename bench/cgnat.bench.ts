@@ -1,0 +1,272 @@
+// CGNAT: what tenants and subscribers cost per packet and to load (issue 6), as root.
+//   conn/s   connrate.py (bench/connrate.py): CONN_CLIENTS connections at a time for CONN_SECONDS,
+//            each connect + read the banner + close, from one client through the router's NAT
+//   Gbit/s   iperf3 -t IPERF_SECONDS -O 1 from the same client through the NAT
+// Three labs side by side, each the router (netns backend, its rendered files), its uplink peer and one
+// client, 100.64.0.10 in the last tenant:
+//   base      1 tenant, subscribers 100.64.0.0/25 (128)
+//   tenants   100 tenants, each 100.64.0.0/25 (12,800 subscribers)
+//   clients   1 tenant, subscribers 100.64.0.0/15 (131,072: "100,000 clients")
+// Each measurement's ratio is against base's taken in the same round; medians over ROUNDS rounds;
+// target >= 0.9. Then, for 131,072 subscribers against 128: compile + render time, `nft -f` time
+// and the kernel memory the ruleset takes (SUnreclaim + VmallocUsed of /proc/meminfo, before and
+// after loading it into a scratch namespace), medians of 3.
+// Blocks are 64 ports (131,072 subscribers need that with a /24 pool), so the labs' routers keep
+// TIME_WAIT flows 1 s instead of 120 s (nf_conntrack_tcp_timeout_time_wait, in their namespace):
+// one subscriber opening thousands of connections a second would otherwise exhaust its 64 ports x 64
+// destination ports within seconds. A real subscriber does not open 3,000 connections a second.
+// Run: npm run bench:cgnat [-- --json]   (ROUNDS, CONN_CLIENTS, CONN_SECONDS, IPERF_SECONDS override)
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { compileCgnat } from '../src/compile/cgnat/index.ts';
+import { PYTHON } from '../src/lab/build.ts';
+import { buildCgnatLab, type CgnatLab } from '../src/lab/cgnat/build.ts';
+import { NamespaceRun } from '../src/lab/netns.ts';
+import { realRunner } from '../src/lab/run.ts';
+import { renderCgnat } from '../src/render/cgnat.ts';
+import { textOf } from '../src/render/files.ts';
+import { readCgnat } from '../src/spec/read.ts';
+import {
+  CONNRATE,
+  IPERF,
+  IPERF_PORT,
+  json,
+  type LabHosts,
+  labClient,
+  machineInfo,
+  machineLine,
+  median,
+  note,
+  otherNamespaces,
+  out,
+  sh,
+  startBanner,
+  startIperfServer,
+  tempSpec,
+  warnOthers,
+} from './support.ts';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const CONN_CLIENTS = Number(process.env.CONN_CLIENTS ?? 16);
+const CONN_SECONDS = Number(process.env.CONN_SECONDS ?? 5);
+const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
+const CONN_PORT = 7000;
+const CONN_PORTS = 64;
+const SERVER = 'server';
+const CLIENT = 'client';
+const SERVER_ADDRESS = '203.0.113.254';
+
+const SCENARIOS = [
+  { name: 'base', tenants: 1, subscribers: '100.64.0.0/25', what: '1 tenant, 128 subscribers' },
+  { name: 'tenants', tenants: 100, subscribers: '100.64.0.0/25', what: '100 tenants, 12,800 subscribers' },
+  { name: 'clients', tenants: 1, subscribers: '100.64.0.0/15', what: '1 tenant, 131,072 subscribers' },
+] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function specOf(s: Scenario): unknown {
+  const tenants = Array.from({ length: s.tenants }, (_, i) => [
+    `t${i + 1}`,
+    {
+      bridge: `br${i + 1}`,
+      gateways: ['100.127.255.254/10'],
+      subscribers: [s.subscribers],
+      clients: i === s.tenants - 1 ? { [CLIENT]: { addresses: ['100.64.0.10'] } } : {},
+    },
+  ]);
+  return {
+    kind: 'cgnat',
+    name: `bench-${s.name}`,
+    backend: 'netns',
+    router: 'router',
+    uplink: { interface: 'wan', addresses: ['203.0.113.1/24'], gateways: [SERVER_ADDRESS] },
+    nat: { pool: ['198.51.100.0/24'], block: 64 },
+    tenants: Object.fromEntries(tenants),
+    peer: { name: SERVER, interface: 'eth0', addresses: [`${SERVER_ADDRESS}/24`] },
+  };
+}
+
+const hostsOf = (lab: CgnatLab): LabHosts => ({ ns: lab.ns, track: (pid) => lab.run.track(pid) });
+
+async function connRun(lab: CgnatLab): Promise<{ perSecond: number; medianMs: number }> {
+  const args = [SERVER_ADDRESS, CONN_PORT, CONN_CLIENTS, CONN_SECONDS, CONN_PORTS].map(String);
+  const r = await labClient(hostsOf(lab), CLIENT, [PYTHON, CONNRATE, ...args], (CONN_SECONDS + 30) * 1000);
+  const doc = JSON.parse(r.stdout) as { per_second: number; median_ms: number; failures: number };
+  if (doc.failures > 0) throw new Error(`${lab.cgnat.name}: ${doc.failures} connections failed: ${r.stdout}`);
+  return { perSecond: doc.per_second, medianMs: doc.median_ms };
+}
+
+async function iperfRun(lab: CgnatLab): Promise<number> {
+  const argv = [
+    IPERF,
+    '-c',
+    SERVER_ADDRESS,
+    '-p',
+    String(IPERF_PORT),
+    '-t',
+    String(IPERF_SECONDS),
+    '-O',
+    '1',
+    '-J',
+  ];
+  const r = await labClient(hostsOf(lab), CLIENT, argv, (IPERF_SECONDS + 20) * 1000);
+  const bps = (JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } }).end
+    ?.sum_received?.bits_per_second;
+  if (bps === undefined) throw new Error(`${lab.cgnat.name}: iperf3 gave no result: ${r.stderr || r.stdout}`);
+  return bps / 1e9;
+}
+
+/** Compile + render, nft -f and kernel memory of one scenario's ruleset, each a median of 3. */
+async function loadFigures(
+  s: Scenario,
+): Promise<{ elements: number; renderS: number; loadS: number; memoryMb: number }> {
+  const spec = tempSpec(`cgnat-${s.name}`, specOf(s));
+  try {
+    const c = readCgnat(spec.file);
+    const renders: number[] = [];
+    let text = '';
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const nft = renderCgnat(compileCgnat(c)).find((f) => f.path === 'nftables.conf');
+      text = textOf(nft as NonNullable<typeof nft>);
+      renders.push((performance.now() - t) / 1000);
+    }
+    const file = join(spec.file, '..', 'nftables.conf');
+    writeFileSync(file, text);
+    const loads: number[] = [];
+    const memory: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const run = new NamespaceRun();
+      try {
+        const ns = run.add('scratch');
+        // A namespace is created and torn down partly in the background: let the kernel settle.
+        await settle();
+        // The tenants' interfaces need not exist: the sets name them, no rule binds to one.
+        const before = kernelMemory();
+        const t = performance.now();
+        sh(['ip', 'netns', 'exec', ns, 'nft', '-f', file]);
+        loads.push((performance.now() - t) / 1000);
+        await settle();
+        memory.push((kernelMemory() - before) / 1024);
+      } finally {
+        run.cleanup();
+      }
+      await settle();
+    }
+    const elements = c.tenants.reduce((n, t) => n + t.subscriberCount, 0);
+    return { elements, renderS: median(renders), loadS: median(loads), memoryMb: median(memory) };
+  } finally {
+    spec.remove();
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 2000));
+
+/** The kernel's own memory in kB that a ruleset lives in: unreclaimable slab and vmalloc. */
+function kernelMemory(): number {
+  const text = realRunner(['cat', '/proc/meminfo']).stdout;
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return kb('SUnreclaim') + kb('VmallocUsed');
+}
+
+const started = Date.now();
+const machine = machineInfo();
+const others = [otherNamespaces()];
+// Before the labs: their namespaces' teardown runs in the background and would blur the memory.
+const loads = [];
+for (const s of [SCENARIOS[0], SCENARIOS[2]]) loads.push({ s, ...(await loadFigures(s)) });
+const labs: CgnatLab[] = [];
+const specs: { remove: () => void }[] = [];
+const rounds: Record<string, { conn: number; ms: number; gbps: number }[]> = {};
+try {
+  for (const s of SCENARIOS) {
+    const spec = tempSpec(`cgnat-${s.name}`, specOf(s));
+    specs.push(spec);
+    const t = performance.now();
+    const lab = await buildCgnatLab(readCgnat(spec.file), () => {});
+    labs.push(lab);
+    note(`${s.name}: ${s.what}, lab up in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const router = lab.ns('router');
+    sh([
+      'ip',
+      'netns',
+      'exec',
+      router,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.netfilter.nf_conntrack_tcp_timeout_time_wait=1',
+    ]);
+    sh([
+      'ip',
+      'netns',
+      'exec',
+      lab.ns(CLIENT),
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.ip_local_port_range=1024 65535',
+    ]);
+    await startIperfServer(hostsOf(lab), SERVER);
+    await startBanner(hostsOf(lab), SERVER, CONN_PORT, CONN_PORTS);
+    rounds[s.name] = [];
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [i, s] of SCENARIOS.entries()) {
+      const lab = labs[i] as CgnatLab;
+      const conn = await connRun(lab);
+      const gbps = await iperfRun(lab);
+      rounds[s.name]?.push({ conn: conn.perSecond, ms: conn.medianMs, gbps });
+      note(
+        `round ${round} ${s.name}: ${conn.perSecond.toFixed(0)} conn/s (median ${conn.medianMs} ms), ${gbps.toFixed(2)} Gbit/s`,
+      );
+    }
+  }
+} finally {
+  for (const lab of labs) lab.run.cleanup();
+  for (const spec of specs) spec.remove();
+}
+others.push(otherNamespaces());
+warnOthers(others);
+
+const base = rounds.base ?? [];
+const ratio = (name: string, key: 'conn' | 'gbps') =>
+  median((rounds[name] ?? []).map((r, i) => r[key] / (base[i] as (typeof base)[number])[key]));
+const figures = SCENARIOS.map((s) => ({
+  scenario: s.name,
+  what: s.what,
+  connPerSecond: median((rounds[s.name] ?? []).map((r) => r.conn)),
+  medianMs: median((rounds[s.name] ?? []).map((r) => r.ms)),
+  gbps: median((rounds[s.name] ?? []).map((r) => r.gbps)),
+  connRatio: s.name === 'base' ? 1 : ratio(s.name, 'conn'),
+  gbpsRatio: s.name === 'base' ? 1 : ratio(s.name, 'gbps'),
+}));
+
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify({ machine, rounds: ROUNDS, figures, loads, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`,
+  );
+} else {
+  const met = (x: number) => (x >= 0.9 ? 'met' : 'NOT MET');
+  out(machineLine(machine));
+  out(
+    `CGNAT, netns backend; ${CONN_CLIENTS} clients x ${CONN_SECONDS} s of connect+banner+close, iperf3 -t ${IPERF_SECONDS} -O 1; median of ${ROUNDS} interleaved rounds; ratio per round against base`,
+  );
+  out('');
+  out('  scenario   what                                conn/s   median    ratio     Gbit/s   ratio');
+  for (const f of figures)
+    out(
+      `  ${f.scenario.padEnd(10)} ${f.what.padEnd(34)} ${f.connPerSecond.toFixed(0).padStart(7)}  ${`${f.medianMs} ms`.padStart(8)}  ${f.connRatio.toFixed(3).padStart(6)}  ${f.gbps.toFixed(2).padStart(8)}  ${f.gbpsRatio.toFixed(3).padStart(6)}`,
+    );
+  for (const f of figures.slice(1))
+    out(
+      `  ${f.scenario}/base: conn/s ${f.connRatio.toFixed(3)} (target >= 0.9: ${met(f.connRatio)}), Gbit/s ${f.gbpsRatio.toFixed(3)} (${met(f.gbpsRatio)})`,
+    );
+  out('');
+  out('  ruleset of                  compile+render   nft -f    kernel memory (slab + vmalloc)');
+  for (const l of loads)
+    out(
+      `  ${`${l.elements.toLocaleString('en')} subscribers`.padEnd(27)} ${`${l.renderS.toFixed(2)} s`.padStart(14)}  ${`${l.loadS.toFixed(2)} s`.padStart(7)}   ${l.memoryMb.toFixed(1)} MB`,
+    );
+  out(`  (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+}
