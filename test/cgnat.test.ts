@@ -13,7 +13,10 @@ import { cgnatFromText, cgnatProblemsOf } from './support/spec.ts';
 const DEMO = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
 const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
+  spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
 const ip = (s: string) => parseIPv4(s) as number;
 
 /** A spec of `tenants` tenants with a /`length` of subscribers each, all of them 100.64.0.0/length. */
@@ -179,7 +182,7 @@ describe('cgnat: spec errors', () => {
     });
 
   test('a CGNAT spec given to a cluster command names its kind', () => {
-    const r = cli('render', DEMO);
+    const r = cli('lab', 'up', DEMO);
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,

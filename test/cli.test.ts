@@ -87,7 +87,11 @@ describe('cli', () => {
     assert.equal(r.code, 0);
     const schema = JSON.parse(r.stdout);
     assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
-    assert.ok(schema.properties.forwards);
-    assert.deepEqual(schema.properties.strategy.enum, ['fullnat', 'stateless', 'ctsync']);
+    // A cluster spec, or a CGNAT spec (kind: cgnat).
+    const [cluster, cgnat] = schema.anyOf;
+    assert.ok(cluster.properties.forwards);
+    assert.deepEqual(cluster.properties.strategy.enum, ['fullnat', 'stateless', 'ctsync']);
+    assert.equal(cgnat.properties.kind.const, 'cgnat');
+    assert.ok(cgnat.properties.tenants);
   });
 });

@@ -8,7 +8,7 @@ import { FAULTS, type Fault, isCgnatFault, isFault } from '../compile/faults.ts'
 import { applyToLab } from '../lab/apply.ts';
 import { cgnatLabTest } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
-import { attach, type LabReport, labTest, labUp, type Prepared, prepare, runChecks } from '../lab/lab.ts';
+import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import {
   type LabEntry,
   labDir,

@@ -13,10 +13,10 @@ export const FAULTS = {
     'the reverse proxy connects from the anycast gateway address: the guest answers its own node, which owns that address too and resets the connection',
   'ctsync-bridge-netfilter':
     "br_netfilter stays on: the guest's node tracks the bridged copy of every forwarded flow, and the replicated entry clashes with it and is inserted with another reply port",
-  'cgnat-without-zones':
-    "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
   'anycast-arp-leak':
     'ARP for the anycast gateway is not held back on the pipes: a guest can learn another node as its gateway',
+  'cgnat-without-zones':
+    "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
 } as const;
 
 export type Fault = keyof typeof FAULTS;

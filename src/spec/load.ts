@@ -39,7 +39,7 @@ export function parseSpec(text: string, file: string): LoadedSpec {
         location: loaded.source.locate(['kind']),
         path: ['kind'],
         message: 'this is a CGNAT spec (kind: cgnat); this command takes a cluster spec',
-        fix: 'use convergent check, render or cgnat with this file',
+        fix: 'convergent check, render, cgnat and lab test take it',
       },
     ]);
   return loaded;
