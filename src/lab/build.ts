@@ -302,63 +302,81 @@ function startServers(
   pids: number[],
 ): () => Promise<void> {
   const logs = join(lab.dir, 'logs');
-  mkdirSync(logs, { recursive: true });
-  const started = [...servers].map(([host, ports]) => {
-    const args = [
-      ...ports.http.flatMap((p) => ['--http', String(p)]),
-      ...ports.tcp.flatMap((p) => ['--tcp', String(p)]),
-      ...ports.udp.flatMap((p) => ['--udp', String(p)]),
-    ];
-    const log = join(logs, `${host}.log`);
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', lab.ns(host), PYTHON, join(AGENT_DIR, 'server.py'), '--name', host, ...args],
-      { detached: true, stdio: ['ignore', 'pipe', openSync(log, 'a')] },
-    );
-    if (child.pid !== undefined) {
-      lab.track(child.pid);
-      pids.push(child.pid);
-    }
-    // Watched from the start; the wait and its timeout begin only when the build asks for them.
-    let out = '';
-    let exited: number | null | undefined;
-    const watchers = new Set<() => void>();
-    const check = () => {
-      for (const w of watchers) w();
-    };
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      check();
-    });
-    child.on('exit', (code) => {
-      exited = code;
-      check();
-    });
-    return () =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
-          15_000,
-        );
-        timer.unref(); // a failed start must not hold the process open for the others' timers
-        const watch = () => {
-          if (out.includes('ready\n')) {
-            clearTimeout(timer);
-            child.stdout?.destroy();
-            child.unref();
-            resolve();
-          } else if (exited !== undefined) {
-            clearTimeout(timer);
-            reject(new LabError(`the server on ${host} exited (${exited}); see ${log}`));
-          }
-        };
-        watchers.add(watch);
-        watch();
-      });
-  });
+  const started = [...servers].map(([host, ports]) =>
+    startServer(
+      lab.ns(host),
+      host,
+      [
+        ...ports.http.flatMap((p) => ['--http', String(p)]),
+        ...ports.tcp.flatMap((p) => ['--tcp', String(p)]),
+        ...ports.udp.flatMap((p) => ['--udp', String(p)]),
+      ],
+      logs,
+      (pid) => {
+        lab.track(pid);
+        pids.push(pid);
+      },
+    ),
+  );
   return async () => {
     await Promise.all(started.map((ready) => ready()));
   };
+}
+
+/**
+ * Starts the lab's server.py as `host` in namespace `ns`, detached (it outlives `lab up`), its stderr
+ * in <logs>/<host>.log. The result waits until it listens; the wait and its timeout begin only when
+ * called, so a build can start its servers first and do other work meanwhile.
+ */
+export function startServer(
+  ns: string,
+  host: string,
+  args: readonly string[],
+  logs: string,
+  track: (pid: number) => void,
+): () => Promise<void> {
+  mkdirSync(logs, { recursive: true });
+  const log = join(logs, `${host}.log`);
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', ns, PYTHON, join(AGENT_DIR, 'server.py'), '--name', host, ...args],
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', openSync(log, 'a')],
+    },
+  );
+  if (child.pid !== undefined) track(child.pid);
+  let out = '';
+  let exited: number | null | undefined;
+  let watch = () => {};
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    watch();
+  });
+  child.on('exit', (code) => {
+    exited = code;
+    watch();
+  });
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
+        15_000,
+      );
+      timer.unref(); // a failed start must not hold the process open for the others' timers
+      watch = () => {
+        if (out.includes('ready\n')) {
+          clearTimeout(timer);
+          child.stdout?.destroy();
+          child.unref();
+          resolve();
+        } else if (exited !== undefined) {
+          clearTimeout(timer);
+          reject(new LabError(`the server on ${host} exited (${exited}); see ${log}`));
+        }
+      };
+      watch();
+    });
 }
 
 /** Each node's HAProxy, run as the operator would (`haproxy -f haproxy.cfg`), in the foreground. */

@@ -3,8 +3,7 @@
 // client's `cuplink` to a port named after it on its tenant's bridge. The router loads its rendered
 // files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
 // their addresses and routes from the spec.
-import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compileCgnat } from '../../compile/cgnat/index.ts';
 import type { Fault } from '../../compile/faults.ts';
@@ -14,7 +13,7 @@ import { FILES, textOf } from '../../render/files.ts';
 import type { Cgnat, Client, Tenant } from '../../spec/cgnat/model.ts';
 import { type Cidr, formatCidr, inCidr, networkOf } from '../../util/ip.ts';
 import { formatIPv4 } from '../../util/ipv4.ts';
-import { AGENT_DIR, PYTHON } from '../build.ts';
+import { startServer } from '../build.ts';
 import { probeCapabilities } from '../capabilities.ts';
 import { NamespaceRun } from '../netns.ts';
 import { labDir } from '../registry.ts';
@@ -158,41 +157,15 @@ async function startServers(
   const tcp = new Set((c.checks ?? []).filter((x) => x.proto === 'tcp').map((x) => x.port as number));
   const udp = new Set((c.checks ?? []).filter((x) => x.proto === 'udp').map((x) => x.port as number));
   if (tcp.size + udp.size === 0) return;
-  const logs = join(dir, 'logs');
-  mkdirSync(logs, { recursive: true });
   const args = [
     '--ipv6',
     ...[...tcp].flatMap((p) => ['--tcp', String(p)]),
     ...[...udp].flatMap((p) => ['--udp', String(p)]),
   ];
-  await Promise.all(
-    hosts.map(
-      (host) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(
-            'ip',
-            ['netns', 'exec', run.ns(host), PYTHON, join(AGENT_DIR, 'server.py'), '--name', host, ...args],
-            {
-              detached: true,
-              stdio: ['ignore', 'pipe', openSync(join(logs, `${host}.log`), 'a')],
-            },
-          );
-          if (child.pid !== undefined) run.track(child.pid);
-          let out = '';
-          child.stdout?.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes('ready\n')) {
-              child.stdout?.destroy();
-              child.unref();
-              resolve();
-            }
-          });
-          child.on('exit', (code) =>
-            reject(new LabError(`the server on ${host} exited (${code}); see ${join(logs, `${host}.log`)}`)),
-          );
-        }),
-    ),
+  const started = hosts.map((host) =>
+    startServer(run.ns(host), host, args, join(dir, 'logs'), (pid) => run.track(pid)),
   );
+  await Promise.all(started.map((ready) => ready()));
 }
 
 /** IPv6 addresses are usable once duplicate address detection is over, and bridge ports once they forward. */
