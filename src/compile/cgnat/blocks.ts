@@ -77,9 +77,6 @@ export function* allBlocks(c: Cgnat): Generator<PortBlock> {
   }
 }
 
-export const formatBlock = (b: PortBlock) =>
-  `${b.tenant} ${formatIPv4(b.subscriber)} -> ${formatIPv4(b.public)} ports ${b.firstPort}-${b.lastPort}`;
-
 /** What `check` says about a CGNAT spec: tenants, subscribers and how full the pool is. */
 export function describeCgnat(c: Cgnat): string {
   const subscribers = c.tenants.reduce((n, t) => n + t.subscriberCount, 0);
