@@ -6,7 +6,6 @@
 // the same arithmetic run backwards answers it for as long as the spec was in force.
 
 import type { Cgnat, Tenant } from '../../spec/cgnat/model.ts';
-import { formatIPv4 } from '../../util/ipv4.ts';
 
 export interface PortBlock {
   readonly tenant: string;
