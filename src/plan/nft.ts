@@ -37,6 +37,12 @@ export type Field =
   | { readonly kind: 'ct'; readonly key: 'mark' | 'direction' | 'status' | 'state' }
   // Set in the original direction only: the reply, NATed, must be found in the default zone.
   | { readonly kind: 'ct'; readonly key: 'zone'; readonly direction: 'original' }
+  // A connection's tuple as conntrack keeps it (ct original ip saddr): unchanged by NAT of the packet.
+  | {
+      readonly kind: 'ct-tuple';
+      readonly direction: 'original' | 'reply';
+      readonly key: 'ip saddr' | 'ip daddr' | 'proto-src' | 'proto-dst';
+    }
   | { readonly kind: 'payload'; readonly header: 'ip'; readonly field: 'saddr' | 'daddr' }
   | { readonly kind: 'payload'; readonly header: 'tcp' | 'udp' | 'th'; readonly field: 'sport' | 'dport' }
   | { readonly kind: 'payload'; readonly header: 'ether'; readonly field: 'saddr' | 'daddr' }
@@ -59,6 +65,8 @@ export type Statement =
   | { readonly kind: 'counter' }
   // add @set { key ct count over limit }: true while key has more than `limit` connections (nf_conncount)
   | { readonly kind: 'count-over'; readonly set: string; readonly key: Expr; readonly limit: number }
+  // update @map { key : value }: add the element or refresh its timeout (a map learned from traffic)
+  | { readonly kind: 'update'; readonly set: string; readonly key: Expr; readonly value: Expr }
   | { readonly kind: 'notrack' }
   | { readonly kind: 'verdict'; readonly verdict: 'accept' | 'drop' | 'return' }
   | { readonly kind: 'goto' | 'jump'; readonly chain: string };
@@ -103,8 +111,8 @@ export interface NamedSet {
   /** Declared by expression ("typeof iifname : ct zone") where nft has no type name. */
   readonly typeof?: string;
   readonly interval: boolean;
-  /** Filled by the ruleset itself (add @set), up to `size` entries. */
-  readonly dynamic?: { readonly size: number };
+  /** Filled by the ruleset itself (add/update @set), up to `size` entries, each kept `timeout` seconds. */
+  readonly dynamic?: { readonly size: number; readonly timeout?: number };
   readonly elements: readonly Element[];
 }
 
@@ -137,6 +145,10 @@ export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto' | 'nfproto'
   key,
 });
 export const ct = (key: 'mark' | 'direction' | 'status' | 'state'): Field => ({ kind: 'ct', key });
+export const ctTuple = (
+  direction: 'original' | 'reply',
+  key: 'ip saddr' | 'ip daddr' | 'proto-src' | 'proto-dst',
+): Field => ({ kind: 'ct-tuple', direction, key });
 export const ip = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip', field });
 export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({
   kind: 'payload',

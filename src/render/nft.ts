@@ -58,7 +58,13 @@ function renderSet(set: NamedSet): string[] {
   const value = set.value ? ` : ${set.intervalValue ? 'interval ' : ''}${set.value.join(' . ')}` : '';
   lines.push(set.typeof ? `\t\ttypeof ${set.typeof}` : `\t\ttype ${set.key.join(' . ')}${value}`);
   if (set.dynamic) lines.push(`\t\tsize ${set.dynamic.size}`);
-  const flags = [...(set.interval ? ['interval'] : []), ...(set.dynamic ? ['dynamic'] : [])];
+  const timeout = set.dynamic?.timeout;
+  if (timeout !== undefined) lines.push(`\t\ttimeout ${timeout}s`);
+  const flags = [
+    ...(set.interval ? ['interval'] : []),
+    ...(set.dynamic ? ['dynamic'] : []),
+    ...(timeout !== undefined ? ['timeout'] : []),
+  ];
   if (flags.length > 0) lines.push(`\t\tflags ${flags.join(', ')}`);
   lines.push(`\t\tcomment ${quote(set.comment)}`);
   if (set.elements.length === 0) return [`${lines.join('\n')}\n\t}`];
@@ -159,6 +165,8 @@ export function renderStatement(s: Statement): string {
       return s.kind;
     case 'count-over':
       return `add @${s.set} { ${renderExpr(s.key)} ct count over ${s.limit} }`;
+    case 'update':
+      return `update @${s.set} { ${renderExpr(s.key)} : ${renderExpr(s.value)} }`;
     case 'verdict':
       return s.verdict;
     case 'goto':
@@ -190,6 +198,8 @@ function renderField(f: Field): string {
       return f.key === 'iifname' || f.key === 'oifname' ? f.key : `meta ${f.key}`;
     case 'ct':
       return f.key === 'zone' ? `ct ${f.direction} zone` : `ct ${f.key}`;
+    case 'ct-tuple':
+      return `ct ${f.direction} ${f.key}`;
     case 'payload':
       return `${f.header} ${f.field}`;
   }

@@ -10,7 +10,7 @@
 import type { IpBatch, IpCommand } from '../../plan/cgnat.ts';
 import type { Cgnat, Tenant } from '../../spec/cgnat/model.ts';
 import { formatCidr, networkOf } from '../../util/ip.ts';
-import { formatPrefix } from '../../util/ipv4.ts';
+import { formatIPv4, formatPrefix } from '../../util/ipv4.ts';
 
 /** The uplink VRF's table; tenant T's is UPLINK_TABLE + T. */
 export const UPLINK_TABLE = 1000;
@@ -47,6 +47,11 @@ function uplinkCommands(c: Cgnat, vrf: string | undefined): IpCommand[] {
     ...c.uplink.addresses.flatMap((a) =>
       cmd('uplink.addresses', `address replace ${formatCidr(a)} dev ${dev}`),
     ),
+    // The provider routes the pool to the router: what no mapping claims is dropped here, not sent
+    // back toward the provider's default route (a loop until the TTL runs out).
+    ...c.nat.pool
+      .filter((p) => !c.uplink.addresses.some((a) => a.text === formatIPv4(p)))
+      .flatMap((p) => cmd('nat.pool', `route replace blackhole ${formatIPv4(p)}/32${inVrf}`)),
     ...c.uplink.gateways.flatMap((g) =>
       cmd(
         'uplink.gateways',

@@ -5,14 +5,21 @@
 //   filter forward     a tenant's IPv4 comes from its subscribers or its routed public prefixes;
 //                      at most N connections per subscriber (nf_conncount)
 //   nat postrouting    out of the uplink: snat to the subscriber's public address and port block
+// With endpoint-independent filtering (RFC 4787), also:
+//   postrouting        learn each mapping (public address . proto . port -> subscriber . port)
+//   nat prerouting     anyone may send to a learned mapping: dnat to its subscriber
+//   prerouting         such a flow is routed by the tenant owning the public port block
+//   nat postrouting    hairpinning: a subscriber reaching another's mapping appears as its own
 
 import {
   type Chain,
   concat,
   ct,
+  ctTuple,
   type Element,
   eq,
   ip,
+  l4,
   lookup,
   meta,
   type NamedSet,
@@ -35,6 +42,15 @@ export interface TenantPorts {
 
 const rule = (comment: string, ...statements: Statement[]): Rule => ({ statements, comment });
 const mark = (t: Tenant) => ({ type: 'mark', value: t.index }) as const;
+const protocols = (...values: ('tcp' | 'udp' | 'icmp')[]): Statement => ({
+  kind: 'match',
+  left: meta('l4proto'),
+  op: 'eq',
+  right: { kind: 'anonymous-set', values: values.map((value) => ({ type: 'inet_proto', value })) },
+});
+const ipv4 = eq(meta('nfproto'), { type: 'nfproto', value: 'ipv4' });
+/** How long a learned mapping outlives its last packet: RFC 4787 REQ-5 asks at least 2 min, 5 recommended. */
+export const MAPPING_TIMEOUT = 300;
 
 export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: true }): Ruleset {
   const elements = blockElements(c);
@@ -138,7 +154,8 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
     ],
   };
   const uplink = { type: 'ifname', value: c.uplink.interface } as const;
-  const ipv4 = eq(meta('nfproto'), { type: 'nfproto', value: 'ipv4' });
+  const independent = c.nat.filtering === 'endpoint-independent';
+  if (independent) sets.push(...mappingSets(c));
   const chains: Chain[] = [
     ...(options.zones ? [zoneChain] : []),
     {
@@ -187,6 +204,7 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
                 `a subscriber holds at most ${c.nat.connections} connections (nat.connections)`,
                 eq(ct('state'), { type: 'ct_state', value: ['new'] }),
                 ipv4,
+                { kind: 'match-set', left: meta('iifname'), set: 'tenant_ifaces' },
                 {
                   kind: 'count-over',
                   set: 'subscriber_conns',
@@ -214,15 +232,7 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
           "TCP, UDP and ICMP: the subscriber's port block (ICMP ids too)",
           eq(meta('oifname'), uplink),
           ipv4,
-          {
-            kind: 'match',
-            left: meta('l4proto'),
-            op: 'eq',
-            right: {
-              kind: 'anonymous-set',
-              values: (['tcp', 'udp', 'icmp'] as const).map((value) => ({ type: 'inet_proto', value })),
-            },
-          },
+          protocols('tcp', 'udp', 'icmp'),
           { kind: 'nat', type: 'snat', to: lookup(concat(ct('mark'), ip('saddr')), 'port_blocks') },
         ),
         rule("other protocols: the subscriber's public address", eq(meta('oifname'), uplink), ipv4, {
@@ -230,8 +240,20 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
           type: 'snat',
           to: lookup(concat(ct('mark'), ip('saddr')), 'subscriber_address'),
         }),
+        ...(independent
+          ? [
+              rule(
+                "hairpinning: a subscriber sending to another's mapping appears from its own (RFC 4787 REQ-9)",
+                eq(ct('status'), { type: 'ct_status', value: 'dnat' }),
+                ipv4,
+                protocols('tcp', 'udp'),
+                { kind: 'nat', type: 'snat', to: lookup(concat(ct('mark'), ip('saddr')), 'port_blocks') },
+              ),
+            ]
+          : []),
       ],
     },
+    ...(independent ? mappingChains() : []),
   ];
   return {
     tables: [
@@ -244,6 +266,141 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
       },
     ],
   };
+}
+
+/** Endpoint-independent filtering: the mappings learned from traffic, the pool, and who owns a port. */
+function mappingSets(c: Cgnat): NamedSet[] {
+  const ports = c.nat.blocksPerAddress * c.nat.block;
+  return [
+    {
+      name: 'nat_pool',
+      comment: 'the public addresses (nat.pool)',
+      key: ['ipv4_addr'],
+      interval: false,
+      elements: c.nat.pool.map((a) => ({ key: [{ type: 'ipv4_addr', value: formatIPv4(a) }] })),
+    },
+    {
+      name: 'mappings',
+      comment: 'public address . protocol . port -> subscriber . port, learned as subscribers send',
+      notes: ['A stale entry can only lead to the subscriber that owns the port block: blocks are fixed.'],
+      key: ['ipv4_addr', 'inet_proto', 'inet_service'],
+      value: ['ipv4_addr', 'inet_service'],
+      interval: false,
+      // Every public port of the pool, for TCP and UDP, at most 16M.
+      dynamic: { size: Math.min(c.nat.pool.length * ports * 2, 16_777_216), timeout: MAPPING_TIMEOUT },
+      elements: [],
+    },
+    {
+      name: 'block_tenant',
+      comment: 'public address . port -> the tenant owning that port block (its mark routes to its table)',
+      key: ['ipv4_addr', 'inet_service'],
+      value: ['mark'],
+      interval: true,
+      elements: tenantRanges(c),
+    },
+  ];
+}
+
+function mappingChains(): Chain[] {
+  return [
+    {
+      name: 'learn-mapping',
+      comment: "remember each subscriber's public address and port while it sends",
+      notes: [
+        'After srcnat: the packet already has its public source, so the subscriber side is taken from',
+        "conntrack's original tuple. Every packet refreshes the entry's timeout.",
+      ],
+      base: { type: 'filter', hook: 'postrouting', priority: PRIORITY.srcnat + 1, policy: 'accept' },
+      rules: [
+        rule(
+          'a NATed TCP or UDP flow from a subscriber',
+          eq(ct('direction'), { type: 'ct_direction', value: 'original' }),
+          eq(ct('status'), { type: 'ct_status', value: 'snat' }),
+          ipv4,
+          protocols('tcp', 'udp'),
+          {
+            kind: 'update',
+            set: 'mappings',
+            key: concat(ctTuple('reply', 'ip daddr'), meta('l4proto'), ctTuple('reply', 'proto-dst')),
+            value: concat(ctTuple('original', 'ip saddr'), ctTuple('original', 'proto-src')),
+          },
+        ),
+      ],
+    },
+    {
+      name: 'inbound-mapping',
+      comment: "anyone may send to a subscriber's mapping (endpoint-independent filtering, RFC 4787 REQ-8)",
+      notes: ['Only new flows reach a nat chain: replies to the subscriber are de-NATed by conntrack.'],
+      base: { type: 'nat', hook: 'prerouting', priority: PRIORITY.dstnat, policy: 'accept' },
+      rules: [
+        rule(
+          'a new flow to a public address and port a subscriber is sending from',
+          ipv4,
+          { kind: 'match-set', left: ip('daddr'), set: 'nat_pool' },
+          protocols('tcp', 'udp'),
+          {
+            kind: 'nat',
+            type: 'dnat',
+            to: lookup(concat(ip('daddr'), meta('l4proto'), l4('th', 'dport')), 'mappings'),
+          },
+        ),
+      ],
+    },
+    {
+      name: 'inbound-tenant',
+      comment: 'route an inbound flow by the tenant owning the public port (its table has the subscriber)',
+      base: { type: 'filter', hook: 'prerouting', priority: PRIORITY.dstnat + 10, policy: 'accept' },
+      rules: [
+        rule(
+          "its packets toward the subscriber carry the owner's mark (replies keep the sender's: ct mark)",
+          eq(ct('direction'), { type: 'ct_direction', value: 'original' }),
+          eq(ct('status'), { type: 'ct_status', value: 'dnat' }),
+          ipv4,
+          // Without it nft cannot type `ct original proto-dst`.
+          protocols('tcp', 'udp'),
+          {
+            kind: 'set-field',
+            field: meta('mark'),
+            value: lookup(
+              concat(ctTuple('original', 'ip daddr'), ctTuple('original', 'proto-dst')),
+              'block_tenant',
+            ),
+          },
+        ),
+      ],
+    },
+  ];
+}
+
+/** Each tenant's blocks as ranges: subscribers are numbered tenant by tenant, so a tenant's blocks
+ * are consecutive, one range per public address they touch. */
+function tenantRanges(c: Cgnat): Element[] {
+  const { nat } = c;
+  const out: Element[] = [];
+  for (const t of c.tenants) {
+    if (t.subscriberCount === 0) continue;
+    const last = t.firstSubscriber + t.subscriberCount - 1;
+    for (
+      let slot = Math.floor(t.firstSubscriber / nat.blocksPerAddress);
+      slot <= Math.floor(last / nat.blocksPerAddress);
+      slot++
+    ) {
+      const from = Math.max(t.firstSubscriber, slot * nat.blocksPerAddress) % nat.blocksPerAddress;
+      const to = Math.min(last, (slot + 1) * nat.blocksPerAddress - 1) % nat.blocksPerAddress;
+      out.push({
+        key: [
+          { type: 'ipv4_addr', value: formatIPv4(nat.pool[slot] as number) },
+          {
+            type: 'port_range',
+            value: [nat.firstPort + from * nat.block, nat.firstPort + (to + 1) * nat.block - 1],
+          },
+        ],
+        value: [mark(t)],
+        comment: `tenant ${t.name}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Both maps' elements in one pass over the blocks (100,000 subscribers: 100,000 each). */

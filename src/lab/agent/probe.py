@@ -5,12 +5,20 @@
 #   probe.py udp ADDRESS PORT SPORT [SOURCE]   send a datagram from SPORT, resent each second as NTP and
 #                                     DNS clients do; report the reply, its source address:port and the tries
 #   ADDRESS may be IPv6 (the CGNAT lab routes IPv6 without NAT).
+#   probe.py open tcp|udp ADDRESS PORT SPORT NAME WAIT   as tcp/udp (a NAT mapping opens), print that
+#                                     line; then take one flow from anyone on SPORT for up to WAIT
+#                                     seconds, answer it as server.py would ("NAME saw a:p") and print
+#                                     {"received": "a:p"}: does the mapping let others in?
+#   probe.py limit tcp|udp ADDRESS PORT COUNT SPORT   COUNT flows at once from SPORT, SPORT+1, ...,
+#                                     held until all have had their chance: how many were answered?
 #   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
 #   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
 #                                     line and print the answer (does the connection survive?)
 #   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
 import json
+import re
+import select
 import socket
 import struct
 import sys
@@ -18,6 +26,8 @@ import time
 
 TIMEOUT = 3.0
 UDP_RETRY = 1.0
+# server.py's answer: "NAME saw ADDRESS:PORT"
+BANNER = re.compile(r"^\S+ saw (\S+)$")
 
 
 def elapsed(start: float) -> float:
@@ -96,6 +106,74 @@ def udp(address: str, port: int, sport: int, source: str = "") -> dict:
     raise TimeoutError(f"no reply to {tries} datagrams in {TIMEOUT:.0f} s")
 
 
+def opened(kind: str, address: str, port: int, sport: int, name: str, wait: str) -> dict:
+    first = {"tcp": tcp, "udp": udp}[kind](address, port, sport)
+    if kind == "udp":
+        s = bound(socket.SOCK_DGRAM, address, sport)
+        print(json.dumps(first), flush=True)
+        deadline = time.monotonic() + float(wait)
+        while (left := deadline - time.monotonic()) > 0:
+            s.settimeout(left)
+            try:
+                _, peer = s.recvfrom(2048)
+            except TimeoutError:
+                break
+            if peer[:2] == (address, port):
+                continue  # a late answer to a resent datagram of the first leg
+            s.sendto(f"{name} saw {peer[0]}:{peer[1]}\n".encode(), peer)
+            return {"received": f"{peer[0]}:{peer[1]}"}
+        return {"error": f"nothing came in on port {sport} within {float(wait):.0f} s"}
+    # TCP: the first connection is closed (TIME_WAIT here); a listener takes its port over.
+    s = bound(socket.SOCK_STREAM, address, sport)
+    s.listen(1)
+    print(json.dumps(first), flush=True)
+    s.settimeout(float(wait))
+    try:
+        conn, peer = s.accept()
+    except TimeoutError:
+        return {"error": f"no connection came in on port {sport} within {float(wait):.0f} s"}
+    conn.sendall(f"{name} saw {peer[0]}:{peer[1]}\n".encode())
+    conn.close()
+    return {"received": f"{peer[0]}:{peer[1]}"}
+
+
+def limit(kind: str, address: str, port: int, count: int, sport: int) -> dict:
+    start = time.monotonic()
+    pending = {}
+    for i in range(count):
+        s = bound(socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM, address, sport + i)
+        s.setblocking(False)
+        if kind == "tcp":
+            s.connect_ex((address, port))
+        pending[s] = 0.0
+    seen: list[str] = []
+    held = []
+    # A dropped SYN is resent by the kernel after 1 s; a dropped datagram by this loop each second.
+    while pending and (left := TIMEOUT - (time.monotonic() - start)) > 0:
+        now = time.monotonic()
+        if kind == "udp":
+            for s, sent in pending.items():
+                if now - sent >= UDP_RETRY:
+                    s.sendto(b"lab\n", (address, port))
+                    pending[s] = now
+        ready, _, _ = select.select(list(pending), [], [], min(left, UDP_RETRY / 4))
+        for s in ready:
+            try:
+                data = s.recv(512)
+            except OSError:
+                del pending[s]  # a refused TCP connection: not answered
+                s.close()
+                continue
+            banner = BANNER.match(data.decode(errors="replace").strip())
+            if banner:
+                seen.append(banner.group(1))
+                held.append(s)
+                del pending[s]
+    for s in [*pending, *held]:
+        s.close()
+    return {"answered": len(seen), "seen": seen, "ms": elapsed(start)}
+
+
 def arp(iface: str, address: str) -> dict:
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
     s.bind((iface, 0))
@@ -150,6 +228,10 @@ def main() -> None:
             result = garp(rest[0], rest[1], rest[2])
         elif kind == "arp":
             result = arp(rest[0], rest[1])
+        elif kind == "open":
+            result = opened(rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4], rest[5])
+        elif kind == "limit":
+            result = limit(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
         else:
             result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:])
     except (OSError, TimeoutError) as e:

@@ -33,10 +33,15 @@ export interface CgnatLab {
   readonly clients: ReadonlyMap<string, { readonly client: Client; readonly tenant: Tenant }>;
 }
 
-const ipBatch = (ns: string | undefined, lines: readonly string[], family?: 6) =>
-  runChecked(realRunner, ['ip', ...(family ? ['-6'] : []), ...(ns ? ['-n', ns] : []), '-batch', '-'], {
-    input: `${lines.join('\n')}\n`,
-  });
+/** One ip batch in a namespace of the run; a failure names the namespace and the line. */
+function ipBatch(ns: string, lines: readonly string[]): void {
+  const r = realRunner(['ip', '-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+  if (r.code !== 0) {
+    const at = /Command failed -:(\d+)/.exec(r.stderr)?.[1];
+    const line = at === undefined ? '' : ` at "${lines[Number(at) - 1]}"`;
+    throw new LabError(`${ns}: ip -batch failed${line}: ${r.stderr.split('\n')[0]?.trim()}`);
+  }
+}
 
 export async function buildCgnatLab(
   c: Cgnat,
@@ -123,7 +128,8 @@ function clientLines(client: Client, tenant: Tenant): string[] {
     const net = tenant.gateways.find((g) => inCidr(g, a));
     lines.push(`address add ${a.text}/${net ? net.length : a.family === 4 ? 32 : 128} dev ${CLIENT_IFACE}`);
   }
-  for (const g of tenant.gateways)
+  // A default route per family the client has an address of (an IPv4-only client has no IPv6 route).
+  for (const g of tenant.gateways.filter((x) => client.addresses.some((a) => a.family === x.family)))
     lines.push(`route add ${g.family === 4 ? '0.0.0.0/0' : '::/0'} via ${g.text} dev ${CLIENT_IFACE}`);
   return lines;
 }

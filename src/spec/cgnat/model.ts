@@ -33,6 +33,8 @@ export interface Nat {
   readonly block: number;
   readonly blocksPerAddress: number;
   readonly connections?: number;
+  /** RFC 4787 filtering: endpoint-independent adds the learned mappings (and hairpinning). */
+  readonly filtering: 'endpoint-independent' | 'address-and-port-dependent';
 }
 
 export interface Tenant {
@@ -67,6 +69,11 @@ export interface CgnatCheck {
   readonly name: string;
   readonly from: readonly string[];
   readonly to: Address;
+  /** nat: mapping: the other destinations, dialled from the same source port after `to`. */
+  readonly alsoTo?: readonly Address[];
+  readonly nat?: 'mapping' | 'filtering' | 'limit';
+  /** nat: filtering: who sends to the public address and port the first leg got. */
+  readonly inbound?: { readonly from: string; readonly source?: Address };
   readonly proto: 'ping' | 'tcp' | 'udp';
   readonly port?: number;
   readonly source?: Address;

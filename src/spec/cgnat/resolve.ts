@@ -8,6 +8,12 @@ const address = (s: string) => parseAddress(s) as Address;
 const cidr = (s: string) => parseCidr(s) as Cidr;
 const prefix = (s: string) => parsePrefix(s) as Prefix;
 
+function destinations(to: string | readonly string[]): Pick<CgnatCheck, 'to' | 'alsoTo'> {
+  if (typeof to === 'string') return { to: address(to) };
+  const [first, ...rest] = to.map(address);
+  return { to: first as Address, alsoTo: rest };
+}
+
 export function resolveCgnat(spec: CgnatSpec): Cgnat {
   const { first, last } = parsePortRange(spec.nat.ports);
   const pool = spec.nat.pool.flatMap((p) => {
@@ -52,6 +58,7 @@ export function resolveCgnat(spec: CgnatSpec): Cgnat {
       block: spec.nat.block,
       blocksPerAddress: Math.floor((last - first + 1) / spec.nat.block),
       connections: spec.nat.connections,
+      filtering: spec.nat.filtering,
     },
     tenants,
     // Without a peer in the spec, the lab's uplink host holds the uplink's gateways.
@@ -69,8 +76,13 @@ export function resolveCgnat(spec: CgnatSpec): Cgnat {
       (c, i): CgnatCheck => ({
         name: c.name,
         from: Array.isArray(c.from) ? c.from : [c.from],
-        to: address(c.to),
+        ...destinations(c.to),
         proto: c.proto,
+        nat: c.nat,
+        inbound: c.inbound && {
+          from: c.inbound.from,
+          source: c.inbound.source === undefined ? undefined : address(c.inbound.source),
+        },
         port: c.port,
         source: c.source === undefined ? undefined : address(c.source),
         sourcePort: c.sourcePort,

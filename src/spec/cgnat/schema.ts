@@ -88,6 +88,12 @@ export const NatSchema = z
     connections: count('a connection limit', 1, 1_000_000)
       .optional()
       .describe('At most this many tracked connections per subscriber; new ones beyond are dropped'),
+    filtering: z
+      .enum(['endpoint-independent', 'address-and-port-dependent'])
+      .default('endpoint-independent')
+      .describe(
+        "Who may send to a subscriber's TCP/UDP mapping (RFC 4787 REQ-8, RFC 5382): anyone, once the subscriber has sent from it, with hairpinning between subscribers through the public address (endpoint-independent); or only the host and port it sent to, conntrack's own behaviour (address-and-port-dependent)",
+      ),
   })
   .strict();
 
@@ -145,8 +151,26 @@ export const CgnatCheckSchema = z
     from: z
       .union([hostName('host'), z.array(hostName('host')).min(2)])
       .describe('The client host; several: the same probe from each at the same moment'),
-    to: address.describe('The address dialled or pinged'),
+    to: z
+      .union([address, z.array(address).min(2)])
+      .describe('The address dialled or pinged; several for nat: mapping (one source port to each)'),
     proto: z.enum(['ping', 'tcp', 'udp']),
+    nat: z
+      .enum(['mapping', 'filtering', 'limit'])
+      .optional()
+      .describe(
+        'A NAT behaviour to prove (TCP or UDP). mapping: one source port to every `to` gets one public address and port (endpoint-independent mapping). filtering: after `from` has sent to `to`, `inbound.from` reaches it through its public address and port (expect is about that second leg). limit: `from` opens flows until the per-subscriber limit (nat.connections, else the port block) and one more, which must fail',
+      ),
+    inbound: z
+      .object({
+        from: hostName('host').describe(
+          'Who sends to the mapping `from` opened: the peer, or a client (hairpinning)',
+        ),
+        source: address.optional().describe('Its source address'),
+      })
+      .strict()
+      .optional()
+      .describe('nat: filtering: the second leg, toward the public address and port of the first'),
     port: count('a port', 1, 65535).optional(),
     source: address.optional().describe('Bind the client to this address (ping -I)'),
     sourcePort: count('a port', 1, 65535).optional().describe('Bind the client to this port'),

@@ -213,11 +213,60 @@ function checkChecks(spec: CgnatSpec, report: Report): void {
     });
     if (c.proto !== 'ping' && c.port === undefined)
       report(['checks', i], `a ${c.proto} check needs a port`, 'add port:, e.g. port: 80');
-    if (c.expect.sees === 'nat' && from.some((h) => !clients.has(h)))
+    // For nat: filtering the expectation is about the second leg, sent by inbound.from.
+    const sender = c.nat === 'filtering' && c.inbound ? [c.inbound.from] : from;
+    if (c.expect.sees === 'nat' && sender.some((h) => !clients.has(h)))
       report(
         ['checks', i, 'expect', 'sees'],
         '"sees: nat" is about a client\'s public mapping; the check runs from a host that is no client',
         'run it from a client, or expect an address',
       );
+    checkNatCheck(spec, c, ['checks', i], hosts, clients, report);
   });
+}
+
+/** A NAT behaviour check: from one client, over TCP or UDP, with what its kind needs. */
+function checkNatCheck(
+  spec: CgnatSpec,
+  c: NonNullable<CgnatSpec['checks']>[number],
+  path: SpecPath,
+  hosts: ReadonlySet<string>,
+  clients: ReadonlySet<string>,
+  report: Report,
+): void {
+  const many = Array.isArray(c.to);
+  if (!c.nat) {
+    if (many)
+      report([...path, 'to'], 'several destinations belong to a nat: mapping check', 'give one address');
+    if (c.inbound)
+      report([...path, 'inbound'], '"inbound" belongs to a nat: filtering check', 'add nat: filtering');
+    return;
+  }
+  if (c.proto === 'ping')
+    report([...path, 'proto'], `nat: ${c.nat} is about TCP and UDP mappings`, 'use proto: udp or proto: tcp');
+  if (Array.isArray(c.from) || !clients.has(c.from))
+    report([...path, 'from'], `nat: ${c.nat} runs from one client`, `name one of ${[...clients].join(', ')}`);
+  if (c.nat === 'mapping' && !many)
+    report(
+      [...path, 'to'],
+      'nat: mapping dials several destinations from one source port',
+      'give two or more addresses, e.g. to: [192.0.2.1, 192.0.2.3]',
+    );
+  if (c.nat !== 'mapping' && many)
+    report([...path, 'to'], `nat: ${c.nat} dials one destination`, 'give one address');
+  if (c.nat === 'filtering') {
+    if (!c.inbound)
+      report(path, 'nat: filtering needs the second leg', 'add inbound: { from: <peer or client> }');
+    else if (!hosts.has(c.inbound.from))
+      report([...path, 'inbound', 'from'], `no host "${c.inbound.from}"`, `hosts: ${[...hosts].join(', ')}`);
+    if (spec.nat.filtering !== 'endpoint-independent' && c.expect.reaches)
+      report(
+        [...path, 'expect'],
+        `with nat.filtering ${spec.nat.filtering} only the host the client sent to may answer it`,
+        'expect: { reaches: false }, or set nat.filtering: endpoint-independent',
+      );
+  } else if (c.inbound)
+    report([...path, 'inbound'], '"inbound" belongs to a nat: filtering check', 'remove it');
+  if (c.nat === 'limit' && c.sourcePort !== undefined)
+    report([...path, 'sourcePort'], 'nat: limit opens flows from many ports', 'remove sourcePort');
 }
