@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { allBlocks, blockOf, ownerOf } from '../src/compile/cgnat/blocks.ts';
+import { compileCgnat } from '../src/compile/cgnat/index.ts';
+import { renderCgnat } from '../src/render/cgnat.ts';
+import { textOf } from '../src/render/files.ts';
+import type { Cgnat } from '../src/spec/cgnat/model.ts';
 import { formatIPv4, parseIPv4 } from '../src/util/ipv4.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { cgnatFromText, cgnatProblemsOf } from './support/spec.ts';
@@ -117,6 +121,48 @@ describe('cgnat: deterministic port blocks', () => {
   });
 });
 
+describe('cgnat: endpoint-independent filtering in the ruleset', () => {
+  const CARRIER = join(EXAMPLES_DIR, 'cgnat-carrier.yaml');
+  const carrier = cgnatFromText(readFileSync(CARRIER, 'utf8'), CARRIER);
+  const nftOf = (c: Cgnat) => {
+    const f = renderCgnat(compileCgnat(c)).find((x) => x.path === 'nftables.conf');
+    assert.ok(f);
+    return textOf(f);
+  };
+
+  test("an inbound flow's tenant comes from the public port block: one range per tenant and public address", () => {
+    const text = nftOf(carrier);
+    const map = /map block_tenant \{[^}]*elements = \{\n([^}]*)\}/.exec(text)?.[1];
+    assert.deepEqual(
+      map
+        ?.trim()
+        .split('\n')
+        .map((l) => l.trim()),
+      [
+        // acme's 1024 subscribers: 1008 blocks of 64 on .10, then 16 on .11; globex's 512 after them
+        '203.0.113.10 . 1024-65535 comment "tenant acme" : 0x00000001,',
+        '203.0.113.11 . 1024-2047 comment "tenant acme" : 0x00000001,',
+        '203.0.113.11 . 2048-34815 comment "tenant globex" : 0x00000002,',
+      ],
+    );
+    assert.match(
+      text,
+      /update @mappings \{ ct reply ip daddr \. meta l4proto \. ct reply proto-dst : ct original ip saddr \. ct original proto-src \}/,
+    );
+    assert.match(
+      text,
+      /ip daddr @nat_pool meta l4proto \{ tcp, udp \} dnat ip to ip daddr \. meta l4proto \. th dport map @mappings/,
+    );
+  });
+
+  test('address-and-port-dependent filtering is conntrack alone: no learned mappings, no inbound dnat', () => {
+    const text = nftOf({ ...carrier, nat: { ...carrier.nat, filtering: 'address-and-port-dependent' } });
+    for (const absent of ['@mappings', '@nat_pool', '@block_tenant', 'ct status dnat'])
+      assert.equal(text.includes(absent), false, `${absent} in the ruleset`);
+    assert.match(text, /snat ip to ct mark \. ip saddr map @port_blocks/);
+  });
+});
+
 describe('cgnat: spec errors', () => {
   const BASE = readFileSync(DEMO, 'utf8');
   const variant = (from: string, to: string) => {
@@ -165,6 +211,33 @@ describe('cgnat: spec errors', () => {
       from: '      red_c1: { addresses',
       to: '      blue: { addresses: [100.64.0.5] }\n      red_c1: { addresses',
       expected: /error: "blue" is both a tenant and a client of tenant red/,
+    },
+    {
+      name: 'a mapping check with one destination',
+      from: 'nat: limit, from: blue_c2, to: 192.0.2.1, proto: tcp',
+      to: 'nat: mapping, from: blue_c2, to: 192.0.2.1, proto: tcp',
+      expected:
+        /error: nat: mapping dials several destinations from one source port\n {2}fix: give two or more addresses/,
+    },
+    {
+      name: 'a filtering check without its inbound leg',
+      from: 'proto: udp, port: 5000, inbound: { from: uplink, source: 192.0.2.1 }, expect: { sees: 192.0.2.1 } }',
+      to: 'proto: udp, port: 5000 }',
+      expected:
+        /error: nat: filtering needs the second leg\n {2}fix: add inbound: \{ from: <peer or client> \}/,
+    },
+    {
+      name: 'a filtering check that expects to get in past address-and-port-dependent filtering',
+      from: '  connections: 16 ',
+      to: '  filtering: address-and-port-dependent\n  connections: 16 ',
+      expected:
+        /error: with nat.filtering address-and-port-dependent only the host the client sent to may answer it\n {2}fix: expect: \{ reaches: false \}, or set nat.filtering: endpoint-independent/,
+    },
+    {
+      name: 'a NAT behaviour check over ping',
+      from: 'nat: limit, from: blue_c2, to: 192.0.2.1, proto: tcp, port: 80',
+      to: 'nat: limit, from: blue_c2, to: 192.0.2.1, proto: ping',
+      expected: /error: nat: limit is about TCP and UDP mappings\n {2}fix: use proto: udp or proto: tcp/,
     },
     {
       name: 'a check from an unknown host',
