@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { compileCgnat } from '../src/compile/cgnat/index.ts';
 import { PYTHON } from '../src/lab/build.ts';
-import { buildCgnatLab, type CgnatLab } from '../src/lab/cgnat/build.ts';
+import { type BuiltCgnatLab, buildCgnatLab } from '../src/lab/cgnat/build.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
 import { realRunner } from '../src/lab/run.ts';
 import { renderCgnat } from '../src/render/cgnat.ts';
@@ -86,9 +86,9 @@ function specOf(s: Scenario): unknown {
   };
 }
 
-const hostsOf = (lab: CgnatLab): LabHosts => ({ ns: lab.ns, track: (pid) => lab.run.track(pid) });
+const hostsOf = (lab: BuiltCgnatLab): LabHosts => ({ ns: lab.ns, track: (pid) => lab.run.track(pid) });
 
-async function connRun(lab: CgnatLab): Promise<{ perSecond: number; medianMs: number }> {
+async function connRun(lab: BuiltCgnatLab): Promise<{ perSecond: number; medianMs: number }> {
   const args = [SERVER_ADDRESS, CONN_PORT, CONN_CLIENTS, CONN_SECONDS, CONN_PORTS].map(String);
   const r = await labClient(hostsOf(lab), CLIENT, [PYTHON, CONNRATE, ...args], (CONN_SECONDS + 30) * 1000);
   const doc = JSON.parse(r.stdout) as { per_second: number; median_ms: number; failures: number };
@@ -96,7 +96,7 @@ async function connRun(lab: CgnatLab): Promise<{ perSecond: number; medianMs: nu
   return { perSecond: doc.per_second, medianMs: doc.median_ms };
 }
 
-async function iperfRun(lab: CgnatLab): Promise<number> {
+async function iperfRun(lab: BuiltCgnatLab): Promise<number> {
   const argv = [
     IPERF,
     '-c',
@@ -175,7 +175,7 @@ const others = [otherNamespaces()];
 // Before the labs: their namespaces' teardown runs in the background and would blur the memory.
 const loads = [];
 for (const s of [SCENARIOS[0], SCENARIOS[2]]) loads.push({ s, ...(await loadFigures(s)) });
-const labs: CgnatLab[] = [];
+const labs: BuiltCgnatLab[] = [];
 const specs: { remove: () => void }[] = [];
 const rounds: Record<string, { conn: number; ms: number; gbps: number }[]> = {};
 try {
@@ -213,7 +213,7 @@ try {
   }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [i, s] of SCENARIOS.entries()) {
-      const lab = labs[i] as CgnatLab;
+      const lab = labs[i] as BuiltCgnatLab;
       const conn = await connRun(lab);
       const gbps = await iperfRun(lab);
       rounds[s.name]?.push({ conn: conn.perSecond, ms: conn.medianMs, gbps });

@@ -93,6 +93,52 @@ describe('lab cli', () => {
     assert.ok(!existsSync(labDir(a)) && !existsSync(labDir(b)));
   });
 
+  test('a CGNAT lab: up on the netns backend, status, exec in the router, check twice, no apply, down', (t) => {
+    if (!needsRoot(t)) return;
+    const demo = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
+    const up = convergent('lab', 'up', demo, '--backend', 'netns');
+    assert.equal(up.code, 0, up.stderr);
+    const id = /^lab (cvg-\d+-[0-9a-f]{4}) is up \(CGNAT cgnat-demo, backend netns\)/.exec(up.stdout)?.[1];
+    assert.ok(id, up.stdout);
+    try {
+      assert.match(up.stdout, /hosts: main, uplink, blue_c1, blue_c2, red_c1, blue, red\n/);
+      const status = convergent('lab', 'status', id);
+      assert.match(status.stdout, new RegExp(`${id} {2}CGNAT cgnat-demo \\(backend netns\\) from `));
+      assert.match(status.stdout, /\n {2}red_c1 +client +cvg-/);
+      const chains = convergent(
+        'lab',
+        'exec',
+        '--lab',
+        id,
+        'main',
+        '--',
+        'nft',
+        'list',
+        'table',
+        'inet',
+        'convergent',
+      );
+      assert.equal(chains.code, 0, chains.stderr);
+      assert.match(chains.stdout, /chain inbound-mapping \{/);
+      // Twice: the second run's fixed-port flows meet the first run's in TIME_WAIT, and its limit
+      // check counts the flows the first one left.
+      for (let run = 1; run <= 2; run++) {
+        const check = convergent('lab', 'check', id, '--json');
+        assert.equal(check.code, 0, `run ${run}: ${check.stdout}${check.stderr}`);
+        const report = JSON.parse(check.stdout) as { failed: number; passed: number; lab: string };
+        assert.deepEqual([report.lab, report.failed, report.passed], [id, 0, 23]);
+      }
+      const apply = convergent('lab', 'apply', demo, '--lab', id);
+      assert.equal(apply.code, 2);
+      assert.match(apply.stderr, /a CGNAT lab is rebuilt: lab down, then lab up the changed spec/);
+    } finally {
+      const down = convergent('lab', 'down', id);
+      assert.equal(down.code, 0, down.stderr);
+    }
+    assert.ok(!namespaces().includes(id), 'no namespace of the lab is left');
+    assert.ok(!existsSync(labDir(id)));
+  });
+
   test('a failing lab test exits 3 and prints the evidence', (t) => {
     if (!needsRoot(t)) return;
     const r = convergent('lab', 'test', part4, '--fault', 'stateless-after-conntrack');

@@ -6,7 +6,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { compileCgnat } from '../compile/cgnat/index.ts';
 import { FAULTS, type Fault, isCgnatFault, isFault } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
-import { cgnatLabTest } from '../lab/cgnat/index.ts';
+import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import {
@@ -21,6 +21,7 @@ import {
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
+import type { Backend, Cgnat } from '../spec/cgnat/model.ts';
 import { readAnySpec } from '../spec/read.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
@@ -108,6 +109,66 @@ function printReport(report: LabReport, json: boolean): void {
   process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
 }
 
+/** The next steps, once a lab is up. */
+function upMessage(id: string, what: string, hosts: readonly string[], first: string): string {
+  return (
+    `lab ${id} is up ${what}\n` +
+    `  hosts: ${hosts.join(', ')}\n` +
+    `  run:   convergent lab exec --lab ${id} ${first} -- nft list ruleset\n` +
+    `         convergent lab check ${id}\n` +
+    `  stop:  convergent lab down ${id}\n`
+  );
+}
+
+/** `lab up` of a CGNAT spec: here on either backend, or in a VM. */
+async function cgnatUp(
+  file: string,
+  cgnat: Cgnat,
+  options: { fault: string[]; vm?: true; kernel?: string; backend?: string },
+): Promise<void> {
+  const backend = backendOf(options.backend);
+  const faults = faultsOf(options.fault);
+  const foreign = faults.find((f) => !isCgnatFault(f));
+  if (foreign) throw new UsageError(`fault ${foreign} is a cluster's; a CGNAT spec takes: ${cgnatFaults()}`);
+  if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
+  needRoot();
+  if (options.vm) {
+    const [kernel] = pickKernels(options.kernel === undefined ? [] : [options.kernel]) as [Kernel];
+    progress(`booting kernel ${kernel.version} in a VM (qemu); it stays up until lab down`);
+    const clients = cgnat.tenants.flatMap((t) => t.clients.map((c) => [c.name, 'client'] as const));
+    const roles = { [cgnat.router]: 'router', [cgnat.peer.name]: 'peer', ...Object.fromEntries(clients) };
+    const hosts = Object.keys(roles);
+    const up = await vmLabUp(
+      { file: resolvePath(file), plans: [compileCgnat(cgnat)], name: cgnat.name, hosts: roles },
+      { kernel, faults, backend, progress: (l) => progress(`[${kernel.version}] ${l}`) },
+    );
+    process.stdout.write(
+      upMessage(
+        up.id,
+        `in a VM (CGNAT ${up.cluster}, kernel ${up.kernel}, booted in ${(up.bootMs / 1000).toFixed(1)} s)`,
+        hosts,
+        cgnat.router,
+      ),
+    );
+    return;
+  }
+  const state = await cgnatLabUp(cgnat, resolvePath(file), { progress, backend, faults });
+  process.stdout.write(
+    upMessage(
+      state.id,
+      `(CGNAT ${state.cluster}, backend ${state.backend})`,
+      Object.keys(state.hosts),
+      cgnat.router,
+    ),
+  );
+}
+
+function backendOf(backend: string | undefined): Backend | undefined {
+  if (backend !== undefined && backend !== 'vrf' && backend !== 'netns')
+    throw new UsageError(`--backend is vrf or netns, not "${backend}"`);
+  return backend;
+}
+
 /** `lab test --vm`: one kernel prints the lab's own report; several, a table over them. */
 async function vmTest(
   p: VmSpec,
@@ -172,8 +233,7 @@ export function labCommand(program: Command): void {
         const spec = readAnySpec(file);
         if (spec.kind === 'cgnat') {
           const { cgnat } = spec;
-          if (options.backend !== undefined && options.backend !== 'vrf' && options.backend !== 'netns')
-            throw new UsageError(`--backend is vrf or netns, not "${options.backend}"`);
+          backendOf(options.backend);
           const faults = faultsOf(options.fault);
           const foreign = faults.find((f) => !isCgnatFault(f));
           if (foreign)
@@ -193,7 +253,7 @@ export function labCommand(program: Command): void {
             );
             return;
           }
-          const report = await cgnatLabTest(cgnat, { progress, backend: options.backend, faults });
+          const report = await cgnatLabTest(cgnat, { progress, backend: backendOf(options.backend), faults });
           printReport(report, options.json === true);
           return;
         }
@@ -233,8 +293,16 @@ export function labCommand(program: Command): void {
     .option('--fault <name>', 'inject a known mistake', collect, [])
     .option('--vm', 'in a VM booting a Debian kernel (qemu), which stays up until lab down')
     .option('--kernel <version>', 'with --vm: the kernel (e.g. 6.1)')
+    .option('--backend <backend>', 'a CGNAT spec: bring it up on this backend instead (vrf or netns)')
     .action(async (file, options) => {
       try {
+        const spec = readAnySpec(file);
+        if (spec.kind === 'cgnat') {
+          await cgnatUp(file, spec.cgnat, options);
+          return;
+        }
+        if (options.backend !== undefined)
+          throw new UsageError('--backend goes with a CGNAT spec (kind: cgnat)');
         const p = prepare(file, faultsOf(options.fault));
         if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
         needRoot();
@@ -242,30 +310,35 @@ export function labCommand(program: Command): void {
         if (options.vm) {
           const [kernel] = pickKernels(options.kernel === undefined ? [] : [options.kernel]) as [Kernel];
           progress(`booting kernel ${kernel.version} in a VM (qemu); it stays up until lab down`);
-          const up = await vmLabUp(p, {
-            kernel,
-            faults: options.fault,
-            progress: (l) => progress(`[${kernel.version}] ${l}`),
-          });
+          const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
+          const up = await vmLabUp(
+            { ...p, name: p.cluster.name, hosts },
+            {
+              kernel,
+              faults: options.fault,
+              progress: (l) => progress(`[${kernel.version}] ${l}`),
+            },
+          );
           const first = p.cluster.nodes[0]?.name ?? 'workstation';
           process.stdout.write(
-            `lab ${up.id} is up in a VM (cluster ${up.cluster}, kernel ${up.kernel}, booted in ${(up.bootMs / 1000).toFixed(1)} s)\n` +
-              `  hosts: ${Object.keys(up.hosts).join(', ')}\n` +
-              `  run:   convergent lab exec --lab ${up.id} ${first} -- nft list ruleset\n` +
-              `         convergent lab check ${up.id}\n` +
-              `  stop:  convergent lab down ${up.id}\n`,
+            upMessage(
+              up.id,
+              `in a VM (cluster ${up.cluster}, kernel ${up.kernel}, booted in ${(up.bootMs / 1000).toFixed(1)} s)`,
+              Object.keys(up.hosts),
+              first,
+            ),
           );
           return;
         }
         const { lab: up, run } = await labUp(p, { progress });
         run.keep();
-        const hosts = Object.keys(up.state.hosts).join(', ');
         process.stdout.write(
-          `lab ${up.id} is up (cluster ${up.cluster.name})\n` +
-            `  hosts: ${hosts}\n` +
-            `  run:   convergent lab exec --lab ${up.id} ${p.cluster.nodes[0]?.name ?? 'workstation'} -- nft list ruleset\n` +
-            `         convergent lab check ${up.id}\n` +
-            `  stop:  convergent lab down ${up.id}\n`,
+          upMessage(
+            up.id,
+            `(cluster ${up.cluster.name})`,
+            Object.keys(up.state.hosts),
+            p.cluster.nodes[0]?.name ?? 'workstation',
+          ),
         );
       } catch (err) {
         reportAndExit(err);
@@ -290,6 +363,11 @@ export function labCommand(program: Command): void {
             throw new LabError(
               `lab check in the VM of ${chosen.vm.id} failed (exit ${r.code}); its output is above`,
             );
+          return;
+        }
+        const state = chosen.ns.state;
+        if (state?.kind === 'cgnat') {
+          printReport(await cgnatLabCheck(state, progress), options.json === true);
           return;
         }
         const { lab: up, p } = runningLab(chosen.ns);
@@ -323,6 +401,10 @@ export function labCommand(program: Command): void {
           process.stdout.write(`${moves.join('\n')}\n  next: convergent lab check ${chosen.vm.id}\n`);
           return;
         }
+        if (chosen.ns.state?.kind === 'cgnat')
+          throw new UsageError(
+            'lab apply moves the guests of a cluster; a CGNAT lab is rebuilt: lab down, then lab up the changed spec',
+          );
         const { lab: up } = runningLab(chosen.ns);
         const state = up.state;
         const moves = await applyToLab(up, prepare(file, faultsOf(state.faults)), progress);
@@ -383,7 +465,7 @@ export function labCommand(program: Command): void {
         for (const l of labs) {
           const s = l.state;
           const what = s
-            ? `cluster ${s.cluster} from ${s.spec}, up since ${s.created}`
+            ? `${s.kind === 'cgnat' ? `CGNAT ${s.cluster} (backend ${s.backend})` : `cluster ${s.cluster}`} from ${s.spec}, up since ${s.created}`
             : 'leftover of a crashed run';
           const running = l.creatorAlive ? ' (its run is still in progress)' : '';
           process.stdout.write(`${l.id}  ${what}${running}\n  ${l.namespaces.length} namespaces\n`);

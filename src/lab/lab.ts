@@ -112,7 +112,7 @@ const PARALLEL_CLIENTS = 8;
 const arpRank = (probe: Probe) => (probe.check.proto === 'arp' ? 0 : 1);
 /** Failures re-run with captures; past this many the cause is rarely different. */
 const MAX_EVIDENCE = 12;
-const FIRST_PORT = 20000;
+export const FIRST_PORT = 20000;
 const LAST_PORT = 59999;
 
 /**
@@ -120,7 +120,7 @@ const LAST_PORT = 59999;
  * dies half-way, or one running beside it, must not reuse a port whose flow still sits in conntrack
  * or TIME_WAIT.
  */
-function reservePorts(state: LabState, count: number): () => number {
+export function reservePorts(state: LabState, count: number): () => number {
   let port = state.nextPort + count > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
   state.nextPort = port + count;
   writeState(state);

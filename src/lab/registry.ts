@@ -4,6 +4,7 @@
 // every lab whose creating process is gone: those of `lab up` and the leftovers of crashed runs.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Backend } from '../spec/cgnat/model.ts';
 import { deleteNamespaces, killQuietly, NETNS_PREFIX } from './netns.ts';
 import type { Runner } from './run.ts';
 import type { HostRole } from './topology.ts';
@@ -12,6 +13,9 @@ export const LAB_ROOT = process.env.CONVERGENT_LAB_DIR ?? '/run/convergent/lab';
 
 export interface LabState {
   readonly id: string;
+  /** A CGNAT router's lab (kind: cgnat), on this backend; a cluster's otherwise. */
+  readonly kind?: 'cgnat';
+  readonly backend?: Backend;
   readonly cluster: string;
   /** Absolute path of the spec the lab was built from. */
   readonly spec: string;

@@ -8,7 +8,16 @@
 import type { Cluster, Guest, HostRef, Network, Node } from '../spec/model.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../util/ipv4.ts';
 
-export type HostRole = 'upstream' | 'workstation' | 'node' | 'guest';
+// A CGNAT lab's: its router, the uplink's far side, a tenant's client, a tenant's namespace (netns).
+export type HostRole =
+  | 'upstream'
+  | 'workstation'
+  | 'node'
+  | 'guest'
+  | 'router'
+  | 'peer'
+  | 'client'
+  | 'tenant';
 
 export interface LabHost {
   readonly name: string;

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabReport, Prepared } from '../lab/lab.ts';
+import type { LabReport } from '../lab/lab.ts';
 import { LabError } from '../lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
@@ -24,6 +24,12 @@ export interface VmLabOptions {
 export interface VmSpec {
   readonly file: string;
   readonly plans: readonly { readonly modules: readonly { readonly name: string }[] }[];
+}
+
+/** What `lab up --vm` records of the spec: its name and its hosts with their roles. */
+export interface UpSpec extends VmSpec {
+  readonly name: string;
+  readonly hosts: Readonly<Record<string, string>>;
 }
 
 export interface VmLabReport extends LabReport {
@@ -107,11 +113,18 @@ export async function vmLabTest(p: VmSpec, options: VmLabOptions): Promise<VmLab
 
 /** `lab up --vm`: the VM runs `lab up`, then stays up serving requests (vm/resident.ts). */
 export async function vmLabUp(
-  p: Prepared,
+  p: UpSpec,
   options: VmLabOptions,
 ): Promise<VmLabRecord & { bootMs: number; totalMs: number }> {
   const cli = cliCommand();
-  const up = [...cli.argv, 'lab', 'up', `${VM_RUN}/${SPEC}`, ...faultArgs(options.faults)];
+  const up = [
+    ...cli.argv,
+    'lab',
+    'up',
+    `${VM_RUN}/${SPEC}`,
+    ...faultArgs(options.faults),
+    ...(options.backend ? ['--backend', options.backend] : []),
+  ];
   const result = await runInVm({
     kernel: options.kernel,
     files: { [SPEC]: readFileSync(p.file, 'utf8'), 'serve.sh': serveScript(cli.cwd) },
@@ -131,12 +144,12 @@ export async function vmLabUp(
     );
   const record: VmLabRecord = {
     id: result.resident.id,
-    cluster: p.cluster.name,
+    cluster: p.name,
     spec: p.file,
     kernel: options.kernel.version,
     faults: options.faults ?? [],
     created: new Date().toISOString(),
-    hosts: Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role])),
+    hosts: p.hosts,
     cli,
   };
   writeRecord(result.resident.dir, record);

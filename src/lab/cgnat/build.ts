@@ -7,7 +7,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compileCgnat } from '../../compile/cgnat/index.ts';
 import type { Fault } from '../../compile/faults.ts';
-import type { CgnatPlan } from '../../plan/cgnat.ts';
 import { loadCommand, renderCgnat } from '../../render/cgnat.ts';
 import { FILES, textOf } from '../../render/files.ts';
 import type { Cgnat, Client, Tenant } from '../../spec/cgnat/model.ts';
@@ -23,10 +22,10 @@ import { LabError } from '../topology.ts';
 /** The client's end of its link to the tenant bridge, as in the demo. */
 export const CLIENT_IFACE = 'cuplink';
 
+/** A CGNAT lab, built by this process or, for `lab check`, by an earlier `lab up`. */
 export interface CgnatLab {
-  readonly run: NamespaceRun;
+  readonly id: string;
   readonly cgnat: Cgnat;
-  readonly plan: CgnatPlan;
   readonly dir: string;
   /** host -> its namespace: router, peer, clients. */
   readonly ns: (host: string) => string;
@@ -43,20 +42,19 @@ function ipBatch(ns: string, lines: readonly string[]): void {
   }
 }
 
+/** A lab this process built: its run removes it (or keeps it, for `lab up`). */
+export type BuiltCgnatLab = CgnatLab & { readonly run: NamespaceRun };
+
 export async function buildCgnatLab(
   c: Cgnat,
   say: (line: string) => void,
   faults: readonly Fault[] = [],
-): Promise<CgnatLab> {
+): Promise<BuiltCgnatLab> {
   const run = new NamespaceRun();
   const dir = labDir(run.id);
   run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
   try {
-    const clients = new Map(
-      c.tenants.flatMap((tenant) =>
-        tenant.clients.map((client) => [client.name, { client, tenant }] as const),
-      ),
-    );
+    const clients = clientsOf(c);
     const hosts = [c.router, c.peer.name, ...clients.keys()];
     run.addAll(hosts);
     say(
@@ -109,16 +107,37 @@ export async function buildCgnatLab(
     if (nft.code !== 0)
       throw new LabError(`router ${c.router}: nft -f nftables.conf failed: ${nft.stderr.trim()}`);
     say(`${c.router}: loaded ${plan.batches.map((b) => b.file).join(', ')}, sysctl.d, nftables.conf`);
-    for (const [name, { client, tenant }] of clients) ipBatch(run.ns(name), clientLines(client, tenant));
+    for (const [name, { client, tenant }] of clients) {
+      ipBatch(run.ns(name), clientLines(client, tenant));
+      // A check with a fixed source port, run again (lab check) while its last connection is in
+      // TIME_WAIT, reuses the port as a client host would with tcp_tw_reuse.
+      runChecked(realRunner, [
+        'ip',
+        'netns',
+        'exec',
+        run.ns(name),
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv4.tcp_tw_reuse=1',
+      ]);
+    }
     ipBatch(run.ns(c.peer.name), peerLines(c));
     await startServers(c, run, dir, [c.peer.name, ...clients.keys()]);
     await settle(run, [...hosts, ...(c.backend === 'netns' ? c.tenants.map((t) => t.name) : [])]);
     say(`servers listening on ${clients.size + 1} host(s)`);
-    return { run, cgnat: c, plan, dir, ns: (h) => run.ns(h), clients };
+    return { id: run.id, run, cgnat: c, dir, ns: (h) => run.ns(h), clients: clientsOf(c) };
   } catch (err) {
     run.cleanup();
     throw err;
   }
+}
+
+/** Every tenant's clients by name. */
+export function clientsOf(c: Cgnat): CgnatLab['clients'] {
+  return new Map(
+    c.tenants.flatMap((tenant) => tenant.clients.map((client) => [client.name, { client, tenant }] as const)),
+  );
 }
 
 /** A client's addresses: its subscriber IPv4 and IPv6 on the tenant's networks, public ones as /32. */

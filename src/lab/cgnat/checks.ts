@@ -2,9 +2,10 @@
 // bound to a source address or port where the check says). A check from several clients runs them
 // at the same moment: the demo's identical tuples from two tenants, in flight together. A check
 // with `nat:` proves a NAT behaviour (behaviours.ts).
-import type { CgnatCheck } from '../../spec/cgnat/model.ts';
+import type { Cgnat, CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatPath } from '../../spec/problem.ts';
-import type { CheckResult, LabReport } from '../lab.ts';
+import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../lab.ts';
+import type { LabState } from '../registry.ts';
 import { realAsyncRunner } from '../run.ts';
 import { runNatCheck } from './behaviours.ts';
 import type { CgnatLab } from './build.ts';
@@ -57,13 +58,32 @@ async function routerConntrack(lab: CgnatLab, check: CgnatCheck): Promise<string
     .filter((l) => l.includes(`dst=${check.to.text} `) || l.includes(`src=${check.to.text} `));
 }
 
-export async function runCgnatChecks(lab: CgnatLab, say: (line: string) => void): Promise<LabReport> {
+/** Client ports the checks take at most: a limit check one past the limit, filtering two. */
+function portsNeeded(c: Cgnat): number {
+  const limit = Math.min(c.nat.connections ?? c.nat.block, c.nat.block) + 1;
+  return (c.checks ?? []).reduce(
+    (n, x) => n + (x.nat === 'limit' ? limit : x.nat === 'filtering' ? 2 : x.from.length),
+    0,
+  );
+}
+
+/**
+ * Runs every check once. A lab that `lab up` left running reserves its client ports in its state,
+ * so that a second `lab check` does not meet the first one's flows in conntrack.
+ */
+export async function runCgnatChecks(
+  lab: CgnatLab,
+  say: (line: string) => void,
+  state?: LabState,
+): Promise<LabReport> {
   const checks = lab.cgnat.checks ?? [];
   say(`running ${checks.length} checks`);
-  let next = 20000;
+  let counter = FIRST_PORT;
+  const next = state ? reservePorts(state, portsNeeded(lab.cgnat)) : () => counter++;
   const take = (n: number) => {
-    next += n;
-    return next - n;
+    const first = next();
+    for (let i = 1; i < n; i++) next();
+    return first;
   };
   let investigated = 0;
   const results: CheckResult[] = [];
@@ -111,7 +131,7 @@ export async function runCgnatChecks(lab: CgnatLab, say: (line: string) => void)
   }
   const failed = results.filter((r) => !r.passed).length;
   return {
-    lab: lab.run.id,
+    lab: lab.id,
     cluster: lab.cgnat.name,
     faults: [],
     derived: false,
