@@ -185,7 +185,7 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
 
 /**
  * What the client already holds against the limit, from the router's conntrack: its entries (its
- * address in its tenant's zone) that were NATed, so forwarded. A port block counts the entries of
+ * address and its tenant's mark, the limit's key) that were NATed, so forwarded. A port block counts the entries of
  * its protocol, closing ones too (their ports stay taken); nf_conncount counts every protocol but
  * skips TCP connections in TIME_WAIT or CLOSE.
  */
@@ -203,7 +203,7 @@ async function heldFlows(lab: CgnatLab, client: string, block?: 'tcp' | 'udp'): 
   return r.stdout.split('\n').filter((line) => {
     const reply = line.slice(line.indexOf('src=', line.indexOf('src=') + 1));
     return (
-      line.includes(`zone-orig=${entry.tenant.index} `) &&
+      line.includes(` mark=${entry.tenant.index} `) &&
       !reply.includes(`dst=${address} `) &&
       (block !== undefined || !/ (TIME_WAIT|CLOSE) /.test(line))
     );
