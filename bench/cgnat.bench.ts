@@ -7,6 +7,8 @@
 //   base      1 tenant, subscribers 100.64.0.0/25 (128)
 //   tenants   100 tenants, each 100.64.0.0/25 (12,800 subscribers)
 //   clients   1 tenant, subscribers 100.64.0.0/15 (131,072: "100,000 clients")
+//   strict    as base, with address-and-port-dependent filtering: what endpoint-independent
+//             filtering (the learned mappings, updated by every packet out) costs, as base/strict
 // Each measurement's ratio is against base's taken in the same round; medians over ROUNDS rounds;
 // target >= 0.9. Then, for 131,072 subscribers against 128: compile + render time, `nft -f` time
 // and the kernel memory the ruleset takes (SUnreclaim + VmallocUsed of /proc/meminfo, before and
@@ -61,6 +63,13 @@ const SCENARIOS = [
   { name: 'base', tenants: 1, subscribers: '100.64.0.0/25', what: '1 tenant, 128 subscribers' },
   { name: 'tenants', tenants: 100, subscribers: '100.64.0.0/25', what: '100 tenants, 12,800 subscribers' },
   { name: 'clients', tenants: 1, subscribers: '100.64.0.0/15', what: '1 tenant, 131,072 subscribers' },
+  {
+    name: 'strict',
+    tenants: 1,
+    subscribers: '100.64.0.0/25',
+    what: 'base without EIF (addr+port-dep.)',
+    filtering: 'address-and-port-dependent',
+  },
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -80,7 +89,11 @@ function specOf(s: Scenario): unknown {
     backend: 'netns',
     router: 'router',
     uplink: { interface: 'wan', addresses: ['203.0.113.1/24'], gateways: [SERVER_ADDRESS] },
-    nat: { pool: ['198.51.100.0/24'], block: 64 },
+    nat: {
+      pool: ['198.51.100.0/24'],
+      block: 64,
+      filtering: 'filtering' in s ? s.filtering : 'endpoint-independent',
+    },
     tenants: Object.fromEntries(tenants),
     peer: { name: SERVER, interface: 'eth0', addresses: [`${SERVER_ADDRESS}/24`] },
   };
@@ -258,10 +271,16 @@ if (json) {
     out(
       `  ${f.scenario.padEnd(10)} ${f.what.padEnd(34)} ${f.connPerSecond.toFixed(0).padStart(7)}  ${`${f.medianMs} ms`.padStart(8)}  ${f.connRatio.toFixed(3).padStart(6)}  ${f.gbps.toFixed(2).padStart(8)}  ${f.gbpsRatio.toFixed(3).padStart(6)}`,
     );
-  for (const f of figures.slice(1))
+  const strict = figures.find((f) => f.scenario === 'strict');
+  const eif = (key: 'conn' | 'gbps') =>
+    median(base.map((b, i) => b[key] / ((rounds.strict ?? [])[i] as (typeof base)[number])[key]));
+  for (const f of figures.slice(1).filter((x) => x !== strict))
     out(
       `  ${f.scenario}/base: conn/s ${f.connRatio.toFixed(3)} (target >= 0.9: ${met(f.connRatio)}), Gbit/s ${f.gbpsRatio.toFixed(3)} (${met(f.gbpsRatio)})`,
     );
+  out(
+    `  base/strict (what endpoint-independent filtering costs): conn/s ${eif('conn').toFixed(3)} (${met(eif('conn'))}), Gbit/s ${eif('gbps').toFixed(3)} (${met(eif('gbps'))})`,
+  );
   out('');
   out('  ruleset of                  compile+render   nft -f    kernel memory (slab + vmalloc)');
   for (const l of loads)

@@ -432,17 +432,35 @@ async function waitListening(lab: LabInstance, host: string, bind: string, what:
 export async function waitForPorts(lab: LabInstance): Promise<void> {
   const stp = new Set(lab.cluster.networks.filter((n) => n.stp).map((n) => n.bridge));
   const hosts = [UPSTREAM, ...lab.cluster.nodes.map((n) => n.name)];
+  await waitUntilSettled('bridge ports still not forwarding', 50, () =>
+    hosts.flatMap((host) => portsNotForwarding(lab.runner, lab.ns(host), host, stp)),
+  );
+}
+
+/** Bridge ports in a namespace that do not forward yet (but those of `skip` bridges), as "host port (state)". */
+export function portsNotForwarding(
+  runner: Runner,
+  ns: string,
+  host: string,
+  skip: ReadonlySet<string> = new Set(),
+): string[] {
+  return (JSON.parse(runChecked(runner, ['bridge', '-n', ns, '-j', 'link', 'show']) || '[]') as PortState[])
+    .filter((p) => p.master !== undefined && !skip.has(p.master) && p.state !== 'forwarding')
+    .map((p) => `${host} ${p.ifname} (${p.state})`);
+}
+
+/** Polls until nothing is `waiting`; after 10 s, a LabError naming what still is. */
+export async function waitUntilSettled(
+  what: string,
+  everyMs: number,
+  waiting: () => string[] | Promise<string[]>,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const waiting = hosts.flatMap((host) =>
-      (JSON.parse(bridgePorts(lab, host)) as PortState[])
-        .filter((p) => p.master !== undefined && !stp.has(p.master) && p.state !== 'forwarding')
-        .map((p) => `${host} ${p.ifname} (${p.state})`),
-    );
-    if (waiting.length === 0) return;
-    if (Date.now() > deadline)
-      throw new LabError(`bridge ports still not forwarding after 10 s: ${waiting.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 50));
+    const left = await waiting();
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new LabError(`${what} after 10 s: ${left.join(', ')}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -82,6 +82,6 @@ export function describeCgnat(c: Cgnat): string {
   return (
     `CGNAT ${c.name} (backend ${c.backend}), ${c.tenants.length} tenants, ${subscribers} subscribers; ` +
     `pool ${c.nat.pool.length} address(es) x ${c.nat.blocksPerAddress} blocks of ${c.nat.block} ports ` +
-    `(${capacity(c) - subscribers} blocks free)`
+    `(${capacity(c) - subscribers} blocks free); ${c.nat.filtering} filtering`
   );
 }

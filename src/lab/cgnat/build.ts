@@ -12,11 +12,11 @@ import { FILES, textOf } from '../../render/files.ts';
 import type { Cgnat, Client, Tenant } from '../../spec/cgnat/model.ts';
 import { type Cidr, formatCidr, inCidr, networkOf } from '../../util/ip.ts';
 import { formatIPv4 } from '../../util/ipv4.ts';
-import { startServer } from '../build.ts';
+import { portsNotForwarding, startServer, waitUntilSettled } from '../build.ts';
 import { probeCapabilities } from '../capabilities.ts';
 import { NamespaceRun } from '../netns.ts';
 import { labDir } from '../registry.ts';
-import { realAsyncRunner, realRunner, runChecked } from '../run.ts';
+import { realRunner, runChecked } from '../run.ts';
 import { LabError } from '../topology.ts';
 
 /** The client's end of its link to the tenant bridge, as in the demo. */
@@ -194,30 +194,14 @@ async function startServers(
 }
 
 /** IPv6 addresses are usable once duplicate address detection is over, and bridge ports once they forward. */
-async function settle(run: NamespaceRun, hosts: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const waiting: string[] = [];
-    for (const h of hosts) {
-      const tentative = await realAsyncRunner([
-        'ip',
-        '-n',
-        run.ns(h),
-        '-6',
-        '-o',
-        'address',
-        'show',
-        'tentative',
-      ]);
-      if (tentative.stdout.trim() !== '') waiting.push(`${h}: IPv6 duplicate address detection`);
-      const ports = await realAsyncRunner(['bridge', '-n', run.ns(h), '-j', 'link', 'show']);
-      const states = JSON.parse(ports.stdout || '[]') as { ifname: string; state?: string }[];
-      for (const p of states)
-        if (p.state !== undefined && p.state !== 'forwarding') waiting.push(`${h} ${p.ifname} (${p.state})`);
-    }
-    if (waiting.length === 0) return;
-    if (Date.now() > deadline)
-      throw new LabError(`the lab did not settle within 10 s: ${waiting.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function settle(run: NamespaceRun, hosts: readonly string[]): Promise<void> {
+  return waitUntilSettled('the lab did not settle', 100, () =>
+    hosts.flatMap((h) => {
+      const tentative = realRunner(['ip', '-n', run.ns(h), '-6', '-o', 'address', 'show', 'tentative']);
+      return [
+        ...(tentative.stdout.trim() === '' ? [] : [`${h}: IPv6 duplicate address detection`]),
+        ...portsNotForwarding(realRunner, run.ns(h), h),
+      ];
+    }),
+  );
 }

@@ -267,6 +267,16 @@ function checkNatCheck(
       );
   } else if (c.inbound)
     report([...path, 'inbound'], '"inbound" belongs to a nat: filtering check', 'remove it');
+  // mapping and limit judge by the client's own block; only filtering has an expectation to give.
+  if (
+    c.nat !== 'filtering' &&
+    (!c.expect.reaches || (c.expect.sees !== undefined && c.expect.sees !== 'nat'))
+  )
+    report(
+      [...path, 'expect'],
+      `nat: ${c.nat} is judged by the client's own mapping and port block`,
+      'remove expect (or use nat: filtering for what another host sees)',
+    );
   if (c.nat === 'limit' && c.sourcePort !== undefined)
     report([...path, 'sourcePort'], 'nat: limit opens flows from many ports', 'remove sourcePort');
 }
