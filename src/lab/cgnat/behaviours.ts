@@ -8,8 +8,9 @@
 import { spawn } from 'node:child_process';
 import type { CgnatCheck } from '../../spec/cgnat/model.ts';
 import { PYTHON } from '../build.ts';
+import type { Outcome } from '../probe.ts';
 import type { CgnatLab } from './build.ts';
-import { dial, inHost, judge, natProblems, type Outcome, outcomeOf, PROBE, splitEndpoint } from './probe.ts';
+import { dial, inHost, judge, natProblems, outcomeOf, PROBE, splitEndpoint } from './probe.ts';
 
 export interface NatResult {
   readonly outcome: Outcome;

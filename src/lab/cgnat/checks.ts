@@ -5,11 +5,12 @@
 import type { Cgnat, CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatPath } from '../../spec/problem.ts';
 import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../lab.ts';
+import type { Outcome } from '../probe.ts';
 import type { LabState } from '../registry.ts';
 import { realAsyncRunner } from '../run.ts';
 import { runNatCheck } from './behaviours.ts';
 import type { CgnatLab } from './build.ts';
-import { dial, inHost, judge, type Outcome } from './probe.ts';
+import { dial, inHost, judge } from './probe.ts';
 
 async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: number): Promise<Outcome> {
   const { cgnat } = lab;

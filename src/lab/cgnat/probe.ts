@@ -5,17 +5,9 @@ import { blockOf } from '../../compile/cgnat/blocks.ts';
 import type { CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatIPv4, parseIPv4 } from '../../util/ipv4.ts';
 import { AGENT_DIR, PYTHON } from '../build.ts';
+import type { Outcome } from '../probe.ts';
 import { type RunResult, realAsyncRunner } from '../run.ts';
 import type { CgnatLab } from './build.ts';
-
-export interface Outcome {
-  readonly answered?: string;
-  readonly saw?: string;
-  readonly replyFrom?: string;
-  readonly ms?: number;
-  readonly tries?: number;
-  readonly error?: string;
-}
 
 const BANNER = /^(\S+) saw (\S+):(\d+)$/;
 
