@@ -150,7 +150,9 @@ describe('cgnat lab: the demo', () => {
     const report = await vmLabTest({ file: DEMO, plans: [compileCgnat(c)] }, { kernel, progress: quiet });
     assertDemo(report);
     const here = await cgnatLabTest(c, { progress: quiet, backend: 'netns' });
-    const essence = (r: CheckResult) => [r.name, r.passed, r.answered];
+    // Who answered each check; a limit check's count depends on what earlier checks left in
+    // conntrack, which the VM's slower run can let expire.
+    const essence = (r: CheckResult) => [r.name, r.passed, r.name.startsWith('F34') ? '' : r.answered];
     assert.deepEqual(report.results.map(essence), here.results.map(essence));
   });
 });
