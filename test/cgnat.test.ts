@@ -255,11 +255,11 @@ describe('cgnat: spec errors', () => {
     });
 
   test('a CGNAT spec given to a cluster command names its kind', () => {
-    const r = cli('lab', 'up', DEMO);
+    const r = cli('lab', 'apply', DEMO);
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      /cgnat-demo\.yaml:7:7: error: this is a CGNAT spec \(kind: cgnat\); this command takes a cluster spec/,
+      /cgnat-demo\.yaml:7:7: error: this is a CGNAT spec \(kind: cgnat\); this command takes a cluster spec\n {2}fix: .*a CGNAT lab is not changed in place: lab down, then lab up the changed spec/,
     );
   });
 });

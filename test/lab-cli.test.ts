@@ -128,9 +128,16 @@ describe('lab cli', () => {
         const report = JSON.parse(check.stdout) as { failed: number; passed: number; lab: string };
         assert.deepEqual([report.lab, report.failed, report.passed], [id, 0, 23]);
       }
+      // A CGNAT lab is rebuilt, not changed in place: its spec is refused, and so is a cluster's.
       const apply = convergent('lab', 'apply', demo, '--lab', id);
-      assert.equal(apply.code, 2);
-      assert.match(apply.stderr, /a CGNAT lab is rebuilt: lab down, then lab up the changed spec/);
+      assert.equal(apply.code, 1);
+      assert.match(
+        apply.stderr,
+        /error: this is a CGNAT spec \(kind: cgnat\); this command takes a cluster spec/,
+      );
+      const cluster = convergent('lab', 'apply', part4, '--lab', id);
+      assert.equal(cluster.code, 2);
+      assert.match(cluster.stderr, /a CGNAT lab is rebuilt: lab down, then lab up the changed spec/);
     } finally {
       const down = convergent('lab', 'down', id);
       assert.equal(down.code, 0, down.stderr);

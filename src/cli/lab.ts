@@ -22,7 +22,7 @@ import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
 import type { Backend, Cgnat } from '../spec/cgnat/model.ts';
-import { readAnySpec } from '../spec/read.ts';
+import { readAnySpec, readCluster } from '../spec/read.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
 import { type VmLabReport, type VmSpec, vmLabTest, vmLabUp } from '../vm/lab.ts';
@@ -385,6 +385,8 @@ export function labCommand(program: Command): void {
     .option('--lab <lab>', 'lab id or cluster name (default: the only lab up)')
     .action(async (file, options) => {
       try {
+        // The spec first: a CGNAT spec, or a broken one, is refused before any lab is looked at.
+        readCluster(file);
         needRoot();
         const chosen = selectLab(options.lab);
         if (chosen.vm) {

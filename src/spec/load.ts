@@ -39,7 +39,7 @@ export function parseSpec(text: string, file: string): LoadedSpec {
         location: loaded.source.locate(['kind']),
         path: ['kind'],
         message: 'this is a CGNAT spec (kind: cgnat); this command takes a cluster spec',
-        fix: 'convergent check, render, cgnat and lab test take it',
+        fix: 'convergent check, render, cgnat, lab test and lab up take it; a CGNAT lab is not changed in place: lab down, then lab up the changed spec',
       },
     ]);
   return loaded;

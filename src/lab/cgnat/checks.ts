@@ -12,6 +12,14 @@ import { runNatCheck } from './behaviours.ts';
 import type { CgnatLab } from './build.ts';
 import { dial, inHost, judge } from './probe.ts';
 
+/**
+ * Clients of one check start this far apart: two identical tuples sent within microseconds can race
+ * through conntrack's insertion together, and the kernel's clash resolution (UDP, 5.6+) then keeps
+ * both, zones or not. Started apart, the later flow meets the earlier one in conntrack, as two
+ * subscribers' flows do, and the flows still overlap.
+ */
+const STAGGER_MS = 300;
+
 async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: number): Promise<Outcome> {
   const { cgnat } = lab;
   const to = check.to.text;
@@ -38,7 +46,8 @@ async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: numbe
         };
   }
   // Several clients at once: each TCP client holds its connection past the others' connect timeout
-  // (3 s), so the flows overlap for sure and a client that cannot get its own flow fails.
+  // (3 s, the last one starting later), so the flows overlap for sure and a client that cannot get
+  // its own flow fails.
   const together = check.from.length > 1 && check.proto === 'tcp';
   return dial(lab, from, {
     proto: check.proto,
@@ -46,7 +55,7 @@ async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: numbe
     port: check.port as number,
     sport: port,
     source: check.source?.text,
-    hold: together ? 3.5 : undefined,
+    hold: together ? 3.5 + ((check.from.length - 1) * STAGGER_MS) / 1000 : undefined,
   });
 }
 
@@ -93,8 +102,9 @@ export async function runCgnatChecks(
     const flows = check.nat
       ? [{ from: check.from[0] as string, ...(await runNatCheck(lab, check, take)) }]
       : await Promise.all(
-          check.from.map(async (from) => {
+          check.from.map(async (from, i) => {
             const port = check.sourcePort ?? take(1);
+            await new Promise((r) => setTimeout(r, i * STAGGER_MS));
             const outcome = await probe(lab, check, from, port);
             return { from, outcome, problems: judge(lab, check, from, outcome), port };
           }),
