@@ -165,10 +165,12 @@ def limit(kind: str, address: str, port: int, count: int, sport: int) -> dict:
                 s.close()
                 continue
             banner = BANNER.match(data.decode(errors="replace").strip())
+            del pending[s]
             if banner:
                 seen.append(banner.group(1))
                 held.append(s)
-                del pending[s]
+            else:
+                s.close()  # closed, or not our server: not answered
     for s in [*pending, *held]:
         s.close()
     return {"answered": len(seen), "seen": seen, "ms": elapsed(start)}

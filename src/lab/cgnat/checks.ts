@@ -1,13 +1,12 @@
 // The CGNAT spec's checks with real clients: ping, and probe.py for TCP and UDP (both families,
 // bound to a source address or port where the check says). A check from several clients runs them
-// at the same moment: the demo's identical tuples from two tenants, in flight together. A check
-// with `nat:` proves a NAT behaviour (behaviours.ts).
+// together (0.3 s apart): the demo's identical tuples from two tenants, in conntrack at once. A
+// check with `nat:` proves a NAT behaviour (behaviours.ts).
 import type { Cgnat, CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatPath } from '../../spec/problem.ts';
 import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../lab.ts';
 import type { Outcome } from '../probe.ts';
 import type { LabState } from '../registry.ts';
-import { realAsyncRunner } from '../run.ts';
 import { runNatCheck } from './behaviours.ts';
 import type { CgnatLab } from './build.ts';
 import { dial, inHost, judge } from './probe.ts';
@@ -62,7 +61,7 @@ async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: numbe
 const MAX_EVIDENCE = 3;
 
 async function routerConntrack(lab: CgnatLab, check: CgnatCheck): Promise<string[]> {
-  const r = await realAsyncRunner(['ip', 'netns', 'exec', lab.ns(lab.cgnat.router), 'conntrack', '-L']);
+  const r = await inHost(lab, lab.cgnat.router, ['conntrack', '-L']);
   return r.stdout
     .split('\n')
     .filter((l) => l.includes(`dst=${check.to.text} `) || l.includes(`src=${check.to.text} `));
