@@ -16,6 +16,16 @@ const asJson = (b: PortBlock) => ({
 const line = (b: PortBlock) =>
   `tenant ${b.tenant} subscriber ${formatIPv4(b.subscriber)}: public ${formatIPv4(b.public)} ports ${b.firstPort}-${b.lastPort}\n`;
 
+/** A block on stdout (a line, or JSON); none: the reason on stderr, exit status 3. */
+function printBlock(block: PortBlock | undefined, missing: string, json: boolean): void {
+  if (!block) {
+    process.stderr.write(`${missing}\n`);
+    process.exitCode = EXIT.failed;
+    return;
+  }
+  process.stdout.write(json ? `${JSON.stringify(asJson(block))}\n` : line(block));
+}
+
 function ipv4(text: string, what: string): number {
   const a = parseIPv4(text);
   if (a === undefined) throw new UsageError(`${what} "${text}" is not an IPv4 address`);
@@ -37,14 +47,11 @@ export function cgnatCommand(program: Command): void {
         if (!m) throw new UsageError(`expected PUBLIC_IP:PORT such as 100.64.0.1:18500, not "${pub}"`);
         const c = readCgnat(file);
         const owner = ownerOf(c, ipv4(m[1] as string, 'public address'), Number(m[2]));
-        if (!owner) {
-          process.stderr.write(
-            `${pub}: no subscriber owns it (not a pool address, or a port outside every block)\n`,
-          );
-          process.exitCode = EXIT.failed;
-          return;
-        }
-        process.stdout.write(options.json ? `${JSON.stringify(asJson(owner))}\n` : line(owner));
+        printBlock(
+          owner,
+          `${pub}: no subscriber owns it (not a pool address, or a port outside every block)`,
+          options.json === true,
+        );
       } catch (err) {
         reportAndExit(err);
       }
@@ -66,12 +73,7 @@ export function cgnatCommand(program: Command): void {
             `no tenant "${tenantName}"; tenants: ${c.tenants.map((t) => t.name).join(', ')}`,
           );
         const block = blockOf(c, tenant, ipv4(address, 'subscriber address'));
-        if (!block) {
-          process.stderr.write(`${address} is no subscriber of tenant ${tenantName}\n`);
-          process.exitCode = EXIT.failed;
-          return;
-        }
-        process.stdout.write(options.json ? `${JSON.stringify(asJson(block))}\n` : line(block));
+        printBlock(block, `${address} is no subscriber of tenant ${tenantName}`, options.json === true);
       } catch (err) {
         reportAndExit(err);
       }

@@ -49,6 +49,14 @@ const protocols = (...values: ('tcp' | 'udp' | 'icmp')[]): Statement => ({
   right: { kind: 'anonymous-set', values: values.map((value) => ({ type: 'inet_proto', value })) },
 });
 const ipv4 = eq(meta('nfproto'), { type: 'nfproto', value: 'ipv4' });
+/** The original direction of a TCP or UDP flow we NATed (snat: out; dnat: in through a mapping).
+ * The protocol match also lets nft type `ct original proto-dst` in a concatenation. */
+const originalNated = (status: 'snat' | 'dnat'): Statement[] => [
+  eq(ct('direction'), { type: 'ct_direction', value: 'original' }),
+  eq(ct('status'), { type: 'ct_status', value: status }),
+  ipv4,
+  protocols('tcp', 'udp'),
+];
 /** How long a learned mapping outlives its last packet: RFC 4787 REQ-5 asks at least 2 min, 5 recommended. */
 export const MAPPING_TIMEOUT = 300;
 
@@ -312,19 +320,12 @@ function mappingChains(): Chain[] {
       ],
       base: { type: 'filter', hook: 'postrouting', priority: PRIORITY.srcnat + 1, policy: 'accept' },
       rules: [
-        rule(
-          'a NATed TCP or UDP flow from a subscriber',
-          eq(ct('direction'), { type: 'ct_direction', value: 'original' }),
-          eq(ct('status'), { type: 'ct_status', value: 'snat' }),
-          ipv4,
-          protocols('tcp', 'udp'),
-          {
-            kind: 'update',
-            set: 'mappings',
-            key: concat(ctTuple('reply', 'ip daddr'), meta('l4proto'), ctTuple('reply', 'proto-dst')),
-            value: concat(ctTuple('original', 'ip saddr'), ctTuple('original', 'proto-src')),
-          },
-        ),
+        rule('a NATed TCP or UDP flow from a subscriber', ...originalNated('snat'), {
+          kind: 'update',
+          set: 'mappings',
+          key: concat(ctTuple('reply', 'ip daddr'), meta('l4proto'), ctTuple('reply', 'proto-dst')),
+          value: concat(ctTuple('original', 'ip saddr'), ctTuple('original', 'proto-src')),
+        }),
       ],
     },
     {
@@ -353,11 +354,7 @@ function mappingChains(): Chain[] {
       rules: [
         rule(
           "its packets toward the subscriber carry the owner's mark (replies keep the sender's: ct mark)",
-          eq(ct('direction'), { type: 'ct_direction', value: 'original' }),
-          eq(ct('status'), { type: 'ct_status', value: 'dnat' }),
-          ipv4,
-          // Without it nft cannot type `ct original proto-dst`.
-          protocols('tcp', 'udp'),
+          ...originalNated('dnat'),
           {
             kind: 'set-field',
             field: meta('mark'),
