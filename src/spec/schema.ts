@@ -201,19 +201,29 @@ export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp'] as const;
 export type CheckProto = (typeof CHECK_PROTOS)[number];
 
 // Hosts a check names: "workstation" (the lab's client beyond the upstream router), a node, a guest,
-// "gateway" (the guest's anycast gateway), or a literal IPv4 address.
+// "gateway" (the guest's anycast gateway), a literal IPv4 address, or a node by its relation to a
+// guest, so that the check still holds after the guest migrates: "host" (the node hosting the check's
+// guest), "foreign" (a node that does not host it), or with the guest named, "host of guest1".
+const NAME = '[a-z][a-z0-9-]{0,30}';
+const RELATIVE_NODE = `(host|foreign) of ${NAME}`;
+const EXPECTED_HOST =
+  'expected a host: workstation, a node or guest name, "gateway", "host", "foreign", or an IPv4 address';
 const hostRef = z
-  .string({ error: 'expected a host: workstation, a node or guest name, "gateway", or an IPv4 address' })
-  .regex(/^([a-z][a-z0-9-]{0,30}|\d+\.\d+\.\d+\.\d+)$/, {
-    error: 'expected a host: workstation, a node or guest name, "gateway", or an IPv4 address',
-  });
+  .string({ error: EXPECTED_HOST })
+  .regex(new RegExp(`^(${NAME}|\\d+\\.\\d+\\.\\d+\\.\\d+|${RELATIVE_NODE})$`), { error: EXPECTED_HOST });
+const EXPECTED_NODE = 'expected a node: its name, "host", "foreign", or "host of GUEST"';
+const nodeRef = z
+  .string({ error: EXPECTED_NODE })
+  .regex(new RegExp(`^(${NAME}|${RELATIVE_NODE})$`), { error: EXPECTED_NODE });
 
 export const CheckSchema = z
   .object({
     name: z.string().min(1).max(80).optional().describe('What the check proves, shown in the report'),
     from: hostRef.default('workstation').describe('The client: "workstation" (default) or a guest'),
     to: hostRef.describe(
-      'Where the client sends: a node (its public address), a guest, "workstation", "gateway" or an address',
+      'Where the client sends: a node (its public address), a guest, "workstation", "gateway" or an address; ' +
+        '"host" is the node hosting the check\'s guest (the client, else the one answering), "foreign" the first ' +
+        'other node that can take the check, "host of guest1" names the guest',
     ),
     proto: z
       .enum(CHECK_PROTOS, { error: `proto is one of: ${CHECK_PROTOS.join(', ')}` })
@@ -223,15 +233,19 @@ export const CheckSchema = z
       .object({
         answers: hostRef
           .optional()
-          .describe('Who must answer: a guest, "workstation", or for arp the node whose MAC answers'),
+          .describe(
+            'Who must answer: a guest, "workstation", or for arp the node whose MAC answers (e.g. "host")',
+          ),
         sees: hostRef
           .optional()
           .describe(
-            "The source address the server must see: a host (its address on the server's segment) or an address",
+            'The source address the server must see: a host (its address on the server\'s segment, e.g. "host") or an address',
           ),
-        leaves: name('node')
+        leaves: nodeRef
           .optional()
-          .describe('The node through which traffic toward the workstation must leave the cluster'),
+          .describe(
+            'The node through which traffic toward the workstation must leave the cluster: a node, "host" or "foreign"',
+          ),
       })
       .strict()
       .default({}),
