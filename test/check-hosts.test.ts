@@ -1,8 +1,16 @@
 // Checks that name a node by its relation to a guest ("host", "foreign", "host of guest1") mean the
 // node the guest is on in this spec: after a migration the same checks name its new node. Rootless.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import type { Check, Cluster } from '../src/spec/model.ts';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { defaultChecks } from '../src/lab/checks.ts';
+import { prepare } from '../src/lab/lab.ts';
+import { formatHostRef } from '../src/spec/checks.ts';
+import type { Check, Cluster, HostRef } from '../src/spec/model.ts';
+import { EXAMPLES_DIR } from './support/examples.ts';
 import { clusterFromText, problemsOf } from './support/spec.ts';
 
 const BASE = `name: t
@@ -29,6 +37,9 @@ forwards:
   - { port: 2202, to: guest2, toPort: 22 }
 checks:
 `;
+
+const tmp = mkdtempSync(join(tmpdir(), 'convergent-check-hosts-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The check at `index`, in words: where it dials and the nodes it expects. */
 function nodesOf(cluster: Cluster, index: number) {
@@ -132,6 +143,64 @@ describe('checks: "host" and "foreign" follow the guest', () => {
     ]);
     assert.deepEqual(names(moved), names(text));
   });
+});
+
+/** The flow a check sends, to find the check the lab derives for the same flow. */
+const flowOf = (c: Check) =>
+  `${formatHostRef(c.from)} ${formatHostRef(c.to)} ${c.proto === 'udp' ? 'udp' : c.proto === 'http' ? 'tcp' : c.proto}/${c.port}`;
+
+/**
+ * The spec's checks that have a derived twin (the same flow), with what each expects next to what
+ * the lab derives for that flow from the strategy and where the guests are: they must agree.
+ */
+function againstDerived(cluster: Cluster) {
+  const derived = new Map(defaultChecks(cluster).map((c) => [flowOf(c), c]));
+  const pairs: { name: string; spec: Record<string, unknown>; derived: Record<string, unknown> }[] = [];
+  for (const c of cluster.checks ?? []) {
+    const twin = derived.get(flowOf(c));
+    if (!twin) continue;
+    const fields = (['answers', 'sees', 'leaves'] as const).filter((k) => c.expect[k] !== undefined);
+    const pick = (x: Check) =>
+      Object.fromEntries(
+        fields.map((k) => [
+          k,
+          typeof x.expect[k] === 'string' ? x.expect[k] : formatHostRef(x.expect[k] as HostRef),
+        ]),
+      );
+    pairs.push({ name: c.name, spec: pick(c), derived: pick(twin) });
+  }
+  return pairs;
+}
+
+describe('checks: every example holds after any one guest migrates', () => {
+  const examples = readdirSync(EXAMPLES_DIR).filter(
+    (f) => f.endsWith('.yaml') && !readFileSync(join(EXAMPLES_DIR, f), 'utf8').includes('kind: cgnat'),
+  );
+  for (const file of examples) {
+    test(file, () => {
+      const original = parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8')) as {
+        nodes: Record<string, unknown>;
+        guests: Record<string, { node: string }>;
+        checks?: unknown[];
+      };
+      const count = prepare(join(EXAMPLES_DIR, file)).probes.length;
+      for (const [guest, g] of Object.entries(original.guests)) {
+        for (const node of Object.keys(original.nodes).filter((n) => n !== g.node)) {
+          const spec = structuredClone(original);
+          (spec.guests[guest] as { node: string }).node = node;
+          const path = join(tmp, `${file}-${guest}-${node}.yaml`);
+          writeFileSync(path, stringify(spec));
+          // Valid, with a probe for every check: nothing names a node the guest has left.
+          const p = prepare(path);
+          assert.equal(p.probes.length, count, `${guest} on ${node}`);
+          // What each check expects of the nodes is what the lab derives for the moved spec.
+          const pairs = againstDerived(p.cluster);
+          if (original.checks) assert.ok(pairs.length >= 8, `${pairs.length} checks compared`);
+          for (const x of pairs) assert.deepEqual(x.spec, x.derived, `${x.name}, ${guest} on ${node}`);
+        }
+      }
+    });
+  }
 });
 
 // The check is on line 24, after BASE.

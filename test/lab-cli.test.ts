@@ -150,8 +150,11 @@ describe('lab cli', () => {
     if (!needsRoot(t)) return;
     const r = convergent('lab', 'test', part4, '--fault', 'stateless-after-conntrack');
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stdout, /A2 local state: curl node1 -> guest1 +FAIL/);
-    assert.match(r.stdout, /FAIL A2 local state: curl node1 -> guest1 {2}\(checks\[1\], client port \d+\)/);
+    assert.match(r.stdout, /A2 local state: curl via host -> guest1 +FAIL/);
+    assert.match(
+      r.stdout,
+      /FAIL A2 local state: curl via host -> guest1 {2}\(checks\[1\], client port \d+\)/,
+    );
     assert.match(
       r.stdout,
       /on the wire \(every node and the upstream, in time order\):\n +\+0\.000000 upstream/,

@@ -62,20 +62,33 @@ function withoutChecks(file: string, name: string): string {
   return out;
 }
 
-/** A lab of `file`, its checks run once, and the same spec with `guest` on `node` (derived checks). */
+/**
+ * A lab of `file` with every check passed once, and the same spec, checks and all, with `guest` on
+ * `node`: what an operator edits before `lab apply`.
+ */
 async function upAndMove(file: string, guest: string, node: string) {
-  const spec = parse(readFileSync(file, 'utf8')) as {
-    guests: Record<string, { node: string }>;
-    checks?: unknown;
-  };
+  const spec = parse(readFileSync(file, 'utf8')) as { guests: Record<string, { node: string }> };
   (spec.guests[guest] as { node: string }).node = node;
-  delete spec.checks;
   const movedFile = join(tmp, `moved-${guest}-${node}.yaml`);
   writeFileSync(movedFile, stringify(spec));
   const p = prepare(file);
   const { lab, run: labRun } = await labUp(p, { progress: quiet });
-  assert.equal((await runChecks(lab, p, quiet)).failed, 0);
-  return { lab, p, labRun, moved: prepare(movedFile) };
+  const before = await runChecks(lab, p, quiet);
+  assert.deepEqual(failedNames(before), []);
+  return { lab, p, labRun, before, moved: prepare(movedFile) };
+}
+
+/** After the move every check of the spec runs again, the same checks, and every one passes. */
+async function checksAfterMove(lab: LabInstance, moved: Prepared, before: LabReport): Promise<LabReport> {
+  const report = await runChecks(lab, moved, quiet);
+  assert.deepEqual(failedNames(report), []);
+  if (!before.derived)
+    assert.deepEqual(
+      report.results.map((r) => r.name),
+      before.results.map((r) => r.name),
+    );
+  else assert.equal(report.results.length, before.results.length);
+  return report;
 }
 
 let heldPort = 40000;
@@ -120,15 +133,15 @@ describe('lab: seed part 4, stateless NAT', () => {
     const report = await run(part4);
     assert.deepEqual(failedNames(report), []);
     assert.equal(report.passed, 14);
-    const a1 = result(report, 'A1 foreign state: curl node2 -> guest1');
+    const a1 = result(report, 'A1 foreign state: curl via foreign -> guest1');
     assert.equal(a1.answered, 'guest1');
     assert.equal(a1.saw, '198.51.100.10', 'the guest sees the client itself');
     assert.equal(a1.enters, 'node2');
     assert.equal(a1.leaves, 'node1', 'and leaves through the node hosting guest1');
-    const udp = result(report, 'udp/10123 via node1 -> guest2:123 (foreign, translated)');
+    const udp = result(report, 'udp/10123 via foreign -> guest2:123 (translated)');
     assert.equal(udp.replyFrom, '192.168.122.11:10123', 'the reply comes from the address and port dialled');
     assert.equal(udp.leaves, 'node2');
-    const out = result(report, 'guest2 out via node2');
+    const out = result(report, 'guest2 out via its host');
     assert.equal(out.saw, '192.168.122.12', 'outbound SNAT to the own node');
   });
 
@@ -145,8 +158,8 @@ describe('lab: seed part 4, stateless NAT', () => {
       const flow = (node: string, clientPort: number) =>
         entries(node).filter((l) => l.includes(`src=198.51.100.10 `) && l.includes(`sport=${clientPort} `));
       // F9: node1 hosts guest1; the foreign flow carries node2's tag, the local one node1's.
-      const foreign = port('A1 foreign state: curl node2 -> guest1');
-      const local = port('A2 local state: curl node1 -> guest1');
+      const foreign = port('A1 foreign state: curl via foreign -> guest1');
+      const local = port('A2 local state: curl via host -> guest1');
       assert.match(flow('node1', foreign).join('\n'), /dst=10\.5\.5\.201 .*mark=2 /);
       assert.match(flow('node1', local).join('\n'), /dst=10\.5\.5\.201 .*mark=1 /);
       assert.deepEqual(flow('node2', foreign), [], 'node2 let the foreign flow in without tracking it');
@@ -157,14 +170,14 @@ describe('lab: seed part 4, stateless NAT', () => {
 
   test('migration: lab apply moves guest2 to node1; GARP moves its gateway; open connections survive', async (t) => {
     if (!needsRoot(t)) return;
-    const { lab, p, labRun, moved } = await upAndMove(part4, 'guest2', 'node1');
+    const { lab, p, labRun, before, moved } = await upAndMove(part4, 'guest2', 'node1');
     try {
       const gatewayEntry = () =>
         realRunner(['ip', 'netns', 'exec', lab.ns('guest2'), 'ip', 'neigh', 'show', '10.5.5.254']).stdout;
       assert.match(gatewayEntry(), /lladdr 0a:02:00:00:00:01/, "before: node2's guest bridge");
       const held = await holdAll(lab, p, [
-        'ssh -p 2202 node1 -> guest2 (foreign)',
-        'ssh -p 2202 node2 -> guest2 (local)',
+        'ssh -p 2202 via foreign -> guest2',
+        'ssh -p 2202 via host -> guest2',
       ]);
 
       const moves = await applyToLab(lab, moved, quiet);
@@ -175,18 +188,14 @@ describe('lab: seed part 4, stateless NAT', () => {
       assert.ok(!node2.includes('10.5.5.202'), `node2 keeps no state for guest2:\n${node2}`);
       await assertSurvived(held, 'guest2');
 
-      const report = await runChecks(lab, moved, quiet);
-      assert.deepEqual(failedNames(report), []);
-      assert.equal(
-        result(report, 'tcp/9000 guest2 -> workstation').saw,
-        '192.168.122.11',
-        'out through node1',
-      );
-      assert.equal(
-        result(report, 'tcp/2202 via node2 -> guest2').leaves,
-        'node1',
-        'replies leave through node1',
-      );
+      // The spec's own checks, unchanged: "host" and "foreign" follow guest2 to node1.
+      const report = await checksAfterMove(lab, moved, before);
+      assert.equal(result(report, 'guest2 out via its host').saw, '192.168.122.11', 'out through node1');
+      assert.equal(result(report, "guest2's gateway is its host alone").answered, 'node1');
+      const viaHost = result(report, 'ssh -p 2202 via host -> guest2');
+      assert.deepEqual([viaHost.enters, viaHost.leaves], ['node1', 'node1'], 'replies leave through node1');
+      const viaForeign = result(report, 'ssh -p 2202 via foreign -> guest2');
+      assert.deepEqual([viaForeign.enters, viaForeign.leaves], ['node2', 'node1']);
     } finally {
       labRun.cleanup();
     }
@@ -205,17 +214,17 @@ describe('lab: seed part 4, stateless NAT', () => {
     if (!needsRoot(t)) return;
     const report = await run(part4, ['stateless-after-conntrack']);
     assert.deepEqual(failedNames(report).sort(), [
-      'A2 local state: curl node1 -> guest1',
-      'ssh -p 2202 node2 -> guest2 (local)',
-      'udp/123 via node1 (local)',
+      'A2 local state: curl via host -> guest1',
+      'ssh -p 2202 via host -> guest2',
+      'udp/123 via host -> guest1',
     ]);
     // The UDP reply is taken for a new outbound flow and SNATed; its port collides with the
     // request's entry, so conntrack picks another: the client gets it from a port it never dialled.
     assert.match(
-      result(report, 'udp/123 via node1 (local)').problems.join('\n'),
+      result(report, 'udp/123 via host -> guest1').problems.join('\n'),
       /^the reply came from 192\.168\.122\.11:(?!123$)\d+, not from 192\.168\.122\.11:123 that was dialled$/,
     );
-    const a2 = result(report, 'A2 local state: curl node1 -> guest1');
+    const a2 = result(report, 'A2 local state: curl via host -> guest1');
     const node1 = a2.evidence?.nodes.find((n) => n.node === 'node1');
     assert.ok(node1, 'evidence from node1');
     // conntrack keyed the flow on the public address, and no reply ever matched it.
@@ -237,11 +246,11 @@ describe('lab: seed part 4, stateless NAT', () => {
     if (!needsRoot(t)) return;
     const report = await run(part4, ['stateless-reply-port-kept']);
     assert.deepEqual(failedNames(report).sort(), [
-      'ssh -p 2202 node1 -> guest2 (foreign)',
-      'ssh -p 2202 node2 -> guest2 (local)',
-      'udp/10123 via node1 -> guest2:123 (foreign, translated)',
+      'ssh -p 2202 via foreign -> guest2',
+      'ssh -p 2202 via host -> guest2',
+      'udp/10123 via foreign -> guest2:123 (translated)',
     ]);
-    const udp = result(report, 'udp/10123 via node1 -> guest2:123 (foreign, translated)');
+    const udp = result(report, 'udp/10123 via foreign -> guest2:123 (translated)');
     assert.deepEqual(udp.problems, [
       'the reply came from 192.168.122.11:123, not from 192.168.122.11:10123 that was dialled',
     ]);
@@ -251,10 +260,10 @@ describe('lab: seed part 4, stateless NAT', () => {
     if (!needsRoot(t)) return;
     const report = await run(part4, ['anycast-arp-leak']);
     assert.deepEqual(failedNames(report).sort(), [
-      "guest1's gateway is node1 alone",
-      "guest2's gateway is node2 alone",
+      "guest1's gateway is its host alone",
+      "guest2's gateway is its host alone",
     ]);
-    assert.equal(result(report, "guest1's gateway is node1 alone").answered, 'node1,node2');
+    assert.equal(result(report, "guest1's gateway is its host alone").answered, 'node1,node2');
   });
 });
 
@@ -270,18 +279,25 @@ describe('lab: seed part 3, FULL-NAT', () => {
     assert.equal(crossed.answered, 'guest1');
     assert.equal(crossed.saw, '10.5.5.252', "node2's guest-bridge address");
     assert.deepEqual([crossed.enters, crossed.leaves], ['node2', 'node2']);
-    const udp = result(report, 'U3 udp/123 via node2 (foreign)');
+    const udp = result(report, 'U3 udp/123 via foreign -> guest1');
     assert.equal(udp.replyFrom, '192.168.122.12:123');
   });
 
   test('migration: connections open through either node survive guest1 moving to node2', async (t) => {
     if (!needsRoot(t)) return;
-    const { lab, p, labRun, moved } = await upAndMove(part3, 'guest1', 'node2');
+    const { lab, p, labRun, before, moved } = await upAndMove(part3, 'guest1', 'node2');
     try {
       const held = await holdAll(lab, p, ['ssh -p 2201 node1 -> guest1', 'ssh -p 2201 node2 -> guest1']);
       await applyToLab(lab, moved, quiet);
       await assertSurvived(held, 'guest1');
-      assert.deepEqual(failedNames(await runChecks(lab, moved, quiet)), []);
+      const report = await checksAfterMove(lab, moved, before);
+      assert.equal(result(report, 'guest1 out via its host').saw, '192.168.122.12', 'out through node2');
+      const foreign = result(report, 'U3 udp/123 via foreign -> guest1');
+      assert.deepEqual(
+        [foreign.replyFrom, foreign.saw],
+        ['192.168.122.11:123', '10.5.5.251'],
+        'now via node1',
+      );
     } finally {
       labRun.cleanup();
     }
@@ -322,9 +338,9 @@ describe('lab: seed part 3, FULL-NAT', () => {
     ])
       assert.ok(failed.includes(name), `${name} fails`);
     for (const name of [
-      'guest1 out via node1',
-      "guest1's gateway is node1 alone",
-      'guest1 -> guest2 across the pipe',
+      'guest1 out via its host',
+      "guest1's gateway is its host alone",
+      'guest1 -> guest2 on the guest network',
     ])
       assert.ok(!failed.includes(name), `${name} still passes`);
     const crossed = result(report, 'curl node2 -> guest1 (crossed)');
@@ -361,6 +377,20 @@ describe('lab: three nodes in a ring of pipes, STP on the guest bridge', () => {
     assert.ok(!names.some((n) => n.includes('node1') || n.includes('guest1')), names.join(', '));
     // Connections held open across the cut, some of them through node1 as the transit before it.
     assertRingHeldAcrossCut(report);
+  });
+
+  test('migration: lab apply moves guest2 to node3; every check passes again, leaving through node3', async (t) => {
+    if (!needsRoot(t)) return;
+    const { lab, labRun, before, moved } = await upAndMove(ring3, 'guest2', 'node3');
+    try {
+      const moves = await applyToLab(lab, moved, quiet);
+      assert.deepEqual(moves, [{ guest: 'guest2', from: 'node2', to: 'node3' }]);
+      const report = await checksAfterMove(lab, moved, before);
+      const viaNode1 = result(report, 'tcp/2202 via node1 -> guest2');
+      assert.deepEqual([viaNode1.enters, viaNode1.leaves], ['node1', 'node3']);
+    } finally {
+      labRun.cleanup();
+    }
   });
 });
 
@@ -405,7 +435,7 @@ describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
       assert.equal(crossed.saw, '198.51.100.10', 'the guest sees the client itself');
       assert.equal(crossed.replyFrom, '192.168.122.12:80', 'the reply comes from the address dialled');
       assert.deepEqual([crossed.enters, crossed.leaves], ['node2', 'node1'], "out through guest1's node");
-      const udp = result(report, 'U3 udp/123 via node2 (foreign)');
+      const udp = result(report, 'U3 udp/123 via foreign -> guest1');
       assert.deepEqual([udp.replyFrom, udp.leaves], ['192.168.122.12:123', 'node1']);
       assert.equal(result(report, 'U1 proxy on node2 -> guest1').saw, '10.5.5.252');
 
@@ -437,18 +467,18 @@ describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
 
   test('two nodes: connections open through either node survive guest1 moving to node2', async (t) => {
     if (!needsRoot(t)) return;
-    const { lab, p, labRun, moved } = await upAndMove(ctsync2, 'guest1', 'node2');
+    const { lab, p, labRun, before, moved } = await upAndMove(ctsync2, 'guest1', 'node2');
     try {
       const held = await holdAll(lab, p, [
-        'ssh -p 2201 node1 -> guest1 (local)',
-        'ssh -p 2201 node2 -> guest1 (foreign)',
+        'ssh -p 2201 via host -> guest1',
+        'ssh -p 2201 via foreign -> guest1',
       ]);
       await applyToLab(lab, moved, quiet);
       // Replies now leave through node2, which holds both flows from the sync.
       await assertSurvived(held, 'guest1');
-      const report = await runChecks(lab, moved, quiet);
-      assert.deepEqual(failedNames(report), []);
-      assert.equal(result(report, 'tcp/2201 via node1 -> guest1').leaves, 'node2');
+      const report = await checksAfterMove(lab, moved, before);
+      const foreign = result(report, 'ssh -p 2201 via foreign -> guest1');
+      assert.deepEqual([foreign.enters, foreign.leaves], ['node1', 'node2']);
     } finally {
       labRun.cleanup();
     }
@@ -458,14 +488,14 @@ describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
     if (!needsRoot(t)) return;
     const report = await run(ctsync2, ['ctsync-bridge-netfilter']);
     assert.deepEqual(failedNames(report).sort(), [
-      'U3 udp/123 via node2 (foreign)',
+      'U3 udp/123 via foreign -> guest1',
       'curl node1 -> guest2 (crossed)',
       'curl node2 -> guest1 (crossed)',
-      'ssh -p 2201 node2 -> guest1 (foreign)',
-      'ssh -p 2202 node1 -> guest2 (foreign)',
+      'ssh -p 2201 via foreign -> guest1',
+      'ssh -p 2202 via foreign -> guest2',
     ]);
     // The guest's node un-NATs nothing: the reply leaves with the guest's own address.
-    assert.equal(result(report, 'U3 udp/123 via node2 (foreign)').replyFrom, '10.5.5.201:123');
+    assert.equal(result(report, 'U3 udp/123 via foreign -> guest1').replyFrom, '10.5.5.201:123');
     const crossed = result(report, 'curl node2 -> guest1 (crossed)');
     assert.ok(
       crossed.evidence?.wire.some((w) => /node1 .*xenbr0 Out .*10\.5\.5\.201\.80 > 198\.51\.100\.10/.test(w)),
@@ -492,5 +522,19 @@ describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
     assert.ok(after);
     assert.deepEqual(failedNames(after), []);
     assertRingHeldAcrossCut(report);
+  });
+
+  test('three nodes in a ring: lab apply moves guest1 to node3; every check passes again', async (t) => {
+    if (!needsRoot(t)) return;
+    const { lab, labRun, before, moved } = await upAndMove(ctsync3, 'guest1', 'node3');
+    try {
+      const moves = await applyToLab(lab, moved, quiet);
+      assert.deepEqual(moves, [{ guest: 'guest1', from: 'node1', to: 'node3' }]);
+      const report = await checksAfterMove(lab, moved, before);
+      const viaNode2 = result(report, 'http/80 via node2 -> guest1');
+      assert.deepEqual([viaNode2.enters, viaNode2.leaves], ['node2', 'node3']);
+    } finally {
+      labRun.cleanup();
+    }
   });
 });
