@@ -3,12 +3,18 @@
 // User mistakes are printed as located messages, never as stack traces.
 import pc from 'picocolors';
 import { LabError } from '../lab/topology.ts';
-import { formatProblem, SpecError } from '../spec/problem.ts';
+import { escapeControls, formatProblem, SpecError } from '../spec/problem.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
 
+/** A mistake in the command line (or what it names, like --out): the message, and how to fix it. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  readonly fix: string | undefined;
+  constructor(message: string, fix?: string) {
+    super(message);
+    this.fix = fix;
+  }
 }
 
 export function reportAndExit(err: unknown): never {
@@ -23,7 +29,8 @@ export function reportAndExit(err: unknown): never {
     process.exit(EXIT.lab);
   }
   if (err instanceof UsageError) {
-    process.stderr.write(`convergent: ${err.message}\n`);
+    const fix = err.fix === undefined ? '' : `\n  ${pc.cyan('fix')}: ${escapeControls(err.fix)}`;
+    process.stderr.write(`convergent: ${escapeControls(err.message)}${fix}\n`);
     process.exit(EXIT.usage);
   }
   throw err;

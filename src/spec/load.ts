@@ -1,11 +1,11 @@
 // Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
-import { readFileSync } from 'node:fs';
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { ClusterSchema, type ClusterSpec } from './schema.ts';
 import { SourceMap } from './source.ts';
+import { readSpecText } from './text.ts';
 
 export interface LoadedSpec {
   readonly file: string;
@@ -13,21 +13,10 @@ export interface LoadedSpec {
   readonly source: SourceMap;
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new SpecError([
-      { file, location: { line: 1, col: 1 }, path: [], message: `cannot read the spec: ${reason}` },
-    ]);
-  }
-}
-
-export const readSpecFile = (file: string): LoadedSpec => parseSpec(readText(file), file);
+export const readSpecFile = (file: string): LoadedSpec => parseSpec(readSpecText(file), file);
 
 /** Reads a spec of either kind. */
-export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readText(file), file);
+export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readSpecText(file), file);
 
 /** Parses and schema-checks a cluster spec. Throws SpecError listing every problem. */
 export function parseSpec(text: string, file: string): LoadedSpec {
