@@ -1,8 +1,8 @@
 // Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
 import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
-import type { z } from 'zod';
 import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
-import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
+import { issueProblems } from './issues.ts';
+import { type LocatedProblem, type Problem, SpecError } from './problem.ts';
 import { ClusterSchema, type ClusterSpec } from './schema.ts';
 import { SourceMap } from './source.ts';
 import { readSpecText } from './text.ts';
@@ -49,6 +49,7 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
     location: source.locateOffset(e.pos[0]),
     path: [],
     message: `YAML syntax: ${e.message.split('\n')[0]}`,
+    fix: /end with an? [\]}]/.test(e.message) ? UNCLOSED : (SYNTAX_FIXES[e.code] ?? SYNTAX_FIX),
   }));
   for (const offset of duplicateKeys(doc)) {
     const key = /^[^\s:{},[\]]+/.exec(text.slice(offset))?.[0] ?? 'this key';
@@ -61,12 +62,25 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
     });
   }
   if (syntax.length > 0) throw new SpecError(syntax);
-  const data: unknown = doc.toJS() ?? {};
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
+    throw new SpecError([
+      {
+        file,
+        location: source.locate([]),
+        path: [],
+        message:
+          data === null || data === undefined
+            ? 'the spec is empty'
+            : `the spec must be a mapping of fields (name: …, uplink: …, nodes: …), not ${Array.isArray(data) ? 'a list' : 'a single value'}`,
+        fix: 'start from an example: examples/part4-stateless.yaml (a cluster) or examples/cgnat-demo.yaml (kind: cgnat)',
+      },
+    ]);
   const cgnat = (data as { kind?: unknown }).kind === 'cgnat';
   const schema = cgnat ? CgnatSchema : ClusterSchema;
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => schemaProblems(schema, issue, data));
+    const problems = parsed.error.issues.flatMap((issue) => issueProblems(schema, issue, data));
     throw new SpecError(locateAll(problems, source, file));
   }
   return cgnat
@@ -97,76 +111,21 @@ function duplicateKeys(doc: Document): number[] {
   return found;
 }
 
-type Issue = z.core.$ZodIssue;
+const SYNTAX_FIX =
+  'indent with spaces, one level per nesting; quote a value that holds ": ", " #", or starts with [ { * & ! | > % @';
 
-function schemaProblems(schema: unknown, issue: Issue, data: unknown): Problem[] {
-  const path = issue.path as SpecPath;
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const known = fieldsAt(schema, path);
-      return issue.keys.map((key) => ({
-        path: [...path, key],
-        atKey: true,
-        message: `unknown field "${key}"${path.length ? ` in ${describePath(path)}` : ''}`,
-        fix: known.length ? `the fields allowed here are: ${known.join(', ')}` : 'remove it',
-      }));
-    }
-    case 'invalid_type': {
-      if (valueAt(data, path) === undefined) {
-        const field = path[path.length - 1];
-        return [
-          {
-            path: path.slice(0, -1),
-            message: `missing required field "${String(field)}"${path.length > 1 ? ` in ${describePath(path.slice(0, -1))}` : ''}`,
-            fix: `add "${String(field)}:" here`,
-          },
-        ];
-      }
-      return [{ path, message: issue.message }];
-    }
-    case 'invalid_key':
-      return [{ path, atKey: true, message: issue.issues[0]?.message ?? issue.message }];
-    default:
-      return [{ path, message: issue.message }];
-  }
-}
+const UNCLOSED = 'close the [ or { opened before here, and indent its continuation lines deeper than its key';
 
-function describePath(path: SpecPath): string {
-  return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-    .join('.')
-    .replace(/\.\[/g, '[');
-}
-
-function valueAt(data: unknown, path: SpecPath): unknown {
-  let value = data;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
-}
-
-/** The field names the schema allows at an object path, for "unknown field" hints. */
-function fieldsAt(root: unknown, path: SpecPath): string[] {
-  let schema = root;
-  for (const part of path) {
-    schema = unwrap(schema);
-    const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
-    if (def.type === 'object') schema = (def.shape as Record<string, unknown>)[String(part)];
-    else if (def.type === 'record') schema = def.valueType;
-    else if (def.type === 'array') schema = def.element;
-    else return [];
-    if (!schema) return [];
-  }
-  const def = (unwrap(schema) as { _zod: { def: Record<string, unknown> } })._zod.def;
-  return def.type === 'object' ? Object.keys(def.shape as object) : [];
-}
-
-function unwrap(schema: unknown): unknown {
-  let s = schema as { _zod: { def: { type: string; innerType?: unknown } } };
-  while (s._zod.def.innerType && ['default', 'optional', 'nullable', 'prefault'].includes(s._zod.def.type)) {
-    s = s._zod.def.innerType as typeof s;
-  }
-  return s;
-}
+/** yaml's error codes, in what to do about them. */
+const SYNTAX_FIXES: Readonly<Record<string, string>> = {
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  BAD_INDENT: 'line the items of one mapping or list up at the same column, with spaces',
+  MISSING_CHAR: 'close the bracket or quote that is open here: { … }, [ … ], "…"',
+  BAD_DQ_ESCAPE: 'in double quotes, write a backslash as \\\\; or use single quotes',
+  MULTILINE_IMPLICIT_KEY: 'a key fits on one line: end it with ": " on the line it starts',
+  BLOCK_AS_IMPLICIT_KEY: 'a key fits on one line: end it with ": " on the line it starts',
+  BAD_SCALAR_START: 'quote the value: it starts with a character YAML reserves',
+  DUPLICATE_KEY: 'every name and field appears once; rename or merge the two',
+  MULTIPLE_DOCS: 'a spec is one YAML document: remove the "---" or split the file',
+  UNEXPECTED_TOKEN: 'check the punctuation here: a stray ":", "-", "," or bracket',
+};
