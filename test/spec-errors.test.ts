@@ -102,7 +102,7 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
     from: 'forwards:',
     to: '  guest1: { node: node2, address: 10.5.5.203 }\nforwards:',
     expected: [
-      'cluster.yaml:18:3: error: "guest1" appears twice in the same mapping\n  fix: every name and field appears once; rename or merge the two',
+      'cluster.yaml:18:3: error: "guest1" appears twice in the same mapping\n  fix: every name appears once: rename this one, e.g. to guest1-2, or merge the two',
     ],
   },
   {
@@ -196,9 +196,18 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
   {
     name: 'unknown field, with the allowed ones',
     from: '  gateway: 192.168.122.1',
+    to: '  gatway: 192.168.122.1',
+    expected: [
+      'cluster.yaml:3:3: error: missing required field "gateway" in uplink\n  fix: add "gateway:" here, e.g. gateway: 192.168.122.11',
+      'cluster.yaml:4:3: error: unknown field "gatway" in uplink\n  fix: did you mean "gateway"? the fields allowed here are: subnet, gateway, bridge, ports',
+    ],
+  },
+  {
+    name: 'unknown field beside the one meant: no guess',
+    from: '  gateway: 192.168.122.1',
     to: '  gateway: 192.168.122.1\n  gatway: 1',
     expected: [
-      'cluster.yaml:5:3: error: unknown field "gatway" in uplink\n  fix: did you mean "gateway"? the fields allowed here are: subnet, gateway, bridge, ports',
+      'cluster.yaml:5:3: error: unknown field "gatway" in uplink\n  fix: the fields allowed here are: subnet, gateway, bridge, ports',
     ],
   },
   {
@@ -210,6 +219,15 @@ const CASES: { name: string; from: string; to: string; expected: string[] }[] = 
     ],
   },
 ];
+
+CASES.push({
+  name: 'a field twice',
+  from: 'guest2: { node: node2,',
+  to: 'guest2: { node: node2, node: node1,',
+  expected: [
+    'cluster.yaml:17:26: error: field "node" appears twice in the same mapping\n  fix: every field appears once: remove one of the two',
+  ],
+});
 
 CASES.push({
   name: 'an STP forward delay without STP',

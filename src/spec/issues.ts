@@ -76,8 +76,13 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = at.schema && typeOf(at.schema) === 'object' ? Object.keys(shapeOf(at.schema)) : [];
+      // The field meant is one not written yet; of two as near, the one that is required.
+      const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
+      const shape = at.schema ? shapeOf(at.schema) : {};
+      const required = (k: string) => !['optional', 'default'].includes((shape[k] as Schema)._zod.def.type);
+      const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
       return issue.keys.map((key) => {
-        const near = nearest(key, known);
+        const near = nearest(key, candidates);
         return {
           path: [...path, key],
           atKey: true,
@@ -330,19 +335,24 @@ function nearest(word: string, allowed: readonly string[]): string | undefined {
   return best;
 }
 
+/** Edits (insert, delete, replace, swap two neighbours) that turn a into b. */
 function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++)
-      next[j] = Math.min(
-        (row[j] as number) + 1,
-        (next[j - 1] as number) + 1,
-        (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] as number;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      let best = Math.min(
+        at(i - 1, j) + 1,
+        at(i, j - 1) + 1,
+        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
-    row = next;
-  }
-  return row[b.length] as number;
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  return at(a.length, b.length);
 }
 
 function valueAt(data: unknown, path: SpecPath): unknown {
@@ -379,6 +389,12 @@ function walk(root: unknown, path: SpecPath): { schema: Schema | undefined; patt
 
 const typeOf = (schema: Schema) => schema._zod.def.type;
 const shapeOf = (schema: Schema) => schema._zod.def.shape as Record<string, unknown>;
+
+/** Whether the mapping at `path` is one of names (nodes, guests, …) rather than of fields. */
+export function namesAt(root: unknown, path: SpecPath): boolean {
+  const { schema } = walk(root, path);
+  return schema !== undefined && typeOf(schema) === 'record';
+}
 
 /** [min, max] of a number schema's checks. */
 function rangeOf(schema: Schema): [number, number] | undefined {

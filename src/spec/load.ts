@@ -1,8 +1,8 @@
 // Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
-import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
-import { issueProblems } from './issues.ts';
-import { type LocatedProblem, type Problem, SpecError } from './problem.ts';
+import { issueProblems, namesAt } from './issues.ts';
+import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { ClusterSchema, type ClusterSpec } from './schema.ts';
 import { SourceMap } from './source.ts';
 import { readSpecText } from './text.ts';
@@ -51,16 +51,10 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
     message: `YAML syntax: ${e.message.split('\n')[0]}`,
     fix: /end with an? [\]}]/.test(e.message) ? UNCLOSED : (SYNTAX_FIXES[e.code] ?? SYNTAX_FIX),
   }));
-  for (const offset of duplicateKeys(doc)) {
-    const key = /^[^\s:{},[\]]+/.exec(text.slice(offset))?.[0] ?? 'this key';
-    syntax.push({
-      file,
-      location: source.locateOffset(offset),
-      path: [],
-      message: `"${key}" appears twice in the same mapping`,
-      fix: 'every name and field appears once; rename or merge the two',
-    });
-  }
+  const kind = doc.get('kind');
+  const schema = kind === 'cgnat' ? CgnatSchema : ClusterSchema;
+  for (const d of duplicateKeys(doc))
+    syntax.push({ ...duplicateProblem(schema, d), file, location: source.locateOffset(d.offset) });
   if (syntax.length > 0) throw new SpecError(syntax);
   const data: unknown = doc.toJS();
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
@@ -76,8 +70,7 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
         fix: 'start from an example: examples/part4-stateless.yaml (a cluster) or examples/cgnat-demo.yaml (kind: cgnat)',
       },
     ]);
-  const cgnat = (data as { kind?: unknown }).kind === 'cgnat';
-  const schema = cgnat ? CgnatSchema : ClusterSchema;
+  const cgnat = schema === CgnatSchema;
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) => issueProblems(schema, issue, data));
@@ -93,22 +86,67 @@ export function locateAll(problems: readonly Problem[], source: SourceMap, file:
   return located.sort((a, b) => a.location.line - b.location.line || a.location.col - b.location.col);
 }
 
-/** Offsets of keys that repeat an earlier key of the same mapping. */
-function duplicateKeys(doc: Document): number[] {
-  const found: number[] = [];
+interface DuplicateKey {
+  readonly key: string;
+  readonly offset: number;
+  /** Where the mapping is in the spec, and the keys it already has. */
+  readonly path: SpecPath;
+  readonly keys: ReadonlySet<string>;
+}
+
+/** Keys that repeat an earlier key of the same mapping. */
+function duplicateKeys(doc: Document): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
   visit(doc, {
-    Map(_, map) {
+    Map(_, map, ancestors) {
       if (!isMap(map)) return;
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
         const key = String(pair.key.value);
-        if (seen.has(key)) found.push(pair.key.range?.[0] ?? 0);
-        else seen.add(key);
+        if (!seen.has(key)) seen.add(key);
+        else
+          found.push({
+            key,
+            offset: pair.key.range?.[0] ?? 0,
+            path: specPath([...ancestors, map]),
+            keys: seen,
+          });
       }
     },
   });
   return found;
+}
+
+/** The spec path of the last node of a chain of YAML ancestors: ["guests", "guest1"]. */
+function specPath(chain: readonly unknown[]): SpecPath {
+  const path: (string | number)[] = [];
+  chain.forEach((node, i) => {
+    if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+    else if (isSeq(node)) path.push(node.items.indexOf(chain[i + 1] as never));
+  });
+  return path;
+}
+
+/** A repeated name gets a free one to rename it to; a repeated field is one too many. */
+function duplicateProblem(schema: unknown, d: DuplicateKey): Problem {
+  const base = { path: [...d.path, d.key] };
+  if (!namesAt(schema, d.path))
+    return {
+      ...base,
+      message: `field "${d.key}" appears twice in the same mapping`,
+      fix: 'every field appears once: remove one of the two',
+    };
+  // Host names of a CGNAT spec name interfaces: 15 characters at most; cluster names 31.
+  const max = schema === CgnatSchema ? 15 : 31;
+  let name = '';
+  for (let n = 2; name === '' || d.keys.has(name); n++)
+    name = `${d.key.slice(0, max - 1 - String(n).length)}-${n}`;
+  return {
+    ...base,
+    message: `"${d.key}" appears twice in the same mapping`,
+    fix: `every name appears once: rename this one, e.g. to ${name}, or merge the two`,
+  };
 }
 
 const SYNTAX_FIX =
