@@ -180,7 +180,7 @@ describe('cgnat: spec errors', () => {
       from: 'block: 1024 ',
       to: 'block: 4096 ',
       expected:
-        /^cgnat\.yaml:\d+:\d+: error: the pool serves 15 subscribers \(1 address\(es\) x 15 blocks of 4096 ports\) but the tenants have 32\n {2}fix: add public addresses \(3 needed\), make blocks smaller, or narrow the subscriber prefixes$/,
+        /^cgnat\.yaml:\d+:\d+: error: the pool serves 15 subscribers \(1 address x 15 blocks of 4096 ports\) but the tenants have 32\n {2}fix: add public addresses \(3 needed\), make blocks smaller, or narrow the subscriber prefixes$/,
     },
     {
       name: 'overlapping subscriber prefixes within one tenant',

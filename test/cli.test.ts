@@ -26,7 +26,7 @@ describe('cli', () => {
   test('check: a valid spec exits 0 and summarises it', () => {
     const r = convergent('check', part4);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /ok: cluster part4, 2 nodes, 1 networks, 2 guests, 4 forwards/);
+    assert.match(r.stdout, /ok: cluster part4, 2 nodes, 1 network, 2 guests, 4 forwards/);
     assert.match(r.stdout, /node tags: node1=1 node2=2/);
   });
 
@@ -40,6 +40,18 @@ describe('cli', () => {
       /bad\.yaml:\d+:\d+: error: forward to unknown guest "nobody"\n {2}fix: known guests: guest1, guest2/,
     );
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+    // check never writes: its summary does not say that nothing was.
+    assert.match(r.stderr, /\n1 problem found\.\n$/);
+  });
+
+  test('check: a CGNAT spec is summarised with its counts in words', () => {
+    const r = convergent('check', join(EXAMPLES_DIR, 'cgnat-demo.yaml'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /ok: CGNAT \S+ \(backend \w+\), 2 tenants, \d+ subscribers; pool 1 address x \d+ blocks of \d+ ports/,
+    );
+    assert.doesNotMatch(r.stdout, /\(es\)|\(s\)/);
   });
 
   test('check: a missing file is invalid input (1), an unknown option is a usage error (2)', () => {

@@ -4,6 +4,7 @@
 import pc from 'picocolors';
 import { LabError } from '../lab/topology.ts';
 import { escapeControls, formatProblem, SpecError } from '../spec/problem.ts';
+import { plural } from '../util/plural.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
 
@@ -17,11 +18,12 @@ export class UsageError extends Error {
   }
 }
 
-export function reportAndExit(err: unknown): never {
+/** Ends the command on an error; `outcome` says what did not happen, when the command had effects ("nothing was written"). */
+export function reportAndExit(err: unknown, outcome?: string): never {
   if (err instanceof SpecError) {
     for (const p of err.problems) process.stderr.write(`${colorProblem(formatProblem(p))}\n`);
-    const n = err.problems.length;
-    process.stderr.write(`${n} problem${n === 1 ? '' : 's'} found; nothing was written.\n`);
+    const found = `${plural(err.problems.length, 'problem')} found`;
+    process.stderr.write(`${outcome ? `${found}; ${outcome}` : found}.\n`);
     process.exit(EXIT.invalid);
   }
   if (err instanceof LabError) {

@@ -40,7 +40,7 @@ export function renderCommand(program: Command): void {
         for (const node of nodes) rendered.set(node.name, renderNode(c.compileNode(node)));
         output(rendered, options.out);
       } catch (err) {
-        reportAndExit(err);
+        reportAndExit(err, options.out ? 'nothing was written' : 'nothing was rendered');
       }
     });
 }

@@ -3,6 +3,7 @@
 // No zod text ("Invalid input: expected object, received array") reaches the user.
 import type { z } from 'zod';
 import { formatIPv4, parseIPv4 } from '../util/ipv4.ts';
+import { plural } from '../util/plural.ts';
 import { formatPath, type Problem, type SpecPath } from './problem.ts';
 
 type Issue = z.core.$ZodIssue;
@@ -144,7 +145,7 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
             path,
             message: own(issue.message) ?? (length === 0 ? `${subject} is empty` : `${subject} is too long`),
             fix: small
-              ? `write at least ${bound} character${bound === 1 ? '' : 's'}`
+              ? `write at least ${plural(bound, 'character')}`
               : `shorten "${String(value)}" (${length} characters) to at most ${bound}`,
           },
         ];
