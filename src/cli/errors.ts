@@ -1,10 +1,10 @@
 // How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error,
 // 3 lab checks failed, 4 the lab could not be built (no root, a kernel feature missing).
 // User mistakes are printed as located messages, never as stack traces.
-import pc from 'picocolors';
 import { LabError } from '../lab/topology.ts';
 import { escapeControls, formatProblem, SpecError } from '../spec/problem.ts';
 import { plural } from '../util/plural.ts';
+import { colorsFor } from './color.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
 
@@ -31,13 +31,16 @@ export function reportAndExit(err: unknown, outcome?: string): never {
     process.exit(EXIT.lab);
   }
   if (err instanceof UsageError) {
-    const fix = err.fix === undefined ? '' : `\n  ${pc.cyan('fix')}: ${escapeControls(err.fix)}`;
+    const fix =
+      err.fix === undefined ? '' : `\n  ${colorsFor(process.stderr).cyan('fix')}: ${escapeControls(err.fix)}`;
     process.stderr.write(`convergent: ${escapeControls(err.message)}${fix}\n`);
     process.exit(EXIT.usage);
   }
   throw err;
 }
 
+/** Problems go to stderr: coloured when stderr is a terminal, whatever stdout is. */
 function colorProblem(text: string): string {
-  return text.replace(': error: ', `: ${pc.red('error')}: `).replace('\n  fix: ', `\n  ${pc.cyan('fix')}: `);
+  const c = colorsFor(process.stderr);
+  return text.replace(': error: ', `: ${c.red('error')}: `).replace('\n  fix: ', `\n  ${c.cyan('fix')}: `);
 }
