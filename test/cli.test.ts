@@ -94,6 +94,36 @@ describe('cli', () => {
     assert.equal(existsSync(out), false);
   });
 
+  test('cgnat lookup and subscriber: a bad argument is a usage error (2) naming what is wrong', () => {
+    const demo = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
+    const cases: [string[], RegExp][] = [
+      [
+        ['lookup', demo, '100.64.0.1:99999'],
+        /^convergent: port "99999" of 100\.64\.0\.1:99999 is not a port: ports run from 1 to 65535\n {2}fix: /,
+      ],
+      [['lookup', demo, '100.64.0.1:0'], /port "0" .*ports run from 1 to 65535/],
+      [['lookup', demo, '100.64.0.1:http'], /port "http" .*ports run from 1 to 65535/],
+      [
+        ['lookup', demo, '100.64.0.1'],
+        /"100\.64\.0\.1" has no port.*\n {2}fix: give PUBLIC_IP:PORT, e\.g\. 100\.64\.0\.1:18500/,
+      ],
+      [['lookup', demo, '100.64.0.999:80'], /public address "100\.64\.0\.999" is not an IPv4 address/],
+      [
+        ['lookup', demo, '[2001:db8::1]:80'],
+        /public address "2001:db8::1" is IPv6; the NAT and its port blocks are IPv4 only/,
+      ],
+      [['lookup', demo, '2001:db8::1'], /public address "2001:db8::1" is IPv6/],
+      [['subscriber', demo, 'blue', '2001:db8::5'], /subscriber address "2001:db8::5" is IPv6/],
+      [['subscriber', demo, 'blue', '100.64.0'], /subscriber address "100\.64\.0" is not an IPv4 address/],
+    ];
+    for (const [args, error] of cases) {
+      const r = convergent('cgnat', ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, error);
+      assert.match(r.stderr, /\n {2}fix: \S/);
+    }
+  });
+
   test('schema: prints a JSON Schema for editors', () => {
     const r = convergent('schema');
     assert.equal(r.code, 0);
