@@ -124,6 +124,51 @@ describe('cli', () => {
     }
   });
 
+  test('render --help names every file render writes, for every example and the CGNAT netns backend', () => {
+    const help = convergent('render', '--help').stdout;
+    const specs = readdirSync(EXAMPLES_DIR).map((f) => join(EXAMPLES_DIR, f));
+    const netns = join(tmp, 'cgnat-netns.yaml');
+    writeFileSync(
+      netns,
+      readFileSync(join(EXAMPLES_DIR, 'cgnat-demo.yaml'), 'utf8').replace('backend: vrf', 'backend: netns'),
+    );
+    const written = new Set<string>();
+    for (const spec of [...specs, netns]) {
+      const r = convergent('render', spec);
+      assert.equal(r.code, 0, r.stderr);
+      for (const [, path] of r.stdout.matchAll(/^==> [^/]+\/(.+) <==$/gm))
+        written.add((path as string).replace(/^netns\/[^.]+\./, 'netns/<tenant>.'));
+    }
+    assert.ok(written.has('namespaces.ip') && written.has('haproxy.cfg') && written.has('conntrackd.conf'));
+    for (const path of written) assert.ok(help.includes(path), `render --help names ${path}`);
+  });
+
+  test("README's command table names --json for every command that has it", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `convergent '));
+    // "`convergent cgnat lookup FILE IP:PORT [--json]` / `subscriber …`": each command's own synopsis.
+    const synopses = rows.flatMap((row) => {
+      const cell = row.split(' | ')[0] as string;
+      const parts = [...cell.matchAll(/`([^`]+)`/g)].map((m) => (m[1] as string).replace(/^convergent /, ''));
+      const group = (parts[0] as string).split(' ')[0] as string;
+      return parts.map((p) => (p.startsWith(`${group} `) ? p : `${group} ${p}`));
+    });
+    for (const command of [
+      'lab test',
+      'lab check',
+      'lab status',
+      'cgnat lookup',
+      'cgnat subscriber',
+      'cgnat export',
+    ]) {
+      const help = convergent(...command.split(' '), '--help').stdout;
+      assert.match(help, /--json/, `${command} has --json`);
+      const synopsis = synopses.find((s) => s.startsWith(`${command} `));
+      assert.ok(synopsis, `a README row for ${command}`);
+      assert.match(synopsis, /\[--json\]/, `README: ${synopsis}`);
+    }
+  });
+
   test('schema: prints a JSON Schema for editors', () => {
     const r = convergent('schema');
     assert.equal(r.code, 0);
