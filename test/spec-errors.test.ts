@@ -1,9 +1,12 @@
 // Every semantic error a user can make, with the exact message and location `convergent check` prints.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { EXAMPLES_DIR } from './support/examples.ts';
 import { generateSpec } from './support/generate.ts';
-import { problemsOf } from './support/spec.ts';
+import { cgnatProblemsOf, problemsOf } from './support/spec.ts';
 
 const BASE = `name: t
 uplink:
@@ -500,4 +503,65 @@ describe('check: schema errors in the words of the spec, each with a fix', () =>
       'cluster.yaml:2:1: error: unknown field "\\e[2Jx\\0"\n  fix: the fields allowed here are: kind, name, strategy, tagMacPrefix, uplink, nodes, networks, guests, forwards, sync, proxies, checks',
     ]);
   });
+});
+
+describe("check: a CGNAT spec's schema errors, in its own words and examples", () => {
+  const DEMO = readFileSync(join(EXAMPLES_DIR, 'cgnat-demo.yaml'), 'utf8');
+  const demo = (from: string, to: string) => {
+    assert.ok(DEMO.includes(from), `fixture text not found: ${from}`);
+    return cgnatProblemsOf(DEMO.replace(from, to));
+  };
+
+  test('one of two forms: a host, or a list of hosts', () => {
+    assert.deepEqual(demo('from: blue_c2, to: 100.64.0.1,', 'from: 7, to: 100.64.0.1,'), [
+      'cgnat.yaml:52:44: error: checks[1].from must be a host name, or a list ([…, …]), each a host name; not 7\n  fix: write it as from: acme_c1 (or several: [acme_c1, globex_c1])',
+    ]);
+  });
+
+  test('the uplink of a CGNAT spec is shown as a CGNAT uplink', () => {
+    const uplink = DEMO.slice(DEMO.indexOf('uplink:\n'), DEMO.indexOf('\nnat:'));
+    assert.deepEqual(demo(uplink, 'uplink: []\n'), [
+      'cgnat.yaml:13:9: error: uplink must be a mapping of fields (vrf: …, interface: …, addresses: …), not a list\n  fix: write it as uplink: { interface: wan, addresses: [198.51.100.2/24], gateways: [198.51.100.1] }',
+    ]);
+  });
+
+  test('an interface name of the wrong form gets one of the right form', () => {
+    assert.deepEqual(demo('interface: muplink', 'interface: "mup:link"'), [
+      'cgnat.yaml:15:14: error: "mup:link": interface names use only letters, digits and "_", ".", "-"\n  fix: write it as mup-link',
+    ]);
+  });
+});
+
+describe('check: every schema problem has a fix and no zod text', () => {
+  /** Every path of a plain YAML value: ["uplink"], ["uplink", "subnet"], ["forwards", 0], … */
+  const paths = (o: unknown, at: (string | number)[] = []): (string | number)[][] =>
+    o !== null && typeof o === 'object'
+      ? Object.entries(o).flatMap(([k, v]) => {
+          const p = [...at, Array.isArray(o) ? Number(k) : k];
+          return [p, ...paths(v, p)];
+        })
+      : [];
+
+  for (const [example, problemsOfText] of [
+    ['part4-stateless.yaml', problemsOf],
+    ['cgnat-demo.yaml', cgnatProblemsOf],
+  ] as const) {
+    test(`${example}: each field in turn replaced by a list, a mapping, a word, a large number`, () => {
+      const spec = parse(readFileSync(join(EXAMPLES_DIR, example), 'utf8'));
+      let count = 0;
+      for (const path of paths(spec))
+        for (const value of [[1], { a: 1 }, 'x y', 99999999]) {
+          const changed = structuredClone(spec);
+          let parent = changed;
+          for (const part of path.slice(0, -1)) parent = parent[part];
+          parent[path.at(-1) as string | number] = value;
+          for (const p of problemsOfText(stringify(changed))) {
+            count++;
+            assert.match(p, /^\S+\.yaml:\d+:\d+: error: .+\n {2}fix: \S.*$/, p);
+            assert.doesNotMatch(p, /Invalid (input|option|key)|received|Too (small|big)|Unrecognized/, p);
+          }
+        }
+      assert.ok(count > 100, `${count} problems`);
+    });
+  }
 });

@@ -41,23 +41,29 @@ const EXAMPLES: Readonly<Record<string, string>> = {
   'checks[]': '- { to: node1, proto: http, port: 80, expect: { answers: guest1 } }',
   'checks[].expect': 'expect: { answers: guest1 }',
   // A CGNAT spec (kind: cgnat).
-  'uplink.addresses': 'addresses: [198.51.100.2/24]',
-  'uplink.gateways': 'gateways: [198.51.100.1]',
-  nat: 'nat: { pool: [203.0.113.10] }',
-  'nat.pool': 'pool: [203.0.113.10, 203.0.113.16/28]',
-  tenants:
-    'tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
-  'tenants.*': 'acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] }',
-  'tenants.*.gateways': 'gateways: [100.64.3.254/22, "2001:db8:1::1/64"]',
-  'tenants.*.subscribers': 'subscribers: [100.64.0.0/22]',
-  'tenants.*.routes': 'routes: [{ to: 192.0.2.2/32, client: acme_c1 }]',
-  'tenants.*.routes[]': '- { to: 192.0.2.2/32, client: acme_c1 }',
-  'tenants.*.clients': 'clients: { acme_c1: { addresses: [100.64.0.10] } }',
-  'tenants.*.clients.*': 'acme_c1: { addresses: [100.64.0.10] }',
-  'tenants.*.clients.*.addresses': 'addresses: [100.64.0.10, "2001:db8:1::10"]',
-  peer: 'peer: { addresses: [198.51.100.1/24] }',
-  'peer.addresses': 'addresses: [198.51.100.1/24, 192.0.2.1/32]',
-  'checks[].inbound': 'inbound: { from: inet }',
+  'cgnat:uplink.addresses': 'addresses: [198.51.100.2/24]',
+  'cgnat:uplink.gateways': 'gateways: [198.51.100.1]',
+  'cgnat:nat': 'nat: { pool: [203.0.113.10] }',
+  'cgnat:nat.pool': 'pool: [203.0.113.10, 203.0.113.16/28]',
+  'cgnat:tenants':
+    'cgnat:tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
+  'cgnat:tenants.*': 'acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] }',
+  'cgnat:tenants.*.gateways': 'gateways: [100.64.3.254/22, "2001:db8:1::1/64"]',
+  'cgnat:tenants.*.subscribers': 'subscribers: [100.64.0.0/22]',
+  'cgnat:tenants.*.routes': 'routes: [{ to: 192.0.2.2/32, client: acme_c1 }]',
+  'cgnat:tenants.*.routes[]': '- { to: 192.0.2.2/32, client: acme_c1 }',
+  'cgnat:tenants.*.clients': 'clients: { acme_c1: { addresses: [100.64.0.10] } }',
+  'cgnat:tenants.*.clients.*': 'acme_c1: { addresses: [100.64.0.10] }',
+  'cgnat:tenants.*.clients.*.addresses': 'addresses: [100.64.0.10, "2001:db8:1::10"]',
+  'cgnat:peer': 'peer: { addresses: [198.51.100.1/24] }',
+  'cgnat:peer.addresses': 'addresses: [198.51.100.1/24, 192.0.2.1/32]',
+  'cgnat:checks[].inbound': 'inbound: { from: inet }',
+  'cgnat:uplink': 'uplink: { interface: wan, addresses: [198.51.100.2/24], gateways: [198.51.100.1] }',
+  'cgnat:checks': 'checks: [{ name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }]',
+  'cgnat:checks[]': '- { name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }',
+  'cgnat:checks[].expect': 'expect: { reaches: false }',
+  'cgnat:checks[].from': 'from: acme_c1 (or several: [acme_c1, globex_c1])',
+  'cgnat:checks[].to': 'to: 192.0.2.1 (or several for nat: mapping: [192.0.2.1, 192.0.2.3])',
 };
 
 const LEAF_EXAMPLES: Readonly<Record<string, string>> = {
@@ -70,7 +76,10 @@ const LEAF_EXAMPLES: Readonly<Record<string, string>> = {
 /** The problems one zod issue stands for, each with a fix. */
 export function issueProblems(root: unknown, issue: Issue, data: unknown): Problem[] {
   const path = issue.path as SpecPath;
-  const at = walk(root, path);
+  const walked = walk(root, path);
+  // The examples of a CGNAT spec are its own: "uplink" is another mapping there.
+  const cgnat = 'tenants' in shapeOf(unwrap(root as Schema));
+  const at = { schema: walked.schema, pattern: `${cgnat ? 'cgnat:' : ''}${walked.pattern}` };
   const value = valueAt(data, path);
   const subject = path.length ? formatPath(path) : 'the spec';
   const field = String(path.findLast((p) => typeof p === 'string') ?? '');
@@ -94,7 +103,8 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
         };
       });
     }
-    case 'invalid_type': {
+    case 'invalid_type':
+    case 'invalid_union': {
       if (value === undefined) {
         const missing = String(path[path.length - 1]);
         const example = at.schema ? exampleOf(at.schema, at.pattern, missing) : undefined;
@@ -106,6 +116,17 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
           },
         ];
       }
+      if (issue.code === 'invalid_union')
+        return [
+          unionProblem(
+            path,
+            subject,
+            value,
+            issue,
+            at.schema,
+            at.schema && exampleOf(at.schema, at.pattern, field),
+          ),
+        ];
       const expected = at.schema ? expected_(at.schema, issue.message, field, at.pattern) : 'something else';
       const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
       return [
@@ -183,20 +204,6 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
     case 'invalid_format':
     case 'custom':
       return [formatProblem(path, subject, value, issue)];
-    case 'invalid_union': {
-      const branches = issue.errors
-        .map((e) => e[0]?.message)
-        .filter((m): m is string => m !== undefined)
-        .map((m) => own(m)?.replace(/^expected /, '') ?? m);
-      const words = branches.length ? branches.join(', or ') : 'something else';
-      return [
-        {
-          path,
-          message: `${subject} must be ${words}; not ${received(value)}`,
-          fix: `write ${branches[0] ?? words}`,
-        },
-      ];
-    }
     case 'invalid_key': {
       const inner = issue.issues[0];
       const key = String(path[path.length - 1]);
@@ -220,42 +227,86 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
   }
 }
 
+/** One of several forms (a host or a list of hosts, "nat" or an address): each named, the first as the fix. */
+function unionProblem(
+  path: SpecPath,
+  subject: string,
+  value: unknown,
+  issue: Issue & { errors: Issue[][] },
+  union: Schema | undefined,
+  example: string | undefined,
+): Problem {
+  const options = (union?._zod.def.options ?? []) as Schema[];
+  const branches = options.map((option, i) =>
+    expected_(unwrap(option), issue.errors[i]?.[0]?.message ?? '', '', ''),
+  );
+  const words = branches.length ? branches.join(', or ') : 'another kind of value';
+  return {
+    path,
+    message: `${subject} must be ${words}; not ${received(value)}`,
+    fix: example ? `write it as ${example}` : `write ${branches[0] ?? words}`,
+  };
+}
+
 /** A value the schema checks by pattern or by parsing (names, addresses, prefixes, MACs). */
 function formatProblem(path: SpecPath, subject: string, value: unknown, issue: Issue): Problem {
   const message = own(issue.message) ?? `${subject} has the wrong form`;
   const text = String(value);
   // "expected an IPv4 address such as 192.168.122.11": say what it got, and write what it wants.
-  const m = /^expected (.+?),? (?:such as|e\.g\.) (\S+)$/.exec(message);
+  const m = /^expected (.+?)(?:,? (?:such as|e\.g\.) (\S+))?$/.exec(message);
   if (m) {
-    const [, what, example] = m as unknown as [string, string, string];
+    const [, what, example] = m as unknown as [string, string, string | undefined];
     const cleared = clearHostBits(text);
     return {
       path,
       message: `${subject} is "${text}", not ${what}`,
-      fix: cleared ? `write ${cleared} (the network of ${text})` : `write ${what} such as ${example}`,
+      fix: cleared
+        ? `write ${cleared} (the network of ${text})`
+        : `write ${what}${example ? ` such as ${example}` : ''}`,
     };
   }
-  if ('format' in issue && issue.format === 'regex' && /names start with a lowercase letter/.test(message))
-    return { path, message: `"${text}": ${message}`, fix: `rename it, e.g. to ${nameLike(text)}` };
+  // A value of the pattern's form, close to what was written: "Node_1" -> node-1, "eth1:100" -> eth1-100.
+  const pattern =
+    'pattern' in issue && typeof issue.pattern === 'string' ? toRegExp(issue.pattern) : undefined;
+  const close =
+    pattern && [nameLike(text), text.replace(/[^A-Za-z0-9_.@-]+/g, '-')].find((c) => pattern.test(c));
+  const naming = /names start with/.test(message);
   const example = /(?:such as|e\.g\.) (\S+)$/.exec(message)?.[1];
   return {
     path,
     message: `"${text}": ${message}`,
-    fix: example ? `write it like ${example}` : `write a value of that form instead of "${text}"`,
+    fix: close
+      ? naming
+        ? `rename it, e.g. to ${close}`
+        : `write it as ${close}`
+      : example
+        ? `write it like ${example}`
+        : `write a value of that form instead of "${text}"`,
   };
 }
 
 /** A schema's own message, or undefined for zod's generic text. */
 function own(message: string): string | undefined {
-  return /^(Invalid|Too (small|big)|Unrecognized|Expected)\b/.test(message) ? undefined : message;
+  return message === '' || /^(Invalid|Too (small|big)|Unrecognized|Expected)\b/.test(message)
+    ? undefined
+    : message;
+}
+
+/** The schema's own "expected …" words: from its type error, or else from its pattern's. */
+function ownHint(schema: Schema): string | undefined {
+  for (const probe of [Symbol(), '\u0000']) {
+    const hint = own(schema.safeParse(probe).error?.issues[0]?.message ?? '');
+    if (hint?.startsWith('expected ')) return hint;
+  }
+  return undefined;
 }
 
 /** "a mapping of fields", "a list", or the schema's own "expected …" words. */
 function expected_(schema: Schema, message: string, field: string, pattern: string): string {
   const mine = own(message);
   if (mine?.startsWith('expected ')) return mine.slice('expected '.length);
-  const hint = own(schema.safeParse(Symbol()).error?.issues[0]?.message ?? '');
-  if (hint?.startsWith('expected ')) return hint.slice('expected '.length);
+  const hint = ownHint(schema);
+  if (hint) return hint.slice('expected '.length);
   switch (typeOf(schema)) {
     case 'object':
       return `a mapping of fields (${Object.keys(shapeOf(schema)).slice(0, 3).join(': …, ')}: …)`;
@@ -263,10 +314,22 @@ function expected_(schema: Schema, message: string, field: string, pattern: stri
       return field && !pattern.endsWith(']') && !pattern.endsWith('*')
         ? `a mapping of ${field} by name`
         : 'a mapping (name: …)';
-    case 'array':
-      return 'a list (- …)';
-    case 'string':
-      return 'a text';
+    case 'array': {
+      const element = unwrap(schema._zod.def.element as Schema);
+      if (['object', 'record', 'array'].includes(typeOf(element))) return 'a list (- …)';
+      return `a list ([…, …]), each ${expected_(element, '', '', '')}`;
+    }
+    case 'string': {
+      // A short description names the kind ("host name"); a field's sentence does not.
+      const d = schema.description;
+      return d && d.length <= 24 && !/[.;:]/.test(d) ? `a ${d}` : 'a text';
+    }
+    case 'union':
+      return ((schema._zod.def.options ?? []) as Schema[])
+        .map((o) => expected_(unwrap(o), '', '', ''))
+        .join(', or ');
+    case 'literal':
+      return (schema._zod.def.values as unknown[]).map((v) => JSON.stringify(v)).join(' or ');
     case 'number':
       return 'a number';
     case 'boolean':
@@ -281,8 +344,10 @@ function expected_(schema: Schema, message: string, field: string, pattern: stri
 function exampleOf(schema: Schema, pattern: string, field: string): string | undefined {
   const example = EXAMPLES[pattern];
   if (example) return example;
+  // A list item has no "field:" of its own: the expected words are the fix.
+  if (pattern.endsWith('[]')) return undefined;
   if (LEAF_EXAMPLES[field] && typeOf(schema) !== 'object') return LEAF_EXAMPLES[field];
-  const hint = own(schema.safeParse(Symbol()).error?.issues[0]?.message ?? '');
+  const hint = ownHint(schema);
   const sample = hint && /(?:such as|e\.g\.) (\S+)$/.exec(hint)?.[1];
   if (sample) return `${field}: ${sample}`;
   if (typeOf(schema) === 'boolean') return `${field}: true`;
@@ -300,6 +365,16 @@ function received(value: unknown): string {
 function count(value: unknown): string {
   const n = Array.isArray(value) ? value.length : 0;
   return n === 0 ? 'nothing' : `${n}`;
+}
+
+/** zod's "/^…$/" pattern text back to a RegExp. */
+function toRegExp(text: string): RegExp | undefined {
+  const end = text.lastIndexOf('/');
+  try {
+    return new RegExp(text.slice(1, end), text.slice(end + 1));
+  } catch {
+    return undefined;
+  }
 }
 
 /** 10.5.5.1/24 -> 10.5.5.0/24: the prefix a user meant, when only host bits are wrong. */
