@@ -14,13 +14,15 @@ const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-io-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
+const isRoot = process.getuid?.() === 0;
+const DROP = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+/** Root drops to nobody for permission tests, when nobody can read this checkout. */
+const canDrop = !isRoot || spawnSync(DROP[0] as string, [...DROP.slice(1), 'test', '-r', MAIN]).status === 0;
+
 /** The CLI as a user runs it; `unprivileged` drops root (permission bits do not stop root). */
-function convergent(args: string[], unprivileged = false) {
+function convergent(args: string[], unprivileged = false, wrap: string[] = []) {
   const node = [process.execPath, '--import', 'tsx', MAIN, ...args];
-  const argv =
-    unprivileged && process.getuid?.() === 0
-      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node]
-      : node;
+  const argv = [...wrap, ...(unprivileged && isRoot ? DROP : []), ...node];
   const r = spawnSync(argv[0] as string, argv.slice(1), {
     cwd: ROOT,
     encoding: 'utf8',
@@ -66,7 +68,8 @@ describe('render --out: refused or a one-line error, before anything is written'
     );
   });
 
-  test('a directory the user may not write in', () => {
+  test('a directory the user may not write in', (t) => {
+    if (!canDrop) return t.skip('as root, and user nobody cannot read this checkout');
     // Readable by the unprivileged user, writable by nobody.
     const dir = mkdtempSync(join(tmp, 'ro-'));
     chmodSync(tmp, 0o755);
@@ -77,6 +80,23 @@ describe('render --out: refused or a one-line error, before anything is written'
     assertOneError(
       r.stderr,
       new RegExp(`^convergent: --out ${dir}/out: cannot write ${dir}: permission denied$`),
+    );
+  });
+});
+
+describe('render --out on a read-only file system (as root: a read-only tmpfs in a mount namespace)', () => {
+  test('is refused before anything is written', (t) => {
+    if (!isRoot)
+      return t.skip('mounting needs root; the permission test above covers an unwritable directory');
+    const dir = mkdtempSync(join(tmp, 'rofs-'));
+    // The mount lives in a private mount namespace and ends with the command.
+    const mount = `mount -t tmpfs -o ro none ${dir} && exec "$@"`;
+    const wrap = [...'unshare --mount --propagation private sh -c'.split(' '), mount, 'sh'];
+    const r = convergent(['render', spec, '--out', join(dir, 'out')], false, wrap);
+    assert.equal(r.code, 2, r.stderr);
+    assertOneError(
+      r.stderr,
+      new RegExp(`^convergent: --out ${dir}/out: cannot write ${dir}: a read-only file system$`),
     );
   });
 });
@@ -104,7 +124,8 @@ describe('reading the spec: what is wrong, in words, with a fix', () => {
     );
   });
 
-  test('a file the user may not read', () => {
+  test('a file the user may not read', (t) => {
+    if (!canDrop) return t.skip('as root, and user nobody cannot read this checkout');
     const secret = join(tmp, 'secret.yaml');
     copyFileSync(spec, secret);
     chmodSync(tmp, 0o755);
