@@ -3,7 +3,16 @@
 // has a timeout, so a hang fails the test instead of stalling it).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -52,6 +61,19 @@ describe('render --out: refused or a one-line error, before anything is written'
       assertOneError(r.stderr, new RegExp(`^convergent: --out ${out}: /(proc|sys) is the kernel's`));
       assert.equal(existsSync(out), false);
     }
+  });
+
+  test('a kernel file system under another name is known by its type (statfs), not its path', () => {
+    const link = join(tmp, 'kernel');
+    symlinkSync('/proc', link);
+    const r = convergent(['render', spec, '--out', join(link, 'out')]);
+    assert.equal(r.code, 2, r.stderr);
+    assertOneError(
+      r.stderr,
+      new RegExp(
+        `^convergent: --out ${link}/out: ${link} is on proc, a kernel file system that holds no files$`,
+      ),
+    );
   });
 
   test('a file, and a path below a file', () => {

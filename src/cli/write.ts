@@ -74,8 +74,9 @@ const FIX = 'name a directory on a writable disk, e.g. --out ./out (it is create
 
 /** The checks that need no write: the path's kind, its file system, permission. */
 function refuseUnwritable(outDir: string, target: string): void {
+  // By name first: below /proc a path that does not exist yet is no directory to look at.
   const top = target.split('/')[1];
-  if (top === 'proc' || top === 'sys' || top === 'dev')
+  if (top === 'proc' || top === 'sys')
     throw new UsageError(`--out ${outDir}: /${top} is the kernel's, it holds no rendered files`, FIX);
   // The nearest existing directory at or above the target: everything below it is created.
   let existing = target;
