@@ -497,6 +497,17 @@ describe('check: schema errors in the words of the spec, each with a fix', () =>
     });
   }
 
+  test('a text that is no YAML: ten syntax errors, then how many more', () => {
+    const prose = Array.from({ length: 30 }, (_, i) => `Some prose, line ${i}: it has "colons: and quotes`);
+    const problems = problemsOf(prose.join('\n'));
+    assert.equal(problems.length, 11);
+    assert.match(problems[0] as string, /^cluster\.yaml:1:\d+: error: YAML syntax: .+\n {2}fix: \S/);
+    assert.match(
+      problems[10] as string,
+      /^cluster\.yaml:11:\d+: error: 20 more YAML syntax errors from here on\n {2}fix: fix the ones above first/,
+    );
+  });
+
   test('control characters from the spec are escaped in messages', () => {
     const problems = problemsOf(variant('name: t', 'name: t\n"\\e[2Jx\\0": 1'));
     assert.deepEqual(problems, [

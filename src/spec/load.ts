@@ -1,5 +1,6 @@
 // Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { plural } from '../util/plural.ts';
 import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
 import { issueProblems, namesAt } from './issues.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
@@ -44,13 +45,24 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
   // yaml's own uniqueKeys check compares every key with every other: quadratic for 20,000 guests.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const source = new SourceMap(doc, lines);
-  const syntax: LocatedProblem[] = doc.errors.map((e) => ({
+  // Eleven are shown as they are; twelve or more as ten and a count.
+  const shown = doc.errors.length > MAX_SYNTAX + 1 ? MAX_SYNTAX : doc.errors.length;
+  const syntax: LocatedProblem[] = doc.errors.slice(0, shown).map((e) => ({
     file,
     location: source.locateOffset(e.pos[0]),
     path: [],
     message: `YAML syntax: ${e.message.split('\n')[0]}`,
-    fix: /end with an? [\]}]/.test(e.message) ? UNCLOSED : (SYNTAX_FIXES[e.code] ?? SYNTAX_FIX),
+    fix: SYNTAX_BY_MESSAGE.find(([m]) => m.test(e.message))?.[1] ?? SYNTAX_FIXES[e.code] ?? SYNTAX_FIX,
   }));
+  const more = doc.errors[shown];
+  if (more)
+    syntax.push({
+      file,
+      location: source.locateOffset(more.pos[0]),
+      path: [],
+      message: `${plural(doc.errors.length - shown, 'more YAML syntax error')} from here on`,
+      fix: 'fix the ones above first: later errors often follow from them (or is this file a spec at all?)',
+    });
   const kind = doc.get('kind');
   const schema = kind === 'cgnat' ? CgnatSchema : ClusterSchema;
   for (const d of duplicateKeys(doc))
@@ -152,7 +164,22 @@ function duplicateProblem(schema: unknown, d: DuplicateKey): Problem {
 const SYNTAX_FIX =
   'indent with spaces, one level per nesting; quote a value that holds ": ", " #", or starts with [ { * & ! | > % @';
 
-const UNCLOSED = 'close the [ or { opened before here, and indent its continuation lines deeper than its key';
+/** The first errors of a file that is no YAML are the ones that say so; the rest follow from them. */
+const MAX_SYNTAX = 10;
+
+/** Fixes for messages that share a code with others of another cause. */
+const SYNTAX_BY_MESSAGE: readonly (readonly [RegExp, string])[] = [
+  [
+    /end with an? [\]}]/,
+    'close the [ or { opened before here, and indent its continuation lines deeper than its key',
+  ],
+  [/followed by map values/, 'follow the key with ": " and its value; a line of plain text is no YAML'],
+  [/Missing closing .?quote/, 'close the quote opened here on the same value, or escape a quote inside it'],
+  [
+    /Nested mappings are not allowed in compact mappings/,
+    'put the nested mapping on lines of its own, or write it in braces: key: { a: 1 }',
+  ],
+];
 
 /** yaml's error codes, in what to do about them. */
 const SYNTAX_FIXES: Readonly<Record<string, string>> = {
