@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -181,5 +182,23 @@ describe('reading the spec: what is wrong, in words, with a fix', () => {
     );
     // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
     assert.doesNotMatch(r.stderr, /[\u0000\u001b]/);
+  });
+});
+
+describe('output to a reader that stops early', () => {
+  test('cgnat export | head -1 ends quietly, as cat would (128 + SIGPIPE), without a stack trace', () => {
+    // 66,048 subscribers: 2.8 MB of CSV, far more than a pipe holds when head has gone.
+    const big = join(tmp, 'big.yaml');
+    writeFileSync(
+      big,
+      readFileSync(join(EXAMPLES_DIR, 'cgnat-carrier.yaml'), 'utf8')
+        .replace('pool: [203.0.113.10, 203.0.113.11]', 'pool: [203.0.113.0/25]')
+        .replace('subscribers: [100.64.0.0/22]', 'subscribers: [100.64.0.0/16]'),
+    );
+    const line = `${process.execPath} --import tsx ${MAIN} cgnat export ${big} | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
+    const r = spawnSync('bash', ['-c', line], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.signal, null);
+    assert.equal(r.stdout, 'tenant,subscriber,public,first_port,last_port\n');
+    assert.equal(r.stderr, 'status 141\n');
   });
 });

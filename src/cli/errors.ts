@@ -8,6 +8,18 @@ import { colorsFor } from './color.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
 
+/**
+ * A reader that closes the pipe early (`convergent cgnat export … | head`) ends the command as it
+ * would end cat: quietly, with 128 + SIGPIPE, instead of an unhandled EPIPE and Node's stack trace.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(141);
+    });
+}
+
 /** A mistake in the command line (or what it names, like --out): the message, and how to fix it. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -27,7 +39,7 @@ export function reportAndExit(err: unknown, outcome?: string): never {
     process.exit(EXIT.invalid);
   }
   if (err instanceof LabError) {
-    process.stderr.write(`convergent lab: ${err.message}\n`);
+    process.stderr.write(`convergent lab: ${escapeControls(err.message)}\n`);
     process.exit(EXIT.lab);
   }
   if (err instanceof UsageError) {
