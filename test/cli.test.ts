@@ -75,6 +75,14 @@ describe('cli', () => {
     assert.match(r.stderr, /no node "node9" .*; nodes: node1, node2/);
   });
 
+  test('a usage error echoes control characters escaped, never raw', () => {
+    const r = convergent('render', part4, '--node', 'x\u001b[2J\u0007');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^convergent: no node "x\\e\[2J\\x07" in /);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
+    assert.doesNotMatch(r.stderr, /[\u001b\u0007]/);
+  });
+
   test('render --out writes one directory per node', () => {
     const out = join(tmp, 'out');
     const r = convergent('render', part4, '--out', out);

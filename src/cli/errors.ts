@@ -39,13 +39,13 @@ export function reportAndExit(err: unknown, outcome?: string): never {
     process.exit(EXIT.invalid);
   }
   if (err instanceof LabError) {
-    process.stderr.write(`convergent lab: ${escapeControls(err.message)}\n`);
+    process.stderr.write(`convergent lab: ${escapeControls(err.message, '\n\t')}\n`);
     process.exit(EXIT.lab);
   }
   if (err instanceof UsageError) {
     const fix =
       err.fix === undefined ? '' : `\n  ${colorsFor(process.stderr).cyan('fix')}: ${escapeControls(err.fix)}`;
-    process.stderr.write(`convergent: ${escapeControls(err.message)}${fix}\n`);
+    process.stderr.write(`convergent: ${escapeControls(err.message, '\n\t')}${fix}\n`);
     process.exit(EXIT.usage);
   }
   throw err;

@@ -46,13 +46,15 @@ const NAMED: Readonly<Record<string, string>> = {
 
 /**
  * Control characters spelled as in a YAML double-quoted string ("\e", "\x07", "\u2028"), so that a
- * name echoed from the spec cannot move the cursor, recolour or clear the user's terminal.
+ * name echoed from the spec cannot move the cursor, recolour or clear the user's terminal. `keep`:
+ * the ones to leave (line feeds and tabs of a tool's output quoted in a lab error).
  */
-export function escapeControls(text: string): string {
+export function escapeControls(text: string, keep = ''): string {
   return text.replace(
     // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => {
+      if (keep.includes(c)) return c;
       const code = c.charCodeAt(0);
       return (
         NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`)
