@@ -127,7 +127,9 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
             at.schema && exampleOf(at.schema, at.pattern, field),
           ),
         ];
-      const expected = at.schema ? expected_(at.schema, issue.message, field, at.pattern) : 'something else';
+      const expected = at.schema
+        ? expectedWords(at.schema, issue.message, field, at.pattern)
+        : 'something else';
       const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
       return [
         {
@@ -238,7 +240,7 @@ function unionProblem(
 ): Problem {
   const options = (union?._zod.def.options ?? []) as Schema[];
   const branches = options.map((option, i) =>
-    expected_(unwrap(option), issue.errors[i]?.[0]?.message ?? '', '', ''),
+    expectedWords(unwrap(option), issue.errors[i]?.[0]?.message ?? '', '', ''),
   );
   const words = branches.length ? branches.join(', or ') : 'another kind of value';
   return {
@@ -302,7 +304,7 @@ function ownHint(schema: Schema): string | undefined {
 }
 
 /** "a mapping of fields", "a list", or the schema's own "expected …" words. */
-function expected_(schema: Schema, message: string, field: string, pattern: string): string {
+function expectedWords(schema: Schema, message: string, field: string, pattern: string): string {
   const mine = own(message);
   if (mine?.startsWith('expected ')) return mine.slice('expected '.length);
   const hint = ownHint(schema);
@@ -317,7 +319,7 @@ function expected_(schema: Schema, message: string, field: string, pattern: stri
     case 'array': {
       const element = unwrap(schema._zod.def.element as Schema);
       if (['object', 'record', 'array'].includes(typeOf(element))) return 'a list (- …)';
-      return `a list ([…, …]), each ${expected_(element, '', '', '')}`;
+      return `a list ([…, …]), each ${expectedWords(element, '', '', '')}`;
     }
     case 'string': {
       // A short description names the kind ("host name"); a field's sentence does not.
@@ -326,7 +328,7 @@ function expected_(schema: Schema, message: string, field: string, pattern: stri
     }
     case 'union':
       return ((schema._zod.def.options ?? []) as Schema[])
-        .map((o) => expected_(unwrap(o), '', '', ''))
+        .map((o) => expectedWords(unwrap(o), '', '', ''))
         .join(', or ');
     case 'literal':
       return (schema._zod.def.values as unknown[]).map((v) => JSON.stringify(v)).join(' or ');
