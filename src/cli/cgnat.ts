@@ -26,10 +26,41 @@ function printBlock(block: PortBlock | undefined, missing: string, json: boolean
   process.stdout.write(json ? `${JSON.stringify(asJson(block))}\n` : line(block));
 }
 
-function ipv4(text: string, what: string): number {
+/** An IPv4 address argument; IPv6 is named as such (CGNAT translates IPv4 only; IPv6 is routed). */
+function ipv4(text: string, what: string, fix: string): number {
   const a = parseIPv4(text);
-  if (a === undefined) throw new UsageError(`${what} "${text}" is not an IPv4 address`);
-  return a;
+  if (a !== undefined) return a;
+  if (text.includes(':'))
+    throw new UsageError(
+      `${what} "${text}" is IPv6; the NAT and its port blocks are IPv4 only (IPv6 is routed, not translated)`,
+      fix,
+    );
+  throw new UsageError(`${what} "${text}" is not an IPv4 address`, fix);
+}
+
+const PUBLIC_FIX = 'give PUBLIC_IP:PORT, e.g. 100.64.0.1:18500';
+
+/** PUBLIC_IP:PORT, as an abuse report names it: each part checked, before the spec is read. */
+export function parsePublic(text: string): { address: number; port: number } {
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
+  if (bracketed) ipv4(bracketed[1] as string, 'public address', PUBLIC_FIX);
+  const colon = text.lastIndexOf(':');
+  if (colon < 0 || text.indexOf(':') !== colon) {
+    if (text.indexOf(':') !== colon) ipv4(text, 'public address', PUBLIC_FIX);
+    throw new UsageError(
+      `"${text}" has no port; a public port block is found by address and port`,
+      parseIPv4(text) === undefined ? PUBLIC_FIX : `give PUBLIC_IP:PORT, e.g. ${text}:18500`,
+    );
+  }
+  const address = ipv4(text.slice(0, colon), 'public address', PUBLIC_FIX);
+  const portText = text.slice(colon + 1);
+  const port = /^\d+$/.test(portText) ? Number(portText) : Number.NaN;
+  if (!(port >= 1 && port <= 65535))
+    throw new UsageError(
+      `port "${portText}" of ${text} is not a port: ports run from 1 to 65535`,
+      'give PUBLIC_IP:PORT with a port from 1 to 65535, e.g. 100.64.0.1:18500',
+    );
+  return { address, port };
 }
 
 export function cgnatCommand(program: Command): void {
@@ -43,10 +74,9 @@ export function cgnatCommand(program: Command): void {
     .option('--json', 'print as JSON')
     .action((file, pub, options) => {
       try {
-        const m = /^(\d+\.\d+\.\d+\.\d+):(\d{1,5})$/.exec(pub);
-        if (!m) throw new UsageError(`expected PUBLIC_IP:PORT such as 100.64.0.1:18500, not "${pub}"`);
+        const { address, port } = parsePublic(pub);
         const c = readCgnat(file);
-        const owner = ownerOf(c, ipv4(m[1] as string, 'public address'), Number(m[2]));
+        const owner = ownerOf(c, address, port);
         printBlock(
           owner,
           `${pub}: no subscriber owns it (not a pool address, or a port outside every block)`,
@@ -66,13 +96,19 @@ export function cgnatCommand(program: Command): void {
     .option('--json', 'print as JSON')
     .action((file, tenantName, address, options) => {
       try {
+        const subscriber = ipv4(
+          address,
+          'subscriber address',
+          "give the subscriber's IPv4 address, e.g. 100.64.0.2",
+        );
         const c = readCgnat(file);
         const tenant = c.tenants.find((t) => t.name === tenantName);
         if (!tenant)
           throw new UsageError(
             `no tenant "${tenantName}"; tenants: ${c.tenants.map((t) => t.name).join(', ')}`,
+            `give one of them, e.g. ${c.tenants[0]?.name ?? 'blue'}`,
           );
-        const block = blockOf(c, tenant, ipv4(address, 'subscriber address'));
+        const block = blockOf(c, tenant, subscriber);
         printBlock(block, `${address} is no subscriber of tenant ${tenantName}`, options.json === true);
       } catch (err) {
         reportAndExit(err);

@@ -2,6 +2,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { describeCgnat } from '../compile/cgnat/blocks.ts';
 import { readAnySpec } from '../spec/read.ts';
+import { plural } from '../util/plural.ts';
 import { reportAndExit } from './errors.ts';
 
 export function checkCommand(program: Command): void {
@@ -19,8 +20,8 @@ export function checkCommand(program: Command): void {
         const cluster = spec.cluster;
         const tags = cluster.nodes.map((n) => `${n.name}=${n.tag}${n.tagAllocated ? '*' : ''}`).join(' ');
         process.stdout.write(
-          `${file}: ok: cluster ${cluster.name}, ${cluster.nodes.length} nodes, ${cluster.networks.length} networks, ` +
-            `${cluster.guests.length} guests, ${cluster.forwards.length} forwards\n` +
+          `${file}: ok: cluster ${cluster.name}, ${plural(cluster.nodes.length, 'node')}, ${plural(cluster.networks.length, 'network')}, ` +
+            `${plural(cluster.guests.length, 'guest')}, ${plural(cluster.forwards.length, 'forward')}\n` +
             `node tags: ${tags}${cluster.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}\n`,
         );
       } catch (err) {

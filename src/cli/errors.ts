@@ -1,34 +1,58 @@
 // How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error,
 // 3 lab checks failed, 4 the lab could not be built (no root, a kernel feature missing).
 // User mistakes are printed as located messages, never as stack traces.
-import pc from 'picocolors';
 import { LabError } from '../lab/topology.ts';
-import { formatProblem, SpecError } from '../spec/problem.ts';
+import { escapeControls, formatProblem, SpecError } from '../spec/problem.ts';
+import { plural } from '../util/plural.ts';
+import { colorsFor } from './color.ts';
 
 export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
+/**
+ * A reader that closes the pipe early (`convergent cgnat export … | head`) ends the command as it
+ * would end cat: quietly, with 128 + SIGPIPE, instead of an unhandled EPIPE and Node's stack trace.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(141);
+    });
 }
 
-export function reportAndExit(err: unknown): never {
+/** A mistake in the command line (or what it names, like --out): the message, and how to fix it. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly fix: string | undefined;
+  constructor(message: string, fix?: string) {
+    super(message);
+    this.fix = fix;
+  }
+}
+
+/** Ends the command on an error; `outcome` says what did not happen, when the command had effects ("nothing was written"). */
+export function reportAndExit(err: unknown, outcome?: string): never {
   if (err instanceof SpecError) {
     for (const p of err.problems) process.stderr.write(`${colorProblem(formatProblem(p))}\n`);
-    const n = err.problems.length;
-    process.stderr.write(`${n} problem${n === 1 ? '' : 's'} found; nothing was written.\n`);
+    const found = `${plural(err.problems.length, 'problem')} found`;
+    process.stderr.write(`${outcome ? `${found}; ${outcome}` : found}.\n`);
     process.exit(EXIT.invalid);
   }
   if (err instanceof LabError) {
-    process.stderr.write(`convergent lab: ${err.message}\n`);
+    process.stderr.write(`convergent lab: ${escapeControls(err.message, '\n\t')}\n`);
     process.exit(EXIT.lab);
   }
   if (err instanceof UsageError) {
-    process.stderr.write(`convergent: ${err.message}\n`);
+    const fix =
+      err.fix === undefined ? '' : `\n  ${colorsFor(process.stderr).cyan('fix')}: ${escapeControls(err.fix)}`;
+    process.stderr.write(`convergent: ${escapeControls(err.message, '\n\t')}${fix}\n`);
     process.exit(EXIT.usage);
   }
   throw err;
 }
 
+/** Problems go to stderr: coloured when stderr is a terminal, whatever stdout is. */
 function colorProblem(text: string): string {
-  return text.replace(': error: ', `: ${pc.red('error')}: `).replace('\n  fix: ', `\n  ${pc.cyan('fix')}: `);
+  const c = colorsFor(process.stderr);
+  return text.replace(': error: ', `: ${c.red('error')}: `).replace('\n  fix: ', `\n  ${c.cyan('fix')}: `);
 }

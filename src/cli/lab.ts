@@ -28,6 +28,7 @@ import { type Kernel, pickKernels } from '../vm/kernel.ts';
 import { type VmLabReport, type VmSpec, vmLabTest, vmLabUp } from '../vm/lab.ts';
 import { formatMatrix, type KernelRun } from '../vm/matrix.ts';
 import { listVmLabs, removeVmLab, type VmLabEntry, type VmLabRecord, vmRequest } from '../vm/resident.ts';
+import { colorFor } from './color.ts';
 import { EXIT, reportAndExit, UsageError } from './errors.ts';
 
 const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
@@ -102,7 +103,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** The report on stdout, and the exit status from the checks. */
 function printReport(report: LabReport, json: boolean): void {
   process.stdout.write(
-    json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, process.stdout.isTTY),
+    json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, colorFor(process.stdout)),
   );
   const lost = report.afterCut?.established.filter((e) => !e.survived).length ?? 0;
   const failed = report.failed + (report.afterCut?.report.failed ?? 0) + lost;

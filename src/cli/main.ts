@@ -3,7 +3,7 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { cgnatCommand } from './cgnat.ts';
 import { checkCommand } from './check.ts';
-import { EXIT } from './errors.ts';
+import { EXIT, endQuietlyOnClosedPipe } from './errors.ts';
 import { labCommand } from './lab.ts';
 import { renderCommand } from './render.ts';
 import { schemaCommand } from './schema.ts';
@@ -15,6 +15,7 @@ const program = new Command()
   .exitOverride()
   .showHelpAfterError();
 
+endQuietlyOnClosedPipe();
 checkCommand(program);
 renderCommand(program);
 labCommand(program);

@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { compileCgnat } from '../compile/cgnat/index.ts';
 import { compiler } from '../compile/index.ts';
 import { renderCgnat } from '../render/cgnat.ts';
-import { type RenderedFile, renderNode } from '../render/files.ts';
+import { FILES, type RenderedFile, renderNode } from '../render/files.ts';
 import { readAnySpec } from '../spec/read.ts';
 import { reportAndExit, UsageError } from './errors.ts';
 import { writeNodeDirs } from './write.ts';
@@ -11,10 +11,24 @@ import { writeNodeDirs } from './write.ts';
 export function renderCommand(program: Command): void {
   program
     .command('render')
-    .description("render each node's nftables.conf, network.ip (ip -batch) and sysctl.d snippet")
+    .description("render the files each node needs (a CGNAT spec: its router's), printed or written to --out")
     .argument('<file>', 'spec (YAML): a cluster, or kind: cgnat')
     .option('--node <name>', 'only this node')
     .option('--out <dir>', 'write <dir>/<node>/... instead of printing')
+    .addHelpText(
+      'after',
+      `
+Files of a cluster node:
+  ${FILES.nftables.padEnd(32)}the ruleset (nft -f)
+  ${FILES.ipBatch.padEnd(32)}bridges, pipes, addresses, routes (ip -batch)
+  ${FILES.sysctl.padEnd(32)}forwarding, ARP announce (sysctl -p)
+  ${FILES.modules.padEnd(32)}kernel modules at boot (br_netfilter for stateless)
+  ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
+  ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync
+Files of a CGNAT router (kind: cgnat):
+  ${FILES.nftables}, ${FILES.ipBatch}, rules6.ip (IPv6), ${FILES.sysctl}, ${FILES.modules};
+  backend netns also namespaces.ip, netns/<tenant>.ip and netns/<tenant>.sysctl.conf`,
+    )
     .action((file, options) => {
       try {
         const spec = readAnySpec(file);
@@ -40,7 +54,7 @@ export function renderCommand(program: Command): void {
         for (const node of nodes) rendered.set(node.name, renderNode(c.compileNode(node)));
         output(rendered, options.out);
       } catch (err) {
-        reportAndExit(err);
+        reportAndExit(err, options.out ? 'nothing was written' : 'nothing was rendered');
       }
     });
 }

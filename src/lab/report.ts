@@ -16,7 +16,9 @@ function timeOf(r: CheckResult): string {
 }
 
 export function formatReport(report: LabReport, color = false): string {
-  const paint = (ok: boolean, text: string) => (color ? (ok ? pc.green(text) : pc.red(text)) : text);
+  // `color` alone decides (the caller knows the stream); picocolors' own choice follows stdout.
+  const c = pc.createColors(color);
+  const paint = (ok: boolean, text: string) => (ok ? c.green(text) : c.red(text));
   const rows = report.results.map((r) => [
     r.name,
     r.passed ? 'pass' : 'FAIL',

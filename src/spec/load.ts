@@ -1,11 +1,12 @@
 // Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
-import { readFileSync } from 'node:fs';
-import { type Document, isMap, isScalar, LineCounter, parseDocument, visit } from 'yaml';
-import type { z } from 'zod';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { plural } from '../util/plural.ts';
 import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
+import { issueProblems, namesAt } from './issues.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { ClusterSchema, type ClusterSpec } from './schema.ts';
 import { SourceMap } from './source.ts';
+import { readSpecText } from './text.ts';
 
 export interface LoadedSpec {
   readonly file: string;
@@ -13,21 +14,10 @@ export interface LoadedSpec {
   readonly source: SourceMap;
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new SpecError([
-      { file, location: { line: 1, col: 1 }, path: [], message: `cannot read the spec: ${reason}` },
-    ]);
-  }
-}
-
-export const readSpecFile = (file: string): LoadedSpec => parseSpec(readText(file), file);
+export const readSpecFile = (file: string): LoadedSpec => parseSpec(readSpecText(file), file);
 
 /** Reads a spec of either kind. */
-export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readText(file), file);
+export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readSpecText(file), file);
 
 /** Parses and schema-checks a cluster spec. Throws SpecError listing every problem. */
 export function parseSpec(text: string, file: string): LoadedSpec {
@@ -55,29 +45,47 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
   // yaml's own uniqueKeys check compares every key with every other: quadratic for 20,000 guests.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const source = new SourceMap(doc, lines);
-  const syntax: LocatedProblem[] = doc.errors.map((e) => ({
+  // Eleven are shown as they are; twelve or more as ten and a count.
+  const shown = doc.errors.length > MAX_SYNTAX + 1 ? MAX_SYNTAX : doc.errors.length;
+  const syntax: LocatedProblem[] = doc.errors.slice(0, shown).map((e) => ({
     file,
     location: source.locateOffset(e.pos[0]),
     path: [],
     message: `YAML syntax: ${e.message.split('\n')[0]}`,
+    fix: SYNTAX_BY_MESSAGE.find(([m]) => m.test(e.message))?.[1] ?? SYNTAX_FIXES[e.code] ?? SYNTAX_FIX,
   }));
-  for (const offset of duplicateKeys(doc)) {
-    const key = /^[^\s:{},[\]]+/.exec(text.slice(offset))?.[0] ?? 'this key';
+  const more = doc.errors[shown];
+  if (more)
     syntax.push({
       file,
-      location: source.locateOffset(offset),
+      location: source.locateOffset(more.pos[0]),
       path: [],
-      message: `"${key}" appears twice in the same mapping`,
-      fix: 'every name and field appears once; rename or merge the two',
+      message: `${plural(doc.errors.length - shown, 'more YAML syntax error')} from here on`,
+      fix: 'fix the ones above first: later errors often follow from them (or is this file a spec at all?)',
     });
-  }
+  const kind = doc.get('kind');
+  const schema = kind === 'cgnat' ? CgnatSchema : ClusterSchema;
+  for (const d of duplicateKeys(doc))
+    syntax.push({ ...duplicateProblem(schema, d), file, location: source.locateOffset(d.offset) });
   if (syntax.length > 0) throw new SpecError(syntax);
-  const data: unknown = doc.toJS() ?? {};
-  const cgnat = (data as { kind?: unknown }).kind === 'cgnat';
-  const schema = cgnat ? CgnatSchema : ClusterSchema;
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
+    throw new SpecError([
+      {
+        file,
+        location: source.locate([]),
+        path: [],
+        message:
+          data === null || data === undefined
+            ? 'the spec is empty'
+            : `the spec must be a mapping of fields (name: …, uplink: …, nodes: …), not ${Array.isArray(data) ? 'a list' : 'a single value'}`,
+        fix: 'start from an example: examples/part4-stateless.yaml (a cluster) or examples/cgnat-demo.yaml (kind: cgnat)',
+      },
+    ]);
+  const cgnat = schema === CgnatSchema;
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => schemaProblems(schema, issue, data));
+    const problems = parsed.error.issues.flatMap((issue) => issueProblems(schema, issue, data));
     throw new SpecError(locateAll(problems, source, file));
   }
   return cgnat
@@ -90,94 +98,99 @@ export function locateAll(problems: readonly Problem[], source: SourceMap, file:
   return located.sort((a, b) => a.location.line - b.location.line || a.location.col - b.location.col);
 }
 
-/** Offsets of keys that repeat an earlier key of the same mapping. */
-function duplicateKeys(doc: Document): number[] {
-  const found: number[] = [];
+interface DuplicateKey {
+  readonly key: string;
+  readonly offset: number;
+  /** Where the mapping is in the spec, and the keys it already has. */
+  readonly path: SpecPath;
+  readonly keys: ReadonlySet<string>;
+}
+
+/** Keys that repeat an earlier key of the same mapping. */
+function duplicateKeys(doc: Document): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
   visit(doc, {
-    Map(_, map) {
+    Map(_, map, ancestors) {
       if (!isMap(map)) return;
       const seen = new Set<string>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
         const key = String(pair.key.value);
-        if (seen.has(key)) found.push(pair.key.range?.[0] ?? 0);
-        else seen.add(key);
+        if (!seen.has(key)) seen.add(key);
+        else
+          found.push({
+            key,
+            offset: pair.key.range?.[0] ?? 0,
+            path: specPath([...ancestors, map]),
+            keys: seen,
+          });
       }
     },
   });
   return found;
 }
 
-type Issue = z.core.$ZodIssue;
-
-function schemaProblems(schema: unknown, issue: Issue, data: unknown): Problem[] {
-  const path = issue.path as SpecPath;
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const known = fieldsAt(schema, path);
-      return issue.keys.map((key) => ({
-        path: [...path, key],
-        atKey: true,
-        message: `unknown field "${key}"${path.length ? ` in ${describePath(path)}` : ''}`,
-        fix: known.length ? `the fields allowed here are: ${known.join(', ')}` : 'remove it',
-      }));
-    }
-    case 'invalid_type': {
-      if (valueAt(data, path) === undefined) {
-        const field = path[path.length - 1];
-        return [
-          {
-            path: path.slice(0, -1),
-            message: `missing required field "${String(field)}"${path.length > 1 ? ` in ${describePath(path.slice(0, -1))}` : ''}`,
-            fix: `add "${String(field)}:" here`,
-          },
-        ];
-      }
-      return [{ path, message: issue.message }];
-    }
-    case 'invalid_key':
-      return [{ path, atKey: true, message: issue.issues[0]?.message ?? issue.message }];
-    default:
-      return [{ path, message: issue.message }];
-  }
+/** The spec path of the last node of a chain of YAML ancestors: ["guests", "guest1"]. */
+function specPath(chain: readonly unknown[]): SpecPath {
+  const path: (string | number)[] = [];
+  chain.forEach((node, i) => {
+    if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+    else if (isSeq(node)) path.push(node.items.indexOf(chain[i + 1] as never));
+  });
+  return path;
 }
 
-function describePath(path: SpecPath): string {
-  return path
-    .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-    .join('.')
-    .replace(/\.\[/g, '[');
+/** A repeated name gets a free one to rename it to; a repeated field is one too many. */
+function duplicateProblem(schema: unknown, d: DuplicateKey): Problem {
+  const base = { path: [...d.path, d.key] };
+  if (!namesAt(schema, d.path))
+    return {
+      ...base,
+      message: `field "${d.key}" appears twice in the same mapping`,
+      fix: 'every field appears once: remove one of the two',
+    };
+  // Host names of a CGNAT spec name interfaces: 15 characters at most; cluster names 31.
+  const max = schema === CgnatSchema ? 15 : 31;
+  let name = '';
+  for (let n = 2; name === '' || d.keys.has(name); n++)
+    name = `${d.key.slice(0, max - 1 - String(n).length)}-${n}`;
+  return {
+    ...base,
+    message: `"${d.key}" appears twice in the same mapping`,
+    fix: `every name appears once: rename this one, e.g. to ${name}, or merge the two`,
+  };
 }
 
-function valueAt(data: unknown, path: SpecPath): unknown {
-  let value = data;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
-}
+const SYNTAX_FIX =
+  'indent with spaces, one level per nesting; quote a value that holds ": ", " #", or starts with [ { * & ! | > % @';
 
-/** The field names the schema allows at an object path, for "unknown field" hints. */
-function fieldsAt(root: unknown, path: SpecPath): string[] {
-  let schema = root;
-  for (const part of path) {
-    schema = unwrap(schema);
-    const def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
-    if (def.type === 'object') schema = (def.shape as Record<string, unknown>)[String(part)];
-    else if (def.type === 'record') schema = def.valueType;
-    else if (def.type === 'array') schema = def.element;
-    else return [];
-    if (!schema) return [];
-  }
-  const def = (unwrap(schema) as { _zod: { def: Record<string, unknown> } })._zod.def;
-  return def.type === 'object' ? Object.keys(def.shape as object) : [];
-}
+/** The first errors of a file that is no YAML are the ones that say so; the rest follow from them. */
+const MAX_SYNTAX = 10;
 
-function unwrap(schema: unknown): unknown {
-  let s = schema as { _zod: { def: { type: string; innerType?: unknown } } };
-  while (s._zod.def.innerType && ['default', 'optional', 'nullable', 'prefault'].includes(s._zod.def.type)) {
-    s = s._zod.def.innerType as typeof s;
-  }
-  return s;
-}
+/** Fixes for messages that share a code with others of another cause. */
+const SYNTAX_BY_MESSAGE: readonly (readonly [RegExp, string])[] = [
+  [
+    /end with an? [\]}]/,
+    'close the [ or { opened before here, and indent its continuation lines deeper than its key',
+  ],
+  [/followed by map values/, 'follow the key with ": " and its value; a line of plain text is no YAML'],
+  [/Missing closing .?quote/, 'close the quote opened here on the same value, or escape a quote inside it'],
+  [
+    /Nested mappings are not allowed in compact mappings/,
+    'put the nested mapping on lines of its own, or write it in braces: key: { a: 1 }',
+  ],
+];
+
+/** yaml's error codes, in what to do about them. */
+const SYNTAX_FIXES: Readonly<Record<string, string>> = {
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  BAD_INDENT: 'line the items of one mapping or list up at the same column, with spaces',
+  MISSING_CHAR: 'close the bracket or quote that is open here: { … }, [ … ], "…"',
+  BAD_DQ_ESCAPE: 'in double quotes, write a backslash as \\\\; or use single quotes',
+  MULTILINE_IMPLICIT_KEY: 'a key fits on one line: end it with ": " on the line it starts',
+  BLOCK_AS_IMPLICIT_KEY: 'a key fits on one line: end it with ": " on the line it starts',
+  BAD_SCALAR_START: 'quote the value: it starts with a character YAML reserves',
+  DUPLICATE_KEY: 'every name and field appears once; rename or merge the two',
+  MULTIPLE_DOCS: 'a spec is one YAML document: remove the "---" or split the file',
+  UNEXPECTED_TOKEN: 'check the punctuation here: a stray ":", "-", "," or bracket',
+};

@@ -314,13 +314,29 @@ function checkPipes(
     if (roots.size > 1) {
       const first = find(nodes[0] as string);
       const cut = nodes.filter((n) => find(n) !== first);
+      const [a, b] = [nodes[0] as string, cut[0] as string];
       report(
         ['networks', netName, 'pipes'],
-        `the pipes of network ${netName} do not join node ${cut[0]} to node ${nodes[0]}; guests behind one cannot be reached through the other`,
-        `add a pipe such as { ${nodes[0]}: eth1.100, ${cut[0]}: eth1.100 }`,
+        `the pipes of network ${netName} do not join node ${b} to node ${a}; guests behind one cannot be reached through the other`,
+        `add a pipe such as { ${a}: ${freeInterface(spec, a)}, ${b}: ${freeInterface(spec, b)} }`,
       );
     }
   }
+}
+
+/** An interface name no pipe, uplink port or bridge of the node has yet: eth1.100, eth2.100, … */
+function freeInterface(spec: ClusterSpec, node: string): string {
+  const used = new Set<string>([
+    ...(spec.nodes[node]?.uplink?.ports ?? spec.uplink.ports),
+    spec.nodes[node]?.uplink?.bridge ?? spec.uplink.bridge,
+  ]);
+  for (const network of Object.values(spec.networks)) {
+    used.add(network.bridge);
+    for (const pipe of network.pipes) if (pipe[node] !== undefined) used.add(pipe[node]);
+  }
+  let i = 1;
+  while (used.has(`eth${i}.100`)) i++;
+  return `eth${i}.100`;
 }
 
 function checkGuests(spec: ClusterSpec, nodeNames: Set<string>, owners: AddressOwners, report: Report): void {

@@ -6,6 +6,7 @@
 // the same arithmetic run backwards answers it for as long as the spec was in force.
 
 import type { Cgnat, Tenant } from '../../spec/cgnat/model.ts';
+import { plural } from '../../util/plural.ts';
 
 export interface PortBlock {
   readonly tenant: string;
@@ -80,8 +81,8 @@ export function* allBlocks(c: Cgnat): Generator<PortBlock> {
 export function describeCgnat(c: Cgnat): string {
   const subscribers = c.tenants.reduce((n, t) => n + t.subscriberCount, 0);
   return (
-    `CGNAT ${c.name} (backend ${c.backend}), ${c.tenants.length} tenants, ${subscribers} subscribers; ` +
-    `pool ${c.nat.pool.length} address(es) x ${c.nat.blocksPerAddress} blocks of ${c.nat.block} ports ` +
-    `(${capacity(c) - subscribers} blocks free); ${c.nat.filtering} filtering`
+    `CGNAT ${c.name} (backend ${c.backend}), ${plural(c.tenants.length, 'tenant')}, ${plural(subscribers, 'subscriber')}; ` +
+    `pool ${plural(c.nat.pool.length, 'address', 'addresses')} x ${plural(c.nat.blocksPerAddress, 'block')} of ${plural(c.nat.block, 'port')} ` +
+    `(${plural(capacity(c) - subscribers, 'block')} free); ${c.nat.filtering} filtering`
   );
 }

@@ -2,6 +2,7 @@
 // Tenants may share address space with each other (that is the point), never within themselves.
 import { type Cidr, inCidr, parseAddress, parseCidr } from '../../util/ip.ts';
 import { formatPrefix, overlaps, type Prefix, parseIPv4, parsePrefix } from '../../util/ipv4.ts';
+import { plural } from '../../util/plural.ts';
 import type { Problem, SpecPath } from '../problem.ts';
 import { type CgnatSpec, parsePortRange } from './schema.ts';
 
@@ -193,7 +194,7 @@ function checkPool(spec: CgnatSpec, subscribers: number, report: Report): void {
   if (capacity < subscribers)
     report(
       ['nat', 'pool'],
-      `the pool serves ${capacity} subscribers (${pool} address(es) x ${perAddress} blocks of ${spec.nat.block} ports) but the tenants have ${subscribers}`,
+      `the pool serves ${plural(capacity, 'subscriber')} (${plural(pool, 'address', 'addresses')} x ${plural(perAddress, 'block')} of ${plural(spec.nat.block, 'port')}) but the tenants have ${subscribers}`,
       `add public addresses (${Math.ceil(subscribers / perAddress)} needed), make blocks smaller, or narrow the subscriber prefixes`,
     );
 }

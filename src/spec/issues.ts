@@ -1,0 +1,495 @@
+// zod's issues in the words of the spec: what the field must be, what it is instead, and a fix
+// that shows the form (an example, the nearest allowed name, the prefix with its host bits cleared).
+// No zod text ("Invalid input: expected object, received array") reaches the user.
+import type { z } from 'zod';
+import { formatIPv4, parseIPv4 } from '../util/ipv4.ts';
+import { plural } from '../util/plural.ts';
+import { formatPath, type Problem, type SpecPath } from './problem.ts';
+
+type Issue = z.core.$ZodIssue;
+type Def = Record<string, unknown> & { type: string };
+interface Schema {
+  readonly _zod: { readonly def: Def };
+  readonly description?: string;
+  safeParse(v: unknown): { success: boolean; error?: { issues: Issue[] } };
+}
+
+// How to write a mapping or a list, by where it is ("*" a name, "[]" a list item). One line each: a fix line.
+const EXAMPLES: Readonly<Record<string, string>> = {
+  uplink: 'uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1 }',
+  'uplink.ports': 'ports: [eth0]',
+  nodes: 'nodes: { node1: { address: 192.168.122.11 } }',
+  'nodes.*': 'node1: { address: 192.168.122.11 }',
+  'nodes.*.uplink': 'uplink: { bridge: xenbr0, ports: [eth0] }',
+  'nodes.*.uplink.ports': 'ports: [eth0]',
+  networks:
+    'networks: { guestnet: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } } }',
+  'networks.*': 'guestnet: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } }',
+  'networks.*.nodes': 'nodes: { node1: 10.5.5.251, node2: 10.5.5.252 }',
+  'networks.*.pipes': 'pipes: [{ node1: eth1.100, node2: eth1.100 }]',
+  'networks.*.pipes[]': '- { node1: eth1.100, node2: eth1.100 }',
+  guests: 'guests: { guest1: { node: node1, address: 10.5.5.201 } }',
+  'guests.*': 'guest1: { node: node1, address: 10.5.5.201 }',
+  forwards: 'forwards: [{ port: 80, to: guest1 }]',
+  'forwards[]': '- { port: 80, to: guest1 }',
+  'forwards[].nodes': 'nodes: [node1, node2]',
+  sync: 'sync: { network: guestnet }',
+  proxies: 'proxies: [{ port: 8080, to: guest1, toPort: 80 }]',
+  'proxies[]': '- { port: 8080, to: guest1, toPort: 80 }',
+  'proxies[].nodes': 'nodes: [node1, node2]',
+  checks: 'checks: [{ to: node1, proto: http, port: 80, expect: { answers: guest1 } }]',
+  'checks[]': '- { to: node1, proto: http, port: 80, expect: { answers: guest1 } }',
+  'checks[].expect': 'expect: { answers: guest1 }',
+  // A CGNAT spec (kind: cgnat).
+  'cgnat:uplink.addresses': 'addresses: [198.51.100.2/24]',
+  'cgnat:uplink.gateways': 'gateways: [198.51.100.1]',
+  'cgnat:nat': 'nat: { pool: [203.0.113.10] }',
+  'cgnat:nat.pool': 'pool: [203.0.113.10, 203.0.113.16/28]',
+  'cgnat:tenants':
+    'cgnat:tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
+  'cgnat:tenants.*': 'acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] }',
+  'cgnat:tenants.*.gateways': 'gateways: [100.64.3.254/22, "2001:db8:1::1/64"]',
+  'cgnat:tenants.*.subscribers': 'subscribers: [100.64.0.0/22]',
+  'cgnat:tenants.*.routes': 'routes: [{ to: 192.0.2.2/32, client: acme_c1 }]',
+  'cgnat:tenants.*.routes[]': '- { to: 192.0.2.2/32, client: acme_c1 }',
+  'cgnat:tenants.*.clients': 'clients: { acme_c1: { addresses: [100.64.0.10] } }',
+  'cgnat:tenants.*.clients.*': 'acme_c1: { addresses: [100.64.0.10] }',
+  'cgnat:tenants.*.clients.*.addresses': 'addresses: [100.64.0.10, "2001:db8:1::10"]',
+  'cgnat:peer': 'peer: { addresses: [198.51.100.1/24] }',
+  'cgnat:peer.addresses': 'addresses: [198.51.100.1/24, 192.0.2.1/32]',
+  'cgnat:checks[].inbound': 'inbound: { from: inet }',
+  'cgnat:uplink': 'uplink: { interface: wan, addresses: [198.51.100.2/24], gateways: [198.51.100.1] }',
+  'cgnat:checks': 'checks: [{ name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }]',
+  'cgnat:checks[]': '- { name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }',
+  'cgnat:checks[].expect': 'expect: { reaches: false }',
+  'cgnat:checks[].from': 'from: acme_c1 (or several: [acme_c1, globex_c1])',
+  'cgnat:checks[].to': 'to: 192.0.2.1 (or several for nat: mapping: [192.0.2.1, 192.0.2.3])',
+};
+
+const LEAF_EXAMPLES: Readonly<Record<string, string>> = {
+  name: 'name: cluster1',
+  stp: 'stp: true',
+  forwardDelay: 'forwardDelay: 4',
+  tag: 'tag: 1',
+};
+
+/** The problems one zod issue stands for, each with a fix. */
+export function issueProblems(root: unknown, issue: Issue, data: unknown): Problem[] {
+  const path = issue.path as SpecPath;
+  const walked = walk(root, path);
+  // The examples of a CGNAT spec are its own: "uplink" is another mapping there.
+  const cgnat = 'tenants' in shapeOf(unwrap(root as Schema));
+  const at = { schema: walked.schema, pattern: `${cgnat ? 'cgnat:' : ''}${walked.pattern}` };
+  const value = valueAt(data, path);
+  const subject = path.length ? formatPath(path) : 'the spec';
+  const field = String(path.findLast((p) => typeof p === 'string') ?? '');
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = at.schema && typeOf(at.schema) === 'object' ? Object.keys(shapeOf(at.schema)) : [];
+      // The field meant is one not written yet; of two as near, the one that is required.
+      const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
+      const shape = at.schema ? shapeOf(at.schema) : {};
+      const required = (k: string) => !['optional', 'default'].includes((shape[k] as Schema)._zod.def.type);
+      const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
+      return issue.keys.map((key) => {
+        const near = nearest(key, candidates);
+        return {
+          path: [...path, key],
+          atKey: true,
+          message: `unknown field "${key}"${path.length ? ` in ${subject}` : ''}`,
+          fix: known.length
+            ? `${near ? `did you mean "${near}"? ` : ''}the fields allowed here are: ${known.join(', ')}`
+            : 'remove it',
+        };
+      });
+    }
+    case 'invalid_type':
+    case 'invalid_union': {
+      if (value === undefined) {
+        const missing = String(path[path.length - 1]);
+        const example = at.schema ? exampleOf(at.schema, at.pattern, missing) : undefined;
+        return [
+          {
+            path: path.slice(0, -1),
+            message: `missing required field "${missing}"${path.length > 1 ? ` in ${formatPath(path.slice(0, -1))}` : ''}`,
+            fix: `add "${missing}:" here${example ? `, e.g. ${example}` : ''}`,
+          },
+        ];
+      }
+      if (issue.code === 'invalid_union')
+        return [
+          unionProblem(
+            path,
+            subject,
+            value,
+            issue,
+            at.schema,
+            at.schema && exampleOf(at.schema, at.pattern, field),
+          ),
+        ];
+      const expected = at.schema
+        ? expectedWords(at.schema, issue.message, field, at.pattern)
+        : 'something else';
+      const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
+      return [
+        {
+          path,
+          message: `${subject} must be ${expected}, not ${received(value)}`,
+          fix: example ? `write it as ${example}` : `write ${expected}`,
+        },
+      ];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = Number(
+        small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum,
+      );
+      if (issue.origin === 'array' || issue.origin === 'set') {
+        const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
+        return [
+          {
+            path,
+            message:
+              own(issue.message) ??
+              `${subject} lists ${count(value)}; it takes ${small ? 'at least' : 'at most'} ${bound}`,
+            fix: example
+              ? `write it as ${example}`
+              : small
+                ? `list at least ${bound}`
+                : `list at most ${bound}`,
+          },
+        ];
+      }
+      if (issue.origin === 'string') {
+        const length = typeof value === 'string' ? value.length : 0;
+        return [
+          {
+            path,
+            message: own(issue.message) ?? (length === 0 ? `${subject} is empty` : `${subject} is too long`),
+            fix: small
+              ? `write at least ${plural(bound, 'character')}`
+              : `shorten "${String(value)}" (${length} characters) to at most ${bound}`,
+          },
+        ];
+      }
+      const range = at.schema ? rangeOf(at.schema) : undefined;
+      return [
+        {
+          path,
+          message: `${own(issue.message) ?? `${subject} is ${small ? 'too small' : 'too large'}`}, not ${String(value)}`,
+          fix: range
+            ? `use a whole number from ${range[0]} to ${range[1]}`
+            : `use ${small ? 'at least' : 'at most'} ${bound}`,
+        },
+      ];
+    }
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      if (path.length === 1 && path[0] === 'kind')
+        return [
+          {
+            path,
+            message: `kind is ${received(value)}; a spec is a cluster (the default) or "kind: cgnat"`,
+            fix: 'write "kind: cgnat" for a CGNAT router, or leave "kind" out for a cluster',
+          },
+        ];
+      const near = typeof value === 'string' ? nearest(value, values) : undefined;
+      return [
+        {
+          path,
+          message: `${subject} is ${received(value)}; it is one of: ${values.join(', ')}`,
+          fix: near ? `write ${field}: ${near}` : `write one of: ${values.join(', ')}`,
+        },
+      ];
+    }
+    case 'invalid_format':
+    case 'custom':
+      return [formatProblem(path, subject, value, issue)];
+    case 'invalid_key': {
+      const inner = issue.issues[0];
+      const key = String(path[path.length - 1]);
+      return [
+        {
+          path,
+          atKey: true,
+          message: own(inner?.message ?? '') ?? `"${key}" is not allowed as a name here`,
+          fix: `rename "${key}", e.g. to ${nameLike(key)}`,
+        },
+      ];
+    }
+    default:
+      return [
+        {
+          path,
+          message: own(issue.message) ?? `${subject} is not valid here`,
+          fix: 'see the examples in examples/',
+        },
+      ];
+  }
+}
+
+/** One of several forms (a host or a list of hosts, "nat" or an address): each named, the first as the fix. */
+function unionProblem(
+  path: SpecPath,
+  subject: string,
+  value: unknown,
+  issue: Issue & { errors: Issue[][] },
+  union: Schema | undefined,
+  example: string | undefined,
+): Problem {
+  const options = (union?._zod.def.options ?? []) as Schema[];
+  const branches = options.map((option, i) =>
+    expectedWords(unwrap(option), issue.errors[i]?.[0]?.message ?? '', '', ''),
+  );
+  const words = branches.length ? branches.join(', or ') : 'another kind of value';
+  return {
+    path,
+    message: `${subject} must be ${words}; not ${received(value)}`,
+    fix: example ? `write it as ${example}` : `write ${branches[0] ?? words}`,
+  };
+}
+
+/** A value the schema checks by pattern or by parsing (names, addresses, prefixes, MACs). */
+function formatProblem(path: SpecPath, subject: string, value: unknown, issue: Issue): Problem {
+  const message = own(issue.message) ?? `${subject} has the wrong form`;
+  const text = String(value);
+  // "expected an IPv4 address such as 192.168.122.11": say what it got, and write what it wants.
+  const m = /^expected (.+?)(?:,? (?:such as|e\.g\.) (\S+))?$/.exec(message);
+  if (m) {
+    const [, what, example] = m as unknown as [string, string, string | undefined];
+    const cleared = clearHostBits(text);
+    return {
+      path,
+      message: `${subject} is "${text}", not ${what}`,
+      fix: cleared
+        ? `write ${cleared} (the network of ${text})`
+        : `write ${what}${example ? ` such as ${example}` : ''}`,
+    };
+  }
+  // A value of the pattern's form, close to what was written: "Node_1" -> node-1, "eth1:100" -> eth1-100.
+  const pattern =
+    'pattern' in issue && typeof issue.pattern === 'string' ? toRegExp(issue.pattern) : undefined;
+  const close =
+    pattern && [nameLike(text), text.replace(/[^A-Za-z0-9_.@-]+/g, '-')].find((c) => pattern.test(c));
+  const naming = /names start with/.test(message);
+  const example = /(?:such as|e\.g\.) (\S+)$/.exec(message)?.[1];
+  return {
+    path,
+    message: `"${text}": ${message}`,
+    fix: close
+      ? naming
+        ? `rename it, e.g. to ${close}`
+        : `write it as ${close}`
+      : example
+        ? `write it like ${example}`
+        : `write a value of that form instead of "${text}"`,
+  };
+}
+
+/** A schema's own message, or undefined for zod's generic text. */
+function own(message: string): string | undefined {
+  return message === '' || /^(Invalid|Too (small|big)|Unrecognized|Expected)\b/.test(message)
+    ? undefined
+    : message;
+}
+
+/** The schema's own "expected …" words: from its type error, or else from its pattern's. */
+function ownHint(schema: Schema): string | undefined {
+  for (const probe of [Symbol(), '\u0000']) {
+    const hint = own(schema.safeParse(probe).error?.issues[0]?.message ?? '');
+    if (hint?.startsWith('expected ')) return hint;
+  }
+  return undefined;
+}
+
+/** "a mapping of fields", "a list", or the schema's own "expected …" words. */
+function expectedWords(schema: Schema, message: string, field: string, pattern: string): string {
+  const mine = own(message);
+  if (mine?.startsWith('expected ')) return mine.slice('expected '.length);
+  const hint = ownHint(schema);
+  if (hint) return hint.slice('expected '.length);
+  switch (typeOf(schema)) {
+    case 'object':
+      return `a mapping of fields (${Object.keys(shapeOf(schema)).slice(0, 3).join(': …, ')}: …)`;
+    case 'record':
+      return field && !pattern.endsWith(']') && !pattern.endsWith('*')
+        ? `a mapping of ${field} by name`
+        : 'a mapping (name: …)';
+    case 'array': {
+      const element = unwrap(schema._zod.def.element as Schema);
+      if (['object', 'record', 'array'].includes(typeOf(element))) return 'a list (- …)';
+      return `a list ([…, …]), each ${expectedWords(element, '', '', '')}`;
+    }
+    case 'string': {
+      // A short description names the kind ("host name"); a field's sentence does not.
+      const d = schema.description;
+      return d && d.length <= 24 && !/[.;:]/.test(d) ? `a ${d}` : 'a text';
+    }
+    case 'union':
+      return ((schema._zod.def.options ?? []) as Schema[])
+        .map((o) => expectedWords(unwrap(o), '', '', ''))
+        .join(', or ');
+    case 'literal':
+      return (schema._zod.def.values as unknown[]).map((v) => JSON.stringify(v)).join(' or ');
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of: ${Object.values(schema._zod.def.entries as object).join(', ')}`;
+    default:
+      return mine ?? 'another kind of value';
+  }
+}
+
+function exampleOf(schema: Schema, pattern: string, field: string): string | undefined {
+  const example = EXAMPLES[pattern];
+  if (example) return example;
+  // A list item has no "field:" of its own: the expected words are the fix.
+  if (pattern.endsWith('[]')) return undefined;
+  if (LEAF_EXAMPLES[field] && typeOf(schema) !== 'object') return LEAF_EXAMPLES[field];
+  const hint = ownHint(schema);
+  const sample = hint && /(?:such as|e\.g\.) (\S+)$/.exec(hint)?.[1];
+  if (sample) return `${field}: ${sample}`;
+  if (typeOf(schema) === 'boolean') return `${field}: true`;
+  return undefined;
+}
+
+function received(value: unknown): string {
+  if (value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `"${value}"`;
+  return String(value);
+}
+
+function count(value: unknown): string {
+  const n = Array.isArray(value) ? value.length : 0;
+  return n === 0 ? 'nothing' : `${n}`;
+}
+
+/** zod's "/^…$/" pattern text back to a RegExp. */
+function toRegExp(text: string): RegExp | undefined {
+  const end = text.lastIndexOf('/');
+  try {
+    return new RegExp(text.slice(1, end), text.slice(end + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+/** 10.5.5.1/24 -> 10.5.5.0/24: the prefix a user meant, when only host bits are wrong. */
+function clearHostBits(text: string): string | undefined {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text);
+  if (!m) return undefined;
+  const address = parseIPv4(m[1] as string);
+  const length = Number(m[2]);
+  if (address === undefined || length > 32) return undefined;
+  const mask = length === 0 ? 0 : (~0 << (32 - length)) >>> 0;
+  const network = (address & mask) >>> 0;
+  return network === address ? undefined : `${formatIPv4(network)}/${length}`;
+}
+
+/** A name of the allowed form (lowercase letter first, a-z 0-9 -, at most 31) close to `text`. */
+function nameLike(text: string): string {
+  const name = text
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 31)
+    .replace(/-+$/, '');
+  return name || 'name1';
+}
+
+/** The allowed word nearest to a misspelt one, when it is near (edit distance at most a third). */
+function nearest(word: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const candidate of allowed) {
+    const d = distance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) that turn a into b. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] as number;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      let best = Math.min(
+        at(i - 1, j) + 1,
+        at(i, j - 1) + 1,
+        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  return at(a.length, b.length);
+}
+
+function valueAt(data: unknown, path: SpecPath): unknown {
+  let value = data;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return value;
+}
+
+/** The schema at a path, and the path's pattern for EXAMPLES ("networks.*.pipes[]"). */
+function walk(root: unknown, path: SpecPath): { schema: Schema | undefined; pattern: string } {
+  let schema: Schema | undefined = unwrap(root as Schema);
+  let pattern = '';
+  for (const part of path) {
+    if (!schema) break;
+    const def = schema._zod.def;
+    let next: unknown;
+    if (def.type === 'object') {
+      next = shapeOf(schema)[String(part)];
+      pattern += pattern ? `.${String(part)}` : String(part);
+    } else if (def.type === 'record') {
+      next = def.valueType;
+      pattern += pattern ? '.*' : '*';
+    } else if (def.type === 'array') {
+      next = def.element;
+      pattern += '[]';
+    }
+    schema = next ? unwrap(next as Schema) : undefined;
+  }
+  return { schema, pattern };
+}
+
+const typeOf = (schema: Schema) => schema._zod.def.type;
+const shapeOf = (schema: Schema) => schema._zod.def.shape as Record<string, unknown>;
+
+/** Whether the mapping at `path` is one of names (nodes, guests, …) rather than of fields. */
+export function namesAt(root: unknown, path: SpecPath): boolean {
+  const { schema } = walk(root, path);
+  return schema !== undefined && typeOf(schema) === 'record';
+}
+
+/** [min, max] of a number schema's checks. */
+function rangeOf(schema: Schema): [number, number] | undefined {
+  let min: number | undefined;
+  let max: number | undefined;
+  for (const check of (schema._zod.def.checks ?? []) as { _zod: { def: Record<string, unknown> } }[]) {
+    const d = check._zod.def;
+    if (d.check === 'greater_than') min = Number(d.value);
+    if (d.check === 'less_than') max = Number(d.value);
+  }
+  return min !== undefined && max !== undefined ? [min, max] : undefined;
+}
+
+function unwrap(schema: Schema): Schema {
+  let s = schema;
+  while (s._zod.def.innerType && ['default', 'optional', 'nullable', 'prefault'].includes(s._zod.def.type)) {
+    s = s._zod.def.innerType as Schema;
+  }
+  return s;
+}
