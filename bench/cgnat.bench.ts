@@ -17,7 +17,8 @@
 // TIME_WAIT flows 1 s instead of 120 s (nf_conntrack_tcp_timeout_time_wait, in their namespace):
 // one subscriber opening thousands of connections a second would otherwise exhaust its 64 ports x 64
 // destination ports within seconds. A real subscriber does not open 3,000 connections a second.
-// Run: npm run bench:cgnat [-- --json]   (ROUNDS, CONN_CLIENTS, CONN_SECONDS, IPERF_SECONDS override)
+// Run: npm run bench:cgnat [-- --json]   (ROUNDS, CONN_CLIENTS, CONN_SECONDS, IPERF_SECONDS override;
+// --smoke: one round of 0.5 s and 1 s, 3 tenants and 1,024 subscribers, one load, to prove the bench works)
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +30,7 @@ import { realRunner } from '../src/lab/run.ts';
 import { renderCgnat } from '../src/render/cgnat.ts';
 import { textOf } from '../src/render/files.ts';
 import { readCgnat } from '../src/spec/read.ts';
+import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   CONNRATE,
   IPERF,
@@ -49,20 +51,36 @@ import {
   warnOthers,
 } from './support.ts';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const CONN_CLIENTS = Number(process.env.CONN_CLIENTS ?? 16);
-const CONN_SECONDS = Number(process.env.CONN_SECONDS ?? 5);
-const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
+const ROUNDS = setting('ROUNDS', 5, 1);
+const CONN_CLIENTS = setting('CONN_CLIENTS', 16, 2);
+const CONN_SECONDS = setting('CONN_SECONDS', 5, 0.5);
+const IPERF_SECONDS = setting('IPERF_SECONDS', 3, 1);
+/** Compile, render and nft -f runs of each ruleset, and the kernel's settling time around them. */
+const LOADS = smoke ? 1 : 3;
+const SETTLE_MS = smoke ? 0 : 2000;
 const CONN_PORT = 7000;
 const CONN_PORTS = 64;
 const SERVER = 'server';
 const CLIENT = 'client';
 const SERVER_ADDRESS = '203.0.113.254';
 
+const TENANTS = smoke ? 3 : 100;
+const CLIENTS_PREFIX = smoke ? 22 : 15;
+const count = (n: number) => n.toLocaleString('en');
 const SCENARIOS = [
   { name: 'base', tenants: 1, subscribers: '100.64.0.0/25', what: '1 tenant, 128 subscribers' },
-  { name: 'tenants', tenants: 100, subscribers: '100.64.0.0/25', what: '100 tenants, 12,800 subscribers' },
-  { name: 'clients', tenants: 1, subscribers: '100.64.0.0/15', what: '1 tenant, 131,072 subscribers' },
+  {
+    name: 'tenants',
+    tenants: TENANTS,
+    subscribers: '100.64.0.0/25',
+    what: `${TENANTS} tenants, ${count(TENANTS * 128)} subscribers`,
+  },
+  {
+    name: 'clients',
+    tenants: 1,
+    subscribers: `100.64.0.0/${CLIENTS_PREFIX}`,
+    what: `1 tenant, ${count(2 ** (32 - CLIENTS_PREFIX))} subscribers`,
+  },
   {
     name: 'strict',
     tenants: 1,
@@ -119,7 +137,7 @@ async function iperfRun(lab: BuiltCgnatLab): Promise<number> {
     '-t',
     String(IPERF_SECONDS),
     '-O',
-    '1',
+    String(IPERF_OMIT),
     '-J',
   ];
   const r = await labClient(hostsOf(lab), CLIENT, argv, (IPERF_SECONDS + 20) * 1000);
@@ -138,7 +156,7 @@ async function loadFigures(
     const c = readCgnat(spec.file);
     const renders: number[] = [];
     let text = '';
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < LOADS; i++) {
       const t = performance.now();
       const nft = renderCgnat(compileCgnat(c)).find((f) => f.path === 'nftables.conf');
       text = textOf(nft as NonNullable<typeof nft>);
@@ -148,7 +166,7 @@ async function loadFigures(
     writeFileSync(file, text);
     const loads: number[] = [];
     const memory: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < LOADS; i++) {
       const run = new NamespaceRun();
       try {
         const ns = run.add('scratch');
@@ -173,7 +191,7 @@ async function loadFigures(
   }
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 2000));
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 /** The kernel's own memory in kB that a ruleset lives in: unreclaimable slab and vmalloc. */
 function kernelMemory(): number {
@@ -261,9 +279,10 @@ if (json) {
   );
 } else {
   const met = (x: number) => (x >= 0.9 ? 'met' : 'NOT MET');
+  if (smoke) out(SMOKE_LINE);
   out(machineLine(machine));
   out(
-    `CGNAT, netns backend; ${CONN_CLIENTS} clients x ${CONN_SECONDS} s of connect+banner+close, iperf3 -t ${IPERF_SECONDS} -O 1; median of ${ROUNDS} interleaved rounds; ratio per round against base`,
+    `CGNAT, netns backend; ${CONN_CLIENTS} clients x ${CONN_SECONDS} s of connect+banner+close, iperf3 -t ${IPERF_SECONDS} -O ${IPERF_OMIT}; median of ${ROUNDS} interleaved rounds; ratio per round against base`,
   );
   out('');
   out('  scenario   what                                conn/s   median    ratio     Gbit/s   ratio');

@@ -3,7 +3,8 @@
 //   load     YAML text with positions -> validated, resolved cluster
 //   compile  resolved cluster -> HostPlan and rendered files for every node
 // Also prints per-node rule and element counts: only map elements grow with the cluster.
-// Run: npm run bench   (figures go into bench/README.md; NODES/GUESTS/FORWARDS override the sizes)
+// Run: npm run bench   (figures go into bench/README.md; NODES/GUESTS/FORWARDS override the sizes;
+// -- --smoke runs 4 nodes, 40 guests, 40 forwards)
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
@@ -14,11 +15,12 @@ import { resolve } from '../src/spec/resolve.ts';
 import { ClusterSchema } from '../src/spec/schema.ts';
 import { validate } from '../src/spec/validate.ts';
 import { generateSpec } from '../test/support/generate.ts';
+import { SMOKE_LINE, setting, smoke } from './smoke.ts';
 
 const sizes = {
-  nodes: Number(process.env.NODES ?? 200),
-  guests: Number(process.env.GUESTS ?? 20000),
-  forwards: Number(process.env.FORWARDS ?? 20000),
+  nodes: setting('NODES', 200, 4),
+  guests: setting('GUESTS', 20000, 40),
+  forwards: setting('FORWARDS', 20000, 40),
 };
 const spec = () => generateSpec({ ...sizes, strategy: 'mixed' });
 const peakMb = () => process.resourceUsage().maxRSS / 1024;
@@ -88,7 +90,8 @@ if (stage === 'load') console.log(JSON.stringify(stageLoad()));
 else if (stage === 'compile') console.log(JSON.stringify(stageCompile()));
 else {
   const child = (name: string) => {
-    const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, name], {
+    const argv = [...process.execArgv, import.meta.filename, name, ...(smoke ? ['--smoke'] : [])];
+    const r = spawnSync(process.execPath, argv, {
       encoding: 'utf8',
       env: process.env,
     });
@@ -105,6 +108,7 @@ else {
     return r;
   })();
   const ms = (v: number) => `${v.toFixed(0)} ms`.padStart(8);
+  if (smoke) console.log(SMOKE_LINE);
   console.log(
     `cluster: ${sizes.nodes} nodes, ${sizes.guests} guests, ${sizes.forwards} forwards (half stateless, half fullnat); node ${process.version}`,
   );

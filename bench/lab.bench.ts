@@ -10,7 +10,8 @@
 // Baselines are measured in the same run: creating and deleting as many bare network namespaces
 // (cvg-<pid>-bench-<n>) for the timings; plain routing through the same namespaces for iperf3.
 // Run: npm run bench:lab [-- --json]   (figures go into bench/README.md; the table goes to stderr
-// with --json, the JSON to stdout; RUNS, IPERF_RUNS and IPERF_SECONDS override 3, 15 and 3)
+// with --json, the JSON to stdout; RUNS, IPERF_RUNS and IPERF_SECONDS override 3, 15 and 3; --smoke
+// runs once, 1 s, part4 alone and a 3-node, 6-guest cluster, to prove the bench works)
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
@@ -20,6 +21,7 @@ import type { NamespaceRun } from '../src/lab/netns.ts';
 import { realRunner } from '../src/lab/run.ts';
 import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
 import { generateSpec } from '../test/support/generate.ts';
+import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   IPERF_PORT,
   type IperfRun,
@@ -38,13 +40,18 @@ import {
   warnOthers,
 } from './support.ts';
 
-const RUNS = Number(process.env.RUNS ?? 3);
-const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
+const RUNS = setting('RUNS', 3, 1);
+const IPERF_SECONDS = setting('IPERF_SECONDS', 3, 1);
 // On a small VM one iperf3 run varies by +-15%: many short rounds, each pairing a measurement with
 // its baseline back to back, give a steadier ratio than a few long ones.
-const IPERF_RUNS = Number(process.env.IPERF_RUNS ?? 15);
-const EXAMPLES = ['examples/part4-stateless.yaml', 'examples/part3-fullnat.yaml'];
-const GENERATED = { nodes: 20, guests: 200, forwards: 200, strategy: 'mixed' } as const;
+const IPERF_RUNS = setting('IPERF_RUNS', 15, 1);
+const EXAMPLES = ['examples/part4-stateless.yaml', ...(smoke ? [] : ['examples/part3-fullnat.yaml'])];
+const GENERATED = {
+  nodes: smoke ? 3 : 20,
+  guests: smoke ? 6 : 200,
+  forwards: smoke ? 6 : 200,
+  strategy: 'mixed',
+} as const;
 
 /** Creates and deletes `count` bare namespaces, one `ip` process each, as NamespaceRun does. */
 function bareNamespaces(count: number): { addMs: number; delMs: number } {
@@ -286,6 +293,7 @@ otherNamespaces.push(others());
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const met = (ok: boolean) => (ok ? 'met' : 'NOT MET');
+if (smoke) out(SMOKE_LINE);
 out(machineLine(machine));
 warnOthers(otherNamespaces);
 out('');
@@ -337,7 +345,7 @@ else {
 }
 out('');
 out(
-  `iperf3 -t ${IPERF_SECONDS} -O 1, workstation -> guest1 (stateless example + forward tcp/${IPERF_PORT}), median of ${IPERF_RUNS}, interleaved`,
+  `iperf3 -t ${IPERF_SECONDS} -O ${IPERF_OMIT}, workstation -> guest1 (stateless example + forward tcp/${IPERF_PORT}), median of ${IPERF_RUNS}, interleaved`,
 );
 const ratios = (['foreign', 'local'] as const).map((kind) => {
   const f = iperf.find((x) => x.kind === kind) as IperfFigure;

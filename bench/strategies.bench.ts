@@ -4,6 +4,7 @@ import { type LabInstance, PYTHON } from '../src/lab/build.ts';
 import { labUp, type Prepared, prepare } from '../src/lab/lab.ts';
 import { WORKSTATION } from '../src/lab/topology.ts';
 import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
+import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   CONNRATE,
   IPERF_PORT,
@@ -26,10 +27,11 @@ import {
   warnOthers,
 } from './support.ts';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const CONN_CLIENTS = Number(process.env.CONN_CLIENTS ?? 16);
-const CONN_SECONDS = Number(process.env.CONN_SECONDS ?? 5);
-const IPERF_SECONDS = Number(process.env.IPERF_SECONDS ?? 3);
+// --smoke: one round of 2 clients for 0.5 s and iperf3 for 1 s, every strategy still (each its own lab).
+const ROUNDS = setting('ROUNDS', 3, 1);
+const CONN_CLIENTS = setting('CONN_CLIENTS', 16, 2);
+const CONN_SECONDS = setting('CONN_SECONDS', 5, 0.5);
+const IPERF_SECONDS = setting('IPERF_SECONDS', 3, 1);
 const CONN_PORT = 7000;
 /** Forwards tcp/7000-7007: each destination port has client ports of its own (see connrate.py). */
 const CONN_PORTS = 8;
@@ -211,6 +213,7 @@ const f2 = (x: number) => x.toFixed(2);
 const f3 = (x: number) => x.toFixed(3);
 const paths = (runs: readonly { enters?: string; leaves?: string }[]) =>
   [...new Set(runs.map((r) => `enters ${r.enters ?? '?'}, leaves ${r.leaves ?? '?'}`))].join('; ');
+if (smoke) out(SMOKE_LINE);
 out(machineLine(machine));
 warnOthers(others);
 out('');
@@ -221,7 +224,9 @@ out(
 out(
   `  conn/s: connrate.py, ${CONN_CLIENTS} clients for ${CONN_SECONDS} s, each connect + read the banner + close; latency connect to banner`,
 );
-out(`  iperf3 -t ${IPERF_SECONDS} -O 1, one stream; ratio: median of the per-round ratios to the baseline`);
+out(
+  `  iperf3 -t ${IPERF_SECONDS} -O ${IPERF_OMIT}, one stream; ratio: median of the per-round ratios to the baseline`,
+);
 out('');
 out(
   `  ${'strategy'.padEnd(10)} ${'conn/s'.padStart(8)} ${'ratio'.padStart(6)} ${'median'.padStart(9)} ${'p90'.padStart(9)} ${'Gbit/s'.padStart(7)} ${'ratio'.padStart(6)}`,

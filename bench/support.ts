@@ -11,6 +11,7 @@ import { type LabInstance, PYTHON } from '../src/lab/build.ts';
 import { NETNS_PREFIX } from '../src/lab/netns.ts';
 import { realRunner, runChecked } from '../src/lab/run.ts';
 import { UPSTREAM, WORKSTATION } from '../src/lab/topology.ts';
+import { IPERF_OMIT } from './smoke.ts';
 
 export const IPERF = '/usr/bin/iperf3';
 export const CONNRATE = fileURLToPath(new URL('./connrate.py', import.meta.url));
@@ -217,7 +218,7 @@ export function iperfRun(lab: LabInstance, address: string, seconds: number): Pr
         '-t',
         String(seconds),
         '-O',
-        '1', // leave slow start out
+        String(IPERF_OMIT), // leave slow start out
         '-J',
       ],
       (seconds + 20) * 1000,

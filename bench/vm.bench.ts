@@ -4,15 +4,17 @@
 //   vm          lab test --vm: qemu (TCG) booting Debian's kernel, the same lab test inside
 //               boot = until the job runs in the VM; total = until qemu exited
 // Overhead = vm total - namespace total; target under 30 s. RUNS rounds, interleaved; medians.
-// Run: npm run bench:vm [-- --json]   (figures go into bench/README.md; RUNS overrides 3)
+// Run: npm run bench:vm [-- --json]   (figures go into bench/README.md; RUNS overrides 3; --smoke runs
+// part4 once, to prove the bench works)
 import { performance } from 'node:perf_hooks';
 import { labTest, prepare } from '../src/lab/lab.ts';
 import { pickKernels } from '../src/vm/kernel.ts';
 import { vmLabTest } from '../src/vm/lab.ts';
+import { SMOKE_LINE, setting, smoke } from './smoke.ts';
 import { json, machineInfo, machineLine, median, note, otherNamespaces, out, warnOthers } from './support.ts';
 
-const RUNS = Number(process.env.RUNS ?? 3);
-const EXAMPLES = ['examples/part4-stateless.yaml', 'examples/part3-fullnat.yaml'];
+const RUNS = setting('RUNS', 3, 1);
+const EXAMPLES = ['examples/part4-stateless.yaml', ...(smoke ? [] : ['examples/part3-fullnat.yaml'])];
 
 interface Figure {
   example: string;
@@ -48,6 +50,7 @@ for (const example of EXAMPLES) {
 warnOthers(others);
 
 const machine = machineInfo();
+if (smoke) out(SMOKE_LINE);
 out(machineLine(machine));
 out(`qemu TCG (no KVM), 2 vCPUs, 1 GiB, kernel ${kernel.version}; median of ${RUNS} runs, interleaved`);
 out('');

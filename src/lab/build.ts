@@ -93,7 +93,9 @@ export async function buildLab(
     (state.notes as string[]).push(text);
   };
   try {
-    mkdirSync(dir, { recursive: true });
+    // logs/ belongs to the lab, not to its servers: HAProxy and conntrackd log there too, also in a
+    // lab that starts no server (a benchmark's, which runs its own).
+    mkdirSync(join(dir, 'logs'), { recursive: true });
     copyFileSync(options.spec, join(dir, SPEC_COPY));
     writeState(state);
     run.addAll(topology.hosts.map((h) => h.name));

@@ -12,6 +12,7 @@ import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from
 import { type SyncStat, syncStats } from './conntrackd.ts';
 import { type Evidence, gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
+import { arpTableFulls, arpTableLimit, overflowProblem } from './neighbours.ts';
 import type { NamespaceRun } from './netns.ts';
 import { clearObservations, flowNodes, readObservations } from './observe.ts';
 import { judge, type Outcome, runProbe } from './probe.ts';
@@ -144,6 +145,7 @@ export async function runChecks(
   // ARP probes start first: each listens a full second for every answer, the others end sooner.
   const planned = p.probes.map((probe) => ({ probe, clientPort: nextPort() }));
   const arpFirst = [...planned].sort((a, b) => arpRank(a.probe) - arpRank(b.probe));
+  const fullBefore = arpTableFulls();
   const outcomes = new Map(
     await mapLimit(
       arpFirst,
@@ -152,6 +154,8 @@ export async function runChecks(
     ),
   );
   const runs = planned.map((r) => ({ ...r, outcome: outcomes.get(r) as Outcome }));
+  const full = arpTableFulls() - fullBefore;
+  const overflow = full > 0 ? overflowProblem(full, arpTableLimit()) : undefined;
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
   const nodeOfMac = new Map(Object.entries(state.uplinkMacs));
 
@@ -172,6 +176,8 @@ export async function runChecks(
             nodeOfMac,
           );
     const problems = judge(probe, outcome, flow);
+    // A failure then may be the table's, not the path's: the evidence run below often passes.
+    if (overflow && problems.length > 0) problems.push(overflow);
     let evidence: Evidence | undefined;
     if (problems.length > 0 && investigated < MAX_EVIDENCE) {
       investigated++;

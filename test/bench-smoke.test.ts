@@ -1,0 +1,126 @@
+// Every benchmark, run as a user runs it but with --smoke (tiny durations, one round, the smallest
+// sizes): a bench that no longer runs fails here, not months later when someone wants figures.
+// Each must exit 0, print its result lines with numeric figures and ratios, leave no namespace of
+// its run behind, and write no file into bench/ (its README holds the real figures).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, type TestContext, test } from 'node:test';
+import { SMOKE_LINE } from '../bench/smoke.ts';
+import { needsRoot, needsVm } from './support/root.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const BENCH = join(ROOT, 'bench');
+const number = String.raw`(-?\d+(?:\.\d+)?)`;
+
+interface Bench {
+  readonly file: string;
+  readonly needs?: (t: TestContext) => boolean;
+  /** Lines of the result; every group of each must be a finite number. */
+  readonly results: readonly RegExp[];
+}
+
+const BENCHES: readonly Bench[] = [
+  {
+    file: 'compile.bench.ts',
+    results: [
+      new RegExp(`^compile \\+ render, all nodes +${number} ms +${number}x a JSON round trip`, 'm'),
+      new RegExp(`^ {2}peak memory \\(max RSS\\) +${number} MB`, 'm'),
+      new RegExp(`^load \\(YAML ${number} MB with positions\\) +${number} ms +${number}x`, 'm'),
+    ],
+  },
+  {
+    file: 'lab.bench.ts',
+    needs: needsRoot,
+    results: [
+      new RegExp(
+        `^ {2}examples/part4-stateless\\.yaml +${number} s .* ${number}/${number} passed +${number}x ${number} bare namespaces`,
+        'm',
+      ),
+      new RegExp(`^ {2}up +${number} s +${number}x ${number} bare namespaces`, 'm'),
+      new RegExp(`^ {2}cleanup +${number} s +${number}x`, 'm'),
+      ...['foreign', 'local', 'baseline-foreign', 'baseline-local'].map(
+        (kind) => new RegExp(`^ {2}${kind} +${number} Gbit/s`, 'm'),
+      ),
+      new RegExp(`^ {2}foreign/baseline-foreign +${number} +median of the per-round ratios`, 'm'),
+      new RegExp(`^ {2}local/baseline-local +${number} +median of the per-round ratios`, 'm'),
+    ],
+  },
+  {
+    file: 'strategies.bench.ts',
+    needs: needsRoot,
+    results: ['fullnat', 'stateless', 'ctsync'].map(
+      // strategy, conn/s, its ratio, median and p90 latency, Gbit/s, its ratio
+      (s) =>
+        new RegExp(`^ {2}${s} +${number} +${number} +${number} ms +${number} ms +${number} +${number}$`, 'm'),
+    ),
+  },
+  {
+    file: 'vm.bench.ts',
+    needs: needsVm,
+    // namespace, vm boot, vm total, overhead
+    results: [
+      new RegExp(
+        `^ {2}examples/part4-stateless\\.yaml +${number} s +${number} s +${number} s +${number} s$`,
+        'm',
+      ),
+    ],
+  },
+  {
+    file: 'cgnat.bench.ts',
+    needs: needsRoot,
+    results: [
+      ...['base', 'tenants', 'clients', 'strict'].map(
+        (s) => new RegExp(`^ {2}${s} +.*? +${number} +${number} ms +${number} +${number} +${number}$`, 'm'),
+      ),
+      ...['tenants/base', 'clients/base', 'base/strict .*?'].map(
+        (r) => new RegExp(`^ {2}${r}: conn/s ${number} \\(.*\\), Gbit/s ${number} \\(`, 'm'),
+      ),
+      new RegExp(`^ {2}1,024 subscribers +${number} s +${number} s +${number} MB$`, 'm'),
+    ],
+  },
+];
+
+/** bench/ as it is on disk: every file with its size and modification time. */
+const benchFiles = () =>
+  readdirSync(BENCH)
+    .sort()
+    .map((name) => {
+      const s = statSync(join(BENCH, name));
+      return `${name} ${s.size} ${s.mtimeMs}`;
+    });
+
+const namespacesOf = (pid: number) =>
+  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.startsWith(`cvg-${pid}-`));
+
+describe('benchmarks in smoke mode', () => {
+  for (const bench of BENCHES)
+    test(`${bench.file} --smoke runs and prints its figures`, (t) => {
+      if (bench.needs && !bench.needs(t)) return;
+      const before = benchFiles();
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH, bench.file), '--smoke'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+        timeout: 300_000,
+        killSignal: 'SIGTERM', // the lab benches clean up on it
+      });
+      const output = `${r.stdout}\n${r.stderr}`;
+      assert.equal(r.status, 0, `exit ${r.status} (${r.signal ?? 'no signal'}):\n${output}`);
+      assert.ok(r.stdout.includes(SMOKE_LINE), r.stdout);
+      for (const line of bench.results) {
+        const m = line.exec(r.stdout);
+        assert.ok(m, `no line matching ${line} in:\n${r.stdout}`);
+        for (const figure of m.slice(1))
+          assert.ok(
+            Number.isFinite(Number(figure)),
+            `${JSON.stringify(figure)} is not a number in "${m[0]}"`,
+          );
+      }
+      if (r.pid !== undefined) assert.deepEqual(namespacesOf(r.pid), [], 'namespaces left behind');
+      assert.deepEqual(benchFiles(), before, 'a smoke run wrote into bench/');
+    });
+});
