@@ -3,6 +3,7 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { cgnatCommand } from './cgnat.ts';
 import { checkCommand } from './check.ts';
+import { doctorCommand } from './doctor.ts';
 import { EXIT, endQuietlyOnClosedPipe } from './errors.ts';
 import { labCommand } from './lab.ts';
 import { renderCommand } from './render.ts';
@@ -21,6 +22,7 @@ renderCommand(program);
 labCommand(program);
 schemaCommand(program);
 cgnatCommand(program);
+doctorCommand(program);
 
 // No top-level await: the VM lab runs this file bundled as CommonJS (scripts/bundle.mjs).
 program.parseAsync().catch((err: unknown) => {

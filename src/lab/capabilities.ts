@@ -1,6 +1,7 @@
 // What the running kernel offers the lab, probed by creating each device type in a lab namespace
 // (never in the machine's own): the lab models a pipe named eth1.100 as a real 802.1Q subinterface
 // where it can, and says what the kernel lacks and the way out (--vm).
+import { NamespaceRun } from './netns.ts';
 import type { Runner } from './run.ts';
 
 export const CAPABILITIES = {
@@ -38,4 +39,65 @@ export function describeCapabilities(have: ReadonlySet<Capability>): string {
   const offered = all.filter((k) => have.has(k));
   if (lacking.length === 0) return `this kernel offers ${names(offered)}`;
   return `this kernel ${offered.length ? `offers ${names(offered)} but ` : ''}has no ${names(lacking)}; "lab test --vm" runs the lab on a Debian kernel that has them`;
+}
+
+/** What every lab builds on: a kernel without one of these cannot run it, here or in any backend. */
+export const KERNEL_FEATURES = [
+  'network namespaces',
+  'veth pairs',
+  'bridges',
+  'nf_tables',
+  'conntrack',
+] as const;
+
+export type KernelFeature = (typeof KERNEL_FEATURES)[number];
+
+/** A probe's answer: true, or why not (the tool's error, or what was missing to ask). */
+export type Answer = true | string;
+
+/**
+ * Asks the running kernel for the lab's features by using each once in a namespace of its own
+ * (`convergent doctor`), removed afterwards: the machine's own namespace is never touched.
+ */
+export function probeKernel(runner: Runner): {
+  features: Map<KernelFeature, Answer>;
+  devices?: Set<Capability>;
+} {
+  const features = new Map<KernelFeature, Answer>();
+  const run = new NamespaceRun(runner);
+  try {
+    let ns: string;
+    try {
+      ns = run.add('doctor');
+      features.set('network namespaces', true);
+    } catch (err) {
+      const why = (err as Error).message;
+      for (const f of KERNEL_FEATURES) features.set(f, f === 'network namespaces' ? why : 'not probed');
+      return { features };
+    }
+    const ip = (line: string): Answer => {
+      const r = runner(['ip', '-n', ns, ...line.split(' ')]);
+      return r.code === 0 || r.stderr.trim() || `ip exited ${r.code}`;
+    };
+    features.set('veth pairs', ip('link add probe0 type veth peer name probe1'));
+    features.set('bridges', ip('link add probe-br type bridge'));
+    const nft = (input: string): Answer => {
+      const r = run.exec(ns, ['nft', '-f', '-'], input);
+      return r.code === 0 || r.stderr.trim().split('\n')[0] || `nft exited ${r.code}`;
+    };
+    const tables = nft(
+      'table ip convergent_probe {\n  chain forward {\n    type filter hook forward priority 0;\n  }\n}\n',
+    );
+    features.set('nf_tables', tables);
+    // A ct expression needs the kernel's connection tracking: nat, stateful filters and zones use it.
+    features.set(
+      'conntrack',
+      tables === true
+        ? nft('add rule ip convergent_probe forward ct state established accept\n')
+        : 'not probed',
+    );
+    return { features, devices: probeCapabilities(runner, ns, 'probe0') };
+  } finally {
+    run.cleanup();
+  }
 }

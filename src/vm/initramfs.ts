@@ -45,7 +45,8 @@ function isStaticElf(path: string): boolean {
   return headers.length > 0 && !headers.some((h) => h.type === PT_INTERP);
 }
 
-function staticBusybox(): string {
+/** The static busybox the initramfs carries (apt-get install busybox-static). */
+export function staticBusybox(): string {
   for (const path of BUSYBOX) if (existsSync(path) && isStaticElf(path)) return path;
   throw new LabError(
     'the VM lab needs a static busybox for its initramfs; install it: apt-get install busybox-static',

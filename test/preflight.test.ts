@@ -1,0 +1,147 @@
+// The preflight: which Debian package brings each tool, what each lab needs, and what a machine
+// without the tools gets: `lab test`/`lab up` refused with exit 4 and one apt-get line before anything
+// exists, `convergent doctor` listing what is missing, and the lab tests failing (CI) or skipping
+// with that line. The machine without the tools is simulated by a PATH that lacks them.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { prepare } from '../src/lab/lab.ts';
+import {
+  allNeeds,
+  anyLabNeeds,
+  cgnatNeeds,
+  clusterNeeds,
+  installLine,
+  missingOf,
+  REQUIREMENTS,
+} from '../src/lab/preflight.ts';
+import { LAB_ROOT } from '../src/lab/registry.ts';
+import { VM_ROOT } from '../src/vm/qemu.ts';
+import { EXAMPLES_DIR } from './support/examples.ts';
+import { pathWithout } from './support/path.ts';
+import { needsRoot } from './support/root.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const example = (name: string) => join(EXAMPLES_DIR, `${name}.yaml`);
+const needs = (reasons: readonly { need: string }[]) => reasons.map((r) => r.need);
+
+/** The packages .ci/run installs: its `packages=(…)` list. */
+function ciPackages(): string[] {
+  const text = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+  const list = /^packages=\(([^)]*)\)/m.exec(text)?.[1];
+  assert.ok(list, '.ci/run has a packages=(…) list');
+  return list.split(/\s+/).filter((p) => p !== '');
+}
+
+describe('preflight: the packages', () => {
+  test('.ci/run installs every package doctor can name, and no other', () => {
+    const named = [...new Set(Object.values(REQUIREMENTS).map((r) => r.package))].sort();
+    assert.deepEqual([...new Set(ciPackages())].sort(), named);
+  });
+
+  test('one apt-get line, each package once, in the order of the needs', () => {
+    assert.equal(
+      installLine(['nft', 'ip', 'ss', 'conntrack']),
+      'apt-get install nftables iproute2 conntrack',
+    );
+    assert.equal(
+      installLine(['Debian kernel', 'static busybox']),
+      'apt-get install linux-image-amd64 busybox-static',
+    );
+  });
+
+  test('a lab needs HAProxy only for proxies, conntrackd only for ctsync, qemu only in the VM', () => {
+    const of = (name: string, vm = false) => needs(clusterNeeds(prepare(example(name)).plans, vm));
+    const part4 = of('part4-stateless');
+    for (const tool of ['ip', 'nft', 'sysctl', 'conntrack', 'curl', 'ping', 'tcpdump', 'python3'])
+      assert.ok(part4.includes(tool), tool);
+    for (const tool of ['haproxy', 'conntrackd', 'qemu-system-x86_64', 'iperf3'])
+      assert.ok(!part4.includes(tool));
+    assert.ok(of('part3-fullnat').includes('haproxy'));
+    assert.ok(!of('part3-fullnat').includes('conntrackd'));
+    assert.ok(of('ring3-ctsync').includes('conntrackd') && of('ring3-ctsync').includes('unshare'));
+    assert.ok(of('part4-stateless', true).includes('qemu-system-x86_64'));
+    assert.ok(of('part4-stateless', true).includes('Debian kernel'));
+    assert.ok(!needs(cgnatNeeds()).includes('curl'), 'the CGNAT lab has no http checks');
+    assert.ok(needs(cgnatNeeds(true)).includes('static busybox'));
+    // The proxy is named as the spec has it.
+    const haproxy = clusterNeeds(prepare(example('part3-fullnat')).plans).find((r) => r.need === 'haproxy');
+    assert.match(haproxy?.why ?? '', /^node1's reverse proxy \(.+\)$/);
+    assert.deepEqual(new Set(needs(allNeeds())), new Set(Object.keys(REQUIREMENTS)));
+  });
+
+  test('missing: what PATH lacks, each once', () => {
+    const bare = pathWithout(['nft', 'conntrack']);
+    const saved = process.env.PATH;
+    try {
+      process.env.PATH = bare.path;
+      assert.deepEqual(needs(missingOf([...anyLabNeeds(), ...anyLabNeeds()])), ['nft', 'conntrack']);
+    } finally {
+      process.env.PATH = saved;
+      bare.remove();
+    }
+  });
+});
+
+/** The CLI with PATH lacking `without`; the child's pid names its run (cvg-<pid>-…). */
+function withoutTools(without: readonly string[], args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const bare = pathWithout(without);
+  try {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ...env, PATH: bare.path },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
+  } finally {
+    bare.remove();
+  }
+}
+
+/** Nothing of the run exists: no namespace, no lab directory, no VM directory. */
+function assertNothingCreated(pid: number | undefined): void {
+  const prefix = `cvg-${pid}-`;
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  assert.ok(!netns.includes(prefix), `a namespace of the run exists:\n${netns}`);
+  for (const dir of [LAB_ROOT, VM_ROOT])
+    assert.deepEqual(
+      existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith(prefix)) : [],
+      [],
+      `a directory of the run in ${dir}`,
+    );
+}
+
+describe('preflight: a machine without the tools', () => {
+  test('doctor lists what is missing, probes the kernel in a namespace it removes, exits 4', (t) => {
+    if (!needsRoot(t)) return;
+    const r = withoutTools(['nft', 'conntrack'], ['doctor']);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ {2}MISSING +nft +nftables +loading each node's ruleset/m);
+    assert.match(r.stdout, /^ {2}MISSING +conntrack +conntrack /m);
+    assert.match(r.stdout, /^ {2}ok +ip +iproute2 /m);
+    assert.match(r.stdout, /^ {2}ok +network namespaces$/m);
+    assert.match(r.stdout, /^ {2}\? +nf_tables +not probed: needs nft$/m);
+    assert.match(
+      r.stdout,
+      /^missing: nft, conntrack; install them with:\n {2}apt-get install nftables conntrack$/m,
+    );
+    assertNothingCreated(r.pid);
+  });
+
+  test('doctor FILE: only what that spec needs (HAProxy for proxies)', (t) => {
+    if (!needsRoot(t)) return;
+    const part4 = withoutTools(['haproxy'], ['doctor', example('part4-stateless')]);
+    assert.equal(part4.code, 0, part4.stdout + part4.stderr);
+    assert.doesNotMatch(part4.stdout, /haproxy/);
+    assert.match(
+      part4.stdout,
+      /^everything the lab of .*part4-stateless\.yaml \(cluster part4\) on this kernel needs is here$/m,
+    );
+    const part3 = withoutTools(['haproxy'], ['doctor', example('part3-fullnat')]);
+    assert.equal(part3.code, 4);
+    assert.match(part3.stdout, /^ {2}MISSING +haproxy +haproxy +node1's reverse proxy/m);
+    assert.match(part3.stdout, /^ {2}apt-get install haproxy$/m);
+  });
+});
