@@ -113,7 +113,50 @@ function assertNothingCreated(pid: number | undefined): void {
     );
 }
 
+const STACK = /^\s+at /m;
+
 describe('preflight: a machine without the tools', () => {
+  const refused = (r: ReturnType<typeof withoutTools>, line: string) => {
+    assert.equal(r.code, 4, r.stderr);
+    assert.doesNotMatch(r.stderr, STACK);
+    assert.ok(r.stderr.includes(line), r.stderr);
+    // One line, before any progress line: nothing was built and torn down again.
+    assert.match(r.stderr, /^convergent lab: the lab needs [^\n]+\n$/);
+    assertNothingCreated(r.pid);
+  };
+
+  test('lab test without nft, conntrack and tcpdump: exit 4, one apt-get line, nothing created', (t) => {
+    if (!needsRoot(t)) return;
+    const r = withoutTools(['nft', 'conntrack', 'tcpdump'], ['lab', 'test', example('part4-stateless')]);
+    refused(r, 'install them: apt-get install nftables conntrack tcpdump');
+    assert.match(r.stderr, /the lab needs nft \(loading each node's ruleset/);
+  });
+
+  test('lab up of a spec with proxies, without HAProxy: the proxy named, nothing created', (t) => {
+    if (!needsRoot(t)) return;
+    const r = withoutTools(['haproxy'], ['lab', 'up', example('part3-fullnat')]);
+    refused(r, 'install it: apt-get install haproxy');
+    assert.match(r.stderr, /haproxy \(node1's reverse proxy/);
+  });
+
+  test('a CGNAT spec, on this kernel and in the VM: the same refusal', (t) => {
+    if (!needsRoot(t)) return;
+    refused(withoutTools(['nft'], ['lab', 'test', example('cgnat-demo')]), 'apt-get install nftables');
+    refused(
+      withoutTools(['qemu-system-x86_64'], ['lab', 'up', example('cgnat-demo'), '--vm']),
+      'install it: apt-get install qemu-system-x86',
+    );
+  });
+
+  test('lab test --vm without qemu: refused before a VM boots', (t) => {
+    if (!needsRoot(t)) return;
+    const r = withoutTools(
+      ['qemu-system-x86_64', 'nft'],
+      ['lab', 'test', example('part4-stateless'), '--vm'],
+    );
+    refused(r, 'install them: apt-get install nftables qemu-system-x86');
+  });
+
   test('doctor lists what is missing, probes the kernel in a namespace it removes, exits 4', (t) => {
     if (!needsRoot(t)) return;
     const r = withoutTools(['nft', 'conntrack'], ['doctor']);

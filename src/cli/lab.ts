@@ -9,6 +9,7 @@ import { applyToLab } from '../lab/apply.ts';
 import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
+import { cgnatNeeds, clusterNeeds, type Reason, requireLab } from '../lab/preflight.ts';
 import {
   type LabEntry,
   labDir,
@@ -21,6 +22,7 @@ import {
 import { formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
+import type { HostPlan } from '../plan/host.ts';
 import type { Backend, Cgnat } from '../spec/cgnat/model.ts';
 import { readAnySpec, readCluster } from '../spec/read.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
@@ -46,6 +48,12 @@ const cgnatFaults = () => (Object.keys(FAULTS) as Fault[]).filter(isCgnatFault).
 function needRoot(): void {
   if (process.getuid?.() !== 0)
     throw new LabError('the lab creates network namespaces and needs root: run it with sudo, or as root');
+}
+
+/** Root, then every tool (and on this kernel, module) the lab runs: refused before it creates anything. */
+function needLab(needs: readonly Reason[], plans: readonly HostPlan[] = []): void {
+  needRoot();
+  requireLab(needs, plans);
 }
 
 /** A lab on this machine: in namespaces here, or in a VM left running by `lab up --vm`. */
@@ -132,7 +140,7 @@ async function cgnatUp(
   const foreign = faults.find((f) => !isCgnatFault(f));
   if (foreign) throw new UsageError(`fault ${foreign} is a cluster's; a CGNAT spec takes: ${cgnatFaults()}`);
   if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
-  needRoot();
+  needLab(cgnatNeeds(options.vm));
   if (options.vm) {
     const [kernel] = pickKernels(options.kernel === undefined ? [] : [options.kernel]) as [Kernel];
     progress(`booting kernel ${kernel.version} in a VM (qemu); it stays up until lab down`);
@@ -241,7 +249,7 @@ export function labCommand(program: Command): void {
             throw new UsageError(`fault ${foreign} is a cluster's; a CGNAT spec takes: ${cgnatFaults()}`);
           if (options.cut !== undefined) throw new UsageError('--cut goes with a cluster spec');
           if (options.kernel.length > 0 && !options.vm) throw new UsageError('--kernel goes with --vm');
-          needRoot();
+          needLab(cgnatNeeds(options.vm));
           if (options.vm) {
             await vmTest(
               { file: resolvePath(file), plans: [compileCgnat(cgnat)] },
@@ -269,7 +277,7 @@ export function labCommand(program: Command): void {
             `no node "${options.cut}" to cut; nodes: ${p.cluster.nodes.map((n) => n.name).join(', ')}`,
           );
         if (options.kernel.length > 0 && !options.vm) throw new UsageError('--kernel goes with --vm');
-        needRoot();
+        needLab(clusterNeeds(p.plans, options.vm), options.vm ? [] : p.plans);
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
         if (options.vm) {
           await vmTest(p, {
@@ -306,7 +314,7 @@ export function labCommand(program: Command): void {
           throw new UsageError('--backend goes with a CGNAT spec (kind: cgnat)');
         const p = prepare(file, faultsOf(options.fault));
         if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
-        needRoot();
+        needLab(clusterNeeds(p.plans, options.vm), options.vm ? [] : p.plans);
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
         if (options.vm) {
           const [kernel] = pickKernels(options.kernel === undefined ? [] : [options.kernel]) as [Kernel];

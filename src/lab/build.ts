@@ -15,6 +15,7 @@ import type { ServerPorts } from './checks.ts';
 import { startConntrackd } from './conntrackd.ts';
 import { NamespaceRun } from './netns.ts';
 import { observerRuleset } from './observe.ts';
+import { BRIDGE_NF, clusterNeeds, requireLab } from './preflight.ts';
 import { type LabState, labDir, SPEC_COPY, writeState } from './registry.ts';
 import { type AsyncRunner, type Runner, realAsyncRunner, realRunner, runChecked } from './run.ts';
 import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
@@ -70,6 +71,8 @@ export async function buildLab(
   plans: readonly HostPlan[],
   options: BuildOptions,
 ): Promise<{ lab: LabInstance; run: NamespaceRun }> {
+  // Before anything exists: a missing tool or module is refused with what to install or load.
+  requireLab(clusterNeeds(plans), plans);
   const runner = options.runner ?? realRunner;
   const run = new NamespaceRun(runner);
   const dir = labDir(run.id);
@@ -115,7 +118,6 @@ export async function buildLab(
     note(describeCapabilities(have));
     const vlan = vlanNote(lab, have.has('vlan'));
     if (vlan) note(vlan);
-    checkModules(plans);
     const bridgeNf = existsSync(BRIDGE_NF);
     // A node's own sysctl.d may set it afterwards (ctsync turns it off).
     const ownSetting = plans.some((x) =>
@@ -216,24 +218,6 @@ function vlanNote(lab: LabInstance, real: boolean): string | undefined {
   return real
     ? `pipes ${names} are 802.1Q subinterfaces on veth pairs of their parents, tagged as on a direct link`
     : `pipes ${names} are plain veth pairs with the spec's names (untagged), standing in for 802.1Q subinterfaces`;
-}
-
-const BRIDGE_NF = '/proc/sys/net/bridge';
-// Modules the lab cannot load into a namespace, and how to tell the kernel has them.
-const MODULE_PROBES: Record<string, string> = {
-  br_netfilter: BRIDGE_NF,
-  nf_conntrack: '/proc/sys/net/netfilter/nf_conntrack_max',
-};
-
-/** The lab never loads a module (that would change the machine's kernel): it asks for it. */
-function checkModules(plans: readonly HostPlan[]): void {
-  for (const plan of plans)
-    for (const m of plan.modules) {
-      if (!existsSync(MODULE_PROBES[m.name] ?? `/sys/module/${m.name}`))
-        throw new LabError(
-          `node ${plan.node} needs kernel module ${m.name} (${m.source}), which this machine has not loaded; load it with: modprobe ${m.name}`,
-        );
-    }
 }
 
 function loadNode(
@@ -390,10 +374,6 @@ async function startProxies(
 ): Promise<void> {
   const withProxies = plans.filter((p) => p.proxies.length > 0);
   if (withProxies.length === 0) return;
-  if (lab.runner(['haproxy', '-v']).code !== 0)
-    throw new LabError(
-      `node ${withProxies[0]?.node} runs an HTTP reverse proxy (${withProxies[0]?.proxies[0]?.source}); install HAProxy (Debian package haproxy)`,
-    );
   // All start at once, then the lab waits for each to listen (haproxy takes 2-3 s to in the VM lab).
   for (const plan of withProxies) {
     const cfg = join(lab.dir, 'nodes', plan.node, FILES.haproxy);
