@@ -187,4 +187,36 @@ describe('preflight: a machine without the tools', () => {
     assert.match(part3.stdout, /^ {2}MISSING +haproxy +haproxy +node1's reverse proxy/m);
     assert.match(part3.stdout, /^ {2}apt-get install haproxy$/m);
   });
+
+  test('the lab tests: fail with the apt-get line under CI=true, skip with it otherwise', (t) => {
+    if (!needsRoot(t)) return;
+    const file = join(ROOT, 'test', 'render-load.test.ts');
+    const bare = pathWithout(['nft', 'conntrack']);
+    t.after(bare.remove);
+    const run = (ci: boolean) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, PATH: bare.path };
+      // Run as a test file of its own, not as a subtest of this one.
+      delete env.NODE_TEST_CONTEXT;
+      if (ci) env.CI = 'true';
+      else delete env.CI;
+      return spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env,
+      });
+    };
+    const ci = run(true);
+    assert.notEqual(ci.status, 0);
+    assert.match(
+      ci.stdout,
+      /error: ["']CI=true, so this test must run, not skip: the lab needs nft .*apt-get install nftables conntrack/,
+    );
+    assert.doesNotMatch(ci.stdout, /exec of "nft" failed|stack:/);
+    assert.match(ci.stdout, /^# pass 0$/m);
+    const local = run(false);
+    assert.equal(local.status, 0, local.stdout);
+    assert.match(local.stdout, /# SKIP the lab needs nft .*apt-get install nftables conntrack/);
+    assert.match(local.stdout, /^# fail 0$/m);
+    assert.doesNotMatch(local.stdout, /^# skipped 0$/m);
+  });
 });

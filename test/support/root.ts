@@ -1,24 +1,47 @@
-// Tests that need root (namespaces, nft). Without root they are skipped locally, reported as skipped;
-// under CI=true a test that cannot run fails, so a green CI means it ran.
+// Tests that need root (namespaces, nft) and the lab's tools. Without them they are skipped locally,
+// reported as skipped with what to install; under CI=true a test that cannot run fails with the same
+// message (never a stack trace), so a green CI means it ran.
 import type { TestContext } from 'node:test';
+import {
+  anyLabNeeds,
+  describeMissing,
+  missingOf,
+  type Need,
+  REQUIREMENTS,
+  type Reason,
+  vmNeeds,
+} from '../../src/lab/preflight.ts';
 import { installedKernels } from '../../src/vm/kernel.ts';
 import { qemuMissing } from '../../src/vm/qemu.ts';
 
-export function needsRoot(t: TestContext): boolean {
-  if (process.getuid?.() === 0) return true;
-  if (process.env.CI === 'true') throw new Error('this test needs root, and CI=true: it must run, not skip');
-  t.skip('needs root (namespaces and nft)');
+/** Fails (CI) or skips with `why`; a failure carries the message alone, without a stack. */
+function cannotRun(t: TestContext, why: string): false {
+  if (process.env.CI === 'true') {
+    const err = new Error(`CI=true, so this test must run, not skip: ${why}`);
+    err.stack = err.message;
+    throw err;
+  }
+  t.skip(why);
   return false;
 }
 
-/** VM lab tests: root, qemu and an installed Debian kernel; under CI=true all three must be there. */
+function preflight(t: TestContext, needs: readonly Reason[]): boolean {
+  const missing = missingOf(needs);
+  return missing.length === 0 || cannotRun(t, describeMissing(missing));
+}
+
+/** Root and every tool of a lab on this kernel; `also`, tools beyond (iperf3 for a benchmark). */
+export function needsRoot(t: TestContext, ...also: Need[]): boolean {
+  if (process.getuid?.() !== 0) return cannotRun(t, 'needs root (namespaces and nft)');
+  return preflight(t, [...anyLabNeeds(), ...also.map((need) => ({ need, why: REQUIREMENTS[need].for }))]);
+}
+
+/** VM lab tests: root, the lab's tools, qemu, a Debian kernel and a static busybox. */
 export function needsVm(t: TestContext): boolean {
-  if (!needsRoot(t)) return false;
-  const missing =
+  if (!needsRoot(t) || !preflight(t, vmNeeds())) return false;
+  // qemu on PATH that does not start, or kernels without modules, are not a package's absence.
+  const broken =
     qemuMissing() ??
     (installedKernels().length === 0 ? 'no Debian kernel installed (linux-image-amd64)' : undefined);
-  if (missing === undefined) return true;
-  if (process.env.CI === 'true') throw new Error(`this test needs the VM lab, and CI=true: ${missing}`);
-  t.skip(missing);
-  return false;
+  return broken === undefined || cannotRun(t, broken);
 }
