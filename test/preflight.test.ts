@@ -37,9 +37,14 @@ function ciPackages(): string[] {
 }
 
 describe('preflight: the packages', () => {
-  test('.ci/run installs every package doctor can name, and no other', () => {
+  test(".ci/run and the README's Quick start install every package doctor can name, and no other", () => {
     const named = [...new Set(Object.values(REQUIREMENTS).map((r) => r.package))].sort();
     assert.deepEqual([...new Set(ciPackages())].sort(), named);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Commands'));
+    const line = /^apt-get install (.+)$/m.exec(quickStart)?.[1];
+    assert.ok(line, 'the Quick start has an apt-get install line');
+    assert.deepEqual(line.split(' ').sort(), named);
   });
 
   test('one apt-get line, each package once, in the order of the needs', () => {
