@@ -10,6 +10,9 @@ import { describe, type TestContext, test } from 'node:test';
 import { SMOKE_LINE } from '../bench/smoke.ts';
 import { needsRoot, needsVm } from './support/root.ts';
 
+/** The throughput benchmarks run iperf3 besides the lab's tools. */
+const withIperf3 = (t: TestContext) => needsRoot(t, 'iperf3');
+
 const ROOT = join(import.meta.dirname, '..');
 const BENCH = join(ROOT, 'bench');
 const number = String.raw`(-?\d+(?:\.\d+)?)`;
@@ -32,7 +35,7 @@ const BENCHES: readonly Bench[] = [
   },
   {
     file: 'lab.bench.ts',
-    needs: needsRoot,
+    needs: withIperf3,
     results: [
       new RegExp(
         `^ {2}examples/part4-stateless\\.yaml +${number} s .* ${number}/${number} passed +${number}x ${number} bare namespaces`,
@@ -49,7 +52,7 @@ const BENCHES: readonly Bench[] = [
   },
   {
     file: 'strategies.bench.ts',
-    needs: needsRoot,
+    needs: withIperf3,
     results: ['fullnat', 'stateless', 'ctsync'].map(
       // strategy, conn/s, its ratio, median and p90 latency, Gbit/s, its ratio
       (s) =>
@@ -69,7 +72,7 @@ const BENCHES: readonly Bench[] = [
   },
   {
     file: 'cgnat.bench.ts',
-    needs: needsRoot,
+    needs: withIperf3,
     results: [
       ...['base', 'tenants', 'clients', 'strict'].map(
         (s) => new RegExp(`^ {2}${s} +.*? +${number} +${number} ms +${number} +${number} +${number}$`, 'm'),

@@ -52,7 +52,7 @@ export const REQUIREMENTS = {
   haproxy: tool('haproxy', 'the HTTP reverse proxies'),
   conntrackd: tool('conntrackd', 'replicating conntrack state between the nodes (strategy ctsync)'),
   unshare: tool('util-linux', "conntrackd's own /run in a mount namespace"),
-  iperf3: tool('iperf3', 'the throughput benchmarks (bench:lab, bench:cgnat, bench:strategies)'),
+  iperf3: tool('iperf3', 'the throughput benchmarks: bench:lab, bench:cgnat, bench:strategies'),
   'qemu-system-x86_64': tool('qemu-system-x86', 'the VM lab (--vm)'),
   modprobe: tool('kmod', "the VM lab: its kernel's modules"),
   'Debian kernel': {
