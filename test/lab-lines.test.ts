@@ -2,10 +2,15 @@
 // rendered files, counts that add up, a summary of both halves of a --cut run, an interrupt told
 // apart from a failure, and faults refused on a spec they do nothing to.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { LabReport } from '../src/lab/lab.ts';
+import { describeSync } from '../src/lab/conntrackd.ts';
+import { type LabReport, labUp, prepare } from '../src/lab/lab.ts';
 import { formatReport } from '../src/lab/report.ts';
 import { describeTopology, labTopology } from '../src/lab/topology.ts';
+import { FILES, type RenderedFile, textOf } from '../src/render/files.ts';
+import { EXAMPLES_DIR, renderExample } from './support/examples.ts';
+import { needsRoot } from './support/root.ts';
 import { clusterFromText } from './support/spec.ts';
 
 const ONE_NODE = `
@@ -59,6 +64,35 @@ describe('lab lines: one of a kind is singular', () => {
     assert.match(
       text,
       /\n {2}node1: 1 sync packet sent, 2 received; 1 flow from other nodes injected \(0 failed\)\n/,
+    );
+  });
+});
+
+describe('lab lines: conntrackd', () => {
+  const rendered = (file: string) =>
+    [...renderExample(file).values()].map((files) =>
+      textOf(files.find((f) => f.path === FILES.conntrackd) as RenderedFile),
+    );
+
+  test('the label is what the rendered conntrackd.conf says: FTFW for two nodes, NOTRACK for three', () => {
+    for (const conf of rendered(join(EXAMPLES_DIR, 'part3-ctsync.yaml')))
+      assert.equal(describeSync(conf), 'FTFW, multicast 225.0.0.50:3780 on guestbr0');
+    for (const conf of rendered(join(EXAMPLES_DIR, 'ring3-ctsync.yaml')))
+      assert.equal(describeSync(conf), 'NOTRACK, multicast 225.0.0.50:3780 on guestbr0');
+  });
+
+  test('ring3-ctsync in the lab: "conntrackd running … (NOTRACK, …)", as its conntrackd.conf says', async (t) => {
+    if (!needsRoot(t)) return;
+    const lines: string[] = [];
+    const { run } = await labUp(prepare(join(EXAMPLES_DIR, 'ring3-ctsync.yaml')), {
+      progress: (l) => lines.push(l),
+    });
+    run.cleanup();
+    assert.ok(
+      lines.includes(
+        'conntrackd running on node1, node2, node3 (NOTRACK, multicast 225.0.0.50:3780 on guestbr0)',
+      ),
+      lines.join('\n'),
     );
   });
 });

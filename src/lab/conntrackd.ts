@@ -3,7 +3,7 @@
 // daemon gets its own mount namespace in which the node's lab directory is bound over /run and
 // /var/log, so several daemons run side by side and the machine's own /run is never touched.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONNTRACKD_PATHS } from '../render/conntrackd.ts';
 import { FILES } from '../render/files.ts';
@@ -86,10 +86,21 @@ export async function startConntrackd(
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const c = nodes[0]?.conntrackd;
-  say(
-    `conntrackd running on ${nodes.map((p) => p.node).join(', ')} (FTFW, multicast ${c?.group}:${c?.port} on ${c?.interface})`,
-  );
+  // What each daemon was started with, from the file it read: nodes that agree share one line.
+  const byLabel = new Map<string, string[]>();
+  for (const plan of nodes) {
+    const label = describeSync(readFileSync(join(dirsOf(lab.dir, plan.node).run, 'conntrackd.conf'), 'utf8'));
+    byLabel.set(label, [...(byLabel.get(label) ?? []), plan.node]);
+  }
+  say(`conntrackd running on ${[...byLabel].map(([label, on]) => `${on.join(', ')} (${label})`).join('; ')}`);
+}
+
+/** A conntrackd.conf's sync as a label: "NOTRACK, multicast 225.0.0.50:3780 on guestbr0". */
+export function describeSync(conf: string): string {
+  const multicast = /^\s*Multicast\s*\{([^}]*)\}/m.exec(conf)?.[1] ?? '';
+  const value = (text: string, key: string) =>
+    new RegExp(`^\\s*${key}\\s+(\\S+)`, 'm').exec(text)?.[1] ?? '?';
+  return `${value(conf, 'Mode')}, multicast ${value(multicast, 'IPv4_address')}:${value(multicast, 'Group')} on ${value(multicast, 'Interface')}`;
 }
 
 /** What a node's conntrackd says about its sync: `conntrackd -s` (general, network and cache stats). */

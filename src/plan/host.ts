@@ -52,7 +52,7 @@ export interface ProxyPlan {
   readonly source: string;
 }
 
-/** conntrackd (strategy ctsync): FTFW sync by multicast on one guest bridge, injecting directly. */
+/** conntrackd (strategy ctsync): FTFW or NOTRACK sync by multicast on one guest bridge, injecting directly. */
 export interface ConntrackdPlan {
   /** The guest bridge the sync traffic uses, and this node's own address on it. */
   readonly interface: string;
