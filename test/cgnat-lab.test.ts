@@ -96,8 +96,16 @@ function assertDemo(report: LabReport): void {
 describe('cgnat lab: the demo', () => {
   test('netns backend, on this kernel: every check passes', async (t) => {
     if (!needsRoot(t)) return;
-    const report = await cgnatLabTest(demo(), { progress: quiet, backend: 'netns' });
+    const lines: string[] = [];
+    const report = await cgnatLabTest(demo(), { progress: (l) => lines.push(l), backend: 'netns' });
     assertDemo(report);
+    // The count announced is the count reported: a check from two clients gives two results.
+    const announced = lines.find((l) => l.startsWith('running '));
+    assert.equal(
+      announced,
+      'running 21 checks, 23 results (a check run from several clients at once gives one per client)',
+    );
+    assert.equal(report.passed + report.failed, 23);
     assert.deepEqual(
       realRunner(['ip', 'netns', 'list'])
         .stdout.split('\n')

@@ -4,6 +4,7 @@
 // check with `nat:` proves a NAT behaviour (behaviours.ts).
 import type { Cgnat, CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatPath } from '../../spec/problem.ts';
+import { count } from '../../util/count.ts';
 import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../lab.ts';
 import type { Outcome } from '../probe.ts';
 import type { LabState } from '../registry.ts';
@@ -76,6 +77,16 @@ function portsNeeded(c: Cgnat): number {
   );
 }
 
+/** Results a check gives: one per client when several run it at once; a `nat:` check, one. */
+const resultsOf = (check: CgnatCheck) => (check.nat ? 1 : check.from.length);
+
+/** "21 checks, 23 results (…)": the report counts results, and a check may give several. */
+export function describeChecks(checks: readonly CgnatCheck[]): string {
+  const results = checks.reduce((n, c) => n + resultsOf(c), 0);
+  if (results === checks.length) return count(checks.length, 'check');
+  return `${count(checks.length, 'check')}, ${count(results, 'result')} (a check run from several clients at once gives one per client)`;
+}
+
 /**
  * Runs every check once. A lab that `lab up` left running reserves its client ports in its state,
  * so that a second `lab check` does not meet the first one's flows in conntrack.
@@ -86,7 +97,7 @@ export async function runCgnatChecks(
   state?: LabState,
 ): Promise<LabReport> {
   const checks = lab.cgnat.checks ?? [];
-  say(`running ${checks.length} checks`);
+  say(`running ${describeChecks(checks)}`);
   let counter = FIRST_PORT;
   const next = state ? reservePorts(state, portsNeeded(lab.cgnat)) : () => counter++;
   const take = (n: number) => {
