@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { describeSync } from '../src/lab/conntrackd.ts';
-import { type LabReport, labUp, prepare } from '../src/lab/lab.ts';
-import { formatReport } from '../src/lab/report.ts';
+import { type CheckResult, type LabReport, labUp, prepare } from '../src/lab/lab.ts';
+import { failures, formatReport } from '../src/lab/report.ts';
 import { describeTopology, labTopology } from '../src/lab/topology.ts';
 import { FILES, type RenderedFile, textOf } from '../src/render/files.ts';
 import { EXAMPLES_DIR, renderExample } from './support/examples.ts';
@@ -94,5 +94,45 @@ describe('lab lines: conntrackd', () => {
       ),
       lines.join('\n'),
     );
+  });
+});
+
+describe('lab lines: the summary of a --cut run', () => {
+  const lastLine = (text: string) => text.trimEnd().split('\n').at(-1);
+  const before = passing(['a', 'b', 'c']);
+
+  test('it gives the checks before the cut, after it, and the connections held across it', () => {
+    const one = passing(['a']);
+    const failed = { ...(one.results[0] as CheckResult), passed: false, problems: ['no answer'] };
+    const after: LabReport = { ...one, passed: 0, failed: 1, results: [failed] };
+    const report: LabReport = {
+      ...before,
+      afterCut: {
+        node: 'node1',
+        report: after,
+        established: [
+          { name: 'a', survived: true },
+          { name: 'b', survived: false, error: 'reset' },
+        ],
+      },
+    };
+    const text = formatReport(report);
+    assert.equal(
+      lastLine(text),
+      'before the cut 3 passed, 0 failed; after cutting node1 off 0 passed, 1 failed, 1 of 2 held connections still answered (cluster one, lab cvg-1-abcd)',
+    );
+    // One summary: the run after the cut has none of its own.
+    assert.equal(text.split('\n').filter((l) => l.includes(' passed, ')).length, 1, text);
+    assert.equal(failures(report), 2);
+  });
+
+  test('a held connection lost is a failure, even when every check passed', () => {
+    const report: LabReport = {
+      ...before,
+      afterCut: { node: 'node1', report: passing(['a']), established: [{ name: 'a', survived: false }] },
+    };
+    assert.match(lastLine(formatReport(report)) as string, /, 0 of 1 held connection still answered \(/);
+    assert.equal(failures(report), 1);
+    assert.equal(failures(before), 0);
   });
 });

@@ -19,7 +19,7 @@ import {
   removeLab,
   SPEC_COPY,
 } from '../lab/registry.ts';
-import { formatReport } from '../lab/report.ts';
+import { failures, formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
 import type { HostPlan } from '../plan/host.ts';
@@ -109,14 +109,12 @@ function runningLab(entry: LabEntry) {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** The report on stdout, and the exit status from the checks. */
+/** The report on stdout, and the exit status from the checks (after a cut too). */
 function printReport(report: LabReport, json: boolean): void {
   process.stdout.write(
     json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, colorFor(process.stdout)),
   );
-  const lost = report.afterCut?.established.filter((e) => !e.survived).length ?? 0;
-  const failed = report.failed + (report.afterCut?.report.failed ?? 0) + lost;
-  process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
+  process.exitCode = failures(report) === 0 ? EXIT.ok : EXIT.failed;
 }
 
 /** The next steps, once a lab is up. */
@@ -210,7 +208,7 @@ async function vmTest(
   process.stdout.write(o.json ? `${JSON.stringify(runs, null, 2)}\n` : formatMatrix(runs));
   process.exitCode = runs.some((r) => r.error)
     ? EXIT.lab
-    : runs.every((r) => r.report?.failed === 0)
+    : runs.every((r) => r.report && failures(r.report) === 0)
       ? EXIT.ok
       : EXIT.failed;
 }

@@ -16,7 +16,18 @@ function timeOf(r: CheckResult): string {
   return r.tries !== undefined && r.tries > 1 ? `${time} (${r.tries} tries)` : time;
 }
 
+/** Checks that failed, before and after a cut, and held connections the cut broke: 0 is a pass. */
+export function failures(report: LabReport): number {
+  const cut = report.afterCut;
+  return report.failed + (cut ? cut.report.failed + cut.established.filter((e) => !e.survived).length : 0);
+}
+
 export function formatReport(report: LabReport, color = false): string {
+  return `${formatRun(report, color).join('\n')}\n`;
+}
+
+/** The table, the failures and conntrackd's figures, then the run after a cut, then one summary. */
+function formatRun(report: LabReport, color: boolean, summary = true): string[] {
   // `color` alone decides (the caller knows the stream); picocolors' own choice follows stdout.
   const c = pc.createColors(color);
   const paint = (ok: boolean, text: string) => (ok ? c.green(text) : c.red(text));
@@ -52,32 +63,35 @@ export function formatReport(report: LabReport, color = false): string {
       );
     }
   }
-  if (report.afterCut) {
-    const { node, report: after } = report.afterCut;
+  const cut = report.afterCut;
+  if (cut) {
     out.push(
       '',
-      `after cutting ${node} off (uplink and pipes down), the ${after.results.length} checks that do not need it:`,
+      `after cutting ${cut.node} off (uplink and pipes down), the checks that do not need it (${cut.report.results.length}):`,
       '',
+      ...formatRun(cut.report, color, false),
     );
-    out.push(formatReport(after, color).trimEnd());
-    const { established } = report.afterCut;
-    const kept = established.filter((e) => e.survived).length;
+    const kept = cut.established.filter((e) => e.survived).length;
     out.push(
       '',
-      `established TCP connections held open across the cut: ${kept} of ${established.length} still answered`,
+      `established TCP connections held open across the cut: ${kept} of ${cut.established.length} still answered`,
     );
-    for (const e of established.filter((x) => !x.survived))
+    for (const e of cut.established.filter((x) => !x.survived))
       out.push(`  lost: ${e.name} (${e.error ?? 'another host answered'})`);
   }
+  if (!summary) return out;
   const faults = report.faults.length > 0 ? ` with fault ${report.faults.join(', ')}` : '';
+  const tally = (r: LabReport) => `${r.passed} passed, ${r.failed} failed`;
+  // A cut run has two halves and the connections held across it: the summary gives all three.
+  const counts = cut
+    ? `before the cut ${tally(report)}; after cutting ${cut.node} off ${tally(cut.report)}, ` +
+      `${cut.established.filter((e) => e.survived).length} of ${count(cut.established.length, 'held connection')} still answered`
+    : tally(report);
   out.push(
     '',
-    paint(
-      report.failed === 0,
-      `${report.passed} passed, ${report.failed} failed (cluster ${report.cluster}${faults}, lab ${report.lab})`,
-    ),
+    paint(failures(report) === 0, `${counts} (cluster ${report.cluster}${faults}, lab ${report.lab})`),
   );
-  return `${out.join('\n')}\n`;
+  return out;
 }
 
 function failure(r: CheckResult): string[] {
