@@ -2,14 +2,17 @@
 // rendered files, counts that add up, a summary of both halves of a --cut run, an interrupt told
 // apart from a failure, and faults refused on a spec they do nothing to.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { FAULTS, type Fault, faultsFor } from '../src/compile/faults.ts';
 import { describeSync } from '../src/lab/conntrackd.ts';
 import { type CheckResult, type LabReport, labUp, prepare } from '../src/lab/lab.ts';
 import { failures, formatReport } from '../src/lab/report.ts';
 import { describeTopology, labTopology } from '../src/lab/topology.ts';
 import { FILES, type RenderedFile, textOf } from '../src/render/files.ts';
-import { EXAMPLES_DIR, renderExample } from './support/examples.ts';
+import { readAnySpec } from '../src/spec/read.ts';
+import { EXAMPLES_DIR, exampleFiles, renderExample } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 import { clusterFromText } from './support/spec.ts';
 
@@ -134,5 +137,58 @@ describe('lab lines: the summary of a --cut run', () => {
     assert.match(lastLine(formatReport(report)) as string, /, 0 of 1 held connection still answered \(/);
     assert.equal(failures(report), 1);
     assert.equal(failures(before), 0);
+  });
+});
+
+describe('lab lines: a fault the spec has nothing for is refused', () => {
+  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const convergent = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
+  const example = (name: string) => join(EXAMPLES_DIR, `${name}.yaml`);
+
+  test('each example takes the faults of its strategy, networks and proxies; every fault fits some example', () => {
+    const of = (name: string) => faultsFor(readAnySpec(example(name)));
+    assert.deepEqual(of('part4-stateless'), [
+      'stateless-after-conntrack',
+      'stateless-reply-port-kept',
+      'anycast-arp-leak',
+    ]);
+    assert.deepEqual(of('part3-fullnat'), ['fullnat-without-snat', 'proxy-from-anycast', 'anycast-arp-leak']);
+    assert.deepEqual(of('part3-ctsync'), [
+      'proxy-from-anycast',
+      'ctsync-bridge-netfilter',
+      'anycast-arp-leak',
+    ]);
+    assert.deepEqual(of('cgnat-demo'), ['cgnat-without-zones']);
+    const used = new Set(exampleFiles().flatMap((f) => faultsFor(readAnySpec(f))));
+    assert.deepEqual(
+      Object.keys(FAULTS).filter((f) => !used.has(f as Fault)),
+      [],
+    );
+  });
+
+  test('lab test of a stateless spec with fullnat-without-snat: a usage error naming the faults it takes', () => {
+    const r = convergent('lab', 'test', example('part4-stateless'), '--fault', 'fullnat-without-snat');
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.equal(
+      r.stderr,
+      'convergent: fault fullnat-without-snat does nothing to part4: it needs a forward with strategy fullnat; faults for this spec: stateless-after-conntrack, stateless-reply-port-kept, anycast-arp-leak\n',
+    );
+    assert.equal(r.stdout, '');
+  });
+
+  test('lab up of a CGNAT spec with a cluster fault, and of a spec without proxies with proxy-from-anycast', () => {
+    const cgnat = convergent('lab', 'up', example('cgnat-demo'), '--fault', 'anycast-arp-leak');
+    assert.equal(cgnat.status, 2, cgnat.stderr);
+    assert.match(
+      cgnat.stderr,
+      /^convergent: fault anycast-arp-leak does nothing to cgnat-demo: it needs a guest network with pipes between nodes; faults for this spec: cgnat-without-zones\n$/,
+    );
+    const proxy = convergent('lab', 'up', example('ring3-ctsync'), '--fault', 'proxy-from-anycast');
+    assert.equal(proxy.status, 2, proxy.stderr);
+    assert.match(
+      proxy.stderr,
+      /fault proxy-from-anycast does nothing to ring3ctsync: it needs a reverse proxy \(proxies:\); faults for this spec: ctsync-bridge-netfilter, anycast-arp-leak\n$/,
+    );
   });
 });

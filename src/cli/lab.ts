@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { compileCgnat } from '../compile/cgnat/index.ts';
-import { FAULTS, type Fault, isCgnatFault, isFault } from '../compile/faults.ts';
+import { FAULTS, type Fault, faultsFor, isFault, whyNot } from '../compile/faults.ts';
 import { applyToLab } from '../lab/apply.ts';
 import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
@@ -24,7 +24,7 @@ import { realRunner } from '../lab/run.ts';
 import { describeTopology, LabError } from '../lab/topology.ts';
 import type { HostPlan } from '../plan/host.ts';
 import type { Backend, Cgnat } from '../spec/cgnat/model.ts';
-import { readAnySpec, readCluster } from '../spec/read.ts';
+import { type AnySpec, readAnySpec, readCluster } from '../spec/read.ts';
 import { count } from '../util/count.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
@@ -38,13 +38,23 @@ const progress = (line: string) => process.stderr.write(`lab: ${line}\n`);
 /** A changed spec for `lab apply` on a VM lab, copied into the VM's run directory. */
 const APPLIED = 'apply.yaml';
 
-function faultsOf(names: readonly string[]): Fault[] {
+/** Known faults; with a spec, only those that change something in it (a usage error names those). */
+function faultsOf(names: readonly string[], spec?: AnySpec): Fault[] {
   for (const n of names)
     if (!isFault(n)) throw new UsageError(`unknown fault "${n}"; faults: ${Object.keys(FAULTS).join(', ')}`);
-  return names as Fault[];
+  const faults = names as Fault[];
+  if (!spec) return faults;
+  for (const f of faults) {
+    const why = whyNot(f, spec);
+    if (why === undefined) continue;
+    const name = spec.kind === 'cgnat' ? spec.cgnat.name : spec.cluster.name;
+    const fit = faultsFor(spec);
+    throw new UsageError(
+      `fault ${f} does nothing to ${name}: ${why}; ${fit.length > 0 ? `faults for this spec: ${fit.join(', ')}` : 'this spec takes no fault'}`,
+    );
+  }
+  return faults;
 }
-
-const cgnatFaults = () => (Object.keys(FAULTS) as Fault[]).filter(isCgnatFault).join(', ');
 
 function needRoot(): void {
   if (process.getuid?.() !== 0)
@@ -135,9 +145,7 @@ async function cgnatUp(
   options: { fault: string[]; vm?: true; kernel?: string; backend?: string },
 ): Promise<void> {
   const backend = backendOf(options.backend);
-  const faults = faultsOf(options.fault);
-  const foreign = faults.find((f) => !isCgnatFault(f));
-  if (foreign) throw new UsageError(`fault ${foreign} is a cluster's; a CGNAT spec takes: ${cgnatFaults()}`);
+  const faults = faultsOf(options.fault, { kind: 'cgnat', cgnat });
   if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
   needLab(cgnatNeeds(options.vm));
   if (options.vm) {
@@ -242,10 +250,7 @@ export function labCommand(program: Command): void {
         if (spec.kind === 'cgnat') {
           const { cgnat } = spec;
           backendOf(options.backend);
-          const faults = faultsOf(options.fault);
-          const foreign = faults.find((f) => !isCgnatFault(f));
-          if (foreign)
-            throw new UsageError(`fault ${foreign} is a cluster's; a CGNAT spec takes: ${cgnatFaults()}`);
+          const faults = faultsOf(options.fault, spec);
           if (options.cut !== undefined) throw new UsageError('--cut goes with a cluster spec');
           if (options.kernel.length > 0 && !options.vm) throw new UsageError('--kernel goes with --vm');
           needLab(cgnatNeeds(options.vm));
@@ -267,10 +272,7 @@ export function labCommand(program: Command): void {
         }
         if (options.backend !== undefined)
           throw new UsageError('--backend goes with a CGNAT spec (kind: cgnat)');
-        const cgnatFault = faultsOf(options.fault).find(isCgnatFault);
-        if (cgnatFault)
-          throw new UsageError(`fault ${cgnatFault} is a CGNAT router's; this is a cluster spec`);
-        const p = prepare(file, faultsOf(options.fault));
+        const p = prepare(file, faultsOf(options.fault, spec));
         if (options.cut !== undefined && !p.cluster.nodes.some((n) => n.name === options.cut))
           throw new UsageError(
             `no node "${options.cut}" to cut; nodes: ${p.cluster.nodes.map((n) => n.name).join(', ')}`,
@@ -311,7 +313,7 @@ export function labCommand(program: Command): void {
         }
         if (options.backend !== undefined)
           throw new UsageError('--backend goes with a CGNAT spec (kind: cgnat)');
-        const p = prepare(file, faultsOf(options.fault));
+        const p = prepare(file, faultsOf(options.fault, spec));
         if (options.kernel !== undefined && !options.vm) throw new UsageError('--kernel goes with --vm');
         needLab(clusterNeeds(p.plans, options.vm), options.vm ? [] : p.plans);
         for (const line of describeTopology(p.cluster, p.topology)) progress(line);
