@@ -2,12 +2,14 @@
 // rendered files, counts that add up, a summary of both halves of a --cut run, an interrupt told
 // apart from a failure, and faults refused on a spec they do nothing to.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { FAULTS, type Fault, faultsFor } from '../src/compile/faults.ts';
 import { describeSync } from '../src/lab/conntrackd.ts';
 import { type CheckResult, type LabReport, labUp, prepare } from '../src/lab/lab.ts';
+import { labDir } from '../src/lab/registry.ts';
 import { failures, formatReport } from '../src/lab/report.ts';
 import { describeTopology, labTopology } from '../src/lab/topology.ts';
 import { FILES, type RenderedFile, textOf } from '../src/render/files.ts';
@@ -190,5 +192,41 @@ describe('lab lines: a fault the spec has nothing for is refused', () => {
       proxy.stderr,
       /fault proxy-from-anycast does nothing to ring3ctsync: it needs a reverse proxy \(proxies:\); faults for this spec: ctsync-bridge-netfilter, anycast-arp-leak\n$/,
     );
+  });
+});
+
+describe('lab lines: an interrupt is not a failure', () => {
+  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+
+  test('Ctrl-C while lab test builds: "lab: interrupted", exit 130, no namespace or directory left', async (t) => {
+    if (!needsRoot(t)) return;
+    // Its own process group, so that the signal goes to it as a terminal's Ctrl-C does: to the CLI
+    // and to the `ip` or `nft` its build step is waiting for.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'lab', 'test', join(EXAMPLES_DIR, 'ring3-ctsync.yaml')],
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    );
+    const pid = child.pid as number;
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/: \d+ namespaces\n/.test(stderr)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`lab test ended before building:\n${stderr}`)));
+    });
+    const id = /lab (cvg-\d+-[0-9a-f]{4}): /.exec(stderr)?.[1] as string;
+    // The moment a build step's tool runs (the build is one step after another).
+    while (spawnSync('pgrep', ['-P', String(pid), '-x', 'ip|nft|sysctl']).status !== 0)
+      await new Promise((r) => setTimeout(r, 2));
+    process.kill(-pid, 'SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.ok(stderr.endsWith(`\nlab: interrupted by SIGINT; removed lab ${id} (nothing left)\n`), stderr);
+    assert.doesNotMatch(stderr, /failed|convergent lab:/);
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    assert.ok(!left.includes(id), `namespaces of ${id} left:\n${left}`);
+    assert.ok(!existsSync(labDir(id)), 'the lab directory is removed');
   });
 });

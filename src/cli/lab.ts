@@ -8,6 +8,7 @@ import { FAULTS, type Fault, faultsFor, isFault, whyNot } from '../compile/fault
 import { applyToLab } from '../lab/apply.ts';
 import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from '../lab/cgnat/index.ts';
 import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
+import { exitIfInterrupted } from '../lab/interrupt.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import { cgnatNeeds, clusterNeeds, type Reason, requireLab } from '../lab/preflight.ts';
 import {
@@ -118,6 +119,12 @@ function runningLab(entry: LabEntry) {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** A step that failed because the run was interrupted: the interrupt is what the user is told. */
+function failed(err: unknown): never {
+  exitIfInterrupted();
+  return reportAndExit(err);
+}
 
 /** The report on stdout, and the exit status from the checks (after a cut too). */
 function printReport(report: LabReport, json: boolean): void {
@@ -267,6 +274,7 @@ export function labCommand(program: Command): void {
             return;
           }
           const report = await cgnatLabTest(cgnat, { progress, backend: backendOf(options.backend), faults });
+          exitIfInterrupted();
           printReport(report, options.json === true);
           return;
         }
@@ -290,9 +298,10 @@ export function labCommand(program: Command): void {
           return;
         }
         const report = await labTest(p, { progress, cut: options.cut });
+        exitIfInterrupted();
         printReport(report, options.json === true);
       } catch (err) {
-        reportAndExit(err);
+        failed(err);
       }
     });
 
@@ -351,7 +360,7 @@ export function labCommand(program: Command): void {
           ),
         );
       } catch (err) {
-        reportAndExit(err);
+        failed(err);
       }
     });
 

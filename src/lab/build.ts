@@ -3,7 +3,7 @@
 // bridges, and the servers the checks need. Nothing touches the root namespace: every veth is
 // created inside a lab namespace with its peer placed straight into another one.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostPlan } from '../plan/host.ts';
@@ -77,7 +77,7 @@ export async function buildLab(
   const runner = options.runner ?? realRunner;
   const run = new NamespaceRun(runner);
   const dir = labDir(run.id);
-  run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  run.removesDir(dir);
   const state: LabState = {
     id: run.id,
     cluster: cluster.name,

@@ -1,14 +1,15 @@
 // Network namespaces owned by one run. Every name carries the run's prefix (cvg-<pid>-<random>-),
 // so runs can sit side by side and leftovers of a crashed run can be found and removed.
 // The run is undone when it ends: normally, on an exception, and on SIGINT/SIGTERM/SIGHUP; first the
-// processes it started (by PID), then its namespaces, then whatever else it registered.
+// processes it started (by PID), then its namespaces, then whatever else it registered. An
+// interrupted run says what it removed and exits 128 + the signal (interrupt.ts).
 // keep() hands the namespaces over to a lab that outlives the process (`lab up`).
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { exitIfInterrupted, INTERRUPTS, interrupted, noteInterrupt, noteRemoved } from './interrupt.ts';
 import { type Runner, realRunner, runChecked } from './run.ts';
 
 export const NETNS_PREFIX = 'cvg-';
-/** Ctrl-C, kill, and a closed terminal or ssh session. */
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export class NamespaceRun {
   /** cvg-<pid>-<hex>: names this run everywhere (namespaces, state directory). */
@@ -18,13 +19,15 @@ export class NamespaceRun {
   readonly #created: string[] = [];
   readonly #pids: number[] = [];
   readonly #undo: (() => void)[] = [];
+  readonly #dirs: string[] = [];
   #ending = false;
   // A second Ctrl-C while cleaning up must not cut the cleanup short: it is ignored.
   readonly #onSignal = (signal: NodeJS.Signals) => {
     if (this.#ending) return;
     this.#ending = true;
+    noteInterrupt(signal);
     this.cleanup();
-    process.kill(process.pid, signal);
+    exitIfInterrupted();
   };
   readonly #onExit = () => this.cleanup();
 
@@ -32,7 +35,7 @@ export class NamespaceRun {
     this.#runner = runner;
     this.id = `${NETNS_PREFIX}${process.pid}-${randomBytes(2).toString('hex')}`;
     this.prefix = `${this.id}-`;
-    for (const signal of SIGNALS) process.on(signal, this.#onSignal);
+    for (const signal of INTERRUPTS) process.on(signal, this.#onSignal);
     process.once('exit', this.#onExit);
   }
 
@@ -89,23 +92,41 @@ export class NamespaceRun {
     this.#undo.push(undo);
   }
 
+  /** The run's directory (its state, logs, rendered files): removed at the end, after the namespaces. */
+  removesDir(path: string): void {
+    this.#dirs.push(path);
+    this.atCleanup(() => rmSync(path, { recursive: true, force: true }));
+  }
+
   /** The run's namespaces and processes stay after this process exits (`lab up`). */
   keep(): void {
     this.#created.length = 0;
     this.#pids.length = 0;
     this.#undo.length = 0;
+    this.#dirs.length = 0;
     this.#disarm();
   }
 
   cleanup(): void {
+    const cleaning = this.#created.length + this.#pids.length + this.#undo.length > 0;
     while (this.#pids.length > 0) killQuietly(this.#pids.pop() as number);
     deleteNamespaces(this.#runner, this.#created.splice(0).reverse());
     while (this.#undo.length > 0) (this.#undo.pop() as () => void)();
     this.#disarm();
+    if (cleaning && interrupted()) noteRemoved(this.id, this.#left());
+  }
+
+  /** What is still there of the run after its cleanup: namespaces with its prefix, its directories. */
+  #left(): string[] {
+    const listed = this.#runner(['ip', 'netns', 'list']).stdout.split('\n');
+    const namespaces = listed
+      .map((l) => l.split(' ')[0] as string)
+      .filter((ns) => ns.startsWith(this.prefix));
+    return [...namespaces, ...this.#dirs.splice(0).filter((d) => existsSync(d))];
   }
 
   #disarm(): void {
-    for (const signal of SIGNALS) process.removeListener(signal, this.#onSignal);
+    for (const signal of INTERRUPTS) process.removeListener(signal, this.#onSignal);
     process.removeListener('exit', this.#onExit);
   }
 }

@@ -1,5 +1,6 @@
 // Running kernel tools (ip, nft, sysctl). One seam, so that tests of our own logic can use a fake.
 import { spawn, spawnSync } from 'node:child_process';
+import { noteInterrupt } from './interrupt.ts';
 
 export interface RunResult {
   readonly code: number;
@@ -21,6 +22,9 @@ export const realRunner: Runner = (argv, options = {}) => {
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
   });
+  // Ctrl-C killed it along with us (perhaps before it read its input: EPIPE): the step fails now,
+  // before our own handler has its turn. A timeout's SIGTERM is ours.
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code !== 'ETIMEDOUT') noteInterrupt(r.signal);
   if (r.error) return { code: 127, stdout: '', stderr: `${cmd}: ${r.error.message}` };
   return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 };
@@ -57,6 +61,7 @@ export const realAsyncRunner: AsyncRunner = (argv, options = {}) =>
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      noteInterrupt(signal);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
     // A child that exits without reading its input must not crash us with EPIPE.

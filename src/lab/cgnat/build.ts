@@ -3,7 +3,7 @@
 // client's `cuplink` to a port named after it on its tenant's bridge. The router loads its rendered
 // files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
 // their addresses and routes from the spec.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compileCgnat } from '../../compile/cgnat/index.ts';
 import type { Fault } from '../../compile/faults.ts';
@@ -53,7 +53,7 @@ export async function buildCgnatLab(
 ): Promise<BuiltCgnatLab> {
   const run = new NamespaceRun();
   const dir = labDir(run.id);
-  run.atCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  run.removesDir(dir);
   try {
     const clients = clientsOf(c);
     const hosts = [c.router, c.peer.name, ...clients.keys()];
