@@ -15,7 +15,7 @@ import { describeTopology, labTopology } from '../src/lab/topology.ts';
 import { FILES, type RenderedFile, textOf } from '../src/render/files.ts';
 import { readAnySpec } from '../src/spec/read.ts';
 import { EXAMPLES_DIR, exampleFiles, renderExample } from './support/examples.ts';
-import { needsRoot } from './support/root.ts';
+import { needsRoot, needsVm } from './support/root.ts';
 import { clusterFromText } from './support/spec.ts';
 
 const ONE_NODE = `
@@ -228,5 +228,30 @@ describe('lab lines: an interrupt is not a failure', () => {
     const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     assert.ok(!left.includes(id), `namespaces of ${id} left:\n${left}`);
     assert.ok(!existsSync(labDir(id)), 'the lab directory is removed');
+  });
+});
+
+describe('lab lines: lab status', () => {
+  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const lab = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'lab', ...args], { encoding: 'utf8' });
+
+  test('a CGNAT lab in a VM is "CGNAT …", not "cluster …"', (t) => {
+    if (!needsVm(t)) return;
+    const up = lab('up', join(EXAMPLES_DIR, 'cgnat-demo.yaml'), '--vm');
+    assert.equal(up.status, 0, up.stderr);
+    const id = /^lab (cvg-\d+-[0-9a-f]+) is up in a VM \(CGNAT cgnat-demo,/.exec(up.stdout)?.[1] as string;
+    assert.ok(id, up.stdout);
+    try {
+      const status = lab('status', id);
+      assert.match(
+        status.stdout,
+        new RegExp(
+          `^${id} {2}CGNAT cgnat-demo from \\S+cgnat-demo\\.yaml, up since \\S+, in a VM \\(kernel `,
+        ),
+      );
+    } finally {
+      assert.equal(lab('down', id).status, 0);
+    }
   });
 });

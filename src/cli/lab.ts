@@ -162,7 +162,13 @@ async function cgnatUp(
     const roles = { [cgnat.router]: 'router', [cgnat.peer.name]: 'peer', ...Object.fromEntries(clients) };
     const hosts = Object.keys(roles);
     const up = await vmLabUp(
-      { file: resolvePath(file), plans: [compileCgnat(cgnat)], name: cgnat.name, hosts: roles },
+      {
+        kind: 'cgnat',
+        file: resolvePath(file),
+        plans: [compileCgnat(cgnat)],
+        name: cgnat.name,
+        hosts: roles,
+      },
       { kernel, faults, backend, progress: (l) => progress(`[${kernel.version}] ${l}`) },
     );
     process.stdout.write(
@@ -500,7 +506,7 @@ export function labCommand(program: Command): void {
         for (const v of vms) {
           const r = v.record;
           const what = r
-            ? `cluster ${r.cluster} from ${r.spec}, up since ${r.created}, in a VM (kernel ${r.kernel})`
+            ? `${r.kind === 'cgnat' ? 'CGNAT' : 'cluster'} ${r.cluster} from ${r.spec}, up since ${r.created}, in a VM (kernel ${r.kernel})`
             : `the VM of a "lab test --vm"${v.creatorAlive ? '' : ' left by a crashed run'}`;
           const running = v.creatorAlive ? ' (its run is still in progress)' : '';
           const qemu = v.pid === undefined ? 'qemu is not running' : `qemu PID ${v.pid}`;

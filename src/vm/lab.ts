@@ -28,6 +28,7 @@ export interface VmSpec {
 
 /** What `lab up --vm` records of the spec: its name and its hosts with their roles. */
 export interface UpSpec extends VmSpec {
+  readonly kind?: 'cgnat';
   readonly name: string;
   readonly hosts: Readonly<Record<string, string>>;
 }
@@ -144,6 +145,7 @@ export async function vmLabUp(
     );
   const record: VmLabRecord = {
     id: result.resident.id,
+    ...(p.kind ? { kind: p.kind } : {}),
     cluster: p.name,
     spec: p.file,
     kernel: options.kernel.version,

@@ -14,6 +14,8 @@ import { QEMU_PID, VM_ROOT } from './qemu.ts';
 /** The record of a VM lab, written by `lab up --vm` into its run directory. */
 export interface VmLabRecord {
   readonly id: string;
+  /** A CGNAT spec's lab; a cluster's has none (records written before it have none either). */
+  readonly kind?: 'cgnat';
   readonly cluster: string;
   /** Absolute path of the spec on the host, as given to `lab up --vm`. */
   readonly spec: string;
