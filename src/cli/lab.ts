@@ -26,7 +26,7 @@ import { describeTopology, LabError } from '../lab/topology.ts';
 import type { HostPlan } from '../plan/host.ts';
 import type { Backend, Cgnat } from '../spec/cgnat/model.ts';
 import { type AnySpec, readAnySpec, readCluster } from '../spec/read.ts';
-import { count } from '../util/count.ts';
+import { plural } from '../util/plural.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
 import { type VmLabReport, type VmSpec, vmLabTest, vmLabUp } from '../vm/lab.ts';
@@ -495,7 +495,7 @@ export function labCommand(program: Command): void {
             ? `${s.kind === 'cgnat' ? `CGNAT ${s.cluster} (backend ${s.backend})` : `cluster ${s.cluster}`} from ${s.spec}, up since ${s.created}`
             : 'leftover of a crashed run';
           const running = l.creatorAlive ? ' (its run is still in progress)' : '';
-          process.stdout.write(`${l.id}  ${what}${running}\n  ${count(l.namespaces.length, 'namespace')}\n`);
+          process.stdout.write(`${l.id}  ${what}${running}\n  ${plural(l.namespaces.length, 'namespace')}\n`);
           if (s && selector) {
             for (const [host, h] of Object.entries(s.hosts))
               process.stdout.write(`  ${host.padEnd(16)} ${h.role.padEnd(12)} ${h.ns}\n`);

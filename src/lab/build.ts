@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { HostPlan } from '../plan/host.ts';
 import { FILES, renderNode, textOf } from '../render/files.ts';
 import type { Cluster } from '../spec/model.ts';
-import { count } from '../util/count.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
+import { plural } from '../util/plural.ts';
 import { describeCapabilities, probeCapabilities } from './capabilities.ts';
 import type { ServerPorts } from './checks.ts';
 import { startConntrackd } from './conntrackd.ts';
@@ -104,7 +104,7 @@ export async function buildLab(
     writeState(state);
     run.addAll(topology.hosts.map((h) => h.name));
     for (const h of topology.hosts) loopbackDown.add(lab.ns(h.name));
-    say(`lab ${run.id}: ${count(topology.hosts.length, 'namespace')}`);
+    say(`lab ${run.id}: ${plural(topology.hosts.length, 'namespace')}`);
     // The upstream exists first: device types are probed there, never in the machine's namespace.
     const wan = topology.links.filter((l) => l.a.host === UPSTREAM || l.b.host === UPSTREAM);
     createLinks(lab, wan, false);
@@ -115,7 +115,7 @@ export async function buildLab(
       have.has('vlan'),
     );
     say(
-      `${count(topology.links.length, 'veth pair')} (uplink ports, pipes, guest vifs) with the spec's names`,
+      `${plural(topology.links.length, 'veth pair')} (uplink ports, pipes, guest vifs) with the spec's names`,
     );
     setUpUpstream(lab);
     note(describeCapabilities(have));
@@ -139,7 +139,7 @@ export async function buildLab(
     await startProxies(lab, plans, state.pids as number[], say);
     await startConntrackd(lab, state.pids as number[], say);
     writeState(state);
-    say(`servers listening on ${count(options.servers.size, 'host')}`);
+    say(`servers listening on ${plural(options.servers.size, 'host')}`);
     await waitForPorts(lab);
     if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
     return { lab, run };
@@ -499,7 +499,7 @@ export async function waitForStp(
         const list = b.ports.map((e) => `${e.node} ${e.ifname}`).join(', ') || 'none';
         if (b.ports.length !== b.loops)
           throw new LabError(
-            `STP on ${b.network.name} still blocks ${count(b.ports.length, 'pipe port')} (${list}) after ${seconds} s, where the pipes have ${count(b.loops, 'loop')}: ` +
+            `STP on ${b.network.name} still blocks ${plural(b.ports.length, 'pipe port')} (${list}) after ${seconds} s, where the pipes have ${plural(b.loops, 'loop')}: ` +
               `${b.ports.length < b.loops ? 'a loop is left open' : 'the guest segment is cut in two'}`,
           );
         say(`${b.network.name}: STP settled after ${seconds} s; blocking: ${list}`);

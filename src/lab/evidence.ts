@@ -2,8 +2,8 @@
 // path and on the upstream, the nft counters that moved, and the conntrack entries of the flow.
 // That is what a person debugging the cluster would collect by hand with tcpdump, nft and conntrack.
 import { spawn } from 'node:child_process';
-import { count } from '../util/count.ts';
 import { formatIPv4 } from '../util/ipv4.ts';
+import { plural } from '../util/plural.ts';
 import type { LabInstance } from './build.ts';
 import type { Probe } from './checks.ts';
 import { type Outcome, runProbe } from './probe.ts';
@@ -48,7 +48,7 @@ export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort:
       const moved: string[] = [];
       for (const [key, c] of after) {
         const delta = c.packets - (before.get(node)?.get(key)?.packets ?? 0);
-        if (delta > 0) moved.push(`${c.chain}: ${c.comment ?? '(rule)'} (+${count(delta, 'packet')})`);
+        if (delta > 0) moved.push(`${c.chain}: ${c.comment ?? '(rule)'} (+${plural(delta, 'packet')})`);
       }
       return { node, conntrack: conntrackOf(lab, node, probe, clientPort), counters: moved };
     }),

@@ -7,7 +7,7 @@ import { formatHostRef } from '../spec/checks.ts';
 import type { Check, Cluster } from '../spec/model.ts';
 import { formatPath } from '../spec/problem.ts';
 import { readCluster } from '../spec/read.ts';
-import { count } from '../util/count.ts';
+import { plural } from '../util/plural.ts';
 import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './checks.ts';
 import { type SyncStat, syncStats } from './conntrackd.ts';
@@ -139,7 +139,7 @@ export async function runChecks(
   const nextPort = reservePorts(state, p.probes.length + MAX_EVIDENCE);
   clearObservations(lab.runner, lab.ns(UPSTREAM));
   progress(
-    `running ${count(p.probes.length, 'check')}${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
+    `running ${plural(p.probes.length, 'check')}${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
   );
   // Clients run side by side (each flow has its own client port); evidence is gathered one
   // failure at a time, so that the counters that move belong to that failure alone.

@@ -1,7 +1,7 @@
 // The lab report for people: one table row per check, then for every failure what went wrong and
 // the evidence (packets on the wire in time order, nft counters that moved, conntrack entries).
 import pc from 'picocolors';
-import { count } from '../util/count.ts';
+import { plural } from '../util/plural.ts';
 import type { CheckResult, LabReport } from './lab.ts';
 
 /** Enough for a handshake through every hop of two nodes; --json keeps the rest. */
@@ -59,7 +59,7 @@ function formatRun(report: LabReport, color: boolean, summary = true): string[] 
       // With more than two nodes a receiver's single sequence number sees other senders as gaps.
       const lost = s.lost === undefined ? '' : `, ${s.lost} lost`;
       out.push(
-        `  ${s.node}: ${count(s.sent, 'sync packet')} sent, ${s.received} received${lost}; ${count(s.injected, 'flow')} from other nodes injected (${s.injectFailed} failed)`,
+        `  ${s.node}: ${plural(s.sent, 'sync packet')} sent, ${s.received} received${lost}; ${plural(s.injected, 'flow')} from other nodes injected (${s.injectFailed} failed)`,
       );
     }
   }
@@ -85,7 +85,7 @@ function formatRun(report: LabReport, color: boolean, summary = true): string[] 
   // A cut run has two halves and the connections held across it: the summary gives all three.
   const counts = cut
     ? `before the cut ${tally(report)}; after cutting ${cut.node} off ${tally(cut.report)}, ` +
-      `${cut.established.filter((e) => e.survived).length} of ${count(cut.established.length, 'held connection')} still answered`
+      `${cut.established.filter((e) => e.survived).length} of ${plural(cut.established.length, 'held connection')} still answered`
     : tally(report);
   out.push(
     '',

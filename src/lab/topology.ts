@@ -6,8 +6,8 @@
 //   <node> <pipe ifname> ── <pipe ifname> <other node>
 //   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.ip has run
 import type { Cluster, Guest, HostRef, Network, Node } from '../spec/model.ts';
-import { count } from '../util/count.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../util/ipv4.ts';
+import { plural } from '../util/plural.ts';
 
 // A CGNAT lab's: its router, the uplink's far side, a tenant's client, a tenant's namespace (netns).
 export type HostRole =
@@ -237,7 +237,7 @@ export function addressOn(
 export function describeTopology(cluster: Cluster, topology: Topology): string[] {
   return [
     `workstation ${topology.workstation.cidr}, routed by upstream ${topology.upstream.wanCidr}`,
-    `upstream ${topology.upstream.uplinkCidr} on the uplink segment of ${count(cluster.nodes.length, 'node')}`,
+    `upstream ${topology.upstream.uplinkCidr} on the uplink segment of ${plural(cluster.nodes.length, 'node')}`,
     ...topology.notes,
   ];
 }

@@ -7,7 +7,7 @@
 //              the one after them fails
 import { spawn } from 'node:child_process';
 import type { CgnatCheck } from '../../spec/cgnat/model.ts';
-import { count } from '../../util/count.ts';
+import { plural } from '../../util/plural.ts';
 import { PYTHON } from '../build.ts';
 import type { Outcome } from '../probe.ts';
 import type { CgnatLab } from './build.ts';
@@ -167,7 +167,7 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
     out.answered === expected
       ? []
       : [
-          `${out.answered} of ${count(tried, 'flow')} were answered, expected ${expected} (the ${what}, ${allowed}${earlier})`,
+          `${out.answered} of ${plural(tried, 'flow')} were answered, expected ${expected} (the ${what}, ${allowed}${earlier})`,
         ];
   const seen = out.seen ?? [];
   problems.push(...new Set(seen.flatMap((s) => natProblems(lab, from, s))));
@@ -175,7 +175,7 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
   const address = seen[0] ? splitEndpoint(seen[0]).address : '-';
   return {
     outcome: {
-      answered: `${out.answered} of ${count(tried, 'flow')}${held > 0 ? ` (${held} held before)` : ''}`,
+      answered: `${out.answered} of ${plural(tried, 'flow')}${held > 0 ? ` (${held} held before)` : ''}`,
       saw: portsSeen.length ? `${address}:${Math.min(...portsSeen)}-${Math.max(...portsSeen)}` : undefined,
       ms: out.ms,
     },

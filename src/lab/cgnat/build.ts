@@ -10,9 +10,9 @@ import type { Fault } from '../../compile/faults.ts';
 import { loadCommand, renderCgnat } from '../../render/cgnat.ts';
 import { FILES, textOf } from '../../render/files.ts';
 import type { Cgnat, Client, Tenant } from '../../spec/cgnat/model.ts';
-import { count } from '../../util/count.ts';
 import { type Cidr, formatCidr, inCidr, networkOf } from '../../util/ip.ts';
 import { formatIPv4 } from '../../util/ipv4.ts';
+import { plural } from '../../util/plural.ts';
 import { portsNotForwarding, startServer, waitUntilSettled } from '../build.ts';
 import { probeCapabilities } from '../capabilities.ts';
 import { NamespaceRun } from '../netns.ts';
@@ -59,7 +59,7 @@ export async function buildCgnatLab(
     const hosts = [c.router, c.peer.name, ...clients.keys()];
     run.addAll(hosts);
     say(
-      `lab ${run.id}: router ${c.router}, uplink peer ${c.peer.name}, ${count(clients.size, 'client')} (backend ${c.backend})`,
+      `lab ${run.id}: router ${c.router}, uplink peer ${c.peer.name}, ${plural(clients.size, 'client')} (backend ${c.backend})`,
     );
     const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name), faults });
     for (const f of renderCgnat(plan)) {
@@ -126,7 +126,7 @@ export async function buildCgnatLab(
     ipBatch(run.ns(c.peer.name), peerLines(c));
     await startServers(c, run, dir, [c.peer.name, ...clients.keys()]);
     await settle(run, [...hosts, ...(c.backend === 'netns' ? c.tenants.map((t) => t.name) : [])]);
-    say(`servers listening on ${count(clients.size + 1, 'host')}`);
+    say(`servers listening on ${plural(clients.size + 1, 'host')}`);
     return { id: run.id, run, cgnat: c, dir, ns: (h) => run.ns(h), clients: clientsOf(c) };
   } catch (err) {
     run.cleanup();

@@ -4,7 +4,7 @@
 // check with `nat:` proves a NAT behaviour (behaviours.ts).
 import type { Cgnat, CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatPath } from '../../spec/problem.ts';
-import { count } from '../../util/count.ts';
+import { plural } from '../../util/plural.ts';
 import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../lab.ts';
 import type { Outcome } from '../probe.ts';
 import type { LabState } from '../registry.ts';
@@ -83,8 +83,8 @@ const resultsOf = (check: CgnatCheck) => (check.nat ? 1 : check.from.length);
 /** "21 checks, 23 results (…)": the report counts results, and a check may give several. */
 export function describeChecks(checks: readonly CgnatCheck[]): string {
   const results = checks.reduce((n, c) => n + resultsOf(c), 0);
-  if (results === checks.length) return count(checks.length, 'check');
-  return `${count(checks.length, 'check')}, ${count(results, 'result')} (a check run from several clients at once gives one per client)`;
+  if (results === checks.length) return plural(checks.length, 'check');
+  return `${plural(checks.length, 'check')}, ${plural(results, 'result')} (a check run from several clients at once gives one per client)`;
 }
 
 /**
