@@ -19,7 +19,8 @@ test('the times the ARP table was full are summed over the CPUs (hex)', () => {
 test('a failed check in a lab that overflowed the table names the limit and the fix', () => {
   assert.equal(
     overflowProblem(152, '1024'),
-    "the kernel's ARP table was full 152 time(s) during the checks (net.ipv4.neigh.default.gc_thresh3 = 1024, shared by all namespaces): " +
+    "the kernel's ARP table was full 152 times during the checks (net.ipv4.neigh.default.gc_thresh3 = 1024, shared by all namespaces): " +
       'packets needing a new neighbour were dropped; raise it, e.g. sysctl -w net.ipv4.neigh.default.gc_thresh3=4096',
   );
+  assert.match(overflowProblem(1, '1024'), /^the kernel's ARP table was full 1 time during the checks /);
 });

@@ -4,6 +4,7 @@
 // with its derived checks, so a check there now and then timed out and passed when run again. The
 // lab does not raise a machine-wide limit itself (as with kernel modules, it asks): it says so.
 import { readFileSync } from 'node:fs';
+import { plural } from '../util/plural.ts';
 
 const STATS = '/proc/net/stat/arp_cache';
 export const LIMIT_SYSCTL = 'net.ipv4.neigh.default.gc_thresh3';
@@ -28,7 +29,7 @@ export function arpTableFulls(): number {
 /** Why checks failed when the table overflowed `times` times while they ran, and the fix. */
 export function overflowProblem(times: number, limit: string): string {
   return (
-    `the kernel's ARP table was full ${times} time(s) during the checks (${LIMIT_SYSCTL} = ${limit}, shared by all namespaces): ` +
+    `the kernel's ARP table was full ${plural(times, 'time')} during the checks (${LIMIT_SYSCTL} = ${limit}, shared by all namespaces): ` +
     `packets needing a new neighbour were dropped; raise it, e.g. sysctl -w ${LIMIT_SYSCTL}=4096`
   );
 }
