@@ -42,7 +42,7 @@ describe('preflight: the packages', () => {
     assert.deepEqual([...new Set(ciPackages())].sort(), named);
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Commands'));
-    const line = /^apt-get install (.+)$/m.exec(quickStart)?.[1];
+    const line = /^(?:apt-get update && )?apt-get install (?:-y )?(.+)$/m.exec(quickStart)?.[1];
     assert.ok(line, 'the Quick start has an apt-get install line');
     assert.deepEqual(line.split(' ').sort(), named);
   });
