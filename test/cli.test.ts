@@ -1,24 +1,15 @@
 // The convergent command as a user runs it: exit status 0 valid, 1 invalid input, 2 usage error;
 // bad input never leaves partial output behind.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { convergent } from './support/cli.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function convergent(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 

@@ -1,28 +1,19 @@
 // `lab apply` then `lab check`, as an operator migrates a guest: the spec's own checks, unedited
 // but for the guest's node, all pass against the running lab with the guest on its new node.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { LabReport } from '../src/lab/lab.ts';
+import { convergent } from './support/cli.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-apply-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function convergent(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 test('lab apply moves guest2 to node1; lab check runs the same 14 checks and all pass', (t) => {
   if (!needsRoot(t)) return;
