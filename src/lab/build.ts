@@ -17,6 +17,7 @@ import { startConntrackd } from './conntrackd.ts';
 import { NamespaceRun } from './netns.ts';
 import { observerRuleset } from './observe.ts';
 import { BRIDGE_NF, clusterNeeds, requireLab } from './preflight.ts';
+import { paced, seconds } from './pace.ts';
 import { type LabState, labDir, SPEC_COPY, writeState } from './registry.ts';
 import { type AsyncRunner, type Runner, realAsyncRunner, realRunner, runChecked } from './run.ts';
 import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
@@ -346,11 +347,12 @@ export function startServer(
     exited = code;
     watch();
   });
+  const limit = paced(15_000);
   return () =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new LabError(`the server on ${host} did not start within 15 s`)),
-        15_000,
+        () => reject(new LabError(`the server on ${host} did not start within ${seconds(limit)}`)),
+        limit,
       );
       timer.unref(); // a failed start must not hold the process open for the others' timers
       watch = () => {
@@ -398,14 +400,17 @@ async function startProxies(
 }
 
 async function waitListening(lab: LabInstance, host: string, bind: string, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const limit = paced(10_000);
+  const deadline = Date.now() + limit;
   const port = bind.slice(bind.lastIndexOf(':') + 1);
   while (Date.now() < deadline) {
     // ss -N enters the namespace itself: one process start less than through `ip netns exec`.
     if (runChecked(lab.runner, ['ss', '-N', lab.ns(host), '-Hltn', `sport = :${port}`]).trim() !== '') return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new LabError(`${what} does not listen on ${bind} after 10 s; see ${join(lab.dir, 'logs')}`);
+  throw new LabError(
+    `${what} does not listen on ${bind} after ${seconds(limit)}; see ${join(lab.dir, 'logs')}`,
+  );
 }
 
 /**
@@ -434,17 +439,18 @@ export function portsNotForwarding(
     .map((p) => `${host} ${p.ifname} (${p.state})`);
 }
 
-/** Polls until nothing is `waiting`; after 10 s, a LabError naming what still is. */
+/** Polls until nothing is `waiting`; after 10 s (at the lab's pace), a LabError naming what still is. */
 export async function waitUntilSettled(
   what: string,
   everyMs: number,
   waiting: () => string[] | Promise<string[]>,
 ): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const limit = paced(10_000);
+  const deadline = Date.now() + limit;
   for (;;) {
     const left = await waiting();
     if (left.length === 0) return;
-    if (Date.now() > deadline) throw new LabError(`${what} after 10 s: ${left.join(', ')}`);
+    if (Date.now() > deadline) throw new LabError(`${what} after ${seconds(limit)}: ${left.join(', ')}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

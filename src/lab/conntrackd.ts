@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CONNTRACKD_PATHS } from '../render/conntrackd.ts';
 import { FILES } from '../render/files.ts';
 import type { LabInstance } from './build.ts';
+import { paced, seconds } from './pace.ts';
 import { LabError } from './topology.ts';
 
 /** The node's directories that stand in for /run and /var/log in the daemon's mount namespace. */
@@ -75,13 +76,14 @@ export async function startConntrackd(
     child.unref();
   }
   const socket = CONNTRACKD_PATHS.socket.replace(/^\/var\/run\//, '');
-  const deadline = Date.now() + 10_000;
+  const limit = paced(10_000);
+  const deadline = Date.now() + limit;
   for (const plan of nodes) {
     const path = join(dirsOf(lab.dir, plan.node).run, socket);
     while (!existsSync(path)) {
       if (Date.now() > deadline)
         throw new LabError(
-          `conntrackd on ${plan.node} has no control socket after 10 s; see ${join(lab.dir, 'logs', `${plan.node}-conntrackd.log`)} and ${dirsOf(lab.dir, plan.node).log}`,
+          `conntrackd on ${plan.node} has no control socket after ${seconds(limit)}; see ${join(lab.dir, 'logs', `${plan.node}-conntrackd.log`)} and ${dirsOf(lab.dir, plan.node).log}`,
         );
       await new Promise((r) => setTimeout(r, 50));
     }

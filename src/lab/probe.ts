@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { formatIPv4 } from '../util/ipv4.ts';
 import { AGENT_DIR, type LabInstance, PYTHON } from './build.ts';
 import type { Probe } from './checks.ts';
+import { labPace, paced, seconds } from './pace.ts';
+import type { RunResult } from './run.ts';
 
 export interface Outcome {
   /** The host whose server answered (from its banner), or for arp the nodes whose MACs answered. */
@@ -27,24 +29,52 @@ export interface Outcome {
 
 const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
 
+/** How long a client waits for its answer (curl, probe.py) at the usual pace. */
+const CLIENT_TIMEOUT_MS = 3_000;
+/** How long ping waits for its echo reply at the usual pace. */
+const PING_WAIT_MS = 2_000;
+/**
+ * How long the lab lets a client run, its start included, before it stops it, at the usual pace.
+ * A client ends on its own timeout well before; this is for a machine too busy to run it at all,
+ * and leaves room for load that comes after the pace was measured.
+ */
+export const CLIENT_LIMIT_MS = 20_000;
+
+/**
+ * Why a client gave no result, in words and never empty: the lab stopped it at its limit, a signal
+ * ended it, it exited with an error (the last line it wrote to stderr), or it printed no result.
+ */
+export function clientFailure(client: string, r: RunResult, limitMs: number): string {
+  if (r.timedOut) return `${client} had not finished after ${seconds(limitMs)}; the lab stopped it`;
+  if (r.signal) return `${client} was ended by ${r.signal}`;
+  const said = r.stderr.trim().split('\n').at(-1)?.trim() ?? '';
+  if (r.code !== 0)
+    return said ? `${client} exited ${r.code}: ${said}` : `${client} exited ${r.code} without a message`;
+  const out = r.stdout.trim();
+  return out
+    ? `${client} printed no result: ${JSON.stringify(out.slice(0, 120))}`
+    : `${client} printed nothing${said ? `: ${said}` : ''}`;
+}
+
 export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
   const address = formatIPv4(probe.address);
+  const limitMs = paced(CLIENT_LIMIT_MS);
   const inClient = (argv: string[]) =>
-    lab.runAsync(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: 10_000 });
+    lab.runAsync(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: limitMs });
   switch (probe.check.proto) {
     case 'http': {
       const r = await inClient([
         'curl',
         '-sS',
         '--max-time',
-        '3',
+        String(paced(CLIENT_TIMEOUT_MS) / 1000),
         '--local-port',
         String(clientPort),
         '-w',
         '\n%{remote_ip}:%{remote_port} %{time_total}',
         `http://${address}:${probe.port}/`,
       ]);
-      if (r.code !== 0) return { error: r.stderr.trim() || `curl exited ${r.code}` };
+      if (r.code !== 0) return { error: clientFailure('curl', r, limitMs) };
       const lines = r.stdout.trim().split('\n');
       const [replyFrom, seconds] = (lines.at(-1) ?? '').split(' ');
       return { ...fromBanner(lines[0] ?? ''), replyFrom, ms: Math.round(Number(seconds) * 10_000) / 10 };
@@ -62,21 +92,27 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
       const out = parseJson(r.stdout) as
         | { banner?: string; replyFrom?: string; ms?: number; tries?: number; error?: string }
         | undefined;
-      if (!out) return { error: `probe failed: ${r.stderr.trim() || r.stdout.trim()}` };
+      if (!out) return { error: clientFailure('probe.py', r, limitMs) };
       if (out.error) return { error: out.error };
       return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom, ms: out.ms, tries: out.tries };
     }
     case 'ping': {
-      const r = await inClient(['ping', '-c', '1', '-W', '2', '-n', address]);
+      // -W takes whole seconds.
+      const wait = Math.ceil((PING_WAIT_MS * labPace()) / 1000);
+      const r = await inClient(['ping', '-c', '1', '-W', String(wait), '-n', address]);
       const m = /bytes from (\d+\.\d+\.\d+\.\d+).* time=([\d.]+) ms/.exec(r.stdout);
-      return r.code === 0 && m
-        ? { replyFrom: m[1], ms: Number(m[2]) }
-        : { error: 'no echo reply within 2 s' };
+      if (r.code === 0 && m) return { replyFrom: m[1], ms: Number(m[2]) };
+      // ping exits 1 when no reply came, 2 on an error (its message on stderr).
+      return {
+        error:
+          r.code === 1 && !r.timedOut ? `no echo reply within ${wait} s` : clientFailure('ping', r, limitMs),
+      };
     }
     case 'arp': {
       const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
       const out = parseJson(r.stdout) as { answers?: string[]; error?: string } | undefined;
-      if (!out || out.error) return { error: out?.error ?? `probe failed: ${r.stderr.trim()}` };
+      if (!out) return { error: clientFailure('probe.py', r, limitMs) };
+      if (out.error) return { error: out.error };
       const byMac = new Map(lab.cluster.nodes.map((n) => [n.bridgeMac, n.name]));
       const macs = out.answers ?? [];
       if (macs.length === 0) return { error: `nobody answered ARP for ${address}` };

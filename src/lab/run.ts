@@ -6,6 +6,10 @@ export interface RunResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The runner killed it when its timeout ran out (the async runner). */
+  readonly timedOut?: boolean;
+  /** The signal that ended it, when one did. */
+  readonly signal?: string;
 }
 
 export interface RunOptions {
@@ -54,7 +58,11 @@ export const realAsyncRunner: AsyncRunner = (argv, options = {}) =>
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 30_000);
     child.on('error', (err) => {
       clearTimeout(timer);
       resolve({ code: 127, stdout, stderr: `${cmd}: ${err.message}` });
@@ -62,7 +70,13 @@ export const realAsyncRunner: AsyncRunner = (argv, options = {}) =>
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       noteInterrupt(signal);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout,
+        stderr,
+        ...(timedOut ? { timedOut } : {}),
+        ...(signal ? { signal } : {}),
+      });
     });
     // A child that exits without reading its input must not crash us with EPIPE.
     child.stdin?.on('error', () => {});

@@ -8,6 +8,7 @@ import type { LabReport } from '../lab/lab.ts';
 import { LabError } from '../lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
+import { describePace, paceOf, paceScript, type VmPace } from './pace.ts';
 import { runInVm } from './qemu.ts';
 import { SERVING, serveScript, type VmLabRecord, writeRecord } from './resident.ts';
 
@@ -34,7 +35,13 @@ export interface UpSpec extends VmSpec {
 }
 
 export interface VmLabReport extends LabReport {
-  readonly vm: { readonly kernel: string; readonly bootMs: number; readonly totalMs: number };
+  readonly vm: {
+    readonly kernel: string;
+    readonly bootMs: number;
+    readonly totalMs: number;
+    /** What the VM measured of its speed when it booted, and the factor on the lab's timeouts. */
+    readonly pace?: VmPace;
+  };
 }
 
 /**
@@ -79,6 +86,19 @@ function modprobe(p: VmSpec): string {
 
 const faultArgs = (faults: readonly string[] = []) => faults.flatMap((f) => ['--fault', f]);
 
+/** The job's lines for the user: the pace line in words (and kept), the lab's without its prefix. */
+function jobProgress(progress: (line: string) => void) {
+  let pace: VmPace | undefined;
+  return {
+    progress: (line: string) => {
+      const measured = paceOf(line);
+      if (measured) pace = measured;
+      progress(measured ? describePace(measured) : line.replace(/^lab: /, ''));
+    },
+    pace: () => pace,
+  };
+}
+
 export async function vmLabTest(p: VmSpec, options: VmLabOptions): Promise<VmLabReport> {
   const { cwd, argv } = cliCommand();
   const args = [
@@ -91,14 +111,18 @@ export async function vmLabTest(p: VmSpec, options: VmLabOptions): Promise<VmLab
     ...(options.cut ? ['--cut', options.cut] : []),
     ...(options.backend ? ['--backend', options.backend] : []),
   ];
+  const job = jobProgress(options.progress);
   const result = await runInVm({
     kernel: options.kernel,
     files: { [SPEC]: readFileSync(p.file, 'utf8') },
     collect: ['report.json'],
-    progress: (line) => options.progress(line.replace(/^lab: /, '')),
-    script: [modprobe(p), `cd ${quote(cwd)}`, `${args.map(quote).join(' ')} > ${VM_RUN}/report.json`].join(
-      '\n',
-    ),
+    progress: job.progress,
+    script: [
+      modprobe(p),
+      paceScript(),
+      `cd ${quote(cwd)}`,
+      `${args.map(quote).join(' ')} > ${VM_RUN}/report.json`,
+    ].join('\n'),
   });
   const text = result.files.get('report.json') ?? '';
   if (result.code === 4 || text.trim() === '')
@@ -108,7 +132,7 @@ export async function vmLabTest(p: VmSpec, options: VmLabOptions): Promise<VmLab
   const report = JSON.parse(text) as LabReport;
   return {
     ...report,
-    vm: { kernel: options.kernel.version, bootMs: result.bootMs, totalMs: result.totalMs },
+    vm: { kernel: options.kernel.version, bootMs: result.bootMs, totalMs: result.totalMs, pace: job.pace() },
   };
 }
 
@@ -129,10 +153,12 @@ export async function vmLabUp(
   const result = await runInVm({
     kernel: options.kernel,
     files: { [SPEC]: readFileSync(p.file, 'utf8'), 'serve.sh': serveScript(cli.cwd) },
-    progress: (line) => options.progress(line.replace(/^lab: /, '')),
+    progress: jobProgress(options.progress).progress,
     // lab up's own stdout names the lab inside the VM; the host prints how to reach the VM's.
+    // The pace stays in the environment of the requests the VM serves (lab check, exec, apply).
     script: [
       modprobe(p),
+      paceScript(),
       `cd ${quote(cli.cwd)}`,
       `${up.map(quote).join(' ')} > /dev/null`,
       `exec bash ${VM_RUN}/serve.sh`,

@@ -16,7 +16,10 @@
 #                                     line and print the answer (does the connection survive?)
 #   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
+# Waits are 3 s (ARP: 1 s) times CONVERGENT_LAB_PACE, the lab's pace (src/lab/pace.ts): more in a
+# VM that starts processes slowly.
 import json
+import os
 import re
 import select
 import socket
@@ -24,7 +27,16 @@ import struct
 import sys
 import time
 
-TIMEOUT = 3.0
+def pace() -> float:
+    try:
+        return max(1.0, float(os.environ.get("CONVERGENT_LAB_PACE") or 1))
+    except ValueError:
+        return 1.0
+
+
+PACE = pace()
+TIMEOUT = 3.0 * PACE
+ARP_WAIT = 1.0 * PACE
 UDP_RETRY = 1.0
 # server.py's answer: "NAME saw ADDRESS:PORT"
 BANNER = re.compile(r"^\S+ saw (\S+)$")
@@ -46,11 +58,17 @@ def tcp(address: str, port: int, sport: int, source: str = "", hold: str = "0") 
     s = bound(socket.SOCK_STREAM, address, sport, source)
     s.settimeout(TIMEOUT)
     start = time.monotonic()
-    s.connect((address, port))
+    try:
+        s.connect((address, port))
+    except TimeoutError:
+        raise TimeoutError(f"no answer to the connection within {TIMEOUT:g} s") from None
     peer = s.getpeername()
     data = b""
     while not data.endswith(b"\n"):
-        chunk = s.recv(512)
+        try:
+            chunk = s.recv(512)
+        except TimeoutError:
+            raise TimeoutError(f"connected, but no banner within {TIMEOUT:g} s") from None
         if not chunk:
             break
         data += chunk
@@ -80,7 +98,7 @@ def hold(address: str, port: int, sport: int) -> None:
             text = lines.readline().decode(errors="replace").strip()
             print(json.dumps({"banner": text, "replyFrom": f"{peer[0]}:{peer[1]}"} if text else {"error": "connection closed"}), flush=True)
     except (OSError, TimeoutError) as e:
-        print(json.dumps({"error": str(e) or type(e).__name__}), flush=True)
+        print(json.dumps({"error": reason(e)}), flush=True)
 
 
 def udp(address: str, port: int, sport: int, source: str = "") -> dict:
@@ -103,7 +121,7 @@ def udp(address: str, port: int, sport: int, source: str = "") -> dict:
             "ms": elapsed(start),
             "tries": tries,
         }
-    raise TimeoutError(f"no reply to {tries} datagrams in {TIMEOUT:.0f} s")
+    raise TimeoutError(f"no reply to {tries} datagrams in {TIMEOUT:g} s")
 
 
 def opened(kind: str, address: str, port: int, sport: int, name: str, wait: str) -> dict:
@@ -189,7 +207,7 @@ def arp(iface: str, address: str) -> dict:
     s.send(request)
     target = socket.inet_aton(address)
     answers: list[str] = []
-    deadline = time.monotonic() + 1.0
+    deadline = time.monotonic() + ARP_WAIT
     while (left := deadline - time.monotonic()) > 0:
         s.settimeout(left)
         try:
@@ -221,6 +239,15 @@ def garp(iface: str, address: str, mac_text: str) -> dict:
     return {"sent": 1}
 
 
+def reason(e: OSError) -> str:
+    """Why a client failed, never empty: "connection refused", "[Errno 113] No route to host"."""
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(e, TimeoutError) and not e.args:
+        return f"no answer within {TIMEOUT:g} s"
+    return str(e) or type(e).__name__
+
+
 def main() -> None:
     kind, *rest = sys.argv[1:]
     try:
@@ -237,7 +264,7 @@ def main() -> None:
         else:
             result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:])
     except (OSError, TimeoutError) as e:
-        result = {"error": str(e) or type(e).__name__}
+        result = {"error": reason(e)}
     print(json.dumps(result))
 
 

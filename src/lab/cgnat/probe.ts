@@ -5,7 +5,8 @@ import { blockOf } from '../../compile/cgnat/blocks.ts';
 import type { CgnatCheck } from '../../spec/cgnat/model.ts';
 import { formatIPv4, parseIPv4 } from '../../util/ipv4.ts';
 import { AGENT_DIR, PYTHON } from '../build.ts';
-import type { Outcome } from '../probe.ts';
+import { labPace, paced } from '../pace.ts';
+import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../probe.ts';
 import { type RunResult, realAsyncRunner } from '../run.ts';
 import type { CgnatLab } from './build.ts';
 
@@ -22,18 +23,19 @@ export interface Dial {
   readonly hold?: number;
 }
 
-export const inHost = (lab: CgnatLab, from: string, argv: readonly string[], timeoutMs = 10_000) =>
-  realAsyncRunner(['ip', 'netns', 'exec', lab.ns(from), ...argv], { timeoutMs });
+/** Runs `argv` in `from`'s namespace; the limit (`timeoutMs`, at the usual pace) grows with the lab's pace. */
+export const inHost = (lab: CgnatLab, from: string, argv: readonly string[], timeoutMs = CLIENT_LIMIT_MS) =>
+  realAsyncRunner(['ip', 'netns', 'exec', lab.ns(from), ...argv], { timeoutMs: paced(timeoutMs) });
 
 export const PROBE = join(AGENT_DIR, 'probe.py');
 
 /** probe.py's JSON answer as an outcome: who answered, and the source it saw. */
-export function outcomeOf(r: RunResult): Outcome {
+export function outcomeOf(r: RunResult, limitMs = paced(CLIENT_LIMIT_MS)): Outcome {
   let out: { banner?: string; replyFrom?: string; ms?: number; tries?: number; error?: string };
   try {
     out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '');
   } catch {
-    return { error: r.stderr.trim() || `probe exited ${r.code}` };
+    return { error: clientFailure('probe.py', r, limitMs) };
   }
   if (out.error) return { error: out.error };
   const m = BANNER.exec(out.banner ?? '');
@@ -55,7 +57,8 @@ export async function dial(lab: CgnatLab, from: string, d: Dial): Promise<Outcom
     String(d.port),
     String(d.sport),
     ...(d.source !== undefined || d.hold !== undefined ? [d.source ?? ''] : []),
-    ...(d.hold !== undefined ? [String(d.hold)] : []),
+    // The hold outlasts the other clients' connection timeout, which grows with the pace.
+    ...(d.hold !== undefined ? [String(Math.round(d.hold * labPace() * 10) / 10)] : []),
   ]);
   return outcomeOf(r);
 }
