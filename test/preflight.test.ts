@@ -4,7 +4,8 @@
 // with that line. The machine without the tools is simulated by a PATH that lacks them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { prepare } from '../src/lab/lab.ts';
@@ -79,14 +80,17 @@ describe('preflight: the packages', () => {
   });
 
   test('missing: what PATH lacks, each once', () => {
-    const bare = pathWithout(['nft', 'conntrack']);
+    // A PATH of stand-in executables for every tool but nft and conntrack, whatever this machine has.
+    const dir = mkdtempSync(join(tmpdir(), 'convergent-stubs-'));
+    for (const need of needs(anyLabNeeds()).filter((n) => n !== 'nft' && n !== 'conntrack'))
+      writeFileSync(join(dir, need), '#!/bin/sh\n', { mode: 0o755 });
     const saved = process.env.PATH;
     try {
-      process.env.PATH = bare.path;
+      process.env.PATH = dir;
       assert.deepEqual(needs(missingOf([...anyLabNeeds(), ...anyLabNeeds()])), ['nft', 'conntrack']);
     } finally {
       process.env.PATH = saved;
-      bare.remove();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
