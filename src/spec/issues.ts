@@ -2,17 +2,13 @@
 // that shows the form (an example, the nearest allowed name, the prefix with its host bits cleared).
 // No zod text ("Invalid input: expected object, received array") reaches the user.
 import type { z } from 'zod';
-import { formatIPv4, parseIPv4 } from '../util/ipv4.ts';
+import { formatCidr, networkOf, parseCidr } from '../util/ip.ts';
 import { plural } from '../util/plural.ts';
 import { formatPath, type Problem, type SpecPath } from './problem.ts';
+import { rangeOf, type Schema, shapeOf, typeOf, unwrap, valueAt, walk } from './schema-walk.ts';
+import { nameLike, nearest } from './suggest.ts';
 
 type Issue = z.core.$ZodIssue;
-type Def = Record<string, unknown> & { type: string };
-interface Schema {
-  readonly _zod: { readonly def: Def };
-  readonly description?: string;
-  safeParse(v: unknown): { success: boolean; error?: { issues: Issue[] } };
-}
 
 // How to write a mapping or a list, by where it is ("*" a name, "[]" a list item). One line each: a fix line.
 const EXAMPLES: Readonly<Record<string, string>> = {
@@ -381,115 +377,8 @@ function toRegExp(text: string): RegExp | undefined {
 
 /** 10.5.5.1/24 -> 10.5.5.0/24: the prefix a user meant, when only host bits are wrong. */
 function clearHostBits(text: string): string | undefined {
-  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text);
-  if (!m) return undefined;
-  const address = parseIPv4(m[1] as string);
-  const length = Number(m[2]);
-  if (address === undefined || length > 32) return undefined;
-  const mask = length === 0 ? 0 : (~0 << (32 - length)) >>> 0;
-  const network = (address & mask) >>> 0;
-  return network === address ? undefined : `${formatIPv4(network)}/${length}`;
-}
-
-/** A name of the allowed form (lowercase letter first, a-z 0-9 -, at most 31) close to `text`. */
-function nameLike(text: string): string {
-  const name = text
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^[^a-z]+/, '')
-    .slice(0, 31)
-    .replace(/-+$/, '');
-  return name || 'name1';
-}
-
-/** The allowed word nearest to a misspelt one, when it is near (edit distance at most a third). */
-function nearest(word: string, allowed: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
-  for (const candidate of allowed) {
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-/** Edits (insert, delete, replace, swap two neighbours) that turn a into b. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => d[i]?.[j] as number;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      let best = Math.min(
-        at(i - 1, j) + 1,
-        at(i, j - 1) + 1,
-        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        best = Math.min(best, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = best;
-    }
-  return at(a.length, b.length);
-}
-
-function valueAt(data: unknown, path: SpecPath): unknown {
-  let value = data;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
-}
-
-/** The schema at a path, and the path's pattern for EXAMPLES ("networks.*.pipes[]"). */
-function walk(root: unknown, path: SpecPath): { schema: Schema | undefined; pattern: string } {
-  let schema: Schema | undefined = unwrap(root as Schema);
-  let pattern = '';
-  for (const part of path) {
-    if (!schema) break;
-    const def = schema._zod.def;
-    let next: unknown;
-    if (def.type === 'object') {
-      next = shapeOf(schema)[String(part)];
-      pattern += pattern ? `.${String(part)}` : String(part);
-    } else if (def.type === 'record') {
-      next = def.valueType;
-      pattern += pattern ? '.*' : '*';
-    } else if (def.type === 'array') {
-      next = def.element;
-      pattern += '[]';
-    }
-    schema = next ? unwrap(next as Schema) : undefined;
-  }
-  return { schema, pattern };
-}
-
-const typeOf = (schema: Schema) => schema._zod.def.type;
-const shapeOf = (schema: Schema) => schema._zod.def.shape as Record<string, unknown>;
-
-/** Whether the mapping at `path` is one of names (nodes, guests, …) rather than of fields. */
-export function namesAt(root: unknown, path: SpecPath): boolean {
-  const { schema } = walk(root, path);
-  return schema !== undefined && typeOf(schema) === 'record';
-}
-
-/** [min, max] of a number schema's checks. */
-function rangeOf(schema: Schema): [number, number] | undefined {
-  let min: number | undefined;
-  let max: number | undefined;
-  for (const check of (schema._zod.def.checks ?? []) as { _zod: { def: Record<string, unknown> } }[]) {
-    const d = check._zod.def;
-    if (d.check === 'greater_than') min = Number(d.value);
-    if (d.check === 'less_than') max = Number(d.value);
-  }
-  return min !== undefined && max !== undefined ? [min, max] : undefined;
-}
-
-function unwrap(schema: Schema): Schema {
-  let s = schema;
-  while (s._zod.def.innerType && ['default', 'optional', 'nullable', 'prefault'].includes(s._zod.def.type)) {
-    s = s._zod.def.innerType as Schema;
-  }
-  return s;
+  const cidr = parseCidr(text);
+  if (!cidr) return undefined;
+  const network = networkOf(cidr);
+  return network.text === cidr.text ? undefined : formatCidr(network);
 }

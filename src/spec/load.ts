@@ -2,9 +2,10 @@
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import { plural } from '../util/plural.ts';
 import { CgnatSchema, type CgnatSpec } from './cgnat/schema.ts';
-import { issueProblems, namesAt } from './issues.ts';
+import { issueProblems } from './issues.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { ClusterSchema, type ClusterSpec } from './schema.ts';
+import { namesAt } from './schema-walk.ts';
 import { SourceMap } from './source.ts';
 import { readSpecText } from './text.ts';
 
