@@ -15,13 +15,13 @@ import { renderCgnat } from '../src/render/cgnat.ts';
 import { textOf } from '../src/render/files.ts';
 import { pickKernels } from '../src/vm/kernel.ts';
 import { vmLabTest } from '../src/vm/lab.ts';
+import { MAIN } from './support/cli.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { needsRoot, needsVm } from './support/root.ts';
 import { cgnatFromText } from './support/spec.ts';
 
 const DEMO = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
 const CARRIER = join(EXAMPLES_DIR, 'cgnat-carrier.yaml');
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const quiet = () => {};
 const demo = () => cgnatFromText(readFileSync(DEMO, 'utf8'), DEMO);
 const carrier = () => cgnatFromText(readFileSync(CARRIER, 'utf8'), CARRIER);

@@ -11,11 +11,11 @@ import { renderCgnat } from '../src/render/cgnat.ts';
 import { textOf } from '../src/render/files.ts';
 import type { Cgnat } from '../src/spec/cgnat/model.ts';
 import { formatIPv4, parseIPv4 } from '../src/util/ipv4.ts';
+import { MAIN } from './support/cli.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { cgnatFromText, cgnatProblemsOf } from './support/spec.ts';
 
 const DEMO = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
-const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     encoding: 'utf8',

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { colorFor } from '../src/cli/color.ts';
+import { MAIN } from './support/cli.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-color-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are what is looked for

@@ -14,6 +14,7 @@ import { failures, formatReport } from '../src/lab/report.ts';
 import { describeTopology, labTopology } from '../src/lab/topology.ts';
 import { FILES, type RenderedFile, textOf } from '../src/render/files.ts';
 import { readAnySpec } from '../src/spec/read.ts';
+import { MAIN } from './support/cli.ts';
 import { EXAMPLES_DIR, exampleFiles, renderExample } from './support/examples.ts';
 import { needsRoot, needsVm } from './support/root.ts';
 import { clusterFromText } from './support/spec.ts';
@@ -143,7 +144,6 @@ describe('lab lines: the summary of a --cut run', () => {
 });
 
 describe('lab lines: a fault the spec has nothing for is refused', () => {
-  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
   const convergent = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
   const example = (name: string) => join(EXAMPLES_DIR, `${name}.yaml`);
@@ -196,8 +196,6 @@ describe('lab lines: a fault the spec has nothing for is refused', () => {
 });
 
 describe('lab lines: an interrupt is not a failure', () => {
-  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-
   test('Ctrl-C while lab test builds: "lab: interrupted", exit 130, no namespace or directory left', async (t) => {
     if (!needsRoot(t)) return;
     // Its own process group, so that the signal goes to it as a terminal's Ctrl-C does: to the CLI
@@ -232,7 +230,6 @@ describe('lab lines: an interrupt is not a failure', () => {
 });
 
 describe('lab lines: lab status', () => {
-  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
   const lab = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'lab', ...args], { encoding: 'utf8' });
 

@@ -26,6 +26,13 @@ function assertNothingLeft(): void {
   assert.equal(realRunner(['pgrep', '-f', '^qemu-system-x86_64 ']).stdout, '', 'no qemu is left');
 }
 
+/** The failed checks with their problems, for an assertion's message. */
+const failures = (report: LabReport) =>
+  report.results
+    .filter((r) => !r.passed)
+    .map((r) => `${r.name}: ${r.problems}`)
+    .join('\n');
+
 describe('VM lab: the same checks on a Debian kernel', () => {
   for (const example of ['part4-stateless.yaml', 'part3-fullnat.yaml']) {
     test(`${example}: every check passes in the VM, with the results of the namespace lab`, async (t) => {
@@ -37,14 +44,7 @@ describe('VM lab: the same checks on a Debian kernel', () => {
       const inVm = await vmLabTest(p, { kernel, progress: (l) => lines.push(l) });
       assertNothingLeft();
       const here: LabReport = await labTest(p, { progress: quiet });
-      assert.equal(
-        inVm.failed,
-        0,
-        inVm.results
-          .filter((r) => !r.passed)
-          .map((r) => `${r.name}: ${r.problems}`)
-          .join('\n'),
-      );
+      assert.equal(inVm.failed, 0, failures(inVm));
       assert.deepEqual(inVm.results.map(essence), here.results.map(essence));
       assert.equal(inVm.vm.kernel, kernel.version);
       // Debian's kernel has 802.1Q: the pipes are tagged as on the hosts, not plain veths.
@@ -68,14 +68,7 @@ describe('VM lab: the same checks on a Debian kernel', () => {
     try {
       const lines: string[] = [];
       const inVm = await vmLabTest(p, { kernel, progress: (l) => lines.push(l) });
-      assert.equal(
-        inVm.failed,
-        0,
-        inVm.results
-          .filter((r) => !r.passed)
-          .map((r) => `${r.name}: ${r.problems}`)
-          .join('\n'),
-      );
+      assert.equal(inVm.failed, 0, failures(inVm));
       assert.equal(inVm.passed, p.probes.length);
       const pace = inVm.vm.pace;
       assert.ok(pace && pace.pace >= 1, lines.join('\n'));
