@@ -22,14 +22,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { compileCgnat } from '../src/compile/cgnat/index.ts';
-import { PYTHON } from '../src/lab/build.ts';
-import { type BuiltCgnatLab, buildCgnatLab } from '../src/lab/cgnat/build.ts';
+import { PYTHON } from '../src/lab/agent.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
 import { realRunner } from '../src/lab/run.ts';
-import { renderCgnat } from '../src/render/cgnat.ts';
-import { textOf } from '../src/render/files.ts';
-import { readCgnat } from '../src/spec/read.ts';
+import { compileCgnat } from '../src/systems/cgnat/compile/index.ts';
+import { type BuiltCgnatLab, buildCgnatLab } from '../src/systems/cgnat/lab/build.ts';
+import { renderCgnat } from '../src/systems/cgnat/render.ts';
+import { textOf } from '../src/systems/cluster/render.ts';
+import { readCgnat } from '../src/systems/read.ts';
 import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   CONNRATE,

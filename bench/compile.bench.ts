@@ -8,12 +8,12 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { compiler } from '../src/compile/index.ts';
-import { renderNode } from '../src/render/files.ts';
-import { parseSpec } from '../src/spec/load.ts';
-import { resolve } from '../src/spec/resolve.ts';
-import { ClusterSchema } from '../src/spec/schema.ts';
-import { validate } from '../src/spec/validate.ts';
+import { parseSpec } from '../src/input/load.ts';
+import { compiler } from '../src/systems/cluster/compile/index.ts';
+import { renderNode } from '../src/systems/cluster/render.ts';
+import { resolve } from '../src/systems/cluster/resolve.ts';
+import { ClusterSchema } from '../src/systems/cluster/schema.ts';
+import { validate } from '../src/systems/cluster/validate.ts';
 import { generateSpec } from '../test/support/generate.ts';
 import { SMOKE_LINE, setting, smoke } from './smoke.ts';
 

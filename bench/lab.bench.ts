@@ -15,10 +15,10 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
-import type { LabInstance } from '../src/lab/build.ts';
-import { labTest, labUp, type Prepared, prepare } from '../src/lab/lab.ts';
 import type { NamespaceRun } from '../src/lab/netns.ts';
 import { realRunner } from '../src/lab/run.ts';
+import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
+import { labTest, labUp, type Prepared, prepare } from '../src/systems/cluster/lab/lab.ts';
 import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
 import { generateSpec } from '../test/support/generate.ts';
 import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { type LabInstance, PYTHON } from '../src/lab/build.ts';
-import { labUp, type Prepared, prepare } from '../src/lab/lab.ts';
-import { WORKSTATION } from '../src/lab/topology.ts';
+import { PYTHON } from '../src/lab/agent.ts';
+import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
+import { labUp, type Prepared, prepare } from '../src/systems/cluster/lab/lab.ts';
+import { WORKSTATION } from '../src/systems/cluster/lab/topology.ts';
 import { formatIPv4, formatPrefix } from '../src/util/ipv4.ts';
 import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {

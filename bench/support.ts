@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { type LabInstance, PYTHON } from '../src/lab/build.ts';
+import { PYTHON } from '../src/lab/agent.ts';
 import { NETNS_PREFIX } from '../src/lab/netns.ts';
 import { realRunner, runChecked } from '../src/lab/run.ts';
-import { UPSTREAM, WORKSTATION } from '../src/lab/topology.ts';
+import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
+import { UPSTREAM, WORKSTATION } from '../src/systems/cluster/lab/topology.ts';
 import { IPERF_OMIT } from './smoke.ts';
 
 export const IPERF = '/usr/bin/iperf3';

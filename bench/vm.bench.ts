@@ -7,7 +7,7 @@
 // Run: npm run bench:vm [-- --json]   (figures go into bench/README.md; RUNS overrides 3; --smoke runs
 // part4 once, to prove the bench works)
 import { performance } from 'node:perf_hooks';
-import { labTest, prepare } from '../src/lab/lab.ts';
+import { labTest, prepare } from '../src/systems/cluster/lab/lab.ts';
 import { pickKernels } from '../src/vm/kernel.ts';
 import { vmLabTest } from '../src/vm/lab.ts';
 import { SMOKE_LINE, setting, smoke } from './smoke.ts';

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { defaultChecks } from '../src/lab/checks.ts';
-import { prepare } from '../src/lab/lab.ts';
-import { formatHostRef } from '../src/spec/checks.ts';
-import type { Check, Cluster, HostRef } from '../src/spec/model.ts';
+import { formatHostRef } from '../src/systems/cluster/checks.ts';
+import { prepare } from '../src/systems/cluster/lab/lab.ts';
+import { defaultChecks } from '../src/systems/cluster/lab/probes.ts';
+import type { Check, Cluster, HostRef } from '../src/systems/cluster/model.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { clusterFromText, problemsOf } from './support/spec.ts';
 

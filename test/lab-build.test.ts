@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { labUp, prepare } from '../src/lab/lab.ts';
+import { labUp, prepare } from '../src/systems/cluster/lab/lab.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import type { Fault } from '../src/compile/faults.ts';
-import { applyToLab } from '../src/lab/apply.ts';
-import type { LabInstance } from '../src/lab/build.ts';
+import { labDir } from '../src/lab/registry.ts';
+import { realRunner } from '../src/lab/run.ts';
+import { applyToLab } from '../src/systems/cluster/lab/apply.ts';
+import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
 import {
   type CheckResult,
   type LabReport,
@@ -18,10 +19,9 @@ import {
   type Prepared,
   prepare,
   runChecks,
-} from '../src/lab/lab.ts';
-import { labDir } from '../src/lab/registry.ts';
-import { realRunner } from '../src/lab/run.ts';
-import { type HeldConnection, holdConnection } from '../src/lab/survival.ts';
+} from '../src/systems/cluster/lab/lab.ts';
+import { type HeldConnection, holdConnection } from '../src/systems/cluster/lab/survival.ts';
+import type { Fault } from '../src/systems/faults.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 

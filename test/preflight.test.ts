@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { prepare } from '../src/lab/lab.ts';
 import {
   allNeeds,
   anyLabNeeds,
@@ -19,6 +18,7 @@ import {
   REQUIREMENTS,
 } from '../src/lab/preflight.ts';
 import { LAB_ROOT } from '../src/lab/registry.ts';
+import { prepare } from '../src/systems/cluster/lab/lab.ts';
 import { VM_ROOT } from '../src/vm/qemu.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { pathWithout } from './support/path.ts';

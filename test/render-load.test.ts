@@ -5,11 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { compileCluster } from '../src/compile/index.ts';
+import type { HostPlan } from '../src/host/plan.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
-import type { HostPlan } from '../src/plan/host.ts';
-import { FILES, renderNode, textOf } from '../src/render/files.ts';
-import { readCluster } from '../src/spec/read.ts';
+import { compileCluster } from '../src/systems/cluster/compile/index.ts';
+import { FILES, renderNode, textOf } from '../src/systems/cluster/render.ts';
+import { readCluster } from '../src/systems/read.ts';
 import { clusterExamples, exampleName } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { specJsonSchema } from '../src/spec/json-schema.ts';
+import { specJsonSchema } from '../src/systems/json-schema.ts';
 
 test('schema/convergent.schema.json is up to date', () => {
   const shipped = JSON.parse(

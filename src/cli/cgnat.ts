@@ -1,8 +1,8 @@
 // convergent cgnat lookup|subscriber|export: the deterministic port blocks of a CGNAT spec, both ways.
 // An abuse report names a public address, a port and a time; the spec in force at that time answers.
 import type { Command } from '@commander-js/extra-typings';
-import { allBlocks, blockOf, ownerOf, type PortBlock } from '../compile/cgnat/blocks.ts';
-import { readCgnat } from '../spec/read.ts';
+import { allBlocks, blockOf, ownerOf, type PortBlock } from '../systems/cgnat/compile/blocks.ts';
+import { readCgnat } from '../systems/read.ts';
 import { formatIPv4, parseIPv4 } from '../util/ipv4.ts';
 import { EXIT, reportAndExit, UsageError } from './errors.ts';
 

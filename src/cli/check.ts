@@ -1,7 +1,7 @@
 // convergent check FILE: validate a spec and say what it describes.
 import type { Command } from '@commander-js/extra-typings';
-import { describeCgnat } from '../compile/cgnat/blocks.ts';
-import { readAnySpec } from '../spec/read.ts';
+import { describeCgnat } from '../systems/cgnat/compile/blocks.ts';
+import { readAnySpec } from '../systems/read.ts';
 import { plural } from '../util/plural.ts';
 import { reportAndExit } from './errors.ts';
 

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
+import type { HostPlan } from '../host/plan.ts';
 import {
   type Answer,
   CAPABILITIES,
@@ -10,7 +11,6 @@ import {
   KERNEL_FEATURES,
   probeKernel,
 } from '../lab/capabilities.ts';
-import { prepare } from '../lab/lab.ts';
 import {
   allNeeds,
   BRIDGE_NF,
@@ -25,8 +25,8 @@ import {
   type Reason,
 } from '../lab/preflight.ts';
 import { realRunner } from '../lab/run.ts';
-import type { HostPlan } from '../plan/host.ts';
-import { readAnySpec } from '../spec/read.ts';
+import { prepare } from '../systems/cluster/lab/lab.ts';
+import { readAnySpec } from '../systems/read.ts';
 import { EXIT, reportAndExit } from './errors.ts';
 
 const row = (status: string, name: string, pkg: string, why: string) =>

@@ -1,8 +1,9 @@
 // How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error,
 // 3 lab checks failed, 4 the lab could not be built (no root, a kernel feature missing).
 // User mistakes are printed as located messages, never as stack traces.
-import { LabError } from '../lab/topology.ts';
-import { escapeControls, formatProblem, SpecError } from '../spec/problem.ts';
+
+import { escapeControls, formatProblem, SpecError } from '../input/problem.ts';
+import { LabError } from '../systems/cluster/lab/topology.ts';
 import { plural } from '../util/plural.ts';
 import { colorsFor } from './color.ts';
 

@@ -3,13 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { compileCgnat } from '../compile/cgnat/index.ts';
-import { FAULTS, type Fault, faultsFor, isFault, whyNot } from '../compile/faults.ts';
-import { applyToLab } from '../lab/apply.ts';
-import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from '../lab/cgnat/index.ts';
-import { conntrackdArgv, runsConntrackd } from '../lab/conntrackd.ts';
+import type { HostPlan } from '../host/plan.ts';
 import { exitIfInterrupted } from '../lab/interrupt.ts';
-import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../lab/lab.ts';
 import { cgnatNeeds, clusterNeeds, type Reason, requireLab } from '../lab/preflight.ts';
 import {
   type LabEntry,
@@ -22,10 +17,15 @@ import {
 } from '../lab/registry.ts';
 import { failures, formatReport } from '../lab/report.ts';
 import { realRunner } from '../lab/run.ts';
-import { describeTopology, LabError } from '../lab/topology.ts';
-import type { HostPlan } from '../plan/host.ts';
-import type { Backend, Cgnat } from '../spec/cgnat/model.ts';
-import { type AnySpec, readAnySpec, readCluster } from '../spec/read.ts';
+import { compileCgnat } from '../systems/cgnat/compile/index.ts';
+import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from '../systems/cgnat/lab/index.ts';
+import type { Backend, Cgnat } from '../systems/cgnat/model.ts';
+import { conntrackdArgv, runsConntrackd } from '../systems/cluster/features/ctsync/lab.ts';
+import { applyToLab } from '../systems/cluster/lab/apply.ts';
+import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../systems/cluster/lab/lab.ts';
+import { describeTopology, LabError } from '../systems/cluster/lab/topology.ts';
+import { FAULTS, type Fault, faultsFor, isFault, whyNot } from '../systems/faults.ts';
+import { type AnySpec, readAnySpec, readCluster } from '../systems/read.ts';
 import { plural } from '../util/plural.ts';
 import { VM_RUN } from '../vm/initramfs.ts';
 import { type Kernel, pickKernels } from '../vm/kernel.ts';
@@ -547,7 +547,7 @@ export function labCommand(program: Command): void {
           throw new UsageError(
             `no host "${host}" in the lab; hosts: ${Object.keys(state?.hosts ?? {}).join(', ')}`,
           );
-        // conntrackd's control socket lives in the node's own /run (lab/conntrackd.ts).
+        // conntrackd's control socket lives in the node's own /run (systems/cluster/features/ctsync/lab.ts).
         const [cmd, ...args] =
           command[0] === 'conntrackd' && runsConntrackd(labDir(state.id), host)
             ? conntrackdArgv(labDir(state.id), ns, host, command.slice(1))

@@ -1,10 +1,10 @@
 // convergent render FILE [--node NAME] [--out DIR]: the files each node needs.
 import type { Command } from '@commander-js/extra-typings';
-import { compileCgnat } from '../compile/cgnat/index.ts';
-import { compiler } from '../compile/index.ts';
-import { renderCgnat } from '../render/cgnat.ts';
-import { FILES, type RenderedFile, renderNode } from '../render/files.ts';
-import { readAnySpec } from '../spec/read.ts';
+import { compileCgnat } from '../systems/cgnat/compile/index.ts';
+import { renderCgnat } from '../systems/cgnat/render.ts';
+import { compiler } from '../systems/cluster/compile/index.ts';
+import { FILES, type RenderedFile, renderNode } from '../systems/cluster/render.ts';
+import { readAnySpec } from '../systems/read.ts';
 import { reportAndExit, UsageError } from './errors.ts';
 import { writeNodeDirs } from './write.ts';
 

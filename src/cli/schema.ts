@@ -1,6 +1,6 @@
 // convergent schema: print the JSON Schema of the cluster spec, for editors.
 import type { Command } from '@commander-js/extra-typings';
-import { specJsonSchema } from '../spec/json-schema.ts';
+import { specJsonSchema } from '../systems/json-schema.ts';
 
 export function schemaCommand(program: Command): void {
   program

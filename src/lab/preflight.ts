@@ -4,10 +4,10 @@
 // (test/preflight.test.ts compares them), and a refusal names them in one apt-get line.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { HostPlan } from '../plan/host.ts';
+import type { HostPlan } from '../host/plan.ts';
+import { LabError } from '../systems/cluster/lab/topology.ts';
 import { staticBusybox } from '../vm/initramfs.ts';
 import { installedKernels } from '../vm/kernel.ts';
-import { LabError } from './topology.ts';
 
 /** A command is there when PATH has it as an executable file, as spawn finds it. */
 function onPath(command: string): string | undefined {
@@ -43,7 +43,7 @@ export const REQUIREMENTS = {
   curl: tool('curl', 'the http checks'),
   ping: tool('iputils-ping', 'the ping checks'),
   tcpdump: tool('tcpdump', 'captures as evidence of a failed check'),
-  // The lab prefers Debian's python3 to a version manager's shim on PATH (lab/build.ts).
+  // The lab prefers Debian's python3 to a version manager's shim on PATH (systems/cluster/lab/build.ts).
   python3: {
     package: 'python3',
     for: "the lab's servers and probes",

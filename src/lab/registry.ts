@@ -4,10 +4,10 @@
 // every lab whose creating process is gone: those of `lab up` and the leftovers of crashed runs.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../spec/cgnat/model.ts';
+import type { Backend } from '../systems/cgnat/model.ts';
+import type { HostRole } from '../systems/cluster/lab/topology.ts';
 import { deleteNamespaces, killQuietly, NETNS_PREFIX } from './netns.ts';
 import type { Runner } from './run.ts';
-import type { HostRole } from './topology.ts';
 
 export const LAB_ROOT = process.env.CONVERGENT_LAB_DIR ?? '/run/convergent/lab';
 

@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabReport } from '../lab/lab.ts';
-import { LabError } from '../lab/topology.ts';
+import type { LabReport } from '../systems/cluster/lab/lab.ts';
+import { LabError } from '../systems/cluster/lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
 import { describePace, paceOf, paceScript, type VmPace } from './pace.ts';
@@ -74,7 +74,7 @@ const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 const SPEC = 'spec.yaml';
 
-/** The VM's kernel is its own: its modules load on demand, unlike on the host (lab/build.ts). */
+/** The VM's kernel is its own: its modules load on demand, unlike on the host (systems/cluster/lab/build.ts). */
 function modprobe(p: VmSpec): string {
   const modules = new Set([
     'br_netfilter',

@@ -2,7 +2,7 @@
 // start (every probe, server and agent of the lab is one), against 0.3 s in an idle VM on this
 // machine kind (bench/README.md). The ratio, between 1 and MAX_PACE, goes to everything the job
 // runs as CONVERGENT_LAB_PACE (lab/pace.ts); the host says what the VM measured.
-import { PYTHON } from '../lab/build.ts';
+import { PYTHON } from '../lab/agent.ts';
 import { PACE_ENV } from '../lab/pace.ts';
 
 /** python3's start in an idle VM under qemu's TCG on a 2-core machine, warm (bench/README.md). */

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { NamespaceRun } from '../lab/netns.ts';
-import { LabError } from '../lab/topology.ts';
+import { LabError } from '../systems/cluster/lab/topology.ts';
 import { buildInitramfs, JOB, VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
 import { bootImage, VMLINUX } from './vmlinux.ts';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { killQuietly, NETNS_PREFIX } from '../lab/netns.ts';
 import { isAlive } from '../lab/registry.ts';
-import { LabError } from '../lab/topology.ts';
+import { LabError } from '../systems/cluster/lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import { QEMU_PID, VM_ROOT } from './qemu.ts';
 

@@ -1,11 +1,11 @@
 // The bundled examples, rendered as `convergent render` does.
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { compileCgnat } from '../../src/compile/cgnat/index.ts';
-import { compileCluster } from '../../src/compile/index.ts';
-import { renderCgnat } from '../../src/render/cgnat.ts';
-import { type RenderedFile, renderNode } from '../../src/render/files.ts';
-import { readAnySpec } from '../../src/spec/read.ts';
+import { compileCgnat } from '../../src/systems/cgnat/compile/index.ts';
+import { renderCgnat } from '../../src/systems/cgnat/render.ts';
+import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
+import { type RenderedFile, renderNode } from '../../src/systems/cluster/render.ts';
+import { readAnySpec } from '../../src/systems/read.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');
 

@@ -1,13 +1,13 @@
 // Helpers for tests that feed specs through the real loader and validator.
 import { stringify } from 'yaml';
-import type { Cgnat } from '../../src/spec/cgnat/model.ts';
-import { resolveCgnat } from '../../src/spec/cgnat/resolve.ts';
-import { validateCgnat } from '../../src/spec/cgnat/validate.ts';
-import { locateAll, parseAnySpec, parseSpec } from '../../src/spec/load.ts';
-import type { Cluster } from '../../src/spec/model.ts';
-import { formatProblem, SpecError } from '../../src/spec/problem.ts';
-import { resolve } from '../../src/spec/resolve.ts';
-import { validate } from '../../src/spec/validate.ts';
+import { locateAll, parseAnySpec, parseSpec } from '../../src/input/load.ts';
+import { formatProblem, SpecError } from '../../src/input/problem.ts';
+import type { Cgnat } from '../../src/systems/cgnat/model.ts';
+import { resolveCgnat } from '../../src/systems/cgnat/resolve.ts';
+import { validateCgnat } from '../../src/systems/cgnat/validate.ts';
+import type { Cluster } from '../../src/systems/cluster/model.ts';
+import { resolve } from '../../src/systems/cluster/resolve.ts';
+import { validate } from '../../src/systems/cluster/validate.ts';
 
 /** YAML text -> Cluster, or throws SpecError, exactly as `convergent check` does. */
 export function clusterFromText(text: string, file = 'cluster.yaml'): Cluster {

@@ -1,0 +1,83 @@
+// A HostPlan: everything one node needs, as data. Render turns it into files; the lab and apply
+// read it too. Each item carries `source`, the spec path it came from, printed as a comment.
+import type { Ruleset } from '../nft/tree.ts';
+
+export interface BridgePlan {
+  readonly name: string;
+  readonly mac?: string;
+  readonly stp: boolean;
+  /** STP forward delay in seconds (kernel default when undefined). */
+  readonly forwardDelay?: number;
+  /** Pass this bridge's IPv4 frames through the ip hooks and conntrack (br_netfilter, per bridge). */
+  readonly callIptables: boolean;
+  /** false: flood multicast to every port (no IGMP snooping); the kernel's default when undefined. */
+  readonly multicastSnooping?: boolean;
+  readonly ports: readonly string[];
+  readonly source: string;
+}
+
+export interface AddressPlan {
+  readonly dev: string;
+  /** "10.5.5.251/24" */
+  readonly cidr: string;
+  readonly source: string;
+}
+
+export interface RoutePlan {
+  readonly to: 'default' | string;
+  readonly via: string;
+  readonly dev: string;
+  readonly source: string;
+}
+
+export interface SysctlPlan {
+  /** Path segments, e.g. ["net", "ipv4", "conf", "eth1.100", "arp_announce"]: names may contain dots. */
+  readonly key: readonly string[];
+  readonly value: string;
+  /** Rendered with a leading "-": skipped while the key's module is not loaded. */
+  readonly optional?: boolean;
+  readonly source: string;
+}
+
+/** An HTTP reverse proxy on the node: listens on bind, connects to backend from source. */
+export interface ProxyPlan {
+  readonly name: string;
+  /** "192.168.122.11:8080" */
+  readonly bind: string;
+  readonly guest: string;
+  /** "10.5.5.201:80" */
+  readonly backend: string;
+  /** The node's own guest-bridge address: the proxy never connects from the anycast gateway. */
+  readonly from: string;
+  readonly source: string;
+}
+
+/** conntrackd (strategy ctsync): FTFW or NOTRACK sync by multicast on one guest bridge, injecting directly. */
+export interface ConntrackdPlan {
+  /** The guest bridge the sync traffic uses, and this node's own address on it. */
+  readonly interface: string;
+  readonly address: string;
+  readonly group: string;
+  readonly port: number;
+  readonly mode: 'ftfw' | 'notrack';
+  /** The other nodes' addresses on the sync bridge, for the comment and the lab's observations. */
+  readonly peers: readonly string[];
+  readonly source: string;
+}
+
+export interface HostPlan {
+  readonly cluster: string;
+  readonly node: string;
+  readonly bridges: readonly BridgePlan[];
+  /** In order: the first address of a device on a subnet is its primary address. */
+  readonly addresses: readonly AddressPlan[];
+  readonly routes: readonly RoutePlan[];
+  readonly sysctls: readonly SysctlPlan[];
+  /** Kernel modules the plan relies on (modules-load.d). */
+  readonly modules: readonly { readonly name: string; readonly source: string }[];
+  readonly ruleset: Ruleset;
+  readonly proxies: readonly ProxyPlan[];
+  readonly conntrackd?: ConntrackdPlan;
+  /** Deliberate mistakes compiled in for a lab demonstration (systems/faults.ts); normally empty. */
+  readonly faults: readonly string[];
+}

@@ -1,0 +1,197 @@
+// Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { CgnatSchema, type CgnatSpec } from '../systems/cgnat/schema.ts';
+import { ClusterSchema, type ClusterSpec } from '../systems/cluster/schema.ts';
+import { plural } from '../util/plural.ts';
+import { issueProblems } from './issues.ts';
+import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
+import { namesAt } from './schema-walk.ts';
+import { SourceMap } from './source.ts';
+import { readSpecText } from './text.ts';
+
+export interface LoadedSpec {
+  readonly file: string;
+  readonly spec: ClusterSpec;
+  readonly source: SourceMap;
+}
+
+export const readSpecFile = (file: string): LoadedSpec => parseSpec(readSpecText(file), file);
+
+/** Reads a spec of either kind. */
+export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readSpecText(file), file);
+
+/** Parses and schema-checks a cluster spec. Throws SpecError listing every problem. */
+export function parseSpec(text: string, file: string): LoadedSpec {
+  const loaded = parseAnySpec(text, file);
+  if (loaded.kind !== 'cluster')
+    throw new SpecError([
+      {
+        file,
+        location: loaded.source.locate(['kind']),
+        path: ['kind'],
+        message: 'this is a CGNAT spec (kind: cgnat); this command takes a cluster spec',
+        fix: 'convergent check, render, cgnat, lab test and lab up take it; a CGNAT lab is not changed in place: lab down, then lab up the changed spec',
+      },
+    ]);
+  return loaded;
+}
+
+export type AnyLoadedSpec =
+  | (LoadedSpec & { readonly kind: 'cluster' })
+  | { readonly kind: 'cgnat'; readonly file: string; readonly spec: CgnatSpec; readonly source: SourceMap };
+
+/** Parses a spec of either kind (`kind: cgnat`, or a cluster) and schema-checks it. */
+export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
+  const lines = new LineCounter();
+  // yaml's own uniqueKeys check compares every key with every other: quadratic for 20,000 guests.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const source = new SourceMap(doc, lines);
+  // Eleven are shown as they are; twelve or more as ten and a count.
+  const shown = doc.errors.length > MAX_SYNTAX + 1 ? MAX_SYNTAX : doc.errors.length;
+  const syntax: LocatedProblem[] = doc.errors.slice(0, shown).map((e) => ({
+    file,
+    location: source.locateOffset(e.pos[0]),
+    path: [],
+    message: `YAML syntax: ${e.message.split('\n')[0]}`,
+    fix: SYNTAX_BY_MESSAGE.find(([m]) => m.test(e.message))?.[1] ?? SYNTAX_FIXES[e.code] ?? SYNTAX_FIX,
+  }));
+  const more = doc.errors[shown];
+  if (more)
+    syntax.push({
+      file,
+      location: source.locateOffset(more.pos[0]),
+      path: [],
+      message: `${plural(doc.errors.length - shown, 'more YAML syntax error')} from here on`,
+      fix: 'fix the ones above first: later errors often follow from them (or is this file a spec at all?)',
+    });
+  const kind = doc.get('kind');
+  const schema = kind === 'cgnat' ? CgnatSchema : ClusterSchema;
+  for (const d of duplicateKeys(doc))
+    syntax.push({ ...duplicateProblem(schema, d), file, location: source.locateOffset(d.offset) });
+  if (syntax.length > 0) throw new SpecError(syntax);
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
+    throw new SpecError([
+      {
+        file,
+        location: source.locate([]),
+        path: [],
+        message:
+          data === null || data === undefined
+            ? 'the spec is empty'
+            : `the spec must be a mapping of fields (name: …, uplink: …, nodes: …), not ${Array.isArray(data) ? 'a list' : 'a single value'}`,
+        fix: 'start from an example: examples/part4-stateless.yaml (a cluster) or examples/cgnat-demo.yaml (kind: cgnat)',
+      },
+    ]);
+  const cgnat = schema === CgnatSchema;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => issueProblems(schema, issue, data));
+    throw new SpecError(locateAll(problems, source, file));
+  }
+  return cgnat
+    ? { kind: 'cgnat', file, spec: parsed.data as CgnatSpec, source }
+    : { kind: 'cluster', file, spec: parsed.data as ClusterSpec, source };
+}
+
+export function locateAll(problems: readonly Problem[], source: SourceMap, file: string): LocatedProblem[] {
+  const located = problems.map((p) => ({ ...p, file, location: source.locate(p.path, p.atKey) }));
+  return located.sort((a, b) => a.location.line - b.location.line || a.location.col - b.location.col);
+}
+
+interface DuplicateKey {
+  readonly key: string;
+  readonly offset: number;
+  /** Where the mapping is in the spec, and the keys it already has. */
+  readonly path: SpecPath;
+  readonly keys: ReadonlySet<string>;
+}
+
+/** Keys that repeat an earlier key of the same mapping. */
+function duplicateKeys(doc: Document): DuplicateKey[] {
+  const found: DuplicateKey[] = [];
+  visit(doc, {
+    Map(_, map, ancestors) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (!seen.has(key)) seen.add(key);
+        else
+          found.push({
+            key,
+            offset: pair.key.range?.[0] ?? 0,
+            path: specPath([...ancestors, map]),
+            keys: seen,
+          });
+      }
+    },
+  });
+  return found;
+}
+
+/** The spec path of the last node of a chain of YAML ancestors: ["guests", "guest1"]. */
+function specPath(chain: readonly unknown[]): SpecPath {
+  const path: (string | number)[] = [];
+  chain.forEach((node, i) => {
+    if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+    else if (isSeq(node)) path.push(node.items.indexOf(chain[i + 1] as never));
+  });
+  return path;
+}
+
+/** A repeated name gets a free one to rename it to; a repeated field is one too many. */
+function duplicateProblem(schema: unknown, d: DuplicateKey): Problem {
+  const base = { path: [...d.path, d.key] };
+  if (!namesAt(schema, d.path))
+    return {
+      ...base,
+      message: `field "${d.key}" appears twice in the same mapping`,
+      fix: 'every field appears once: remove one of the two',
+    };
+  // Host names of a CGNAT spec name interfaces: 15 characters at most; cluster names 31.
+  const max = schema === CgnatSchema ? 15 : 31;
+  let name = '';
+  for (let n = 2; name === '' || d.keys.has(name); n++)
+    name = `${d.key.slice(0, max - 1 - String(n).length)}-${n}`;
+  return {
+    ...base,
+    message: `"${d.key}" appears twice in the same mapping`,
+    fix: `every name appears once: rename this one, e.g. to ${name}, or merge the two`,
+  };
+}
+
+const SYNTAX_FIX =
+  'indent with spaces, one level per nesting; quote a value that holds ": ", " #", or starts with [ { * & ! | > % @';
+
+/** The first errors of a file that is no YAML are the ones that say so; the rest follow from them. */
+const MAX_SYNTAX = 10;
+
+/** Fixes for messages that share a code with others of another cause. */
+const SYNTAX_BY_MESSAGE: readonly (readonly [RegExp, string])[] = [
+  [
+    /end with an? [\]}]/,
+    'close the [ or { opened before here, and indent its continuation lines deeper than its key',
+  ],
+  [/followed by map values/, 'follow the key with ": " and its value; a line of plain text is no YAML'],
+  [/Missing closing .?quote/, 'close the quote opened here on the same value, or escape a quote inside it'],
+  [
+    /Nested mappings are not allowed in compact mappings/,
+    'put the nested mapping on lines of its own, or write it in braces: key: { a: 1 }',
+  ],
+];
+
+/** yaml's error codes, in what to do about them. */
+const SYNTAX_FIXES: Readonly<Record<string, string>> = {
+  TAB_AS_INDENT: 'indent with spaces; YAML does not allow tabs for indentation',
+  BAD_INDENT: 'line the items of one mapping or list up at the same column, with spaces',
+  MISSING_CHAR: 'close the bracket or quote that is open here: { … }, [ … ], "…"',
+  BAD_DQ_ESCAPE: 'in double quotes, write a backslash as \\\\; or use single quotes',
+  MULTILINE_IMPLICIT_KEY: 'a key fits on one line: end it with ": " on the line it starts',
+  BLOCK_AS_IMPLICIT_KEY: 'a key fits on one line: end it with ": " on the line it starts',
+  BAD_SCALAR_START: 'quote the value: it starts with a character YAML reserves',
+  DUPLICATE_KEY: 'every name and field appears once; rename or merge the two',
+  MULTIPLE_DOCS: 'a spec is one YAML document: remove the "---" or split the file',
+  UNEXPECTED_TOKEN: 'check the punctuation here: a stray ":", "-", "," or bracket',
+};

@@ -1,0 +1,51 @@
+// Cluster -> one HostPlan per node. Pure: no I/O, no randomness; the same cluster gives equal plans.
+// Each feature module adds its part to the node's plan; the order here is the order rendered.
+
+import { PlanBuilder } from '../../../host/builder.ts';
+import type { HostPlan } from '../../../host/plan.ts';
+import type { Fault } from '../../faults.ts';
+import { compileCtsync } from '../features/ctsync/compile.ts';
+import { compileFullnat } from '../features/fullnat/compile.ts';
+import { compileProxies } from '../features/proxy/compile.ts';
+import { compileStateless } from '../features/stateless/compile.ts';
+import type { Cluster, Node } from '../model.ts';
+import { compileAnycast } from './anycast.ts';
+import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
+import { compileLinks } from './links.ts';
+import { compileOutbound } from './outbound.ts';
+import { compileSysctls } from './sysctl.ts';
+
+export interface Compiler {
+  readonly nodes: readonly Node[];
+  compileNode(node: Node): HostPlan;
+}
+
+export interface CompileOptions {
+  /** Deliberate mistakes for lab demonstrations (systems/faults.ts). */
+  readonly faults?: readonly Fault[];
+}
+
+/** Prepares what all nodes share; compileNode then costs only what is specific to the node. */
+export function compiler(cluster: Cluster, options: CompileOptions = {}): Compiler {
+  const ctx = clusterContext(cluster, new Set(options.faults));
+  const cache: ElementCache = new Map();
+  return { nodes: cluster.nodes, compileNode: (node) => compileNode(ctx, node, cache) };
+}
+
+export function compileCluster(cluster: Cluster, options: CompileOptions = {}): HostPlan[] {
+  const c = compiler(cluster, options);
+  return c.nodes.map((n) => c.compileNode(n));
+}
+
+function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): HostPlan {
+  const plan = new PlanBuilder(ctx.cluster.name, node.name);
+  compileLinks(ctx, node, plan);
+  compileSysctls(ctx, node, plan);
+  compileOutbound(ctx, node, plan);
+  compileStateless(ctx, node, plan, cache);
+  compileFullnat(ctx, node, plan, cache);
+  compileCtsync(ctx, node, plan, cache);
+  compileAnycast(ctx, node, plan);
+  compileProxies(ctx, node, plan);
+  return plan.freeze([...ctx.faults]);
+}

@@ -1,0 +1,61 @@
+// Links, addresses and routes: the uplink bridge with the public address and default route, and one
+// guest bridge per network with the node's own address first (primary) and the anycast gateway second.
+
+import type { PlanBuilder } from '../../../host/builder.ts';
+import { formatIPv4 } from '../../../util/ipv4.ts';
+import type { Node } from '../model.ts';
+import type { ClusterContext } from './context.ts';
+
+export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  const { cluster } = ctx;
+  const source = `nodes.${node.name}`;
+  plan.bridges.push({
+    name: node.uplinkBridge,
+    stp: false,
+    callIptables: false,
+    ports: node.uplinkPorts,
+    source: `${source} uplink`,
+  });
+  plan.addresses.push({
+    dev: node.uplinkBridge,
+    cidr: `${formatIPv4(node.address)}/${cluster.uplink.subnet.length}`,
+    source: `${source}.address`,
+  });
+  plan.routes.push({
+    to: 'default',
+    via: formatIPv4(cluster.uplink.gateway),
+    dev: node.uplinkBridge,
+    source: 'uplink.gateway',
+  });
+
+  const pipes = ctx.pipesByNode.get(node.name) ?? [];
+  for (const network of cluster.networks) {
+    plan.bridges.push({
+      name: network.bridge,
+      mac: node.bridgeMac,
+      stp: network.stp,
+      forwardDelay: network.forwardDelay,
+      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
+      callIptables: ctx.uses.stateless,
+      // conntrackd's multicast must reach every node also when no IGMP querier refreshes the
+      // snooping entries (they expire after 260 s and the group would stop at this bridge).
+      ...(ctx.cluster.sync?.network === network.name ? { multicastSnooping: false } : {}),
+      ports: pipes.filter((p) => p.network === network).map((p) => p.ifname),
+      source: `networks.${network.name} (MAC from ${source} tag ${node.tag})`,
+    });
+    const length = network.subnet.length;
+    // Primary first: the node's ARP requests must come from its own address, never from the
+    // anycast gateway, whose ARP is dropped on the pipes (seed part 4).
+    const own = network.nodeAddresses.get(node.name) as number;
+    plan.addresses.push({
+      dev: network.bridge,
+      cidr: `${formatIPv4(own)}/${length}`,
+      source: `networks.${network.name}.nodes.${node.name}`,
+    });
+    plan.addresses.push({
+      dev: network.bridge,
+      cidr: `${formatIPv4(network.gateway)}/${length}`,
+      source: `networks.${network.name}.gateway (anycast)`,
+    });
+  }
+}

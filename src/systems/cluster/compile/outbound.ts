@@ -1,0 +1,48 @@
+// Convergent outbound (seed parts 1, 2, 4): guests leave through their own node, SNATed statefully to
+// that node's public address. Also declares the sets the other features share.
+
+import type { PlanBuilder } from '../../../host/builder.ts';
+import { counter, eq, ifname, inSet, ip, meta, PRIORITY, v4 } from '../../../nft/tree.ts';
+import { formatIPv4 } from '../../../util/ipv4.ts';
+import type { Node } from '../model.ts';
+import type { ClusterContext } from './context.ts';
+import { ipTable } from './tables.ts';
+
+export const NAT_POSTROUTING = 'nat-postrouting';
+
+export function compileOutbound(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  const table = ipTable(ctx, node, plan);
+  table.set({
+    name: 'guest_subnets',
+    comment: 'networks.*.subnet',
+    key: ['ipv4_addr'],
+    interval: true,
+    elements: ctx.elements.guestSubnets,
+  });
+  table.set({
+    name: 'guest_bridges',
+    comment: 'networks.*.bridge',
+    key: ['ifname'],
+    interval: false,
+    elements: ctx.elements.guestBridges,
+  });
+  table.chain(
+    NAT_POSTROUTING,
+    ctx.uses.fullnat ? 'source NAT: outbound guests, full-NAT inbound' : 'source NAT: outbound guests',
+    {
+      type: 'nat',
+      hook: 'postrouting',
+      priority: PRIORITY.srcnat,
+      policy: 'accept',
+    },
+    ['Consulted for the first packet of a connection only; later packets follow its conntrack binding.'],
+  );
+  table.rule(
+    NAT_POSTROUTING,
+    `nodes.${node.name}.address: guests leave as their own node`,
+    eq(meta('oifname'), ifname(node.uplinkBridge)),
+    inSet(ip('saddr'), 'guest_subnets'),
+    counter,
+    { kind: 'nat', type: 'snat', to: { kind: 'const', value: v4(formatIPv4(node.address)) } },
+  );
+}

@@ -1,0 +1,22 @@
+// Kernel settings the plan relies on. Per-interface values are set on the interface itself:
+// "default" would only reach interfaces created after the setting (seed part 4's arp_filter).
+
+import type { PlanBuilder } from '../../../host/builder.ts';
+import type { Node } from '../model.ts';
+import type { ClusterContext } from './context.ts';
+
+export function compileSysctls(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  plan.sysctl(['net', 'ipv4', 'ip_forward'], '1', `nodes.${node.name}: the node routes its guests`);
+  for (const network of ctx.cluster.networks) {
+    // Announce the node's primary address in ARP requests on the guest bridge, never the anycast one.
+    plan.sysctl(
+      ['net', 'ipv4', 'conf', network.bridge, 'arp_announce'],
+      '2',
+      `networks.${network.name}.gateway`,
+    );
+  }
+  if (ctx.uses.stateless) {
+    // Bridged frames from the pipes must reach the ip hooks and conntrack (per bridge: nf_call_iptables).
+    plan.module('br_netfilter', 'strategy stateless: conntrack for bridged frames');
+  }
+}

@@ -1,0 +1,241 @@
+// CT-SYNC inbound (seed part 3, option 2): the entering node DNATs, conntrackd replicates the flow
+// to every node, and the guest's own node un-DNATs the reply from the replicated entry. The guest
+// sees the client's real address; the reply leaves through the guest's node, from the address the
+// client dialled. conntrackd (FTFW for two nodes, NOTRACK for more) writes straight into the kernel
+// table (no external cache), so a copy works the moment it lands: 0.2-0.6 ms after the first packet.
+//
+// What the races cost, and the rules that keep them harmless:
+//   the guest's SYN-ACK outruns the replication: it has no entry on its node and is dropped there,
+//     not sent un-NATed; the guest resends it after its initial RTO (1 s), when the entry is there.
+//   the client's ACK outruns the replicated SYN_RECV on the entering node: it is INVALID, so DNAT
+//     skips it, and the node's own stack would answer RST. It is rewritten to the guest statelessly
+//     instead; dropped, it would cost a protocol where the server speaks first 2 s more.
+//   a UDP reply outruns the replication: it would open an un-NATed flow of its own; it is dropped,
+//     and the client's retry finds the entry.
+
+import type { PlanBuilder, TableDraft } from '../../../../host/builder.ts';
+import {
+  concat,
+  counter,
+  ct,
+  ctState,
+  drop,
+  eq,
+  ifname,
+  ip,
+  l4,
+  meta,
+  notrack,
+  PRIORITY,
+  proto,
+  service,
+  v4,
+} from '../../../../nft/tree.ts';
+import { formatIPv4 } from '../../../../util/ipv4.ts';
+import { type ClusterContext, type ElementCache, forwardSource } from '../../compile/context.ts';
+import { compileDnat } from '../../compile/dnat.ts';
+import { rewriteMaps, rewriteRules } from '../../compile/rewrite.ts';
+import { bridgeTable, ipTable } from '../../compile/tables.ts';
+import type { Guest, Network, Node, Sync } from '../../model.ts';
+
+export const CTSYNC_NOTRACK = 'ctsync-notrack';
+export const CTSYNC_NOTRACK_OUT = 'ctsync-notrack-out';
+export const CTSYNC_EARLY = 'ctsync-early';
+export const CTSYNC_EARLY_REWRITE = 'ctsync-early-rewrite';
+export const CTSYNC_FORWARD = 'ctsync-forward';
+export const SYNC_GUARD_IN = 'sync-guard-in';
+export const SYNC_GUARD_OUT = 'sync-guard-out';
+
+export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void {
+  const sync = ctx.cluster.sync;
+  if (!sync) return;
+  const network = ctx.cluster.networks.find((n) => n.name === sync.network);
+  if (!network) throw new Error(`compile: sync network ${sync.network} not found`);
+
+  compileDnat(ctx, node, plan, cache, 'ctsync');
+  const table = ipTable(ctx, node, plan);
+  rewriteMaps(ctx, node, table, cache, 'ctsync', 'ctsync_guest');
+  // Every node's guests, not only this node's: after a migration the replicated state makes any
+  // node the one that answers for a guest.
+  let targets = cache.get('ctsync-targets');
+  if (!targets) {
+    const seen = new Set<string>();
+    targets = ctx.cluster.forwards.flatMap((f) => {
+      const guest = ctx.guestByName.get(f.guest) as Guest;
+      const key = `${guest.address} ${f.proto} ${f.toPort}`;
+      if (f.strategy !== 'ctsync' || seen.has(key)) return [];
+      seen.add(key);
+      return [
+        {
+          key: [v4(formatIPv4(guest.address)), proto(f.proto), service(f.toPort)],
+          comment: forwardSource(f),
+        },
+      ];
+    });
+    cache.set('ctsync-targets', targets);
+  }
+  table.set({
+    name: 'ctsync_targets',
+    comment: 'forwards (strategy ctsync): guest . proto . port',
+    key: ['ipv4_addr', 'inet_proto', 'inet_service'],
+    interval: false,
+    elements: targets,
+  });
+
+  compileOutran(node, table);
+  compileSyncTraffic(ctx, node, plan, sync, network);
+  compileSyncSettings(ctx, node, plan, sync, network);
+}
+
+/** The packets that outrun conntrackd, on the entering node and on the guest's node. */
+function compileOutran(node: Node, table: TableDraft): void {
+  table.chain(
+    CTSYNC_EARLY,
+    'forwards (strategy ctsync): packets that outran the sync, entering node',
+    { type: 'filter', hook: 'prerouting', priority: PRIORITY.mangle, policy: 'accept' },
+    [
+      "After conntrack (-200), before DNAT (-100): the client's ACK that arrives before the guest's",
+      'node replicated SYN_RECV back is INVALID and skipped by DNAT; it goes to the guest regardless.',
+    ],
+  );
+  table.rule(
+    CTSYNC_EARLY,
+    `forwards (ctsync) on ${node.name}'s public address, no usable entry yet`,
+    eq(meta('iifname'), ifname(node.uplinkBridge)),
+    eq(ip('daddr'), v4(formatIPv4(node.address))),
+    eq(ct('state'), ctState('invalid')),
+    { kind: 'match-set', left: concat(meta('l4proto'), l4('th', 'dport')), set: 'ctsync_ports' },
+    counter,
+    { kind: 'goto', chain: CTSYNC_EARLY_REWRITE },
+  );
+  table.chain(CTSYNC_EARLY_REWRITE, 'forwards (strategy ctsync): to the guest, without conntrack');
+  rewriteRules(table, CTSYNC_EARLY_REWRITE, 'ctsync', 'ctsync_guest');
+  table.chain(
+    CTSYNC_FORWARD,
+    'forwards (strategy ctsync): replies that outran the sync, guest node',
+    { type: 'filter', hook: 'forward', priority: PRIORITY.filter, policy: 'accept' },
+    [
+      "A reply from a forward's guest port with no replicated entry yet: a SYN-ACK is INVALID, a UDP",
+      'reply would start a flow of its own and leave un-NATed. Dropped, the guest or the client resends.',
+    ],
+  );
+  table.rule(
+    CTSYNC_FORWARD,
+    'forwards (ctsync): the guest resends once the entry is here',
+    {
+      kind: 'match-set',
+      left: concat(ip('saddr'), meta('l4proto'), l4('th', 'sport')),
+      set: 'ctsync_targets',
+    },
+    eq(ct('state'), ctState('invalid', 'new')),
+    counter,
+    drop,
+  );
+}
+
+/** Sync traffic: untracked, and only on the pipes of its network. */
+function compileSyncTraffic(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  sync: Sync,
+  network: Network,
+): void {
+  const syncNote = `sync: ${formatIPv4(sync.group)} udp/${sync.port} on ${network.bridge}`;
+  const table = ipTable(ctx, node, plan);
+  // The sync traffic itself: never tracked, or conntrackd would replicate its own flow.
+  const syncTraffic = [
+    eq(ip('daddr'), v4(formatIPv4(sync.group))),
+    eq(l4('udp', 'dport'), service(sync.port)),
+  ];
+  table.chain(CTSYNC_NOTRACK, `${syncNote}: not tracked`, {
+    type: 'filter',
+    hook: 'prerouting',
+    priority: PRIORITY.raw,
+    policy: 'accept',
+  });
+  table.rule(CTSYNC_NOTRACK, 'sync: from the other nodes', ...syncTraffic, notrack);
+  table.chain(CTSYNC_NOTRACK_OUT, `${syncNote}: not tracked`, {
+    type: 'filter',
+    hook: 'output',
+    priority: PRIORITY.raw,
+    policy: 'accept',
+  });
+  table.rule(CTSYNC_NOTRACK_OUT, `sync: from ${node.name}`, ...syncTraffic, notrack);
+
+  // The sync carries every flow of the cluster: no guest may read it or write into it.
+  const bridge = bridgeTable(ctx, node, plan);
+  bridge.set({
+    name: 'sync_pipes',
+    comment: `networks.${network.name}.pipes on ${node.name}: the only ports sync traffic may use`,
+    key: ['ifname'],
+    interval: false,
+    elements: (ctx.pipesByNode.get(node.name) ?? [])
+      .filter((p) => p.network === network)
+      .map((p) => ({ key: [ifname(p.ifname)], comment: `networks.${network.name}.pipes` })),
+  });
+  const syncPort = eq(l4('udp', 'dport'), service(sync.port));
+  bridge.chain(SYNC_GUARD_IN, `${syncNote}: only from the pipes`, {
+    type: 'filter',
+    hook: 'prerouting',
+    priority: -200,
+    policy: 'accept',
+  });
+  bridge.rule(
+    SYNC_GUARD_IN,
+    'sync: a guest or the uplink cannot inject conntrack entries',
+    syncPort,
+    { kind: 'match-set', left: meta('iifname'), set: 'sync_pipes', negate: true },
+    counter,
+    drop,
+  );
+  bridge.chain(SYNC_GUARD_OUT, `${syncNote}: only to the pipes`, {
+    type: 'filter',
+    hook: 'postrouting',
+    priority: -200,
+    policy: 'accept',
+  });
+  bridge.rule(
+    SYNC_GUARD_OUT,
+    "sync: guests never see the cluster's flows",
+    syncPort,
+    { kind: 'match-set', left: meta('oifname'), set: 'sync_pipes', negate: true },
+    counter,
+    drop,
+  );
+}
+
+/** Kernel settings ctsync relies on, and the node's conntrackd. */
+function compileSyncSettings(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  sync: Sync,
+  network: Network,
+): void {
+  const source = `strategy ctsync (${sync.path.join('.')})`;
+  if (!ctx.faults.has('ctsync-bridge-netfilter'))
+    plan.sysctl(
+      ['net', 'bridge', 'bridge-nf-call-iptables'],
+      '0',
+      `${source}: a bridged copy of a replicated flow must not meet conntrack ("-": br_netfilter not loaded)`,
+      true,
+    );
+  plan.module('nf_conntrack', `${source}: the tcp_be_liberal setting below`);
+  plan.sysctl(
+    ['net', 'netfilter', 'nf_conntrack_tcp_be_liberal'],
+    '1',
+    `${source}: each node sees one direction of a flow, never both windows`,
+  );
+  plan.conntrackd = {
+    interface: network.bridge,
+    address: formatIPv4(network.nodeAddresses.get(node.name) as number),
+    group: formatIPv4(sync.group),
+    port: sync.port,
+    mode: sync.mode,
+    peers: ctx.cluster.nodes
+      .filter((n) => n.name !== node.name)
+      .map((n) => formatIPv4(network.nodeAddresses.get(n.name) as number)),
+    source,
+  };
+}

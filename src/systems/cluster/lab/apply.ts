@@ -1,0 +1,128 @@
+// `lab apply`: a changed spec into a running lab, without tearing it down, as an operator changes a
+// live cluster. Guests moving between nodes (migration) and changed forwards are applied; anything
+// that would need new namespaces or links (nodes, networks, new guests) asks for `lab down; lab up`.
+//
+// A migration, in the order a host does it: the guest's port moves to the new node and joins its
+// bridge; every node reloads its ruleset (atomically, table by table); the new node announces the
+// anycast gateway to the guest alone (a gratuitous ARP out of the guest's port), so the guest's
+// entry for its gateway points at its new node; the old node forgets the guest's flows.
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import { SPEC_COPY } from '../../../lab/registry.ts';
+import { runChecked } from '../../../lab/run.ts';
+import { formatIPv4 } from '../../../util/ipv4.ts';
+import type { Cluster, Guest } from '../model.ts';
+import { FILES, renderNode, textOf } from '../render.ts';
+import { type LabInstance, waitForPorts, waitForStp } from './build.ts';
+import type { Prepared } from './lab.ts';
+import { LabError } from './topology.ts';
+
+export interface Move {
+  readonly guest: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** What `lab apply` cannot change in a running lab; empty when the new spec applies. */
+export function unappliable(old: Cluster, next: Cluster): string[] {
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const nodes = (c: Cluster) =>
+    c.nodes.map(({ name, address, tag, uplinkBridge, uplinkPorts }) => ({
+      name,
+      address,
+      tag,
+      uplinkBridge,
+      uplinkPorts,
+    }));
+  if (!same(nodes(old), nodes(next))) out.push('the nodes (names, addresses, tags or uplinks)');
+  const networks = (c: Cluster) =>
+    c.networks.map((n) => ({ ...n, nodeAddresses: [...n.nodeAddresses], path: undefined }));
+  if (!same(networks(old), networks(next))) out.push('the networks (subnets, addresses, pipes or STP)');
+  const guests = (c: Cluster) =>
+    c.guests.map(({ name, network, address, mac }) => ({ name, network, address, mac }));
+  if (!same(guests(old), guests(next)))
+    out.push('the guests other than their node (added, removed, readdressed)');
+  if (!same(old.proxies, next.proxies)) out.push('the proxies');
+  if (old.strategy !== next.strategy) out.push('the strategy');
+  return out;
+}
+
+export function movesOf(old: Cluster, next: Cluster): Move[] {
+  const before = new Map(old.guests.map((g) => [g.name, g.node]));
+  return next.guests
+    .filter((g) => before.get(g.name) !== g.node)
+    .map((g) => ({ guest: g.name, from: before.get(g.name) as string, to: g.node }));
+}
+
+export async function applyToLab(
+  lab: LabInstance,
+  next: Prepared,
+  say: (line: string) => void,
+): Promise<Move[]> {
+  const problems = unappliable(lab.cluster, next.cluster);
+  if (problems.length > 0)
+    throw new LabError(
+      `lab apply moves guests and reloads rulesets; this spec also changes ${problems.join(', ')}: run lab down, then lab up`,
+    );
+  const moves = movesOf(lab.cluster, next.cluster);
+  const vifOf = new Map(lab.topology.guests.map((g) => [g.guest.name, g]));
+  const sh = (host: string, argv: string[]) =>
+    runChecked(lab.runner, ['ip', 'netns', 'exec', lab.ns(host), ...argv]);
+
+  // 1. The guest's port moves to its new node and joins the bridge there. A migrated VM keeps its
+  // ARP cache, but moving a veth end drops the guest's carrier, which flushes it: the lab puts the
+  // gateway's entry back as the VM would still have it, so that step 3 is what updates it.
+  for (const m of moves) {
+    const g = vifOf.get(m.guest);
+    if (!g) continue;
+    const gateway = formatIPv4(g.network.gateway);
+    const [entry] = JSON.parse(sh(m.guest, ['ip', '-j', 'neigh', 'show', gateway, 'dev', 'eth0'])) as {
+      lladdr?: string;
+    }[];
+    runChecked(lab.runner, ['ip', '-n', lab.ns(m.from), 'link', 'set', g.vif, 'netns', lab.ns(m.to)]);
+    runChecked(lab.runner, ['ip', '-n', lab.ns(m.to), '-batch', '-'], {
+      input: `link set ${g.vif} master ${g.network.bridge}\nlink set ${g.vif} up\n`,
+    });
+    if (entry?.lladdr)
+      sh(m.guest, ['ip', 'neigh', 'replace', gateway, 'lladdr', entry.lladdr, 'dev', 'eth0', 'nud', 'stale']);
+    say(`${m.guest}: ${g.vif} moved from ${m.from} to ${m.to}`);
+  }
+  // 2. Every node's ruleset, rendered anew and loaded in one transaction each.
+  for (const plan of next.plans) {
+    const dir = join(lab.dir, 'nodes', plan.node);
+    for (const file of renderNode(plan)) {
+      const path = join(dir, file.path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, textOf(file));
+    }
+    sh(plan.node, ['nft', '-f', join(dir, FILES.nftables)]);
+  }
+  say(`reloaded ${FILES.nftables} on ${next.plans.map((p) => p.node).join(', ')}`);
+  if (moves.length > 0) await waitForPorts(lab);
+  if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
+
+  // 3. The new node announces the gateway to the guest; 4. the old node forgets the guest's flows.
+  const guests = new Map(next.cluster.guests.map((g) => [g.name, g]));
+  for (const m of moves) {
+    const g = vifOf.get(m.guest);
+    const node = next.cluster.nodes.find((n) => n.name === m.to);
+    if (!g || !node) continue;
+    const gateway = formatIPv4(g.network.gateway);
+    sh(m.to, [PYTHON, join(AGENT_DIR, 'probe.py'), 'garp', g.vif, gateway, node.bridgeMac]);
+    say(`${m.to} announced ${gateway} at ${node.bridgeMac} to ${m.guest} (gratuitous ARP out of ${g.vif})`);
+    const address = formatIPv4((guests.get(m.guest) as Guest).address);
+    if (next.cluster.sync) {
+      // Under ctsync every node holds every flow, and conntrackd would replicate a deletion to all
+      // of them: the guest's connections would die on its new node too.
+      say(`${m.from} keeps the replicated flows of ${address}, as every node does (strategy ctsync)`);
+      continue;
+    }
+    for (const dir of ['-s', '-d'])
+      lab.runner(['ip', 'netns', 'exec', lab.ns(m.from), 'conntrack', '-D', dir, address]);
+    say(`${m.from} dropped its conntrack entries for ${address}`);
+  }
+  copyFileSync(next.file, join(lab.dir, SPEC_COPY));
+  return moves;
+}

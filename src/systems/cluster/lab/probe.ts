@@ -1,0 +1,160 @@
+// Runs one probe with a real client in its namespace, and judges the outcome against the check.
+//   http  curl against the guest's HTTP server
+//   tcp   probe.py tcp: connect and read the banner
+//   udp   probe.py udp: one request, one reply, and the address the reply came from
+//   ping  ping -c 1
+//   arp   probe.py arp: every MAC that answers "who has <address>"
+import { join } from 'node:path';
+import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import { labPace, paced, seconds } from '../../../lab/pace.ts';
+import type { RunResult } from '../../../lab/run.ts';
+import { formatIPv4 } from '../../../util/ipv4.ts';
+import type { LabInstance } from './build.ts';
+import type { Probe } from './probes.ts';
+
+export interface Outcome {
+  /** The host whose server answered (from its banner), or for arp the nodes whose MACs answered. */
+  readonly answered?: string;
+  /** The source address the server saw. */
+  readonly saw?: string;
+  /** Where the reply came from, as the client saw it: "address:port" (ping: the address). */
+  readonly replyFrom?: string;
+  /** The client's time from its first packet to the answer, in milliseconds. */
+  readonly ms?: number;
+  /** udp: datagrams sent before the reply came (the client resends each second). */
+  readonly tries?: number;
+  /** arp: every MAC that answered. */
+  readonly macs?: readonly string[];
+  readonly error?: string;
+}
+
+const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
+
+/** How long a client waits for its answer (curl, probe.py) at the usual pace. */
+const CLIENT_TIMEOUT_MS = 3_000;
+/** How long ping waits for its echo reply at the usual pace. */
+const PING_WAIT_MS = 2_000;
+/**
+ * How long the lab lets a client run, its start included, before it stops it, at the usual pace.
+ * A client ends on its own timeout well before; this is for a machine too busy to run it at all,
+ * and leaves room for load that comes after the pace was measured.
+ */
+export const CLIENT_LIMIT_MS = 20_000;
+
+/**
+ * Why a client gave no result, in words and never empty: the lab stopped it at its limit, a signal
+ * ended it, it exited with an error (the last line it wrote to stderr), or it printed no result.
+ */
+export function clientFailure(client: string, r: RunResult, limitMs: number): string {
+  if (r.timedOut) return `${client} had not finished after ${seconds(limitMs)}; the lab stopped it`;
+  if (r.signal) return `${client} was ended by ${r.signal}`;
+  const said = r.stderr.trim().split('\n').at(-1)?.trim() ?? '';
+  if (r.code !== 0)
+    return said ? `${client} exited ${r.code}: ${said}` : `${client} exited ${r.code} without a message`;
+  const out = r.stdout.trim();
+  return out
+    ? `${client} printed no result: ${JSON.stringify(out.slice(0, 120))}`
+    : `${client} printed nothing${said ? `: ${said}` : ''}`;
+}
+
+export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
+  const address = formatIPv4(probe.address);
+  const limitMs = paced(CLIENT_LIMIT_MS);
+  const inClient = (argv: string[]) =>
+    lab.runAsync(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: limitMs });
+  switch (probe.check.proto) {
+    case 'http': {
+      const r = await inClient([
+        'curl',
+        '-sS',
+        '--max-time',
+        String(paced(CLIENT_TIMEOUT_MS) / 1000),
+        '--local-port',
+        String(clientPort),
+        '-w',
+        '\n%{remote_ip}:%{remote_port} %{time_total}',
+        `http://${address}:${probe.port}/`,
+      ]);
+      if (r.code !== 0) return { error: clientFailure('curl', r, limitMs) };
+      const lines = r.stdout.trim().split('\n');
+      const [replyFrom, seconds] = (lines.at(-1) ?? '').split(' ');
+      return { ...fromBanner(lines[0] ?? ''), replyFrom, ms: Math.round(Number(seconds) * 10_000) / 10 };
+    }
+    case 'tcp':
+    case 'udp': {
+      const r = await inClient([
+        PYTHON,
+        join(AGENT_DIR, 'probe.py'),
+        probe.check.proto,
+        address,
+        String(probe.port),
+        String(clientPort),
+      ]);
+      const out = parseJson(r.stdout) as
+        | { banner?: string; replyFrom?: string; ms?: number; tries?: number; error?: string }
+        | undefined;
+      if (!out) return { error: clientFailure('probe.py', r, limitMs) };
+      if (out.error) return { error: out.error };
+      return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom, ms: out.ms, tries: out.tries };
+    }
+    case 'ping': {
+      // -W takes whole seconds.
+      const wait = Math.ceil((PING_WAIT_MS * labPace()) / 1000);
+      const r = await inClient(['ping', '-c', '1', '-W', String(wait), '-n', address]);
+      const m = /bytes from (\d+\.\d+\.\d+\.\d+).* time=([\d.]+) ms/.exec(r.stdout);
+      if (r.code === 0 && m) return { replyFrom: m[1], ms: Number(m[2]) };
+      // ping exits 1 when no reply came, 2 on an error (its message on stderr).
+      return {
+        error:
+          r.code === 1 && !r.timedOut ? `no echo reply within ${wait} s` : clientFailure('ping', r, limitMs),
+      };
+    }
+    case 'arp': {
+      const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
+      const out = parseJson(r.stdout) as { answers?: string[]; error?: string } | undefined;
+      if (!out) return { error: clientFailure('probe.py', r, limitMs) };
+      if (out.error) return { error: out.error };
+      const byMac = new Map(lab.cluster.nodes.map((n) => [n.bridgeMac, n.name]));
+      const macs = out.answers ?? [];
+      if (macs.length === 0) return { error: `nobody answered ARP for ${address}` };
+      return { answered: macs.map((mac) => byMac.get(mac) ?? mac).join(','), macs };
+    }
+  }
+}
+
+/** "guest1 saw 198.51.100.10:40001": who answered and the peer it saw. */
+export function fromBanner(line: string): Outcome {
+  const m = BANNER.exec(line.trim());
+  return m
+    ? { answered: m[1], saw: m[2] }
+    : { error: `unexpected answer: ${JSON.stringify(line.slice(0, 120))}` };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is wrong with an outcome, in words; empty when the check passes. */
+export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string }): string[] {
+  if (outcome.error) return [outcome.error];
+  const problems: string[] = [];
+  const e = probe.expect;
+  if (e.answersMac !== undefined) {
+    if (outcome.macs?.length !== 1 || outcome.macs[0] !== e.answersMac)
+      problems.push(`${outcome.answered} answered, expected ${e.answers} (${e.answersMac}) alone`);
+  } else if (e.answers !== undefined && outcome.answered !== e.answers)
+    problems.push(`${outcome.answered} answered, expected ${e.answers}`);
+  if (e.sees !== undefined && outcome.saw !== formatIPv4(e.sees))
+    problems.push(`the server saw ${outcome.saw}, expected ${formatIPv4(e.sees)}`);
+  if (e.replyFrom !== undefined && outcome.replyFrom !== e.replyFrom)
+    problems.push(`the reply came from ${outcome.replyFrom}, not from ${e.replyFrom} that was dialled`);
+  if (e.leaves !== undefined && flow.leaves !== e.leaves)
+    problems.push(
+      `traffic to the workstation left through ${flow.leaves ?? 'no node'}, expected ${e.leaves}`,
+    );
+  return problems;
+}

@@ -1,0 +1,258 @@
+// Checks -> probes. A check names hosts (workstation, node2, guest1); a probe is what the lab runs:
+// which client, which address and port it dials, which server must be listening, and the concrete
+// expectations (who answers, the source address the server must see, where the reply comes from).
+// A spec without "checks:" gets checks derived from its forwards and guests.
+
+import { formatIPv4 } from '../../../util/ipv4.ts';
+import { formatHostRef } from '../checks.ts';
+import type { Check, Cluster, Guest, HostRef, Network } from '../model.ts';
+import { addressOn, LabError, type Topology, WORKSTATION } from './topology.ts';
+
+/** The port every guest and the workstation serve for outbound and guest-to-guest checks. */
+export const LAB_PORT = 9000;
+
+export type ServerKind = 'http' | 'tcp' | 'udp';
+
+export interface Probe {
+  readonly check: Check;
+  /** The host running the client: the workstation or a guest. */
+  readonly client: string;
+  /** What the client dials (or, for arp, asks for). */
+  readonly address: number;
+  readonly port?: number;
+  readonly expect: {
+    /** Host name that must answer (for arp: the node whose MAC answers). */
+    readonly answers?: string;
+    readonly answersMac?: string;
+    readonly sees?: number;
+    /** Where the reply must come from: what was dialled, "address:port" (ping: the address). */
+    readonly replyFrom?: string;
+    readonly leaves?: string;
+  };
+  /** The server this check needs: where and what it listens on. */
+  readonly server?: { readonly host: string; readonly kind: ServerKind; readonly port: number };
+  /** The node the client's traffic first reaches: the one dialled, or the client guest's own. */
+  readonly entering?: string;
+}
+
+const ws: HostRef = { kind: 'workstation' };
+const node = (name: string): HostRef => ({ kind: 'node', name });
+const guest = (name: string): HostRef => ({ kind: 'guest', name });
+
+/** Ports a guest serves as HTTP when a derived check reaches them. */
+const HTTP_PORTS = new Set([80, 8000, 8080]);
+
+/**
+ * Derived checks: every forward through every node it is on (F7-F13); per guest, outbound TCP and
+ * ping to the workstation (F4), ARP for its gateway (F3), and TCP to a guest on another node (F1).
+ */
+export function defaultChecks(cluster: Cluster): Check[] {
+  const checks: Check[] = [];
+  const guests = new Map(cluster.guests.map((g) => [g.name, g]));
+  for (const f of cluster.forwards) {
+    const target = guests.get(f.guest) as Guest;
+    const proto = f.proto === 'udp' ? 'udp' : HTTP_PORTS.has(f.toPort) ? 'http' : 'tcp';
+    for (const via of f.nodes) {
+      // Stateless and ctsync keep the client's address and answer through the guest's node;
+      // full-NAT shows the entering node's address and answers through it.
+      const clientKept = f.strategy !== 'fullnat';
+      checks.push({
+        name: `${proto}/${f.port} via ${via} -> ${f.guest}`,
+        from: ws,
+        to: node(via),
+        proto,
+        port: f.port,
+        expect: {
+          answers: guest(f.guest),
+          sees: clientKept ? ws : node(via),
+          leaves: clientKept ? target.node : via,
+        },
+        path: f.path,
+      });
+    }
+  }
+  for (const x of cluster.proxies) {
+    for (const via of x.nodes) {
+      checks.push({
+        name: `http/${x.port} proxy on ${via} -> ${x.guest}`,
+        from: ws,
+        to: node(via),
+        proto: 'http',
+        port: x.port,
+        // The proxy connects from its node's own guest-bridge address and answers itself.
+        expect: { answers: guest(x.guest), sees: node(via), leaves: via },
+        path: x.path,
+      });
+    }
+  }
+  for (const g of cluster.guests) {
+    checks.push({
+      name: `tcp/${LAB_PORT} ${g.name} -> workstation`,
+      from: guest(g.name),
+      to: ws,
+      proto: 'tcp',
+      port: LAB_PORT,
+      expect: { answers: ws, sees: node(g.node), leaves: g.node },
+      path: g.path,
+    });
+    checks.push({
+      name: `ping ${g.name} -> workstation`,
+      from: guest(g.name),
+      to: ws,
+      proto: 'ping',
+      expect: {},
+      path: g.path,
+    });
+    checks.push({
+      name: `arp ${g.name} -> gateway`,
+      from: guest(g.name),
+      to: { kind: 'gateway' },
+      proto: 'arp',
+      expect: { answers: node(g.node) },
+      path: g.path,
+    });
+  }
+  for (const [g, peer] of crossNodePairs(cluster)) {
+    checks.push({
+      name: `tcp/${LAB_PORT} ${g.name} -> ${peer.name}`,
+      from: guest(g.name),
+      to: guest(peer.name),
+      proto: 'tcp',
+      port: LAB_PORT,
+      expect: { answers: guest(peer.name), sees: guest(g.name) },
+      path: g.path,
+    });
+  }
+  return checks;
+}
+
+/** Each guest with the next guest of its network that lives on another node: n checks, not n². */
+function crossNodePairs(cluster: Cluster): [Guest, Guest][] {
+  const pairs: [Guest, Guest][] = [];
+  for (const network of cluster.networks) {
+    const members = cluster.guests.filter((g) => g.network === network.name);
+    members.forEach((g, i) => {
+      for (let k = 1; k < members.length; k++) {
+        const peer = members[(i + k) % members.length] as Guest;
+        if (peer.node !== g.node) {
+          pairs.push([g, peer]);
+          return;
+        }
+      }
+    });
+  }
+  return pairs;
+}
+
+export function probesOf(cluster: Cluster, topology: Topology, checks: readonly Check[]): Probe[] {
+  const guests = new Map(cluster.guests.map((g) => [g.name, g]));
+  const networks = new Map(cluster.networks.map((n) => [n.name, n]));
+  const nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
+  const networkOf = (g: Guest) => networks.get(g.network) as Network;
+
+  return checks.map((check): Probe => {
+    const fromGuest = check.from.kind === 'guest' ? (guests.get(check.from.name) as Guest) : undefined;
+    const client = fromGuest?.name ?? WORKSTATION;
+    const to = check.to;
+    let address: number;
+    let entering: string | undefined = fromGuest?.node;
+    if (to.kind === 'gateway') address = networkOf(fromGuest as Guest).gateway;
+    else if (to.kind === 'node' && fromGuest)
+      address = networkOf(fromGuest).nodeAddresses.get(to.name) as number;
+    else if (to.kind === 'node') {
+      address = (nodes.get(to.name) as { address: number }).address;
+      entering = to.name;
+    } else address = addressOn(cluster, topology, to, { role: 'workstation' }) as number;
+
+    // Who answers, and on which port it listens: through a forward, or the host dialled.
+    let server: Probe['server'];
+    let answers = check.expect.answers;
+    const port = check.port;
+    if (port !== undefined && check.proto !== 'ping' && check.proto !== 'arp') {
+      const kind: ServerKind = check.proto;
+      if (to.kind === 'node' && !fromGuest) {
+        const f = cluster.forwards.find(
+          (fw) =>
+            fw.proto === (kind === 'udp' ? 'udp' : 'tcp') && fw.port === port && fw.nodes.includes(to.name),
+        );
+        const x =
+          kind === 'udp'
+            ? undefined
+            : cluster.proxies.find((px) => px.port === port && px.nodes.includes(to.name));
+        if (f) {
+          answers ??= guest(f.guest);
+          server = { host: f.guest, kind, port: f.toPort };
+        } else if (x) {
+          // The proxy speaks HTTP to the guest, whatever the client speaks to the proxy.
+          answers ??= guest(x.guest);
+          server = { host: x.guest, kind: 'http', port: x.toPort };
+        }
+      } else if (to.kind === 'guest' || to.kind === 'workstation') {
+        answers ??= to;
+        server = { host: formatHostRef(to), kind, port };
+      }
+    }
+    if (check.proto === 'arp' && answers === undefined && to.kind === 'gateway' && fromGuest)
+      answers = node(fromGuest.node);
+
+    const serverHost = answers && answers.kind === 'guest' ? guests.get(answers.name) : undefined;
+    const segment = serverHost
+      ? ({ role: 'guest', network: networkOf(serverHost) } as const)
+      : ({ role: 'workstation' } as const);
+    const sees = check.expect.sees && addressOn(cluster, topology, check.expect.sees, segment);
+    const answersNode =
+      check.proto === 'arp' && answers?.kind === 'node' ? nodes.get(answers.name) : undefined;
+    return {
+      check,
+      client,
+      address,
+      port,
+      expect: {
+        answers: answers && formatHostRef(answers),
+        answersMac: answersNode?.bridgeMac,
+        sees,
+        replyFrom:
+          check.proto === 'arp'
+            ? undefined
+            : check.proto === 'ping'
+              ? formatIPv4(address)
+              : `${formatIPv4(address)}:${port}`,
+        leaves: check.expect.leaves,
+      },
+      server,
+      entering,
+    };
+  });
+}
+
+export interface ServerPorts {
+  readonly http: number[];
+  readonly tcp: number[];
+  readonly udp: number[];
+}
+
+/** What each host must serve for these probes. Refuses one TCP port serving both HTTP and a banner. */
+export function serversOf(probes: readonly Probe[]): Map<string, ServerPorts> {
+  const byHost = new Map<string, ServerPorts>();
+  const tcpKind = new Map<string, ServerKind>();
+  for (const p of probes) {
+    if (!p.server) continue;
+    const { host, kind, port } = p.server;
+    let ports = byHost.get(host);
+    if (!ports) {
+      ports = { http: [], tcp: [], udp: [] };
+      byHost.set(host, ports);
+    }
+    if (kind !== 'udp') {
+      const key = `${host} ${port}`;
+      const other = tcpKind.get(key);
+      if (other && other !== kind)
+        throw new LabError(
+          `check "${p.check.name}" needs a ${kind} server on ${host} tcp/${port}, where another check needs ${other}; use one protocol per port`,
+        );
+      tcpKind.set(key, kind);
+    }
+    if (!ports[kind].includes(port)) ports[kind].push(port);
+  }
+  return byHost;
+}

@@ -1,0 +1,244 @@
+// The lab's topology, derived from the cluster alone: which namespaces, which veth pairs, which
+// addresses. Pure data; build.ts makes it real. Interfaces the rendered files name (uplink ports,
+// pipes) get exactly those names, so each node's files load unchanged.
+//
+//   workstation eth0 ── wan0 upstream [bridge uplink: uplink.gateway] ── to-<node> ── eth0 <node>
+//   <node> <pipe ifname> ── <pipe ifname> <other node>
+//   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.ip has run
+
+import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../../../util/ipv4.ts';
+import { plural } from '../../../util/plural.ts';
+import type { Cluster, Guest, HostRef, Network, Node } from '../model.ts';
+
+// A CGNAT lab's: its router, the uplink's far side, a tenant's client, a tenant's namespace (netns).
+export type HostRole =
+  | 'upstream'
+  | 'workstation'
+  | 'node'
+  | 'guest'
+  | 'router'
+  | 'peer'
+  | 'client'
+  | 'tenant';
+
+export interface LabHost {
+  readonly name: string;
+  readonly role: HostRole;
+}
+
+export interface LinkEnd {
+  readonly host: string;
+  readonly ifname: string;
+  readonly mac?: string;
+}
+
+/** A veth pair; created from end a with its peer placed straight into end b's namespace. */
+export interface VethPair {
+  readonly a: LinkEnd;
+  readonly b: LinkEnd;
+  /** Why it exists, for progress lines and `lab status`. */
+  readonly what: string;
+  /**
+   * A pipe between two VLAN subinterfaces (eth1.100 on both nodes): where the kernel has 802.1Q the
+   * veth pair is made of the parents, and each end is a real VLAN subinterface on top.
+   */
+  readonly vlan?: { readonly id: number; readonly parentA: string; readonly parentB: string };
+}
+
+export interface LabGuest {
+  readonly guest: Guest;
+  readonly network: Network;
+  /** The guest's port on its node, attached to the network's bridge after network.ip ran. */
+  readonly vif: string;
+  readonly cidr: string;
+  readonly gateway: string;
+}
+
+export interface Topology {
+  readonly hosts: readonly LabHost[];
+  readonly links: readonly VethPair[];
+  readonly guests: readonly LabGuest[];
+  readonly upstream: {
+    readonly bridge: string;
+    /** The uplink gateway, on the bridge: "192.168.122.1/24". */
+    readonly uplinkCidr: string;
+    readonly wanCidr: string;
+    /** The upstream port each node's uplink is plugged into. */
+    readonly portOf: ReadonlyMap<string, string>;
+  };
+  readonly workstation: { readonly address: number; readonly cidr: string; readonly gateway: string };
+  /** Plain statements about where the lab differs from real hardware. */
+  readonly notes: readonly string[];
+}
+
+/** Thrown when the lab cannot model the cluster; says why and what to change. */
+export class LabError extends Error {
+  override name = 'LabError';
+}
+
+export const UPSTREAM = 'upstream';
+export const WORKSTATION = 'workstation';
+const UPLINK_BRIDGE = 'uplink';
+
+// The workstation's segment beyond the upstream router: documentation prefixes (RFC 5737), the
+// first one the cluster does not use.
+const WAN_CANDIDATES = ['198.51.100.0/24', '203.0.113.0/24', '192.0.2.0/24'];
+
+/** `<prefix><name>` when it fits IFNAMSIZ, else `<prefix><n>`: readable where it can be. */
+function ifnameFor(prefix: string, name: string, n: number, suffix = ''): string {
+  const full = `${prefix}${name}${suffix}`;
+  return full.length <= 15 ? full : `${prefix}${n}${suffix}`;
+}
+
+export function labTopology(cluster: Cluster): Topology {
+  const notes: string[] = [];
+  const wan = chooseWan(cluster);
+  const hosts: LabHost[] = [
+    { name: UPSTREAM, role: 'upstream' },
+    { name: WORKSTATION, role: 'workstation' },
+    ...cluster.nodes.map((n): LabHost => ({ name: n.name, role: 'node' })),
+    ...cluster.guests.map((g): LabHost => ({ name: g.name, role: 'guest' })),
+  ];
+  const links: VethPair[] = [
+    { a: { host: WORKSTATION, ifname: 'eth0' }, b: { host: UPSTREAM, ifname: 'wan0' }, what: 'workstation' },
+  ];
+
+  const portOf = new Map<string, string>();
+  cluster.nodes.forEach((node, i) => {
+    const [first, ...rest] = node.uplinkPorts;
+    if (first === undefined) throw noUplinkPort(node);
+    const port = ifnameFor('to-', node.name, i + 1);
+    portOf.set(node.name, port);
+    links.push({
+      a: { host: node.name, ifname: first },
+      b: { host: UPSTREAM, ifname: port },
+      what: 'uplink',
+    });
+    rest.forEach((extra, j) => {
+      links.push({
+        a: { host: node.name, ifname: extra },
+        b: { host: UPSTREAM, ifname: ifnameFor('spare-', `${i + 1}-${j + 1}`, i + 1) },
+        what: 'spare uplink port (not plugged in)',
+      });
+    });
+    if (rest.length > 0)
+      notes.push(
+        `node ${node.name}: only ${first} of its uplink ports is plugged into the upstream; ${rest.join(', ')} exist unconnected (a bond is not modelled)`,
+      );
+  });
+
+  const parents = new Map<string, number>(); // "node parent" -> pipes on it: a veth has one peer
+  const vlanOf = (ifname: string) => /^(.+)\.(\d+)$/.exec(ifname);
+  for (const network of cluster.networks)
+    for (const pipe of network.pipes)
+      for (const end of pipe.ends) {
+        const m = vlanOf(end.ifname);
+        if (m) parents.set(`${end.node} ${m[1]}`, (parents.get(`${end.node} ${m[1]}`) ?? 0) + 1);
+      }
+  for (const network of cluster.networks) {
+    for (const pipe of network.pipes) {
+      const [a, b] = pipe.ends;
+      const [va, vb] = [vlanOf(a.ifname), vlanOf(b.ifname)];
+      const vlan =
+        va &&
+        vb &&
+        va[2] === vb[2] &&
+        parents.get(`${a.node} ${va[1]}`) === 1 &&
+        parents.get(`${b.node} ${vb[1]}`) === 1
+          ? { id: Number(va[2]), parentA: va[1] as string, parentB: vb[1] as string }
+          : undefined;
+      links.push({
+        a: { host: a.node, ifname: a.ifname },
+        b: { host: b.node, ifname: b.ifname },
+        what: `pipe of ${network.name}`,
+        ...(vlan ? { vlan } : {}),
+      });
+    }
+  }
+
+  const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
+  const guests = cluster.guests.map((guest, i): LabGuest => {
+    const network = networkByName.get(guest.network) as Network;
+    const vif = ifnameFor('vif-', guest.name, i + 1, '');
+    links.push({
+      a: { host: guest.name, ifname: 'eth0', mac: guest.mac },
+      b: { host: guest.node, ifname: vif },
+      what: `guest ${guest.name}`,
+    });
+    return {
+      guest,
+      network,
+      vif,
+      cidr: `${formatIPv4(guest.address)}/${network.subnet.length}`,
+      gateway: formatIPv4(network.gateway),
+    };
+  });
+
+  return {
+    hosts,
+    links,
+    guests,
+    upstream: {
+      bridge: UPLINK_BRIDGE,
+      uplinkCidr: `${formatIPv4(cluster.uplink.gateway)}/${cluster.uplink.subnet.length}`,
+      wanCidr: `${formatIPv4(wan.network + 1)}/${wan.length}`,
+      portOf,
+    },
+    workstation: {
+      address: wan.network + 10,
+      cidr: `${formatIPv4(wan.network + 10)}/${wan.length}`,
+      gateway: formatIPv4(wan.network + 1),
+    },
+    notes,
+  };
+}
+
+function chooseWan(cluster: Cluster): Prefix {
+  const used = [cluster.uplink.subnet, ...cluster.networks.map((n) => n.subnet)];
+  for (const text of WAN_CANDIDATES) {
+    const p = parsePrefix(text) as Prefix;
+    if (!used.some((u) => overlaps(u, p))) return p;
+  }
+  throw new LabError(
+    `the cluster uses all of ${WAN_CANDIDATES.join(', ')}; the lab needs one of them for the workstation's segment`,
+  );
+}
+
+function noUplinkPort(node: Node): LabError {
+  return new LabError(
+    `node ${node.name} has no uplink port, so the lab cannot plug it into the upstream segment; ` +
+      `list the interface under its uplink bridge ${node.uplinkBridge}, e.g. uplink: { ports: [eth0] }`,
+  );
+}
+
+/** The address a host has on the segment of a server: what that server sees as its peer. */
+export function addressOn(
+  cluster: Cluster,
+  topology: Topology,
+  host: HostRef,
+  server: { role: 'workstation' } | { role: 'guest'; network: Network },
+): number | undefined {
+  switch (host.kind) {
+    case 'workstation':
+      return topology.workstation.address;
+    case 'address':
+      return host.address;
+    case 'guest':
+      return cluster.guests.find((g) => g.name === host.name)?.address;
+    case 'node': {
+      const node = cluster.nodes.find((n) => n.name === host.name);
+      if (!node) return undefined;
+      return server.role === 'guest' ? server.network.nodeAddresses.get(node.name) : node.address;
+    }
+    case 'gateway':
+      return server.role === 'guest' ? server.network.gateway : undefined;
+  }
+}
+
+export function describeTopology(cluster: Cluster, topology: Topology): string[] {
+  return [
+    `workstation ${topology.workstation.cidr}, routed by upstream ${topology.upstream.wanCidr}`,
+    `upstream ${topology.upstream.uplinkCidr} on the uplink segment of ${plural(cluster.nodes.length, 'node')}`,
+    ...topology.notes,
+  ];
+}

@@ -1,0 +1,132 @@
+// The resolved cluster: what the spec means once defaults are filled in, names are looked up,
+// tags are allocated and addresses are parsed. Every later stage reads this, never the raw spec.
+
+import type { SpecPath } from '../../input/problem.ts';
+import type { Prefix } from '../../util/ipv4.ts';
+import type { CheckProto, Strategy, SyncMode } from './schema.ts';
+
+export type { CheckProto, Strategy, SyncMode };
+
+export interface Cluster {
+  readonly name: string;
+  readonly strategy: Strategy;
+  /** First octet of the nodes' guest-bridge MACs; the second is the node tag. */
+  readonly tagMacPrefix: string;
+  readonly uplink: { readonly subnet: Prefix; readonly gateway: number };
+  readonly nodes: readonly Node[];
+  readonly networks: readonly Network[];
+  readonly guests: readonly Guest[];
+  readonly forwards: readonly Forward[];
+  readonly proxies: readonly HttpProxy[];
+  /** conntrackd's sync, when a forward uses strategy ctsync. */
+  readonly sync?: Sync;
+  /** The spec's lab checks; undefined when it has no "checks:" (the lab derives them). */
+  readonly checks?: readonly Check[];
+}
+
+export interface Node {
+  readonly name: string;
+  /** Public address on the uplink bridge. */
+  readonly address: number;
+  readonly tag: number;
+  readonly tagAllocated: boolean;
+  readonly uplinkBridge: string;
+  readonly uplinkPorts: readonly string[];
+  /** MAC of the node's guest bridges; its first two octets are the tag prefix seen on the pipes. */
+  readonly bridgeMac: string;
+  readonly path: SpecPath;
+}
+
+export interface PipeEnd {
+  readonly node: string;
+  readonly ifname: string;
+}
+
+export interface Pipe {
+  readonly ends: readonly [PipeEnd, PipeEnd];
+  readonly path: SpecPath;
+}
+
+export interface Network {
+  readonly name: string;
+  readonly bridge: string;
+  readonly subnet: Prefix;
+  /** The anycast gateway address, on every node's guest bridge. */
+  readonly gateway: number;
+  /** Each node's own (primary) address on the bridge. */
+  readonly nodeAddresses: ReadonlyMap<string, number>;
+  readonly pipes: readonly Pipe[];
+  readonly stp: boolean;
+  /** STP forward delay in seconds; the kernel's default when undefined. */
+  readonly forwardDelay?: number;
+  readonly path: SpecPath;
+}
+
+export interface Guest {
+  readonly name: string;
+  readonly node: string;
+  readonly network: string;
+  readonly address: number;
+  readonly mac?: string;
+  readonly path: SpecPath;
+}
+
+export interface Forward {
+  readonly index: number;
+  readonly proto: 'tcp' | 'udp';
+  readonly port: number;
+  readonly guest: string;
+  readonly toPort: number;
+  /** The nodes whose public address carries this forward (all nodes unless the spec narrows it). */
+  readonly nodes: readonly string[];
+  /** True when the spec left "nodes" out: the forward is the same on every node. */
+  readonly everyNode: boolean;
+  readonly strategy: Strategy;
+  readonly path: SpecPath;
+}
+
+/** conntrackd state replication (strategy ctsync): multicast over one guest network's pipes. */
+export interface Sync {
+  readonly network: string;
+  readonly group: number;
+  readonly port: number;
+  /** FTFW (acknowledged) for two nodes; NOTRACK (best effort) for more: see validate.ts. */
+  readonly mode: SyncMode;
+  readonly path: SpecPath;
+}
+
+/** An HTTP reverse proxy on nodes' public addresses in front of a guest. */
+export interface HttpProxy {
+  readonly index: number;
+  readonly port: number;
+  readonly guest: string;
+  readonly toPort: number;
+  readonly nodes: readonly string[];
+  readonly path: SpecPath;
+}
+
+/** A host as a check names it; addresses of the workstation are the lab's to choose. */
+export type HostRef =
+  | { readonly kind: 'workstation' }
+  | { readonly kind: 'gateway' }
+  | { readonly kind: 'node'; readonly name: string }
+  | { readonly kind: 'guest'; readonly name: string }
+  | { readonly kind: 'address'; readonly address: number };
+
+export interface Check {
+  readonly name: string;
+  /** The client: the workstation or a guest. */
+  readonly from: HostRef;
+  readonly to: HostRef;
+  readonly proto: CheckProto;
+  readonly port?: number;
+  readonly expect: {
+    /** Who must answer: a guest or the workstation; for arp, the node whose MAC answers. */
+    readonly answers?: HostRef;
+    /** The source address the server must see. */
+    readonly sees?: HostRef;
+    /** The node through which traffic toward the workstation leaves the cluster (seen on the uplink). */
+    readonly leaves?: string;
+  };
+  readonly path: SpecPath;
+}

@@ -1,0 +1,76 @@
+// Deliberate mistakes, for the lab to show what each part of a ruleset is for. A fault reproduces a
+// pitfall from the seeds; `lab test --fault NAME` must then fail, with the evidence of why.
+// Never used unless asked for; a faulty plan says so at the top of its nftables.conf. A fault is
+// refused on a spec it would change nothing in: a lab that "passes" with it proves nothing.
+import type { Strategy } from './cluster/model.ts';
+import type { AnySpec } from './read.ts';
+
+export const FAULTS = {
+  'stateless-after-conntrack':
+    'the stateless rewrite runs at priority -150, after conntrack (-200): conntrack keys the flow on the public address, so the guest\'s reply matches nothing and leaves unrewritten (seed part 4: "-150 was not enough")',
+  'stateless-reply-port-kept':
+    "the stateless reply keeps the guest's port: a translated forward (2202 -> 22) answers from port 22, which the client never dialled",
+  'fullnat-without-snat':
+    'the full-NAT SNAT is left out: the guest answers through its own node, which has no state for the flow and cannot undo the DNAT',
+  'proxy-from-anycast':
+    'the reverse proxy connects from the anycast gateway address: the guest answers its own node, which owns that address too and resets the connection',
+  'ctsync-bridge-netfilter':
+    "br_netfilter stays on: the guest's node tracks the bridged copy of every forwarded flow, and the replicated entry clashes with it and is inserted with another reply port",
+  'anycast-arp-leak':
+    'ARP for the anycast gateway is not held back on the pipes: a guest can learn another node as its gateway',
+  'cgnat-without-zones':
+    "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
+} as const;
+
+export type Fault = keyof typeof FAULTS;
+
+export function isFault(name: string): name is Fault {
+  return Object.hasOwn(FAULTS, name);
+}
+
+const forwardWith = (spec: AnySpec, strategy: Strategy) =>
+  spec.kind === 'cluster' && spec.cluster.forwards.some((f) => f.strategy === strategy);
+
+/** What a spec needs for each fault to change anything, in the spec's words, and the test for it. */
+const NEEDS: Record<Fault, { readonly needs: string; readonly appliesTo: (spec: AnySpec) => boolean }> = {
+  'stateless-after-conntrack': {
+    needs: 'a forward with strategy stateless',
+    appliesTo: (spec) => forwardWith(spec, 'stateless'),
+  },
+  'stateless-reply-port-kept': {
+    needs: 'a forward with strategy stateless whose toPort differs from its port',
+    appliesTo: (spec) =>
+      spec.kind === 'cluster' &&
+      spec.cluster.forwards.some((f) => f.strategy === 'stateless' && f.toPort !== f.port),
+  },
+  'fullnat-without-snat': {
+    needs: 'a forward with strategy fullnat',
+    appliesTo: (spec) => forwardWith(spec, 'fullnat'),
+  },
+  'proxy-from-anycast': {
+    needs: 'a reverse proxy (proxies:)',
+    appliesTo: (spec) => spec.kind === 'cluster' && spec.cluster.proxies.length > 0,
+  },
+  'ctsync-bridge-netfilter': {
+    needs: 'a forward with strategy ctsync',
+    appliesTo: (spec) => forwardWith(spec, 'ctsync'),
+  },
+  'anycast-arp-leak': {
+    needs: 'a guest network with pipes between nodes',
+    appliesTo: (spec) => spec.kind === 'cluster' && spec.cluster.networks.some((n) => n.pipes.length > 0),
+  },
+  'cgnat-without-zones': {
+    needs: 'a CGNAT spec (kind: cgnat) with two tenants or more',
+    appliesTo: (spec) => spec.kind === 'cgnat' && spec.cgnat.tenants.length > 1,
+  },
+};
+
+/** The faults that change something in this spec. */
+export function faultsFor(spec: AnySpec): Fault[] {
+  return (Object.keys(FAULTS) as Fault[]).filter((f) => NEEDS[f].appliesTo(spec));
+}
+
+/** Why a fault does nothing to this spec, or undefined when it applies. */
+export function whyNot(fault: Fault, spec: AnySpec): string | undefined {
+  return NEEDS[fault].appliesTo(spec) ? undefined : `it needs ${NEEDS[fault].needs}`;
+}
