@@ -1,15 +1,12 @@
 // Cluster -> one HostPlan per node. Pure: no I/O, no randomness; the same cluster gives equal plans.
-// Each feature module adds its part to the node's plan; the order here is the order rendered.
+// The node's links, sysctls and outbound NAT first, then each feature's part (features/index.ts);
+// the order here is the order rendered.
 
 import { PlanBuilder } from '../../../host/builder.ts';
 import type { HostPlan } from '../../../host/plan.ts';
 import type { Fault } from '../../faults.ts';
-import { compileCtsync } from '../features/ctsync/compile.ts';
-import { compileFullnat } from '../features/fullnat/compile.ts';
-import { compileProxies } from '../features/proxy/compile.ts';
-import { compileStateless } from '../features/stateless/compile.ts';
+import { FEATURES } from '../features/index.ts';
 import type { Cluster, Node } from '../model.ts';
-import { compileAnycast } from './anycast.ts';
 import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
 import { compileLinks } from './links.ts';
 import { compileOutbound } from './outbound.ts';
@@ -42,10 +39,6 @@ function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): Host
   compileLinks(ctx, node, plan);
   compileSysctls(ctx, node, plan);
   compileOutbound(ctx, node, plan);
-  compileStateless(ctx, node, plan, cache);
-  compileFullnat(ctx, node, plan, cache);
-  compileCtsync(ctx, node, plan, cache);
-  compileAnycast(ctx, node, plan);
-  compileProxies(ctx, node, plan);
+  for (const feature of FEATURES) feature.compile?.(ctx, node, plan, cache);
   return plan.freeze([...ctx.faults]);
 }

@@ -1,11 +1,11 @@
 // The anycast gateway (seed parts 1-4): the same gateway address on every node's guest bridge. ARP
 // for it must never cross the cluster pipes, so a guest always resolves it to its own node.
 
-import type { PlanBuilder } from '../../../host/builder.ts';
-import { arp, counter, inSet, PRIORITY } from '../../../nft/tree.ts';
-import type { Node } from '../model.ts';
-import type { ClusterContext } from './context.ts';
-import { netdevTable, pipeDevices } from './tables.ts';
+import type { PlanBuilder } from '../../../../host/builder.ts';
+import { arp, counter, inSet, PRIORITY } from '../../../../nft/tree.ts';
+import type { ClusterContext } from '../../compile/context.ts';
+import { netdevTable, pipeDevices } from '../../compile/tables.ts';
+import type { Node } from '../../model.ts';
 
 export const PIPE_EGRESS = 'pipe-egress';
 

@@ -1,0 +1,5 @@
+// CT-SYNC inbound: conntrackd replicates the entering node's flows to every node (seed part 3).
+import type { Feature } from '../feature.ts';
+import { compileCtsync } from './compile.ts';
+
+export const ctsync: Feature = { name: 'ctsync', compile: compileCtsync };

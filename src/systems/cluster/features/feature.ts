@@ -1,0 +1,13 @@
+// A feature of the cluster system: what it adds to a node's plan, in one folder with what it renders,
+// starts in the lab and reports. The stages run every feature in FEATURES (./index.ts) in that order,
+// so adding a feature is its folder and one line there; a hook a feature does not need is left out.
+import type { PlanBuilder } from '../../../host/builder.ts';
+import type { ClusterContext, ElementCache } from '../compile/context.ts';
+import type { Node } from '../model.ts';
+
+export interface Feature {
+  /** The feature's folder name, as errors and the architecture notes call it. */
+  readonly name: string;
+  /** Adds the feature's part to one node's plan; `cache` holds elements shared by all nodes. */
+  compile?(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void;
+}
