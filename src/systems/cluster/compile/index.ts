@@ -39,6 +39,6 @@ function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): Host
   compileLinks(ctx, node, plan);
   compileSysctls(ctx, node, plan);
   compileOutbound(ctx, node, plan);
-  for (const feature of FEATURES) feature.compile?.(ctx, node, plan, cache);
+  for (const feature of FEATURES) plan.by(feature.name, () => feature.compile?.(ctx, node, plan, cache));
   return plan.freeze([...ctx.faults]);
 }
