@@ -8,6 +8,7 @@ import type {
   AddressPlan,
   BridgePlan,
   ConntrackdPlan,
+  FaultDescriptions,
   HostPlan,
   ProxyPlan,
   RoutePlan,
@@ -54,10 +55,12 @@ export class PlanBuilder {
     if (!this.modules.some((m) => m.name === name)) this.modules.push({ name, source });
   }
 
-  freeze(faults: readonly string[] = []): HostPlan {
+  /** The plan, with the faults compiled in (by name, with their descriptions). */
+  freeze(faults: FaultDescriptions = {}): HostPlan {
     return {
       cluster: this.cluster,
-      faults,
+      faults: Object.keys(faults),
+      faultDescriptions: faults,
       node: this.node,
       bridges: this.bridges,
       addresses: this.addresses,
