@@ -1,5 +1,6 @@
 // CT-SYNC inbound: conntrackd replicates the entering node's flows to every node (seed part 3).
 import type { Feature } from '../feature.ts';
 import { compileCtsync } from './compile.ts';
+import { ctsyncFiles } from './render.ts';
 
-export const ctsync: Feature = { name: 'ctsync', compile: compileCtsync };
+export const ctsync: Feature = { name: 'ctsync', compile: compileCtsync, files: ctsyncFiles };
