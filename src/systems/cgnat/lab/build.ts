@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { probeCapabilities } from '../../../lab/capabilities.ts';
+import { LabError } from '../../../lab/errors.ts';
 import { NamespaceRun } from '../../../lab/netns.ts';
 import { labDir } from '../../../lab/registry.ts';
 import { realRunner, runChecked } from '../../../lab/run.ts';
@@ -13,7 +14,6 @@ import { type Cidr, formatCidr, inCidr, networkOf } from '../../../util/ip.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import { portsNotForwarding, startServer, waitUntilSettled } from '../../cluster/lab/build.ts';
-import { LabError } from '../../cluster/lab/topology.ts';
 import { FILES, textOf } from '../../cluster/render.ts';
 import type { Fault } from '../../faults.ts';
 import { compileCgnat } from '../compile/index.ts';

@@ -9,6 +9,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import { LabError } from '../../../lab/errors.ts';
 import { SPEC_COPY } from '../../../lab/registry.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
@@ -16,7 +17,6 @@ import type { Cluster, Guest } from '../model.ts';
 import { FILES, renderNode, textOf } from '../render.ts';
 import { type LabInstance, waitForPorts, waitForStp } from './build.ts';
 import type { Prepared } from './lab.ts';
-import { LabError } from './topology.ts';
 
 export interface Move {
   readonly guest: string;

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import type { HostPlan } from '../../../host/plan.ts';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
 import { describeCapabilities, probeCapabilities } from '../../../lab/capabilities.ts';
+import { LabError } from '../../../lab/errors.ts';
 import { NamespaceRun } from '../../../lab/netns.ts';
 import { observerRuleset } from '../../../lab/observe.ts';
 import { paced, seconds } from '../../../lab/pace.ts';
@@ -20,7 +21,7 @@ import { startConntrackd } from '../features/ctsync/lab.ts';
 import type { Cluster } from '../model.ts';
 import { FILES, renderNode, textOf } from '../render.ts';
 import type { ServerPorts } from './probes.ts';
-import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
+import { type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
 
 export interface LabInstance {
   readonly id: string;

@@ -6,6 +6,7 @@
 //   <node> <pipe ifname> ── <pipe ifname> <other node>
 //   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.ip has run
 
+import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Cluster, Guest, HostRef, Network, Node } from '../model.ts';
@@ -69,11 +70,6 @@ export interface Topology {
   readonly workstation: { readonly address: number; readonly cidr: string; readonly gateway: string };
   /** Plain statements about where the lab differs from real hardware. */
   readonly notes: readonly string[];
-}
-
-/** Thrown when the lab cannot model the cluster; says why and what to change. */
-export class LabError extends Error {
-  override name = 'LabError';
 }
 
 export const UPSTREAM = 'upstream';

@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LabError } from '../../../../lab/errors.ts';
 import { paced, seconds } from '../../../../lab/pace.ts';
 import type { LabInstance } from '../../lab/build.ts';
-import { LabError } from '../../lab/topology.ts';
 import { FILES } from '../../render.ts';
 import { CONNTRACKD_PATHS } from './render.ts';
 
