@@ -4,6 +4,10 @@ import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { renderRuleset } from '../../nft/render.ts';
 import type { RenderedFile } from '../cluster/render.ts';
 import { FILES } from '../cluster/render.ts';
+
+// The file names are the cluster's; the CGNAT lab finds them here, in its own system.
+export { FILES };
+
 import { FAULTS, type Fault } from '../faults.ts';
 import type { CgnatPlan, IpBatch } from './plan.ts';
 

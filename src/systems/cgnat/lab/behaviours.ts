@@ -7,9 +7,9 @@
 //              the one after them fails
 import { spawn } from 'node:child_process';
 import { PYTHON } from '../../../lab/agent.ts';
+import type { Outcome } from '../../../lab/outcome.ts';
 import { labPace } from '../../../lab/pace.ts';
 import { plural } from '../../../util/plural.ts';
-import type { Outcome } from '../../cluster/lab/probe.ts';
 import type { CgnatCheck } from '../model.ts';
 import type { CgnatLab } from './build.ts';
 import { dial, inHost, judge, natProblems, outcomeOf, PROBE, splitEndpoint } from './probe.ts';

@@ -3,22 +3,22 @@
 // client's `cuplink` to a port named after it on its tenant's bridge. The router loads its rendered
 // files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
 // their addresses and routes from the spec.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { probeCapabilities } from '../../../lab/capabilities.ts';
 import { LabError } from '../../../lab/errors.ts';
+import { writeFiles } from '../../../lab/files.ts';
 import { NamespaceRun } from '../../../lab/netns.ts';
 import { labDir } from '../../../lab/registry.ts';
 import { realRunner, runChecked } from '../../../lab/run.ts';
+import { startServer } from '../../../lab/servers.ts';
+import { portsNotForwarding, waitUntilSettled } from '../../../lab/settle.ts';
 import { type Cidr, formatCidr, inCidr, networkOf } from '../../../util/ip.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
-import { portsNotForwarding, startServer, waitUntilSettled } from '../../cluster/lab/build.ts';
-import { FILES, textOf } from '../../cluster/render.ts';
 import type { Fault } from '../../faults.ts';
 import { compileCgnat } from '../compile/index.ts';
 import type { Cgnat, Client, Tenant } from '../model.ts';
-import { loadCommand, renderCgnat } from '../render.ts';
+import { FILES, loadCommand, renderCgnat } from '../render.ts';
 
 /** The client's end of its link to the tenant bridge, as in the demo. */
 export const CLIENT_IFACE = 'cuplink';
@@ -62,10 +62,7 @@ export async function buildCgnatLab(
       `lab ${run.id}: router ${c.router}, uplink peer ${c.peer.name}, ${plural(clients.size, 'client')} (backend ${c.backend})`,
     );
     const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name), faults });
-    for (const f of renderCgnat(plan)) {
-      mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-      writeFileSync(join(dir, f.path), textOf(f));
-    }
+    writeFiles(dir, renderCgnat(plan));
     const router = run.ns(c.router);
     const bridgeNs = (t: Tenant) => (c.backend === 'vrf' ? router : run.ns(t.name));
     // Links first: the uplink, then the tenants' namespaces (the rendered netns add), then the clients.

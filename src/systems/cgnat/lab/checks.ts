@@ -4,10 +4,11 @@
 // check with `nat:` proves a NAT behaviour (behaviours.ts).
 
 import { formatPath } from '../../../input/problem.ts';
+import type { Outcome } from '../../../lab/outcome.ts';
+import { FIRST_PORT, reservePorts } from '../../../lab/ports.ts';
 import type { LabState } from '../../../lab/registry.ts';
+import type { CheckResult, LabReport } from '../../../lab/result.ts';
 import { plural } from '../../../util/plural.ts';
-import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../../cluster/lab/lab.ts';
-import type { Outcome } from '../../cluster/lab/probe.ts';
 import type { Cgnat, CgnatCheck } from '../model.ts';
 import { runNatCheck } from './behaviours.ts';
 import type { CgnatLab } from './build.ts';
