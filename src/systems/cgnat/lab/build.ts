@@ -177,8 +177,9 @@ async function startServers(
   dir: string,
   hosts: readonly string[],
 ): Promise<void> {
-  const tcp = new Set((c.checks ?? []).filter((x) => x.proto === 'tcp').map((x) => x.port as number));
-  const udp = new Set((c.checks ?? []).filter((x) => x.proto === 'udp').map((x) => x.port as number));
+  const checks = c.checks ?? [];
+  const tcp = new Set(checks.flatMap((x) => (x.proto === 'tcp' ? [x.port] : [])));
+  const udp = new Set(checks.flatMap((x) => (x.proto === 'udp' ? [x.port] : [])));
   if (tcp.size + udp.size === 0) return;
   const args = [
     '--ipv6',
