@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type { HostPlan } from '../host/plan.ts';
+import { LabError } from '../lab/errors.ts';
 import { exitIfInterrupted } from '../lab/interrupt.ts';
 import { cgnatNeeds, clusterNeeds, type Reason, requireLab } from '../lab/preflight.ts';
 import {
@@ -23,7 +24,7 @@ import type { Backend, Cgnat } from '../systems/cgnat/model.ts';
 import { conntrackdArgv, runsConntrackd } from '../systems/cluster/features/ctsync/lab.ts';
 import { applyToLab } from '../systems/cluster/lab/apply.ts';
 import { attach, type LabReport, labTest, labUp, prepare, runChecks } from '../systems/cluster/lab/lab.ts';
-import { describeTopology, LabError } from '../systems/cluster/lab/topology.ts';
+import { describeTopology } from '../systems/cluster/lab/topology.ts';
 import { FAULTS, type Fault, faultsFor, isFault, whyNot } from '../systems/faults.ts';
 import { type AnySpec, readAnySpec, readCluster } from '../systems/read.ts';
 import { plural } from '../util/plural.ts';
