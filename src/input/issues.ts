@@ -85,7 +85,8 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
       // The field meant is one not written yet; of two as near, the one that is required.
       const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
       const shape = at.schema ? shapeOf(at.schema) : {};
-      const required = (k: string) => !['optional', 'default'].includes((shape[k] as Schema)._zod.def.type);
+      const required = (k: string) =>
+        !['optional', 'default', 'prefault'].includes((shape[k] as Schema)._zod.def.type);
       const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
       return issue.keys.map((key) => {
         const near = nearest(key, candidates);

@@ -7,16 +7,33 @@ import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
 import { normalizeMac } from '../util/mac.ts';
 
 /**
- * Text that `parse` reads. Not a string: `expected`; a string `parse` cannot read: `malformed`
- * (both "expected … such as …", which issues.ts turns into the problem and its fix).
+ * Text that `parse` reads, handed on as what `parse` made of it, so that nothing after the schema
+ * reads it again. Not a string: `expected`; a string `parse` cannot read: `malformed` (both
+ * "expected … such as …", which issues.ts turns into the problem and its fix).
  */
-export function parsedText<T>(
+export const parsedText = <T>(
   parse: (text: string) => T | undefined,
   expected: string,
   malformed = expected,
-) {
-  return z.string({ error: expected }).refine((text) => parse(text) !== undefined, { error: malformed });
+) => z.string({ error: expected }).transform(parsedBy(parse, malformed));
+
+/** A zod transform of checked text to its value, or the issue `malformed`. */
+export function parsedBy<T>(parse: (text: string) => T | undefined, malformed: string) {
+  return (text: string, ctx: z.RefinementCtx<string>): T => {
+    const value = parse(text);
+    if (value !== undefined) return value;
+    // continue: as a refinement's issue, so that a union still tries its other forms and reports them all.
+    ctx.issues.push({ code: 'custom', message: malformed, input: text, continue: true });
+    return z.NEVER;
+  };
 }
+
+/** The same check as parsedText, keeping the text: for values a later stage reads on its own terms. */
+export const checkedText = <T>(
+  parse: (text: string) => T | undefined,
+  expected: string,
+  malformed = expected,
+) => z.string({ error: expected }).refine((text) => parse(text) !== undefined, { error: malformed });
 
 /** A name matching `pattern`, else `error`. */
 export const specName = (pattern: RegExp, error: string) => z.string().regex(pattern, { error });
@@ -33,13 +50,16 @@ export const ipv4Prefix = (example: string) =>
     `expected an IPv4 prefix with its host bits zero, such as ${example}`,
   );
 
+const ADDRESS = [
+  'expected an address such as 100.64.0.1 or 2001:db8:b:10::1',
+  'expected an IPv4 or IPv6 address such as 100.64.0.1 or 2001:db8:b:10::1',
+] as const;
+
 /** An IPv4 or IPv6 address. */
-export const ipAddress = () =>
-  parsedText(
-    parseAddress,
-    'expected an address such as 100.64.0.1 or 2001:db8:b:10::1',
-    'expected an IPv4 or IPv6 address such as 100.64.0.1 or 2001:db8:b:10::1',
-  ).describe('IPv4 or IPv6 address');
+export const ipAddress = () => parsedText(parseAddress, ...ADDRESS).describe('IPv4 or IPv6 address');
+
+/** An IPv4 or IPv6 address, kept as the text written. */
+export const ipAddressText = () => checkedText(parseAddress, ...ADDRESS).describe('IPv4 or IPv6 address');
 
 /** An IPv4 or IPv6 interface address with its prefix length. */
 export const ipCidr = () =>

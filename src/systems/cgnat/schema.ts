@@ -6,9 +6,11 @@ import {
   count,
   interfaceName,
   ipAddress,
+  ipAddressText,
   ipCidr,
   ipv4Address,
   ipv4Prefix,
+  parsedBy,
   specName,
 } from '../../input/primitives.ts';
 
@@ -29,11 +31,20 @@ const ifname = interfaceName(
 );
 
 const address = ipAddress();
+// The checks keep their addresses as text: their resolution is the lab's (cgnat/resolve.ts).
+const addressText = ipAddressText();
 const cidr = ipCidr();
 const ipv4 = ipv4Address('100.64.0.1');
 const prefix4 = ipv4Prefix('100.64.0.0/24');
 
 const PORT_RANGE = /^(\d{1,5})-(\d{1,5})$/;
+const PORT_RANGE_EXPECTED = 'expected a port range such as 1024-65535';
+
+/** "1024-65535" -> its first and last port, in whatever order written (validate.ts checks it). */
+function parsePortRange(text: string): { first: number; last: number } | undefined {
+  const m = PORT_RANGE.exec(text);
+  return m ? { first: Number(m[1]), last: Number(m[2]) } : undefined;
+}
 
 export const CgnatUplinkSchema = z.strictObject({
   vrf: ifname
@@ -41,7 +52,7 @@ export const CgnatUplinkSchema = z.strictObject({
     .default('up'),
   interface: ifname.describe('The interface towards the provider, e.g. muplink'),
   addresses: z.array(cidr).min(1).describe("The router's addresses on the uplink, IPv4 and IPv6"),
-  gateways: z.array(address).default([]).describe('Default routes out of the uplink, one per family'),
+  gateways: z.array(address).prefault([]).describe('Default routes out of the uplink, one per family'),
 });
 
 export const NatSchema = z.strictObject({
@@ -53,8 +64,9 @@ export const NatSchema = z.strictObject({
     ),
   ports: z
     .string()
-    .regex(PORT_RANGE, { error: 'expected a port range such as 1024-65535' })
-    .default('1024-65535')
+    .regex(PORT_RANGE, { error: PORT_RANGE_EXPECTED })
+    .transform(parsedBy(parsePortRange, PORT_RANGE_EXPECTED))
+    .prefault('1024-65535')
     .describe('The ports of each public address handed out in blocks'),
   block: count('a block size', 1, 64512)
     .default(2048)
@@ -96,10 +108,10 @@ export const TenantSchema = z.strictObject({
     .describe(
       "The IPv4 addresses NATed to the pool, each with its own port block; they may overlap other tenants'",
     ),
-  routes: z.array(PublicRouteSchema).default([]).describe('Public prefixes routed, not NATed, to a client'),
+  routes: z.array(PublicRouteSchema).prefault([]).describe('Public prefixes routed, not NATed, to a client'),
   clients: z
     .record(hostName('client'), ClientSchema)
-    .default({})
+    .prefault({})
     .describe("Hosts on the tenant's segment: the lab builds each one"),
 });
 
@@ -118,7 +130,7 @@ export const CgnatCheckSchema = z.strictObject({
     .union([hostName('host'), z.array(hostName('host')).min(2)])
     .describe('The client host; several: the same probe from each at the same moment'),
   to: z
-    .union([address, z.array(address).min(2)])
+    .union([addressText, z.array(addressText).min(2)])
     .describe('The address dialled or pinged; several for nat: mapping (one source port to each)'),
   proto: z.enum(['ping', 'tcp', 'udp']),
   nat: z
@@ -132,18 +144,18 @@ export const CgnatCheckSchema = z.strictObject({
       from: hostName('host').describe(
         'Who sends to the mapping `from` opened: the peer, or a client (hairpinning)',
       ),
-      source: address.optional().describe('Its source address'),
+      source: addressText.optional().describe('Its source address'),
     })
     .optional()
     .describe('nat: filtering: the second leg, toward the public address and port of the first'),
   port: count('a port', 1, 65535).optional(),
-  source: address.optional().describe('Bind the client to this address (ping -I)'),
+  source: addressText.optional().describe('Bind the client to this address (ping -I)'),
   sourcePort: count('a port', 1, 65535).optional().describe('Bind the client to this port'),
   expect: z
     .strictObject({
       reaches: z.boolean().default(true).describe('false: the probe must get no answer'),
       sees: z
-        .union([z.literal('nat'), address])
+        .union([z.literal('nat'), addressText])
         .optional()
         .describe('The source the server sees: "nat" for the client\'s public address and port block'),
     })
@@ -152,9 +164,7 @@ export const CgnatCheckSchema = z.strictObject({
 
 export const CgnatSchema = z.strictObject({
   kind: z.literal('cgnat').describe('This file describes a CGNAT router, not a cluster of nodes'),
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, {
-    error: 'names start with a lowercase letter and use a-z, 0-9, "-"',
-  }),
+  name: specName(/^[a-z][a-z0-9-]{0,30}$/, 'names start with a lowercase letter and use a-z, 0-9, "-"'),
   backend: z
     .enum(['vrf', 'netns'])
     .default('vrf')
@@ -172,8 +182,3 @@ export const CgnatSchema = z.strictObject({
 export type CgnatSpec = z.infer<typeof CgnatSchema>;
 export type TenantSpec = z.infer<typeof TenantSchema>;
 export type CgnatCheckSpec = z.infer<typeof CgnatCheckSchema>;
-
-export function parsePortRange(text: string): { first: number; last: number } {
-  const m = PORT_RANGE.exec(text) as RegExpExecArray;
-  return { first: Number(m[1]), last: Number(m[2]) };
-}

@@ -15,13 +15,14 @@ export function hostRef(spec: ClusterSpec, text: string): HostRef | undefined {
   if (text === 'workstation' || text === 'gateway') return { kind: text };
   if (Object.hasOwn(spec.nodes, text)) return { kind: 'node', name: text };
   if (Object.hasOwn(spec.guests, text)) return { kind: 'guest', name: text };
-  // An address that is a node's or a guest's means that host, so checks treat it the same way.
-  const node = Object.entries(spec.nodes).find(([, n]) => n.address === text)?.[0];
-  if (node) return { kind: 'node', name: node };
-  const guest = Object.entries(spec.guests).find(([, g]) => g.address === text)?.[0];
-  if (guest) return { kind: 'guest', name: guest };
   const address = parseIPv4(text);
-  return address === undefined ? undefined : { kind: 'address', address };
+  if (address === undefined) return undefined;
+  // An address that is a node's or a guest's means that host, so checks treat it the same way.
+  const node = Object.entries(spec.nodes).find(([, n]) => n.address === address)?.[0];
+  if (node) return { kind: 'node', name: node };
+  const guest = Object.entries(spec.guests).find(([, g]) => g.address === address)?.[0];
+  if (guest) return { kind: 'guest', name: guest };
+  return { kind: 'address', address };
 }
 
 export function formatHostRef(ref: HostRef): string {

@@ -1,12 +1,9 @@
-// Spec (as written) -> Cluster (as meant). Assumes validate() found no problems.
-import { parseIPv4, parsePrefix } from '../../util/ipv4.ts';
-import { normalizeMac } from '../../util/mac.ts';
+// Spec (as written, addresses parsed by the schema) -> Cluster (as meant). Assumes validate() found
+// no problems: every name it looks up exists.
 import { resolveChecks } from './checks.ts';
 import type { Cluster, Forward, Guest, HttpProxy, Network, Node, Pipe, PipeEnd } from './model.ts';
 import { type ClusterSpec, SYNC_DEFAULTS } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
-
-const ip = (text: string): number => parseIPv4(text) as number;
 
 export function resolve(spec: ClusterSpec): Cluster {
   const nodeEntries = Object.entries(spec.nodes);
@@ -15,7 +12,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     const tag = tags.get(name) as number;
     return {
       name,
-      address: ip(n.address),
+      address: n.address,
       tag,
       tagAllocated: n.tag === undefined,
       uplinkBridge: n.uplink?.bridge ?? spec.uplink.bridge,
@@ -28,9 +25,9 @@ export function resolve(spec: ClusterSpec): Cluster {
   const networks: Network[] = Object.entries(spec.networks).map(([name, net]) => ({
     name,
     bridge: net.bridge,
-    subnet: parsePrefix(net.subnet) as NonNullable<ReturnType<typeof parsePrefix>>,
-    gateway: ip(net.gateway),
-    nodeAddresses: new Map(Object.entries(net.nodes).map(([node, a]) => [node, ip(a)])),
+    subnet: net.subnet,
+    gateway: net.gateway,
+    nodeAddresses: new Map(Object.entries(net.nodes)),
     pipes: net.pipes.map((p, i): Pipe => {
       const ends = Object.entries(p).map(([node, ifname]): PipeEnd => ({ node, ifname }));
       return { ends: [ends[0] as PipeEnd, ends[1] as PipeEnd], path: ['networks', name, 'pipes', i] };
@@ -45,8 +42,8 @@ export function resolve(spec: ClusterSpec): Cluster {
     name,
     node: g.node,
     network: (g.network ?? onlyNetwork) as string,
-    address: ip(g.address),
-    mac: g.mac === undefined ? undefined : normalizeMac(g.mac),
+    address: g.address,
+    mac: g.mac,
     path: ['guests', name],
   }));
 
@@ -76,10 +73,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     name: spec.name,
     strategy: spec.strategy,
     tagMacPrefix: spec.tagMacPrefix,
-    uplink: {
-      subnet: parsePrefix(spec.uplink.subnet) as Cluster['uplink']['subnet'],
-      gateway: ip(spec.uplink.gateway),
-    },
+    uplink: { subnet: spec.uplink.subnet, gateway: spec.uplink.gateway },
     nodes,
     networks,
     guests,
@@ -88,8 +82,8 @@ export function resolve(spec: ClusterSpec): Cluster {
     sync: forwards.some((f) => f.strategy === 'ctsync')
       ? {
           network: (spec.sync?.network ?? onlyNetwork) as string,
-          group: ip(spec.sync?.group ?? SYNC_DEFAULTS.group),
-          port: spec.sync?.port ?? SYNC_DEFAULTS.port,
+          group: (spec.sync ?? SYNC_DEFAULTS).group,
+          port: (spec.sync ?? SYNC_DEFAULTS).port,
           mode: spec.sync?.mode ?? (nodes.length === 2 ? 'ftfw' : 'notrack'),
           path: ['sync'],
         }

@@ -151,18 +151,14 @@ export const ForwardSchema = z.strictObject({
 export const SYNC_MODES = ['ftfw', 'notrack'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
 
-export const SYNC_DEFAULTS = { group: '225.0.0.50', port: 3780 } as const;
-
 export const SyncSchema = z.strictObject({
   network: name('network')
     .optional()
     .describe('The network whose pipes carry the sync traffic; may be left out when there is only one'),
   group: ipv4
-    .default(SYNC_DEFAULTS.group)
+    .prefault('225.0.0.50')
     .describe("conntrackd's multicast group (conntrackd's own default is 225.0.0.50)"),
-  port: port
-    .default(SYNC_DEFAULTS.port)
-    .describe("conntrackd's UDP port for the group (conntrackd's default 3780)"),
+  port: port.default(3780).describe("conntrackd's UDP port for the group (conntrackd's default 3780)"),
   mode: z
     .enum(SYNC_MODES, { error: `mode is one of: ${SYNC_MODES.join(', ')}` })
     .optional()
@@ -181,6 +177,9 @@ export const ProxySchema = z.strictObject(
     nodes: 'Only on these nodes; every node when left out',
   }),
 );
+
+/** The sync of a cluster whose spec has no "sync:", as the schema fills it in. */
+export const SYNC_DEFAULTS: z.output<typeof SyncSchema> = SyncSchema.parse({});
 
 /** What a lab check sends: a real client against a real server, or a ping, or an ARP request. */
 export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp'] as const;
@@ -265,7 +264,7 @@ export const ClusterSchema = z.strictObject({
   networks: z
     .record(name('network'), NetworkSchema)
     .describe('Guest networks (L2 segments spanning the nodes)'),
-  guests: z.record(name('guest'), GuestSchema).describe('Guests (VMs), by name').default({}),
+  guests: z.record(name('guest'), GuestSchema).describe('Guests (VMs), by name').prefault({}),
   forwards: z
     .array(ForwardSchema)
     .describe("Inbound port forwards from the nodes' public addresses")

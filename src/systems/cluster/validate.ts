@@ -2,23 +2,11 @@
 // is collected (never just the first), each with the path it is about and how to fix it.
 
 import type { Problem, SpecPath } from '../../input/problem.ts';
-import {
-  contains,
-  formatIPv4,
-  formatPrefix,
-  isReserved,
-  overlaps,
-  type Prefix,
-  parseIPv4,
-  parsePrefix,
-} from '../../util/ipv4.ts';
-import { isMulticast, normalizeMac } from '../../util/mac.ts';
+import { contains, formatIPv4, formatPrefix, isReserved, overlaps, type Prefix } from '../../util/ipv4.ts';
+import { isMulticast } from '../../util/mac.ts';
 import { checkHostNames, validateChecks } from './checks.ts';
 import type { ClusterSpec } from './schema.ts';
 import { allocateTags, MAX_TAG } from './tags.ts';
-
-const ip = (text: string): number => parseIPv4(text) as number;
-const net = (text: string): Prefix => parsePrefix(text) as Prefix;
 
 export function validate(spec: ClusterSpec): Problem[] {
   const problems: Problem[] = [];
@@ -85,8 +73,8 @@ function checkInside(
 
 function checkUplinkAndNodes(spec: ClusterSpec, report: Report): AddressOwners {
   const owners: AddressOwners = new Map();
-  const uplink = net(spec.uplink.subnet);
-  const gateway = ip(spec.uplink.gateway);
+  const uplink = spec.uplink.subnet;
+  const gateway = spec.uplink.gateway;
   if (
     checkInside(uplink, 'the uplink subnet', gateway, 'the uplink gateway', ['uplink', 'gateway'], report)
   ) {
@@ -94,7 +82,7 @@ function checkUplinkAndNodes(spec: ClusterSpec, report: Report): AddressOwners {
   }
   for (const [name, node] of Object.entries(spec.nodes)) {
     const path = ['nodes', name, 'address'];
-    const address = ip(node.address);
+    const address = node.address;
     if (checkInside(uplink, 'the uplink subnet', address, `node ${name}'s public address`, path, report)) {
       claim(owners, address, `node ${name}`, path, report);
     }
@@ -146,17 +134,17 @@ function checkNetworks(
   owners: AddressOwners,
   report: Report,
 ): void {
-  const uplink = net(spec.uplink.subnet);
+  const uplink = spec.uplink.subnet;
   const seenNets: [string, Prefix][] = [];
   const bridges = new Map<string, string>();
   const pipeUse = new Map<string, string>(); // "node/ifname" -> where
   for (const [name, network] of Object.entries(spec.networks)) {
     const base = ['networks', name];
-    const subnet = net(network.subnet);
+    const subnet = network.subnet;
     if (overlaps(subnet, uplink)) {
       report(
         [...base, 'subnet'],
-        `network ${name} (${network.subnet}) overlaps the uplink subnet (${spec.uplink.subnet})`,
+        `network ${name} (${formatPrefix(subnet)}) overlaps the uplink subnet (${formatPrefix(uplink)})`,
         'guest networks and the uplink must not overlap',
       );
     }
@@ -164,7 +152,7 @@ function checkNetworks(
       if (overlaps(subnet, otherNet)) {
         report(
           [...base, 'subnet'],
-          `network ${name} (${network.subnet}) overlaps network ${other} (${formatPrefix(otherNet)})`,
+          `network ${name} (${formatPrefix(subnet)}) overlaps network ${other} (${formatPrefix(otherNet)})`,
           'give each guest network its own subnet',
         );
       }
@@ -190,19 +178,18 @@ function checkNetworks(
       );
     }
 
-    const gateway = ip(network.gateway);
+    const gateway = network.gateway;
     if (
       checkInside(subnet, `network ${name}`, gateway, 'the anycast gateway', [...base, 'gateway'], report)
     ) {
       claim(owners, gateway, `the anycast gateway of network ${name}`, [...base, 'gateway'], report);
     }
-    for (const [node, text] of Object.entries(network.nodes)) {
+    for (const [node, address] of Object.entries(network.nodes)) {
       const path = [...base, 'nodes', node];
       if (!nodeNames.has(node)) {
         report(path, `unknown node "${node}"`, knownList('nodes', nodeNames), true);
         continue;
       }
-      const address = ip(text);
       if (checkInside(subnet, `network ${name}`, address, `node ${node}'s address`, path, report)) {
         claim(owners, address, `node ${node} on network ${name}`, path, report);
       }
@@ -212,7 +199,7 @@ function checkNetworks(
         report(
           [...base, 'nodes'],
           `node ${node} has no address on network ${name}; every node is a gateway of every guest network`,
-          `add "${node}: <address in ${network.subnet}>" under networks.${name}.nodes`,
+          `add "${node}: <address in ${formatPrefix(subnet)}>" under networks.${name}.nodes`,
         );
       }
     }
@@ -369,12 +356,12 @@ function checkGuests(spec: ClusterSpec, nodeNames: Set<string>, owners: AddressO
       );
       netName = undefined;
     }
-    const address = ip(guest.address);
+    const address = guest.address;
     const network = netName === undefined ? undefined : spec.networks[netName];
     if (
       network &&
       checkInside(
-        net(network.subnet),
+        network.subnet,
         `network ${netName}`,
         address,
         `guest ${name}'s address`,
@@ -385,7 +372,7 @@ function checkGuests(spec: ClusterSpec, nodeNames: Set<string>, owners: AddressO
       claim(owners, address, `guest ${name}`, [...base, 'address'], report);
     }
     if (guest.mac !== undefined) {
-      const mac = normalizeMac(guest.mac) as string;
+      const mac = guest.mac;
       const other = macs.get(mac);
       if (other)
         report(
@@ -542,11 +529,10 @@ function checkSync(spec: ClusterSpec, report: Report): void {
   }
   const group = spec.sync?.group;
   if (group !== undefined) {
-    const g = ip(group);
-    if (g >>> 28 !== 0xe || g >>> 8 === 0xe00000) {
+    if (group >>> 28 !== 0xe || group >>> 8 === 0xe00000) {
       report(
         ['sync', 'group'],
-        `${group} is not a multicast group conntrackd can use`,
+        `${formatIPv4(group)} is not a multicast group conntrackd can use`,
         'use an address in 224.0.0.0/4 outside 224.0.0.0/24, such as 225.0.0.50',
       );
     }
