@@ -76,154 +76,200 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
   // The examples of a CGNAT spec are its own: "uplink" is another mapping there.
   const cgnat = 'tenants' in shapeOf(unwrap(root as Schema));
   const at = { schema: walked.schema, pattern: `${cgnat ? 'cgnat:' : ''}${walked.pattern}` };
-  const value = valueAt(data, path);
-  const subject = path.length ? formatPath(path) : 'the spec';
-  const field = String(path.findLast((p) => typeof p === 'string') ?? '');
+  const site: Site = {
+    path,
+    at,
+    value: valueAt(data, path),
+    subject: path.length ? formatPath(path) : 'the spec',
+    field: String(path.findLast((p) => typeof p === 'string') ?? ''),
+  };
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const known = at.schema && typeOf(at.schema) === 'object' ? Object.keys(shapeOf(at.schema)) : [];
-      // The field meant is one not written yet; of two as near, the one that is required.
-      const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
-      const shape = at.schema ? shapeOf(at.schema) : {};
-      const required = (k: string) =>
-        !['optional', 'default', 'prefault'].includes((shape[k] as Schema)._zod.def.type);
-      const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
-      return issue.keys.map((key) => {
-        const near = nearest(key, candidates);
-        return {
-          path: [...path, key],
-          atKey: true,
-          message: `unknown field "${key}"${path.length ? ` in ${subject}` : ''}`,
-          fix: known.length
-            ? `${near ? `did you mean "${near}"? ` : ''}the fields allowed here are: ${known.join(', ')}`
-            : 'remove it',
-        };
-      });
-    }
+    case 'unrecognized_keys':
+      return unknownFields(site, issue);
     case 'invalid_type':
-    case 'invalid_union': {
-      if (value === undefined) {
-        const missing = String(path[path.length - 1]);
-        const example = at.schema ? exampleOf(at.schema, at.pattern, missing) : undefined;
-        return [
-          {
-            path: path.slice(0, -1),
-            message: `missing required field "${missing}"${path.length > 1 ? ` in ${formatPath(path.slice(0, -1))}` : ''}`,
-            fix: `add "${missing}:" here${example ? `, e.g. ${example}` : ''}`,
-          },
-        ];
-      }
-      if (issue.code === 'invalid_union')
-        return [
-          unionProblem(
-            path,
-            subject,
-            value,
-            issue,
-            at.schema,
-            at.schema && exampleOf(at.schema, at.pattern, field),
-          ),
-        ];
-      const expected = at.schema
-        ? expectedWords(at.schema, issue.message, field, at.pattern)
-        : 'something else';
-      const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
-      return [
-        {
-          path,
-          message: `${subject} must be ${expected}, not ${received(value)}`,
-          fix: example ? `write it as ${example}` : `write ${expected}`,
-        },
-      ];
-    }
+    case 'invalid_union':
+      return wrongType(site, issue);
     case 'too_small':
-    case 'too_big': {
-      const small = issue.code === 'too_small';
-      const bound = Number(
-        small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum,
-      );
-      if (issue.origin === 'array' || issue.origin === 'set') {
-        const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
-        return [
-          {
-            path,
-            message:
-              own(issue.message) ??
-              `${subject} lists ${count(value)}; it takes ${small ? 'at least' : 'at most'} ${bound}`,
-            fix: example
-              ? `write it as ${example}`
-              : small
-                ? `list at least ${bound}`
-                : `list at most ${bound}`,
-          },
-        ];
-      }
-      if (issue.origin === 'string') {
-        const length = typeof value === 'string' ? value.length : 0;
-        return [
-          {
-            path,
-            message: own(issue.message) ?? (length === 0 ? `${subject} is empty` : `${subject} is too long`),
-            fix: small
-              ? `write at least ${plural(bound, 'character')}`
-              : `shorten "${String(value)}" (${length} characters) to at most ${bound}`,
-          },
-        ];
-      }
-      const range = at.schema ? rangeOf(at.schema) : undefined;
-      return [
-        {
-          path,
-          message: `${own(issue.message) ?? `${subject} is ${small ? 'too small' : 'too large'}`}, not ${String(value)}`,
-          fix: range
-            ? `use a whole number from ${range[0]} to ${range[1]}`
-            : `use ${small ? 'at least' : 'at most'} ${bound}`,
-        },
-      ];
-    }
-    case 'invalid_value': {
-      const values = issue.values.map(String);
-      if (path.length === 1 && path[0] === 'kind')
-        return [
-          {
-            path,
-            message: `kind is ${received(value)}; a spec is a cluster (the default) or "kind: cgnat"`,
-            fix: 'write "kind: cgnat" for a CGNAT router, or leave "kind" out for a cluster',
-          },
-        ];
-      const near = typeof value === 'string' ? nearest(value, values) : undefined;
-      return [
-        {
-          path,
-          message: `${subject} is ${received(value)}; it is one of: ${values.join(', ')}`,
-          fix: near ? `write ${field}: ${near}` : `write one of: ${values.join(', ')}`,
-        },
-      ];
-    }
+    case 'too_big':
+      return outOfRange(site, issue);
+    case 'invalid_value':
+      return notOneOf(site, issue);
     case 'invalid_format':
     case 'custom':
-      return [formatProblem(path, subject, value, issue)];
-    case 'invalid_key': {
-      const inner = issue.issues[0];
-      const key = String(path[path.length - 1]);
-      return [
-        {
-          path,
-          atKey: true,
-          message: own(inner?.message ?? '') ?? `"${key}" is not allowed as a name here`,
-          fix: `rename "${key}", e.g. to ${nameLike(key)}`,
-        },
-      ];
-    }
+      return badForm(site, issue);
+    case 'invalid_key':
+      return badName(site, issue);
     default:
-      return [
-        {
-          path,
-          message: own(issue.message) ?? `${subject} is not valid here`,
-          fix: 'see the examples in examples/',
-        },
-      ];
+      return otherIssue(site, issue);
   }
+}
+
+/** Where an issue is: its path, the schema and pattern there, the value written, and their words. */
+interface Site {
+  readonly path: SpecPath;
+  readonly at: { readonly schema: Schema | undefined; readonly pattern: string };
+  readonly value: unknown;
+  /** "nodes.node1.address", or "the spec". */
+  readonly subject: string;
+  /** The last field name on the path. */
+  readonly field: string;
+}
+
+/** Fields the schema does not know: the nearest one allowed, and the list. */
+function unknownFields(site: Site, issue: Extract<Issue, { code: 'unrecognized_keys' }>): Problem[] {
+  const { path, at, value, subject } = site;
+  const known = at.schema && typeOf(at.schema) === 'object' ? Object.keys(shapeOf(at.schema)) : [];
+  // The field meant is one not written yet; of two as near, the one that is required.
+  const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
+  const shape = at.schema ? shapeOf(at.schema) : {};
+  const required = (k: string) =>
+    !['optional', 'default', 'prefault'].includes((shape[k] as Schema)._zod.def.type);
+  const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
+  return issue.keys.map((key) => {
+    const near = nearest(key, candidates);
+    return {
+      path: [...path, key],
+      atKey: true,
+      message: `unknown field "${key}"${path.length ? ` in ${subject}` : ''}`,
+      fix: known.length
+        ? `${near ? `did you mean "${near}"? ` : ''}the fields allowed here are: ${known.join(', ')}`
+        : 'remove it',
+    };
+  });
+}
+
+/** A value of the wrong type, or missing (a type error of undefined): what it must be, with an example. */
+function wrongType(site: Site, issue: Extract<Issue, { code: 'invalid_type' | 'invalid_union' }>): Problem[] {
+  const { path, at, value, subject, field } = site;
+  if (value === undefined) {
+    const missing = String(path[path.length - 1]);
+    const example = at.schema ? exampleOf(at.schema, at.pattern, missing) : undefined;
+    return [
+      {
+        path: path.slice(0, -1),
+        message: `missing required field "${missing}"${path.length > 1 ? ` in ${formatPath(path.slice(0, -1))}` : ''}`,
+        fix: `add "${missing}:" here${example ? `, e.g. ${example}` : ''}`,
+      },
+    ];
+  }
+  if (issue.code === 'invalid_union')
+    return [
+      unionProblem(
+        path,
+        subject,
+        value,
+        issue,
+        at.schema,
+        at.schema && exampleOf(at.schema, at.pattern, field),
+      ),
+    ];
+  const expected = at.schema ? expectedWords(at.schema, issue.message, field, at.pattern) : 'something else';
+  const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
+  return [
+    {
+      path,
+      message: `${subject} must be ${expected}, not ${received(value)}`,
+      fix: example ? `write it as ${example}` : `write ${expected}`,
+    },
+  ];
+}
+
+/** Too few or too many items, characters, or too small or large a number. */
+function outOfRange(site: Site, issue: Extract<Issue, { code: 'too_small' | 'too_big' }>): Problem[] {
+  const { path, at, value, subject, field } = site;
+  const small = issue.code === 'too_small';
+  const bound = Number(
+    small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum,
+  );
+  if (issue.origin === 'array' || issue.origin === 'set') {
+    const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
+    return [
+      {
+        path,
+        message:
+          own(issue.message) ??
+          `${subject} lists ${count(value)}; it takes ${small ? 'at least' : 'at most'} ${bound}`,
+        fix: example ? `write it as ${example}` : small ? `list at least ${bound}` : `list at most ${bound}`,
+      },
+    ];
+  }
+  if (issue.origin === 'string') {
+    const length = typeof value === 'string' ? value.length : 0;
+    return [
+      {
+        path,
+        message: own(issue.message) ?? (length === 0 ? `${subject} is empty` : `${subject} is too long`),
+        fix: small
+          ? `write at least ${plural(bound, 'character')}`
+          : `shorten "${String(value)}" (${length} characters) to at most ${bound}`,
+      },
+    ];
+  }
+  const range = at.schema ? rangeOf(at.schema) : undefined;
+  return [
+    {
+      path,
+      message: `${own(issue.message) ?? `${subject} is ${small ? 'too small' : 'too large'}`}, not ${String(value)}`,
+      fix: range
+        ? `use a whole number from ${range[0]} to ${range[1]}`
+        : `use ${small ? 'at least' : 'at most'} ${bound}`,
+    },
+  ];
+}
+
+/** A word not among the allowed ones ("kind" has its own words). */
+function notOneOf(site: Site, issue: Extract<Issue, { code: 'invalid_value' }>): Problem[] {
+  const { path, value, subject, field } = site;
+  const values = issue.values.map(String);
+  if (path.length === 1 && path[0] === 'kind')
+    return [
+      {
+        path,
+        message: `kind is ${received(value)}; a spec is a cluster (the default) or "kind: cgnat"`,
+        fix: 'write "kind: cgnat" for a CGNAT router, or leave "kind" out for a cluster',
+      },
+    ];
+  const near = typeof value === 'string' ? nearest(value, values) : undefined;
+  return [
+    {
+      path,
+      message: `${subject} is ${received(value)}; it is one of: ${values.join(', ')}`,
+      fix: near ? `write ${field}: ${near}` : `write one of: ${values.join(', ')}`,
+    },
+  ];
+}
+
+/** A value the schema checks by pattern or by parsing. */
+function badForm(site: Site, issue: Extract<Issue, { code: 'invalid_format' | 'custom' }>): Problem[] {
+  const { path, value, subject } = site;
+  return [formatProblem(path, subject, value, issue)];
+}
+
+/** A name (a mapping key) of the wrong form. */
+function badName(site: Site, issue: Extract<Issue, { code: 'invalid_key' }>): Problem[] {
+  const { path } = site;
+  const inner = issue.issues[0];
+  const key = String(path[path.length - 1]);
+  return [
+    {
+      path,
+      atKey: true,
+      message: own(inner?.message ?? '') ?? `"${key}" is not allowed as a name here`,
+      fix: `rename "${key}", e.g. to ${nameLike(key)}`,
+    },
+  ];
+}
+
+/** Any other issue: its own message, if it has one. */
+function otherIssue(site: Site, issue: Issue): Problem[] {
+  const { path, subject } = site;
+  return [
+    {
+      path,
+      message: own(issue.message) ?? `${subject} is not valid here`,
+      fix: 'see the examples in examples/',
+    },
+  ];
 }
 
 /** One of several forms (a host or a list of hosts, "nat" or an address): each named, the first as the fix. */
