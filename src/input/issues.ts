@@ -2,6 +2,9 @@
 // that shows the form (an example, the nearest allowed name, the prefix with its host bits cleared).
 // No zod text ("Invalid input: expected object, received array") reaches the user.
 import type { z } from 'zod';
+import { CGNAT_EXAMPLES } from '../systems/cgnat/fix-examples.ts';
+import { CgnatSchema } from '../systems/cgnat/schema.ts';
+import { CLUSTER_EXAMPLES } from '../systems/cluster/fix-examples.ts';
 import { formatCidr, networkOf, parseCidr } from '../util/ip.ts';
 import { plural } from '../util/plural.ts';
 import { formatPath, type Problem, type SpecPath } from './problem.ts';
@@ -9,58 +12,6 @@ import { rangeOf, type Schema, shapeOf, typeOf, unwrap, valueAt, walk } from './
 import { nameLike, nearest } from './suggest.ts';
 
 type Issue = z.core.$ZodIssue;
-
-// How to write a mapping or a list, by where it is ("*" a name, "[]" a list item). One line each: a fix line.
-const EXAMPLES: Readonly<Record<string, string>> = {
-  uplink: 'uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1 }',
-  'uplink.ports': 'ports: [eth0]',
-  nodes: 'nodes: { node1: { address: 192.168.122.11 } }',
-  'nodes.*': 'node1: { address: 192.168.122.11 }',
-  'nodes.*.uplink': 'uplink: { bridge: xenbr0, ports: [eth0] }',
-  'nodes.*.uplink.ports': 'ports: [eth0]',
-  networks:
-    'networks: { guestnet: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } } }',
-  'networks.*': 'guestnet: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } }',
-  'networks.*.nodes': 'nodes: { node1: 10.5.5.251, node2: 10.5.5.252 }',
-  'networks.*.pipes': 'pipes: [{ node1: eth1.100, node2: eth1.100 }]',
-  'networks.*.pipes[]': '- { node1: eth1.100, node2: eth1.100 }',
-  guests: 'guests: { guest1: { node: node1, address: 10.5.5.201 } }',
-  'guests.*': 'guest1: { node: node1, address: 10.5.5.201 }',
-  forwards: 'forwards: [{ port: 80, to: guest1 }]',
-  'forwards[]': '- { port: 80, to: guest1 }',
-  'forwards[].nodes': 'nodes: [node1, node2]',
-  sync: 'sync: { network: guestnet }',
-  proxies: 'proxies: [{ port: 8080, to: guest1, toPort: 80 }]',
-  'proxies[]': '- { port: 8080, to: guest1, toPort: 80 }',
-  'proxies[].nodes': 'nodes: [node1, node2]',
-  checks: 'checks: [{ to: node1, proto: http, port: 80, expect: { answers: guest1 } }]',
-  'checks[]': '- { to: node1, proto: http, port: 80, expect: { answers: guest1 } }',
-  'checks[].expect': 'expect: { answers: guest1 }',
-  // A CGNAT spec (kind: cgnat).
-  'cgnat:uplink.addresses': 'addresses: [198.51.100.2/24]',
-  'cgnat:uplink.gateways': 'gateways: [198.51.100.1]',
-  'cgnat:nat': 'nat: { pool: [203.0.113.10] }',
-  'cgnat:nat.pool': 'pool: [203.0.113.10, 203.0.113.16/28]',
-  'cgnat:tenants':
-    'cgnat:tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
-  'cgnat:tenants.*': 'acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] }',
-  'cgnat:tenants.*.gateways': 'gateways: [100.64.3.254/22, "2001:db8:1::1/64"]',
-  'cgnat:tenants.*.subscribers': 'subscribers: [100.64.0.0/22]',
-  'cgnat:tenants.*.routes': 'routes: [{ to: 192.0.2.2/32, client: acme_c1 }]',
-  'cgnat:tenants.*.routes[]': '- { to: 192.0.2.2/32, client: acme_c1 }',
-  'cgnat:tenants.*.clients': 'clients: { acme_c1: { addresses: [100.64.0.10] } }',
-  'cgnat:tenants.*.clients.*': 'acme_c1: { addresses: [100.64.0.10] }',
-  'cgnat:tenants.*.clients.*.addresses': 'addresses: [100.64.0.10, "2001:db8:1::10"]',
-  'cgnat:peer': 'peer: { addresses: [198.51.100.1/24] }',
-  'cgnat:peer.addresses': 'addresses: [198.51.100.1/24, 192.0.2.1/32]',
-  'cgnat:checks[].inbound': 'inbound: { from: inet }',
-  'cgnat:uplink': 'uplink: { interface: wan, addresses: [198.51.100.2/24], gateways: [198.51.100.1] }',
-  'cgnat:checks': 'checks: [{ name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }]',
-  'cgnat:checks[]': '- { name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }',
-  'cgnat:checks[].expect': 'expect: { reaches: false }',
-  'cgnat:checks[].from': 'from: acme_c1 (or several: [acme_c1, globex_c1])',
-  'cgnat:checks[].to': 'to: 192.0.2.1 (or several for nat: mapping: [192.0.2.1, 192.0.2.3])',
-};
 
 const LEAF_EXAMPLES: Readonly<Record<string, string>> = {
   name: 'name: cluster1',
@@ -74,8 +25,8 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
   const path = issue.path as SpecPath;
   const walked = walk(root, path);
   // The examples of a CGNAT spec are its own: "uplink" is another mapping there.
-  const cgnat = 'tenants' in shapeOf(unwrap(root as Schema));
-  const at = { schema: walked.schema, pattern: `${cgnat ? 'cgnat:' : ''}${walked.pattern}` };
+  const examples = root === CgnatSchema ? CGNAT_EXAMPLES : CLUSTER_EXAMPLES;
+  const at = { ...walked, examples };
   const site: Site = {
     path,
     at,
@@ -107,7 +58,12 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
 /** Where an issue is: its path, the schema and pattern there, the value written, and their words. */
 interface Site {
   readonly path: SpecPath;
-  readonly at: { readonly schema: Schema | undefined; readonly pattern: string };
+  readonly at: {
+    readonly schema: Schema | undefined;
+    readonly pattern: string;
+    /** The system's examples of each mapping and list, by pattern. */
+    readonly examples: Readonly<Record<string, string>>;
+  };
   readonly value: unknown;
   /** "nodes.node1.address", or "the spec". */
   readonly subject: string;
@@ -143,7 +99,7 @@ function wrongType(site: Site, issue: Extract<Issue, { code: 'invalid_type' | 'i
   const { path, at, value, subject, field } = site;
   if (value === undefined) {
     const missing = String(path[path.length - 1]);
-    const example = at.schema ? exampleOf(at.schema, at.pattern, missing) : undefined;
+    const example = at.schema ? exampleOf(at.schema, at.pattern, missing, at.examples) : undefined;
     return [
       {
         path: path.slice(0, -1),
@@ -160,11 +116,11 @@ function wrongType(site: Site, issue: Extract<Issue, { code: 'invalid_type' | 'i
         value,
         issue,
         at.schema,
-        at.schema && exampleOf(at.schema, at.pattern, field),
+        at.schema && exampleOf(at.schema, at.pattern, field, at.examples),
       ),
     ];
   const expected = at.schema ? expectedWords(at.schema, issue.message, field, at.pattern) : 'something else';
-  const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
+  const example = at.schema ? exampleOf(at.schema, at.pattern, field, at.examples) : undefined;
   return [
     {
       path,
@@ -182,7 +138,7 @@ function outOfRange(site: Site, issue: Extract<Issue, { code: 'too_small' | 'too
     small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum,
   );
   if (issue.origin === 'array' || issue.origin === 'set') {
-    const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
+    const example = at.schema ? exampleOf(at.schema, at.pattern, field, at.examples) : undefined;
     return [
       {
         path,
@@ -386,8 +342,13 @@ function expectedWords(schema: Schema, message: string, field: string, pattern: 
   }
 }
 
-function exampleOf(schema: Schema, pattern: string, field: string): string | undefined {
-  const example = EXAMPLES[pattern];
+function exampleOf(
+  schema: Schema,
+  pattern: string,
+  field: string,
+  examples: Readonly<Record<string, string>>,
+): string | undefined {
+  const example = examples[pattern];
   if (example) return example;
   // A list item has no "field:" of its own: the expected words are the fix.
   if (pattern.endsWith('[]')) return undefined;
