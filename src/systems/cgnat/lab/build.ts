@@ -4,6 +4,7 @@
 // files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
 // their addresses and routes from the spec.
 import { join } from 'node:path';
+import { FILES } from '../../../host/files.ts';
 import { probeCapabilities } from '../../../lab/capabilities.ts';
 import { LabError } from '../../../lab/errors.ts';
 import { writeFiles } from '../../../lab/files.ts';
@@ -18,7 +19,6 @@ import { plural } from '../../../util/plural.ts';
 import type { Fault } from '../../faults.ts';
 import { compileCgnat } from '../compile/index.ts';
 import type { Cgnat, Client, Tenant } from '../model.ts';
-import { FILES } from '../../../host/files.ts';
 import { loadCommand, renderCgnat } from '../render.ts';
 
 /** The client's end of its link to the tenant bridge, as in the demo. */
