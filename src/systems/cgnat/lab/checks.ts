@@ -4,7 +4,7 @@
 // check with `nat:` proves a NAT behaviour (behaviours.ts).
 
 import { formatPath } from '../../../input/problem.ts';
-import type { LabState } from '../../../lab/registry.ts';
+import type { LabRecord } from '../../../lab/registry.ts';
 import { plural } from '../../../util/plural.ts';
 import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../../cluster/lab/lab.ts';
 import type { Outcome } from '../../cluster/lab/probe.ts';
@@ -95,7 +95,7 @@ export function describeChecks(checks: readonly CgnatCheck[]): string {
 export async function runCgnatChecks(
   lab: CgnatLab,
   say: (line: string) => void,
-  state?: LabState,
+  state?: LabRecord,
 ): Promise<LabReport> {
   const checks = lab.cgnat.checks ?? [];
   say(`running ${describeChecks(checks)}`);

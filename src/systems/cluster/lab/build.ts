@@ -12,13 +12,14 @@ import { NamespaceRun } from '../../../lab/netns.ts';
 import { observerRuleset } from '../../../lab/observe.ts';
 import { paced, seconds } from '../../../lab/pace.ts';
 import { BRIDGE_NF, clusterNeeds, requireLab } from '../../../lab/preflight.ts';
-import { type LabState, labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
+import { labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
 import { type AsyncRunner, type Runner, realAsyncRunner, realRunner, runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import { startConntrackd } from '../features/ctsync/lab.ts';
 import type { Cluster } from '../model.ts';
 import { FILES, renderNode, textOf } from '../render.ts';
+import type { ClusterLabState } from '../system.ts';
 import type { ServerPorts } from './probes.ts';
 import { LabError, type Topology, UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
 
@@ -28,7 +29,7 @@ export interface LabInstance {
   readonly cluster: Cluster;
   readonly topology: Topology;
   readonly plans: readonly HostPlan[];
-  readonly state: LabState;
+  readonly state: ClusterLabState;
   readonly runner: Runner;
   readonly runAsync: AsyncRunner;
   ns(host: string): string;
@@ -38,7 +39,7 @@ export interface LabInstance {
 
 /** The handle on a lab, whether this process built it or `lab up` did earlier. */
 export function labInstance(
-  state: LabState,
+  state: ClusterLabState,
   parts: { cluster: Cluster; topology: Topology; plans: readonly HostPlan[]; runner: Runner },
   track: (pid: number) => () => void,
 ): LabInstance {
@@ -75,9 +76,10 @@ export async function buildLab(
   const run = new NamespaceRun(runner);
   const dir = labDir(run.id);
   run.removesDir(dir);
-  const state: LabState = {
+  const state: ClusterLabState = {
     id: run.id,
-    cluster: cluster.name,
+    kind: 'cluster',
+    name: cluster.name,
     spec: options.spec,
     faults: plans[0]?.faults ?? [],
     created: new Date().toISOString(),

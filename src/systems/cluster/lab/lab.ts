@@ -5,15 +5,15 @@ import { formatPath } from '../../../input/problem.ts';
 import { arpTableFulls, arpTableLimit, overflowProblem } from '../../../lab/neighbours.ts';
 import type { NamespaceRun } from '../../../lab/netns.ts';
 import { clearObservations, flowNodes, readObservations } from '../../../lab/observe.ts';
-import { type LabState, writeState } from '../../../lab/registry.ts';
+import { type LabRecord, writeState } from '../../../lab/registry.ts';
 import { mapLimit, type Runner } from '../../../lab/run.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Fault } from '../../faults.ts';
-import { readCluster } from '../../read.ts';
 import { formatHostRef } from '../checks.ts';
 import { compileCluster } from '../compile/index.ts';
 import { type SyncStat, syncStats } from '../features/ctsync/lab.ts';
 import type { Check, Cluster } from '../model.ts';
+import { type ClusterLabState, readCluster } from '../system.ts';
 import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { type Evidence, gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
@@ -122,7 +122,7 @@ const LAST_PORT = 59999;
  * dies half-way, or one running beside it, must not reuse a port whose flow still sits in conntrack
  * or TIME_WAIT.
  */
-export function reservePorts(state: LabState, count: number): () => number {
+export function reservePorts(state: LabRecord, count: number): () => number {
   let port = state.nextPort + count > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
   state.nextPort = port + count;
   writeState(state);
@@ -246,7 +246,7 @@ export async function labTest(p: Prepared, options: UpOptions): Promise<LabRepor
 }
 
 /** A lab that `lab up` left running, for `lab check`. */
-export function attach(state: LabState, p: Prepared, runner: Runner): LabInstance {
+export function attach(state: ClusterLabState, p: Prepared, runner: Runner): LabInstance {
   // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
   return labInstance(state, { ...p, runner }, () => () => {});
 }
