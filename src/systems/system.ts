@@ -25,7 +25,8 @@ export interface Loaded<Input> {
 /**
  * One kind of spec: `Input` is what its schema checked, `Spec` its resolved model, `State` the
  * state.json of its lab (the engine's LabRecord and the system's own fields). The registry erases
- * the three: a spec only ever meets the system that read it. Messages for the user are returned as
+ * the three: a spec only ever meets the system that read it (members are methods, whose parameters
+ * TypeScript checks both ways, so that erasing type-checks). Messages for the user are returned as
  * text; the CLI says them.
  */
 export interface System<Input, Spec, State extends LabRecord> {
