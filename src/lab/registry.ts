@@ -58,8 +58,9 @@ interface OldRecord {
 }
 
 function recordOf(raw: LabRecord & OldRecord): LabRecord {
-  const { cluster, ...rest } = raw;
-  return { ...rest, kind: raw.kind ?? 'cluster', name: raw.name ?? cluster ?? '' };
+  const { id, kind, name, cluster, ...rest } = raw;
+  // kind and name first, where the current version writes them.
+  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest };
 }
 
 export interface LabEntry {

@@ -93,8 +93,9 @@ interface OldRecord {
 
 function recordOf(raw: (VmLabRecord & OldRecord) | undefined): VmLabRecord | undefined {
   if (raw === undefined) return undefined;
-  const { cluster, ...rest } = raw;
-  return { ...rest, kind: raw.kind ?? 'cluster', name: raw.name ?? cluster ?? '' };
+  const { id, kind, name, cluster, ...rest } = raw;
+  // kind and name first, where the current version writes them.
+  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest };
 }
 
 /** qemu's PID if that process still runs qemu on this directory (not a PID reused since). */
