@@ -3,8 +3,8 @@
 // User mistakes are printed as located messages, never as stack traces.
 
 import { escapeControls, formatProblem, SpecError } from '../input/problem.ts';
+import { LabError } from '../lab/errors.ts';
 import { exitIfInterrupted } from '../lab/interrupt.ts';
-import { LabError } from '../systems/cluster/lab/topology.ts';
 import { plural } from '../util/plural.ts';
 import { colorsFor } from './color.ts';
 

@@ -5,9 +5,9 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { HostPlan } from '../host/plan.ts';
-import { LabError } from '../systems/cluster/lab/topology.ts';
 import { staticBusybox } from '../vm/initramfs.ts';
 import { installedKernels } from '../vm/kernel.ts';
+import { LabError } from './errors.ts';
 
 /** A command is there when PATH has it as an executable file, as spawn finds it. */
 function onPath(command: string): string | undefined {

@@ -1,8 +1,8 @@
 // The lab report for people: one table row per check, then for every failure what went wrong and
 // the evidence (packets on the wire in time order, nft counters that moved, conntrack entries).
 import pc from 'picocolors';
-import type { CheckResult, LabReport } from '../systems/cluster/lab/lab.ts';
 import { plural } from '../util/plural.ts';
+import type { CheckResult, LabReport } from './result.ts';
 
 /** Enough for a handshake through every hop of two nodes; --json keeps the rest. */
 const WIRE_LINES = 40;

@@ -1,13 +1,14 @@
 // What a kind of spec (a system: a cluster, a CGNAT router) is to the CLI. Each kind has one entry
 // in systems/registry.ts; a command reads the spec, gets its system, and asks it, never the kind.
+
+import type { RenderedFile } from '../host/files.ts';
 import type { HostPlan } from '../host/plan.ts';
 import type { SourceMap } from '../input/source.ts';
 import type { Capability } from '../lab/capabilities.ts';
 import type { Reason } from '../lab/preflight.ts';
 import type { LabRecord } from '../lab/registry.ts';
+import type { LabReport } from '../lab/result.ts';
 import type { UpSpec } from '../vm/lab.ts';
-import type { LabReport } from './cluster/lab/lab.ts';
-import type { RenderedFile } from './cluster/render.ts';
 import type { Fault } from './faults.ts';
 
 export type Progress = (line: string) => void;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { LabError } from '../systems/cluster/lab/topology.ts';
+import { LabError } from '../lab/errors.ts';
 import { PT_INTERP, programHeaders } from './elf.ts';
 import type { Kernel } from './kernel.ts';
 

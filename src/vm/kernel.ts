@@ -2,7 +2,7 @@
 // from a linux-image-* package (apt-get install linux-image-amd64). Never a download of another kind.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError } from '../systems/cluster/lab/topology.ts';
+import { LabError } from '../lab/errors.ts';
 
 export interface Kernel {
   /** "6.1.0-56-amd64", as uname -r says inside the VM. */

@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LabError } from '../lab/errors.ts';
 import type { LabReport } from '../systems/cluster/lab/lab.ts';
-import { LabError } from '../systems/cluster/lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
 import { describePace, paceOf, paceScript, type VmPace } from './pace.ts';

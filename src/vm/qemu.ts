@@ -3,12 +3,12 @@
 // the job, its output and its results pass. The output file is followed while the VM runs (a serial
 // port drops bytes when the host reads late); the kernel's console goes to console.log beside it. The VM is killed and the directory removed when
 // the run ends: normally, on an exception, and on SIGINT/SIGTERM/SIGHUP.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { LabError } from '../lab/errors.ts';
 import { NamespaceRun } from '../lab/netns.ts';
-import { LabError } from '../systems/cluster/lab/topology.ts';
 import { buildInitramfs, JOB, VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
 import { bootImage, VMLINUX } from './vmlinux.ts';
@@ -76,6 +76,90 @@ function follower(path: string, line: (text: string) => void): (end?: boolean) =
   };
 }
 
+/** The job's script as the VM's init runs it: its output and exit status into the shared directory. */
+function jobScript(job: VmJob): string {
+  return [
+    'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1',
+    `exec >>${VM_RUN}/${OUTPUT} 2>&1`,
+    `echo '${STARTED}'`,
+    '(',
+    job.script,
+    `) ; echo $? > ${VM_RUN}/${EXIT_FILE}`,
+    // Power off at once; the sleep keeps init alive until the kernel does it.
+    'echo o > /proc/sysrq-trigger; sleep 30',
+    '',
+  ].join('\n');
+}
+
+function qemuArgs(job: VmJob, image: string, initrd: string, dir: string): string[] {
+  return [
+    '-accel',
+    'tcg,thread=multi',
+    '-smp',
+    String(Math.min(2, availableParallelism())),
+    '-m',
+    String(job.memoryMb ?? 1024),
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    image,
+    '-initrd',
+    initrd,
+    '-append',
+    // A throwaway VM running a lab: no Spectre mitigations, which cost every emulated syscall.
+    'console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off',
+    '-virtfs',
+    'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs',
+    `local,path=${dir},mount_tag=vmrun,security_model=none`,
+    '-serial',
+    `file:${join(dir, 'console.log')}`,
+  ];
+}
+
+/** Resolves with qemu's exit code, or null once the job said it stays resident; kills qemu at the timeout. */
+function untilDone(
+  qemu: ChildProcess,
+  follow: () => void,
+  resident: () => boolean,
+  timeoutMs: number,
+): Promise<number | null> {
+  return new Promise<number | null>((resolve) => {
+    const kill = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+    const timer = setInterval(() => {
+      follow();
+      if (resident()) done(null);
+    }, FOLLOW_MS);
+    const done = (code: number | null) => {
+      clearTimeout(kill);
+      clearInterval(timer);
+      resolve(code);
+    };
+    qemu.on('exit', done);
+  });
+}
+
+/** A VM that stopped before its job ended: qemu's errors and the console's last lines. */
+function stoppedEarly(job: VmJob, dir: string, exited: number | null, killed: number | undefined): LabError {
+  const stderr = readFileSync(join(dir, QEMU_LOG), 'utf8').trim();
+  const console = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
+  return new LabError(
+    `the VM (kernel ${job.kernel.version}) stopped before its job ended (qemu exit ${exited}${killed !== undefined ? `, killed after ${killed / 1000} s` : ''})${stderr ? `: ${stderr}` : ''}\nlast console lines:\n${console}`,
+  );
+}
+
+/** The files the job asked for, those it wrote. */
+function collected(job: VmJob, dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const name of job.collect ?? []) {
+    const path = join(dir, name);
+    if (existsSync(path)) files.set(name, readFileSync(path, 'utf8'));
+  }
+  return files;
+}
+
 export async function runInVm(job: VmJob): Promise<VmResult> {
   const missing = qemuMissing();
   if (missing) throw new LabError(missing);
@@ -89,50 +173,12 @@ export async function runInVm(job: VmJob): Promise<VmResult> {
     const image = bootImage(job.kernel.image, dir);
     const initrd = buildInitramfs(job.kernel, dir);
     for (const [name, text] of Object.entries(job.files ?? {})) writeFileSync(join(dir, name), text);
-    writeFileSync(
-      join(dir, JOB),
-      [
-        'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PYTHONDONTWRITEBYTECODE=1',
-        `exec >>${VM_RUN}/${OUTPUT} 2>&1`,
-        `echo '${STARTED}'`,
-        '(',
-        job.script,
-        `) ; echo $? > ${VM_RUN}/${EXIT_FILE}`,
-        // Power off at once; the sleep keeps init alive until the kernel does it.
-        'echo o > /proc/sysrq-trigger; sleep 30',
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(join(dir, JOB), jobScript(job));
     let bootMs = Number.NaN;
-    const args = [
-      '-accel',
-      'tcg,thread=multi',
-      '-smp',
-      String(Math.min(2, availableParallelism())),
-      '-m',
-      String(job.memoryMb ?? 1024),
-      '-nodefaults',
-      '-display',
-      'none',
-      '-no-reboot',
-      '-kernel',
-      image,
-      '-initrd',
-      initrd,
-      '-append',
-      // A throwaway VM running a lab: no Spectre mitigations, which cost every emulated syscall.
-      'console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off',
-      '-virtfs',
-      'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-      '-virtfs',
-      `local,path=${dir},mount_tag=vmrun,security_model=none`,
-      '-serial',
-      `file:${join(dir, 'console.log')}`,
-    ];
     const output = join(dir, OUTPUT);
     writeFileSync(output, '');
     // Its own session, and its errors in a file rather than a pipe: a resident VM outlives us.
-    const qemu = spawn(QEMU, args, {
+    const qemu = spawn(QEMU, qemuArgs(job, image, initrd, dir), {
       detached: true,
       stdio: ['ignore', 'ignore', openSync(join(dir, QEMU_LOG), 'w')],
     });
@@ -149,19 +195,7 @@ export async function runInVm(job: VmJob): Promise<VmResult> {
       else if (!resident) job.progress(line);
     });
     const timeoutMs = job.timeoutMs ?? 600_000;
-    const exited = await new Promise<number | null>((resolve) => {
-      const kill = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
-      const timer = setInterval(() => {
-        follow();
-        if (resident) done(null);
-      }, FOLLOW_MS);
-      const done = (code: number | null) => {
-        clearTimeout(kill);
-        clearInterval(timer);
-        resolve(code);
-      };
-      qemu.on('exit', done);
-    });
+    const exited = await untilDone(qemu, follow, () => resident, timeoutMs);
     const totalMs = performance.now() - start;
     if (resident) {
       qemu.unref();
@@ -170,20 +204,10 @@ export async function runInVm(job: VmJob): Promise<VmResult> {
     }
     follow(true);
     const exitFile = join(dir, EXIT_FILE);
-    if (!existsSync(exitFile)) {
-      const stderr = readFileSync(join(dir, QEMU_LOG), 'utf8').trim();
-      const console = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
-      throw new LabError(
-        `the VM (kernel ${job.kernel.version}) stopped before its job ended (qemu exit ${exited}${totalMs >= timeoutMs ? `, killed after ${timeoutMs / 1000} s` : ''})${stderr ? `: ${stderr}` : ''}\nlast console lines:\n${console}`,
-      );
-    }
-    const files = new Map<string, string>();
-    for (const name of job.collect ?? []) {
-      const path = join(dir, name);
-      if (existsSync(path)) files.set(name, readFileSync(path, 'utf8'));
-    }
+    if (!existsSync(exitFile))
+      throw stoppedEarly(job, dir, exited, totalMs >= timeoutMs ? timeoutMs : undefined);
     const code = Number(readFileSync(exitFile, 'utf8').trim());
-    return { code, files, bootMs, totalMs };
+    return { code, files: collected(job, dir), bootMs, totalMs };
   } finally {
     run.cleanup();
   }

@@ -5,9 +5,9 @@
 // ends qemu by its PID and removes the directory.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LabError } from '../lab/errors.ts';
 import { killQuietly, NETNS_PREFIX } from '../lab/netns.ts';
 import { isAlive } from '../lab/registry.ts';
-import { LabError } from '../systems/cluster/lab/topology.ts';
 import { VM_RUN } from './initramfs.ts';
 import { QEMU_PID, VM_ROOT } from './qemu.ts';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '@commander-js/extra-typings';
 import { SpecError } from '../../input/problem.ts';
-import { LabError } from '../../systems/cluster/lab/topology.ts';
+import { LabError } from '../../lab/errors.ts';
 import { type AnySystem, loadSpec } from '../../systems/registry.ts';
 import { VM_RUN } from '../../vm/initramfs.ts';
 import type { VmLabEntry } from '../../vm/resident.ts';

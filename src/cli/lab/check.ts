@@ -1,7 +1,7 @@
 // convergent lab check [LAB]: run the checks again on a lab that is up.
 import type { Command } from '@commander-js/extra-typings';
-import type { LabReport } from '../../systems/cluster/lab/lab.ts';
-import { LabError } from '../../systems/cluster/lab/topology.ts';
+import { LabError } from '../../lab/errors.ts';
+import type { LabReport } from '../../lab/result.ts';
 import { action, EXIT } from '../errors.ts';
 import { faultsOf, needRoot, progress } from './common.ts';
 import { printReport } from './report.ts';

@@ -1,7 +1,7 @@
 // What the lab commands share: progress lines, root and tools first, faults by name.
 import type { HostPlan } from '../../host/plan.ts';
+import { LabError } from '../../lab/errors.ts';
 import { type Reason, requireLab } from '../../lab/preflight.ts';
-import { LabError } from '../../systems/cluster/lab/topology.ts';
 import { FAULTS, type Fault, isFault, whyNot } from '../../systems/faults.ts';
 import type { Read } from '../../systems/registry.ts';
 import { UsageError } from '../errors.ts';

@@ -1,6 +1,6 @@
 // What the lab commands print: the report of the checks, and the next steps once a lab is up.
 import { failures, formatReport } from '../../lab/report.ts';
-import type { LabReport } from '../../systems/cluster/lab/lab.ts';
+import type { LabReport } from '../../lab/result.ts';
 import { colorFor } from '../color.ts';
 import { EXIT } from '../errors.ts';
 

@@ -1,6 +1,7 @@
 // `lab test --vm`: one kernel prints the lab's own report; several, a table over them.
+
+import { LabError } from '../../lab/errors.ts';
 import { failures } from '../../lab/report.ts';
-import { LabError } from '../../systems/cluster/lab/topology.ts';
 import type { LabFlags } from '../../systems/system.ts';
 import type { Kernel } from '../../vm/kernel.ts';
 import { type VmLabReport, type VmSpec, vmLabTest } from '../../vm/lab.ts';

@@ -66,19 +66,59 @@ export interface Peer {
   readonly addresses: readonly Cidr[];
 }
 
-export interface CgnatCheck {
+/** What every check has: a name, the address dialled, what must happen, and where the spec says it. */
+interface CheckBase {
   readonly name: string;
-  readonly from: readonly string[];
   readonly to: Address;
-  /** nat: mapping: the other destinations, dialled from the same source port after `to`. */
-  readonly alsoTo?: readonly Address[];
-  readonly nat?: 'mapping' | 'filtering' | 'limit';
-  /** nat: filtering: who sends to the public address and port the first leg got. */
-  readonly inbound?: { readonly from: string; readonly source?: Address };
-  readonly proto: 'ping' | 'tcp' | 'udp';
-  readonly port?: number;
-  readonly source?: Address;
-  readonly sourcePort?: number;
   readonly expect: { readonly reaches: boolean; readonly sees?: 'nat' | Address };
   readonly path: SpecPath;
 }
+
+/** ping from each client at once (the router's own from its uplink VRF). */
+export interface PingCheck extends CheckBase {
+  readonly kind: 'ping';
+  readonly proto: 'ping';
+  readonly from: readonly string[];
+  /** Bind the client to this address (ping -I). */
+  readonly source?: Address;
+}
+
+/** One TCP or UDP exchange from each client at once. */
+export interface FlowCheck extends CheckBase {
+  readonly kind: 'flow';
+  readonly proto: 'tcp' | 'udp';
+  readonly from: readonly string[];
+  readonly port: number;
+  readonly source?: Address;
+  readonly sourcePort?: number;
+}
+
+/** A NAT behaviour (`nat:`): from one client, over TCP or UDP. */
+interface NatCheckBase extends CheckBase {
+  readonly proto: 'tcp' | 'udp';
+  readonly from: string;
+  readonly port: number;
+}
+
+/** nat: mapping: one source port to `to` and then to every `alsoTo` keeps one public address and port. */
+export interface MappingCheck extends NatCheckBase {
+  readonly kind: 'mapping';
+  readonly alsoTo: readonly Address[];
+  readonly sourcePort?: number;
+}
+
+/** nat: filtering: once the client has sent, `inbound.from` reaches it through the mapping it got. */
+export interface FilteringCheck extends NatCheckBase {
+  readonly kind: 'filtering';
+  readonly inbound: { readonly from: string; readonly source?: Address };
+  readonly sourcePort?: number;
+}
+
+/** nat: limit: the client gets as many flows as its limit, and the one after them fails. */
+export interface LimitCheck extends NatCheckBase {
+  readonly kind: 'limit';
+}
+
+export type NatCheck = MappingCheck | FilteringCheck | LimitCheck;
+/** A lab check of the CGNAT spec, by kind: a probe (ping or flow) or a NAT behaviour. */
+export type CgnatCheck = PingCheck | FlowCheck | NatCheck;

@@ -1,18 +1,13 @@
 // A validated CGNAT spec -> the model: defaults filled in, addresses parsed, subscribers numbered.
 import { type Address, type Cidr, parseAddress, parseCidr } from '../../util/ip.ts';
 import { type Prefix, parseIPv4, parsePrefix } from '../../util/ipv4.ts';
-import type { Cgnat, CgnatCheck, Tenant } from './model.ts';
+import type { Cgnat, Tenant } from './model.ts';
+import { resolveCheck } from './resolve-checks.ts';
 import { type CgnatSpec, parsePortRange } from './schema.ts';
 
 const address = (s: string) => parseAddress(s) as Address;
 const cidr = (s: string) => parseCidr(s) as Cidr;
 const prefix = (s: string) => parsePrefix(s) as Prefix;
-
-function destinations(to: string | readonly string[]): Pick<CgnatCheck, 'to' | 'alsoTo'> {
-  if (typeof to === 'string') return { to: address(to) };
-  const [first, ...rest] = to.map(address);
-  return { to: first as Address, alsoTo: rest };
-}
 
 export function resolveCgnat(spec: CgnatSpec): Cgnat {
   const { first, last } = parsePortRange(spec.nat.ports);
@@ -72,27 +67,6 @@ export function resolveCgnat(spec: CgnatSpec): Cgnat {
             length: uplinkAddresses.find((u) => u.family === g.family)?.length ?? (g.family === 4 ? 32 : 128),
           })),
         },
-    checks: spec.checks?.map(
-      (c, i): CgnatCheck => ({
-        name: c.name,
-        from: Array.isArray(c.from) ? c.from : [c.from],
-        ...destinations(c.to),
-        proto: c.proto,
-        nat: c.nat,
-        inbound: c.inbound && {
-          from: c.inbound.from,
-          source: c.inbound.source === undefined ? undefined : address(c.inbound.source),
-        },
-        port: c.port,
-        source: c.source === undefined ? undefined : address(c.source),
-        sourcePort: c.sourcePort,
-        expect: {
-          reaches: c.expect.reaches,
-          sees:
-            c.expect.sees === undefined || c.expect.sees === 'nat' ? c.expect.sees : address(c.expect.sees),
-        },
-        path: ['checks', i],
-      }),
-    ),
+    checks: spec.checks?.map(resolveCheck),
   };
 }

@@ -1,10 +1,10 @@
 // The CGNAT router as a system of the registry: one router NATs the IPv4 of several tenants.
 import { resolve as resolvePath } from 'node:path';
+import { FILES } from '../../host/files.ts';
 import { locateAll, readAnySpecFile } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
 import { cgnatNeeds } from '../../lab/preflight.ts';
 import type { LabRecord } from '../../lab/registry.ts';
-import { FILES } from '../cluster/render.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import type { Loaded, PreparedLab, System } from '../system.ts';
 import { describeCgnat } from './compile/blocks.ts';

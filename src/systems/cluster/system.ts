@@ -1,5 +1,6 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
+import { FILES } from '../../host/files.ts';
 import { locateAll, readSpecFile } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
 import { clusterNeeds } from '../../lab/preflight.ts';
@@ -14,7 +15,7 @@ import { applyToLab } from './lab/apply.ts';
 import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab/lab.ts';
 import { describeTopology } from './lab/topology.ts';
 import type { Cluster, Strategy } from './model.ts';
-import { FILES, renderNode } from './render.ts';
+import { renderNode } from './render.ts';
 import { resolve } from './resolve.ts';
 import type { ClusterSpec } from './schema.ts';
 import { validate } from './validate.ts';

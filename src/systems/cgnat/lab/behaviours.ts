@@ -7,10 +7,10 @@
 //              the one after them fails
 import { spawn } from 'node:child_process';
 import { PYTHON } from '../../../lab/agent.ts';
+import type { Outcome } from '../../../lab/outcome.ts';
 import { labPace } from '../../../lab/pace.ts';
 import { plural } from '../../../util/plural.ts';
-import type { Outcome } from '../../cluster/lab/probe.ts';
-import type { CgnatCheck } from '../model.ts';
+import type { FilteringCheck, LimitCheck, MappingCheck, NatCheck } from '../model.ts';
 import type { CgnatLab } from './build.ts';
 import { dial, inHost, judge, natProblems, outcomeOf, PROBE, splitEndpoint } from './probe.ts';
 
@@ -24,28 +24,24 @@ export interface NatResult {
 /** Source ports for the lab's flows: `take(n)` hands out n consecutive ones. */
 export type Ports = (n: number) => number;
 
-const proto = (check: CgnatCheck) => check.proto as 'tcp' | 'udp';
-
-export function runNatCheck(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<NatResult> {
-  switch (check.nat) {
+export function runNatCheck(lab: CgnatLab, check: NatCheck, ports: Ports): Promise<NatResult> {
+  switch (check.kind) {
     case 'mapping':
       return mapping(lab, check, check.sourcePort ?? ports(1));
     case 'filtering':
       return filtering(lab, check, check.sourcePort ?? ports(1), ports);
-    default:
+    case 'limit':
       return limit(lab, check, ports);
   }
 }
 
-async function mapping(lab: CgnatLab, check: CgnatCheck, sport: number): Promise<NatResult> {
-  const from = check.from[0] as string;
-  const destinations = [check.to, ...(check.alsoTo ?? [])];
+async function mapping(lab: CgnatLab, check: MappingCheck, sport: number): Promise<NatResult> {
+  const from = check.from;
+  const destinations = [check.to, ...check.alsoTo];
   const outcomes: Outcome[] = [];
   // One after the other from the same port: the first flow's mapping is there when the next starts.
   for (const to of destinations)
-    outcomes.push(
-      await dial(lab, from, { proto: proto(check), to: to.text, port: check.port as number, sport }),
-    );
+    outcomes.push(await dial(lab, from, { proto: check.proto, to: to.text, port: check.port, sport }));
   const problems = outcomes.flatMap((o, i) =>
     o.error ? [`${destinations[i]?.text}: no answer: ${o.error}`] : [],
   );
@@ -71,12 +67,16 @@ async function mapping(lab: CgnatLab, check: CgnatCheck, sport: number): Promise
 /** Seconds the opening client waits for the second leg: its 3 s timeout, and then some. */
 const OPEN_WAIT = 8;
 
-async function filtering(lab: CgnatLab, check: CgnatCheck, sport: number, ports: Ports): Promise<NatResult> {
-  const from = check.from[0] as string;
-  const inbound = check.inbound as NonNullable<CgnatCheck['inbound']>;
+async function filtering(
+  lab: CgnatLab,
+  check: FilteringCheck,
+  sport: number,
+  ports: Ports,
+): Promise<NatResult> {
+  const { from, inbound } = check;
   const opener = openMapping(lab, from, [
     'open',
-    proto(check),
+    check.proto,
     check.to.text,
     String(check.port),
     String(sport),
@@ -93,7 +93,7 @@ async function filtering(lab: CgnatLab, check: CgnatCheck, sport: number, ports:
       };
     const mapped = splitEndpoint(first.saw);
     const second = await dial(lab, inbound.from, {
-      proto: proto(check),
+      proto: check.proto,
       to: mapped.address,
       port: mapped.port,
       sport: ports(1),
@@ -138,14 +138,14 @@ function openMapping(lab: CgnatLab, from: string, args: readonly string[]) {
   };
 }
 
-async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<NatResult> {
-  const from = check.from[0] as string;
+async function limit(lab: CgnatLab, check: LimitCheck, ports: Ports): Promise<NatResult> {
+  const from = check.from;
   const { connections, block } = lab.cgnat.nat;
   const allowed = Math.min(connections ?? block, block);
   const what = connections !== undefined && connections < block ? 'nat.connections' : 'port block';
   // Flows the client still holds from earlier checks count against its limit too (a ping's entry
   // lives 30 s): the check expects what is left of the limit.
-  const only = what === 'port block' ? proto(check) : undefined;
+  const only = what === 'port block' ? check.proto : undefined;
   let held = await heldFlows(lab, from, only);
   // An entry that ends while the flows open counts here and not in the router: wait it out first
   // (a slow lab, at a higher pace, opens its flows over several seconds).
@@ -160,7 +160,7 @@ async function limit(lab: CgnatLab, check: CgnatCheck, ports: Ports): Promise<Na
   const r = await inHost(
     lab,
     from,
-    [PYTHON, PROBE, 'limit', proto(check), check.to.text, String(check.port), String(tried), String(sport)],
+    [PYTHON, PROBE, 'limit', check.proto, check.to.text, String(check.port), String(tried), String(sport)],
     30_000,
   );
   let out: { answered?: number; seen?: string[]; ms?: number; error?: string };

@@ -3,18 +3,19 @@
 // client's `cuplink` to a port named after it on its tenant's bridge. The router loads its rendered
 // files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
 // their addresses and routes from the spec.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { FILES } from '../../../host/files.ts';
 import { probeCapabilities } from '../../../lab/capabilities.ts';
+import { LabError } from '../../../lab/errors.ts';
+import { writeFiles } from '../../../lab/files.ts';
 import { NamespaceRun } from '../../../lab/netns.ts';
 import { labDir } from '../../../lab/registry.ts';
 import { realRunner, runChecked } from '../../../lab/run.ts';
+import { startServer } from '../../../lab/servers.ts';
+import { portsNotForwarding, waitUntilSettled } from '../../../lab/settle.ts';
 import { type Cidr, formatCidr, inCidr, networkOf } from '../../../util/ip.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
-import { portsNotForwarding, startServer, waitUntilSettled } from '../../cluster/lab/build.ts';
-import { LabError } from '../../cluster/lab/topology.ts';
-import { FILES, textOf } from '../../cluster/render.ts';
 import type { Fault } from '../../faults.ts';
 import { compileCgnat } from '../compile/index.ts';
 import type { Cgnat, Client, Tenant } from '../model.ts';
@@ -62,10 +63,7 @@ export async function buildCgnatLab(
       `lab ${run.id}: router ${c.router}, uplink peer ${c.peer.name}, ${plural(clients.size, 'client')} (backend ${c.backend})`,
     );
     const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name), faults });
-    for (const f of renderCgnat(plan)) {
-      mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-      writeFileSync(join(dir, f.path), textOf(f));
-    }
+    writeFiles(dir, renderCgnat(plan));
     const router = run.ns(c.router);
     const bridgeNs = (t: Tenant) => (c.backend === 'vrf' ? router : run.ns(t.name));
     // Links first: the uplink, then the tenants' namespaces (the rendered netns add), then the clients.
@@ -180,8 +178,9 @@ async function startServers(
   dir: string,
   hosts: readonly string[],
 ): Promise<void> {
-  const tcp = new Set((c.checks ?? []).filter((x) => x.proto === 'tcp').map((x) => x.port as number));
-  const udp = new Set((c.checks ?? []).filter((x) => x.proto === 'udp').map((x) => x.port as number));
+  const checks = c.checks ?? [];
+  const tcp = new Set(checks.flatMap((x) => (x.proto === 'tcp' ? [x.port] : [])));
+  const udp = new Set(checks.flatMap((x) => (x.proto === 'udp' ? [x.port] : [])));
   if (tcp.size + udp.size === 0) return;
   const args = [
     '--ipv6',

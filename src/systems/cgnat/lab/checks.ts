@@ -4,12 +4,13 @@
 // check with `nat:` proves a NAT behaviour (behaviours.ts).
 
 import { formatPath } from '../../../input/problem.ts';
+import type { Outcome } from '../../../lab/outcome.ts';
+import { FIRST_PORT, reservePorts } from '../../../lab/ports.ts';
 import type { LabRecord } from '../../../lab/registry.ts';
+import type { CheckResult, LabReport } from '../../../lab/result.ts';
 import { plural } from '../../../util/plural.ts';
-import { type CheckResult, FIRST_PORT, type LabReport, reservePorts } from '../../cluster/lab/lab.ts';
-import type { Outcome } from '../../cluster/lab/probe.ts';
-import type { Cgnat, CgnatCheck } from '../model.ts';
-import { runNatCheck } from './behaviours.ts';
+import type { Cgnat, CgnatCheck, FlowCheck, PingCheck } from '../model.ts';
+import { type Ports, runNatCheck } from './behaviours.ts';
 import type { CgnatLab } from './build.ts';
 import { dial, inHost, judge } from './probe.ts';
 
@@ -21,10 +22,15 @@ import { dial, inHost, judge } from './probe.ts';
  */
 const STAGGER_MS = 300;
 
-async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: number): Promise<Outcome> {
+async function probe(
+  lab: CgnatLab,
+  check: PingCheck | FlowCheck,
+  from: string,
+  port: number,
+): Promise<Outcome> {
   const { cgnat } = lab;
   const to = check.to.text;
-  if (check.proto === 'ping') {
+  if (check.kind === 'ping') {
     // The router's own ping leaves from its uplink VRF (the demo's "ping in up").
     const device = from === cgnat.router && cgnat.backend === 'vrf' ? cgnat.uplink.vrf : check.source?.text;
     const r = await inHost(lab, from, [
@@ -53,7 +59,7 @@ async function probe(lab: CgnatLab, check: CgnatCheck, from: string, port: numbe
   return dial(lab, from, {
     proto: check.proto,
     to,
-    port: check.port as number,
+    port: check.port,
     sport: port,
     source: check.source?.text,
     hold: together ? 3.5 + ((check.from.length - 1) * STAGGER_MS) / 1000 : undefined,
@@ -72,20 +78,61 @@ async function routerConntrack(lab: CgnatLab, check: CgnatCheck): Promise<string
 /** Client ports the checks take at most: a limit check one past the limit, filtering two. */
 function portsNeeded(c: Cgnat): number {
   const limit = Math.min(c.nat.connections ?? c.nat.block, c.nat.block) + 1;
-  return (c.checks ?? []).reduce(
-    (n, x) => n + (x.nat === 'limit' ? limit : x.nat === 'filtering' ? 2 : x.from.length),
-    0,
-  );
+  const ports = (x: CgnatCheck) => {
+    switch (x.kind) {
+      case 'limit':
+        return limit;
+      case 'filtering':
+        return 2;
+      case 'mapping':
+        return 1;
+      case 'ping':
+      case 'flow':
+        return x.from.length;
+    }
+  };
+  return (c.checks ?? []).reduce((n, x) => n + ports(x), 0);
 }
 
+/** The clients a check runs from: several at once for a probe; a `nat:` check's one. */
+const clientsOf = (check: CgnatCheck): readonly string[] =>
+  typeof check.from === 'string' ? [check.from] : check.from;
+
 /** Results a check gives: one per client when several run it at once; a `nat:` check, one. */
-const resultsOf = (check: CgnatCheck) => (check.nat ? 1 : check.from.length);
+const resultsOf = (check: CgnatCheck) => clientsOf(check).length;
 
 /** "21 checks, 23 results (…)": the report counts results, and a check may give several. */
 export function describeChecks(checks: readonly CgnatCheck[]): string {
   const results = checks.reduce((n, c) => n + resultsOf(c), 0);
   if (results === checks.length) return plural(checks.length, 'check');
   return `${plural(checks.length, 'check')}, ${plural(results, 'result')} (a check run from several clients at once gives one per client)`;
+}
+
+interface Flow {
+  readonly from: string;
+  readonly outcome: Outcome;
+  readonly problems: readonly string[];
+  readonly port: number;
+}
+
+/** One check's flows: a probe from each of its clients (STAGGER_MS apart), or a NAT behaviour's one. */
+async function runCheck(lab: CgnatLab, check: CgnatCheck, take: Ports): Promise<Flow[]> {
+  switch (check.kind) {
+    case 'mapping':
+    case 'filtering':
+    case 'limit':
+      return [{ from: check.from, ...(await runNatCheck(lab, check, take)) }];
+    case 'ping':
+    case 'flow':
+      return Promise.all(
+        check.from.map(async (from, i) => {
+          const port = (check.kind === 'flow' ? check.sourcePort : undefined) ?? take(1);
+          await new Promise((r) => setTimeout(r, i * STAGGER_MS));
+          const outcome = await probe(lab, check, from, port);
+          return { from, outcome, problems: judge(lab, check, from, outcome), port };
+        }),
+      );
+  }
 }
 
 /**
@@ -110,16 +157,7 @@ export async function runCgnatChecks(
   const results: CheckResult[] = [];
   // One check at a time: two checks from the same client and port must not meet in conntrack.
   for (const check of checks) {
-    const flows = check.nat
-      ? [{ from: check.from[0] as string, ...(await runNatCheck(lab, check, take)) }]
-      : await Promise.all(
-          check.from.map(async (from, i) => {
-            const port = check.sourcePort ?? take(1);
-            await new Promise((r) => setTimeout(r, i * STAGGER_MS));
-            const outcome = await probe(lab, check, from, port);
-            return { from, outcome, problems: judge(lab, check, from, outcome), port };
-          }),
-        );
+    const flows = await runCheck(lab, check, take);
     // A failure's evidence: the router's conntrack entries toward the check's destination, taken at
     // once (the demo's failure shows there: one entry where two tenants' flows should be).
     const failing = flows.some((f) => f.problems.length > 0);
@@ -127,12 +165,12 @@ export async function runCgnatChecks(
       failing && investigated++ < MAX_EVIDENCE ? await routerConntrack(lab, check) : undefined;
     for (const { from, outcome: o, problems, port } of flows) {
       results.push({
-        name: check.from.length > 1 ? `${check.name} [${from}]` : check.name,
+        name: clientsOf(check).length > 1 ? `${check.name} [${from}]` : check.name,
         source: formatPath(check.path),
         proto: check.proto,
         from,
         to: check.to.text,
-        port: check.port,
+        port: check.kind === 'ping' ? undefined : check.port,
         passed: problems.length === 0,
         problems: [...problems],
         ...o,

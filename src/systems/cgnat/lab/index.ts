@@ -3,8 +3,9 @@
 // again on it, from the copy of the spec it was built from.
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FIRST_PORT } from '../../../lab/ports.ts';
 import { labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
-import { FIRST_PORT, type LabReport } from '../../cluster/lab/lab.ts';
+import type { LabReport } from '../../../lab/result.ts';
 import type { Fault } from '../../faults.ts';
 import type { Backend, Cgnat } from '../model.ts';
 import { type CgnatLabState, readCgnat } from '../system.ts';

@@ -2,10 +2,10 @@
 // the server saw, and whether that is the client's public address and port block.
 import { join } from 'node:path';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../../../lab/outcome.ts';
 import { labPace, paced } from '../../../lab/pace.ts';
 import { type RunResult, realAsyncRunner } from '../../../lab/run.ts';
 import { formatIPv4, parseIPv4 } from '../../../util/ipv4.ts';
-import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../../cluster/lab/probe.ts';
 import { blockOf } from '../compile/blocks.ts';
 import type { CgnatCheck } from '../model.ts';
 import type { CgnatLab } from './build.ts';

@@ -6,17 +6,19 @@
 // bridge; every node reloads its ruleset (atomically, table by table); the new node announces the
 // anycast gateway to the guest alone (a gratuitous ARP out of the guest's port), so the guest's
 // entry for its gateway points at its new node; the old node forgets the guest's flows.
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import { LabError } from '../../../lab/errors.ts';
+import { writeFiles } from '../../../lab/files.ts';
 import { SPEC_COPY } from '../../../lab/registry.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { Cluster, Guest } from '../model.ts';
-import { FILES, renderNode, textOf } from '../render.ts';
-import { type LabInstance, waitForPorts, waitForStp } from './build.ts';
+import { FILES, renderNode } from '../render.ts';
+import type { LabInstance } from './build.ts';
 import type { Prepared } from './lab.ts';
-import { LabError } from './topology.ts';
+import { waitForPorts, waitForStp } from './settle.ts';
 
 export interface Move {
   readonly guest: string;
@@ -92,11 +94,7 @@ export async function applyToLab(
   // 2. Every node's ruleset, rendered anew and loaded in one transaction each.
   for (const plan of next.plans) {
     const dir = join(lab.dir, 'nodes', plan.node);
-    for (const file of renderNode(plan)) {
-      const path = join(dir, file.path);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, textOf(file));
-    }
+    writeFiles(dir, renderNode(plan));
     sh(plan.node, ['nft', '-f', join(dir, FILES.nftables)]);
   }
   say(`reloaded ${FILES.nftables} on ${next.plans.map((p) => p.node).join(', ')}`);

@@ -2,30 +2,13 @@
 // path and on the upstream, the nft counters that moved, and the conntrack entries of the flow.
 // That is what a person debugging the cluster would collect by hand with tcpdump, nft and conntrack.
 import { spawn } from 'node:child_process';
+import type { Evidence } from '../../../lab/result.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import type { LabInstance } from './build.ts';
-import { type Outcome, runProbe } from './probe.ts';
+import { runProbe } from './probe.ts';
 import type { Probe } from './probes.ts';
 import { UPSTREAM } from './topology.ts';
-
-export interface NodeEvidence {
-  readonly node: string;
-  /** conntrack -L lines of the flow. */
-  readonly conntrack: readonly string[];
-  /** Rules whose counters moved during the re-run: "chain: comment (+N packets)". */
-  readonly counters: readonly string[];
-}
-
-export interface Evidence {
-  readonly clientPort: number;
-  readonly outcome: Outcome;
-  /** Set when the check was not run again: what the evidence is instead (the CGNAT lab's). */
-  readonly note?: string;
-  /** Packets of the flow on every captured host, in time order: "+0.000412 node2 eth0 In ...". */
-  readonly wire: readonly string[];
-  readonly nodes: readonly NodeEvidence[];
-}
 
 export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort: number): Promise<Evidence> {
   const nodes = nodesOnPath(lab, probe);

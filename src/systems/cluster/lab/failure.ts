@@ -4,8 +4,9 @@
 
 import { runChecked } from '../../../lab/run.ts';
 import type { Cluster } from '../model.ts';
-import { type LabInstance, waitForStp } from './build.ts';
+import type { LabInstance } from './build.ts';
 import type { Probe } from './probes.ts';
+import { waitForStp } from './settle.ts';
 
 /** The nodes a probe relies on: the one it enters, the ones hosting its client and its server, where it must leave. */
 export function nodesOf(cluster: Cluster, probe: Probe): Set<string> {

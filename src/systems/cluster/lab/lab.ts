@@ -4,20 +4,23 @@ import type { HostPlan } from '../../../host/plan.ts';
 import { formatPath } from '../../../input/problem.ts';
 import { arpTableFulls, arpTableLimit, overflowProblem } from '../../../lab/neighbours.ts';
 import type { NamespaceRun } from '../../../lab/netns.ts';
-import { clearObservations, flowNodes, readObservations } from '../../../lab/observe.ts';
-import { type LabRecord, writeState } from '../../../lab/registry.ts';
+import { clearObservations, flowNodes, type Observations, readObservations } from '../../../lab/observe.ts';
+import type { Outcome } from '../../../lab/outcome.ts';
+import { reservePorts } from '../../../lab/ports.ts';
+import { writeState } from '../../../lab/registry.ts';
+import type { CheckResult, Evidence, LabReport, ReportParts } from '../../../lab/result.ts';
 import { mapLimit, type Runner } from '../../../lab/run.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Fault } from '../../faults.ts';
 import { formatHostRef } from '../checks.ts';
 import { compileCluster } from '../compile/index.ts';
-import { type SyncStat, syncStats } from '../features/ctsync/lab.ts';
+import { FEATURES } from '../features/index.ts';
 import type { Check, Cluster } from '../model.ts';
 import { type ClusterLabState, readCluster } from '../system.ts';
 import { buildLab, type LabInstance, labInstance } from './build.ts';
-import { type Evidence, gatherEvidence } from './evidence.ts';
+import { gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
-import { judge, type Outcome, runProbe } from './probe.ts';
+import { judge, runProbe } from './probe.ts';
 import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './probes.ts';
 import { holdConnection } from './survival.ts';
 import { labTopology, type Topology, UPSTREAM, WORKSTATION } from './topology.ts';
@@ -63,70 +66,89 @@ export function labUp(p: Prepared, options: UpOptions): Promise<{ lab: LabInstan
   return buildLab(p.cluster, p.topology, p.plans, { spec: p.file, servers: p.servers, ...options });
 }
 
-export interface CheckResult {
-  readonly name: string;
-  /** Where the check comes from in the spec: "checks[2]", or the forward or guest it was derived from. */
-  readonly source: string;
-  readonly proto: string;
-  readonly from: string;
-  readonly to: string;
-  readonly port?: number;
-  readonly passed: boolean;
-  readonly problems: readonly string[];
-  readonly answered?: string;
-  readonly saw?: string;
-  readonly replyFrom?: string;
-  /** The client's wait for the answer (ms), and for udp the datagrams it sent. */
-  readonly ms?: number;
-  readonly tries?: number;
-  /** The node the workstation's packets entered the cluster through (seen on the uplink). */
-  readonly enters?: string;
-  /** The node packets toward the workstation left the cluster through. */
-  readonly leaves?: string;
-  readonly clientPort: number;
-  readonly evidence?: Evidence;
-}
-
-export interface LabReport {
-  readonly lab: string;
-  readonly cluster: string;
-  readonly faults: readonly string[];
-  readonly derived: boolean;
-  readonly passed: number;
-  readonly failed: number;
-  readonly results: readonly CheckResult[];
-  /** conntrackd on each node after the checks (strategy ctsync): the sync is real and moving. */
-  readonly sync?: readonly SyncStat[];
-  /** The checks run again after cutting a node off (`lab test --cut`). */
-  readonly afterCut?: {
-    readonly node: string;
-    readonly report: LabReport;
-    /** TCP connections opened before the cut, through other nodes: did each still answer after it? */
-    readonly established: readonly {
-      readonly name: string;
-      readonly survived: boolean;
-      readonly error?: string;
-    }[];
-  };
-}
+// The report's types are the engine's (the CGNAT lab gives the same); the CLI imports them from here.
+export type { CheckResult, LabReport } from '../../../lab/result.ts';
 
 const PARALLEL_CLIENTS = 8;
 const arpRank = (probe: Probe) => (probe.check.proto === 'arp' ? 0 : 1);
 /** Failures re-run with captures; past this many the cause is rarely different. */
 const MAX_EVIDENCE = 12;
-export const FIRST_PORT = 20000;
-const LAST_PORT = 59999;
+/** A probe as planned: the client port its flow leaves from, and what came back. */
+interface ProbeRun {
+  readonly probe: Probe;
+  readonly clientPort: number;
+  readonly outcome: Outcome;
+}
 
 /**
- * Client ports for `count` flows, reserved in the lab's state before anything is sent: a run that
- * dies half-way, or one running beside it, must not reuse a port whose flow still sits in conntrack
- * or TIME_WAIT.
+ * Clients run side by side (each flow has its own client port); evidence is gathered one failure at
+ * a time, later, so that the counters that move belong to that failure alone. ARP probes start
+ * first: each listens a full second for every answer, the others end sooner.
  */
-export function reservePorts(state: LabRecord, count: number): () => number {
-  let port = state.nextPort + count > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
-  state.nextPort = port + count;
-  writeState(state);
-  return () => port++;
+async function runProbes(
+  lab: LabInstance,
+  probes: readonly Probe[],
+  nextPort: () => number,
+): Promise<ProbeRun[]> {
+  const planned = probes.map((probe) => ({ probe, clientPort: nextPort() }));
+  const arpFirst = [...planned].sort((a, b) => arpRank(a.probe) - arpRank(b.probe));
+  const outcomes = new Map(
+    await mapLimit(
+      arpFirst,
+      PARALLEL_CLIENTS,
+      async (r) => [r, await runProbe(lab, r.probe, r.clientPort)] as const,
+    ),
+  );
+  return planned.flatMap((r) => {
+    const outcome = outcomes.get(r);
+    return outcome ? [{ ...r, outcome }] : [];
+  });
+}
+
+/** The nodes a flow used, as the upstream saw them. */
+type FlowNodes = { readonly enters?: string; readonly leaves?: string };
+
+/** Where a flow entered and left the cluster, from the upstream's observations of its client port. */
+function flowOf(
+  probe: Probe,
+  clientPort: number,
+  seen: Observations,
+  nodeOfMac: ReadonlyMap<string, string>,
+): FlowNodes {
+  if (probe.port === undefined) return {};
+  return flowNodes(
+    seen,
+    {
+      proto: probe.check.proto === 'udp' ? 'udp' : 'tcp',
+      clientPort,
+      serverPort: probe.port,
+      clientIsWorkstation: probe.client === WORKSTATION,
+    },
+    nodeOfMac,
+  );
+}
+
+function resultOf(
+  run: ProbeRun,
+  problems: string[],
+  flow: FlowNodes,
+  evidence: Evidence | undefined,
+): CheckResult {
+  const c = run.probe.check;
+  return {
+    name: c.name,
+    source: formatPath(c.path),
+    proto: c.proto,
+    from: formatHostRef(c.from),
+    to: formatHostRef(c.to),
+    port: c.port,
+    passed: problems.length === 0,
+    problems,
+    ...run.outcome,
+    ...flow,
+    clientPort: run.clientPort,
+    evidence,
+  };
 }
 
 /** Runs every probe once, then reads the wire observations, judges, and gathers evidence on failures. */
@@ -141,20 +163,8 @@ export async function runChecks(
   progress(
     `running ${plural(p.probes.length, 'check')}${p.derived ? ' (derived from the forwards and guests: the spec has no checks:)' : ''}`,
   );
-  // Clients run side by side (each flow has its own client port); evidence is gathered one
-  // failure at a time, so that the counters that move belong to that failure alone.
-  // ARP probes start first: each listens a full second for every answer, the others end sooner.
-  const planned = p.probes.map((probe) => ({ probe, clientPort: nextPort() }));
-  const arpFirst = [...planned].sort((a, b) => arpRank(a.probe) - arpRank(b.probe));
   const fullBefore = arpTableFulls();
-  const outcomes = new Map(
-    await mapLimit(
-      arpFirst,
-      PARALLEL_CLIENTS,
-      async (r) => [r, await runProbe(lab, r.probe, r.clientPort)] as const,
-    ),
-  );
-  const runs = planned.map((r) => ({ ...r, outcome: outcomes.get(r) as Outcome }));
+  const runs = await runProbes(lab, p.probes, nextPort);
   const full = arpTableFulls() - fullBefore;
   const overflow = full > 0 ? overflowProblem(full, arpTableLimit()) : undefined;
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
@@ -162,44 +172,18 @@ export async function runChecks(
 
   const results: CheckResult[] = [];
   let investigated = 0;
-  for (const { probe, clientPort, outcome } of runs) {
-    const flow =
-      probe.port === undefined
-        ? {}
-        : flowNodes(
-            seen,
-            {
-              proto: probe.check.proto === 'udp' ? 'udp' : 'tcp',
-              clientPort,
-              serverPort: probe.port,
-              clientIsWorkstation: probe.client === WORKSTATION,
-            },
-            nodeOfMac,
-          );
-    const problems = judge(probe, outcome, flow);
+  for (const run of runs) {
+    const flow = flowOf(run.probe, run.clientPort, seen, nodeOfMac);
+    const problems = judge(run.probe, run.outcome, flow);
     // A failure then may be the table's, not the path's: the evidence run below often passes.
     if (overflow && problems.length > 0) problems.push(overflow);
     let evidence: Evidence | undefined;
     if (problems.length > 0 && investigated < MAX_EVIDENCE) {
       investigated++;
-      progress(`failed: ${probe.check.name}; running it again to collect evidence`);
-      evidence = await gatherEvidence(lab, probe, nextPort());
+      progress(`failed: ${run.probe.check.name}; running it again to collect evidence`);
+      evidence = await gatherEvidence(lab, run.probe, nextPort());
     }
-    const c = probe.check;
-    results.push({
-      name: c.name,
-      source: formatPath(c.path),
-      proto: c.proto,
-      from: formatHostRef(c.from),
-      to: formatHostRef(c.to),
-      port: c.port,
-      passed: problems.length === 0,
-      problems,
-      ...outcome,
-      ...flow,
-      clientPort,
-      evidence,
-    });
+    results.push(resultOf(run, problems, flow, evidence));
   }
   writeState(state);
   const failed = results.filter((r) => !r.passed).length;
@@ -211,8 +195,15 @@ export async function runChecks(
     passed: results.length - failed,
     failed,
     results,
-    ...(lab.plans.some((plan) => plan.conntrackd) ? { sync: syncStats(lab) } : {}),
+    ...featureParts(lab),
   };
+}
+
+/** What the cluster's features add to the report (conntrackd's figures), in FEATURES order. */
+function featureParts(lab: LabInstance): ReportParts {
+  const parts: ReportParts = {};
+  for (const feature of FEATURES) Object.assign(parts, feature.report?.(lab));
+  return parts;
 }
 
 /** Up, check, down: the lab is removed whatever happens. */

@@ -6,27 +6,11 @@
 //   arp   probe.py arp: every MAC that answers "who has <address>"
 import { join } from 'node:path';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
-import { labPace, paced, seconds } from '../../../lab/pace.ts';
-import type { RunResult } from '../../../lab/run.ts';
+import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../../../lab/outcome.ts';
+import { labPace, paced } from '../../../lab/pace.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { LabInstance } from './build.ts';
 import type { Probe } from './probes.ts';
-
-export interface Outcome {
-  /** The host whose server answered (from its banner), or for arp the nodes whose MACs answered. */
-  readonly answered?: string;
-  /** The source address the server saw. */
-  readonly saw?: string;
-  /** Where the reply came from, as the client saw it: "address:port" (ping: the address). */
-  readonly replyFrom?: string;
-  /** The client's time from its first packet to the answer, in milliseconds. */
-  readonly ms?: number;
-  /** udp: datagrams sent before the reply came (the client resends each second). */
-  readonly tries?: number;
-  /** arp: every MAC that answered. */
-  readonly macs?: readonly string[];
-  readonly error?: string;
-}
 
 const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
 
@@ -34,29 +18,6 @@ const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
 const CLIENT_TIMEOUT_MS = 3_000;
 /** How long ping waits for its echo reply at the usual pace. */
 const PING_WAIT_MS = 2_000;
-/**
- * How long the lab lets a client run, its start included, before it stops it, at the usual pace.
- * A client ends on its own timeout well before; this is for a machine too busy to run it at all,
- * and leaves room for load that comes after the pace was measured.
- */
-export const CLIENT_LIMIT_MS = 20_000;
-
-/**
- * Why a client gave no result, in words and never empty: the lab stopped it at its limit, a signal
- * ended it, it exited with an error (the last line it wrote to stderr), or it printed no result.
- */
-export function clientFailure(client: string, r: RunResult, limitMs: number): string {
-  if (r.timedOut) return `${client} had not finished after ${seconds(limitMs)}; the lab stopped it`;
-  if (r.signal) return `${client} was ended by ${r.signal}`;
-  const said = r.stderr.trim().split('\n').at(-1)?.trim() ?? '';
-  if (r.code !== 0)
-    return said ? `${client} exited ${r.code}: ${said}` : `${client} exited ${r.code} without a message`;
-  const out = r.stdout.trim();
-  return out
-    ? `${client} printed no result: ${JSON.stringify(out.slice(0, 120))}`
-    : `${client} printed nothing${said ? `: ${said}` : ''}`;
-}
-
 export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
   const address = formatIPv4(probe.address);
   const limitMs = paced(CLIENT_LIMIT_MS);

@@ -3,10 +3,11 @@
 // expectations (who answers, the source address the server must see, where the reply comes from).
 // A spec without "checks:" gets checks derived from its forwards and guests.
 
+import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { formatHostRef } from '../checks.ts';
 import type { Check, Cluster, Guest, HostRef, Network } from '../model.ts';
-import { addressOn, LabError, type Topology, WORKSTATION } from './topology.ts';
+import { addressOn, type Topology, WORKSTATION } from './topology.ts';
 
 /** The port every guest and the workstation serve for outbound and guest-to-guest checks. */
 export const LAB_PORT = 9000;

@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import type { Outcome } from '../../../lab/outcome.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { LabInstance } from './build.ts';
-import { fromBanner, type Outcome } from './probe.ts';
+import { fromBanner } from './probe.ts';
 import type { Probe } from './probes.ts';
 
 export interface HeldConnection {

@@ -6,6 +6,7 @@
 //   <node> <pipe ifname> ── <pipe ifname> <other node>
 //   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.ip has run
 
+import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Cluster, Guest, HostRef, Network, Node } from '../model.ts';
@@ -71,11 +72,6 @@ export interface Topology {
   readonly notes: readonly string[];
 }
 
-/** Thrown when the lab cannot model the cluster; says why and what to change. */
-export class LabError extends Error {
-  override name = 'LabError';
-}
-
 export const UPSTREAM = 'upstream';
 export const WORKSTATION = 'workstation';
 const UPLINK_BRIDGE = 'uplink';
@@ -99,10 +95,42 @@ export function labTopology(cluster: Cluster): Topology {
     ...cluster.nodes.map((n): LabHost => ({ name: n.name, role: 'node' })),
     ...cluster.guests.map((g): LabHost => ({ name: g.name, role: 'guest' })),
   ];
+  const uplinks = uplinkLinks(cluster, notes);
+  const guests = labGuests(cluster);
   const links: VethPair[] = [
     { a: { host: WORKSTATION, ifname: 'eth0' }, b: { host: UPSTREAM, ifname: 'wan0' }, what: 'workstation' },
+    ...uplinks.links,
+    ...pipeLinks(cluster),
+    ...guests.map(
+      (g): VethPair => ({
+        a: { host: g.guest.name, ifname: 'eth0', mac: g.guest.mac },
+        b: { host: g.guest.node, ifname: g.vif },
+        what: `guest ${g.guest.name}`,
+      }),
+    ),
   ];
+  return {
+    hosts,
+    links,
+    guests,
+    upstream: {
+      bridge: UPLINK_BRIDGE,
+      uplinkCidr: `${formatIPv4(cluster.uplink.gateway)}/${cluster.uplink.subnet.length}`,
+      wanCidr: `${formatIPv4(wan.network + 1)}/${wan.length}`,
+      portOf: uplinks.portOf,
+    },
+    workstation: {
+      address: wan.network + 10,
+      cidr: `${formatIPv4(wan.network + 10)}/${wan.length}`,
+      gateway: formatIPv4(wan.network + 1),
+    },
+    notes,
+  };
+}
 
+/** Each node's first uplink port plugged into the upstream (the port it gets there by node), the others spare. */
+function uplinkLinks(cluster: Cluster, notes: string[]): { links: VethPair[]; portOf: Map<string, string> } {
+  const links: VethPair[] = [];
   const portOf = new Map<string, string>();
   cluster.nodes.forEach((node, i) => {
     const [first, ...rest] = node.uplinkPorts;
@@ -126,7 +154,11 @@ export function labTopology(cluster: Cluster): Topology {
         `node ${node.name}: only ${first} of its uplink ports is plugged into the upstream; ${rest.join(', ')} exist unconnected (a bond is not modelled)`,
       );
   });
+  return { links, portOf };
+}
 
+/** Every network's pipes; two VLAN subinterfaces of one tag, each alone on its parent, as a VLAN pipe. */
+function pipeLinks(cluster: Cluster): VethPair[] {
   const parents = new Map<string, number>(); // "node parent" -> pipes on it: a veth has one peer
   const vlanOf = (ifname: string) => /^(.+)\.(\d+)$/.exec(ifname);
   for (const network of cluster.networks)
@@ -135,62 +167,43 @@ export function labTopology(cluster: Cluster): Topology {
         const m = vlanOf(end.ifname);
         if (m) parents.set(`${end.node} ${m[1]}`, (parents.get(`${end.node} ${m[1]}`) ?? 0) + 1);
       }
-  for (const network of cluster.networks) {
-    for (const pipe of network.pipes) {
+  return cluster.networks.flatMap((network) =>
+    network.pipes.map((pipe): VethPair => {
       const [a, b] = pipe.ends;
       const [va, vb] = [vlanOf(a.ifname), vlanOf(b.ifname)];
+      const alone = (node: string, parent: string | undefined) => parents.get(`${node} ${parent}`) === 1;
       const vlan =
-        va &&
-        vb &&
+        va?.[1] !== undefined &&
+        vb?.[1] !== undefined &&
         va[2] === vb[2] &&
-        parents.get(`${a.node} ${va[1]}`) === 1 &&
-        parents.get(`${b.node} ${vb[1]}`) === 1
-          ? { id: Number(va[2]), parentA: va[1] as string, parentB: vb[1] as string }
+        alone(a.node, va[1]) &&
+        alone(b.node, vb[1])
+          ? { id: Number(va[2]), parentA: va[1], parentB: vb[1] }
           : undefined;
-      links.push({
+      return {
         a: { host: a.node, ifname: a.ifname },
         b: { host: b.node, ifname: b.ifname },
         what: `pipe of ${network.name}`,
         ...(vlan ? { vlan } : {}),
-      });
-    }
-  }
+      };
+    }),
+  );
+}
 
+function labGuests(cluster: Cluster): LabGuest[] {
   const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
-  const guests = cluster.guests.map((guest, i): LabGuest => {
-    const network = networkByName.get(guest.network) as Network;
-    const vif = ifnameFor('vif-', guest.name, i + 1, '');
-    links.push({
-      a: { host: guest.name, ifname: 'eth0', mac: guest.mac },
-      b: { host: guest.node, ifname: vif },
-      what: `guest ${guest.name}`,
-    });
+  return cluster.guests.map((guest, i): LabGuest => {
+    const network = networkByName.get(guest.network);
+    if (!network)
+      throw new LabError(`guest ${guest.name} is on network ${guest.network}, which the cluster lacks`);
     return {
       guest,
       network,
-      vif,
+      vif: ifnameFor('vif-', guest.name, i + 1, ''),
       cidr: `${formatIPv4(guest.address)}/${network.subnet.length}`,
       gateway: formatIPv4(network.gateway),
     };
   });
-
-  return {
-    hosts,
-    links,
-    guests,
-    upstream: {
-      bridge: UPLINK_BRIDGE,
-      uplinkCidr: `${formatIPv4(cluster.uplink.gateway)}/${cluster.uplink.subnet.length}`,
-      wanCidr: `${formatIPv4(wan.network + 1)}/${wan.length}`,
-      portOf,
-    },
-    workstation: {
-      address: wan.network + 10,
-      cidr: `${formatIPv4(wan.network + 10)}/${wan.length}`,
-      gateway: formatIPv4(wan.network + 1),
-    },
-    notes,
-  };
 }
 
 function chooseWan(cluster: Cluster): Prefix {

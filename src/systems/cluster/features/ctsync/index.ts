@@ -1,5 +1,13 @@
 // CT-SYNC inbound: conntrackd replicates the entering node's flows to every node (seed part 3).
 import type { Feature } from '../feature.ts';
 import { compileCtsync } from './compile.ts';
+import { startConntrackd, syncStats } from './lab.ts';
+import { ctsyncFiles } from './render.ts';
 
-export const ctsync: Feature = { name: 'ctsync', compile: compileCtsync };
+export const ctsync: Feature = {
+  name: 'ctsync',
+  compile: compileCtsync,
+  files: ctsyncFiles,
+  startInLab: startConntrackd,
+  report: (lab) => (lab.plans.some((plan) => plan.conntrackd) ? { sync: syncStats(lab) } : {}),
+};

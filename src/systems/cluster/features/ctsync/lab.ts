@@ -2,12 +2,14 @@
 // conntrackd.conf, unchanged. The file names Debian's paths (/var/run, /var/lock, /var/log); each
 // daemon gets its own mount namespace in which the node's lab directory is bound over /run and
 // /var/log, so several daemons run side by side and the machine's own /run is never touched.
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HostPlan } from '../../../../host/plan.ts';
+import { LabError } from '../../../../lab/errors.ts';
 import { paced, seconds } from '../../../../lab/pace.ts';
+import type { SyncStat } from '../../../../lab/result.ts';
+import { startDaemon } from '../../../../lab/servers.ts';
 import type { LabInstance } from '../../lab/build.ts';
-import { LabError } from '../../lab/topology.ts';
 import { FILES } from '../../render.ts';
 import { CONNTRACKD_PATHS } from './render.ts';
 
@@ -55,26 +57,29 @@ export function conntrackdArgv(
 }
 
 /** Starts every node's conntrackd in the foreground (its PID is the daemon's) and waits for its socket. */
-export async function startConntrackd(
-  lab: LabInstance,
-  pids: number[],
-  say: (line: string) => void,
-): Promise<void> {
+export async function startConntrackd(lab: LabInstance, say: (line: string) => void): Promise<number[]> {
   const nodes = lab.plans.filter((p) => p.conntrackd);
-  if (nodes.length === 0) return;
-  for (const plan of nodes) {
+  if (nodes.length === 0) return [];
+  const pids = nodes.map((plan) => {
     const { run, log } = dirsOf(lab.dir, plan.node);
     mkdirSync(join(run, 'lock'), { recursive: true }); // /var/lock is /run/lock
     mkdirSync(log, { recursive: true });
     copyFileSync(join(lab.dir, 'nodes', plan.node, FILES.conntrackd), join(run, 'conntrackd.conf'));
-    const out = openSync(join(lab.dir, 'logs', `${plan.node}-conntrackd.log`), 'a');
-    const [cmd, ...args] = conntrackdArgv(lab.dir, lab.ns(plan.node), plan.node, []);
-    const child = spawn(cmd as string, args, { detached: true, stdio: ['ignore', out, out] });
-    if (child.pid === undefined) throw new LabError(`node ${plan.node}: conntrackd did not start`);
-    lab.track(child.pid);
-    pids.push(child.pid);
-    child.unref();
-  }
+    const pid = startDaemon(
+      conntrackdArgv(lab.dir, lab.ns(plan.node), plan.node, []),
+      join(lab.dir, 'logs', `${plan.node}-conntrackd.log`),
+      `node ${plan.node}: conntrackd`,
+    );
+    lab.track(pid);
+    return pid;
+  });
+  await waitForSockets(lab, nodes);
+  say(`conntrackd running on ${describeNodes(lab, nodes)}`);
+  return pids;
+}
+
+/** Each daemon's control socket: there once it reads its file and serves `conntrackd -s`. */
+async function waitForSockets(lab: LabInstance, nodes: readonly HostPlan[]): Promise<void> {
   const socket = CONNTRACKD_PATHS.socket.replace(/^\/var\/run\//, '');
   const limit = paced(10_000);
   const deadline = Date.now() + limit;
@@ -88,13 +93,16 @@ export async function startConntrackd(
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  // What each daemon was started with, from the file it read: nodes that agree share one line.
+}
+
+/** What each daemon was started with, from the file it read: nodes that agree share one label. */
+function describeNodes(lab: LabInstance, nodes: readonly HostPlan[]): string {
   const byLabel = new Map<string, string[]>();
   for (const plan of nodes) {
     const label = describeSync(readFileSync(join(dirsOf(lab.dir, plan.node).run, 'conntrackd.conf'), 'utf8'));
     byLabel.set(label, [...(byLabel.get(label) ?? []), plan.node]);
   }
-  say(`conntrackd running on ${[...byLabel].map(([label, on]) => `${on.join(', ')} (${label})`).join('; ')}`);
+  return [...byLabel].map(([label, on]) => `${on.join(', ')} (${label})`).join('; ');
 }
 
 /** A conntrackd.conf's sync as a label: "NOTRACK, multicast 225.0.0.50:3780 on guestbr0". */
@@ -112,19 +120,6 @@ export function conntrackdStats(lab: LabInstance, node: string): string {
   return r.stdout;
 }
 
-/** One node's conntrackd, as `conntrackd -s` reports it after the checks. */
-export interface SyncStat {
-  readonly node: string;
-  /** Sync messages on the wire (multicast), each way. */
-  readonly sent: number;
-  readonly received: number;
-  /** Flows from other nodes written into this node's kernel table, and the writes that failed. */
-  readonly injected: number;
-  readonly injectFailed: number;
-  /** Messages the sequence numbers say were lost: FTFW only (NOTRACK's counter counts other senders). */
-  readonly lost?: number;
-}
-
 /** The figures a user reads in `conntrackd -s`: traffic, direct injections, losses. */
 export function parseStats(node: string, text: string, mode: 'ftfw' | 'notrack'): SyncStat {
   const number = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
@@ -139,6 +134,7 @@ export function parseStats(node: string, text: string, mode: 'ftfw' | 'notrack')
   };
 }
 
+/** Every node's conntrackd figures after the checks: the sync is real and moving. */
 export function syncStats(lab: LabInstance): SyncStat[] {
   return lab.plans.flatMap((p) =>
     p.conntrackd ? [parseStats(p.node, conntrackdStats(lab, p.node), p.conntrackd.mode)] : [],

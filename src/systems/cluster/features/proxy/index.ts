@@ -1,8 +1,12 @@
 // HTTP reverse proxies on the nodes, HAProxy toward a guest (seed part 3, use case U1).
 import type { Feature } from '../feature.ts';
 import { compileProxies } from './compile.ts';
+import { startProxies } from './lab.ts';
+import { proxyFiles } from './render.ts';
 
 export const proxy: Feature = {
   name: 'proxy',
   compile: (ctx, node, plan) => compileProxies(ctx, node, plan),
+  files: proxyFiles,
+  startInLab: startProxies,
 };
