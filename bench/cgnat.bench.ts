@@ -28,8 +28,8 @@ import { realRunner } from '../src/lab/run.ts';
 import { compileCgnat } from '../src/systems/cgnat/compile/index.ts';
 import { type BuiltCgnatLab, buildCgnatLab } from '../src/systems/cgnat/lab/build.ts';
 import { renderCgnat } from '../src/systems/cgnat/render.ts';
+import { readCgnat } from '../src/systems/cgnat/system.ts';
 import { textOf } from '../src/systems/cluster/render.ts';
-import { readCgnat } from '../src/systems/read.ts';
 import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   CONNRATE,

@@ -13,7 +13,7 @@ import { type CheckResult, type LabReport, labUp, prepare } from '../src/systems
 import { describeTopology, labTopology } from '../src/systems/cluster/lab/topology.ts';
 import { FILES, type RenderedFile, textOf } from '../src/systems/cluster/render.ts';
 import { FAULTS, type Fault, faultsFor } from '../src/systems/faults.ts';
-import { readAnySpec } from '../src/systems/read.ts';
+import { readSpec } from '../src/systems/registry.ts';
 import { MAIN } from './support/cli.ts';
 import { EXAMPLES_DIR, exampleFiles, renderExample } from './support/examples.ts';
 import { needsRoot, needsVm } from './support/root.ts';
@@ -149,7 +149,7 @@ describe('lab lines: a fault the spec has nothing for is refused', () => {
   const example = (name: string) => join(EXAMPLES_DIR, `${name}.yaml`);
 
   test('each example takes the faults of its strategy, networks and proxies; every fault fits some example', () => {
-    const of = (name: string) => faultsFor(readAnySpec(example(name)));
+    const of = (name: string) => faultsFor(readSpec(example(name)));
     assert.deepEqual(of('part4-stateless'), [
       'stateless-after-conntrack',
       'stateless-reply-port-kept',
@@ -162,7 +162,7 @@ describe('lab lines: a fault the spec has nothing for is refused', () => {
       'anycast-arp-leak',
     ]);
     assert.deepEqual(of('cgnat-demo'), ['cgnat-without-zones']);
-    const used = new Set(exampleFiles().flatMap((f) => faultsFor(readAnySpec(f))));
+    const used = new Set(exampleFiles().flatMap((f) => faultsFor(readSpec(f))));
     assert.deepEqual(
       Object.keys(FAULTS).filter((f) => !used.has(f as Fault)),
       [],

@@ -10,7 +10,7 @@ import type { HostPlan } from '../src/host/plan.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
 import { compileCluster } from '../src/systems/cluster/compile/index.ts';
 import { renderNode } from '../src/systems/cluster/render.ts';
-import { readCluster } from '../src/systems/read.ts';
+import { readCluster } from '../src/systems/cluster/system.ts';
 import { clusterExamples, exampleName } from './support/examples.ts';
 import { needsRoot } from './support/root.ts';
 

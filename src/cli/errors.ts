@@ -4,6 +4,7 @@
 
 import { escapeControls, formatProblem, SpecError } from '../input/problem.ts';
 import { LabError } from '../lab/errors.ts';
+import { exitIfInterrupted } from '../lab/interrupt.ts';
 import { plural } from '../util/plural.ts';
 import { colorsFor } from './color.ts';
 
@@ -50,6 +51,25 @@ export function reportAndExit(err: unknown, outcome?: string): never {
     process.exit(EXIT.usage);
   }
   throw err;
+}
+
+/**
+ * A command's action: whatever it throws ends the command as reportAndExit says, after the interrupt
+ * of a lab run if there was one (a step that failed because of it is not the news). `outcome`
+ * says what did not happen, from the action's arguments.
+ */
+export function action<A extends unknown[]>(
+  run: (...args: A) => void | Promise<void>,
+  outcome?: (...args: A) => string,
+): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      exitIfInterrupted();
+      reportAndExit(err, outcome?.(...args));
+    }
+  };
 }
 
 /** Problems go to stderr: coloured when stderr is a terminal, whatever stdout is. */

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // convergent: one cluster spec -> each node's host networking, proven before it reaches a host.
 import { Command, CommanderError } from '@commander-js/extra-typings';
-import { cgnatCommand } from './cgnat.ts';
+import { cgnatCommand } from './cgnat/index.ts';
 import { checkCommand } from './check.ts';
-import { doctorCommand } from './doctor.ts';
+import { doctorCommand } from './doctor/index.ts';
 import { EXIT, endQuietlyOnClosedPipe } from './errors.ts';
-import { labCommand } from './lab.ts';
+import { labCommand } from './lab/index.ts';
 import { renderCommand } from './render.ts';
 import { schemaCommand } from './schema.ts';
 

@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { RenderedFile } from '../systems/cluster/render.ts';
+import type { RenderedFile } from '../host/files.ts';
 import { UsageError } from './errors.ts';
 
 export function writeNodeDirs(outDir: string, nodes: ReadonlyMap<string, readonly RenderedFile[]>): void {

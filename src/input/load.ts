@@ -64,11 +64,12 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
       message: `${plural(doc.errors.length - shown, 'more YAML syntax error')} from here on`,
       fix: 'fix the ones above first: later errors often follow from them (or is this file a spec at all?)',
     });
-  const kind = doc.get('kind');
+  const kind = kindOf(doc.get('kind'));
   const schema = kind === 'cgnat' ? CgnatSchema : ClusterSchema;
   for (const d of duplicateKeys(doc))
     syntax.push({ ...duplicateProblem(schema, d), file, location: source.locateOffset(d.offset) });
   if (syntax.length > 0) throw new SpecError(syntax);
+  if (kind === undefined) throw new SpecError([unknownKind(doc.get('kind'), source, file)]);
   const data: unknown = doc.toJS();
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
     throw new SpecError([
@@ -92,6 +93,28 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
   return cgnat
     ? { kind: 'cgnat', file, spec: parsed.data as CgnatSpec, source }
     : { kind: 'cluster', file, spec: parsed.data as ClusterSpec, source };
+}
+
+/** The schema of each kind of spec (systems/registry.ts has a system for each); no "kind" is a cluster. */
+export const SPEC_SCHEMAS = { cluster: ClusterSchema, cgnat: CgnatSchema } as const;
+export type SpecKind = keyof typeof SPEC_SCHEMAS;
+const DEFAULT_KIND: SpecKind = 'cluster';
+
+function kindOf(value: unknown): SpecKind | undefined {
+  if (value === undefined) return DEFAULT_KIND;
+  return typeof value === 'string' && Object.hasOwn(SPEC_SCHEMAS, value) ? (value as SpecKind) : undefined;
+}
+
+/** A kind no system has: located at its value, with the kinds there are. */
+function unknownKind(value: unknown, source: SourceMap, file: string): LocatedProblem {
+  const kinds = Object.keys(SPEC_SCHEMAS).map((k) => (k === DEFAULT_KIND ? `${k} (the default)` : k));
+  return {
+    file,
+    location: source.locate(['kind']),
+    path: ['kind'],
+    message: `kind is ${JSON.stringify(value)}; the kinds of spec are: ${kinds.join(', ')}`,
+    fix: `write one of them, or leave "kind" out for a ${DEFAULT_KIND}`,
+  };
 }
 
 export function locateAll(problems: readonly Problem[], source: SourceMap, file: string): LocatedProblem[] {

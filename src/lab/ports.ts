@@ -1,5 +1,5 @@
 // Client ports: each run of checks reserves its range in the lab's state before it sends anything.
-import { type LabState, writeState } from './registry.ts';
+import { type LabRecord, writeState } from './registry.ts';
 
 export const FIRST_PORT = 20000;
 const LAST_PORT = 59999;
@@ -9,7 +9,7 @@ const LAST_PORT = 59999;
  * dies half-way, or one running beside it, must not reuse a port whose flow still sits in conntrack
  * or TIME_WAIT.
  */
-export function reservePorts(state: LabState, count: number): () => number {
+export function reservePorts(state: LabRecord, count: number): () => number {
   let port = state.nextPort + count > LAST_PORT + 1 ? FIRST_PORT : state.nextPort;
   state.nextPort = port + count;
   writeState(state);

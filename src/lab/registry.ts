@@ -4,31 +4,31 @@
 // every lab whose creating process is gone: those of `lab up` and the leftovers of crashed runs.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../systems/cgnat/model.ts';
-import type { HostRole } from '../systems/cluster/lab/topology.ts';
 import { deleteNamespaces, killQuietly, NETNS_PREFIX } from './netns.ts';
 import type { Runner } from './run.ts';
 
 export const LAB_ROOT = process.env.CONVERGENT_LAB_DIR ?? '/run/convergent/lab';
 
-export interface LabState {
+/**
+ * What every lab has, whatever its system: the engine's part of state.json. A system's state adds
+ * its own fields (systems/<kind>/system.ts) and is read by the system of its `kind`.
+ */
+export interface LabRecord {
   readonly id: string;
-  /** A CGNAT router's lab (kind: cgnat), on this backend; a cluster's otherwise. */
-  readonly kind?: 'cgnat';
-  readonly backend?: Backend;
-  readonly cluster: string;
+  /** The kind of spec the lab was built from (cluster, cgnat): the system that reads the rest. */
+  readonly kind: string;
+  /** The cluster's or the router's name. */
+  readonly name: string;
   /** Absolute path of the spec the lab was built from. */
   readonly spec: string;
   readonly faults: readonly string[];
   readonly created: string;
-  readonly hosts: Readonly<Record<string, { readonly role: HostRole; readonly ns: string }>>;
+  readonly hosts: Readonly<Record<string, { readonly role: string; readonly ns: string }>>;
   /** Servers started in the lab's namespaces. */
   readonly pids: readonly number[];
   /** The first client port the next run of checks may use; each run reserves its range first. */
   nextPort: number;
   readonly notes: readonly string[];
-  /** Each node's uplink bridge MAC -> node: how the upstream tells nodes apart on the wire. */
-  readonly uplinkMacs: Readonly<Record<string, string>>;
 }
 
 /** The copy of the spec the lab was built from: `lab check` reads this, not the file as edited since. */
@@ -37,7 +37,7 @@ export const SPEC_COPY = 'spec.yaml';
 export const labDir = (id: string) => join(LAB_ROOT, id);
 
 /** Writes state.json into the lab's directory, which only buildLab creates (a lab removed meanwhile stays removed). */
-export function writeState(state: LabState): void {
+export function writeState(state: LabRecord): void {
   const dir = labDir(state.id);
   if (!existsSync(dir)) return;
   // Written aside and renamed: a reader (lab status, lab down) never sees half a file.
@@ -45,15 +45,27 @@ export function writeState(state: LabState): void {
   renameSync(join(dir, 'state.json.new'), join(dir, 'state.json'));
 }
 
-export function readState(id: string): LabState | undefined {
+export function readState(id: string): LabRecord | undefined {
   const file = join(labDir(id), 'state.json');
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as LabState;
+  return recordOf(JSON.parse(readFileSync(file, 'utf8')) as LabRecord & OldRecord);
+}
+
+/** A state.json written before labs had a kind and a name: a cluster's, or one with kind: 'cgnat'. */
+interface OldRecord {
+  readonly kind?: string;
+  readonly cluster?: string;
+}
+
+function recordOf(raw: LabRecord & OldRecord): LabRecord {
+  const { id, kind, name, cluster, ...rest } = raw;
+  // kind and name first, where the current version writes them.
+  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest };
 }
 
 export interface LabEntry {
   readonly id: string;
-  readonly state?: LabState;
+  readonly state?: LabRecord;
   readonly namespaces: readonly string[];
   /** The process that created it still runs (a `lab test` in progress). */
   readonly creatorAlive: boolean;

@@ -2,8 +2,6 @@
 // pitfall from the seeds; `lab test --fault NAME` must then fail, with the evidence of why.
 // Never used unless asked for; a faulty plan says so at the top of its nftables.conf. A fault is
 // refused on a spec it would change nothing in: a lab that "passes" with it proves nothing.
-import type { Strategy } from './cluster/model.ts';
-import type { AnySpec } from './read.ts';
 
 export const FAULTS = {
   'stateless-after-conntrack':
@@ -28,49 +26,37 @@ export function isFault(name: string): name is Fault {
   return Object.hasOwn(FAULTS, name);
 }
 
-const forwardWith = (spec: AnySpec, strategy: Strategy) =>
-  spec.kind === 'cluster' && spec.cluster.forwards.some((f) => f.strategy === strategy);
-
-/** What a spec needs for each fault to change anything, in the spec's words, and the test for it. */
-const NEEDS: Record<Fault, { readonly needs: string; readonly appliesTo: (spec: AnySpec) => boolean }> = {
-  'stateless-after-conntrack': {
-    needs: 'a forward with strategy stateless',
-    appliesTo: (spec) => forwardWith(spec, 'stateless'),
-  },
-  'stateless-reply-port-kept': {
-    needs: 'a forward with strategy stateless whose toPort differs from its port',
-    appliesTo: (spec) =>
-      spec.kind === 'cluster' &&
-      spec.cluster.forwards.some((f) => f.strategy === 'stateless' && f.toPort !== f.port),
-  },
-  'fullnat-without-snat': {
-    needs: 'a forward with strategy fullnat',
-    appliesTo: (spec) => forwardWith(spec, 'fullnat'),
-  },
-  'proxy-from-anycast': {
-    needs: 'a reverse proxy (proxies:)',
-    appliesTo: (spec) => spec.kind === 'cluster' && spec.cluster.proxies.length > 0,
-  },
-  'ctsync-bridge-netfilter': {
-    needs: 'a forward with strategy ctsync',
-    appliesTo: (spec) => forwardWith(spec, 'ctsync'),
-  },
-  'anycast-arp-leak': {
-    needs: 'a guest network with pipes between nodes',
-    appliesTo: (spec) => spec.kind === 'cluster' && spec.cluster.networks.some((n) => n.pipes.length > 0),
-  },
-  'cgnat-without-zones': {
-    needs: 'a CGNAT spec (kind: cgnat) with two tenants or more',
-    appliesTo: (spec) => spec.kind === 'cgnat' && spec.cgnat.tenants.length > 1,
-  },
+/** What a spec needs for each fault to change anything, in the spec's words (each system has the test). */
+const NEEDS: Record<Fault, string> = {
+  'stateless-after-conntrack': 'a forward with strategy stateless',
+  'stateless-reply-port-kept': 'a forward with strategy stateless whose toPort differs from its port',
+  'fullnat-without-snat': 'a forward with strategy fullnat',
+  'proxy-from-anycast': 'a reverse proxy (proxies:)',
+  'ctsync-bridge-netfilter': 'a forward with strategy ctsync',
+  'anycast-arp-leak': 'a guest network with pipes between nodes',
+  'cgnat-without-zones': 'a CGNAT spec (kind: cgnat) with two tenants or more',
 };
 
+/** The faults a system's tests say change something in its spec, in the order of FAULTS. */
+export function faultsWhere<Spec>(
+  tests: { readonly [F in Fault]?: (spec: Spec) => boolean },
+  spec: Spec,
+): Fault[] {
+  return (Object.keys(FAULTS) as Fault[]).filter((f) => tests[f]?.(spec) === true);
+}
+
+/** A spec and the system that read it (systems/registry.ts). */
+interface Read {
+  readonly system: { faults(spec: unknown): Fault[] };
+  readonly spec: unknown;
+}
+
 /** The faults that change something in this spec. */
-export function faultsFor(spec: AnySpec): Fault[] {
-  return (Object.keys(FAULTS) as Fault[]).filter((f) => NEEDS[f].appliesTo(spec));
+export function faultsFor(read: Read): Fault[] {
+  return read.system.faults(read.spec);
 }
 
 /** Why a fault does nothing to this spec, or undefined when it applies. */
-export function whyNot(fault: Fault, spec: AnySpec): string | undefined {
-  return NEEDS[fault].appliesTo(spec) ? undefined : `it needs ${NEEDS[fault].needs}`;
+export function whyNot(fault: Fault, read: Read): string | undefined {
+  return faultsFor(read).includes(fault) ? undefined : `it needs ${NEEDS[fault]}`;
 }

@@ -1,11 +1,10 @@
-// The JSON Schema (draft-07) of the spec, generated from the same zod schema that validates it.
+// The JSON Schema (draft-07) of the spec, generated from the same zod schemas that validate it.
 import { z } from 'zod';
-import { CgnatSchema } from './cgnat/schema.ts';
-import { ClusterSchema } from './cluster/schema.ts';
+import { specSchemas } from './registry.ts';
 
 export function specJsonSchema(): Record<string, unknown> {
-  // A file is a cluster spec, or a CGNAT spec with "kind: cgnat".
-  const schema = z.toJSONSchema(z.union([ClusterSchema, CgnatSchema]), {
+  // A file is a spec of one of the registry's kinds: a cluster, or a CGNAT spec with "kind: cgnat".
+  const schema = z.toJSONSchema(z.union(specSchemas()), {
     target: 'draft-07',
     io: 'input',
   }) as Record<string, unknown>;

@@ -29,7 +29,8 @@ export interface VmSpec {
 
 /** What `lab up --vm` records of the spec: its name and its hosts with their roles. */
 export interface UpSpec extends VmSpec {
-  readonly kind?: 'cgnat';
+  /** The kind of spec (cluster, cgnat), recorded for `lab status`. */
+  readonly kind: string;
   readonly name: string;
   readonly hosts: Readonly<Record<string, string>>;
 }
@@ -171,8 +172,8 @@ export async function vmLabUp(
     );
   const record: VmLabRecord = {
     id: result.resident.id,
-    ...(p.kind ? { kind: p.kind } : {}),
-    cluster: p.name,
+    kind: p.kind,
+    name: p.name,
     spec: p.file,
     kernel: options.kernel.version,
     faults: options.faults ?? [],

@@ -14,9 +14,10 @@ import { QEMU_PID, VM_ROOT } from './qemu.ts';
 /** The record of a VM lab, written by `lab up --vm` into its run directory. */
 export interface VmLabRecord {
   readonly id: string;
-  /** A CGNAT spec's lab; a cluster's has none (records written before it have none either). */
-  readonly kind?: 'cgnat';
-  readonly cluster: string;
+  /** The kind of spec (cluster, cgnat): which system's lab runs in the VM. */
+  readonly kind: string;
+  /** The cluster's or the router's name. */
+  readonly name: string;
   /** Absolute path of the spec on the host, as given to `lab up --vm`. */
   readonly spec: string;
   readonly kernel: string;
@@ -79,9 +80,22 @@ export function listVmLabs(): VmLabEntry[] {
     .sort()
     .map((id) => {
       const dir = join(VM_ROOT, id);
-      const record = readJson<VmLabRecord>(join(dir, RECORD));
+      const record = recordOf(readJson<VmLabRecord & OldRecord>(join(dir, RECORD)));
       return { id, dir, record, pid: qemuPid(dir), creatorAlive: isAlive(Number(ID.exec(id)?.[1])) };
     });
+}
+
+/** A record written before records had a name: a cluster's, or one with kind: 'cgnat'. */
+interface OldRecord {
+  readonly kind?: string;
+  readonly cluster?: string;
+}
+
+function recordOf(raw: (VmLabRecord & OldRecord) | undefined): VmLabRecord | undefined {
+  if (raw === undefined) return undefined;
+  const { id, kind, name, cluster, ...rest } = raw;
+  // kind and name first, where the current version writes them.
+  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest };
 }
 
 /** qemu's PID if that process still runs qemu on this directory (not a PID reused since). */

@@ -6,7 +6,7 @@
 import { formatPath } from '../../../input/problem.ts';
 import type { Outcome } from '../../../lab/outcome.ts';
 import { FIRST_PORT, reservePorts } from '../../../lab/ports.ts';
-import type { LabState } from '../../../lab/registry.ts';
+import type { LabRecord } from '../../../lab/registry.ts';
 import type { CheckResult, LabReport } from '../../../lab/result.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Cgnat, CgnatCheck, FlowCheck, PingCheck } from '../model.ts';
@@ -142,7 +142,7 @@ async function runCheck(lab: CgnatLab, check: CgnatCheck, take: Ports): Promise<
 export async function runCgnatChecks(
   lab: CgnatLab,
   say: (line: string) => void,
-  state?: LabState,
+  state?: LabRecord,
 ): Promise<LabReport> {
   const checks = lab.cgnat.checks ?? [];
   say(`running ${describeChecks(checks)}`);

@@ -4,11 +4,11 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIRST_PORT } from '../../../lab/ports.ts';
-import { type LabState, labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
+import { labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
 import type { LabReport } from '../../../lab/result.ts';
 import type { Fault } from '../../faults.ts';
-import { readCgnat } from '../../read.ts';
 import type { Backend, Cgnat } from '../model.ts';
+import { type CgnatLabState, readCgnat } from '../system.ts';
 import { buildCgnatLab, type CgnatLab, clientsOf } from './build.ts';
 import { runCgnatChecks } from './checks.ts';
 
@@ -32,7 +32,7 @@ export async function cgnatLabTest(c: Cgnat, options: CgnatLabOptions): Promise<
 }
 
 /** Builds the lab and leaves it running; `file` is the spec, copied into the lab for `lab check`. */
-export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOptions): Promise<LabState> {
+export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOptions): Promise<CgnatLabState> {
   const cgnat = onBackend(c, options.backend);
   const faults = options.faults ?? [];
   const lab = await buildCgnatLab(cgnat, options.progress, faults);
@@ -47,11 +47,11 @@ export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOption
       cgnat.backend === 'netns'
         ? cgnat.tenants.map((t) => [t.name, { role: 'tenant', ns: lab.ns(t.name) }] as const)
         : [];
-    const state: LabState = {
+    const state: CgnatLabState = {
       id: lab.id,
       kind: 'cgnat',
       backend: cgnat.backend,
-      cluster: cgnat.name,
+      name: cgnat.name,
       spec: file,
       faults,
       created: new Date().toISOString(),
@@ -59,7 +59,6 @@ export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOption
       pids: [],
       nextPort: FIRST_PORT,
       notes: [],
-      uplinkMacs: {},
     };
     writeState(state);
     lab.run.keep();
@@ -71,7 +70,7 @@ export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOption
 }
 
 /** `lab check` on a CGNAT lab that `lab up` left running. */
-export function cgnatLabCheck(state: LabState, progress: (line: string) => void): Promise<LabReport> {
+export function cgnatLabCheck(state: CgnatLabState, progress: (line: string) => void): Promise<LabReport> {
   const cgnat = onBackend(readCgnat(join(labDir(state.id), SPEC_COPY)), state.backend);
   const lab: CgnatLab = {
     id: state.id,

@@ -10,11 +10,12 @@ import { describeCapabilities, probeCapabilities } from '../../../lab/capabiliti
 import { NamespaceRun } from '../../../lab/netns.ts';
 import { FIRST_PORT } from '../../../lab/ports.ts';
 import { BRIDGE_NF, clusterNeeds, requireLab } from '../../../lab/preflight.ts';
-import { type LabState, labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
+import { labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
 import { type AsyncRunner, type Runner, realAsyncRunner, realRunner } from '../../../lab/run.ts';
 import { plural } from '../../../util/plural.ts';
 import { FEATURES } from '../features/index.ts';
 import type { Cluster } from '../model.ts';
+import type { ClusterLabState } from '../system.ts';
 import { loadNode, startServers } from './nodes.ts';
 import type { ServerPorts } from './probes.ts';
 import { waitForPorts, waitForStp } from './settle.ts';
@@ -28,7 +29,7 @@ export interface LabInstance {
   readonly cluster: Cluster;
   readonly topology: Topology;
   readonly plans: readonly HostPlan[];
-  readonly state: LabState;
+  readonly state: ClusterLabState;
   readonly runner: Runner;
   readonly runAsync: AsyncRunner;
   ns(host: string): string;
@@ -38,7 +39,7 @@ export interface LabInstance {
 
 /** The handle on a lab, whether this process built it or `lab up` did earlier. */
 export function labInstance(
-  state: LabState,
+  state: ClusterLabState,
   parts: { cluster: Cluster; topology: Topology; plans: readonly HostPlan[]; runner: Runner },
   track: (pid: number) => () => void,
 ): LabInstance {
@@ -77,10 +78,11 @@ function newState(
   plans: readonly HostPlan[],
   spec: string,
   record: BuildRecord,
-): LabState {
+): ClusterLabState {
   return {
     id: run.id,
-    cluster: cluster.name,
+    kind: 'cluster',
+    name: cluster.name,
     spec,
     faults: plans[0]?.faults ?? [],
     created: new Date().toISOString(),

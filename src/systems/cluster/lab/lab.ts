@@ -7,16 +7,16 @@ import type { NamespaceRun } from '../../../lab/netns.ts';
 import { clearObservations, flowNodes, type Observations, readObservations } from '../../../lab/observe.ts';
 import type { Outcome } from '../../../lab/outcome.ts';
 import { reservePorts } from '../../../lab/ports.ts';
-import { type LabState, writeState } from '../../../lab/registry.ts';
+import { writeState } from '../../../lab/registry.ts';
 import type { CheckResult, Evidence, LabReport, ReportParts } from '../../../lab/result.ts';
 import { mapLimit, type Runner } from '../../../lab/run.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Fault } from '../../faults.ts';
-import { readCluster } from '../../read.ts';
 import { formatHostRef } from '../checks.ts';
 import { compileCluster } from '../compile/index.ts';
 import { FEATURES } from '../features/index.ts';
 import type { Check, Cluster } from '../model.ts';
+import { type ClusterLabState, readCluster } from '../system.ts';
 import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
@@ -237,7 +237,7 @@ export async function labTest(p: Prepared, options: UpOptions): Promise<LabRepor
 }
 
 /** A lab that `lab up` left running, for `lab check`. */
-export function attach(state: LabState, p: Prepared, runner: Runner): LabInstance {
+export function attach(state: ClusterLabState, p: Prepared, runner: Runner): LabInstance {
   // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
   return labInstance(state, { ...p, runner }, () => () => {});
 }

@@ -1,0 +1,142 @@
+// The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
+import { join } from 'node:path';
+import { FILES } from '../../host/files.ts';
+import { locateAll, readSpecFile } from '../../input/load.ts';
+import { SpecError } from '../../input/problem.ts';
+import { clusterNeeds } from '../../lab/preflight.ts';
+import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
+import { realRunner } from '../../lab/run.ts';
+import { plural } from '../../util/plural.ts';
+import { type Fault, faultsWhere } from '../faults.ts';
+import type { Loaded, PreparedLab, System } from '../system.ts';
+import { compiler } from './compile/index.ts';
+import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
+import { applyToLab } from './lab/apply.ts';
+import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab/lab.ts';
+import { describeTopology } from './lab/topology.ts';
+import type { Cluster, Strategy } from './model.ts';
+import { renderNode } from './render.ts';
+import { resolve } from './resolve.ts';
+import type { ClusterSpec } from './schema.ts';
+import { validate } from './validate.ts';
+
+/** A cluster lab's state.json. */
+export interface ClusterLabState extends LabRecord {
+  readonly kind: 'cluster';
+  /** Each node's uplink bridge MAC -> node: how the upstream tells nodes apart on the wire. */
+  readonly uplinkMacs: Readonly<Record<string, string>>;
+}
+
+function read(loaded: Loaded<ClusterSpec>): Cluster {
+  const problems = validate(loaded.spec);
+  if (problems.length > 0) throw new SpecError(locateAll(problems, loaded.source, loaded.file));
+  return resolve(loaded.spec);
+}
+
+/** A cluster spec, checked and resolved; a CGNAT spec is an error located at its kind. */
+export const readCluster = (file: string): Cluster => read(readSpecFile(file));
+
+function describe(c: Cluster): string {
+  const tags = c.nodes.map((n) => `${n.name}=${n.tag}${n.tagAllocated ? '*' : ''}`).join(' ');
+  return (
+    `cluster ${c.name}, ${plural(c.nodes.length, 'node')}, ${plural(c.networks.length, 'network')}, ` +
+    `${plural(c.guests.length, 'guest')}, ${plural(c.forwards.length, 'forward')}\n` +
+    `node tags: ${tags}${c.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}`
+  );
+}
+
+const FILES_HELP = `Files of a cluster node:
+  ${FILES.nftables.padEnd(32)}the ruleset (nft -f)
+  ${FILES.ipBatch.padEnd(32)}bridges, pipes, addresses, routes (ip -batch)
+  ${FILES.sysctl.padEnd(32)}forwarding, ARP announce (sysctl -p)
+  ${FILES.modules.padEnd(32)}kernel modules at boot (br_netfilter for stateless)
+  ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
+  ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync`;
+
+const forwardWith = (c: Cluster, strategy: Strategy) => c.forwards.some((f) => f.strategy === strategy);
+
+/** The faults that change something in a cluster, and the test for each (faults.ts says what they need). */
+const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
+  'stateless-after-conntrack': (c) => forwardWith(c, 'stateless'),
+  'stateless-reply-port-kept': (c) =>
+    c.forwards.some((f) => f.strategy === 'stateless' && f.toPort !== f.port),
+  'fullnat-without-snat': (c) => forwardWith(c, 'fullnat'),
+  'proxy-from-anycast': (c) => c.proxies.length > 0,
+  'ctsync-bridge-netfilter': (c) => forwardWith(c, 'ctsync'),
+  'anycast-arp-leak': (c) => c.networks.some((n) => n.pipes.length > 0),
+};
+
+/** The lab of a prepared cluster spec. */
+function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
+  const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
+  return {
+    label: `cluster ${p.cluster.name}`,
+    first: p.cluster.nodes[0]?.name ?? 'workstation',
+    topology: describeTopology(p.cluster, p.topology),
+    // A cluster's modules count only on this kernel: the VM's kernel loads its own.
+    needs: (vm) => ({ needs: clusterNeeds(p.plans, vm), plans: vm ? [] : p.plans, devices: [] }),
+    vm: () => ({ kind: 'cluster', file: p.file, plans: p.plans, name: p.cluster.name, hosts }),
+    test: (progress) => labTest(p, { progress, cut }),
+    up: async (progress) => {
+      const { lab, run } = await labUp(p, { progress });
+      run.keep();
+      return lab.state;
+    },
+  };
+}
+
+/** The lab `lab up` left running, as built: from the copy of its spec, with its faults. */
+function running(state: ClusterLabState, faults: readonly Fault[]) {
+  const p = prepare(join(labDir(state.id), SPEC_COPY), faults);
+  return { lab: attach(state, p, realRunner), p };
+}
+
+export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
+  kind: 'cluster',
+  title: 'cluster',
+  read,
+  name: (c) => c.name,
+  describe,
+  unknownHost: (c, host, file) =>
+    host === '' || c.nodes.some((n) => n.name === host)
+      ? undefined
+      : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`,
+  render: (c, host) => {
+    const compiled = compiler(c);
+    const nodes = compiled.nodes.filter((n) => !host || n.name === host);
+    return new Map(nodes.map((n) => [n.name, renderNode(compiled.compileNode(n))]));
+  },
+  filesHelp: FILES_HELP,
+  faults: (c) => faultsWhere(FAULT_TESTS, c),
+  lab: {
+    flagProblem: (c, flags) => {
+      if (flags.backend !== undefined) return '--backend goes with a CGNAT spec (kind: cgnat)';
+      if (flags.cut !== undefined && !c.nodes.some((n) => n.name === flags.cut))
+        return `no node "${flags.cut}" to cut; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
+      return undefined;
+    },
+    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags.cut),
+    state: (record) => ({
+      ...record,
+      kind: 'cluster',
+      uplinkMacs: (record as Partial<ClusterLabState>).uplinkMacs ?? {},
+    }),
+    detail: () => undefined,
+    // conntrackd's control socket lives in the node's own /run (features/ctsync/lab.ts).
+    execArgv: (state, host, ns, command) =>
+      command[0] === 'conntrackd' && runsConntrackd(labDir(state.id), host)
+        ? conntrackdArgv(labDir(state.id), ns, host, command.slice(1))
+        : ['ip', 'netns', 'exec', ns, ...command],
+    check: (state, faults, progress) => {
+      const { lab, p } = running(state, faults);
+      return runChecks(lab, p, progress);
+    },
+    apply: {
+      apply: async (state, file, faults, progress) => {
+        const { lab } = running(state, faults);
+        const moves = await applyToLab(lab, prepare(file, faults), progress);
+        return moves.length === 0 ? ['no guest moved'] : moves.map((m) => `${m.guest}: ${m.from} -> ${m.to}`);
+      },
+    },
+  },
+};
