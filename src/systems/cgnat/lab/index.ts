@@ -4,6 +4,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIRST_PORT } from '../../../lab/ports.ts';
+import { cgnatNeeds, requireLab } from '../../../lab/preflight.ts';
 import { type LabState, labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
 import type { LabReport } from '../../../lab/result.ts';
 import type { Fault } from '../../faults.ts';
@@ -72,6 +73,7 @@ export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOption
 
 /** `lab check` on a CGNAT lab that `lab up` left running. */
 export function cgnatLabCheck(state: LabState, progress: (line: string) => void): Promise<LabReport> {
+  requireLab(cgnatNeeds());
   const cgnat = onBackend(readCgnat(join(labDir(state.id), SPEC_COPY)), state.backend);
   const lab: CgnatLab = {
     id: state.id,
