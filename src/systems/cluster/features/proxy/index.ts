@@ -1,5 +1,6 @@
 // HTTP reverse proxies on the nodes, HAProxy toward a guest (seed part 3, use case U1).
 import type { Feature } from '../feature.ts';
+import { proxyChecks } from './checks.ts';
 import { compileProxies } from './compile.ts';
 import { startProxies } from './lab.ts';
 
@@ -7,4 +8,5 @@ export const proxy: Feature = {
   name: 'proxy',
   compile: (ctx, node, plan) => compileProxies(ctx, node, plan),
   startInLab: startProxies,
+  derivedChecks: proxyChecks,
 };
