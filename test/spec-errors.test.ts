@@ -541,6 +541,32 @@ describe("check: a CGNAT spec's schema errors, in its own words and examples", (
       'cgnat.yaml:15:14: error: "mup:link": interface names use only letters, digits and "_", ".", "-"\n  fix: write it as mup-link',
     ]);
   });
+
+  // The schema parses addresses, prefixes and the port range once; a form it cannot parse is still
+  // each form's own words, and a union of parsed forms still names every form.
+  test('a pool entry that is neither form names both', () => {
+    assert.deepEqual(demo('pool: [100.64.0.1]', 'pool: [x]'), [
+      'cgnat.yaml:20:10: error: nat.pool[0] must be an IPv4 address such as 100.64.0.1, or an IPv4 prefix with its host bits zero, such as 100.64.0.0/24; not "x"\n  fix: write an IPv4 address such as 100.64.0.1',
+    ]);
+  });
+
+  test('a port range of the wrong form, and one that ends before it starts', () => {
+    assert.deepEqual(demo('ports: 1024-65535', 'ports: x'), [
+      'cgnat.yaml:21:10: error: nat.ports is "x", not a port range\n  fix: write a port range such as 1024-65535',
+    ]);
+    assert.deepEqual(demo('ports: 1024-65535', 'ports: 2000-1024'), [
+      'cgnat.yaml:21:10: error: port range 2000-1024 is not within 1-65535 or ends before it starts\n  fix: e.g. 1024-65535',
+    ]);
+  });
+
+  test("a check's address is checked in the same words", () => {
+    assert.deepEqual(
+      demo('to: 192.0.2.1, proto: ping, source: 192.0.2.2', 'to: 192.0.2.1, proto: ping, source: 192.0.2'),
+      [
+        'cgnat.yaml:51:123: error: checks[0].source is "192.0.2", not an IPv4 or IPv6 address such as 100.64.0.1 or 2001:db8:b:10::1\n  fix: write an IPv4 or IPv6 address such as 100.64.0.1 or 2001:db8:b:10::1',
+      ],
+    );
+  });
 });
 
 describe('check: every schema problem has a fix and no zod text', () => {

@@ -80,4 +80,9 @@ export interface HostPlan {
   readonly conntrackd?: ConntrackdPlan;
   /** Deliberate mistakes compiled in for a lab demonstration (systems/faults.ts); normally empty. */
   readonly faults: readonly string[];
+  /** What each of `faults` breaks, by name, filled at compile: render prints it atop the ruleset. */
+  readonly faultDescriptions: FaultDescriptions;
 }
+
+/** A fault's name -> its description; render needs no table of faults of its own. */
+export type FaultDescriptions = Readonly<Record<string, string>>;

@@ -2,6 +2,9 @@
 // that shows the form (an example, the nearest allowed name, the prefix with its host bits cleared).
 // No zod text ("Invalid input: expected object, received array") reaches the user.
 import type { z } from 'zod';
+import { CGNAT_EXAMPLES } from '../systems/cgnat/fix-examples.ts';
+import { CgnatSchema } from '../systems/cgnat/schema.ts';
+import { CLUSTER_EXAMPLES } from '../systems/cluster/fix-examples.ts';
 import { formatCidr, networkOf, parseCidr } from '../util/ip.ts';
 import { plural } from '../util/plural.ts';
 import { formatPath, type Problem, type SpecPath } from './problem.ts';
@@ -9,58 +12,6 @@ import { rangeOf, type Schema, shapeOf, typeOf, unwrap, valueAt, walk } from './
 import { nameLike, nearest } from './suggest.ts';
 
 type Issue = z.core.$ZodIssue;
-
-// How to write a mapping or a list, by where it is ("*" a name, "[]" a list item). One line each: a fix line.
-const EXAMPLES: Readonly<Record<string, string>> = {
-  uplink: 'uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1 }',
-  'uplink.ports': 'ports: [eth0]',
-  nodes: 'nodes: { node1: { address: 192.168.122.11 } }',
-  'nodes.*': 'node1: { address: 192.168.122.11 }',
-  'nodes.*.uplink': 'uplink: { bridge: xenbr0, ports: [eth0] }',
-  'nodes.*.uplink.ports': 'ports: [eth0]',
-  networks:
-    'networks: { guestnet: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } } }',
-  'networks.*': 'guestnet: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } }',
-  'networks.*.nodes': 'nodes: { node1: 10.5.5.251, node2: 10.5.5.252 }',
-  'networks.*.pipes': 'pipes: [{ node1: eth1.100, node2: eth1.100 }]',
-  'networks.*.pipes[]': '- { node1: eth1.100, node2: eth1.100 }',
-  guests: 'guests: { guest1: { node: node1, address: 10.5.5.201 } }',
-  'guests.*': 'guest1: { node: node1, address: 10.5.5.201 }',
-  forwards: 'forwards: [{ port: 80, to: guest1 }]',
-  'forwards[]': '- { port: 80, to: guest1 }',
-  'forwards[].nodes': 'nodes: [node1, node2]',
-  sync: 'sync: { network: guestnet }',
-  proxies: 'proxies: [{ port: 8080, to: guest1, toPort: 80 }]',
-  'proxies[]': '- { port: 8080, to: guest1, toPort: 80 }',
-  'proxies[].nodes': 'nodes: [node1, node2]',
-  checks: 'checks: [{ to: node1, proto: http, port: 80, expect: { answers: guest1 } }]',
-  'checks[]': '- { to: node1, proto: http, port: 80, expect: { answers: guest1 } }',
-  'checks[].expect': 'expect: { answers: guest1 }',
-  // A CGNAT spec (kind: cgnat).
-  'cgnat:uplink.addresses': 'addresses: [198.51.100.2/24]',
-  'cgnat:uplink.gateways': 'gateways: [198.51.100.1]',
-  'cgnat:nat': 'nat: { pool: [203.0.113.10] }',
-  'cgnat:nat.pool': 'pool: [203.0.113.10, 203.0.113.16/28]',
-  'cgnat:tenants':
-    'cgnat:tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
-  'cgnat:tenants.*': 'acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] }',
-  'cgnat:tenants.*.gateways': 'gateways: [100.64.3.254/22, "2001:db8:1::1/64"]',
-  'cgnat:tenants.*.subscribers': 'subscribers: [100.64.0.0/22]',
-  'cgnat:tenants.*.routes': 'routes: [{ to: 192.0.2.2/32, client: acme_c1 }]',
-  'cgnat:tenants.*.routes[]': '- { to: 192.0.2.2/32, client: acme_c1 }',
-  'cgnat:tenants.*.clients': 'clients: { acme_c1: { addresses: [100.64.0.10] } }',
-  'cgnat:tenants.*.clients.*': 'acme_c1: { addresses: [100.64.0.10] }',
-  'cgnat:tenants.*.clients.*.addresses': 'addresses: [100.64.0.10, "2001:db8:1::10"]',
-  'cgnat:peer': 'peer: { addresses: [198.51.100.1/24] }',
-  'cgnat:peer.addresses': 'addresses: [198.51.100.1/24, 192.0.2.1/32]',
-  'cgnat:checks[].inbound': 'inbound: { from: inet }',
-  'cgnat:uplink': 'uplink: { interface: wan, addresses: [198.51.100.2/24], gateways: [198.51.100.1] }',
-  'cgnat:checks': 'checks: [{ name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }]',
-  'cgnat:checks[]': '- { name: c1 pings, from: acme_c1, to: 192.0.2.1, proto: ping }',
-  'cgnat:checks[].expect': 'expect: { reaches: false }',
-  'cgnat:checks[].from': 'from: acme_c1 (or several: [acme_c1, globex_c1])',
-  'cgnat:checks[].to': 'to: 192.0.2.1 (or several for nat: mapping: [192.0.2.1, 192.0.2.3])',
-};
 
 const LEAF_EXAMPLES: Readonly<Record<string, string>> = {
   name: 'name: cluster1',
@@ -74,155 +25,207 @@ export function issueProblems(root: unknown, issue: Issue, data: unknown): Probl
   const path = issue.path as SpecPath;
   const walked = walk(root, path);
   // The examples of a CGNAT spec are its own: "uplink" is another mapping there.
-  const cgnat = 'tenants' in shapeOf(unwrap(root as Schema));
-  const at = { schema: walked.schema, pattern: `${cgnat ? 'cgnat:' : ''}${walked.pattern}` };
-  const value = valueAt(data, path);
-  const subject = path.length ? formatPath(path) : 'the spec';
-  const field = String(path.findLast((p) => typeof p === 'string') ?? '');
+  const examples = root === CgnatSchema ? CGNAT_EXAMPLES : CLUSTER_EXAMPLES;
+  const at = { ...walked, examples };
+  const site: Site = {
+    path,
+    at,
+    value: valueAt(data, path),
+    subject: path.length ? formatPath(path) : 'the spec',
+    field: String(path.findLast((p) => typeof p === 'string') ?? ''),
+  };
   switch (issue.code) {
-    case 'unrecognized_keys': {
-      const known = at.schema && typeOf(at.schema) === 'object' ? Object.keys(shapeOf(at.schema)) : [];
-      // The field meant is one not written yet; of two as near, the one that is required.
-      const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
-      const shape = at.schema ? shapeOf(at.schema) : {};
-      const required = (k: string) => !['optional', 'default'].includes((shape[k] as Schema)._zod.def.type);
-      const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
-      return issue.keys.map((key) => {
-        const near = nearest(key, candidates);
-        return {
-          path: [...path, key],
-          atKey: true,
-          message: `unknown field "${key}"${path.length ? ` in ${subject}` : ''}`,
-          fix: known.length
-            ? `${near ? `did you mean "${near}"? ` : ''}the fields allowed here are: ${known.join(', ')}`
-            : 'remove it',
-        };
-      });
-    }
+    case 'unrecognized_keys':
+      return unknownFields(site, issue);
     case 'invalid_type':
-    case 'invalid_union': {
-      if (value === undefined) {
-        const missing = String(path[path.length - 1]);
-        const example = at.schema ? exampleOf(at.schema, at.pattern, missing) : undefined;
-        return [
-          {
-            path: path.slice(0, -1),
-            message: `missing required field "${missing}"${path.length > 1 ? ` in ${formatPath(path.slice(0, -1))}` : ''}`,
-            fix: `add "${missing}:" here${example ? `, e.g. ${example}` : ''}`,
-          },
-        ];
-      }
-      if (issue.code === 'invalid_union')
-        return [
-          unionProblem(
-            path,
-            subject,
-            value,
-            issue,
-            at.schema,
-            at.schema && exampleOf(at.schema, at.pattern, field),
-          ),
-        ];
-      const expected = at.schema
-        ? expectedWords(at.schema, issue.message, field, at.pattern)
-        : 'something else';
-      const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
-      return [
-        {
-          path,
-          message: `${subject} must be ${expected}, not ${received(value)}`,
-          fix: example ? `write it as ${example}` : `write ${expected}`,
-        },
-      ];
-    }
+    case 'invalid_union':
+      return wrongType(site, issue);
     case 'too_small':
-    case 'too_big': {
-      const small = issue.code === 'too_small';
-      const bound = Number(
-        small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum,
-      );
-      if (issue.origin === 'array' || issue.origin === 'set') {
-        const example = at.schema ? exampleOf(at.schema, at.pattern, field) : undefined;
-        return [
-          {
-            path,
-            message:
-              own(issue.message) ??
-              `${subject} lists ${count(value)}; it takes ${small ? 'at least' : 'at most'} ${bound}`,
-            fix: example
-              ? `write it as ${example}`
-              : small
-                ? `list at least ${bound}`
-                : `list at most ${bound}`,
-          },
-        ];
-      }
-      if (issue.origin === 'string') {
-        const length = typeof value === 'string' ? value.length : 0;
-        return [
-          {
-            path,
-            message: own(issue.message) ?? (length === 0 ? `${subject} is empty` : `${subject} is too long`),
-            fix: small
-              ? `write at least ${plural(bound, 'character')}`
-              : `shorten "${String(value)}" (${length} characters) to at most ${bound}`,
-          },
-        ];
-      }
-      const range = at.schema ? rangeOf(at.schema) : undefined;
-      return [
-        {
-          path,
-          message: `${own(issue.message) ?? `${subject} is ${small ? 'too small' : 'too large'}`}, not ${String(value)}`,
-          fix: range
-            ? `use a whole number from ${range[0]} to ${range[1]}`
-            : `use ${small ? 'at least' : 'at most'} ${bound}`,
-        },
-      ];
-    }
-    case 'invalid_value': {
-      const values = issue.values.map(String);
-      if (path.length === 1 && path[0] === 'kind')
-        return [
-          {
-            path,
-            message: `kind is ${received(value)}; a spec is a cluster (the default) or "kind: cgnat"`,
-            fix: 'write "kind: cgnat" for a CGNAT router, or leave "kind" out for a cluster',
-          },
-        ];
-      const near = typeof value === 'string' ? nearest(value, values) : undefined;
-      return [
-        {
-          path,
-          message: `${subject} is ${received(value)}; it is one of: ${values.join(', ')}`,
-          fix: near ? `write ${field}: ${near}` : `write one of: ${values.join(', ')}`,
-        },
-      ];
-    }
+    case 'too_big':
+      return outOfRange(site, issue);
+    case 'invalid_value':
+      return notOneOf(site, issue);
     case 'invalid_format':
     case 'custom':
-      return [formatProblem(path, subject, value, issue)];
-    case 'invalid_key': {
-      const inner = issue.issues[0];
-      const key = String(path[path.length - 1]);
-      return [
-        {
-          path,
-          atKey: true,
-          message: own(inner?.message ?? '') ?? `"${key}" is not allowed as a name here`,
-          fix: `rename "${key}", e.g. to ${nameLike(key)}`,
-        },
-      ];
-    }
+      return badForm(site, issue);
+    case 'invalid_key':
+      return badName(site, issue);
     default:
-      return [
-        {
-          path,
-          message: own(issue.message) ?? `${subject} is not valid here`,
-          fix: 'see the examples in examples/',
-        },
-      ];
+      return otherIssue(site, issue);
   }
+}
+
+/** Where an issue is: its path, the schema and pattern there, the value written, and their words. */
+interface Site {
+  readonly path: SpecPath;
+  readonly at: {
+    readonly schema: Schema | undefined;
+    readonly pattern: string;
+    /** The system's examples of each mapping and list, by pattern. */
+    readonly examples: Readonly<Record<string, string>>;
+  };
+  readonly value: unknown;
+  /** "nodes.node1.address", or "the spec". */
+  readonly subject: string;
+  /** The last field name on the path. */
+  readonly field: string;
+}
+
+/** Fields the schema does not know: the nearest one allowed, and the list. */
+function unknownFields(site: Site, issue: Extract<Issue, { code: 'unrecognized_keys' }>): Problem[] {
+  const { path, at, value, subject } = site;
+  const known = at.schema && typeOf(at.schema) === 'object' ? Object.keys(shapeOf(at.schema)) : [];
+  // The field meant is one not written yet; of two as near, the one that is required.
+  const absent = known.filter((k) => !(value && typeof value === 'object' && k in value));
+  const shape = at.schema ? shapeOf(at.schema) : {};
+  const required = (k: string) =>
+    !['optional', 'default', 'prefault'].includes((shape[k] as Schema)._zod.def.type);
+  const candidates = [...absent.filter(required), ...absent.filter((k) => !required(k))];
+  return issue.keys.map((key) => {
+    const near = nearest(key, candidates);
+    return {
+      path: [...path, key],
+      atKey: true,
+      message: `unknown field "${key}"${path.length ? ` in ${subject}` : ''}`,
+      fix: known.length
+        ? `${near ? `did you mean "${near}"? ` : ''}the fields allowed here are: ${known.join(', ')}`
+        : 'remove it',
+    };
+  });
+}
+
+/** A value of the wrong type, or missing (a type error of undefined): what it must be, with an example. */
+function wrongType(site: Site, issue: Extract<Issue, { code: 'invalid_type' | 'invalid_union' }>): Problem[] {
+  const { path, at, value, subject, field } = site;
+  if (value === undefined) {
+    const missing = String(path[path.length - 1]);
+    const example = at.schema ? exampleOf(at.schema, at.pattern, missing, at.examples) : undefined;
+    return [
+      {
+        path: path.slice(0, -1),
+        message: `missing required field "${missing}"${path.length > 1 ? ` in ${formatPath(path.slice(0, -1))}` : ''}`,
+        fix: `add "${missing}:" here${example ? `, e.g. ${example}` : ''}`,
+      },
+    ];
+  }
+  if (issue.code === 'invalid_union')
+    return [
+      unionProblem(
+        path,
+        subject,
+        value,
+        issue,
+        at.schema,
+        at.schema && exampleOf(at.schema, at.pattern, field, at.examples),
+      ),
+    ];
+  const expected = at.schema ? expectedWords(at.schema, issue.message, field, at.pattern) : 'something else';
+  const example = at.schema ? exampleOf(at.schema, at.pattern, field, at.examples) : undefined;
+  return [
+    {
+      path,
+      message: `${subject} must be ${expected}, not ${received(value)}`,
+      fix: example ? `write it as ${example}` : `write ${expected}`,
+    },
+  ];
+}
+
+/** Too few or too many items, characters, or too small or large a number. */
+function outOfRange(site: Site, issue: Extract<Issue, { code: 'too_small' | 'too_big' }>): Problem[] {
+  const { path, at, value, subject, field } = site;
+  const small = issue.code === 'too_small';
+  const bound = Number(
+    small ? (issue as { minimum: unknown }).minimum : (issue as { maximum: unknown }).maximum,
+  );
+  if (issue.origin === 'array' || issue.origin === 'set') {
+    const example = at.schema ? exampleOf(at.schema, at.pattern, field, at.examples) : undefined;
+    return [
+      {
+        path,
+        message:
+          own(issue.message) ??
+          `${subject} lists ${count(value)}; it takes ${small ? 'at least' : 'at most'} ${bound}`,
+        fix: example ? `write it as ${example}` : small ? `list at least ${bound}` : `list at most ${bound}`,
+      },
+    ];
+  }
+  if (issue.origin === 'string') {
+    const length = typeof value === 'string' ? value.length : 0;
+    return [
+      {
+        path,
+        message: own(issue.message) ?? (length === 0 ? `${subject} is empty` : `${subject} is too long`),
+        fix: small
+          ? `write at least ${plural(bound, 'character')}`
+          : `shorten "${String(value)}" (${length} characters) to at most ${bound}`,
+      },
+    ];
+  }
+  const range = at.schema ? rangeOf(at.schema) : undefined;
+  return [
+    {
+      path,
+      message: `${own(issue.message) ?? `${subject} is ${small ? 'too small' : 'too large'}`}, not ${String(value)}`,
+      fix: range
+        ? `use a whole number from ${range[0]} to ${range[1]}`
+        : `use ${small ? 'at least' : 'at most'} ${bound}`,
+    },
+  ];
+}
+
+/** A word not among the allowed ones ("kind" has its own words). */
+function notOneOf(site: Site, issue: Extract<Issue, { code: 'invalid_value' }>): Problem[] {
+  const { path, value, subject, field } = site;
+  const values = issue.values.map(String);
+  if (path.length === 1 && path[0] === 'kind')
+    return [
+      {
+        path,
+        message: `kind is ${received(value)}; a spec is a cluster (the default) or "kind: cgnat"`,
+        fix: 'write "kind: cgnat" for a CGNAT router, or leave "kind" out for a cluster',
+      },
+    ];
+  const near = typeof value === 'string' ? nearest(value, values) : undefined;
+  return [
+    {
+      path,
+      message: `${subject} is ${received(value)}; it is one of: ${values.join(', ')}`,
+      fix: near ? `write ${field}: ${near}` : `write one of: ${values.join(', ')}`,
+    },
+  ];
+}
+
+/** A value the schema checks by pattern or by parsing. */
+function badForm(site: Site, issue: Extract<Issue, { code: 'invalid_format' | 'custom' }>): Problem[] {
+  const { path, value, subject } = site;
+  return [formatProblem(path, subject, value, issue)];
+}
+
+/** A name (a mapping key) of the wrong form. */
+function badName(site: Site, issue: Extract<Issue, { code: 'invalid_key' }>): Problem[] {
+  const { path } = site;
+  const inner = issue.issues[0];
+  const key = String(path[path.length - 1]);
+  return [
+    {
+      path,
+      atKey: true,
+      message: own(inner?.message ?? '') ?? `"${key}" is not allowed as a name here`,
+      fix: `rename "${key}", e.g. to ${nameLike(key)}`,
+    },
+  ];
+}
+
+/** Any other issue: its own message, if it has one. */
+function otherIssue(site: Site, issue: Issue): Problem[] {
+  const { path, subject } = site;
+  return [
+    {
+      path,
+      message: own(issue.message) ?? `${subject} is not valid here`,
+      fix: 'see the examples in examples/',
+    },
+  ];
 }
 
 /** One of several forms (a host or a list of hosts, "nat" or an address): each named, the first as the fix. */
@@ -339,8 +342,13 @@ function expectedWords(schema: Schema, message: string, field: string, pattern: 
   }
 }
 
-function exampleOf(schema: Schema, pattern: string, field: string): string | undefined {
-  const example = EXAMPLES[pattern];
+function exampleOf(
+  schema: Schema,
+  pattern: string,
+  field: string,
+  examples: Readonly<Record<string, string>>,
+): string | undefined {
+  const example = examples[pattern];
   if (example) return example;
   // A list item has no "field:" of its own: the expected words are the fix.
   if (pattern.endsWith('[]')) return undefined;

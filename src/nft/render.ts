@@ -106,7 +106,9 @@ function orderChains(chains: readonly Chain[]): Chain[] {
       for (const s of rule.statements) {
         if (s.kind === 'goto' || s.kind === 'jump') {
           const target = byName.get(s.chain);
-          if (target) place(target);
+          // The lint refuses such a tree at compile; a tree built by hand must not lose the rule's target.
+          if (!target) throw new Error(`render: ${s.kind} to chain ${s.chain}, which is not defined`);
+          place(target);
         }
       }
     }
@@ -173,6 +175,8 @@ export function renderStatement(s: Statement): string {
     case 'jump':
       return `${s.kind} ${s.chain}`;
   }
+  const _exhaustive: never = s;
+  throw new Error(`render: unknown statement ${JSON.stringify(_exhaustive)}`);
 }
 
 export function renderExpr(e: Expr): string {
@@ -187,9 +191,14 @@ export function renderExpr(e: Expr): string {
       return `${renderExpr(e.key)} map @${e.map}`;
     case 'anonymous-set':
       return `{ ${e.values.map(renderConst).join(', ')} }`;
-    default:
+    case 'meta':
+    case 'ct':
+    case 'ct-tuple':
+    case 'payload':
       return renderField(e);
   }
+  const _exhaustive: never = e;
+  throw new Error(`render: unknown expression ${JSON.stringify(_exhaustive)}`);
 }
 
 function renderField(f: Field): string {
@@ -203,6 +212,8 @@ function renderField(f: Field): string {
     case 'payload':
       return `${f.header} ${f.field}`;
   }
+  const _exhaustive: never = f;
+  throw new Error(`render: unknown field ${JSON.stringify(_exhaustive)}`);
 }
 
 function renderConst(c: Const): string {
@@ -218,9 +229,16 @@ function renderConst(c: Const): string {
       return quote(c.value);
     case 'ct_state':
       return c.value.join(',');
-    default:
+    case 'ipv4_addr':
+    case 'inet_proto':
+    case 'nfproto':
+    case 'ether_addr':
+    case 'ct_direction':
+    case 'ct_status':
       return c.value;
   }
+  const _exhaustive: never = c;
+  throw new Error(`render: unknown constant ${JSON.stringify(_exhaustive)}`);
 }
 
 // nft keeps at most 128 bytes of a comment and has no escape for '"'.

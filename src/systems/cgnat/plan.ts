@@ -1,6 +1,6 @@
 // A CgnatPlan: everything the CGNAT router needs, as data. Render turns it into files; the lab loads
 // them. Commands keep the spec path they came from, printed as a comment above each.
-import type { SysctlPlan } from '../../host/plan.ts';
+import type { FaultDescriptions, SysctlPlan } from '../../host/plan.ts';
 import type { Ruleset } from '../../nft/tree.ts';
 
 /** One `ip` command as a batch line ("link add name up type vrf table 1000"), and why. */
@@ -35,4 +35,6 @@ export interface CgnatPlan {
   readonly ruleset: Ruleset;
   /** Deliberate mistakes compiled in for a lab demonstration; normally empty. */
   readonly faults: readonly string[];
+  /** What each of `faults` breaks, by name, filled at compile: render prints it atop the ruleset. */
+  readonly faultDescriptions: FaultDescriptions;
 }

@@ -1,14 +1,7 @@
 // CgnatPlan -> the files an operator deploys on the CGNAT router, by relative path. Deterministic.
 
+import { FILES, nftablesFile, type RenderedFile } from '../../host/files.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
-import { renderRuleset } from '../../nft/render.ts';
-import type { RenderedFile } from '../cluster/render.ts';
-import { FILES } from '../cluster/render.ts';
-
-// The file names are the cluster's; the CGNAT lab finds them here, in its own system.
-export { FILES };
-
-import { FAULTS, type Fault } from '../faults.ts';
 import type { CgnatPlan, IpBatch } from './plan.ts';
 
 /** How each batch file is loaded, in the order the operator runs them. */
@@ -32,17 +25,11 @@ export function renderCgnat(plan: CgnatPlan): RenderedFile[] {
   const who = `convergent: CGNAT ${plan.cgnat}, router ${plan.router} (backend ${plan.backend}). Generated from the spec: edit the spec, not this file.`;
   const order = plan.batches.map(loadCommand).join('; ');
   const files: RenderedFile[] = [
-    {
-      path: FILES.nftables,
-      chunks: renderRuleset(plan.ruleset, [
-        who,
-        'Owns only the table inet convergent; other tables on the host are left as they are.',
-        'Check: nft -c -f nftables.conf    Load: nft -f nftables.conf',
-        ...plan.faults.map(
-          (f) => `FAULT INJECTED for a lab demonstration, never deploy: ${f}: ${FAULTS[f as Fault]}`,
-        ),
-      ]),
-    },
+    nftablesFile(
+      plan,
+      who,
+      'Owns only the table inet convergent; other tables on the host are left as they are.',
+    ),
     ...plan.batches.map((b) => ({
       path: b.file,
       chunks: [renderBatch(b, [who, `Load: ${loadCommand(b)}`, `All of them, in order: ${order}`])],

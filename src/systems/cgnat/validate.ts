@@ -2,15 +2,13 @@
 // Tenants may share address space with each other (that is the point), never within themselves.
 
 import type { Problem, SpecPath } from '../../input/problem.ts';
-import { type Cidr, inCidr, parseAddress, parseCidr } from '../../util/ip.ts';
-import { formatPrefix, overlaps, type Prefix, parseIPv4, parsePrefix } from '../../util/ipv4.ts';
+import { type Cidr, inCidr } from '../../util/ip.ts';
+import { formatIPv4, formatPrefix, overlaps, type Prefix } from '../../util/ipv4.ts';
 import { plural } from '../../util/plural.ts';
-import { type CgnatSpec, parsePortRange } from './schema.ts';
+import type { CgnatSpec, TenantSpec } from './schema.ts';
 
 type Report = (path: SpecPath, message: string, fix?: string, atKey?: boolean) => void;
 
-const cidr = (s: string) => parseCidr(s) as Cidr;
-const prefix = (s: string) => parsePrefix(s) as Prefix;
 const size = (p: Prefix) => 2 ** (32 - p.length);
 
 export function validateCgnat(spec: CgnatSpec): Problem[] {
@@ -62,7 +60,7 @@ function checkNames(spec: CgnatSpec, report: Report): void {
 
 function checkUplink(spec: CgnatSpec, report: Report): void {
   const { uplink } = spec;
-  const v4 = uplink.addresses.map(cidr).filter((c) => c.family === 4);
+  const v4 = uplink.addresses.filter((c) => c.family === 4);
   if (v4.length === 0)
     report(
       ['uplink', 'addresses'],
@@ -70,11 +68,10 @@ function checkUplink(spec: CgnatSpec, report: Report): void {
       "add the router's IPv4 address on the uplink, e.g. 100.64.0.1/10",
     );
   for (const [i, g] of uplink.gateways.entries()) {
-    const a = parseAddress(g);
-    if (a && !uplink.addresses.map(cidr).some((c) => inCidr(c, a)))
+    if (!uplink.addresses.some((c) => inCidr(c, g)))
       report(
         ['uplink', 'gateways', i],
-        `gateway ${g} is on none of the uplink's networks`,
+        `gateway ${g.text} is on none of the uplink's networks`,
         "use an address of the uplink's link, e.g. the provider's router",
       );
   }
@@ -85,98 +82,116 @@ function checkTenants(spec: CgnatSpec, report: Report): number {
   let subscribers = 0;
   const routed: { to: Prefix; tenant: string }[] = [];
   for (const [t, tenant] of Object.entries(spec.tenants)) {
-    const at = (...rest: (string | number)[]) => ['tenants', t, ...rest];
-    const gateways = tenant.gateways.map(cidr);
-    for (const family of [4, 6] as const)
-      if (gateways.filter((g) => g.family === family).length > 1)
-        report(
-          at('gateways'),
-          `tenant ${t} has more than one IPv${family} gateway`,
-          'keep one address per family on the tenant bridge',
-        );
-    const v4 = gateways.find((g) => g.family === 4);
-    if (!v4)
-      report(
-        at('gateways'),
-        `tenant ${t} has no IPv4 gateway`,
-        "add the router's IPv4 address on the tenant bridge, e.g. 100.127.255.254/10",
-      );
-    const prefixes = tenant.subscribers.map(prefix);
-    prefixes.forEach((p, i) => {
-      subscribers += size(p);
-      const earlier = prefixes.findIndex((q, j) => j < i && overlaps(p, q));
-      if (earlier >= 0)
-        report(
-          at('subscribers', i),
-          `${formatPrefix(p)} overlaps ${formatPrefix(prefixes[earlier] as Prefix)} of the same tenant`,
-          "a tenant's subscriber prefixes are disjoint (tenants may overlap each other)",
-        );
-      if (v4 && !inCidr(v4, { family: 4, text: formatPrefix(p).split('/')[0] as string }))
-        report(
-          at('subscribers', i),
-          `${formatPrefix(p)} is not on tenant ${t}'s network ${v4.text}/${v4.length}`,
-          'subscribers live on the tenant bridge: use addresses of its IPv4 network',
-        );
-    });
-    const clients = new Set(Object.keys(tenant.clients));
+    const at = (...rest: (string | number)[]): SpecPath => ['tenants', t, ...rest];
+    const v4 = checkGateways(t, tenant, at, report);
+    subscribers += checkSubscribers(t, tenant, v4, at, report);
     tenant.routes.forEach((r, i) => {
-      if (!clients.has(r.client))
+      if (!Object.hasOwn(tenant.clients, r.client))
         report(
           at('routes', i, 'client'),
           `tenant ${t} has no client "${r.client}"`,
-          `route to one of: ${[...clients].join(', ') || '(no clients)'}`,
+          `route to one of: ${Object.keys(tenant.clients).join(', ') || '(no clients)'}`,
         );
-      const to = prefix(r.to);
-      const clash = routed.find((x) => overlaps(x.to, to));
+      const clash = routed.find((x) => overlaps(x.to, r.to));
       if (clash)
         report(
           at('routes', i, 'to'),
-          `${r.to} is also routed to tenant ${clash.tenant}`,
+          `${formatPrefix(r.to)} is also routed to tenant ${clash.tenant}`,
           'a public prefix goes to one tenant',
         );
-      routed.push({ to, tenant: t });
+      routed.push({ to: r.to, tenant: t });
     });
-    const owner = new Map<string, string>();
-    for (const [c, client] of Object.entries(tenant.clients))
-      client.addresses.forEach((text, i) => {
-        const a = parseAddress(text);
-        if (!a) return;
-        const path = at('clients', c, 'addresses', i);
-        const other = owner.get(a.text);
-        if (other) report(path, `${text} is also ${other}'s`, 'within a tenant every address has one owner');
-        owner.set(a.text, c);
-        if (a.family === 6) {
-          const v6 = gateways.find((g) => g.family === 6);
-          if (!v6 || !inCidr(v6, a))
-            report(
-              path,
-              `${text} is not on tenant ${t}'s IPv6 network${v6 ? ` ${v6.text}/${v6.length}` : ' (it has none)'}`,
-              "give the client an address of the tenant's IPv6 gateway network",
-            );
-          return;
-        }
-        const n = parseIPv4(a.text) as number;
-        const isSubscriber = prefixes.some((p) => n >= p.network && n < p.network + size(p));
-        const isRouted = tenant.routes.some(
-          (r) => r.client === c && n >= prefix(r.to).network && n < prefix(r.to).network + size(prefix(r.to)),
-        );
-        if (!isSubscriber && !isRouted)
-          report(
-            path,
-            `${text} is neither a subscriber address of tenant ${t} nor a public prefix routed to ${c}`,
-            `use an address of ${tenant.subscribers.join(', ')}, or route it to ${c} under routes:`,
-          );
-      });
+    checkClients(t, tenant, at, report);
   }
   return subscribers;
 }
 
+type At = (...rest: (string | number)[]) => SpecPath;
+
+/** One gateway per family on the tenant bridge, an IPv4 one among them: returned. */
+function checkGateways(t: string, tenant: TenantSpec, at: At, report: Report): Cidr | undefined {
+  for (const family of [4, 6] as const)
+    if (tenant.gateways.filter((g) => g.family === family).length > 1)
+      report(
+        at('gateways'),
+        `tenant ${t} has more than one IPv${family} gateway`,
+        'keep one address per family on the tenant bridge',
+      );
+  const v4 = tenant.gateways.find((g) => g.family === 4);
+  if (!v4)
+    report(
+      at('gateways'),
+      `tenant ${t} has no IPv4 gateway`,
+      "add the router's IPv4 address on the tenant bridge, e.g. 100.127.255.254/10",
+    );
+  return v4;
+}
+
+/** Disjoint subscriber prefixes on the tenant's IPv4 network: how many addresses they hold. */
+function checkSubscribers(
+  t: string,
+  tenant: TenantSpec,
+  v4: Cidr | undefined,
+  at: At,
+  report: Report,
+): number {
+  const prefixes = tenant.subscribers;
+  prefixes.forEach((p, i) => {
+    const earlier = prefixes.findIndex((q, j) => j < i && overlaps(p, q));
+    if (earlier >= 0)
+      report(
+        at('subscribers', i),
+        `${formatPrefix(p)} overlaps ${formatPrefix(prefixes[earlier] as Prefix)} of the same tenant`,
+        "a tenant's subscriber prefixes are disjoint (tenants may overlap each other)",
+      );
+    if (v4 && !inCidr(v4, { family: 4, text: formatIPv4(p.network) }))
+      report(
+        at('subscribers', i),
+        `${formatPrefix(p)} is not on tenant ${t}'s network ${v4.text}/${v4.length}`,
+        'subscribers live on the tenant bridge: use addresses of its IPv4 network',
+      );
+  });
+  return prefixes.reduce((n, p) => n + size(p), 0);
+}
+
+/** A client's addresses: one owner each, IPv6 on the tenant's IPv6 network, IPv4 a subscriber's or routed to it. */
+function checkClients(t: string, tenant: TenantSpec, at: At, report: Report): void {
+  const owner = new Map<string, string>();
+  const v6 = tenant.gateways.find((g) => g.family === 6);
+  for (const [c, client] of Object.entries(tenant.clients))
+    client.addresses.forEach((a, i) => {
+      const path = at('clients', c, 'addresses', i);
+      const other = owner.get(a.text);
+      if (other) report(path, `${a.text} is also ${other}'s`, 'within a tenant every address has one owner');
+      owner.set(a.text, c);
+      if (a.family === 6) {
+        if (!v6 || !inCidr(v6, a))
+          report(
+            path,
+            `${a.text} is not on tenant ${t}'s IPv6 network${v6 ? ` ${v6.text}/${v6.length}` : ' (it has none)'}`,
+            "give the client an address of the tenant's IPv6 gateway network",
+          );
+        return;
+      }
+      const within = (p: Prefix) => inCidr({ family: 4, text: formatIPv4(p.network), length: p.length }, a);
+      const isSubscriber = tenant.subscribers.some(within);
+      const isRouted = tenant.routes.some((r) => r.client === c && within(r.to));
+      if (!isSubscriber && !isRouted)
+        report(
+          path,
+          `${a.text} is neither a subscriber address of tenant ${t} nor a public prefix routed to ${c}`,
+          `use an address of ${tenant.subscribers.map(formatPrefix).join(', ')}, or route it to ${c} under routes:`,
+        );
+    });
+}
+
 function checkPool(spec: CgnatSpec, subscribers: number, report: Report): void {
-  const { first, last } = parsePortRange(spec.nat.ports);
+  const { first, last } = spec.nat.ports;
+  const range = `${first}-${last}`;
   if (first < 1 || last > 65535 || first > last) {
     report(
       ['nat', 'ports'],
-      `port range ${spec.nat.ports} is not within 1-65535 or ends before it starts`,
+      `port range ${range} is not within 1-65535 or ends before it starts`,
       'e.g. 1024-65535',
     );
     return;
@@ -185,12 +200,12 @@ function checkPool(spec: CgnatSpec, subscribers: number, report: Report): void {
   if (perAddress === 0) {
     report(
       ['nat', 'block'],
-      `a block of ${spec.nat.block} ports does not fit into ${spec.nat.ports}`,
+      `a block of ${spec.nat.block} ports does not fit into ${range}`,
       'make blocks smaller than the port range',
     );
     return;
   }
-  const pool = spec.nat.pool.reduce((n, p) => n + (p.includes('/') ? size(prefix(p)) : 1), 0);
+  const pool = spec.nat.pool.reduce<number>((n, p) => n + (typeof p === 'number' ? 1 : size(p)), 0);
   const capacity = pool * perAddress;
   if (capacity < subscribers)
     report(

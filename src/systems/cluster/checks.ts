@@ -5,23 +5,23 @@ import type { SpecPath } from '../../input/problem.ts';
 import { formatIPv4, parseIPv4 } from '../../util/ipv4.ts';
 import type { Check, HostRef } from './model.ts';
 import type { CheckSpec, ClusterSpec, GuestSpec } from './schema.ts';
+import type { Report } from './validate/common.ts';
 
 /** Names the lab gives its own hosts; nodes and guests cannot use them. */
 export const LAB_HOSTS = ['workstation', 'upstream', 'gateway'] as const;
-
-type Report = (path: SpecPath, message: string, fix?: string, atKey?: boolean) => void;
 
 export function hostRef(spec: ClusterSpec, text: string): HostRef | undefined {
   if (text === 'workstation' || text === 'gateway') return { kind: text };
   if (Object.hasOwn(spec.nodes, text)) return { kind: 'node', name: text };
   if (Object.hasOwn(spec.guests, text)) return { kind: 'guest', name: text };
-  // An address that is a node's or a guest's means that host, so checks treat it the same way.
-  const node = Object.entries(spec.nodes).find(([, n]) => n.address === text)?.[0];
-  if (node) return { kind: 'node', name: node };
-  const guest = Object.entries(spec.guests).find(([, g]) => g.address === text)?.[0];
-  if (guest) return { kind: 'guest', name: guest };
   const address = parseIPv4(text);
-  return address === undefined ? undefined : { kind: 'address', address };
+  if (address === undefined) return undefined;
+  // An address that is a node's or a guest's means that host, so checks treat it the same way.
+  const node = Object.entries(spec.nodes).find(([, n]) => n.address === address)?.[0];
+  if (node) return { kind: 'node', name: node };
+  const guest = Object.entries(spec.guests).find(([, g]) => g.address === address)?.[0];
+  if (guest) return { kind: 'guest', name: guest };
+  return { kind: 'address', address };
 }
 
 export function formatHostRef(ref: HostRef): string {
@@ -196,7 +196,38 @@ export function validateChecks(spec: ClusterSpec, report: Report): void {
   });
 }
 
+/** http, tcp and udp dial a port; ping and arp have none. */
+const portProto = (check: CheckSpec) =>
+  check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp';
+
 function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, report: Report): void {
+  const hosts = checkHosts(spec, check, path, report);
+  if (!hosts) return;
+  const needsPort = portProto(check);
+  if (needsPort && check.port === undefined)
+    report(path, `${check.proto} checks need the port they dial`, 'add "port:", e.g. port: 80');
+  if (!needsPort && check.port !== undefined)
+    report([...path, 'port'], `${check.proto} checks have no port`, 'remove "port:"');
+  const { from, to } = hosts;
+  if (from && from.kind !== 'workstation' && from.kind !== 'guest') {
+    report(
+      [...path, 'from'],
+      `the lab runs clients on the workstation and on guests, not on "${check.from}"`,
+      'use from: workstation, or a guest',
+    );
+    return;
+  }
+  if (!from || !to) return;
+  checkFlow(spec, check, path, { from, to, answers: hosts.answers }, report);
+}
+
+/** The hosts a check names, each resolved or reported; undefined when its client is a node. */
+function checkHosts(
+  spec: ClusterSpec,
+  check: CheckSpec,
+  path: SpecPath,
+  report: Report,
+): { from?: HostRef; to?: HostRef; answers?: HostRef } | undefined {
   const known = `known hosts: workstation, gateway, ${[...Object.keys(spec.nodes), ...Object.keys(spec.guests)].slice(0, 8).join(', ')}`;
   const resolveAt = (text: string, at: SpecPath): HostRef | undefined => {
     const host = checkHost(spec, check, text);
@@ -212,7 +243,7 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
       `the lab runs clients on the workstation and on guests, not on "${check.from}" (a node)`,
       'use from: workstation, or a guest',
     );
-    return;
+    return undefined;
   }
   const from = resolveAt(check.from, [...path, 'from']);
   const to = resolveAt(check.to, [...path, 'to']);
@@ -228,21 +259,20 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
       `known nodes: ${Object.keys(spec.nodes).join(', ')}`,
     );
 
-  const needsPort = check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp';
-  if (needsPort && check.port === undefined)
-    report(path, `${check.proto} checks need the port they dial`, 'add "port:", e.g. port: 80');
-  if (!needsPort && check.port !== undefined)
-    report([...path, 'port'], `${check.proto} checks have no port`, 'remove "port:"');
+  return { from, to, answers: answersRef };
+}
 
-  if (from && from.kind !== 'workstation' && from.kind !== 'guest') {
-    report(
-      [...path, 'from'],
-      `the lab runs clients on the workstation and on guests, not on "${check.from}"`,
-      'use from: workstation, or a guest',
-    );
-    return;
-  }
-  if (!from || !to) return;
+/** What the lab can run between two resolved hosts, and what it can observe of it. */
+function checkFlow(
+  spec: ClusterSpec,
+  check: CheckSpec,
+  path: SpecPath,
+  hosts: { from: HostRef; to: HostRef; answers?: HostRef },
+  report: Report,
+): void {
+  const { from, to, answers: answersRef } = hosts;
+  const { answers, sees, leaves } = check.expect;
+  const needsPort = portProto(check);
   if (check.proto === 'arp' && from.kind !== 'guest')
     report(
       [...path, 'from'],

@@ -1,47 +1,23 @@
 // HostPlan -> the files an operator deploys on the node, by relative path. Deterministic: the same
 // plan gives byte-identical files (no dates, no absolute paths).
 
+import { FILES, nftablesFile, type RenderedFile } from '../../host/files.ts';
 import { renderIpBatch } from '../../host/ip.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
-import { renderRuleset } from '../../nft/render.ts';
-import { FAULTS, type Fault } from '../faults.ts';
-import { renderConntrackd } from './features/ctsync/render.ts';
-import { renderHaproxy } from './features/proxy/render.ts';
+import { FEATURES } from './features/index.ts';
 
-export const FILES = {
-  nftables: 'nftables.conf',
-  ipBatch: 'network.ip',
-  sysctl: 'sysctl.d/90-convergent.conf',
-  modules: 'modules-load.d/convergent.conf',
-  haproxy: 'haproxy.cfg',
-  conntrackd: 'conntrackd.conf',
-} as const;
-
-export interface RenderedFile {
-  readonly path: string;
-  /** The file's text in order; write them one after the other (large shared maps stay one chunk). */
-  readonly chunks: readonly string[];
-}
-
-export function textOf(file: RenderedFile): string {
-  return file.chunks.join('');
-}
+// Moved to host/files.ts, shared by every system; still exported here for the callers of this module.
+export { FILES, type RenderedFile, textOf } from '../../host/files.ts';
 
 export function renderNode(plan: HostPlan): RenderedFile[] {
   const who = `convergent: cluster ${plan.cluster}, node ${plan.node}. Generated from the cluster spec: edit the spec, not this file.`;
   const files: RenderedFile[] = [
-    {
-      path: FILES.nftables,
-      chunks: renderRuleset(plan.ruleset, [
-        who,
-        'Owns only the tables named "convergent"; other tables on the host are left as they are.',
-        'Check: nft -c -f nftables.conf    Load: nft -f nftables.conf',
-        ...plan.faults.map(
-          (f) => `FAULT INJECTED for a lab demonstration, never deploy: ${f}: ${FAULTS[f as Fault]}`,
-        ),
-      ]),
-    },
+    nftablesFile(
+      plan,
+      who,
+      'Owns only the tables named "convergent"; other tables on the host are left as they are.',
+    ),
     {
       path: FILES.ipBatch,
       chunks: [
@@ -69,28 +45,6 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
       chunks: [renderModules(plan, [who, 'Kernel modules loaded at boot (systemd-modules-load).'])],
     });
   }
-  if (plan.proxies.length > 0) {
-    files.push({
-      path: FILES.haproxy,
-      chunks: [
-        renderHaproxy(plan, [
-          who,
-          'HTTP reverse proxies: haproxy -f haproxy.cfg (check: haproxy -c -f haproxy.cfg)',
-        ]),
-      ],
-    });
-  }
-  if (plan.conntrackd) {
-    files.push({
-      path: FILES.conntrackd,
-      chunks: [
-        renderConntrackd(plan, [
-          who,
-          'conntrack state replication (strategy ctsync): /etc/conntrackd/conntrackd.conf, then start conntrackd',
-          'Load nftables.conf first: it keeps the sync traffic out of conntrack and away from the guests.',
-        ]),
-      ],
-    });
-  }
+  for (const feature of FEATURES) files.push(...(feature.files?.(plan, who) ?? []));
   return files;
 }

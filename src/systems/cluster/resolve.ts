@@ -1,55 +1,14 @@
-// Spec (as written) -> Cluster (as meant). Assumes validate() found no problems.
-import { parseIPv4, parsePrefix } from '../../util/ipv4.ts';
-import { normalizeMac } from '../../util/mac.ts';
+// Spec (as written, addresses parsed by the schema) -> Cluster (as meant). Assumes validate() found
+// no problems: every name it looks up exists.
 import { resolveChecks } from './checks.ts';
-import type { Cluster, Forward, Guest, HttpProxy, Network, Node, Pipe, PipeEnd } from './model.ts';
+import type { Cluster, Forward, Guest, HttpProxy, Network, Node, Pipe, PipeEnd, Sync } from './model.ts';
 import { type ClusterSpec, SYNC_DEFAULTS } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
 
-const ip = (text: string): number => parseIPv4(text) as number;
-
 export function resolve(spec: ClusterSpec): Cluster {
-  const nodeEntries = Object.entries(spec.nodes);
-  const tags = allocateTags(nodeEntries.map(([name, n]) => ({ name, tag: n.tag })));
-  const nodes: Node[] = nodeEntries.map(([name, n]) => {
-    const tag = tags.get(name) as number;
-    return {
-      name,
-      address: ip(n.address),
-      tag,
-      tagAllocated: n.tag === undefined,
-      uplinkBridge: n.uplink?.bridge ?? spec.uplink.bridge,
-      uplinkPorts: n.uplink?.ports ?? spec.uplink.ports,
-      bridgeMac: bridgeMac(spec.tagMacPrefix, tag),
-      path: ['nodes', name],
-    };
-  });
-
-  const networks: Network[] = Object.entries(spec.networks).map(([name, net]) => ({
-    name,
-    bridge: net.bridge,
-    subnet: parsePrefix(net.subnet) as NonNullable<ReturnType<typeof parsePrefix>>,
-    gateway: ip(net.gateway),
-    nodeAddresses: new Map(Object.entries(net.nodes).map(([node, a]) => [node, ip(a)])),
-    pipes: net.pipes.map((p, i): Pipe => {
-      const ends = Object.entries(p).map(([node, ifname]): PipeEnd => ({ node, ifname }));
-      return { ends: [ends[0] as PipeEnd, ends[1] as PipeEnd], path: ['networks', name, 'pipes', i] };
-    }),
-    stp: net.stp,
-    forwardDelay: net.forwardDelay,
-    path: ['networks', name],
-  }));
-
+  const nodes = resolveNodes(spec);
+  const networks = Object.entries(spec.networks).map(([name, net]) => resolveNetwork(name, net));
   const onlyNetwork = networks.length === 1 ? networks[0]?.name : undefined;
-  const guests: Guest[] = Object.entries(spec.guests).map(([name, g]) => ({
-    name,
-    node: g.node,
-    network: (g.network ?? onlyNetwork) as string,
-    address: ip(g.address),
-    mac: g.mac === undefined ? undefined : normalizeMac(g.mac),
-    path: ['guests', name],
-  }));
-
   const allNodes = nodes.map((n) => n.name);
   const forwards: Forward[] = spec.forwards.map((f, index) => ({
     index,
@@ -62,7 +21,6 @@ export function resolve(spec: ClusterSpec): Cluster {
     strategy: f.strategy ?? spec.strategy,
     path: ['forwards', index],
   }));
-
   const proxies: HttpProxy[] = spec.proxies.map((x, index) => ({
     index,
     port: x.port,
@@ -71,29 +29,76 @@ export function resolve(spec: ClusterSpec): Cluster {
     nodes: x.nodes ?? allNodes,
     path: ['proxies', index],
   }));
-
   return {
     name: spec.name,
     strategy: spec.strategy,
     tagMacPrefix: spec.tagMacPrefix,
-    uplink: {
-      subnet: parsePrefix(spec.uplink.subnet) as Cluster['uplink']['subnet'],
-      gateway: ip(spec.uplink.gateway),
-    },
+    uplink: { subnet: spec.uplink.subnet, gateway: spec.uplink.gateway },
     nodes,
     networks,
-    guests,
+    guests: resolveGuests(spec, onlyNetwork),
     forwards,
     proxies,
-    sync: forwards.some((f) => f.strategy === 'ctsync')
-      ? {
-          network: (spec.sync?.network ?? onlyNetwork) as string,
-          group: ip(spec.sync?.group ?? SYNC_DEFAULTS.group),
-          port: spec.sync?.port ?? SYNC_DEFAULTS.port,
-          mode: spec.sync?.mode ?? (nodes.length === 2 ? 'ftfw' : 'notrack'),
-          path: ['sync'],
-        }
-      : undefined,
+    sync: forwards.some((f) => f.strategy === 'ctsync') ? resolveSync(spec, nodes, onlyNetwork) : undefined,
     checks: resolveChecks(spec),
+  };
+}
+
+/** The nodes in spec order, with their tags (allocated where the spec has none). */
+function resolveNodes(spec: ClusterSpec): Node[] {
+  const nodeEntries = Object.entries(spec.nodes);
+  const tags = allocateTags(nodeEntries.map(([name, n]) => ({ name, tag: n.tag })));
+  return nodeEntries.map(([name, n]) => {
+    const tag = tags.get(name) as number;
+    return {
+      name,
+      address: n.address,
+      tag,
+      tagAllocated: n.tag === undefined,
+      uplinkBridge: n.uplink?.bridge ?? spec.uplink.bridge,
+      uplinkPorts: n.uplink?.ports ?? spec.uplink.ports,
+      bridgeMac: bridgeMac(spec.tagMacPrefix, tag),
+      path: ['nodes', name],
+    };
+  });
+}
+
+function resolveNetwork(name: string, net: ClusterSpec['networks'][string]): Network {
+  return {
+    name,
+    bridge: net.bridge,
+    subnet: net.subnet,
+    gateway: net.gateway,
+    nodeAddresses: new Map(Object.entries(net.nodes)),
+    pipes: net.pipes.map((p, i): Pipe => {
+      const ends = Object.entries(p).map(([node, ifname]): PipeEnd => ({ node, ifname }));
+      return { ends: [ends[0] as PipeEnd, ends[1] as PipeEnd], path: ['networks', name, 'pipes', i] };
+    }),
+    stp: net.stp,
+    forwardDelay: net.forwardDelay,
+    path: ['networks', name],
+  };
+}
+
+function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined): Guest[] {
+  return Object.entries(spec.guests).map(([name, g]) => ({
+    name,
+    node: g.node,
+    network: (g.network ?? onlyNetwork) as string,
+    address: g.address,
+    mac: g.mac,
+    path: ['guests', name],
+  }));
+}
+
+/** conntrackd's sync: the spec's, else the schema's defaults; FTFW for two nodes, NOTRACK for more. */
+function resolveSync(spec: ClusterSpec, nodes: readonly Node[], onlyNetwork: string | undefined): Sync {
+  const sync = spec.sync ?? SYNC_DEFAULTS;
+  return {
+    network: (sync.network ?? onlyNetwork) as string,
+    group: sync.group,
+    port: sync.port,
+    mode: sync.mode ?? (nodes.length === 2 ? 'ftfw' : 'notrack'),
+    path: ['sync'],
   };
 }

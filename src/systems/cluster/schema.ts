@@ -2,95 +2,77 @@
 // JSON Schema for editors (schema/convergent.schema.json, `npm run schema`) both come from here.
 // Only shape and syntax live here; relations between objects are checked in validate.ts.
 import { z } from 'zod';
-import { parseIPv4, parsePrefix } from '../../util/ipv4.ts';
-import { normalizeMac } from '../../util/mac.ts';
+import {
+  interfaceName,
+  ipv4Address,
+  ipv4Prefix,
+  macAddress,
+  specName,
+  wholeNumber,
+} from '../../input/primitives.ts';
 
 /** Inbound strategies: how a connection entering on one node reaches a guest hosted on another. */
 export const STRATEGIES = ['fullnat', 'stateless', 'ctsync'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 const name = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,30}$/, {
-      error: `${what} names start with a lowercase letter and use only a-z, 0-9 and "-" (at most 31 characters)`,
-    })
-    .describe(`${what} name`);
+  specName(
+    /^[a-z][a-z0-9-]{0,30}$/,
+    `${what} names start with a lowercase letter and use only a-z, 0-9 and "-" (at most 31 characters)`,
+  ).describe(`${what} name`);
 
-const ipv4 = z
-  .string({ error: 'expected an IPv4 address such as 192.168.122.11' })
-  .refine((s) => parseIPv4(s) !== undefined, { error: 'expected an IPv4 address such as 192.168.122.11' })
-  .describe('IPv4 address');
+const ipv4 = ipv4Address('192.168.122.11').describe('IPv4 address');
 
-const prefix = z
-  .string({ error: 'expected an IPv4 prefix such as 10.5.5.0/24' })
-  .refine((s) => parsePrefix(s) !== undefined, {
-    error: 'expected an IPv4 prefix with its host bits zero, such as 10.5.5.0/24',
+const prefix = ipv4Prefix('10.5.5.0/24').describe('IPv4 prefix, network/length');
+
+const ifname = interfaceName(
+  'eth1.100',
+  /^[A-Za-z0-9_.@-]+$/,
+  'interface names use only letters, digits and "_", ".", "-", "@" (no "/", ":" or spaces)',
+);
+
+const mac = macAddress();
+
+const port = wholeNumber({
+  expected: 'expected a port number (1-65535)',
+  min: [1, 'ports start at 1'],
+  max: [65535, 'ports end at 65535'],
+});
+
+export const UplinkPortsSchema = z.strictObject({
+  bridge: ifname.describe('The uplink ("perimeter") bridge holding the node\'s public address, e.g. xenbr0'),
+  ports: z
+    .array(ifname)
+    .describe(
+      'Physical interfaces enslaved to the uplink bridge, e.g. [eth0]. Empty: the bridge exists already.',
+    )
+    .default([]),
+});
+
+export const UplinkSchema = z.strictObject({
+  subnet: prefix.describe("The uplink segment the nodes' public addresses live in"),
+  gateway: ipv4.describe('The upstream router on the uplink segment (default route of every node)'),
+  bridge: ifname.describe('Default uplink bridge name on every node, e.g. xenbr0').default('xenbr0'),
+  ports: z.array(ifname).describe('Default ports of the uplink bridge, e.g. [eth0]').default([]),
+});
+
+export const NodeSchema = z.strictObject({
+  address: ipv4.describe("The node's public address on the uplink bridge (what DNS round-robin points at)"),
+  tag: wholeNumber({
+    expected: 'expected a node tag, a whole number from 1 to 255',
+    min: [1, 'node tags start at 1 (0 means "no tag")'],
+    max: [255, 'node tags end at 255 (one octet of the guest-bridge MAC)'],
   })
-  .describe('IPv4 prefix, network/length');
-
-// Linux interface names: at most IFNAMSIZ-1 = 15 bytes, no "/", ":" or whitespace.
-const ifname = z
-  .string({ error: 'expected an interface name such as eth1.100' })
-  .max(15, { error: 'interface names are at most 15 characters long (the kernel limit, IFNAMSIZ)' })
-  .regex(/^[A-Za-z0-9_.@-]+$/, {
-    error: 'interface names use only letters, digits and "_", ".", "-", "@" (no "/", ":" or spaces)',
-  })
-  .describe('Linux interface name (at most 15 characters)');
-
-const mac = z
-  .string({ error: 'expected a MAC address such as 52:54:00:12:34:56' })
-  .refine((s) => normalizeMac(s) !== undefined, { error: 'expected a MAC address such as 52:54:00:12:34:56' })
-  .describe('Ethernet MAC address');
-
-const port = z
-  .number({ error: 'expected a port number (1-65535)' })
-  .int({ error: 'expected a port number (1-65535)' })
-  .min(1, { error: 'ports start at 1' })
-  .max(65535, { error: 'ports end at 65535' });
-
-export const UplinkPortsSchema = z
-  .object({
-    bridge: ifname.describe(
-      'The uplink ("perimeter") bridge holding the node\'s public address, e.g. xenbr0',
+    .optional()
+    .describe(
+      'Node tag (1-255): identifies the node on the cluster pipes through its guest-bridge MAC prefix ' +
+        'and marks the flows it let in. Allocated in order of appearance when absent; pin it to keep it ' +
+        'when nodes are removed or reordered.',
     ),
-    ports: z
-      .array(ifname)
-      .describe(
-        'Physical interfaces enslaved to the uplink bridge, e.g. [eth0]. Empty: the bridge exists already.',
-      )
-      .default([]),
-  })
-  .strict();
-
-export const UplinkSchema = z
-  .object({
-    subnet: prefix.describe("The uplink segment the nodes' public addresses live in"),
-    gateway: ipv4.describe('The upstream router on the uplink segment (default route of every node)'),
-    bridge: ifname.describe('Default uplink bridge name on every node, e.g. xenbr0').default('xenbr0'),
-    ports: z.array(ifname).describe('Default ports of the uplink bridge, e.g. [eth0]').default([]),
-  })
-  .strict();
-
-export const NodeSchema = z
-  .object({
-    address: ipv4.describe("The node's public address on the uplink bridge (what DNS round-robin points at)"),
-    tag: z
-      .number({ error: 'expected a node tag, a whole number from 1 to 255' })
-      .int({ error: 'expected a node tag, a whole number from 1 to 255' })
-      .min(1, { error: 'node tags start at 1 (0 means "no tag")' })
-      .max(255, { error: 'node tags end at 255 (one octet of the guest-bridge MAC)' })
-      .optional()
-      .describe(
-        'Node tag (1-255): identifies the node on the cluster pipes through its guest-bridge MAC prefix ' +
-          'and marks the flows it let in. Allocated in order of appearance when absent; pin it to keep it ' +
-          'when nodes are removed or reordered.',
-      ),
-    uplink: UplinkPortsSchema.optional().describe(
-      "Overrides the cluster's uplink bridge and ports for this node",
-    ),
-  })
-  .strict();
+  uplink: UplinkPortsSchema.optional().describe(
+    "Overrides the cluster's uplink bridge and ports for this node",
+  ),
+});
 
 // A pipe joins the guest bridges of exactly two nodes: `{ node1: eth1.100, node2: eth1.100 }`.
 export const PipeSchema = z
@@ -99,102 +81,105 @@ export const PipeSchema = z
     'A cluster pipe: two entries, node name -> the interface on that node, e.g. { node1: eth1.100, node2: eth2.100 }',
   );
 
-export const NetworkSchema = z
-  .object({
-    bridge: ifname.describe('The guest bridge on every node, e.g. guestbr0').default('guestbr0'),
-    subnet: prefix.describe("The guests' subnet"),
-    gateway: ipv4.describe("The anycast gateway address, present on every node's guest bridge"),
-    nodes: z
-      .record(name('node'), ipv4)
-      .describe("Each node's own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }"),
-    pipes: z
-      .array(PipeSchema)
-      .describe("Cluster pipes joining the nodes' guest bridges into one segment")
-      .default([]),
-    stp: z
-      .boolean()
-      .describe('Run STP on the guest bridge: required when the pipes form a loop (a ring of three nodes)')
-      .default(false),
-    forwardDelay: z
-      .number({ error: 'forwardDelay is a number of seconds from 2 to 30' })
-      .int({ error: 'forwardDelay is a whole number of seconds' })
-      .min(2, { error: 'the bridge accepts a forwardDelay of 2 s at least' })
-      .max(30, { error: 'the bridge accepts a forwardDelay of 30 s at most' })
-      .optional()
-      .describe(
-        'STP forward delay in seconds (kernel default 15): a port listens and learns for twice this long before it forwards',
-      ),
+export const NetworkSchema = z.strictObject({
+  bridge: ifname.describe('The guest bridge on every node, e.g. guestbr0').default('guestbr0'),
+  subnet: prefix.describe("The guests' subnet"),
+  gateway: ipv4.describe("The anycast gateway address, present on every node's guest bridge"),
+  nodes: z
+    .record(name('node'), ipv4)
+    .describe("Each node's own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }"),
+  pipes: z
+    .array(PipeSchema)
+    .describe("Cluster pipes joining the nodes' guest bridges into one segment")
+    .default([]),
+  stp: z
+    .boolean()
+    .describe('Run STP on the guest bridge: required when the pipes form a loop (a ring of three nodes)')
+    .default(false),
+  forwardDelay: wholeNumber({
+    expected: 'forwardDelay is a number of seconds from 2 to 30',
+    whole: 'forwardDelay is a whole number of seconds',
+    min: [2, 'the bridge accepts a forwardDelay of 2 s at least'],
+    max: [30, 'the bridge accepts a forwardDelay of 30 s at most'],
   })
-  .strict();
+    .optional()
+    .describe(
+      'STP forward delay in seconds (kernel default 15): a port listens and learns for twice this long before it forwards',
+    ),
+});
 
-export const GuestSchema = z
-  .object({
-    node: name('node').describe('The node hosting the guest'),
-    network: name('network').optional().describe('The guest network; may be left out when there is only one'),
-    address: ipv4.describe("The guest's address in its network"),
-    mac: mac.optional().describe("The guest's MAC address"),
-  })
-  .strict();
+export const GuestSchema = z.strictObject({
+  node: name('node').describe('The node hosting the guest'),
+  network: name('network').optional().describe('The guest network; may be left out when there is only one'),
+  address: ipv4.describe("The guest's address in its network"),
+  mac: mac.optional().describe("The guest's MAC address"),
+});
 
-export const ForwardSchema = z
-  .object({
-    proto: z.enum(['tcp', 'udp'], { error: 'proto is "tcp" or "udp"' }).default('tcp'),
-    port: port.describe("The public port on the nodes' public addresses"),
-    to: name('guest').describe('The guest receiving the traffic'),
-    toPort: port.optional().describe("The guest's port; the public port when left out"),
-    nodes: z
-      .array(name('node'))
-      .min(1, { error: 'list at least one node, or leave "nodes" out to forward on every node' })
-      .optional()
-      .describe("Only on these nodes' public addresses; every node when left out"),
-    strategy: z
-      .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
-      .optional()
-      .describe("Overrides the cluster's inbound strategy for this forward"),
-  })
-  .strict();
+/** What forwards and proxies share: a public port on some nodes (all by default), led to a guest's port. */
+const publicPortToGuest = (words: {
+  readonly verb: string;
+  readonly guest: string;
+  readonly toPort: string;
+  readonly nodes: string;
+}) => ({
+  port: port.describe("The public port on the nodes' public addresses"),
+  to: name('guest').describe(words.guest),
+  toPort: port.optional().describe(words.toPort),
+  nodes: z
+    .array(name('node'))
+    .min(1, { error: `list at least one node, or leave "nodes" out to ${words.verb} on every node` })
+    .optional()
+    .describe(words.nodes),
+});
+
+export const ForwardSchema = z.strictObject({
+  proto: z.enum(['tcp', 'udp'], { error: 'proto is "tcp" or "udp"' }).default('tcp'),
+  ...publicPortToGuest({
+    verb: 'forward',
+    guest: 'The guest receiving the traffic',
+    toPort: "The guest's port; the public port when left out",
+    nodes: "Only on these nodes' public addresses; every node when left out",
+  }),
+  strategy: z
+    .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
+    .optional()
+    .describe("Overrides the cluster's inbound strategy for this forward"),
+});
 
 // Strategy ctsync (seed part 3, option 2): conntrackd replicates conntrack state between the nodes
 // over one guest network's pipes, by multicast.
 export const SYNC_MODES = ['ftfw', 'notrack'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
 
-export const SYNC_DEFAULTS = { group: '225.0.0.50', port: 3780 } as const;
-
-export const SyncSchema = z
-  .object({
-    network: name('network')
-      .optional()
-      .describe('The network whose pipes carry the sync traffic; may be left out when there is only one'),
-    group: ipv4
-      .default(SYNC_DEFAULTS.group)
-      .describe("conntrackd's multicast group (conntrackd's own default is 225.0.0.50)"),
-    port: port
-      .default(SYNC_DEFAULTS.port)
-      .describe("conntrackd's UDP port for the group (conntrackd's default 3780)"),
-    mode: z
-      .enum(SYNC_MODES, { error: `mode is one of: ${SYNC_MODES.join(', ')}` })
-      .optional()
-      .describe(
-        'conntrackd protocol: "ftfw" (acknowledged, resent; two nodes only) or "notrack" (best effort, any number of nodes); ftfw for two nodes when left out',
-      ),
-  })
-  .strict();
+export const SyncSchema = z.strictObject({
+  network: name('network')
+    .optional()
+    .describe('The network whose pipes carry the sync traffic; may be left out when there is only one'),
+  group: ipv4
+    .prefault('225.0.0.50')
+    .describe("conntrackd's multicast group (conntrackd's own default is 225.0.0.50)"),
+  port: port.default(3780).describe("conntrackd's UDP port for the group (conntrackd's default 3780)"),
+  mode: z
+    .enum(SYNC_MODES, { error: `mode is one of: ${SYNC_MODES.join(', ')}` })
+    .optional()
+    .describe(
+      'conntrackd protocol: "ftfw" (acknowledged, resent; two nodes only) or "notrack" (best effort, any number of nodes); ftfw for two nodes when left out',
+    ),
+});
 
 // An HTTP reverse proxy on the nodes (seed part 3, use case U1): it terminates the client's
 // connection on the node and opens its own to the guest, from the node's guest-bridge address.
-export const ProxySchema = z
-  .object({
-    port: port.describe("The public port on the nodes' public addresses"),
-    to: name('guest').describe('The guest serving HTTP behind the proxy'),
-    toPort: port.optional().describe("The guest's HTTP port; the public port when left out"),
-    nodes: z
-      .array(name('node'))
-      .min(1, { error: 'list at least one node, or leave "nodes" out to proxy on every node' })
-      .optional()
-      .describe('Only on these nodes; every node when left out'),
-  })
-  .strict();
+export const ProxySchema = z.strictObject(
+  publicPortToGuest({
+    verb: 'proxy',
+    guest: 'The guest serving HTTP behind the proxy',
+    toPort: "The guest's HTTP port; the public port when left out",
+    nodes: 'Only on these nodes; every node when left out',
+  }),
+);
+
+/** The sync of a cluster whose spec has no "sync:", as the schema fills it in. */
+export const SYNC_DEFAULTS: z.output<typeof SyncSchema> = SyncSchema.parse({});
 
 /** What a lab check sends: a real client against a real server, or a ping, or an ARP request. */
 export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp'] as const;
@@ -216,89 +201,84 @@ const nodeRef = z
   .string({ error: EXPECTED_NODE })
   .regex(new RegExp(`^(${NAME}|${RELATIVE_NODE})$`), { error: EXPECTED_NODE });
 
-export const CheckSchema = z
-  .object({
-    name: z.string().min(1).max(80).optional().describe('What the check proves, shown in the report'),
-    from: hostRef.default('workstation').describe('The client: "workstation" (default) or a guest'),
-    to: hostRef.describe(
-      'Where the client sends: a node (its public address), a guest, "workstation", "gateway" or an address; ' +
-        '"host" is the node hosting the check\'s guest (the client, else the one answering), "foreign" the first ' +
-        'other node that can take the check, "host of guest1" names the guest',
-    ),
-    proto: z
-      .enum(CHECK_PROTOS, { error: `proto is one of: ${CHECK_PROTOS.join(', ')}` })
-      .describe('http (curl), tcp (banner), udp (request/response), ping, or arp (who answers)'),
-    port: port.optional().describe('The port the client dials (http, tcp, udp)'),
-    expect: z
-      .object({
-        answers: hostRef
-          .optional()
-          .describe(
-            'Who must answer: a guest, "workstation", or for arp the node whose MAC answers (e.g. "host")',
-          ),
-        sees: hostRef
-          .optional()
-          .describe(
-            'The source address the server must see: a host (its address on the server\'s segment, e.g. "host") or an address',
-          ),
-        leaves: nodeRef
-          .optional()
-          .describe(
-            'The node through which traffic toward the workstation must leave the cluster: a node, "host" or "foreign"',
-          ),
-      })
-      .strict()
-      .default({}),
-  })
-  .strict();
+export const CheckSchema = z.strictObject({
+  name: z.string().min(1).max(80).optional().describe('What the check proves, shown in the report'),
+  from: hostRef.default('workstation').describe('The client: "workstation" (default) or a guest'),
+  to: hostRef.describe(
+    'Where the client sends: a node (its public address), a guest, "workstation", "gateway" or an address; ' +
+      '"host" is the node hosting the check\'s guest (the client, else the one answering), "foreign" the first ' +
+      'other node that can take the check, "host of guest1" names the guest',
+  ),
+  proto: z
+    .enum(CHECK_PROTOS, { error: `proto is one of: ${CHECK_PROTOS.join(', ')}` })
+    .describe('http (curl), tcp (banner), udp (request/response), ping, or arp (who answers)'),
+  port: port.optional().describe('The port the client dials (http, tcp, udp)'),
+  expect: z
+    .strictObject({
+      answers: hostRef
+        .optional()
+        .describe(
+          'Who must answer: a guest, "workstation", or for arp the node whose MAC answers (e.g. "host")',
+        ),
+      sees: hostRef
+        .optional()
+        .describe(
+          'The source address the server must see: a host (its address on the server\'s segment, e.g. "host") or an address',
+        ),
+      leaves: nodeRef
+        .optional()
+        .describe(
+          'The node through which traffic toward the workstation must leave the cluster: a node, "host" or "foreign"',
+        ),
+    })
+    .default({}),
+});
 
-export const ClusterSchema = z
-  .object({
-    kind: z
-      .literal('cluster')
-      .optional()
-      .describe(
-        'What the file describes: a cluster of nodes (the default) or, with "kind: cgnat", a CGNAT router',
-      ),
-    name: name('cluster').describe("The cluster's name; it appears in every rendered file"),
-    strategy: z
-      .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
-      .default('fullnat')
-      .describe(
-        'Inbound strategy: "fullnat" (DNAT + SNAT to the entering node\'s guest-bridge address; the guest ' +
-          'sees that node), "stateless" (stateless DNAT with per-node tags; the guest sees the client) or ' +
-          '"ctsync" (DNAT, with conntrack state replicated by conntrackd; the guest sees the client).',
-      ),
-    tagMacPrefix: z
-      .string()
-      .regex(/^[0-9a-f][26ae]$/, {
-        error: 'tagMacPrefix is one locally administered unicast octet, e.g. "0a"',
-      })
-      .default('0a')
-      .describe(
-        "First octet of every node's guest-bridge MAC; the second octet is the node tag: 0a:<tag>:00:00:00:01",
-      ),
-    uplink: UplinkSchema,
-    nodes: z.record(name('node'), NodeSchema).describe('The hypervisor nodes, by name'),
-    networks: z
-      .record(name('network'), NetworkSchema)
-      .describe('Guest networks (L2 segments spanning the nodes)'),
-    guests: z.record(name('guest'), GuestSchema).describe('Guests (VMs), by name').default({}),
-    forwards: z
-      .array(ForwardSchema)
-      .describe("Inbound port forwards from the nodes' public addresses")
-      .default([]),
-    sync: SyncSchema.optional().describe('conntrackd state replication, for strategy ctsync'),
-    proxies: z
-      .array(ProxySchema)
-      .describe('HTTP reverse proxies (HAProxy) on the nodes in front of guests')
-      .default([]),
-    checks: z
-      .array(CheckSchema)
-      .optional()
-      .describe('Lab checks with real traffic; derived from the forwards when left out'),
-  })
-  .strict();
+export const ClusterSchema = z.strictObject({
+  kind: z
+    .literal('cluster')
+    .optional()
+    .describe(
+      'What the file describes: a cluster of nodes (the default) or, with "kind: cgnat", a CGNAT router',
+    ),
+  name: name('cluster').describe("The cluster's name; it appears in every rendered file"),
+  strategy: z
+    .enum(STRATEGIES, { error: `strategy is one of: ${STRATEGIES.join(', ')}` })
+    .default('fullnat')
+    .describe(
+      'Inbound strategy: "fullnat" (DNAT + SNAT to the entering node\'s guest-bridge address; the guest ' +
+        'sees that node), "stateless" (stateless DNAT with per-node tags; the guest sees the client) or ' +
+        '"ctsync" (DNAT, with conntrack state replicated by conntrackd; the guest sees the client).',
+    ),
+  tagMacPrefix: z
+    .string()
+    .regex(/^[0-9a-f][26ae]$/, {
+      error: 'tagMacPrefix is one locally administered unicast octet, e.g. "0a"',
+    })
+    .default('0a')
+    .describe(
+      "First octet of every node's guest-bridge MAC; the second octet is the node tag: 0a:<tag>:00:00:00:01",
+    ),
+  uplink: UplinkSchema,
+  nodes: z.record(name('node'), NodeSchema).describe('The hypervisor nodes, by name'),
+  networks: z
+    .record(name('network'), NetworkSchema)
+    .describe('Guest networks (L2 segments spanning the nodes)'),
+  guests: z.record(name('guest'), GuestSchema).describe('Guests (VMs), by name').prefault({}),
+  forwards: z
+    .array(ForwardSchema)
+    .describe("Inbound port forwards from the nodes' public addresses")
+    .default([]),
+  sync: SyncSchema.optional().describe('conntrackd state replication, for strategy ctsync'),
+  proxies: z
+    .array(ProxySchema)
+    .describe('HTTP reverse proxies (HAProxy) on the nodes in front of guests')
+    .default([]),
+  checks: z
+    .array(CheckSchema)
+    .optional()
+    .describe('Lab checks with real traffic; derived from the forwards when left out'),
+});
 
 export type ClusterSpec = z.output<typeof ClusterSchema>;
 export type NodeSpec = z.output<typeof NodeSchema>;

@@ -1,7 +1,7 @@
 // CGNAT spec -> the router's plan: links and routes for its backend, sysctls, modules, the ruleset.
 
 import type { SysctlPlan } from '../../../host/plan.ts';
-import type { Fault } from '../../faults.ts';
+import { FAULTS, type Fault } from '../../faults.ts';
 import type { Cgnat, Tenant } from '../model.ts';
 import type { CgnatPlan } from '../plan.ts';
 import { netnsBatches, TRANSIT, vrfBatches } from './links.ts';
@@ -75,5 +75,6 @@ export function compileCgnat(c: Cgnat, options: CgnatOptions = {}): CgnatPlan {
     ],
     ruleset: cgnatRuleset(c, ports, { zones: !options.faults?.includes('cgnat-without-zones') }),
     faults: options.faults ?? [],
+    faultDescriptions: Object.fromEntries((options.faults ?? []).map((f) => [f, FAULTS[f]])),
   };
 }

@@ -4,6 +4,7 @@
 // files unchanged (the netns backend's tenant namespaces get the run's names); clients and peer get
 // their addresses and routes from the spec.
 import { join } from 'node:path';
+import { FILES } from '../../../host/files.ts';
 import { probeCapabilities } from '../../../lab/capabilities.ts';
 import { LabError } from '../../../lab/errors.ts';
 import { writeFiles } from '../../../lab/files.ts';
@@ -20,7 +21,7 @@ import type { Fault } from '../../faults.ts';
 import { compileCgnat } from '../compile/index.ts';
 import type { Cgnat, Client, Tenant } from '../model.ts';
 import type { CgnatPlan } from '../plan.ts';
-import { FILES, loadCommand, renderCgnat } from '../render.ts';
+import { loadCommand, renderCgnat } from '../render.ts';
 
 /** The client's end of its link to the tenant bridge, as in the demo. */
 export const CLIENT_IFACE = 'cuplink';

@@ -1,7 +1,7 @@
 // Lookups and set contents shared by every node's compile. Built once per cluster, so compiling
 // 200 nodes does not rebuild 20,000-element maps 200 times: nodes share the same element arrays.
 
-import { type Element, etherAddr, ifname, mark, v4 } from '../../../nft/tree.ts';
+import { type Element, etherAddr, ifname, mark, proto, service, v4 } from '../../../nft/tree.ts';
 import { formatIPv4, formatPrefix } from '../../../util/ipv4.ts';
 import type { Fault } from '../../faults.ts';
 import type { Cluster, Forward, Guest, Network, Node } from '../model.ts';
@@ -126,3 +126,44 @@ export function forwardsOn(
 
 export const forwardSource = (f: Forward): string =>
   `forwards[${f.index}] ${f.proto}/${f.port} -> ${f.guest}:${f.toPort}`;
+
+/**
+ * A forward as a set or map element: "proto . public port", leading (with `to`) to its guest's
+ * address, or to the address and the guest port.
+ */
+export function forwardElement(
+  f: Forward,
+  guest?: Guest,
+  to: 'address' | 'address . port' = 'address',
+): Element {
+  const key = [proto(f.proto), service(f.port)];
+  const comment = forwardSource(f);
+  if (!guest) return { key, comment };
+  const address = v4(formatIPv4(guest.address));
+  return { key, value: to === 'address' ? [address] : [address, service(f.toPort)], comment };
+}
+
+/**
+ * The forwards of `strategy` that `keep` accepts, one per target (guest address . proto . guest
+ * port), as set elements: the first forward to a target names it.
+ */
+export function distinctTargets(
+  ctx: ClusterContext,
+  strategy: Forward['strategy'],
+  keep: (f: Forward) => boolean = () => true,
+): { readonly forward: Forward; readonly guest: Guest; readonly element: Element }[] {
+  const seen = new Set<string>();
+  return ctx.cluster.forwards.flatMap((forward) => {
+    if (forward.strategy !== strategy || !keep(forward)) return [];
+    const guest = ctx.guestByName.get(forward.guest) as Guest;
+    const key = `${guest.address} ${forward.proto} ${forward.toPort}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    const address = v4(formatIPv4(guest.address));
+    const element = {
+      key: [address, proto(forward.proto), service(forward.toPort)],
+      comment: forwardSource(forward),
+    };
+    return [{ forward, guest, element }];
+  });
+}

@@ -2,23 +2,10 @@
 // one map "proto . public port -> guest . port" and one rule on the node's public address.
 
 import type { PlanBuilder } from '../../../host/builder.ts';
-import {
-  concat,
-  counter,
-  eq,
-  ifname,
-  ip,
-  l4,
-  lookup,
-  meta,
-  PRIORITY,
-  proto,
-  service,
-  v4,
-} from '../../../nft/tree.ts';
+import { concat, counter, eq, ifname, ip, l4, lookup, meta, PRIORITY, v4 } from '../../../nft/tree.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { Forward, Node } from '../model.ts';
-import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
+import { type ClusterContext, type ElementCache, forwardElement, forwardsOn } from './context.ts';
 import { ipTable } from './tables.ts';
 
 /** Adds the map `<strategy>_forwards` and the chain `<strategy>-dnat`; returns the chain's name. */
@@ -42,11 +29,7 @@ export function compileDnat(
       ctx,
       node,
       strategy,
-      (f, guest) => ({
-        key: [proto(f.proto), service(f.port)],
-        value: [v4(formatIPv4(guest.address)), service(f.toPort)],
-        comment: forwardSource(f),
-      }),
+      (f, guest) => forwardElement(f, guest, 'address . port'),
       cache,
       strategy,
     ),

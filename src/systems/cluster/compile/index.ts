@@ -4,7 +4,7 @@
 
 import { PlanBuilder } from '../../../host/builder.ts';
 import type { HostPlan } from '../../../host/plan.ts';
-import type { Fault } from '../../faults.ts';
+import { FAULTS, type Fault } from '../../faults.ts';
 import { FEATURES } from '../features/index.ts';
 import type { Cluster, Node } from '../model.ts';
 import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
@@ -39,6 +39,6 @@ function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): Host
   compileLinks(ctx, node, plan);
   compileSysctls(ctx, node, plan);
   compileOutbound(ctx, node, plan);
-  for (const feature of FEATURES) feature.compile?.(ctx, node, plan, cache);
-  return plan.freeze([...ctx.faults]);
+  for (const feature of FEATURES) plan.by(feature.name, () => feature.compile?.(ctx, node, plan, cache));
+  return plan.freeze(Object.fromEntries([...ctx.faults].map((f) => [f, FAULTS[f]])));
 }

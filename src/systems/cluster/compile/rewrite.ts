@@ -3,10 +3,15 @@
 // set the destination address, then the port where the forward translates it.
 
 import type { TableDraft } from '../../../host/builder.ts';
-import { concat, ip, l4, lookup, meta, proto, service, setField, v4 } from '../../../nft/tree.ts';
-import { formatIPv4 } from '../../../util/ipv4.ts';
+import { concat, ip, l4, lookup, meta, service, setField } from '../../../nft/tree.ts';
 import type { Forward, Node } from '../model.ts';
-import { type ClusterContext, type ElementCache, forwardSource, forwardsOn } from './context.ts';
+import {
+  type ClusterContext,
+  type ElementCache,
+  forwardElement,
+  forwardSource,
+  forwardsOn,
+} from './context.ts';
 
 export const PROTOS = ['tcp', 'udp'] as const;
 type Strategy = Extract<Forward['strategy'], 'stateless' | 'ctsync'>;
@@ -29,14 +34,7 @@ export function rewriteMaps(
     comment: `forwards (strategy ${strategy}): proto . public port`,
     key: ['inet_proto', 'inet_service'],
     interval: false,
-    elements: forwardsOn(
-      ctx,
-      node,
-      strategy,
-      (f) => ({ key: [proto(f.proto), service(f.port)], comment: forwardSource(f) }),
-      cache,
-      `${strategy}-ports`,
-    ),
+    elements: forwardsOn(ctx, node, strategy, (f) => forwardElement(f), cache, `${strategy}-ports`),
   });
   table.set({
     name: addressMap,
@@ -44,18 +42,7 @@ export function rewriteMaps(
     key: ['inet_proto', 'inet_service'],
     value: ['ipv4_addr'],
     interval: false,
-    elements: forwardsOn(
-      ctx,
-      node,
-      strategy,
-      (f, guest) => ({
-        key: [proto(f.proto), service(f.port)],
-        value: [v4(formatIPv4(guest.address))],
-        comment: forwardSource(f),
-      }),
-      cache,
-      addressMap,
-    ),
+    elements: forwardsOn(ctx, node, strategy, (f, guest) => forwardElement(f, guest), cache, addressMap),
   });
   for (const p of PROTOS) {
     table.set({

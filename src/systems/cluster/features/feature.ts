@@ -2,6 +2,8 @@
 // starts in the lab and reports. The stages run every feature in FEATURES (./index.ts) in that order,
 // so adding a feature is its folder and one line there; a hook a feature does not need is left out.
 import type { PlanBuilder } from '../../../host/builder.ts';
+import type { RenderedFile } from '../../../host/files.ts';
+import type { HostPlan } from '../../../host/plan.ts';
 import type { ReportParts } from '../../../lab/result.ts';
 import type { ClusterContext, ElementCache } from '../compile/context.ts';
 import type { LabInstance } from '../lab/build.ts';
@@ -12,6 +14,9 @@ export interface Feature {
   readonly name: string;
   /** Adds the feature's part to one node's plan; `cache` holds elements shared by all nodes. */
   compile?(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void;
+  /** The files of its own the feature renders for a node (none when the node has no part of it),
+   * after the node's common files; `who` is the generated-by line every file of the node opens with. */
+  files?(plan: HostPlan, who: string): RenderedFile[];
   /**
    * Lab: starts what the feature runs on the nodes (a daemon on its rendered file), once the nodes
    * have loaded their files and the check servers listen; resolves when it is ready, with the PIDs

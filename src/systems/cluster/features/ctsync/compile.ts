@@ -27,16 +27,15 @@ import {
   meta,
   notrack,
   PRIORITY,
-  proto,
   service,
   v4,
 } from '../../../../nft/tree.ts';
 import { formatIPv4 } from '../../../../util/ipv4.ts';
-import { type ClusterContext, type ElementCache, forwardSource } from '../../compile/context.ts';
+import { type ClusterContext, distinctTargets, type ElementCache } from '../../compile/context.ts';
 import { compileDnat } from '../../compile/dnat.ts';
 import { rewriteMaps, rewriteRules } from '../../compile/rewrite.ts';
 import { bridgeTable, ipTable } from '../../compile/tables.ts';
-import type { Guest, Network, Node, Sync } from '../../model.ts';
+import type { Network, Node, Sync } from '../../model.ts';
 
 export const CTSYNC_NOTRACK = 'ctsync-notrack';
 export const CTSYNC_NOTRACK_OUT = 'ctsync-notrack-out';
@@ -59,19 +58,7 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   // node the one that answers for a guest.
   let targets = cache.get('ctsync-targets');
   if (!targets) {
-    const seen = new Set<string>();
-    targets = ctx.cluster.forwards.flatMap((f) => {
-      const guest = ctx.guestByName.get(f.guest) as Guest;
-      const key = `${guest.address} ${f.proto} ${f.toPort}`;
-      if (f.strategy !== 'ctsync' || seen.has(key)) return [];
-      seen.add(key);
-      return [
-        {
-          key: [v4(formatIPv4(guest.address)), proto(f.proto), service(f.toPort)],
-          comment: forwardSource(f),
-        },
-      ];
-    });
+    targets = distinctTargets(ctx, 'ctsync').map((t) => t.element);
     cache.set('ctsync-targets', targets);
   }
   table.set({
@@ -83,8 +70,18 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   });
 
   compileOutran(node, table);
-  compileSyncTraffic(ctx, node, plan, sync, network);
-  compileSyncSettings(ctx, node, plan, sync, network);
+  const site: SyncSite = { ctx, node, plan, sync, network };
+  compileSyncTraffic(site);
+  compileSyncSettings(site);
+}
+
+/** Where conntrackd syncs, on one node. */
+interface SyncSite {
+  readonly ctx: ClusterContext;
+  readonly node: Node;
+  readonly plan: PlanBuilder;
+  readonly sync: Sync;
+  readonly network: Network;
 }
 
 /** The packets that outrun conntrackd, on the entering node and on the guest's node. */
@@ -134,13 +131,7 @@ function compileOutran(node: Node, table: TableDraft): void {
 }
 
 /** Sync traffic: untracked, and only on the pipes of its network. */
-function compileSyncTraffic(
-  ctx: ClusterContext,
-  node: Node,
-  plan: PlanBuilder,
-  sync: Sync,
-  network: Network,
-): void {
+function compileSyncTraffic({ ctx, node, plan, sync, network }: SyncSite): void {
   const syncNote = `sync: ${formatIPv4(sync.group)} udp/${sync.port} on ${network.bridge}`;
   const table = ipTable(ctx, node, plan);
   // The sync traffic itself: never tracked, or conntrackd would replicate its own flow.
@@ -148,20 +139,18 @@ function compileSyncTraffic(
     eq(ip('daddr'), v4(formatIPv4(sync.group))),
     eq(l4('udp', 'dport'), service(sync.port)),
   ];
-  table.chain(CTSYNC_NOTRACK, `${syncNote}: not tracked`, {
-    type: 'filter',
-    hook: 'prerouting',
-    priority: PRIORITY.raw,
-    policy: 'accept',
-  });
-  table.rule(CTSYNC_NOTRACK, 'sync: from the other nodes', ...syncTraffic, notrack);
-  table.chain(CTSYNC_NOTRACK_OUT, `${syncNote}: not tracked`, {
-    type: 'filter',
-    hook: 'output',
-    priority: PRIORITY.raw,
-    policy: 'accept',
-  });
-  table.rule(CTSYNC_NOTRACK_OUT, `sync: from ${node.name}`, ...syncTraffic, notrack);
+  for (const [chain, hook, comment] of [
+    [CTSYNC_NOTRACK, 'prerouting', 'sync: from the other nodes'],
+    [CTSYNC_NOTRACK_OUT, 'output', `sync: from ${node.name}`],
+  ] as const) {
+    table.chain(chain, `${syncNote}: not tracked`, {
+      type: 'filter',
+      hook,
+      priority: PRIORITY.raw,
+      policy: 'accept',
+    });
+    table.rule(chain, comment, ...syncTraffic, notrack);
+  }
 
   // The sync carries every flow of the cluster: no guest may read it or write into it.
   const bridge = bridgeTable(ctx, node, plan);
@@ -175,44 +164,36 @@ function compileSyncTraffic(
       .map((p) => ({ key: [ifname(p.ifname)], comment: `networks.${network.name}.pipes` })),
   });
   const syncPort = eq(l4('udp', 'dport'), service(sync.port));
-  bridge.chain(SYNC_GUARD_IN, `${syncNote}: only from the pipes`, {
-    type: 'filter',
-    hook: 'prerouting',
-    priority: -200,
-    policy: 'accept',
-  });
-  bridge.rule(
-    SYNC_GUARD_IN,
-    'sync: a guest or the uplink cannot inject conntrack entries',
-    syncPort,
-    { kind: 'match-set', left: meta('iifname'), set: 'sync_pipes', negate: true },
-    counter,
-    drop,
-  );
-  bridge.chain(SYNC_GUARD_OUT, `${syncNote}: only to the pipes`, {
-    type: 'filter',
-    hook: 'postrouting',
-    priority: -200,
-    policy: 'accept',
-  });
-  bridge.rule(
-    SYNC_GUARD_OUT,
-    "sync: guests never see the cluster's flows",
-    syncPort,
-    { kind: 'match-set', left: meta('oifname'), set: 'sync_pipes', negate: true },
-    counter,
-    drop,
-  );
+  for (const [chain, hook, port, words, comment] of [
+    [
+      SYNC_GUARD_IN,
+      'prerouting',
+      'iifname',
+      'only from the pipes',
+      'sync: a guest or the uplink cannot inject conntrack entries',
+    ],
+    [
+      SYNC_GUARD_OUT,
+      'postrouting',
+      'oifname',
+      'only to the pipes',
+      "sync: guests never see the cluster's flows",
+    ],
+  ] as const) {
+    bridge.chain(chain, `${syncNote}: ${words}`, { type: 'filter', hook, priority: -200, policy: 'accept' });
+    bridge.rule(
+      chain,
+      comment,
+      syncPort,
+      { kind: 'match-set', left: meta(port), set: 'sync_pipes', negate: true },
+      counter,
+      drop,
+    );
+  }
 }
 
 /** Kernel settings ctsync relies on, and the node's conntrackd. */
-function compileSyncSettings(
-  ctx: ClusterContext,
-  node: Node,
-  plan: PlanBuilder,
-  sync: Sync,
-  network: Network,
-): void {
+function compileSyncSettings({ ctx, node, plan, sync, network }: SyncSite): void {
   const source = `strategy ctsync (${sync.path.join('.')})`;
   if (!ctx.faults.has('ctsync-bridge-netfilter'))
     plan.sysctl(

@@ -2,10 +2,12 @@
 import type { Feature } from '../feature.ts';
 import { compileCtsync } from './compile.ts';
 import { startConntrackd, syncStats } from './lab.ts';
+import { ctsyncFiles } from './render.ts';
 
 export const ctsync: Feature = {
   name: 'ctsync',
   compile: compileCtsync,
+  files: ctsyncFiles,
   startInLab: startConntrackd,
   report: (lab) => (lab.plans.some((plan) => plan.conntrackd) ? { sync: syncStats(lab) } : {}),
 };

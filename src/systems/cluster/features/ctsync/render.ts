@@ -1,6 +1,18 @@
 // conntrackd plan -> conntrackd.conf (conntrackd 1.4.7, Debian 12), for the Debian service
 // (`systemctl start conntrackd`, config in /etc/conntrackd/conntrackd.conf). Paths are Debian's.
+import { FILES, type RenderedFile } from '../../../../host/files.ts';
 import type { HostPlan } from '../../../../host/plan.ts';
+
+/** conntrackd.conf, on a node that runs conntrackd. */
+export function ctsyncFiles(plan: HostPlan, who: string): RenderedFile[] {
+  if (!plan.conntrackd) return [];
+  const header = [
+    who,
+    'conntrack state replication (strategy ctsync): /etc/conntrackd/conntrackd.conf, then start conntrackd',
+    'Load nftables.conf first: it keeps the sync traffic out of conntrack and away from the guests.',
+  ];
+  return [{ path: FILES.conntrackd, chunks: [renderConntrackd(plan, header)] }];
+}
 
 /** Where the rendered file keeps conntrackd's runtime files; the lab gives each node its own. */
 export const CONNTRACKD_PATHS = {

@@ -3,10 +3,12 @@ import type { Feature } from '../feature.ts';
 import { proxyChecks } from './checks.ts';
 import { compileProxies } from './compile.ts';
 import { startProxies } from './lab.ts';
+import { proxyFiles } from './render.ts';
 
 export const proxy: Feature = {
   name: 'proxy',
   compile: (ctx, node, plan) => compileProxies(ctx, node, plan),
+  files: proxyFiles,
   startInLab: startProxies,
   derivedChecks: proxyChecks,
 };

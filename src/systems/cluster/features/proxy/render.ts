@@ -1,6 +1,14 @@
 // Proxies -> haproxy.cfg (HAProxy 2.6, Debian 12). One frontend per public port, one backend per guest
 // port; `source` pins the connection to the node's own guest-bridge address.
+import { FILES, type RenderedFile } from '../../../../host/files.ts';
 import type { HostPlan } from '../../../../host/plan.ts';
+
+/** haproxy.cfg, on a node with proxies. */
+export function proxyFiles(plan: HostPlan, who: string): RenderedFile[] {
+  if (plan.proxies.length === 0) return [];
+  const how = 'HTTP reverse proxies: haproxy -f haproxy.cfg (check: haproxy -c -f haproxy.cfg)';
+  return [{ path: FILES.haproxy, chunks: [renderHaproxy(plan, [who, how])] }];
+}
 
 export function renderHaproxy(plan: HostPlan, header: readonly string[]): string {
   const out = header.map((h) => `# ${h}`);

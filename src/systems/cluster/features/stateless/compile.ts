@@ -6,7 +6,7 @@
 //   hosting node   postrouting filter: ct mark = mark, for flows to a stateless forward target
 //                  postrouting srcnat-10 (before stateful SNAT): reply saddr/sport -> the entering node
 
-import type { PlanBuilder } from '../../../../host/builder.ts';
+import type { PlanBuilder, TableDraft } from '../../../../host/builder.ts';
 import {
   concat,
   counter,
@@ -23,13 +23,17 @@ import {
   meta,
   notrack,
   PRIORITY,
-  proto,
   service,
   setField,
   v4,
 } from '../../../../nft/tree.ts';
 import { formatIPv4 } from '../../../../util/ipv4.ts';
-import { type ClusterContext, type ElementCache, forwardSource } from '../../compile/context.ts';
+import {
+  type ClusterContext,
+  distinctTargets,
+  type ElementCache,
+  forwardSource,
+} from '../../compile/context.ts';
 import { PROTOS, rewriteMaps, rewriteRules } from '../../compile/rewrite.ts';
 import { ipTable, netdevTable, pipeDevices } from '../../compile/tables.ts';
 import type { Guest, Node } from '../../model.ts';
@@ -50,9 +54,14 @@ export function compileStateless(
 ): void {
   if (!ctx.uses.stateless) return;
   const table = ipTable(ctx, node, plan);
-  const tagNote = `nodes.${node.name}.tag ${node.tag}`;
+  statelessMaps(ctx, node, table, cache);
+  enteringNode(ctx, node, table);
+  hostingNode(ctx, node, table);
+  pipeIngress(ctx, node, plan);
+}
 
-  // Sets and maps: everything that grows with the cluster lives here, never in rules.
+/** Sets and maps: everything that grows with the cluster lives here, never in rules. */
+function statelessMaps(ctx: ClusterContext, node: Node, table: TableDraft, cache: ElementCache): void {
   table.set({
     name: 'node_tags',
     comment: 'nodes.*.tag',
@@ -87,8 +96,11 @@ export function compileStateless(
       elements: hosted.replyPorts[p],
     });
   }
+}
 
-  // Entering node.
+/** The entering node rewrites to the guest, before conntrack, and marks the flow with its tag. */
+function enteringNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
+  const tagNote = `nodes.${node.name}.tag ${node.tag}`;
   table.chain(
     STATELESS_DNAT,
     'forwards (strategy stateless): inbound',
@@ -134,8 +146,10 @@ export function compileStateless(
     },
     notrack,
   );
+}
 
-  // Hosting node: remember in the flow which node let it in.
+/** The hosting node remembers which node let a flow in, and answers as that node. */
+function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
   table.chain(
     MARK_INBOUND,
     'forwards (strategy stateless): ct mark = entering node',
@@ -184,8 +198,10 @@ export function compileStateless(
     'nodes.*: from the address the client dialled',
     setField(ip('saddr'), lookup(ct('mark'), 'node_public')),
   );
+}
 
-  // Pipes: frames routed by another node carry that node's guest-bridge MAC, hence its tag.
+/** Pipes: frames routed by another node carry that node's guest-bridge MAC, hence its tag. */
+function pipeIngress(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   const devices = pipeDevices(ctx, node);
   if (devices.length === 0) return;
   const netdev = netdevTable(ctx, node, plan);
@@ -223,21 +239,14 @@ function hostedTargets(
   node: Node,
 ): { targets: Element[]; replyPorts: Record<'tcp' | 'udp', Element[]> } {
   const hosted = new Set((ctx.guestsByNode.get(node.name) ?? []).map((g: Guest) => g.name));
-  const targets = new Map<string, Element>();
+  const targets = distinctTargets(ctx, 'stateless', (f) => hosted.has(f.guest));
   const replyPorts: Record<'tcp' | 'udp', Element[]> = { tcp: [], udp: [] };
-  for (const f of ctx.cluster.forwards) {
-    if (f.strategy !== 'stateless' || !hosted.has(f.guest)) continue;
-    const guest = ctx.guestByName.get(f.guest) as Guest;
-    const key = `${guest.address} ${f.proto} ${f.toPort}`;
-    if (targets.has(key)) continue;
-    const address = v4(formatIPv4(guest.address));
-    targets.set(key, { key: [address, proto(f.proto), service(f.toPort)], comment: forwardSource(f) });
+  for (const { forward: f, guest } of targets)
     if (f.port !== f.toPort)
       replyPorts[f.proto].push({
-        key: [address, service(f.toPort)],
+        key: [v4(formatIPv4(guest.address)), service(f.toPort)],
         value: [service(f.port)],
         comment: forwardSource(f),
       });
-  }
-  return { targets: [...targets.values()], replyPorts };
+  return { targets: targets.map((t) => t.element), replyPorts };
 }

@@ -1,0 +1,122 @@
+// Guest networks: subnets apart from each other and the uplink, their own bridges, an address on
+// every node, and pipes that join the nodes.
+import { formatPrefix, overlaps, type Prefix } from '../../../util/ipv4.ts';
+import type { ClusterSpec, NetworkSpec } from '../schema.ts';
+import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
+import { checkPipes } from './pipes.ts';
+
+export function checkNetworks(
+  spec: ClusterSpec,
+  nodeNames: Set<string>,
+  owners: AddressOwners,
+  report: Report,
+): void {
+  const seenNets: [string, Prefix][] = [];
+  const bridges = new Map<string, string>();
+  const pipeUse = new Map<string, string>(); // "node/ifname" -> where
+  for (const [name, network] of Object.entries(spec.networks)) {
+    checkSubnet(spec, name, network, seenNets, report);
+    checkBridge(spec, name, network, bridges, report);
+    checkAddresses(name, network, nodeNames, owners, report);
+    checkPipes(spec, name, nodeNames, pipeUse, report);
+  }
+  if (Object.keys(spec.networks).length === 0) {
+    report(
+      ['networks'],
+      'the cluster has no guest network',
+      'add a network with its subnet, anycast gateway and node addresses',
+    );
+  }
+}
+
+/** Apart from the uplink and from the networks before it (`seen`, which it joins). */
+function checkSubnet(
+  spec: ClusterSpec,
+  name: string,
+  network: NetworkSpec,
+  seen: [string, Prefix][],
+  report: Report,
+): void {
+  const { subnet } = network;
+  const uplink = spec.uplink.subnet;
+  if (overlaps(subnet, uplink)) {
+    report(
+      ['networks', name, 'subnet'],
+      `network ${name} (${formatPrefix(subnet)}) overlaps the uplink subnet (${formatPrefix(uplink)})`,
+      'guest networks and the uplink must not overlap',
+    );
+  }
+  for (const [other, otherNet] of seen) {
+    if (overlaps(subnet, otherNet)) {
+      report(
+        ['networks', name, 'subnet'],
+        `network ${name} (${formatPrefix(subnet)}) overlaps network ${other} (${formatPrefix(otherNet)})`,
+        'give each guest network its own subnet',
+      );
+    }
+  }
+  seen.push([name, subnet]);
+}
+
+/** A bridge of its own (`bridges`: bridge -> network), not the uplink's. */
+function checkBridge(
+  spec: ClusterSpec,
+  name: string,
+  network: NetworkSpec,
+  bridges: Map<string, string>,
+  report: Report,
+): void {
+  const path = ['networks', name, 'bridge'];
+  const otherBridge = bridges.get(network.bridge);
+  if (otherBridge) {
+    report(
+      path,
+      `bridge ${network.bridge} is already the bridge of network ${otherBridge}`,
+      'give each guest network its own bridge',
+    );
+  } else bridges.set(network.bridge, name);
+  if (
+    network.bridge === spec.uplink.bridge ||
+    Object.values(spec.nodes).some((n) => n.uplink?.bridge === network.bridge)
+  ) {
+    report(
+      path,
+      `bridge ${network.bridge} is also the uplink bridge`,
+      'the guest bridge and the uplink bridge are two different bridges',
+    );
+  }
+}
+
+/** The anycast gateway and an address for every node, each inside the subnet and its own. */
+function checkAddresses(
+  name: string,
+  network: NetworkSpec,
+  nodeNames: Set<string>,
+  owners: AddressOwners,
+  report: Report,
+): void {
+  const base = ['networks', name];
+  const { subnet, gateway } = network;
+  if (checkInside(subnet, `network ${name}`, gateway, 'the anycast gateway', [...base, 'gateway'], report)) {
+    claim(owners, gateway, `the anycast gateway of network ${name}`, [...base, 'gateway'], report);
+  }
+  for (const [node, address] of Object.entries(network.nodes)) {
+    const path = [...base, 'nodes', node];
+    if (!nodeNames.has(node)) {
+      report(path, `unknown node "${node}"`, knownList('nodes', nodeNames), true);
+      continue;
+    }
+    if (checkInside(subnet, `network ${name}`, address, `node ${node}'s address`, path, report)) {
+      claim(owners, address, `node ${node} on network ${name}`, path, report);
+    }
+  }
+  for (const node of nodeNames) {
+    if (!(node in network.nodes)) {
+      report(
+        [...base, 'nodes'],
+        `node ${node} has no address on network ${name}; every node is a gateway of every guest network`,
+        `add "${node}: <address in ${formatPrefix(subnet)}>" under networks.${name}.nodes`,
+      );
+    }
+  }
+}
