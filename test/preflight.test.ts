@@ -18,7 +18,11 @@ import {
   REQUIREMENTS,
 } from '../src/lab/preflight.ts';
 import { LAB_ROOT } from '../src/lab/registry.ts';
-import { prepare } from '../src/systems/cluster/lab/lab.ts';
+import { realRunner } from '../src/lab/run.ts';
+import { cgnatLabCheck } from '../src/systems/cgnat/lab/index.ts';
+import type { CgnatLabState } from '../src/systems/cgnat/system.ts';
+import { attach, prepare } from '../src/systems/cluster/lab/lab.ts';
+import type { ClusterLabState } from '../src/systems/cluster/system.ts';
 import { VM_ROOT } from '../src/vm/qemu.ts';
 import { EXAMPLES_DIR } from './support/examples.ts';
 import { pathWithout } from './support/path.ts';
@@ -91,6 +95,42 @@ describe('preflight: the packages', () => {
     } finally {
       process.env.PATH = saved;
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('preflight: a lab that is already up', () => {
+  // lab check and lab apply attach to a running lab: its tools are checked there too, not only root.
+  const common = {
+    id: 'cvg-0-preflight',
+    name: 'x',
+    spec: '/nonexistent/spec.yaml',
+    faults: [],
+    created: '',
+    hosts: {},
+    pids: [],
+    nextPort: 20000,
+    notes: [],
+  };
+  const cluster: ClusterLabState = { ...common, kind: 'cluster', uplinkMacs: {} };
+  const cgnat: CgnatLabState = { ...common, kind: 'cgnat', backend: 'netns' };
+  test('attach (cluster) and cgnatLabCheck refuse with the apt-get line when a tool is missing', () => {
+    const bare = pathWithout(['nft', 'conntrack']);
+    const saved = process.env.PATH;
+    try {
+      process.env.PATH = bare.path;
+      const p = prepare(example('part4-stateless'));
+      assert.throws(() => attach(cluster, p, realRunner), {
+        name: 'LabError',
+        message: /the lab needs nft .*apt-get install/,
+      });
+      assert.throws(() => cgnatLabCheck(cgnat, () => {}), {
+        name: 'LabError',
+        message: /the lab needs nft .*apt-get install/,
+      });
+    } finally {
+      process.env.PATH = saved;
+      bare.remove();
     }
   });
 });

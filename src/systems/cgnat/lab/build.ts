@@ -9,6 +9,7 @@ import { probeCapabilities } from '../../../lab/capabilities.ts';
 import { LabError } from '../../../lab/errors.ts';
 import { writeFiles } from '../../../lab/files.ts';
 import { NamespaceRun } from '../../../lab/netns.ts';
+import { cgnatNeeds, requireLab } from '../../../lab/preflight.ts';
 import { labDir } from '../../../lab/registry.ts';
 import { realRunner, runChecked } from '../../../lab/run.ts';
 import { startServer } from '../../../lab/servers.ts';
@@ -19,6 +20,7 @@ import { plural } from '../../../util/plural.ts';
 import type { Fault } from '../../faults.ts';
 import { compileCgnat } from '../compile/index.ts';
 import type { Cgnat, Client, Tenant } from '../model.ts';
+import type { CgnatPlan } from '../plan.ts';
 import { loadCommand, renderCgnat } from '../render.ts';
 
 /** The client's end of its link to the tenant bridge, as in the demo. */
@@ -52,6 +54,8 @@ export async function buildCgnatLab(
   say: (line: string) => void,
   faults: readonly Fault[] = [],
 ): Promise<BuiltCgnatLab> {
+  // Before anything exists: a missing tool is refused with what to install.
+  requireLab(cgnatNeeds());
   const run = new NamespaceRun();
   const dir = labDir(run.id);
   run.removesDir(dir);
@@ -64,72 +68,91 @@ export async function buildCgnatLab(
     );
     const plan = compileCgnat(c, { namespaceOf: (t) => run.ns(t.name), faults });
     writeFiles(dir, renderCgnat(plan));
-    const router = run.ns(c.router);
-    const bridgeNs = (t: Tenant) => (c.backend === 'vrf' ? router : run.ns(t.name));
-    // Links first: the uplink, then the tenants' namespaces (the rendered netns add), then the clients.
-    ipBatch(router, [
-      'link set dev lo up',
-      `link add name ${c.uplink.interface} type veth peer name ${c.peer.interface} netns ${run.ns(c.peer.name)}`,
-    ]);
-    if (c.backend === 'vrf' && !probeCapabilities(realRunner, router, c.uplink.interface).has('vrf'))
-      throw new LabError(
-        'this kernel has no VRF devices, which backend vrf needs: run it in a VM on a Debian kernel (lab test FILE --vm), or on the netns backend (lab test FILE --backend netns)',
-      );
-    for (const b of plan.batches.filter((x) => x.global))
-      runChecked(realRunner, ['ip', '-batch', join(dir, b.file)]);
-    if (c.backend === 'netns') run.adopt(c.tenants.map((t) => run.ns(t.name)));
-    for (const [name, { tenant }] of clients)
-      ipBatch(run.ns(name), [
-        'link set dev lo up',
-        `link add name ${CLIENT_IFACE} type veth peer name ${name} netns ${bridgeNs(tenant)}`,
-      ]);
-    // The router's own files, as an operator loads them.
-    for (const b of plan.batches.filter((x) => !x.global)) {
-      const where = b.namespace ? ['-n', b.namespace] : ['-n', router];
-      const argv = ['ip', ...(b.family === 6 ? ['-6'] : []), ...where, '-batch', join(dir, b.file)];
-      const r = realRunner(argv);
-      if (r.code !== 0)
-        throw new LabError(`router ${c.router}: ${loadCommand(b)} failed: ${r.stderr.trim()}`);
-    }
-    for (const t of c.tenants) {
-      const ports = t.clients.flatMap((x) => [
-        `link set dev ${x.name} master ${t.bridge}`,
-        `link set dev ${x.name} up`,
-      ]);
-      if (ports.length > 0) ipBatch(bridgeNs(t), ports);
-    }
-    const sysctl = (ns: string, file: string) =>
-      runChecked(realRunner, ['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-p', join(dir, file)]);
-    sysctl(router, FILES.sysctl);
-    for (const ns of plan.namespaceSysctls.keys()) sysctl(ns, `netns/${ns}.sysctl.conf`);
-    const nft = realRunner(['ip', 'netns', 'exec', router, 'nft', '-f', join(dir, FILES.nftables)]);
-    if (nft.code !== 0)
-      throw new LabError(`router ${c.router}: nft -f nftables.conf failed: ${nft.stderr.trim()}`);
+    const lab: CgnatLab = { id: run.id, cgnat: c, dir, ns: (h) => run.ns(h), clients };
+    createLinks(lab, run, plan);
+    loadRouter(lab, plan);
     say(`${c.router}: loaded ${plan.batches.map((b) => b.file).join(', ')}, sysctl.d, nftables.conf`);
-    for (const [name, { client, tenant }] of clients) {
-      ipBatch(run.ns(name), clientLines(client, tenant));
-      // A check with a fixed source port, run again (lab check) while its last connection is in
-      // TIME_WAIT, reuses the port as a client host would with tcp_tw_reuse.
-      runChecked(realRunner, [
-        'ip',
-        'netns',
-        'exec',
-        run.ns(name),
-        'sysctl',
-        '-q',
-        '-w',
-        'net.ipv4.tcp_tw_reuse=1',
-      ]);
-    }
-    ipBatch(run.ns(c.peer.name), peerLines(c));
+    setUpHosts(lab);
     await startServers(c, run, dir, [c.peer.name, ...clients.keys()]);
     await settle(run, [...hosts, ...(c.backend === 'netns' ? c.tenants.map((t) => t.name) : [])]);
     say(`servers listening on ${plural(clients.size + 1, 'host')}`);
-    return { id: run.id, run, cgnat: c, dir, ns: (h) => run.ns(h), clients: clientsOf(c) };
+    return { ...lab, run };
   } catch (err) {
     run.cleanup();
     throw err;
   }
+}
+
+/** The namespace a tenant's bridge lives in: the router's (vrf), or the tenant's own (netns). */
+const bridgeNs = (lab: CgnatLab, t: Tenant) =>
+  lab.cgnat.backend === 'vrf' ? lab.ns(lab.cgnat.router) : lab.ns(t.name);
+
+/** Links first: the uplink, then the tenants' namespaces (the rendered netns add), then the clients. */
+function createLinks(lab: CgnatLab, run: NamespaceRun, plan: CgnatPlan): void {
+  const c = lab.cgnat;
+  const router = lab.ns(c.router);
+  ipBatch(router, [
+    'link set dev lo up',
+    `link add name ${c.uplink.interface} type veth peer name ${c.peer.interface} netns ${lab.ns(c.peer.name)}`,
+  ]);
+  if (c.backend === 'vrf' && !probeCapabilities(realRunner, router, c.uplink.interface).has('vrf'))
+    throw new LabError(
+      'this kernel has no VRF devices, which backend vrf needs: run it in a VM on a Debian kernel (lab test FILE --vm), or on the netns backend (lab test FILE --backend netns)',
+    );
+  for (const b of plan.batches.filter((x) => x.global))
+    runChecked(realRunner, ['ip', '-batch', join(lab.dir, b.file)]);
+  if (c.backend === 'netns') run.adopt(c.tenants.map((t) => lab.ns(t.name)));
+  for (const [name, { tenant }] of lab.clients)
+    ipBatch(lab.ns(name), [
+      'link set dev lo up',
+      `link add name ${CLIENT_IFACE} type veth peer name ${name} netns ${bridgeNs(lab, tenant)}`,
+    ]);
+}
+
+/** The router's own files, as an operator loads them; the clients' ports join their tenants' bridges. */
+function loadRouter(lab: CgnatLab, plan: CgnatPlan): void {
+  const c = lab.cgnat;
+  const router = lab.ns(c.router);
+  for (const b of plan.batches.filter((x) => !x.global)) {
+    const where = b.namespace ? ['-n', b.namespace] : ['-n', router];
+    const argv = ['ip', ...(b.family === 6 ? ['-6'] : []), ...where, '-batch', join(lab.dir, b.file)];
+    const r = realRunner(argv);
+    if (r.code !== 0) throw new LabError(`router ${c.router}: ${loadCommand(b)} failed: ${r.stderr.trim()}`);
+  }
+  for (const t of c.tenants) {
+    const ports = t.clients.flatMap((x) => [
+      `link set dev ${x.name} master ${t.bridge}`,
+      `link set dev ${x.name} up`,
+    ]);
+    if (ports.length > 0) ipBatch(bridgeNs(lab, t), ports);
+  }
+  const sysctl = (ns: string, file: string) =>
+    runChecked(realRunner, ['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-p', join(lab.dir, file)]);
+  sysctl(router, FILES.sysctl);
+  for (const ns of plan.namespaceSysctls.keys()) sysctl(ns, `netns/${ns}.sysctl.conf`);
+  const nft = realRunner(['ip', 'netns', 'exec', router, 'nft', '-f', join(lab.dir, FILES.nftables)]);
+  if (nft.code !== 0)
+    throw new LabError(`router ${c.router}: nft -f nftables.conf failed: ${nft.stderr.trim()}`);
+}
+
+/** The clients' addresses and routes, and the peer's. */
+function setUpHosts(lab: CgnatLab): void {
+  for (const [name, { client, tenant }] of lab.clients) {
+    ipBatch(lab.ns(name), clientLines(client, tenant));
+    // A check with a fixed source port, run again (lab check) while its last connection is in
+    // TIME_WAIT, reuses the port as a client host would with tcp_tw_reuse.
+    runChecked(realRunner, [
+      'ip',
+      'netns',
+      'exec',
+      lab.ns(name),
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.tcp_tw_reuse=1',
+    ]);
+  }
+  ipBatch(lab.ns(lab.cgnat.peer.name), peerLines(lab.cgnat));
 }
 
 /** Every tenant's clients by name. */

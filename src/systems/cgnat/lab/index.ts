@@ -4,6 +4,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIRST_PORT } from '../../../lab/ports.ts';
+import { cgnatNeeds, requireLab } from '../../../lab/preflight.ts';
 import { labDir, SPEC_COPY, writeState } from '../../../lab/registry.ts';
 import type { LabReport } from '../../../lab/result.ts';
 import type { Fault } from '../../faults.ts';
@@ -71,6 +72,7 @@ export async function cgnatLabUp(c: Cgnat, file: string, options: CgnatLabOption
 
 /** `lab check` on a CGNAT lab that `lab up` left running. */
 export function cgnatLabCheck(state: CgnatLabState, progress: (line: string) => void): Promise<LabReport> {
+  requireLab(cgnatNeeds());
   const cgnat = onBackend(readCgnat(join(labDir(state.id), SPEC_COPY)), state.backend);
   const lab: CgnatLab = {
     id: state.id,

@@ -7,7 +7,7 @@ import type { HostPlan } from '../../../host/plan.ts';
 import type { ReportParts } from '../../../lab/result.ts';
 import type { ClusterContext, ElementCache } from '../compile/context.ts';
 import type { LabInstance } from '../lab/build.ts';
-import type { Node } from '../model.ts';
+import type { Check, Cluster, Node } from '../model.ts';
 
 export interface Feature {
   /** The feature's folder name, as errors and the architecture notes call it. */
@@ -23,6 +23,8 @@ export interface Feature {
    * the lab must stop when it goes.
    */
   startInLab?(lab: LabInstance, say: (line: string) => void): Promise<readonly number[]>;
+  /** Lab: the checks a spec without "checks:" gets for what the feature adds (after the forwards'). */
+  derivedChecks?(cluster: Cluster): Check[];
   /** Lab: what the feature adds to the report after the checks (nothing when no node uses it). */
   report?(lab: LabInstance): ReportParts;
 }

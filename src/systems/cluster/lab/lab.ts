@@ -7,6 +7,7 @@ import type { NamespaceRun } from '../../../lab/netns.ts';
 import { clearObservations, flowNodes, type Observations, readObservations } from '../../../lab/observe.ts';
 import type { Outcome } from '../../../lab/outcome.ts';
 import { reservePorts } from '../../../lab/ports.ts';
+import { clusterNeeds, requireLab } from '../../../lab/preflight.ts';
 import { writeState } from '../../../lab/registry.ts';
 import type { CheckResult, Evidence, LabReport, ReportParts } from '../../../lab/result.ts';
 import { mapLimit, type Runner } from '../../../lab/run.ts';
@@ -236,8 +237,9 @@ export async function labTest(p: Prepared, options: UpOptions): Promise<LabRepor
   }
 }
 
-/** A lab that `lab up` left running, for `lab check`. */
+/** A lab that `lab up` left running, for `lab check` and `lab apply`; refused when a tool it runs is missing. */
 export function attach(state: ClusterLabState, p: Prepared, runner: Runner): LabInstance {
+  requireLab(clusterNeeds(p.plans));
   // A capture of `lab check` is stopped by the check itself; `lab down` kills what remains.
   return labInstance(state, { ...p, runner }, () => () => {});
 }

@@ -6,6 +6,7 @@
 import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { formatHostRef } from '../checks.ts';
+import { FEATURES } from '../features/index.ts';
 import type { Check, Cluster, Guest, HostRef, Network } from '../model.ts';
 import { addressOn, type Topology, WORKSTATION } from './topology.ts';
 
@@ -72,20 +73,7 @@ export function defaultChecks(cluster: Cluster): Check[] {
       });
     }
   }
-  for (const x of cluster.proxies) {
-    for (const via of x.nodes) {
-      checks.push({
-        name: `http/${x.port} proxy on ${via} -> ${x.guest}`,
-        from: ws,
-        to: node(via),
-        proto: 'http',
-        port: x.port,
-        // The proxy connects from its node's own guest-bridge address and answers itself.
-        expect: { answers: guest(x.guest), sees: node(via), leaves: via },
-        path: x.path,
-      });
-    }
-  }
+  for (const feature of FEATURES) checks.push(...(feature.derivedChecks?.(cluster) ?? []));
   for (const g of cluster.guests) {
     checks.push({
       name: `tcp/${LAB_PORT} ${g.name} -> workstation`,

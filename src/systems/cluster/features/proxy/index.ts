@@ -1,5 +1,6 @@
 // HTTP reverse proxies on the nodes, HAProxy toward a guest (seed part 3, use case U1).
 import type { Feature } from '../feature.ts';
+import { proxyChecks } from './checks.ts';
 import { compileProxies } from './compile.ts';
 import { startProxies } from './lab.ts';
 import { proxyFiles } from './render.ts';
@@ -9,4 +10,5 @@ export const proxy: Feature = {
   compile: (ctx, node, plan) => compileProxies(ctx, node, plan),
   files: proxyFiles,
   startInLab: startProxies,
+  derivedChecks: proxyChecks,
 };
