@@ -1,5 +1,5 @@
 // `--smoke`: a short run that only proves a bench still works end to end (tiny durations, one round,
-// the smallest sizes), as `npm test` runs every bench (test/bench-smoke.test.ts). Its figures mean
+// the smallest sizes), as `npm test` runs every bench (test/lab/bench-smoke.test.ts). Its figures mean
 // nothing and go nowhere: a smoke run says so at the top and writes no file.
 export const smoke = process.argv.includes('--smoke');
 

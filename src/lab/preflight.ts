@@ -1,7 +1,7 @@
 // What a lab needs of this machine, checked before it creates anything: the commands it runs, each
 // with the Debian package that has it, the VM lab's kernel and busybox, and the kernel modules a
 // spec's nodes rely on. The packages are known here alone; .ci/run installs the same list
-// (test/preflight.test.ts compares them), and a refusal names them in one apt-get line.
+// (test/unit/preflight.test.ts compares them), and a refusal names them in one apt-get line.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { HostPlan } from '../host/plan.ts';

@@ -5,15 +5,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { allBlocks, blockOf, ownerOf } from '../src/systems/cgnat/compile/blocks.ts';
-import { compileCgnat } from '../src/systems/cgnat/compile/index.ts';
-import type { Cgnat } from '../src/systems/cgnat/model.ts';
-import { renderCgnat } from '../src/systems/cgnat/render.ts';
-import { textOf } from '../src/systems/cluster/render.ts';
-import { formatIPv4, parseIPv4 } from '../src/util/ipv4.ts';
-import { MAIN } from './support/cli.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { cgnatFromText, cgnatProblemsOf } from './support/spec.ts';
+import { allBlocks, blockOf, ownerOf } from '../../src/systems/cgnat/compile/blocks.ts';
+import { compileCgnat } from '../../src/systems/cgnat/compile/index.ts';
+import type { Cgnat } from '../../src/systems/cgnat/model.ts';
+import { renderCgnat } from '../../src/systems/cgnat/render.ts';
+import { textOf } from '../../src/systems/cluster/render.ts';
+import { formatIPv4, parseIPv4 } from '../../src/util/ipv4.ts';
+import { MAIN } from '../support/cli.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { cgnatFromText, cgnatProblemsOf } from '../support/spec.ts';
 
 const DEMO = join(EXAMPLES_DIR, 'cgnat-demo.yaml');
 const cli = (...args: string[]) =>

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { generateSpec } from './support/generate.ts';
-import { cgnatProblemsOf, problemsOf } from './support/spec.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { generateSpec } from '../support/generate.ts';
+import { cgnatProblemsOf, problemsOf } from '../support/spec.ts';
 
 const BASE = `name: t
 uplink:

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { labUp, prepare } from '../src/systems/cluster/lab/lab.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { needsRoot } from './support/root.ts';
+import { labUp, prepare } from '../../src/systems/cluster/lab/lab.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { needsRoot } from '../support/root.ts';
 
 test('a lab without lab servers starts HAProxy and conntrackd on its nodes', async (t) => {
   if (!needsRoot(t)) return;

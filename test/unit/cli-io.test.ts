@@ -17,10 +17,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, type TestContext, test } from 'node:test';
-import { MAIN } from './support/cli.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
+import { MAIN } from '../support/cli.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-io-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -6,16 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { AGENT_DIR, PYTHON } from '../src/lab/agent.ts';
-import { PACE_ENV } from '../src/lab/pace.ts';
-import type { RunOptions, RunResult } from '../src/lab/run.ts';
-import { outcomeOf } from '../src/systems/cgnat/lab/probe.ts';
-import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
-import { prepare } from '../src/systems/cluster/lab/lab.ts';
-import { runProbe } from '../src/systems/cluster/lab/probe.ts';
-import type { Probe } from '../src/systems/cluster/lab/probes.ts';
-import { paceOf, paceScript } from '../src/vm/pace.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
+import { AGENT_DIR, PYTHON } from '../../src/lab/agent.ts';
+import { PACE_ENV } from '../../src/lab/pace.ts';
+import type { RunOptions, RunResult } from '../../src/lab/run.ts';
+import { outcomeOf } from '../../src/systems/cgnat/lab/probe.ts';
+import type { LabInstance } from '../../src/systems/cluster/lab/build.ts';
+import { prepare } from '../../src/systems/cluster/lab/lab.ts';
+import { runProbe } from '../../src/systems/cluster/lab/probe.ts';
+import type { Probe } from '../../src/systems/cluster/lab/probes.ts';
+import { paceOf, paceScript } from '../../src/vm/pace.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
 
 const p = prepare(join(EXAMPLES_DIR, 'part4-stateless.yaml'));
 const probeOf = (proto: string): Probe => {

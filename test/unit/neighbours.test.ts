@@ -2,7 +2,7 @@
 // printed it after a 20-node, 260-guest lab whose checks overflowed it (7 timed out).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { overflowProblem, tableFulls } from '../src/lab/neighbours.ts';
+import { overflowProblem, tableFulls } from '../../src/lab/neighbours.ts';
 
 const AFTER_OVERFLOW = `entries  allocs   destroys hash_grows lookups  hits     res_failed rcv_probes_mcast rcv_probes_ucast periodic_gc_runs forced_gc_runs unresolved_discards table_fulls
 00000000 00000613 00000570 00000005   00013a3e 0000098e 00000008   00000000         00000000         00000000         00000078       00000000            00000062

@@ -7,13 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
-import { SMOKE_LINE } from '../bench/smoke.ts';
-import { needsRoot, needsVm } from './support/root.ts';
+import { SMOKE_LINE } from '../../bench/smoke.ts';
+import { needsRoot, needsVm } from '../support/root.ts';
 
 /** The throughput benchmarks run iperf3 besides the lab's tools. */
 const withIperf3 = (t: TestContext) => needsRoot(t, 'iperf3');
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const BENCH = join(ROOT, 'bench');
 const number = String.raw`(-?\d+(?:\.\d+)?)`;
 

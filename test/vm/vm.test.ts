@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { realRunner } from '../src/lab/run.ts';
-import { type CheckResult, type LabReport, labTest, prepare } from '../src/systems/cluster/lab/lab.ts';
-import { pickKernels } from '../src/vm/kernel.ts';
-import { vmLabTest } from '../src/vm/lab.ts';
-import { runInVm, VM_ROOT } from '../src/vm/qemu.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { needsVm } from './support/root.ts';
+import { realRunner } from '../../src/lab/run.ts';
+import { type CheckResult, type LabReport, labTest, prepare } from '../../src/systems/cluster/lab/lab.ts';
+import { pickKernels } from '../../src/vm/kernel.ts';
+import { vmLabTest } from '../../src/vm/lab.ts';
+import { runInVm, VM_ROOT } from '../../src/vm/qemu.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { needsVm } from '../support/root.ts';
 
 const quiet = () => {};
 
@@ -132,7 +132,7 @@ describe('VM lab: the same checks on a Debian kernel', () => {
 });
 
 describe('VM lab from the command line', () => {
-  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
   const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 
   test('a kernel that is not installed: exit 4, the installed ones named, no VM started', (t) => {
@@ -175,7 +175,7 @@ describe('VM lab from the command line', () => {
 });
 
 describe('lab up --vm', () => {
-  const MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+  const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'lab', ...args], { encoding: 'utf8' });
 

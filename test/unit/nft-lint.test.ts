@@ -2,9 +2,9 @@
 // an error that names the system, the part that added the object, and the object. Rootless.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PlanBuilder } from '../src/host/builder.ts';
-import { RulesetBuilder, type TableBuilder } from '../src/nft/builder.ts';
-import { type LintRule, lintRuleset, NftLintError } from '../src/nft/lint.ts';
+import { PlanBuilder } from '../../src/host/builder.ts';
+import { RulesetBuilder, type TableBuilder } from '../../src/nft/builder.ts';
+import { type LintRule, lintRuleset, NftLintError } from '../../src/nft/lint.ts';
 import {
   counter,
   drop,
@@ -17,7 +17,7 @@ import {
   PRIORITY,
   service,
   v4,
-} from '../src/nft/tree.ts';
+} from '../../src/nft/tree.ts';
 
 const filter = { type: 'filter', hook: 'forward', priority: PRIORITY.filter, policy: 'accept' } as const;
 

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { textOf } from '../src/host/files.ts';
-import { exampleFiles, exampleName, renderExample } from './support/examples.ts';
+import { textOf } from '../../src/host/files.ts';
+import { exampleFiles, exampleName, renderExample } from '../support/examples.ts';
 
-const GOLDEN = join(import.meta.dirname, 'golden');
+const GOLDEN = join(import.meta.dirname, '..', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
 
 function listFiles(dir: string): string[] {

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { formatHostRef } from '../src/systems/cluster/checks.ts';
-import { prepare } from '../src/systems/cluster/lab/lab.ts';
-import { defaultChecks } from '../src/systems/cluster/lab/probes.ts';
-import type { Check, Cluster, HostRef } from '../src/systems/cluster/model.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { clusterFromText, problemsOf } from './support/spec.ts';
+import { formatHostRef } from '../../src/systems/cluster/checks.ts';
+import { prepare } from '../../src/systems/cluster/lab/lab.ts';
+import { defaultChecks } from '../../src/systems/cluster/lab/probes.ts';
+import type { Check, Cluster, HostRef } from '../../src/systems/cluster/model.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { clusterFromText, problemsOf } from '../support/spec.ts';
 
 const BASE = `name: t
 uplink:

@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { colorFor } from '../src/cli/color.ts';
-import { MAIN } from './support/cli.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
+import { colorFor } from '../../src/cli/color.ts';
+import { MAIN } from '../support/cli.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-color-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are what is looked for

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import type { LabReport } from '../src/systems/cluster/lab/lab.ts';
-import { convergent } from './support/cli.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { needsRoot } from './support/root.ts';
+import type { LabReport } from '../../src/systems/cluster/lab/lab.ts';
+import { convergent } from '../support/cli.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { needsRoot } from '../support/root.ts';
 
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-apply-'));

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { formatProblem, type LocatedProblem, SpecError } from '../src/input/problem.ts';
-import { compileCluster } from '../src/systems/cluster/compile/index.ts';
-import { renderNode } from '../src/systems/cluster/render.ts';
-import { formatIPv4 } from '../src/util/ipv4.ts';
-import { generateSpec } from './support/generate.ts';
-import { clusterFromObject, clusterFromText } from './support/spec.ts';
+import { formatProblem, type LocatedProblem, SpecError } from '../../src/input/problem.ts';
+import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
+import { renderNode } from '../../src/systems/cluster/render.ts';
+import { formatIPv4 } from '../../src/util/ipv4.ts';
+import { generateSpec } from '../support/generate.ts';
+import { clusterFromObject, clusterFromText } from '../support/spec.ts';
 
 const shape = fc.record({
   nodes: fc.integer({ min: 1, max: 12 }),

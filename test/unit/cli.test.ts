@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { convergent } from './support/cli.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
+import { convergent } from '../support/cli.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -145,7 +145,7 @@ describe('cli', () => {
   });
 
   test("README's command table names --json for every command that has it", () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
     const rows = readme.split('\n').filter((l) => l.startsWith('| `convergent '));
     // "`convergent cgnat lookup FILE IP:PORT [--json]` / `subscriber …`": each command's own synopsis.
     const synopses = rows.flatMap((row) => {

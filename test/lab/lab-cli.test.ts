@@ -5,10 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type LabEntry, labDir, removableByAll } from '../src/lab/registry.ts';
-import { convergent, MAIN } from './support/cli.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { needsRoot } from './support/root.ts';
+import { type LabEntry, labDir, removableByAll } from '../../src/lab/registry.ts';
+import { convergent, MAIN } from '../support/cli.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { needsRoot } from '../support/root.ts';
 
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { labDir } from '../src/lab/registry.ts';
-import { realRunner } from '../src/lab/run.ts';
-import { applyToLab } from '../src/systems/cluster/lab/apply.ts';
-import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
+import { labDir } from '../../src/lab/registry.ts';
+import { realRunner } from '../../src/lab/run.ts';
+import { applyToLab } from '../../src/systems/cluster/lab/apply.ts';
+import type { LabInstance } from '../../src/systems/cluster/lab/build.ts';
 import {
   type CheckResult,
   type LabReport,
@@ -19,11 +19,11 @@ import {
   type Prepared,
   prepare,
   runChecks,
-} from '../src/systems/cluster/lab/lab.ts';
-import { type HeldConnection, holdConnection } from '../src/systems/cluster/lab/survival.ts';
-import type { Fault } from '../src/systems/faults.ts';
-import { EXAMPLES_DIR } from './support/examples.ts';
-import { needsRoot } from './support/root.ts';
+} from '../../src/systems/cluster/lab/lab.ts';
+import { type HeldConnection, holdConnection } from '../../src/systems/cluster/lab/survival.ts';
+import type { Fault } from '../../src/systems/faults.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { needsRoot } from '../support/root.ts';
 
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');

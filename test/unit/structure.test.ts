@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const MAX_CLI_LINES = 150;
 const MAX_FUNCTION_LINES = 80;
 

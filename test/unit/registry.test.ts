@@ -5,10 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SPEC_SCHEMAS } from '../src/input/load.ts';
-import { readSpec, SYSTEMS, systemOf } from '../src/systems/registry.ts';
-import { convergent } from './support/cli.ts';
-import { exampleFiles, exampleName } from './support/examples.ts';
+import { SPEC_SCHEMAS } from '../../src/input/load.ts';
+import { readSpec, SYSTEMS, systemOf } from '../../src/systems/registry.ts';
+import { convergent } from '../support/cli.ts';
+import { exampleFiles, exampleName } from '../support/examples.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convergent-registry-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
