@@ -8,12 +8,13 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { parseSpec } from '../src/input/load.ts';
 import { compiler } from '../src/systems/cluster/compile/index.ts';
+import { clusterKind } from '../src/systems/cluster/kind.ts';
 import { renderNode } from '../src/systems/cluster/render.ts';
 import { resolve } from '../src/systems/cluster/resolve.ts';
 import { ClusterSchema } from '../src/systems/cluster/schema.ts';
 import { validate } from '../src/systems/cluster/validate.ts';
+import { parseSpecTextOf } from '../src/systems/kinds.ts';
 import { generateSpec } from '../test/support/generate.ts';
 import { SMOKE_LINE, setting, smoke } from './smoke.ts';
 
@@ -29,7 +30,7 @@ function stageLoad() {
   const text = stringify(spec());
   const before = peakMb();
   const t = performance.now();
-  const loaded = parseSpec(text, 'gen.yaml');
+  const loaded = parseSpecTextOf(text, 'gen.yaml', clusterKind);
   if (validate(loaded.spec).length) throw new Error('generated spec is invalid');
   resolve(loaded.spec);
   const ms = performance.now() - t;

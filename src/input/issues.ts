@@ -2,9 +2,6 @@
 // that shows the form (an example, the nearest allowed name, the prefix with its host bits cleared).
 // No zod text ("Invalid input: expected object, received array") reaches the user.
 import type { z } from 'zod';
-import { CGNAT_EXAMPLES } from '../systems/cgnat/fix-examples.ts';
-import { CgnatSchema } from '../systems/cgnat/schema.ts';
-import { CLUSTER_EXAMPLES } from '../systems/cluster/fix-examples.ts';
 import { formatCidr, networkOf, parseCidr } from '../util/ip.ts';
 import { plural } from '../util/plural.ts';
 import { formatPath, type Problem, type SpecPath } from './problem.ts';
@@ -20,12 +17,15 @@ const LEAF_EXAMPLES: Readonly<Record<string, string>> = {
   tag: 'tag: 1',
 };
 
-/** The problems one zod issue stands for, each with a fix. */
-export function issueProblems(root: unknown, issue: Issue, data: unknown): Problem[] {
+/** The problems one zod issue stands for, each with a fix; `examples` are the kind's (SpecKind.fixExamples). */
+export function issueProblems(
+  root: unknown,
+  issue: Issue,
+  data: unknown,
+  examples: Readonly<Record<string, string>>,
+): Problem[] {
   const path = issue.path as SpecPath;
   const walked = walk(root, path);
-  // The examples of a CGNAT spec are its own: "uplink" is another mapping there.
-  const examples = root === CgnatSchema ? CGNAT_EXAMPLES : CLUSTER_EXAMPLES;
   const at = { ...walked, examples };
   const site: Site = {
     path,

@@ -1,52 +1,71 @@
-// Loads a cluster spec: YAML text -> plain data -> schema-checked ClusterSpec, every problem located.
+// Loads a spec: YAML text -> plain data -> what its kind's schema checked, every problem located.
+// The kinds come from the systems (systems/kinds.ts); this module knows none of them.
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import { CgnatSchema, type CgnatSpec } from '../systems/cgnat/schema.ts';
-import { ClusterSchema, type ClusterSpec } from '../systems/cluster/schema.ts';
 import { plural } from '../util/plural.ts';
 import { issueProblems } from './issues.ts';
+import type { SpecKind, SpecKinds } from './kind.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { namesAt } from './schema-walk.ts';
 import { SourceMap } from './source.ts';
 import { readSpecText } from './text.ts';
 
-export interface LoadedSpec {
+/** A spec file read and schema-checked: its kind, what the kind's schema gave, where each value is. */
+export interface LoadedSpec<Input = unknown> {
+  readonly kind: string;
   readonly file: string;
-  readonly spec: ClusterSpec;
+  readonly spec: Input;
   readonly source: SourceMap;
 }
 
-export const readSpecFile = (file: string): LoadedSpec => parseSpec(readSpecText(file), file);
+/** Reads a spec of any of `kinds` (the systems' registry gives them). Throws SpecError listing every problem. */
+export const readSpecFile = (file: string, kinds: SpecKinds): LoadedSpec =>
+  parseSpec(readSpecText(file), file, kinds);
 
-/** Reads a spec of either kind. */
-export const readAnySpecFile = (file: string): AnyLoadedSpec => parseAnySpec(readSpecText(file), file);
-
-/** Parses and schema-checks a cluster spec. Throws SpecError listing every problem. */
-export function parseSpec(text: string, file: string): LoadedSpec {
-  const loaded = parseAnySpec(text, file);
-  if (loaded.kind !== 'cluster')
-    throw new SpecError([
-      {
-        file,
-        location: loaded.source.locate(['kind']),
-        path: ['kind'],
-        message: 'this is a CGNAT spec (kind: cgnat); this command takes a cluster spec',
-        fix: 'convergent check, render, cgnat, lab test and lab up take it; a CGNAT lab is not changed in place: lab down, then lab up the changed spec',
-      },
-    ]);
-  return loaded;
+/** A spec of `kind` only: one of another kind is the problem that kind says. */
+export function parseSpecOf<Input>(text: string, file: string, kinds: SpecKinds, kind: SpecKind<Input>) {
+  const loaded = parseSpec(text, file, kinds);
+  if (loaded.kind !== kind.kind) throw new SpecError([kind.notThisKind(file, loaded.kind, loaded.source)]);
+  return loaded as LoadedSpec<Input>;
 }
 
-export type AnyLoadedSpec =
-  | (LoadedSpec & { readonly kind: 'cluster' })
-  | { readonly kind: 'cgnat'; readonly file: string; readonly spec: CgnatSpec; readonly source: SourceMap };
-
-/** Parses a spec of either kind (`kind: cgnat`, or a cluster) and schema-checks it. */
-export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
+/** Parses a spec text of any of `kinds` (by its `kind:`, the first when there is none) and schema-checks it. */
+export function parseSpec(text: string, file: string, kinds: SpecKinds): LoadedSpec {
   const lines = new LineCounter();
   // yaml's own uniqueKeys check compares every key with every other: quadratic for 20,000 guests.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const source = new SourceMap(doc, lines);
-  // Eleven are shown as they are; twelve or more as ten and a count.
+  const kind = kindOf(doc.get('kind'), kinds);
+  const syntax = syntaxProblems(doc, source, file);
+  for (const d of duplicateKeys(doc))
+    syntax.push({ ...duplicateProblem(kind ?? kinds[0], d), file, location: source.locateOffset(d.offset) });
+  if (syntax.length > 0) throw new SpecError(syntax);
+  if (kind === undefined) throw new SpecError([unknownKind(doc.get('kind'), kinds, source, file)]);
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
+    throw new SpecError([
+      {
+        file,
+        location: source.locate([]),
+        path: [],
+        message:
+          data === null || data === undefined
+            ? 'the spec is empty'
+            : `the spec must be a mapping of fields (name: …, uplink: …, nodes: …), not ${Array.isArray(data) ? 'a list' : 'a single value'}`,
+        fix: `start from an example: ${kinds.map((k) => k.example).join(' or ')}`,
+      },
+    ]);
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) =>
+      issueProblems(kind.schema, issue, data, kind.fixExamples),
+    );
+    throw new SpecError(locateAll(problems, source, file));
+  }
+  return { kind: kind.kind, file, spec: parsed.data, source };
+}
+
+/** YAML syntax errors, located; eleven are shown as they are, twelve or more as ten and a count. */
+function syntaxProblems(doc: Document, source: SourceMap, file: string): LocatedProblem[] {
   const shown = doc.errors.length > MAX_SYNTAX + 1 ? MAX_SYNTAX : doc.errors.length;
   const syntax: LocatedProblem[] = doc.errors.slice(0, shown).map((e) => ({
     file,
@@ -64,56 +83,23 @@ export function parseAnySpec(text: string, file: string): AnyLoadedSpec {
       message: `${plural(doc.errors.length - shown, 'more YAML syntax error')} from here on`,
       fix: 'fix the ones above first: later errors often follow from them (or is this file a spec at all?)',
     });
-  const kind = kindOf(doc.get('kind'));
-  const schema = kind === 'cgnat' ? CgnatSchema : ClusterSchema;
-  for (const d of duplicateKeys(doc))
-    syntax.push({ ...duplicateProblem(schema, d), file, location: source.locateOffset(d.offset) });
-  if (syntax.length > 0) throw new SpecError(syntax);
-  if (kind === undefined) throw new SpecError([unknownKind(doc.get('kind'), source, file)]);
-  const data: unknown = doc.toJS();
-  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data))
-    throw new SpecError([
-      {
-        file,
-        location: source.locate([]),
-        path: [],
-        message:
-          data === null || data === undefined
-            ? 'the spec is empty'
-            : `the spec must be a mapping of fields (name: …, uplink: …, nodes: …), not ${Array.isArray(data) ? 'a list' : 'a single value'}`,
-        fix: 'start from an example: examples/part4-stateless.yaml (a cluster) or examples/cgnat-demo.yaml (kind: cgnat)',
-      },
-    ]);
-  const cgnat = schema === CgnatSchema;
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => issueProblems(schema, issue, data));
-    throw new SpecError(locateAll(problems, source, file));
-  }
-  return cgnat
-    ? { kind: 'cgnat', file, spec: parsed.data as CgnatSpec, source }
-    : { kind: 'cluster', file, spec: parsed.data as ClusterSpec, source };
+  return syntax;
 }
 
-/** The schema of each kind of spec (systems/registry.ts has a system for each); no "kind" is a cluster. */
-export const SPEC_SCHEMAS = { cluster: ClusterSchema, cgnat: CgnatSchema } as const;
-export type SpecKind = keyof typeof SPEC_SCHEMAS;
-const DEFAULT_KIND: SpecKind = 'cluster';
-
-function kindOf(value: unknown): SpecKind | undefined {
-  if (value === undefined) return DEFAULT_KIND;
-  return typeof value === 'string' && Object.hasOwn(SPEC_SCHEMAS, value) ? (value as SpecKind) : undefined;
+function kindOf(value: unknown, kinds: SpecKinds): SpecKind | undefined {
+  if (value === undefined) return kinds[0];
+  return kinds.find((k) => k.kind === value);
 }
 
 /** A kind no system has: located at its value, with the kinds there are. */
-function unknownKind(value: unknown, source: SourceMap, file: string): LocatedProblem {
-  const kinds = Object.keys(SPEC_SCHEMAS).map((k) => (k === DEFAULT_KIND ? `${k} (the default)` : k));
+function unknownKind(value: unknown, kinds: SpecKinds, source: SourceMap, file: string): LocatedProblem {
+  const names = kinds.map((k, i) => (i === 0 ? `${k.kind} (the default)` : k.kind));
   return {
     file,
     location: source.locate(['kind']),
     path: ['kind'],
-    message: `kind is ${JSON.stringify(value)}; the kinds of spec are: ${kinds.join(', ')}`,
-    fix: `write one of them, or leave "kind" out for a ${DEFAULT_KIND}`,
+    message: `kind is ${JSON.stringify(value)}; the kinds of spec are: ${names.join(', ')}`,
+    fix: `write one of them, or leave "kind" out for a ${kinds[0].kind}`,
   };
 }
 
@@ -165,16 +151,15 @@ function specPath(chain: readonly unknown[]): SpecPath {
 }
 
 /** A repeated name gets a free one to rename it to; a repeated field is one too many. */
-function duplicateProblem(schema: unknown, d: DuplicateKey): Problem {
+function duplicateProblem(kind: SpecKind, d: DuplicateKey): Problem {
   const base = { path: [...d.path, d.key] };
-  if (!namesAt(schema, d.path))
+  if (!namesAt(kind.schema, d.path))
     return {
       ...base,
       message: `field "${d.key}" appears twice in the same mapping`,
       fix: 'every field appears once: remove one of the two',
     };
-  // Host names of a CGNAT spec name interfaces: 15 characters at most; cluster names 31.
-  const max = schema === CgnatSchema ? 15 : 31;
+  const max = kind.nameMax;
   let name = '';
   for (let n = 2; name === '' || d.keys.has(name); n++)
     name = `${d.key.slice(0, max - 1 - String(n).length)}-${n}`;

@@ -1,16 +1,16 @@
 // The systems, one per kind of spec: every command reads a spec here and asks its system.
 import type { ZodType } from 'zod';
-import { readAnySpecFile, SPEC_SCHEMAS, type SpecKind } from '../input/load.ts';
 import type { LabRecord } from '../lab/registry.ts';
 import { cgnatSystem } from './cgnat/system.ts';
 import { clusterSystem } from './cluster/system.ts';
+import { KINDS, type KindName, loadSpecFile } from './kinds.ts';
 import type { Loaded, System } from './system.ts';
 
 /** A system with its types erased: what it reads, it alone is given back. */
 export type AnySystem = System<unknown, unknown, LabRecord>;
 
-/** One system per kind of spec that load.ts knows (SPEC_SCHEMAS), in the order of `check`'s help. */
-export const SYSTEMS: { readonly [K in SpecKind]: AnySystem } = {
+/** One system per kind of spec (kinds.ts: the loader's side of each; TypeScript wants both). */
+export const SYSTEMS: { readonly [K in KindName]: AnySystem } = {
   cluster: clusterSystem,
   cgnat: cgnatSystem,
 };
@@ -23,8 +23,8 @@ export interface Read {
 
 /** A spec schema-checked, not yet validated: its system, and where its values are. */
 export function loadSpec(file: string): { system: AnySystem; loaded: Loaded<unknown> } {
-  const loaded = readAnySpecFile(file);
-  return { system: SYSTEMS[loaded.kind], loaded };
+  const loaded = loadSpecFile(file);
+  return { system: SYSTEMS[loaded.kind as KindName], loaded };
 }
 
 /** A spec of any kind, checked and resolved; a SpecError with every problem, located. */
@@ -35,12 +35,10 @@ export function readSpec(file: string): Read {
 
 /** The system of a lab's kind; undefined for a kind this version does not know. */
 export function systemOf(kind: string): AnySystem | undefined {
-  return Object.hasOwn(SYSTEMS, kind) ? SYSTEMS[kind as SpecKind] : undefined;
+  return Object.hasOwn(SYSTEMS, kind) ? SYSTEMS[kind as KindName] : undefined;
 }
 
-/** Every kind's schema, in registry order (for the JSON Schema). */
+/** Every kind's schema, the default first (for the JSON Schema). */
 export function specSchemas(): [ZodType, ...ZodType[]] {
-  const [first, ...rest] = (Object.keys(SYSTEMS) as SpecKind[]).map((k): ZodType => SPEC_SCHEMAS[k]);
-  if (first === undefined) throw new Error('the registry has no system');
-  return [first, ...rest];
+  return [KINDS[0].schema, ...KINDS.slice(1).map((k): ZodType => k.schema)];
 }

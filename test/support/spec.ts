@@ -1,17 +1,20 @@
 // Helpers for tests that feed specs through the real loader and validator.
 import { stringify } from 'yaml';
-import { locateAll, parseAnySpec, parseSpec } from '../../src/input/load.ts';
+import { locateAll } from '../../src/input/load.ts';
 import { formatProblem, SpecError } from '../../src/input/problem.ts';
+import { cgnatKind } from '../../src/systems/cgnat/kind.ts';
 import type { Cgnat } from '../../src/systems/cgnat/model.ts';
 import { resolveCgnat } from '../../src/systems/cgnat/resolve.ts';
 import { validateCgnat } from '../../src/systems/cgnat/validate.ts';
+import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import type { Cluster } from '../../src/systems/cluster/model.ts';
 import { resolve } from '../../src/systems/cluster/resolve.ts';
 import { validate } from '../../src/systems/cluster/validate.ts';
+import { parseSpecTextOf } from '../../src/systems/kinds.ts';
 
 /** YAML text -> Cluster, or throws SpecError, exactly as `convergent check` does. */
 export function clusterFromText(text: string, file = 'cluster.yaml'): Cluster {
-  const { spec, source } = parseSpec(text, file);
+  const { spec, source } = parseSpecTextOf(text, file, clusterKind);
   const problems = validate(spec);
   if (problems.length > 0) throw new SpecError(locateAll(problems, source, file));
   return resolve(spec);
@@ -34,8 +37,7 @@ export function problemsOf(text: string, file = 'cluster.yaml'): string[] {
 
 /** YAML text of a CGNAT spec -> Cgnat, or throws SpecError, exactly as `convergent check` does. */
 export function cgnatFromText(text: string, file = 'cgnat.yaml'): Cgnat {
-  const loaded = parseAnySpec(text, file);
-  if (loaded.kind !== 'cgnat') throw new Error('not a CGNAT spec');
+  const loaded = parseSpecTextOf(text, file, cgnatKind);
   const problems = validateCgnat(loaded.spec);
   if (problems.length > 0) throw new SpecError(locateAll(problems, loaded.source, file));
   return resolveCgnat(loaded.spec);

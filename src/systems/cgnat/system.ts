@@ -1,14 +1,16 @@
 // The CGNAT router as a system of the registry: one router NATs the IPv4 of several tenants.
 import { resolve as resolvePath } from 'node:path';
 import { FILES } from '../../host/files.ts';
-import { locateAll, readAnySpecFile } from '../../input/load.ts';
+import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
 import { cgnatNeeds } from '../../lab/preflight.ts';
 import type { LabRecord } from '../../lab/registry.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
+import { loadSpecFileOf } from '../kinds.ts';
 import type { Loaded, PreparedLab, System } from '../system.ts';
 import { describeCgnat } from './compile/blocks.ts';
 import { compileCgnat } from './compile/index.ts';
+import { cgnatKind } from './kind.ts';
 import { cgnatLabCheck, cgnatLabTest, cgnatLabUp } from './lab/index.ts';
 import type { Backend, Cgnat } from './model.ts';
 import { renderCgnat } from './render.ts';
@@ -29,19 +31,7 @@ function read(loaded: Loaded<CgnatSpec>): Cgnat {
 }
 
 /** A CGNAT spec, checked and resolved; a cluster spec is an error naming the kind. */
-export function readCgnat(file: string): Cgnat {
-  const loaded = readAnySpecFile(file);
-  if (loaded.kind === 'cgnat') return read(loaded);
-  throw new SpecError([
-    {
-      file,
-      location: { line: 1, col: 1 },
-      path: [],
-      message: 'this is a cluster spec; the cgnat commands take a CGNAT spec',
-      fix: 'add "kind: cgnat" to a CGNAT spec',
-    },
-  ]);
-}
+export const readCgnat = (file: string): Cgnat => read(loadSpecFileOf(file, cgnatKind));
 
 const FILES_HELP = `Files of a CGNAT router (kind: cgnat):
   ${FILES.nftables}, ${FILES.ipBatch}, rules6.ip (IPv6), ${FILES.sysctl}, ${FILES.modules};

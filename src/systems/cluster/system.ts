@@ -1,16 +1,18 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
 import { FILES } from '../../host/files.ts';
-import { locateAll, readSpecFile } from '../../input/load.ts';
+import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
 import { clusterNeeds } from '../../lab/preflight.ts';
 import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
 import { realRunner } from '../../lab/run.ts';
 import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
+import { loadSpecFileOf } from '../kinds.ts';
 import type { Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
+import { clusterKind } from './kind.ts';
 import { applyToLab } from './lab/apply.ts';
 import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab/lab.ts';
 import { describeTopology } from './lab/topology.ts';
@@ -34,7 +36,7 @@ function read(loaded: Loaded<ClusterSpec>): Cluster {
 }
 
 /** A cluster spec, checked and resolved; a CGNAT spec is an error located at its kind. */
-export const readCluster = (file: string): Cluster => read(readSpecFile(file));
+export const readCluster = (file: string): Cluster => read(loadSpecFileOf(file, clusterKind));
 
 function describe(c: Cluster): string {
   const tags = c.nodes.map((n) => `${n.name}=${n.tag}${n.tagAllocated ? '*' : ''}`).join(' ');
