@@ -6,7 +6,7 @@ export const CGNAT_EXAMPLES: Readonly<Record<string, string>> = {
   nat: 'nat: { pool: [203.0.113.10] }',
   'nat.pool': 'pool: [203.0.113.10, 203.0.113.16/28]',
   tenants:
-    'cgnat:tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
+    'tenants: { acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] } }',
   'tenants.*': 'acme: { bridge: br-acme, gateways: [100.64.3.254/22], subscribers: [100.64.0.0/22] }',
   'tenants.*.gateways': 'gateways: [100.64.3.254/22, "2001:db8:1::1/64"]',
   'tenants.*.subscribers': 'subscribers: [100.64.0.0/22]',
