@@ -377,6 +377,16 @@ describe('check: semantic errors name file:line:col, what is wrong and the fix',
     assert.match(problems[1] as string, /^cluster\.yaml:20:23: .*unknown guest "guest9"/);
   });
 
+  test('a guest removed while forwards and "host"/"foreign" checks still lead to it: located problems, no crash', () => {
+    const ctsync = readFileSync(join(EXAMPLES_DIR, 'part3-ctsync.yaml'), 'utf8');
+    const problems = problemsOf(ctsync.replace(/^ {2}guest1:.*\n/m, ''), 'part3-ctsync.yaml');
+    assert.match(
+      problems[0] as string,
+      /^part3-ctsync\.yaml:\d+:\d+: error: forward to unknown guest "guest1"/,
+    );
+    assert.ok(problems.some((p) => /error: unknown guest "guest1"\n {2}fix: known guests: guest2$/.test(p)));
+  });
+
   test('more nodes than the tag scheme can encode', () => {
     const spec = generateSpec({ nodes: 256, guests: 0, forwards: 0 });
     (spec.uplink as { subnet: string }).subnet = '172.16.0.0/16';

@@ -135,7 +135,9 @@ export function checkHost(spec: ClusterSpec, check: CheckSpec, text: string): Ch
             ? 'name a node'
             : `name the guest: "${word} of ${guestNames[0]}", or name a node`,
       };
-  } else if (!Object.hasOwn(spec.guests, guest))
+  }
+  // A guest named by the check, or the one its port or expect leads to (which may be missing too).
+  if (!Object.hasOwn(spec.guests, guest))
     return { message: `unknown guest "${guest}"`, fix: `known guests: ${guestNames.slice(0, 8).join(', ')}` };
   const host = (spec.guests[guest] as GuestSpec).node;
   if (word === 'host') return { ref: { kind: 'node', name: host } };
