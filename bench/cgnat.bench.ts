@@ -22,6 +22,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { textOf } from '../src/host/files.ts';
 import { PYTHON } from '../src/lab/agent.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
 import { realRunner } from '../src/lab/run.ts';
@@ -29,7 +30,6 @@ import { compileCgnat } from '../src/systems/cgnat/compile/index.ts';
 import { type BuiltCgnatLab, buildCgnatLab } from '../src/systems/cgnat/lab/build.ts';
 import { renderCgnat } from '../src/systems/cgnat/render.ts';
 import { readCgnat } from '../src/systems/cgnat/system.ts';
-import { textOf } from '../src/systems/cluster/render.ts';
 import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   CONNRATE,

@@ -1,7 +1,7 @@
 // The bundled examples, rendered as `convergent render` does.
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { RenderedFile } from '../../src/systems/cluster/render.ts';
+import type { RenderedFile } from '../../src/host/files.ts';
 import { readSpec } from '../../src/systems/registry.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');

@@ -7,9 +7,6 @@ import type { HostPlan } from '../../host/plan.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { FEATURES } from './features/index.ts';
 
-// Moved to host/files.ts, shared by every system; still exported here for the callers of this module.
-export { FILES, type RenderedFile, textOf } from '../../host/files.ts';
-
 export function renderNode(plan: HostPlan): RenderedFile[] {
   const who = `convergent: cluster ${plan.cluster}, node ${plan.node}. Generated from the cluster spec: edit the spec, not this file.`;
   const files: RenderedFile[] = [

@@ -8,6 +8,7 @@
 // entry for its gateway points at its new node; the old node forgets the guest's flows.
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FILES } from '../../../host/files.ts';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
 import { LabError } from '../../../lab/errors.ts';
 import { writeFiles } from '../../../lab/files.ts';
@@ -15,7 +16,7 @@ import { SPEC_COPY } from '../../../lab/registry.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { Cluster, Guest } from '../model.ts';
-import { FILES, renderNode } from '../render.ts';
+import { renderNode } from '../render.ts';
 import type { LabInstance } from './build.ts';
 import type { Prepared } from './lab.ts';
 import { waitForPorts, waitForStp } from './settle.ts';

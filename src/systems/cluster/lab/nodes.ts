@@ -2,11 +2,12 @@
 // the check servers start on the hosts the probes dial.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FILES } from '../../../host/files.ts';
 import type { HostPlan } from '../../../host/plan.ts';
 import { LabError } from '../../../lab/errors.ts';
 import { writeFiles } from '../../../lab/files.ts';
 import { startServer } from '../../../lab/servers.ts';
-import { FILES, renderNode } from '../render.ts';
+import { renderNode } from '../render.ts';
 import type { LabInstance } from './build.ts';
 import type { ServerPorts } from './probes.ts';
 

@@ -4,13 +4,13 @@
 // /var/log, so several daemons run side by side and the machine's own /run is never touched.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FILES } from '../../../../host/files.ts';
 import type { HostPlan } from '../../../../host/plan.ts';
 import { LabError } from '../../../../lab/errors.ts';
 import { paced, seconds } from '../../../../lab/pace.ts';
 import type { SyncStat } from '../../../../lab/result.ts';
 import { startDaemon } from '../../../../lab/servers.ts';
 import type { LabInstance } from '../../lab/build.ts';
-import { FILES } from '../../render.ts';
 import { CONNTRACKD_PATHS } from './render.ts';
 
 /** The node's directories that stand in for /run and /var/log in the daemon's mount namespace. */

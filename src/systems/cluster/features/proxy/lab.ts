@@ -1,9 +1,9 @@
 // The reverse proxies in the lab: each node with proxies runs the real HAProxy on its rendered
 // haproxy.cfg, as the operator would (`haproxy -f haproxy.cfg`), in its namespace.
 import { join } from 'node:path';
+import { FILES } from '../../../../host/files.ts';
 import { startDaemon, waitListening } from '../../../../lab/servers.ts';
 import type { LabInstance } from '../../lab/build.ts';
-import { FILES } from '../../render.ts';
 
 /** Starts every node's HAProxy and waits until each listens on its binds; returns their PIDs. */
 export async function startProxies(lab: LabInstance, say: (l: string) => void): Promise<number[]> {
