@@ -1,6 +1,7 @@
 // convergent lab exec HOST -- COMMAND: run a command inside a host of a lab that is up.
 import { spawnSync } from 'node:child_process';
 import type { Command } from '@commander-js/extra-typings';
+import { REQUIREMENTS, requireLab } from '../../lab/preflight.ts';
 import { readState } from '../../lab/registry.ts';
 import { action, UsageError } from '../errors.ts';
 import { needRoot } from './common.ts';
@@ -16,6 +17,8 @@ export function execCommand(lab: Command): void {
     .action(
       action(async (host, command, options) => {
         needRoot();
+        // `ip netns exec` (iproute2) enters the host's namespace; the command itself is the user's.
+        requireLab([{ need: 'ip', why: REQUIREMENTS.ip.for }]);
         const chosen = selectLab(options.lab);
         if (chosen.vm) {
           // In the VM the command's output comes back when it ends; no terminal, no input.
