@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../lab/errors.ts';
-import type { LabReport } from '../systems/cluster/lab/lab.ts';
+import type { LabReport } from '../lab/result.ts';
 import { VM_RUN } from './initramfs.ts';
 import type { Kernel } from './kernel.ts';
 import { describePace, paceOf, paceScript, type VmPace } from './pace.ts';
