@@ -104,53 +104,30 @@ export interface Reason {
   readonly why: string;
 }
 
-const because = (needs: readonly Need[]): Reason[] =>
+/** Each need with what it is for, in general words. */
+export const reasons = (needs: readonly Need[]): Reason[] =>
   needs.map((need) => ({ need, why: REQUIREMENTS[need].for }));
 
-/** What the lab of a cluster needs: HAProxy only for proxies, conntrackd only for ctsync. */
-export function clusterNeeds(plans: readonly HostPlan[], vm = false): Reason[] {
-  const proxy = plans.find((p) => p.proxies.length > 0);
-  const sync = plans.find((p) => p.conntrackd)?.conntrackd;
-  return [
-    ...because(CLUSTER_LAB),
-    ...(proxy
-      ? [
-          {
-            need: 'haproxy' as const,
-            why: `${proxy.node}'s reverse proxy (${proxy.proxies[0]?.source})`,
-          },
-        ]
-      : []),
-    ...(sync
-      ? [
-          {
-            need: 'conntrackd' as const,
-            why: `replicating conntrack state between the nodes (${sync.source})`,
-          },
-          { need: 'unshare' as const, why: `${REQUIREMENTS.unshare.for} (${sync.source})` },
-        ]
-      : []),
-    ...(vm ? because(VM_LAB) : []),
-  ];
+/** What a system's lab needs on this kernel (its tools), and in a VM besides. */
+export function labNeeds(system: 'cluster' | 'cgnat', vm = false): Reason[] {
+  return reasons([...(system === 'cluster' ? CLUSTER_LAB : CGNAT_LAB), ...(vm ? VM_LAB : [])]);
 }
 
-export function cgnatNeeds(vm = false): Reason[] {
-  return because(vm ? [...CGNAT_LAB, ...VM_LAB] : CGNAT_LAB);
-}
+export const cgnatNeeds = (vm = false): Reason[] => labNeeds('cgnat', vm);
 
 /** What a lab on this kernel may need, whatever its spec (proxies and ctsync included). */
 export function anyLabNeeds(): Reason[] {
-  return because([...new Set<Need>([...CLUSTER_LAB, ...CGNAT_LAB, 'haproxy', 'conntrackd', 'unshare'])]);
+  return reasons([...new Set<Need>([...CLUSTER_LAB, ...CGNAT_LAB, 'haproxy', 'conntrackd', 'unshare'])]);
 }
 
 /** What the VM lab needs besides the lab's own tools. */
 export function vmNeeds(): Reason[] {
-  return because(VM_LAB);
+  return reasons(VM_LAB);
 }
 
 /** Everything: every lab, the VM lab and the benchmarks (`convergent doctor` without a spec). */
 export function allNeeds(): Reason[] {
-  return because(Object.keys(REQUIREMENTS) as Need[]);
+  return reasons(Object.keys(REQUIREMENTS) as Need[]);
 }
 
 /** The one command that installs what is missing; the same package once. */

@@ -9,7 +9,6 @@ import {
   allNeeds,
   anyLabNeeds,
   cgnatNeeds,
-  clusterNeeds,
   installLine,
   missingOf,
   REQUIREMENTS,
@@ -18,6 +17,7 @@ import { realRunner } from '../../src/lab/run.ts';
 import { cgnatLabCheck } from '../../src/systems/cgnat/lab/index.ts';
 import type { CgnatLabState } from '../../src/systems/cgnat/system.ts';
 import { attach, prepare } from '../../src/systems/cluster/lab/lab.ts';
+import { clusterNeeds } from '../../src/systems/cluster/lab/needs.ts';
 import type { ClusterLabState } from '../../src/systems/cluster/system.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { pathWithout } from '../support/path.ts';

@@ -4,6 +4,7 @@
 import type { PlanBuilder } from '../../../host/builder.ts';
 import type { RenderedFile } from '../../../host/files.ts';
 import type { HostPlan } from '../../../host/plan.ts';
+import type { Reason } from '../../../lab/preflight.ts';
 import type { ReportParts } from '../../../lab/result.ts';
 import type { ClusterContext, ElementCache } from '../compile/context.ts';
 import type { LabInstance } from '../lab/build.ts';
@@ -23,6 +24,8 @@ export interface Feature {
    * the lab must stop when it goes.
    */
   startInLab?(lab: LabInstance, say: (line: string) => void): Promise<readonly number[]>;
+  /** Lab: the tools `startInLab` runs for these plans (none when no node uses the feature), with why. */
+  labNeeds?(plans: readonly HostPlan[]): Reason[];
   /** Lab: the checks a spec without "checks:" gets for what the feature adds (after the forwards'). */
   derivedChecks?(cluster: Cluster): Check[];
   /** Lab: what the feature adds to the report after the checks (nothing when no node uses it). */

@@ -1,7 +1,7 @@
 // CT-SYNC inbound: conntrackd replicates the entering node's flows to every node (seed part 3).
 import type { Feature } from '../feature.ts';
 import { compileCtsync } from './compile.ts';
-import { startConntrackd, syncStats } from './lab.ts';
+import { startConntrackd, syncNeeds, syncStats } from './lab.ts';
 import { ctsyncFiles } from './render.ts';
 
 export const ctsync: Feature = {
@@ -9,5 +9,6 @@ export const ctsync: Feature = {
   compile: compileCtsync,
   files: ctsyncFiles,
   startInLab: startConntrackd,
+  labNeeds: syncNeeds,
   report: (lab) => (lab.plans.some((plan) => plan.conntrackd) ? { sync: syncStats(lab) } : {}),
 };

@@ -8,6 +8,7 @@ import { FILES } from '../../../../host/files.ts';
 import type { HostPlan } from '../../../../host/plan.ts';
 import { LabError } from '../../../../lab/errors.ts';
 import { paced, seconds } from '../../../../lab/pace.ts';
+import { REQUIREMENTS, type Reason } from '../../../../lab/preflight.ts';
 import type { SyncStat } from '../../../../lab/result.ts';
 import { startDaemon } from '../../../../lab/servers.ts';
 import type { LabInstance } from '../../lab/build.ts';
@@ -139,4 +140,14 @@ export function syncStats(lab: LabInstance): SyncStat[] {
   return lab.plans.flatMap((p) =>
     p.conntrackd ? [parseStats(p.node, conntrackdStats(lab, p.node), p.conntrackd.mode)] : [],
   );
+}
+
+/** conntrackd, and unshare for its own /run, when the nodes sync (strategy ctsync). */
+export function syncNeeds(plans: readonly HostPlan[]): Reason[] {
+  const sync = plans.find((p) => p.conntrackd)?.conntrackd;
+  if (!sync) return [];
+  return [
+    { need: 'conntrackd', why: `replicating conntrack state between the nodes (${sync.source})` },
+    { need: 'unshare', why: `${REQUIREMENTS.unshare.for} (${sync.source})` },
+  ];
 }

@@ -2,7 +2,7 @@
 import type { Feature } from '../feature.ts';
 import { proxyChecks } from './checks.ts';
 import { compileProxies } from './compile.ts';
-import { startProxies } from './lab.ts';
+import { proxyNeeds, startProxies } from './lab.ts';
 import { proxyFiles } from './render.ts';
 
 export const proxy: Feature = {
@@ -10,5 +10,6 @@ export const proxy: Feature = {
   compile: (ctx, node, plan) => compileProxies(ctx, node, plan),
   files: proxyFiles,
   startInLab: startProxies,
+  labNeeds: proxyNeeds,
   derivedChecks: proxyChecks,
 };

@@ -2,6 +2,8 @@
 // haproxy.cfg, as the operator would (`haproxy -f haproxy.cfg`), in its namespace.
 import { join } from 'node:path';
 import { FILES } from '../../../../host/files.ts';
+import type { HostPlan } from '../../../../host/plan.ts';
+import type { Reason } from '../../../../lab/preflight.ts';
 import { startDaemon, waitListening } from '../../../../lab/servers.ts';
 import type { LabInstance } from '../../lab/build.ts';
 
@@ -32,4 +34,12 @@ export async function startProxies(lab: LabInstance, say: (l: string) => void): 
       );
   say(`haproxy listening on ${withProxies.map((p) => p.node).join(', ')}`);
   return pids;
+}
+
+/** HAProxy, when a node has a proxy: named with the first proxy that needs it. */
+export function proxyNeeds(plans: readonly HostPlan[]): Reason[] {
+  const proxy = plans.find((p) => p.proxies.length > 0);
+  return proxy
+    ? [{ need: 'haproxy', why: `${proxy.node}'s reverse proxy (${proxy.proxies[0]?.source})` }]
+    : [];
 }
