@@ -8,47 +8,10 @@ import { describe, test } from 'node:test';
 import { FILES, type RenderedFile, textOf } from '../../src/host/files.ts';
 import { labDir } from '../../src/lab/registry.ts';
 import { describeSync } from '../../src/systems/cluster/features/ctsync/lab.ts';
-import { type LabReport, labUp, prepare } from '../../src/systems/cluster/lab/lab.ts';
+import { labUp, prepare } from '../../src/systems/cluster/lab/lab.ts';
 import { MAIN } from '../support/cli.ts';
 import { EXAMPLES_DIR, renderExample } from '../support/examples.ts';
 import { needsRoot, needsVm } from '../support/root.ts';
-
-const _ONE_NODE = `
-name: one
-strategy: stateless
-uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: xenbr0, ports: [eth0] }
-nodes:
-  node1: { address: 192.168.122.11, tag: 1 }
-networks:
-  guestnet: { bridge: guestbr0, subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { node1: 10.5.5.251 } }
-guests:
-  guest1: { node: node1, address: 10.5.5.201 }
-forwards:
-  - { port: 80, to: guest1 }
-`;
-
-/** A report of `checks` results, all passed, for the lines formatReport writes around them. */
-function _passing(names: readonly string[], extra: Partial<LabReport> = {}): LabReport {
-  return {
-    lab: 'cvg-1-abcd',
-    cluster: 'one',
-    faults: [],
-    derived: false,
-    passed: names.length,
-    failed: 0,
-    results: names.map((name) => ({
-      name,
-      source: 'checks[0]',
-      proto: 'tcp',
-      from: 'workstation',
-      to: 'node1',
-      passed: true,
-      problems: [],
-      clientPort: 20000,
-    })),
-    ...extra,
-  };
-}
 
 describe('lab lines: conntrackd', () => {
   const rendered = (file: string) =>

@@ -3,7 +3,7 @@
 // and the lab tests failing (CI) or skipping with that line. Root: the commands run for real.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LAB_ROOT } from '../../src/lab/registry.ts';
@@ -15,15 +15,6 @@ import { needsRoot } from '../support/root.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const example = (name: string) => join(EXAMPLES_DIR, `${name}.yaml`);
-const _needs = (reasons: readonly { need: string }[]) => reasons.map((r) => r.need);
-
-/** The packages .ci/run installs: its `packages=(…)` list. */
-function _ciPackages(): string[] {
-  const text = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
-  const list = /^packages=\(([^)]*)\)/m.exec(text)?.[1];
-  assert.ok(list, '.ci/run has a packages=(…) list');
-  return list.split(/\s+/).filter((p) => p !== '');
-}
 
 /** The CLI with PATH lacking `without`; the child's pid names its run (cvg-<pid>-…). */
 function withoutTools(without: readonly string[], args: readonly string[], env: NodeJS.ProcessEnv = {}) {

@@ -23,7 +23,6 @@ import { EXAMPLES_DIR } from '../support/examples.ts';
 import { pathWithout } from '../support/path.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const _MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const example = (name: string) => join(EXAMPLES_DIR, `${name}.yaml`);
 const needs = (reasons: readonly { need: string }[]) => reasons.map((r) => r.need);
 
