@@ -158,7 +158,8 @@ describe('reading the spec: what is wrong, in words, with a fix', () => {
     const secret = join(tmp, 'secret.yaml');
     copyFileSync(spec, secret);
     chmodSync(tmp, 0o755);
-    chmodSync(secret, 0o600);
+    // No read bit for anyone: root's copy is not nobody's, and a user's own copy is not readable either.
+    chmodSync(secret, 0o000);
     const r = convergent(['check', secret], true);
     assert.equal(r.code, 1);
     assertOneError(r.stderr, /secret\.yaml:1:1: error: permission denied$/);
