@@ -52,15 +52,18 @@ export function readState(id: string): LabRecord | undefined {
 }
 
 /** A state.json written before labs had a kind and a name: a cluster's, or one with kind: 'cgnat'. */
-interface OldRecord {
+export interface OldRecord {
   readonly kind?: string;
   readonly cluster?: string;
 }
 
-function recordOf(raw: LabRecord & OldRecord): LabRecord {
+/** A lab's or a VM's record as the current version writes it, from one written by this or an earlier one. */
+export function recordOf<R extends { readonly id: string; readonly kind: string; readonly name: string }>(
+  raw: R & OldRecord,
+): R {
   const { id, kind, name, cluster, ...rest } = raw;
   // kind and name first, where the current version writes them.
-  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest };
+  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest } as R;
 }
 
 export interface LabEntry {

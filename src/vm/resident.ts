@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { LabError } from '../lab/errors.ts';
 import { killQuietly, NETNS_PREFIX } from '../lab/netns.ts';
-import { isAlive } from '../lab/registry.ts';
+import { isAlive, type OldRecord, recordOf } from '../lab/registry.ts';
 import { VM_RUN } from './initramfs.ts';
 import { QEMU_PID, VM_ROOT } from './qemu.ts';
 
@@ -80,22 +80,10 @@ export function listVmLabs(): VmLabEntry[] {
     .sort()
     .map((id) => {
       const dir = join(VM_ROOT, id);
-      const record = recordOf(readJson<VmLabRecord & OldRecord>(join(dir, RECORD)));
+      const raw = readJson<VmLabRecord & OldRecord>(join(dir, RECORD));
+      const record = raw && recordOf(raw);
       return { id, dir, record, pid: qemuPid(dir), creatorAlive: isAlive(Number(ID.exec(id)?.[1])) };
     });
-}
-
-/** A record written before records had a name: a cluster's, or one with kind: 'cgnat'. */
-interface OldRecord {
-  readonly kind?: string;
-  readonly cluster?: string;
-}
-
-function recordOf(raw: (VmLabRecord & OldRecord) | undefined): VmLabRecord | undefined {
-  if (raw === undefined) return undefined;
-  const { id, kind, name, cluster, ...rest } = raw;
-  // kind and name first, where the current version writes them.
-  return { id, kind: kind ?? 'cluster', name: name ?? cluster ?? '', ...rest };
 }
 
 /** qemu's PID if that process still runs qemu on this directory (not a PID reused since). */
