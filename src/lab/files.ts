@@ -1,17 +1,12 @@
 // Rendered files into a lab's directory, as an operator copies them onto a host.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { type RenderedFile, textOf } from '../host/files.ts';
 
-/** A file as the renderers give it: a relative path and its text in chunks. */
-export interface FileText {
-  readonly path: string;
-  readonly chunks: readonly string[];
-}
-
-export function writeFiles(dir: string, files: readonly FileText[]): void {
+export function writeFiles(dir: string, files: readonly RenderedFile[]): void {
   for (const file of files) {
     const path = join(dir, file.path);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, file.chunks.join(''));
+    writeFileSync(path, textOf(file));
   }
 }
