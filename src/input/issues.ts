@@ -173,18 +173,10 @@ function outOfRange(site: Site, issue: Extract<Issue, { code: 'too_small' | 'too
   ];
 }
 
-/** A word not among the allowed ones ("kind" has its own words). */
+/** A word not among the allowed ones (an unknown `kind` is refused by the loader, before any schema). */
 function notOneOf(site: Site, issue: Extract<Issue, { code: 'invalid_value' }>): Problem[] {
   const { path, value, subject, field } = site;
   const values = issue.values.map(String);
-  if (path.length === 1 && path[0] === 'kind')
-    return [
-      {
-        path,
-        message: `kind is ${received(value)}; a spec is a cluster (the default) or "kind: cgnat"`,
-        fix: 'write "kind: cgnat" for a CGNAT router, or leave "kind" out for a cluster',
-      },
-    ];
   const near = typeof value === 'string' ? nearest(value, values) : undefined;
   return [
     {

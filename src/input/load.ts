@@ -17,10 +17,6 @@ export interface LoadedSpec<Input = unknown> {
   readonly source: SourceMap;
 }
 
-/** Reads a spec of any of `kinds` (the systems' registry gives them). Throws SpecError listing every problem. */
-export const readSpecFile = (file: string, kinds: SpecKinds): LoadedSpec =>
-  parseSpec(readSpecText(file), file, kinds);
-
 /** A spec of `kind` only: one of another kind is the problem that kind says. */
 export function parseSpecOf<Input>(text: string, file: string, kinds: SpecKinds, kind: SpecKind<Input>) {
   const loaded = parseSpec(text, file, kinds);
