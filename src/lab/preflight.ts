@@ -43,7 +43,7 @@ export const REQUIREMENTS = {
   curl: tool('curl', 'the http checks'),
   ping: tool('iputils-ping', 'the ping checks'),
   tcpdump: tool('tcpdump', 'captures as evidence of a failed check'),
-  // The lab prefers Debian's python3 to a version manager's shim on PATH (systems/cluster/lab/build.ts).
+  // The lab prefers Debian's python3 to a version manager's shim on PATH (PYTHON in lab/agent.ts).
   python3: {
     package: 'python3',
     for: "the lab's servers and probes",
