@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import type { LabReport } from '../../src/systems/cluster/lab/lab.ts';
+import type { LabReport } from '../../src/lab/result.ts';
 import { convergent } from '../support/cli.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { needsRoot } from '../support/root.ts';

@@ -8,18 +8,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { labDir } from '../../src/lab/registry.ts';
+import type { CheckResult, LabReport } from '../../src/lab/result.ts';
 import { realRunner } from '../../src/lab/run.ts';
 import { applyToLab } from '../../src/systems/cluster/lab/apply.ts';
 import type { LabInstance } from '../../src/systems/cluster/lab/build.ts';
-import {
-  type CheckResult,
-  type LabReport,
-  labTest,
-  labUp,
-  type Prepared,
-  prepare,
-  runChecks,
-} from '../../src/systems/cluster/lab/lab.ts';
+import { labTest, labUp, type Prepared, prepare, runChecks } from '../../src/systems/cluster/lab/lab.ts';
 import { type HeldConnection, holdConnection } from '../../src/systems/cluster/lab/survival.ts';
 import type { Fault } from '../../src/systems/faults.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { failures, formatReport } from '../../src/lab/report.ts';
-import type { CheckResult, LabReport } from '../../src/systems/cluster/lab/lab.ts';
+import type { CheckResult, LabReport } from '../../src/lab/result.ts';
 import { describeTopology, labTopology } from '../../src/systems/cluster/lab/topology.ts';
 import { FAULTS, type Fault, faultsFor } from '../../src/systems/faults.ts';
 import { readSpec } from '../../src/systems/registry.ts';

@@ -68,9 +68,6 @@ export function labUp(p: Prepared, options: UpOptions): Promise<{ lab: LabInstan
   return buildLab(p.cluster, p.topology, p.plans, { spec: p.file, servers: p.servers, ...options });
 }
 
-// The report's types are the engine's (the CGNAT lab gives the same); the CLI imports them from here.
-export type { CheckResult, LabReport } from '../../../lab/result.ts';
-
 const PARALLEL_CLIENTS = 8;
 const arpRank = (probe: Probe) => (probe.check.proto === 'arp' ? 0 : 1);
 /** Failures re-run with captures; past this many the cause is rarely different. */
