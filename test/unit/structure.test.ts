@@ -60,3 +60,28 @@ test(`no CLI source file is over ${MAX_CLI_LINES} lines`, () => {
 test(`no function in src/ is over ${MAX_FUNCTION_LINES} lines`, () => {
   assert.deepEqual(sources(join(ROOT, 'src')).flatMap(longFunctions), []);
 });
+
+/** Folders that stand below the systems (docs/architecture.md): they import no system and no command. */
+const LAYERS: readonly (readonly [string, readonly string[]])[] = [
+  ['input', ['systems', 'cli']],
+  ['nft', ['systems', 'cli']],
+  ['host', ['systems', 'cli']],
+  ['lab', ['systems', 'cli']],
+  ['vm', ['systems', 'cli']],
+  ['systems', ['cli']],
+];
+
+test('data flows one way: input, nft, host, lab and vm import nothing from systems/ or cli/, systems/ nothing from cli/', () => {
+  const crossings: string[] = [];
+  for (const [folder, forbidden] of LAYERS) {
+    for (const file of sources(join(ROOT, 'src', folder))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/from '(\.[^']+)'/g)) {
+        const target = relative(join(ROOT, 'src'), join(file, '..', m[1] as string));
+        if (forbidden.some((f) => target.startsWith(`${f}/`)))
+          crossings.push(`${relative(ROOT, file)} imports ${target}`);
+      }
+    }
+  }
+  assert.deepEqual(crossings, []);
+});
