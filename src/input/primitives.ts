@@ -58,6 +58,13 @@ const ADDRESS = [
 /** An IPv4 or IPv6 address. */
 export const ipAddress = () => parsedText(parseAddress, ...ADDRESS).describe('IPv4 or IPv6 address');
 
+/** An IPv6 address, normalised ("2001:db8::10"). */
+export const ipv6Address = (example: string) =>
+  parsedText((text) => {
+    const a = parseAddress(text);
+    return a?.family === 6 ? a.text : undefined;
+  }, `expected an IPv6 address such as ${example}`).describe('IPv6 address');
+
 /** An IPv4 or IPv6 address, kept as the text written. */
 export const ipAddressText = () => checkedText(parseAddress, ...ADDRESS).describe('IPv4 or IPv6 address');
 

@@ -3,9 +3,20 @@
 
 import type { SpecPath } from '../../input/problem.ts';
 import type { Prefix } from '../../util/ipv4.ts';
-import type { CheckProto, Strategy, SyncMode } from './schema.ts';
+import type { CheckProto, NetworkMode, Strategy, SyncMode } from './schema.ts';
+import type { FirewallProfile, SpoofPolicy } from './schema-guests.ts';
+import type { BondMode, XmitHashPolicy } from './schema-interfaces.ts';
 
-export type { CheckProto, Strategy, SyncMode };
+export type {
+  BondMode,
+  CheckProto,
+  FirewallProfile,
+  NetworkMode,
+  SpoofPolicy,
+  Strategy,
+  SyncMode,
+  XmitHashPolicy,
+};
 
 export interface Cluster {
   readonly name: string;
@@ -14,7 +25,10 @@ export interface Cluster {
   readonly tagMacPrefix: string;
   readonly uplink: { readonly subnet: Prefix; readonly gateway: number };
   readonly nodes: readonly Node[];
+  /** The anycast-gateway networks (mode gateway): every node is their gateway and NAT. */
   readonly networks: readonly Network[];
+  /** The networks the nodes only bridge (modes bridged and private): no node address, no NAT. */
+  readonly bridged: readonly BridgedNetwork[];
   readonly guests: readonly Guest[];
   readonly forwards: readonly Forward[];
   readonly proxies: readonly HttpProxy[];
@@ -34,8 +48,35 @@ export interface Node {
   readonly uplinkPorts: readonly string[];
   /** MAC of the node's guest bridges; its first two octets are the tag prefix seen on the pipes. */
   readonly bridgeMac: string;
+  /** The node's own interfaces (the cluster's and its own), parents before what sits on them. */
+  readonly interfaces: readonly NodeInterface[];
   readonly path: SpecPath;
 }
+
+/** A NIC (it exists: the node's hardware), a bond over NICs, or a VLAN subinterface of either. */
+export type NodeInterface =
+  | { readonly kind: 'nic'; readonly name: string; readonly mtu?: number; readonly path: SpecPath }
+  | {
+      readonly kind: 'bond';
+      readonly name: string;
+      readonly mtu?: number;
+      readonly mode: BondMode;
+      readonly slaves: readonly string[];
+      readonly primary?: string;
+      /** Link monitoring interval in ms: the bound on failover detection. */
+      readonly miimon: number;
+      /** 802.3ad only. */
+      readonly xmitHashPolicy?: XmitHashPolicy;
+      readonly path: SpecPath;
+    }
+  | {
+      readonly kind: 'vlan';
+      readonly name: string;
+      readonly mtu?: number;
+      readonly parent: string;
+      readonly id: number;
+      readonly path: SpecPath;
+    };
 
 export interface PipeEnd {
   readonly node: string;
@@ -62,12 +103,52 @@ export interface Network {
   readonly path: SpecPath;
 }
 
+/**
+ * A network the nodes bridge without taking part in it: "bridged" (F17, the guests' gateway is
+ * upstream) or "private" (F23 by MAC prefix on a bridge it may share; F24 a VLAN from a pool).
+ */
+export interface BridgedNetwork {
+  readonly name: string;
+  readonly mode: 'bridged' | 'private';
+  /** The bridge on every node; private networks by MAC prefix may share one. */
+  readonly bridge: string;
+  readonly subnet: Prefix;
+  /** bridged: the upstream router the guests use. */
+  readonly gateway?: number;
+  /** The bridge's port toward the other nodes: "<trunk>.<vlan>", or the trunk itself when untagged. */
+  readonly uplink?: { readonly trunk: string; readonly vlan?: number; readonly device: string };
+  /** The bridge's MTU (guest taps take it); the trunk's when undefined. */
+  readonly mtu?: number;
+  /** private by MAC prefix: "aa:00:10", under mask ff:ff:f0:00:00:00. */
+  readonly macPrefix?: string;
+  /** private from a pool: the pool and the slot N (bridge prvN over VLAN base+N). */
+  readonly pool?: { readonly name: string; readonly slot: number; readonly slotAllocated: boolean };
+  readonly path: SpecPath;
+}
+
+/** A guest's NIC: what `nic up` plugs into its network's bridge and guards at its port. */
+export interface Nic {
+  readonly guest: string;
+  /** Ganeti's NIC index: 0 for the first. */
+  readonly index: number;
+  readonly network: string;
+  readonly mac?: string;
+  readonly address?: number;
+  /** Normalised IPv6 text. */
+  readonly address6?: string;
+  readonly firewall: FirewallProfile;
+  readonly spoof: SpoofPolicy;
+  readonly path: SpecPath;
+}
+
 export interface Guest {
   readonly name: string;
   readonly node: string;
+  /** nic 0's network and addresses: what forwards, proxies and the checks name the guest by. */
   readonly network: string;
   readonly address: number;
   readonly mac?: string;
+  readonly nics: readonly Nic[];
   readonly path: SpecPath;
 }
 

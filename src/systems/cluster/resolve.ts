@@ -1,14 +1,18 @@
 // Spec (as written, addresses parsed by the schema) -> Cluster (as meant). Assumes validate() found
 // no problems: every name it looks up exists.
 import { resolveChecks } from './checks.ts';
-import type { Cluster, Forward, Guest, HttpProxy, Network, Node, Pipe, PipeEnd, Sync } from './model.ts';
+import type { Cluster, Forward, HttpProxy, Network, Node, Pipe, PipeEnd, Sync } from './model.ts';
+import { resolveBridged, resolveGuests, resolveInterfaces } from './resolve-hosts.ts';
 import { type ClusterSpec, SYNC_DEFAULTS } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
 
 export function resolve(spec: ClusterSpec): Cluster {
   const nodes = resolveNodes(spec);
-  const networks = Object.entries(spec.networks).map(([name, net]) => resolveNetwork(name, net));
-  const onlyNetwork = networks.length === 1 ? networks[0]?.name : undefined;
+  const networks = Object.entries(spec.networks)
+    .filter(([, net]) => net.mode === 'gateway')
+    .map(([name, net]) => resolveNetwork(name, net));
+  const names = Object.keys(spec.networks);
+  const onlyNetwork = names.length === 1 ? names[0] : undefined;
   const allNodes = nodes.map((n) => n.name);
   const forwards: Forward[] = spec.forwards.map((f, index) => ({
     index,
@@ -36,6 +40,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     uplink: { subnet: spec.uplink.subnet, gateway: spec.uplink.gateway },
     nodes,
     networks,
+    bridged: resolveBridged(spec),
     guests: resolveGuests(spec, onlyNetwork),
     forwards,
     proxies,
@@ -58,6 +63,7 @@ function resolveNodes(spec: ClusterSpec): Node[] {
       uplinkBridge: n.uplink?.bridge ?? spec.uplink.bridge,
       uplinkPorts: n.uplink?.ports ?? spec.uplink.ports,
       bridgeMac: bridgeMac(spec.tagMacPrefix, tag),
+      interfaces: resolveInterfaces(spec, name),
       path: ['nodes', name],
     };
   });
@@ -66,10 +72,10 @@ function resolveNodes(spec: ClusterSpec): Node[] {
 function resolveNetwork(name: string, net: ClusterSpec['networks'][string]): Network {
   return {
     name,
-    bridge: net.bridge,
+    bridge: net.bridge ?? 'guestbr0',
     subnet: net.subnet,
-    gateway: net.gateway,
-    nodeAddresses: new Map(Object.entries(net.nodes)),
+    gateway: net.gateway as number,
+    nodeAddresses: new Map(Object.entries(net.nodes ?? {})),
     pipes: net.pipes.map((p, i): Pipe => {
       const ends = Object.entries(p).map(([node, ifname]): PipeEnd => ({ node, ifname }));
       return { ends: [ends[0] as PipeEnd, ends[1] as PipeEnd], path: ['networks', name, 'pipes', i] };
@@ -78,17 +84,6 @@ function resolveNetwork(name: string, net: ClusterSpec['networks'][string]): Net
     forwardDelay: net.forwardDelay,
     path: ['networks', name],
   };
-}
-
-function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined): Guest[] {
-  return Object.entries(spec.guests).map(([name, g]) => ({
-    name,
-    node: g.node,
-    network: (g.network ?? onlyNetwork) as string,
-    address: g.address,
-    mac: g.mac,
-    path: ['guests', name],
-  }));
 }
 
 /** conntrackd's sync: the spec's, else the schema's defaults; FTFW for two nodes, NOTRACK for more. */

@@ -2,14 +2,9 @@
 // JSON Schema for editors (schema/convergent.schema.json, `npm run schema`) both come from here.
 // Only shape and syntax live here; relations between objects are checked in validate.ts.
 import { z } from 'zod';
-import {
-  interfaceName,
-  ipv4Address,
-  ipv4Prefix,
-  macAddress,
-  specName,
-  wholeNumber,
-} from '../../input/primitives.ts';
+import { ipv4Address, ipv4Prefix, macAddress, specName, wholeNumber } from '../../input/primitives.ts';
+import { NicSchema } from './schema-guests.ts';
+import { InterfacesSchema, ifname, mtu, VlanPoolSchema, vlanId } from './schema-interfaces.ts';
 
 /** Inbound strategies: how a connection entering on one node reaches a guest hosted on another. */
 export const STRATEGIES = ['fullnat', 'stateless', 'ctsync'] as const;
@@ -24,12 +19,6 @@ const name = (what: string) =>
 const ipv4 = ipv4Address('192.168.122.11').describe('IPv4 address');
 
 const prefix = ipv4Prefix('10.5.5.0/24').describe('IPv4 prefix, network/length');
-
-const ifname = interfaceName(
-  'eth1.100',
-  /^[A-Za-z0-9_.@-]+$/,
-  'interface names use only letters, digits and "_", ".", "-", "@" (no "/", ":" or spaces)',
-);
 
 const mac = macAddress();
 
@@ -72,6 +61,9 @@ export const NodeSchema = z.strictObject({
   uplink: UplinkPortsSchema.optional().describe(
     "Overrides the cluster's uplink bridge and ports for this node",
   ),
+  interfaces: InterfacesSchema.optional().describe(
+    "This node's own interfaces: added to the cluster's, replacing those of the same name",
+  ),
 });
 
 // A pipe joins the guest bridges of exactly two nodes: `{ node1: eth1.100, node2: eth1.100 }`.
@@ -81,13 +73,63 @@ export const PipeSchema = z
     'A cluster pipe: two entries, node name -> the interface on that node, e.g. { node1: eth1.100, node2: eth2.100 }',
   );
 
+/**
+ * How a network reaches its guests: "gateway" (every node is the guests' anycast gateway, seeds
+ * 000/001), "bridged" (a bridge per VLAN on every node, the gateway upstream, F17) or "private" (no
+ * gateway: MAC-filtered on a shared bridge, F23, or a bridge+VLAN pair from a pool, F24).
+ */
+export const NETWORK_MODES = ['gateway', 'bridged', 'private'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
 export const NetworkSchema = z.strictObject({
-  bridge: ifname.describe('The guest bridge on every node, e.g. guestbr0').default('guestbr0'),
+  mode: z
+    .enum(NETWORK_MODES, { error: `mode is one of: ${NETWORK_MODES.join(', ')}` })
+    .default('gateway')
+    .describe(
+      '"gateway" (default: every node is the anycast gateway and NAT), "bridged" (the nodes bridge a VLAN; the gateway is upstream) or "private" (isolated L2: by MAC prefix on a shared bridge, or a VLAN from a pool)',
+    ),
+  bridge: ifname
+    .optional()
+    .describe(
+      'The bridge on every node: guestbr0 (gateway), vlan<VLAN> (bridged), prv0 (private by MAC prefix), <pool prefix>N (private from a pool) when left out',
+    ),
   subnet: prefix.describe("The guests' subnet"),
-  gateway: ipv4.describe("The anycast gateway address, present on every node's guest bridge"),
+  gateway: ipv4
+    .optional()
+    .describe(
+      "gateway: the anycast gateway address on every node's guest bridge; bridged: the upstream router the guests use",
+    ),
   nodes: z
     .record(name('node'), ipv4)
-    .describe("Each node's own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }"),
+    .optional()
+    .describe("gateway: each node's own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }"),
+  trunk: ifname
+    .optional()
+    .describe('bridged and private: the NIC or bond carrying the network between the nodes, e.g. bond0'),
+  vlan: vlanId
+    .optional()
+    .describe(
+      'bridged and private: the VLAN on the trunk (the bridge holds <trunk>.<vlan>); untagged when left out',
+    ),
+  mtu: mtu.optional().describe("The bridge's MTU, which guest taps take; the trunk's when left out"),
+  macPrefix: z
+    .string()
+    .regex(/^[0-9a-f][26ae]:[0-9a-f]{2}:[0-9a-f]0$/, {
+      error:
+        'macPrefix is the first 20 bits of a locally administered MAC as three octets ending in 0, e.g. "aa:00:10" (mask ff:ff:f0:00:00:00)',
+    })
+    .optional()
+    .describe("private: the MAC prefix (mask ff:ff:f0:00:00:00) of this network's guests on a shared bridge"),
+  pool: name('pool').optional().describe('private: take a bridge and VLAN from this pool of vlanPools'),
+  slot: wholeNumber({
+    expected: "slot is a whole number from 1 to the pool's size",
+    min: [1, 'slots start at 1'],
+    max: [4094, 'slots end at 4094'],
+  })
+    .optional()
+    .describe(
+      'private from a pool: pins the network to slot N (bridge prvN, VLAN base+N); allocated in order of appearance when left out',
+    ),
   pipes: z
     .array(PipeSchema)
     .describe("Cluster pipes joining the nodes' guest bridges into one segment")
@@ -111,8 +153,13 @@ export const NetworkSchema = z.strictObject({
 export const GuestSchema = z.strictObject({
   node: name('node').describe('The node hosting the guest'),
   network: name('network').optional().describe('The guest network; may be left out when there is only one'),
-  address: ipv4.describe("The guest's address in its network"),
+  address: ipv4.optional().describe("The guest's address in its network (a guest with one NIC)"),
   mac: mac.optional().describe("The guest's MAC address"),
+  nics: z
+    .array(NicSchema)
+    .min(1, { error: 'list at least one NIC, or write network/address/mac on the guest itself' })
+    .optional()
+    .describe("The guest's NICs in order (nic 0 first), instead of network/address/mac"),
 });
 
 /** What forwards and proxies share: a public port on some nodes (all by default), led to a guest's port. */
@@ -260,6 +307,13 @@ export const ClusterSchema = z.strictObject({
       "First octet of every node's guest-bridge MAC; the second octet is the node tag: 0a:<tag>:00:00:00:01",
     ),
   uplink: UplinkSchema,
+  interfaces: InterfacesSchema.default({}).describe(
+    'Interfaces every node has (NICs with their MTU, bonds, VLANs); a node adds or replaces its own',
+  ),
+  vlanPools: z
+    .record(name('pool'), VlanPoolSchema)
+    .default({})
+    .describe('Pools of VLANs for private networks: network N of a pool is bridge prvN over VLAN base+N'),
   nodes: z.record(name('node'), NodeSchema).describe('The hypervisor nodes, by name'),
   networks: z
     .record(name('network'), NetworkSchema)
@@ -288,3 +342,5 @@ export type ForwardSpec = z.output<typeof ForwardSchema>;
 export type CheckSpec = z.output<typeof CheckSchema>;
 export type ProxySpec = z.output<typeof ProxySchema>;
 export type SyncSpec = z.output<typeof SyncSchema>;
+export type { NicSpec } from './schema-guests.ts';
+export type { InterfaceSpec, VlanPoolSpec } from './schema-interfaces.ts';

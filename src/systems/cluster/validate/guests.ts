@@ -39,7 +39,14 @@ export function checkGuests(
     }
     const address = guest.address;
     const network = netName === undefined ? undefined : spec.networks[netName];
-    if (
+    if (address === undefined) {
+      if (!guest.nics)
+        report(
+          base,
+          `guest ${name} has no address`,
+          'add "address:" in its network\'s subnet, or list its "nics:"',
+        );
+    } else if (
       network &&
       checkInside(
         network.subnet,
@@ -52,29 +59,33 @@ export function checkGuests(
     ) {
       claim(owners, address, `guest ${name}`, [...base, 'address'], report);
     }
-    if (guest.mac !== undefined) {
-      const mac = guest.mac;
-      const other = macs.get(mac);
-      if (other)
-        report(
-          [...base, 'mac'],
-          `MAC ${mac} is already guest ${other}'s`,
-          'give every guest its own MAC address',
-        );
-      else macs.set(mac, name);
-      if (isMulticast(mac))
-        report(
-          [...base, 'mac'],
-          `MAC ${mac} is a multicast address`,
-          'a guest MAC has the lowest bit of its first octet clear, e.g. 52:54:00:…',
-        );
-      if (mac.startsWith(`${spec.tagMacPrefix}:`)) {
-        report(
-          [...base, 'mac'],
-          `MAC ${mac} starts with ${spec.tagMacPrefix}:, the prefix of the nodes' guest-bridge MACs; the pipes would take this guest for a node`,
-          `choose another first octet, or set "tagMacPrefix" to an octet no guest uses`,
-        );
-      }
-    }
+    if (guest.mac !== undefined) checkMac(spec, name, guest.mac, [...base, 'mac'], macs, report);
+  }
+}
+
+/** A MAC of the guest's own: unicast, unused, and not in the nodes' tag prefix. */
+function checkMac(
+  spec: ClusterSpec,
+  name: string,
+  mac: string,
+  path: (string | number)[],
+  macs: Map<string, string>,
+  report: Report,
+): void {
+  const other = macs.get(mac);
+  if (other) report(path, `MAC ${mac} is already guest ${other}'s`, 'give every guest its own MAC address');
+  else macs.set(mac, name);
+  if (isMulticast(mac))
+    report(
+      path,
+      `MAC ${mac} is a multicast address`,
+      'a guest MAC has the lowest bit of its first octet clear, e.g. 52:54:00:…',
+    );
+  if (mac.startsWith(`${spec.tagMacPrefix}:`)) {
+    report(
+      path,
+      `MAC ${mac} starts with ${spec.tagMacPrefix}:, the prefix of the nodes' guest-bridge MACs; the pipes would take this guest for a node`,
+      `choose another first octet, or set "tagMacPrefix" to an octet no guest uses`,
+    );
   }
 }

@@ -2,6 +2,7 @@
 // every node, and pipes that join the nodes.
 import { formatPrefix, overlaps, type Prefix } from '../../../util/ipv4.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
+import { checkBridgedNetwork } from './bridged.ts';
 import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
 import { checkPipes } from './pipes.ts';
 
@@ -15,6 +16,10 @@ export function checkNetworks(
   const bridges = new Map<string, string>();
   const pipeUse = new Map<string, string>(); // "node/ifname" -> where
   for (const [name, network] of Object.entries(spec.networks)) {
+    if (network.mode !== 'gateway') {
+      checkBridgedNetwork(spec, name, network, nodeNames, report);
+      continue;
+    }
     checkSubnet(spec, name, network, seenNets, report);
     checkBridge(spec, name, network, bridges, report);
     checkAddresses(name, network, nodeNames, owners, report);
@@ -67,21 +72,19 @@ function checkBridge(
   report: Report,
 ): void {
   const path = ['networks', name, 'bridge'];
-  const otherBridge = bridges.get(network.bridge);
+  const bridge = network.bridge ?? 'guestbr0';
+  const otherBridge = bridges.get(bridge);
   if (otherBridge) {
     report(
       path,
-      `bridge ${network.bridge} is already the bridge of network ${otherBridge}`,
+      `bridge ${bridge} is already the bridge of network ${otherBridge}`,
       'give each guest network its own bridge',
     );
-  } else bridges.set(network.bridge, name);
-  if (
-    network.bridge === spec.uplink.bridge ||
-    Object.values(spec.nodes).some((n) => n.uplink?.bridge === network.bridge)
-  ) {
+  } else bridges.set(bridge, name);
+  if (bridge === spec.uplink.bridge || Object.values(spec.nodes).some((n) => n.uplink?.bridge === bridge)) {
     report(
       path,
-      `bridge ${network.bridge} is also the uplink bridge`,
+      `bridge ${bridge} is also the uplink bridge`,
       'the guest bridge and the uplink bridge are two different bridges',
     );
   }
@@ -97,6 +100,14 @@ function checkAddresses(
 ): void {
   const base = ['networks', name];
   const { subnet, gateway } = network;
+  if (gateway === undefined || network.nodes === undefined) {
+    report(
+      base,
+      `network ${name} is a gateway network (the default mode) without ${gateway === undefined ? '"gateway:", the anycast gateway address' : '"nodes:", each node\'s own address on it'}`,
+      'add "gateway:" and "nodes:", or give it a mode in which the nodes only bridge it: mode: bridged or mode: private',
+    );
+    return;
+  }
   if (checkInside(subnet, `network ${name}`, gateway, 'the anycast gateway', [...base, 'gateway'], report)) {
     claim(owners, gateway, `the anycast gateway of network ${name}`, [...base, 'gateway'], report);
   }

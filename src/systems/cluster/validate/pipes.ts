@@ -134,7 +134,7 @@ function freeInterface(spec: ClusterSpec, node: string): string {
     spec.nodes[node]?.uplink?.bridge ?? spec.uplink.bridge,
   ]);
   for (const network of Object.values(spec.networks)) {
-    used.add(network.bridge);
+    if (network.bridge !== undefined) used.add(network.bridge);
     for (const pipe of network.pipes) if (pipe[node] !== undefined) used.add(pipe[node]);
   }
   let i = 1;
