@@ -6,6 +6,7 @@ import { renderIpBatch } from '../../host/ip.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { FEATURES } from './features/index.ts';
+import { PORTS_TABLE } from './features/ports/names.ts';
 
 export function renderNode(plan: HostPlan): RenderedFile[] {
   const who = `convergent: cluster ${plan.cluster}, node ${plan.node}. Generated from the cluster spec: edit the spec, not this file.`;
@@ -13,7 +14,9 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
     nftablesFile(
       plan,
       who,
-      'Owns only the tables named "convergent"; other tables on the host are left as they are.',
+      plan.ruleset.tables.some((t) => t.name === PORTS_TABLE)
+        ? `Owns only the tables named "convergent" and "${PORTS_TABLE}"; other tables on the host are left as they are.`
+        : 'Owns only the tables named "convergent"; other tables on the host are left as they are.',
     ),
     {
       path: FILES.ipBatch,
