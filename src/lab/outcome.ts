@@ -15,6 +15,8 @@ export interface Outcome {
   readonly tries?: number;
   /** arp: every MAC that answered. */
   readonly macs?: readonly string[];
+  /** The client sent and nothing came back (what a blocked check expects); unset when it could not send. */
+  readonly silent?: boolean;
   readonly error?: string;
 }
 
