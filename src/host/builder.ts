@@ -38,9 +38,9 @@ export class PlanBuilder {
     this.#nft = new RulesetBuilder(`cluster ${cluster}, node ${node}`);
   }
 
-  /** The table of this family owned by convergent, created on first use. */
-  table(family: Family, comment: string): TableBuilder {
-    return this.#nft.table(family, 'convergent', comment);
+  /** The table of this family owned by convergent (or by one of its parts, by `name`), created on first use. */
+  table(family: Family, comment: string, name = 'convergent'): TableBuilder {
+    return this.#nft.table(family, name, comment);
   }
 
   /** Runs `add` with `feature` named as the origin of the nft objects it adds (in lint errors). */

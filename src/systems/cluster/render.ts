@@ -7,6 +7,7 @@ import { renderNetworkScript } from '../../host/network-script.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { FEATURES } from './features/index.ts';
+import { PORTS_TABLE } from './features/ports/names.ts';
 
 export function renderNode(plan: HostPlan): RenderedFile[] {
   const who = `convergent: cluster ${plan.cluster}, node ${plan.node}. Generated from the cluster spec: edit the spec, not this file.`;
@@ -14,7 +15,9 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
     nftablesFile(
       plan,
       who,
-      'Owns only the tables named "convergent"; other tables on the host are left as they are.',
+      plan.ruleset.tables.some((t) => t.name === PORTS_TABLE)
+        ? `Owns only the tables named "convergent" and "${PORTS_TABLE}"; other tables on the host are left as they are.`
+        : 'Owns only the tables named "convergent"; other tables on the host are left as they are.',
     ),
     {
       path: FILES.networkScript,

@@ -88,6 +88,11 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'proxy-from-anycast': (c) => c.proxies.length > 0,
   'ctsync-bridge-netfilter': (c) => forwardWith(c, 'ctsync'),
   'anycast-arp-leak': (c) => c.networks.some((n) => n.pipes.length > 0),
+  'no-antispoof': (c) => c.guests.some((g) => g.nics.some((n) => n.mac !== undefined && n.spoof === 'drop')),
+  'private-forward-only': (c) =>
+    c.guests.some((g) =>
+      g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
+    ),
 };
 
 /** The lab of a prepared cluster spec. */
