@@ -248,10 +248,10 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
   test('nic down: every element of the tap, out of its bridge; a gone tap and no table are no error', () => {
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });
-    assert.equal(done.line, 'nic down tap5 on n1: 2 element(s) removed, out of bridge brlan');
+    assert.equal(done.line, 'nic down tap5 on n1: 2 elements removed, out of bridge brlan');
     assert.ok(node.ran.includes('ip link set dev tap5 nomaster'));
     assert.ok(!node.ran.some((l) => l.includes('tap6')), "another tap's elements stay");
     const gone = nicDown(fakeNode(undefined, {}).exec, lan, 'n1', 'tap5', { localOnly: false });
-    assert.equal(gone.line, 'nic down tap5 on n1: 0 element(s) removed, tap5 is gone');
+    assert.equal(gone.line, 'nic down tap5 on n1: 0 elements removed, tap5 is gone');
   });
 });
