@@ -3,6 +3,7 @@
 // tap out of its bridge when it still exists: after a guest stops, its tap is often gone already,
 // and that is not an error. `localOnly` is Ganeti's local-cleanup-only (the source node of a
 // migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
+import { plural } from '../../../util/plural.ts';
 import type { Cluster } from '../model.ts';
 import { checkTap, findNode } from './find.ts';
 import { type Exec, runOrFail } from './refused.ts';
@@ -41,6 +42,6 @@ export function nicDown(
     removed: stale.length,
     gone: link === undefined,
     ...(link?.master !== undefined ? { bridge: link.master } : {}),
-    line: `nic down ${tap} on ${nodeName}: ${stale.length} element(s) removed, ${where}`,
+    line: `nic down ${tap} on ${nodeName}: ${plural(stale.length, 'element')} removed, ${where}`,
   };
 }
