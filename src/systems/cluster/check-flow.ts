@@ -35,7 +35,6 @@ export function checkFlow(
 ): void {
   const { from, to, answers: answersRef } = hosts;
   const { sees, leaves } = check.expect;
-  const answers = answersOf(check);
   const needsPort = portProto(check);
   if (check.proto === 'arp' && from.kind !== 'guest')
     report(
@@ -79,7 +78,7 @@ export function checkFlow(
       `a ${check.proto} check has no server to report what it saw`,
       'remove "sees"',
     );
-  if (answers !== undefined && check.proto === 'ping')
+  if (answersOf(check) !== undefined && check.proto === 'ping')
     report(
       [...path, 'expect', 'answers'],
       'ping cannot tell who answered, only from which address',
