@@ -265,7 +265,7 @@ describe('nic up|down on a node', () => {
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
-        /table bridge convergent_ports is not loaded on this node\n {2}fix: .*nft -f nftables\.conf/,
+        /table bridge convergent_ports is not loaded on this node.*\n {2}fix: .*nft -f nftables\.conf/,
       );
       assert.equal(
         JSON.parse(run.exec(ns, ['ip', '-j', 'link', 'show', 'dev', 'tap5']).stdout)[0].master,
