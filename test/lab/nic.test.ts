@@ -231,7 +231,7 @@ describe('nic up|down on a node', () => {
 
       const down = cli(n.ns, 'down', file, '--node', 'n1', '--nic', 'web', '--tap', 'tap5');
       assert.equal(down.code, 0, down.stderr);
-      assert.equal(down.stdout, 'nic down tap5 on n1: 6 element(s) removed, out of bridge brlan\n');
+      assert.equal(down.stdout, 'nic down tap5 on n1: 6 elements removed, out of bridge brlan\n');
       const after = state(n.sh);
       for (const [what, text] of Object.entries(after)) {
         if (what === 'links') continue; // the tap itself is the hypervisor's: it stays until it goes
@@ -244,7 +244,7 @@ describe('nic up|down on a node', () => {
       n.sh(['ip', 'link', 'del', 'tap5']);
       const gone = cli(n.ns, 'down', file, '--node', 'n1', '--tap', 'tap5', '--local-only');
       assert.equal(gone.code, 0, gone.stderr);
-      assert.equal(gone.stdout, 'nic down tap5 on n1: 0 element(s) removed, tap5 is gone\n');
+      assert.equal(gone.stdout, 'nic down tap5 on n1: 0 elements removed, tap5 is gone\n');
     } finally {
       run.cleanup();
     }

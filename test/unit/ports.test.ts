@@ -42,7 +42,7 @@ const prv = cluster(
   'prv',
   '  private-a: { mode: private, trunk: eth1, macPrefix: "aa:00:10", subnet: 192.168.10.0/24 }\n',
   `  pa1: { node: n1, nics: [{ mac: "aa:00:10:00:00:01", address: 192.168.10.1 }] }
-  pa2: { node: n1, nics: [{ mac: "aa:00:10:00:00:02", spoof: allow }] }
+  pa2: { node: n1, nics: [{ mac: "aa:00:10:00:00:02", address: 192.168.10.2, spoof: allow }] }
 `,
 );
 
@@ -96,7 +96,12 @@ describe('ports: the table', () => {
   });
 
   test('a cluster without guest MACs or profiles has no guest-ports table', () => {
-    const bare = cluster('bare', LAN, '  web: { node: n1, nics: [{ address: 172.20.0.10 }] }\n');
+    // Only a gateway network's guest may go without a MAC (a bridged or private one needs it).
+    const bare = cluster(
+      'bare',
+      '  gw: { subnet: 10.5.5.0/24, gateway: 10.5.5.254, nodes: { n1: 10.5.5.251, n2: 10.5.5.252 }, pipes: [{ n1: eth2, n2: eth2 }] }\n',
+      '  web: { node: n1, address: 10.5.5.10 }\n',
+    );
     assert.equal(portsTable(compileCluster(bare)[0] as HostPlan), undefined);
   });
 
@@ -268,10 +273,10 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
   test('nic down: every element of the tap, out of its bridge; a gone tap and no table are no error', () => {
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });
-    assert.equal(done.line, 'nic down tap5 on n1: 2 element(s) removed, out of bridge brlan');
+    assert.equal(done.line, 'nic down tap5 on n1: 2 elements removed, out of bridge brlan');
     assert.ok(node.ran.includes('ip link set dev tap5 nomaster'));
     assert.ok(!node.ran.some((l) => l.includes('tap6')), "another tap's elements stay");
     const gone = nicDown(fakeNode(undefined, {}).exec, lan, 'n1', 'tap5', { localOnly: false });
-    assert.equal(gone.line, 'nic down tap5 on n1: 0 element(s) removed, tap5 is gone');
+    assert.equal(gone.line, 'nic down tap5 on n1: 0 elements removed, tap5 is gone');
   });
 });

@@ -3,6 +3,7 @@
 // tap out of its bridge when it still exists: after a guest stops, its tap is often gone already,
 // and that is not an error. `localOnly` is Ganeti's local-cleanup-only (the source node of a
 // migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
+import { plural } from '../../../util/plural.ts';
 import { PORT_SETS } from '../features/ports/names.ts';
 import type { Cluster } from '../model.ts';
 import { checkTap, findNode } from './find.ts';
@@ -44,6 +45,6 @@ export function nicDown(
     removed,
     gone: link === undefined,
     ...(link?.master !== undefined ? { bridge: link.master } : {}),
-    line: `nic down ${tap} on ${nodeName}: ${removed} element(s) removed, ${where}`,
+    line: `nic down ${tap} on ${nodeName}: ${plural(removed, 'element')} removed, ${where}`,
   };
 }
