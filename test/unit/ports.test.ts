@@ -189,7 +189,11 @@ describe('ports: the elements of a NIC', () => {
  * bridge) and the table's elements given (undefined: not loaded): `create element` of a tap already
  * in `plugged` fails as nft does, and so does any nft command while the table is not loaded.
  */
-function fakeNode(table: unknown[] | undefined, taps: Record<string, string | undefined>) {
+function fakeNode(
+  table: unknown[] | undefined,
+  taps: Record<string, string | undefined>,
+  aliases: Record<string, string> = {},
+) {
   const ran: string[] = [];
   const plugged = JSON.stringify(table ?? []).match(/"plugged","elem":\[([^\]]*)\]/)?.[1] ?? '';
   const exec: Exec = (argv, stdin) => {
@@ -206,7 +210,7 @@ function fakeNode(table: unknown[] | undefined, taps: Record<string, string | un
     if (dev === 'brlan') return ok(JSON.stringify([{ ifname: 'brlan', mtu: 9000 }]));
     if (dev !== undefined)
       return dev in taps
-        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev] }]))
+        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev], ifalias: aliases[dev] }]))
         : fail('does not exist');
     return ok('');
   };
@@ -241,7 +245,7 @@ add element bridge ${PORTS_TABLE} port_ipv6 { "tap5" . 52:54:00:20:00:10 . 2001:
 add element bridge ${PORTS_TABLE} from_guest { "tap5" : jump antispoof }
 add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
 `,
-      'ip link set dev tap5 mtu 9000 master brlan up',
+      'ip link set dev tap5 mtu 9000 master brlan alias convergent m=52:54:00:20:00:10 4=52:54:00:20:00:10,172.20.0.10 6=52:54:00:20:00:10,fe80::5054:ff:fe20:10 6=52:54:00:20:00:10,2001:db8::10 f>antispoof p>protected up',
     ]);
     assert.equal(
       plugged.line,
@@ -262,8 +266,30 @@ add element bridge ${PORTS_TABLE} plugged { "tap5" }
 add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
 `,
       'ip link set dev tap5 nomaster',
-      'ip link set dev tap5 mtu 9000 master brlan up',
+      'ip link set dev tap5 mtu 9000 master brlan alias convergent p>limited up',
     ]);
+  });
+
+  test('nic up on a tap plugged before, with its record: the recorded elements removed and the new added, nothing read', () => {
+    const record = 'convergent m=52:54:00:99:99:99 f>antispoof';
+    const node = fakeNode(STALE, { tap5: 'brlan' }, { tap5: record });
+    const plugged = nicUp(node.exec, lan, 'n1', 'router', 'tap5');
+    assert.equal(plugged.cleared, 2);
+    assert.ok(!node.ran.some((l) => l.startsWith('nft -j list')), 'no set read');
+    const [, , , alias, again] = node.ran;
+    assert.equal(alias, `ip link set dev tap5 alias ${record} p>limited`);
+    assert.equal(
+      again,
+      `nft -f - <<add element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+add element bridge ${PORTS_TABLE} from_guest { "tap5" : jump antispoof }
+delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+delete element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
+`,
+    );
   });
 
   test('nic up refuses before any change: unknown guest, NIC, node, tap; no table loaded', () => {
@@ -293,7 +319,7 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });
     assert.equal(done.line, 'nic down tap5 on n1: 2 elements removed, out of bridge brlan');
-    assert.ok(node.ran.includes('ip link set dev tap5 nomaster'));
+    assert.ok(node.ran.includes('ip link set dev tap5 nomaster alias '));
     assert.ok(!node.ran.some((l) => l.includes('tap6')), "another tap's elements stay");
     const gone = nicDown(fakeNode(undefined, {}).exec, lan, 'n1', 'tap5', { localOnly: false });
     assert.equal(gone.line, 'nic down tap5 on n1: 0 elements removed, tap5 is gone');

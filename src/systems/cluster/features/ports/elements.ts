@@ -70,9 +70,13 @@ export function linkLocal(mac: string): string {
   return parseAddress(text)?.text ?? text;
 }
 
-/** The element as nft reads it in `add element`/`delete element`: { "tap5" . 52:54:… : jump antispoof }. */
+/** The element as nft reads it in `add element`: { "tap5" . 52:54:… : jump antispoof }. */
 export function elementText(e: PortElement): string {
+  return e.jump === undefined ? `{ ${keyText(e)} }` : `{ ${keyText(e)} : jump ${e.jump} }`;
+}
+
+/** Its key alone, as `delete element` reads it: "tap5" . 52:54:00:00:01:04 */
+export function keyText(e: Pick<PortElement, 'key'>): string {
   const [tap, ...rest] = e.key;
-  const key = [JSON.stringify(tap), ...rest].join(' . ');
-  return e.jump === undefined ? `{ ${key} }` : `{ ${key} : jump ${e.jump} }`;
+  return [JSON.stringify(tap), ...rest].join(' . ');
 }
