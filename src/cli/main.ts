@@ -6,6 +6,7 @@ import { checkCommand } from './check.ts';
 import { doctorCommand } from './doctor/index.ts';
 import { EXIT, endQuietlyOnClosedPipe } from './errors.ts';
 import { labCommand } from './lab/index.ts';
+import { nicCommand } from './nic/index.ts';
 import { renderCommand } from './render.ts';
 import { schemaCommand } from './schema.ts';
 
@@ -23,6 +24,7 @@ labCommand(program);
 schemaCommand(program);
 cgnatCommand(program);
 doctorCommand(program);
+nicCommand(program);
 
 // No top-level await: the VM lab runs this file bundled as CommonJS (scripts/bundle.mjs).
 program.parseAsync().catch((err: unknown) => {

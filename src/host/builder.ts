@@ -10,6 +10,7 @@ import type {
   ConntrackdPlan,
   FaultDescriptions,
   HostPlan,
+  LinkPlan,
   ProxyPlan,
   RoutePlan,
   SysctlPlan,
@@ -19,6 +20,7 @@ import type {
 export type TableDraft = TableBuilder;
 
 export class PlanBuilder {
+  readonly links: LinkPlan[] = [];
   readonly bridges: BridgePlan[] = [];
   readonly addresses: AddressPlan[] = [];
   readonly routes: RoutePlan[] = [];
@@ -36,9 +38,9 @@ export class PlanBuilder {
     this.#nft = new RulesetBuilder(`cluster ${cluster}, node ${node}`);
   }
 
-  /** The table of this family owned by convergent, created on first use. */
-  table(family: Family, comment: string): TableBuilder {
-    return this.#nft.table(family, 'convergent', comment);
+  /** The table of this family owned by convergent (or by one of its parts, by `name`), created on first use. */
+  table(family: Family, comment: string, name = 'convergent'): TableBuilder {
+    return this.#nft.table(family, name, comment);
   }
 
   /** Runs `add` with `feature` named as the origin of the nft objects it adds (in lint errors). */
@@ -62,6 +64,7 @@ export class PlanBuilder {
       faults: Object.keys(faults),
       faultDescriptions: faults,
       node: this.node,
+      links: this.links,
       bridges: this.bridges,
       addresses: this.addresses,
       routes: this.routes,

@@ -136,6 +136,8 @@ function references(s: Statement): References {
       return { exprs: [s.key], set: s.set, as: 'set' };
     case 'update':
       return { exprs: [s.key, s.value], set: s.set, as: 'map' };
+    case 'vmap':
+      return { exprs: [s.key], set: s.map, as: 'map' };
     case 'goto':
     case 'jump':
       return { exprs: [], chain: s.chain, as: 'set' };
@@ -226,6 +228,8 @@ function fits(c: Const, type: DataType, interval: boolean): boolean {
       return type === 'inet_service' && interval;
     case 'ipv4_addr':
       return type === 'ipv4_addr' && (interval || !c.value.includes('/'));
+    case 'ipv6_addr':
+      return type === 'ipv6_addr' && (interval || !c.value.includes('/'));
     case 'inet_proto':
     case 'inet_service':
     case 'mark':
@@ -237,6 +241,9 @@ function fits(c: Const, type: DataType, interval: boolean): boolean {
     case 'ct_direction':
     case 'ct_status':
     case 'ct_state':
+    case 'ether_type':
+    case 'icmpv6_type':
+    case 'tcp_flags':
       return false;
   }
   const _exhaustive: never = c;

@@ -169,6 +169,8 @@ export function renderStatement(s: Statement): string {
       return `add @${s.set} { ${renderExpr(s.key)} ct count over ${s.limit} }`;
     case 'update':
       return `update @${s.set} { ${renderExpr(s.key)} : ${renderExpr(s.value)} }`;
+    case 'vmap':
+      return `${renderExpr(s.key)} vmap @${s.map}`;
     case 'verdict':
       return s.verdict;
     case 'goto':
@@ -229,7 +231,13 @@ function renderConst(c: Const): string {
       return quote(c.value);
     case 'ct_state':
       return c.value.join(',');
+    case 'tcp_flags':
+      // One flag bare, several as nft's bitwise or: (fin|syn|rst|ack).
+      return c.value.length === 1 ? c.value.join('') : `(${c.value.join('|')})`;
     case 'ipv4_addr':
+    case 'ipv6_addr':
+    case 'ether_type':
+    case 'icmpv6_type':
     case 'inet_proto':
     case 'nfproto':
     case 'ether_addr':

@@ -7,17 +7,23 @@ export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting'
 /** Element types of sets and maps, as nft names them. */
 export type DataType =
   | 'ipv4_addr'
+  | 'ipv6_addr'
   | 'inet_proto'
   | 'inet_service'
   | 'mark'
   | 'ether_addr'
   | 'ifname'
-  | 'ct_zone';
+  | 'ct_zone'
+  | 'verdict';
 
 /** A constant, typed so that render and the simulator agree on its meaning. */
 export type Const =
   | { readonly type: 'ipv4_addr'; readonly value: string } // "10.5.5.1" or "10.5.5.0/24" in interval sets
-  | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' | 'icmp' }
+  | { readonly type: 'ipv6_addr'; readonly value: string } // "fe80::1" or "::"
+  | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' | 'icmp' | 'ipv6-icmp' }
+  | { readonly type: 'ether_type'; readonly value: 'ip' | 'ip6' | 'arp' }
+  | { readonly type: 'icmpv6_type'; readonly value: 'nd-neighbor-solicit' }
+  | { readonly type: 'tcp_flags'; readonly value: readonly TcpFlag[] } // (fin|syn): any of them
   | { readonly type: 'nfproto'; readonly value: 'ipv4' | 'ipv6' }
   | { readonly type: 'port_range'; readonly value: readonly [number, number] } // 1024-2047
   | { readonly type: 'ct_zone'; readonly value: number }
@@ -28,6 +34,8 @@ export type Const =
   | { readonly type: 'ct_direction'; readonly value: 'original' | 'reply' }
   | { readonly type: 'ct_status'; readonly value: 'dnat' | 'snat' }
   | { readonly type: 'ct_state'; readonly value: readonly CtState[] }; // any of them
+
+export type TcpFlag = 'fin' | 'syn' | 'rst' | 'psh' | 'ack' | 'urg';
 
 export type CtState = 'invalid' | 'new' | 'established' | 'related' | 'untracked';
 
@@ -45,8 +53,15 @@ export type Field =
     }
   | { readonly kind: 'payload'; readonly header: 'ip'; readonly field: 'saddr' | 'daddr' }
   | { readonly kind: 'payload'; readonly header: 'tcp' | 'udp' | 'th'; readonly field: 'sport' | 'dport' }
-  | { readonly kind: 'payload'; readonly header: 'ether'; readonly field: 'saddr' | 'daddr' }
-  | { readonly kind: 'payload'; readonly header: 'arp'; readonly field: 'saddr ip' | 'daddr ip' };
+  | { readonly kind: 'payload'; readonly header: 'ip6'; readonly field: 'saddr' | 'daddr' }
+  | { readonly kind: 'payload'; readonly header: 'tcp'; readonly field: 'flags' }
+  | { readonly kind: 'payload'; readonly header: 'icmpv6'; readonly field: 'type' }
+  | { readonly kind: 'payload'; readonly header: 'ether'; readonly field: 'saddr' | 'daddr' | 'type' }
+  | {
+      readonly kind: 'payload';
+      readonly header: 'arp';
+      readonly field: 'saddr ip' | 'daddr ip' | 'saddr ether';
+    };
 
 /** Values: fields, constants, and the expressions built from them. */
 export type Expr =
@@ -68,6 +83,8 @@ export type Statement =
   // update @map { key : value }: add the element or refresh its timeout (a map learned from traffic)
   | { readonly kind: 'update'; readonly set: string; readonly key: Expr; readonly value: Expr }
   | { readonly kind: 'notrack' }
+  // key vmap @map: the verdict the map holds for the key (jump to a chain); no element, no verdict
+  | { readonly kind: 'vmap'; readonly key: Expr; readonly map: string }
   | { readonly kind: 'verdict'; readonly verdict: 'accept' | 'drop' | 'return' }
   | { readonly kind: 'goto' | 'jump'; readonly chain: string };
 
@@ -155,8 +172,17 @@ export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Fiel
   header,
   field,
 });
-export const ether = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ether', field });
-export const arp = (field: 'saddr ip' | 'daddr ip'): Field => ({ kind: 'payload', header: 'arp', field });
+export const ip6 = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip6', field });
+export const ether = (field: 'saddr' | 'daddr' | 'type'): Field => ({
+  kind: 'payload',
+  header: 'ether',
+  field,
+});
+export const arp = (field: 'saddr ip' | 'daddr ip' | 'saddr ether'): Field => ({
+  kind: 'payload',
+  header: 'arp',
+  field,
+});
 export const konst = (value: Const): Expr => ({ kind: 'const', value });
 export const concat = (...parts: Expr[]): Expr => ({ kind: 'concat', parts });
 export const lookup = (key: Expr, map: string): Expr => ({ kind: 'lookup', key, map });
@@ -174,6 +200,7 @@ export const ne = (left: Expr, right: Const): Statement => ({
   right: konst(right),
 });
 export const inSet = (left: Expr, set: string): Statement => ({ kind: 'match-set', left, set });
+export const vmap = (key: Expr, map: string): Statement => ({ kind: 'vmap', key, map });
 export const setField = (field: Field, value: Expr): Statement => ({ kind: 'set-field', field, value });
 export const counter: Statement = { kind: 'counter' };
 export const notrack: Statement = { kind: 'notrack' };
@@ -184,6 +211,8 @@ export const proto = (value: 'tcp' | 'udp'): Const => ({ type: 'inet_proto', val
 export const service = (value: number): Const => ({ type: 'inet_service', value });
 export const mark = (value: number): Const => ({ type: 'mark', value });
 export const etherAddr = (value: string): Const => ({ type: 'ether_addr', value });
+export const v6 = (value: string): Const => ({ type: 'ipv6_addr', value });
+export const etherType = (value: 'ip' | 'ip6' | 'arp'): Const => ({ type: 'ether_type', value });
 export const ifname = (value: string): Const => ({ type: 'ifname', value });
 export const ctState = (...value: CtState[]): Const => ({ type: 'ct_state', value });
 export const drop: Statement = { kind: 'verdict', verdict: 'drop' };

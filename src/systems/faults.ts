@@ -16,6 +16,10 @@ export const FAULTS = {
     "br_netfilter stays on: the guest's node tracks the bridged copy of every forwarded flow, and the replicated entry clashes with it and is inserted with another reply port",
   'anycast-arp-leak':
     'ARP for the anycast gateway is not held back on the pipes: a guest can learn another node as its gateway',
+  'no-antispoof':
+    "the guest ports' prerouting hook is left out: a guest's frames from another MAC or address, and its ARP for another's address, leave its port",
+  'private-forward-only':
+    "private networks are filtered in the bridge's forward hook only, not in output: the node's own multicast and broadcast reach every private network's guests",
   'cgnat-without-zones':
     "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
 } as const;
@@ -34,6 +38,8 @@ const NEEDS: Record<Fault, string> = {
   'proxy-from-anycast': 'a reverse proxy (proxies:)',
   'ctsync-bridge-netfilter': 'a forward with strategy ctsync',
   'anycast-arp-leak': 'a guest network with pipes between nodes',
+  'no-antispoof': 'a guest NIC with a mac and spoof: drop',
+  'private-forward-only': 'a private network with a macPrefix and a guest NIC on it',
   'cgnat-without-zones': 'a CGNAT spec (kind: cgnat) with two tenants or more',
 };
 

@@ -70,7 +70,8 @@ function describe(c: Cluster): string {
 
 const FILES_HELP = `Files of a cluster node:
   ${FILES.nftables.padEnd(32)}the ruleset (nft -f)
-  ${FILES.ipBatch.padEnd(32)}bridges, pipes, addresses, routes (ip -batch)
+  ${FILES.networkScript.padEnd(32)}NICs, bonds, VLANs, bridges, addresses, routes (sh, re-runnable)
+  ${FILES.interfaces.padEnd(32)}the same for ifupdown (/etc/network/interfaces.d/)
   ${FILES.sysctl.padEnd(32)}forwarding, ARP announce (sysctl -p)
   ${FILES.modules.padEnd(32)}kernel modules at boot (br_netfilter for stateless)
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
@@ -87,6 +88,11 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'proxy-from-anycast': (c) => c.proxies.length > 0,
   'ctsync-bridge-netfilter': (c) => forwardWith(c, 'ctsync'),
   'anycast-arp-leak': (c) => c.networks.some((n) => n.pipes.length > 0),
+  'no-antispoof': (c) => c.guests.some((g) => g.nics.some((n) => n.mac !== undefined && n.spoof === 'drop')),
+  'private-forward-only': (c) =>
+    c.guests.some((g) =>
+      g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
+    ),
 };
 
 /** The lab of a prepared cluster spec. */

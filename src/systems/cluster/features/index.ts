@@ -5,7 +5,8 @@ import { anycast } from './anycast/index.ts';
 import { ctsync } from './ctsync/index.ts';
 import type { Feature } from './feature.ts';
 import { fullnat } from './fullnat/index.ts';
+import { ports } from './ports/index.ts';
 import { proxy } from './proxy/index.ts';
 import { stateless } from './stateless/index.ts';
 
-export const FEATURES: readonly Feature[] = [stateless, fullnat, proxy, ctsync, anycast];
+export const FEATURES: readonly Feature[] = [stateless, fullnat, proxy, ctsync, anycast, ports];

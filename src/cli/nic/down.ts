@@ -1,0 +1,35 @@
+// convergent nic down FILE --node N --tap TAP [--local-only]: unplug a guest's tap (F21).
+import type { Command } from '@commander-js/extra-typings';
+import { execWith, nicDown } from '../../systems/cluster/nic/index.ts';
+import { readCluster } from '../../systems/cluster/system.ts';
+import { action } from '../errors.ts';
+import { reportNic } from './report.ts';
+
+export function nicDownCommand(nic: Command): void {
+  nic
+    .command('down')
+    .description(
+      'remove every element of TAP from the guest-ports table and take it out of its bridge (a tap already gone is fine)',
+    )
+    .argument('<file>', 'cluster spec (YAML), e.g. /etc/convergent/cluster.yaml')
+    .requiredOption('--node <node>', 'this node, as the spec names it')
+    .requiredOption('--tap <tap>', 'the interface the hypervisor is removing')
+    .option('--nic <guest[:index]>', 'the NIC, for the record (the tap alone says what to remove)')
+    .option(
+      '--local-only',
+      "the source node of a migration (Ganeti's local-cleanup-only): leave shared state",
+    )
+    .action(
+      action((file, options) => {
+        const cluster = readCluster(file);
+        try {
+          const done = nicDown(execWith(), cluster, options.node, options.tap, {
+            localOnly: options.localOnly === true,
+          });
+          process.stdout.write(`${done.line}\n`);
+        } catch (err) {
+          reportNic('down', err);
+        }
+      }),
+    );
+}

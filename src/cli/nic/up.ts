@@ -1,0 +1,29 @@
+// convergent nic up FILE --node N --nic GUEST[:INDEX] --tap TAP: plug a guest's tap (F21).
+import type { Command } from '@commander-js/extra-typings';
+import { execWith, nicUp } from '../../systems/cluster/nic/index.ts';
+import { readCluster } from '../../systems/cluster/system.ts';
+import { action } from '../errors.ts';
+import { reportNic } from './report.ts';
+
+export function nicUpCommand(nic: Command): void {
+  nic
+    .command('up')
+    .description(
+      "plug TAP into its NIC's bridge with the bridge's MTU and guard it (set and map elements only: no rule, no reload); twice is once",
+    )
+    .argument('<file>', 'cluster spec (YAML), e.g. /etc/convergent/cluster.yaml')
+    .requiredOption('--node <node>', 'this node, as the spec names it (the hooks pass "$(hostname -s)")')
+    .requiredOption('--nic <guest[:index]>', "the guest's NIC: GUEST (NIC 0) or GUEST:INDEX")
+    .requiredOption('--tap <tap>', 'the interface the hypervisor created for the NIC')
+    .action(
+      action((file, options) => {
+        const cluster = readCluster(file);
+        try {
+          const plugged = nicUp(execWith(), cluster, options.node, options.nic, options.tap);
+          process.stdout.write(`${plugged.line}\n`);
+        } catch (err) {
+          reportNic('up', err);
+        }
+      }),
+    );
+}

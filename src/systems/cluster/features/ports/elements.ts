@@ -1,0 +1,75 @@
+// What `nic up` adds to the guest-ports table for one NIC on one tap: set and map elements only,
+// never a rule (F21). The rules (compile.ts) are the same for 10 guests or 10,000; a guest is its
+// elements, keyed by the tap's name first, so `nic down` finds every one of them by that name.
+import { parseAddress } from '../../../../util/ip.ts';
+import { formatIPv4 } from '../../../../util/ipv4.ts';
+import type { BridgedNetwork, Nic } from '../../model.ts';
+import { PORT_CHAINS, PORT_SETS, type PortSet, privateChain } from './names.ts';
+
+/** One element: the key's parts as nft writes them (the tap first), and a map's verdict. */
+export interface PortElement {
+  readonly set: PortSet;
+  readonly key: readonly string[];
+  /** Maps only: the chain the element jumps to. */
+  readonly jump?: string;
+}
+
+/** What the port of a NIC does, for the line `nic up` prints. */
+export interface PortGuard {
+  readonly elements: readonly PortElement[];
+  /** "52:54:00:00:01:04 62.217.124.10", "52:54:00:00:01:04 (MAC only)", or undefined: nothing checked. */
+  readonly antispoof?: string;
+  readonly private?: string;
+  readonly profile?: 'protected' | 'limited';
+}
+
+/** The elements of a NIC plugged on `tap`; `network` is its bridged/private network, if any. */
+export function portGuard(nic: Nic, network: BridgedNetwork | undefined, tap: string): PortGuard {
+  const elements: PortElement[] = [];
+  const add = (set: PortSet, key: readonly string[], jump?: string) =>
+    elements.push(jump === undefined ? { set, key: [tap, ...key] } : { set, key: [tap, ...key], jump });
+  // A private network by MAC prefix needs the MAC check even with spoof: allow, or a guest could
+  // leave its network by taking another prefix (F23).
+  const byPrefix = network?.mode === 'private' && network.macPrefix !== undefined;
+  let antispoof: string | undefined;
+  if (nic.mac !== undefined && nic.spoof === 'drop') {
+    add(PORT_SETS.mac, [nic.mac]);
+    const v4 = nic.address === undefined ? undefined : formatIPv4(nic.address);
+    if (v4 !== undefined) add(PORT_SETS.ipv4, [nic.mac, v4]);
+    add(PORT_SETS.ipv6, [nic.mac, linkLocal(nic.mac)]);
+    if (nic.address6 !== undefined) add(PORT_SETS.ipv6, [nic.mac, nic.address6]);
+    add(PORT_SETS.fromGuest, [], PORT_CHAINS.antispoof);
+    antispoof = [nic.mac, v4 ?? '(no IPv4)', ...(nic.address6 ? [nic.address6] : [])].join(' ');
+  } else if (nic.mac !== undefined && byPrefix) {
+    add(PORT_SETS.mac, [nic.mac]);
+    add(PORT_SETS.fromGuest, [], PORT_CHAINS.ownMac);
+    antispoof = `${nic.mac} (MAC only: spoof allow)`;
+  }
+  if (byPrefix && network !== undefined) add(PORT_SETS.toPrivate, [], privateChain(network.name));
+  const profile = nic.firewall === 'unprotected' ? undefined : nic.firewall;
+  if (profile !== undefined) add(PORT_SETS.toProfile, [], PORT_CHAINS[profile]);
+  return {
+    elements,
+    ...(antispoof !== undefined ? { antispoof } : {}),
+    ...(byPrefix && network !== undefined ? { private: `${network.name} ${network.macPrefix}` } : {}),
+    ...(profile !== undefined ? { profile } : {}),
+  };
+}
+
+/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A): ff:fe in the middle, U/L bit flipped. */
+export function linkLocal(mac: string): string {
+  const o = mac.split(':').map((h) => Number.parseInt(h, 16));
+  const bytes = [(o[0] as number) ^ 0x02, o[1], o[2], 0xff, 0xfe, o[3], o[4], o[5]] as number[];
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2)
+    groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+  const text = `fe80::${groups.join(':')}`;
+  return parseAddress(text)?.text ?? text;
+}
+
+/** The element as nft reads it in `add element`/`delete element`: { "tap5" . 52:54:… : jump antispoof }. */
+export function elementText(e: PortElement): string {
+  const [tap, ...rest] = e.key;
+  const key = [JSON.stringify(tap), ...rest].join(' . ');
+  return e.jump === undefined ? `{ ${key} }` : `{ ${key} : jump ${e.jump} }`;
+}

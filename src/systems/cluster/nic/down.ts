@@ -1,0 +1,47 @@
+// `nic down` (F21): what a hypervisor's hook runs when a guest's tap goes (the guest stopped, moved
+// or lost the NIC). Removes every element keyed by the tap's name, whoever added it, and takes the
+// tap out of its bridge when it still exists: after a guest stops, its tap is often gone already,
+// and that is not an error. `localOnly` is Ganeti's local-cleanup-only (the source node of a
+// migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
+import { plural } from '../../../util/plural.ts';
+import type { Cluster } from '../model.ts';
+import { checkTap, findNode } from './find.ts';
+import { type Exec, runOrFail } from './refused.ts';
+import { deleteLines, elementsOf, linkOf, portsTable } from './state.ts';
+
+export interface Unplugged {
+  readonly tap: string;
+  readonly removed: number;
+  /** The bridge the tap was taken out of; undefined when it was in none or is gone. */
+  readonly bridge?: string;
+  readonly gone: boolean;
+  readonly line: string;
+}
+
+export interface DownOptions {
+  readonly localOnly: boolean;
+}
+
+export function nicDown(
+  exec: Exec,
+  cluster: Cluster | undefined,
+  nodeName: string,
+  tap: string,
+  _options: DownOptions,
+): Unplugged {
+  checkTap(tap);
+  if (cluster) findNode(cluster, nodeName);
+  const stale = elementsOf(portsTable(exec) ?? [], tap);
+  if (stale.length > 0) runOrFail(exec, ['nft', '-f', '-'], `${deleteLines(stale).join('\n')}\n`);
+  const link = linkOf(exec, tap);
+  if (link?.master !== undefined) runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'nomaster']);
+  const where =
+    link === undefined ? `${tap} is gone` : link.master ? `out of bridge ${link.master}` : 'in no bridge';
+  return {
+    tap,
+    removed: stale.length,
+    gone: link === undefined,
+    ...(link?.master !== undefined ? { bridge: link.master } : {}),
+    line: `nic down ${tap} on ${nodeName}: ${plural(stale.length, 'element')} removed, ${where}`,
+  };
+}

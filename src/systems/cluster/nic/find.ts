@@ -1,0 +1,72 @@
+// The NIC a hook names (GUEST or GUEST:INDEX), found in the spec, and where it plugs on the node:
+// its bridge and the MTU its tap takes. Everything here is checked before the node is touched.
+import type { BridgedNetwork, Cluster, Guest, Nic, Node } from '../model.ts';
+import { NicRefused } from './refused.ts';
+
+export interface Plug {
+  readonly guest: Guest;
+  readonly nic: Nic;
+  /** "vm1:0" */
+  readonly ref: string;
+  readonly bridge: string;
+  /** The bridged or private network, when the NIC is on one (gateway networks are the node's own). */
+  readonly network?: BridgedNetwork;
+  /** The MTU the spec gives the bridge; undefined: the bridge's own, read on the node. */
+  readonly mtu?: number;
+}
+
+/** Linux's rule for interface names (dev_valid_name): 1-15 bytes, no "/", ":" or white space. */
+export function checkTap(tap: string): void {
+  if (!/^[^\s/:"]{1,15}$/.test(tap) || tap === '.' || tap === '..')
+    throw new NicRefused(
+      `${JSON.stringify(tap)} is not an interface name`,
+      'pass the tap the hypervisor created (1-15 characters, no "/", ":" or space), e.g. --tap tap5',
+    );
+}
+
+export function findNode(cluster: Cluster, name: string): Node {
+  const node = cluster.nodes.find((n) => n.name === name);
+  if (!node)
+    throw new NicRefused(
+      `the spec has no node ${name}`,
+      `--node is one of ${cluster.nodes.map((n) => n.name).join(', ')} (the hook passes "$(hostname -s)": name the nodes as the hosts are named)`,
+    );
+  return node;
+}
+
+export function findPlug(cluster: Cluster, node: Node, ref: string): Plug {
+  const match = /^([^:]+)(?::(\d+))?$/.exec(ref);
+  const name = match?.[1] ?? ref;
+  const guest = cluster.guests.find((g) => g.name === name);
+  if (!match || !guest)
+    throw new NicRefused(
+      `the spec has no guest ${JSON.stringify(name)}`,
+      `--nic is GUEST or GUEST:INDEX with GUEST one of ${cluster.guests.map((g) => g.name).join(', ') || '(none)'}; add the guest to guests: first`,
+    );
+  const index = Number(match[2] ?? '0');
+  const nic = guest.nics[index];
+  if (!nic)
+    throw new NicRefused(
+      `guest ${guest.name} has no NIC ${index} (it has ${guest.nics.length})`,
+      `--nic ${guest.name}:0 to ${guest.name}:${guest.nics.length - 1}, or add the NIC to guests.${guest.name}.nics`,
+    );
+  if (guest.node !== node.name)
+    throw new NicRefused(
+      `guest ${guest.name} is on node ${guest.node} in the spec, not on ${node.name}`,
+      `after moving it, set guests.${guest.name}.node: ${node.name} and apply the spec, or run the hook on ${guest.node}`,
+    );
+  return { guest, nic, ref: `${guest.name}:${index}`, ...bridgeOf(cluster, node, nic) };
+}
+
+function bridgeOf(cluster: Cluster, node: Node, nic: Nic): Pick<Plug, 'bridge' | 'network' | 'mtu'> {
+  const network = cluster.bridged.find((b) => b.name === nic.network);
+  if (network) {
+    const trunk = node.interfaces.find((i) => i.name === network.uplink?.trunk);
+    const mtu = network.mtu ?? trunk?.mtu;
+    return { bridge: network.bridge, network, ...(mtu !== undefined ? { mtu } : {}) };
+  }
+  const gateway = cluster.networks.find((n) => n.name === nic.network);
+  if (gateway) return { bridge: gateway.bridge };
+  // The resolver gives every NIC a known network; reaching this is a bug, not a user's mistake.
+  throw new Error(`nic: guest ${nic.guest} NIC ${nic.index} is on unknown network ${nic.network}`);
+}

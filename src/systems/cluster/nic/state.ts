@@ -1,0 +1,70 @@
+// What a node holds for a tap, read from the node itself (never from the spec: a stale element may
+// come from another guest, another spec, or a version of the spec that is gone): the guest-ports
+// table's elements keyed by the tap's name, and the tap's link.
+import { PORTS_TABLE } from '../features/ports/names.ts';
+import type { Exec } from './refused.ts';
+
+/** An element as the node holds it, ready for `delete element`. */
+export interface HeldElement {
+  readonly set: string;
+  /** The key's parts as nft reads them: the port (ifname) first. */
+  readonly key: readonly string[];
+}
+
+/** The table's elements, or undefined when the table is not loaded on the node. */
+export function portsTable(exec: Exec): HeldElement[] | undefined {
+  const r = exec(['nft', '-j', 'list', 'table', 'bridge', PORTS_TABLE]);
+  if (r.status !== 0) return undefined;
+  const out: HeldElement[] = [];
+  const items = (JSON.parse(r.stdout) as { nftables: Record<string, NftSet>[] }).nftables;
+  for (const item of items) {
+    const set = item.set ?? item.map;
+    for (const elem of set?.elem ?? []) {
+      // A map's element is [key, value]; a key with a comment or timeout is wrapped in { elem: { val } }.
+      const raw = set?.map !== undefined && Array.isArray(elem) ? elem[0] : elem;
+      const key = keyParts(raw);
+      if (set && key) out.push({ set: set.name, key });
+    }
+  }
+  return out;
+}
+
+interface NftSet {
+  readonly name: string;
+  readonly map?: unknown;
+  readonly elem?: readonly unknown[];
+}
+
+function keyParts(raw: unknown): string[] | undefined {
+  if (typeof raw === 'string') return [raw];
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const o = raw as { concat?: unknown[]; elem?: { val?: unknown } };
+  if (Array.isArray(o.concat)) return o.concat.map(String);
+  if (o.elem !== undefined) return keyParts(o.elem.val);
+  return undefined;
+}
+
+/** Every element whose port is the tap: what a stale plug (or this one, on nic down) left. */
+export const elementsOf = (held: readonly HeldElement[], tap: string) => held.filter((e) => e.key[0] === tap);
+
+/** `delete element` lines for nft -f. */
+export function deleteLines(elements: readonly HeldElement[]): string[] {
+  return elements.map((e) => {
+    const [port, ...rest] = e.key;
+    return `delete element bridge ${PORTS_TABLE} ${e.set} { ${[JSON.stringify(port), ...rest].join(' . ')} }`;
+  });
+}
+
+/** A link as `ip -j link show` gives it; undefined when there is no such interface. */
+export interface Link {
+  readonly ifname: string;
+  readonly mtu: number;
+  readonly master?: string;
+  readonly operstate?: string;
+}
+
+export function linkOf(exec: Exec, dev: string): Link | undefined {
+  const r = exec(['ip', '-j', 'link', 'show', 'dev', dev]);
+  if (r.status !== 0) return undefined;
+  return (JSON.parse(r.stdout) as Link[])[0];
+}

@@ -1,0 +1,73 @@
+// `nic up` (F21): what a hypervisor's hook runs when it plugs a guest's tap. Checks everything first
+// (the guest, its node, the tap, the bridge, the loaded table) and changes nothing when one fails;
+// then clears what the node holds for that tap by name (as gnt-networking's kvm-ifup-custom does:
+// the stale state may be another guest's), and plugs: one nft transaction of elements (never a rule,
+// never a reload) and one ip command for the tap's MTU, bridge and state. Twice leaves what once did.
+
+import { portsInUse } from '../features/ports/compile.ts';
+import { elementText, type PortGuard, portGuard } from '../features/ports/elements.ts';
+import { PORTS_TABLE } from '../features/ports/names.ts';
+import type { Cluster } from '../model.ts';
+import { checkTap, findNode, findPlug, type Plug } from './find.ts';
+import { type Exec, NicRefused, runOrFail } from './refused.ts';
+import { deleteLines, elementsOf, linkOf, portsTable } from './state.ts';
+
+export interface Plugged {
+  readonly plug: Plug;
+  readonly tap: string;
+  readonly mtu: number;
+  readonly guard: PortGuard;
+  /** Elements a stale plug of the tap had left, removed in the same transaction. */
+  readonly cleared: number;
+  /** The line the command prints. */
+  readonly line: string;
+}
+
+export function nicUp(exec: Exec, cluster: Cluster, nodeName: string, ref: string, tap: string): Plugged {
+  checkTap(tap);
+  const plug = findPlug(cluster, findNode(cluster, nodeName), ref);
+  const tapLink = linkOf(exec, tap);
+  if (!tapLink)
+    throw new NicRefused(
+      `no interface ${tap} on this node`,
+      'run the hook after the hypervisor created the tap (Ganeti, Xen and libvirt pass it as the first argument)',
+    );
+  const bridge = linkOf(exec, plug.bridge);
+  if (!bridge)
+    throw new NicRefused(
+      `no bridge ${plug.bridge} on this node for ${plug.ref}'s network ${plug.nic.network}`,
+      "apply the node's network.sh first (it creates the bridges)",
+    );
+  const guard = portGuard(plug.nic, plug.network, tap);
+  const held = portsTable(exec);
+  if (held === undefined && portsInUse(cluster))
+    throw new NicRefused(
+      `table bridge ${PORTS_TABLE} is not loaded on this node`,
+      "load the node's rules first: nft -f nftables.conf (the hook adds elements to its sets, never rules)",
+    );
+  const stale = elementsOf(held ?? [], tap);
+  const lines = [
+    ...deleteLines(stale),
+    ...guard.elements.map((e) => `add element bridge ${PORTS_TABLE} ${e.set} ${elementText(e)}`),
+  ];
+  // In another bridge (a stale plug, a network changed): out of it first. In the right one: left
+  // there, so a hook run again on a running guest does not bounce its port.
+  if (tapLink.master !== undefined && tapLink.master !== plug.bridge)
+    runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'nomaster']);
+  if (lines.length > 0) runOrFail(exec, ['nft', '-f', '-'], `${lines.join('\n')}\n`);
+  const mtu = plug.mtu ?? bridge.mtu;
+  runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'mtu', String(mtu), 'master', plug.bridge, 'up']);
+  return { plug, tap, mtu, guard, cleared: stale.length, line: describe(plug, tap, mtu, guard) };
+}
+
+/** "nic vm1:0 on tap5: bridge vlan104 mtu 9000, anti-spoofing 52:54:00:00:01:04 62.217.124.10, profile protected" */
+function describe(plug: Plug, tap: string, mtu: number, guard: PortGuard): string {
+  const why = plug.nic.mac === undefined ? 'no mac in the spec' : 'spoof: allow';
+  const parts = [
+    `bridge ${plug.bridge} mtu ${mtu}`,
+    guard.antispoof !== undefined ? `anti-spoofing ${guard.antispoof}` : `no anti-spoofing (${why})`,
+    ...(guard.private !== undefined ? [`private ${guard.private}`] : []),
+    `profile ${guard.profile ?? 'unprotected'}`,
+  ];
+  return `nic ${plug.ref} on ${tap}: ${parts.join(', ')}`;
+}
