@@ -480,6 +480,23 @@ const SEED_CASES: Case[] = [
       'ganeti-seed.yaml:40:89: error: address 2001:db8:104::10 is already used by guest vm1\n  fix: give every NIC its own address',
     ],
   },
+  {
+    name: "one node's own bond with an MTU its slaves and networks do not have",
+    from: 'node2: { address: 83.212.4.211 }',
+    to: 'node2: { address: 83.212.4.211, interfaces: { bond0: { mtu: 1500, bond: { slaves: [eno1, eno2] } } } }',
+    expected: [
+      "ganeti-seed.yaml:22:63: error: bond bond0's MTU 1500 differs from that of its slaves eno1, eno2 (9000); enslaving sets a slave's MTU to the bond's\n  fix: write mtu: 9000 on bond bond0, or give this node its own eno1, eno2 with mtu: 1500",
+      "ganeti-seed.yaml:25:59: error: network vlan104's MTU 9000 is above that of its trunk bond0.104 (1500): its larger frames cannot leave the node (on node node2)\n  fix: write mtu: 9000 on bond0 under nodes.node2.interfaces:, or lower the network's to 1500",
+    ],
+  },
+  {
+    name: 'a VLAN on itself',
+    from: 'eno2: { mtu: 9000 }',
+    to: 'eno2: { mtu: 9000 }\n  v7: { vlan: { parent: v7, id: 7 } }',
+    expected: [
+      'ganeti-seed.yaml:18:25: error: VLAN v7 sits on itself\n  fix: name the NIC or bond it sits on: vlan: { parent: bond0, id: 7 }',
+    ],
+  },
 ];
 
 const POOL_CASES: Case[] = [

@@ -6,7 +6,16 @@ import type { BridgedNetwork } from '../model.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import { freeMacPrefix, freeVlan } from './bridges.ts';
 import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
-import { bondOf, exists, kindOf, type LinkSet, mtuMeant, onEveryNode, vlanOf } from './links.ts';
+import {
+  bondOf,
+  declaredUnder,
+  exists,
+  kindOf,
+  type LinkSet,
+  mtuMeant,
+  onEveryNode,
+  vlanOf,
+} from './links.ts';
 
 /** One network of mode bridged or private, as written and as resolved. */
 export function checkBridgedNetwork(
@@ -194,7 +203,7 @@ export function checkDevice(set: LinkSet, net: BridgedNetwork, report: Report): 
     report(
       ['networks', net.name, 'mtu'],
       `network ${net.name}'s MTU ${net.mtu} is above that of its trunk ${uplink.device} (${deviceMtu}): its larger frames cannot leave the node`,
-      `write mtu: ${net.mtu} on ${uplink.trunk} under interfaces:, or lower the network's to ${deviceMtu}`,
+      `write mtu: ${net.mtu} on ${uplink.trunk} ${declaredUnder(set, uplink.trunk)}, or lower the network's to ${deviceMtu}`,
     );
     return false;
   }

@@ -8,6 +8,7 @@ import type { Report } from './common.ts';
 import {
   bondOf,
   type Declared,
+  declaredUnder,
   exists,
   kindOf,
   type LinkSet,
@@ -90,12 +91,22 @@ function checkSlaveMtus(set: LinkSet, bond: Declared, report: Report): void {
     .map((slave) => ({ slave, own: set.interfaces.get(slave) }))
     .filter(({ own }) => own?.spec.mtu !== undefined && own.spec.mtu !== bondMtu);
   const first = off[0]?.own?.spec.mtu;
+  const slaves = off.map((o) => o.slave).join(', ');
   if (bond.spec.mtu === undefined && first !== undefined && first > bondMtu) {
     report(
       bond.path,
-      `bond ${bond.name} sets no MTU, so it has Ethernet's (${bondMtu}), and its slaves ${off.map((o) => o.slave).join(', ')} have ${first}; enslaving sets a slave's MTU to the bond's`,
+      `bond ${bond.name} sets no MTU, so it has Ethernet's (${bondMtu}), and its slaves ${slaves} have ${first}; enslaving sets a slave's MTU to the bond's`,
       `write mtu: ${first} on bond ${bond.name}`,
       true,
+    );
+    return;
+  }
+  // A node's own bond over the cluster's NICs: the node's MTU is the odd one, said there once.
+  if (first !== undefined && bond.path[0] === 'nodes' && off.every((o) => o.own?.path[0] === 'interfaces')) {
+    report(
+      [...bond.path, 'mtu'],
+      `bond ${bond.name}'s MTU ${bondMtu} differs from that of its slaves ${slaves} (${first}); enslaving sets a slave's MTU to the bond's`,
+      `write mtu: ${first} on bond ${bond.name}, or give this node its own ${slaves} with mtu: ${bondMtu}`,
     );
     return;
   }
@@ -142,7 +153,7 @@ function checkVlan(set: LinkSet, d: Declared, report: Report): void {
     report(
       [...d.path, 'mtu'],
       `VLAN ${d.name}'s MTU ${mtu} is above that of its parent ${vlan.parent} (${parentMtu}), which cannot carry its frames`,
-      `write mtu: ${mtu} on ${vlan.parent} under interfaces:, or lower this VLAN's to ${parentMtu}`,
+      `write mtu: ${mtu} on ${vlan.parent} ${declaredUnder(set, vlan.parent)}, or lower this VLAN's to ${parentMtu}`,
     );
 }
 

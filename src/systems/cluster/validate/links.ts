@@ -100,6 +100,12 @@ export function mtuMeant(set: LinkSet, name: string, depth = 0): number {
   return DEFAULT_MTU;
 }
 
+/** Where a link's MTU is written: "under interfaces:", or under the node's own when it declares it. */
+export function declaredUnder(set: LinkSet, name: string): string {
+  const path = set.interfaces.get(name)?.path;
+  return path?.[0] === 'nodes' ? `under nodes.${String(path[1])}.interfaces:` : 'under interfaces:';
+}
+
 /** The bond a NIC is a slave of, if any. */
 export function bondOf(set: LinkSet, name: string): string | undefined {
   for (const d of set.interfaces.values())
