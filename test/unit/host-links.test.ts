@@ -8,17 +8,12 @@ import { describe, test } from 'node:test';
 import { FILES, textOf } from '../../src/host/files.ts';
 import type { HostPlan } from '../../src/host/plan.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
-import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
-import { resolve } from '../../src/systems/cluster/resolve.ts';
-import { loadSpecFileOf } from '../../src/systems/kinds.ts';
+import { readCluster } from '../../src/systems/cluster/system.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 
-/** The example's plans, from the model (resolve without validate: the seed's guests are checked elsewhere). */
-function plans(example: string): HostPlan[] {
-  const { spec } = loadSpecFileOf(join(EXAMPLES_DIR, `${example}.yaml`), clusterKind);
-  return compileCluster(resolve(spec));
-}
+const plans = (example: string): HostPlan[] =>
+  compileCluster(readCluster(join(EXAMPLES_DIR, `${example}.yaml`)));
 
 const seed = () => plans('ganeti-seed')[0] as HostPlan;
 const fileOf = (plan: HostPlan, path: string) => {
