@@ -25,8 +25,8 @@ export interface LinkSet {
   readonly portsPath: SpecPath;
 }
 
-/** The cluster's set first, then each node's: a problem of the cluster's is found there first. */
-export function linkSets(spec: ClusterSpec): LinkSet[] {
+/** The cluster's set (what every node has), then each node's: the cluster's own and its interfaces merged. */
+function linkSets(spec: ClusterSpec): LinkSet[] {
   const cluster = new Map<string, Declared>();
   for (const [name, i] of Object.entries(spec.interfaces))
     cluster.set(name, { name, spec: i, path: ['interfaces', name] });
