@@ -55,7 +55,7 @@ function specFile(name: string, text: string): string {
   return file;
 }
 
-/** A node n1 with its rendered files loaded, the trunk eth1 a veth to the namespace "wire". */
+/** A node n1 with its rendered files loaded (network.sh, nftables.conf), the trunk eth1 a veth to the namespace "wire". */
 function node(run: NamespaceRun, file: string, bridge: string, faults: Fault[] = []) {
   const ns = run.add('n1');
   const wire = run.add('wire');
@@ -71,13 +71,9 @@ function node(run: NamespaceRun, file: string, bridge: string, faults: Fault[] =
   quiet(run, wire);
   sh(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
   sh(['ip', 'link', 'add', 'eth1', 'mtu', '9000', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wire]);
-  sh(['ip', '-batch', '-'], files.get(FILES.ipBatch));
-  // The bridged network's bridge over its trunk, as network.sh will create it (host15).
-  if (run.exec(ns, ['ip', 'link', 'show', 'dev', bridge]).code !== 0)
-    sh(
-      ['ip', '-batch', '-'],
-      `link add ${bridge} type bridge stp_state 0\nlink set eth1 master ${bridge}\nlink set eth1 up\nlink set ${bridge} up\n`,
-    );
+  // The node's own network.sh: its uplink bridge and the network's bridge over the trunk eth1.
+  sh(['sh', '-s'], files.get(FILES.networkScript));
+  assert.equal(JSON.parse(sh(['ip', '-j', 'link', 'show', 'dev', 'eth1']))[0].master, bridge);
   run.exec(wire, ['ip', 'link', 'set', 'eth0', 'mtu', '9000', 'up']);
   sh(['nft', '-f', '-'], files.get(FILES.nftables));
   return { ns, wire, sh, exec: execWith(realRunner, (argv) => ['ip', 'netns', 'exec', ns, ...argv]) };
@@ -231,7 +227,7 @@ describe('nic up|down on a node', () => {
 
       const down = cli(n.ns, 'down', file, '--node', 'n1', '--nic', 'web', '--tap', 'tap5');
       assert.equal(down.code, 0, down.stderr);
-      assert.equal(down.stdout, 'nic down tap5 on n1: 6 element(s) removed, out of bridge brlan\n');
+      assert.equal(down.stdout, 'nic down tap5 on n1: 6 elements removed, out of bridge brlan\n');
       const after = state(n.sh);
       for (const [what, text] of Object.entries(after)) {
         if (what === 'links') continue; // the tap itself is the hypervisor's: it stays until it goes
@@ -244,7 +240,7 @@ describe('nic up|down on a node', () => {
       n.sh(['ip', 'link', 'del', 'tap5']);
       const gone = cli(n.ns, 'down', file, '--node', 'n1', '--tap', 'tap5', '--local-only');
       assert.equal(gone.code, 0, gone.stderr);
-      assert.equal(gone.stdout, 'nic down tap5 on n1: 0 element(s) removed, tap5 is gone\n');
+      assert.equal(gone.stdout, 'nic down tap5 on n1: 0 elements removed, tap5 is gone\n');
     } finally {
       run.cleanup();
     }
@@ -265,7 +261,7 @@ describe('nic up|down on a node', () => {
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
-        /table bridge convergent_ports is not loaded on this node\n {2}fix: .*nft -f nftables\.conf/,
+        /table bridge convergent_ports is not loaded on this node.*\n {2}fix: .*nft -f nftables\.conf/,
       );
       assert.equal(
         JSON.parse(run.exec(ns, ['ip', '-j', 'link', 'show', 'dev', 'tap5']).stdout)[0].master,

@@ -70,6 +70,7 @@ describe('ports: the table', () => {
       assert.deepEqual(
         table.sets.map((s) => [s.name, s.elements.length]),
         [
+          ['plugged', 0],
           ['port_mac', 0],
           ['port_ipv4', 0],
           ['port_ipv6', 0],
@@ -164,23 +165,30 @@ describe('ports: the elements of a NIC', () => {
   });
 });
 
-/** A node that answers ip and nft as the kernel would for a bridge brlan, a tap and the loaded table. */
+/**
+ * A node that answers ip and nft as the kernel would for a bridge brlan, the taps given (with their
+ * bridge) and the table's elements given (undefined: not loaded): `create element` of a tap already
+ * in `plugged` fails as nft does, and so does any nft command while the table is not loaded.
+ */
 function fakeNode(table: unknown[] | undefined, taps: Record<string, string | undefined>) {
   const ran: string[] = [];
+  const plugged = JSON.stringify(table ?? []).match(/"plugged","elem":\[([^\]]*)\]/)?.[1] ?? '';
   const exec: Exec = (argv, stdin) => {
     const line = argv.join(' ');
     ran.push(stdin === undefined ? line : `${line} <<${stdin}`);
     const ok = (stdout: string) => ({ status: 0, stdout, stderr: '' });
-    if (line === `nft -j list table bridge ${PORTS_TABLE}`)
-      return table
-        ? ok(JSON.stringify({ nftables: table }))
-        : { status: 1, stdout: '', stderr: 'No such file or directory' };
+    const fail = (stderr: string) => ({ status: 1, stdout: '', stderr });
+    if (argv[0] === 'nft' && !table) return fail('Error: Could not process rule: No such file or directory');
+    if (line === `nft -j list table bridge ${PORTS_TABLE}`) return ok(JSON.stringify({ nftables: table }));
+    const created = /^create element \S+ \S+ plugged \{ ("[^"]+") \}/.exec(stdin ?? '')?.[1];
+    if (created !== undefined && plugged.includes(created))
+      return fail('Error: Could not process rule: File exists');
     const dev = /^ip -j link show dev (\S+)$/.exec(line)?.[1];
     if (dev === 'brlan') return ok(JSON.stringify([{ ifname: 'brlan', mtu: 9000 }]));
     if (dev !== undefined)
       return dev in taps
         ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev] }]))
-        : { status: 1, stdout: '', stderr: 'does not exist' };
+        : fail('does not exist');
     return ok('');
   };
   return { exec, ran };
@@ -188,6 +196,7 @@ function fakeNode(table: unknown[] | undefined, taps: Record<string, string | un
 
 const STALE = [
   { table: { family: 'bridge', name: PORTS_TABLE } },
+  { set: { name: 'plugged', elem: ['tap5', 'tap6'] } },
   {
     set: {
       name: 'port_mac',
@@ -198,15 +207,14 @@ const STALE = [
 ];
 
 describe('nic up and nic down on a node', () => {
-  test('nic up: stale elements of the tap deleted and the new ones added in one nft transaction, no rule; then the link', () => {
-    const node = fakeNode(STALE, { tap5: 'brother' });
+  test('nic up on a fresh tap: one nft transaction creating the tap in plugged and adding its elements, nothing read, no rule', () => {
+    const node = fakeNode([{ table: { family: 'bridge', name: PORTS_TABLE } }], { tap5: undefined });
     const plugged = nicUp(node.exec, lan, 'n1', 'web', 'tap5');
-    assert.equal(plugged.cleared, 2);
-    const changes = node.ran.filter((l) => !l.includes(' -j '));
-    assert.deepEqual(changes, [
-      'ip link set dev tap5 nomaster',
-      `nft -f - <<delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
-delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+    assert.equal(plugged.cleared, 0);
+    assert.deepEqual(node.ran, [
+      'ip -j link show dev tap5',
+      'ip -j link show dev brlan',
+      `nft -f - <<create element bridge ${PORTS_TABLE} plugged { "tap5" }
 add element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:20:00:10 }
 add element bridge ${PORTS_TABLE} port_ipv4 { "tap5" . 52:54:00:20:00:10 . 172.20.0.10 }
 add element bridge ${PORTS_TABLE} port_ipv6 { "tap5" . 52:54:00:20:00:10 . fe80::5054:ff:fe20:10 }
@@ -220,6 +228,23 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
       plugged.line,
       'nic web:0 on tap5: bridge brlan mtu 9000, anti-spoofing 52:54:00:20:00:10 172.20.0.10 2001:db8::10, profile protected',
     );
+  });
+
+  test('nic up on a tap still plugged: its stale elements deleted and the new ones added in one transaction', () => {
+    const node = fakeNode(STALE, { tap5: 'brother' });
+    const plugged = nicUp(node.exec, lan, 'n1', 'router', 'tap5');
+    assert.equal(plugged.cleared, 2);
+    const changes = node.ran.filter((l) => !l.includes(' -j ')).slice(1);
+    assert.deepEqual(changes, [
+      `nft -f - <<delete element bridge ${PORTS_TABLE} plugged { "tap5" }
+delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
+`,
+      'ip link set dev tap5 nomaster',
+      'ip link set dev tap5 mtu 9000 master brlan up',
+    ]);
   });
 
   test('nic up refuses before any change: unknown guest, NIC, node, tap; no table loaded', () => {
@@ -248,10 +273,10 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
   test('nic down: every element of the tap, out of its bridge; a gone tap and no table are no error', () => {
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });
-    assert.equal(done.line, 'nic down tap5 on n1: 2 element(s) removed, out of bridge brlan');
+    assert.equal(done.line, 'nic down tap5 on n1: 2 elements removed, out of bridge brlan');
     assert.ok(node.ran.includes('ip link set dev tap5 nomaster'));
     assert.ok(!node.ran.some((l) => l.includes('tap6')), "another tap's elements stay");
     const gone = nicDown(fakeNode(undefined, {}).exec, lan, 'n1', 'tap5', { localOnly: false });
-    assert.equal(gone.line, 'nic down tap5 on n1: 0 element(s) removed, tap5 is gone');
+    assert.equal(gone.line, 'nic down tap5 on n1: 0 elements removed, tap5 is gone');
   });
 });

@@ -159,17 +159,22 @@ function checkParent(
   if (parent === name || !exists(set, parent)) {
     report(
       at,
-      `VLAN ${name} sits on ${parent}, which is no interface the node has`,
-      `declare ${parent} under interfaces: (a NIC: ${parent}: {}), or put the VLAN on one that is`,
+      `VLAN ${name} sits on ${parent === name ? 'itself' : `${parent}, which is no interface the node has`}`,
+      parent === name
+        ? `name the NIC or bond it sits on: vlan: { parent: bond0, id: ${id} }`
+        : `declare ${parent} under interfaces: (a NIC: ${parent}: {}), or put the VLAN on one that is`,
       atKey,
     );
     return false;
   }
   if (kindOf(set, parent) === 'vlan') {
+    const grand = vlanOf(set, parent)?.parent;
     report(
       at,
       `VLAN ${name} sits on ${parent}, itself a VLAN; a VLAN sits on a NIC or a bond`,
-      `put it on ${vlanOf(set, parent)?.parent}: ${vlanOf(set, parent)?.parent}.${id}`,
+      grand === undefined || grand === name || kindOf(set, grand) === 'vlan'
+        ? 'put it on a NIC or a bond, e.g. bond0'
+        : `put it on ${grand}: ${grand}.${id}`,
       atKey,
     );
     return false;
