@@ -43,6 +43,7 @@ const prv = cluster(
   '  private-a: { mode: private, trunk: eth1, macPrefix: "aa:00:10", subnet: 192.168.10.0/24 }\n',
   `  pa1: { node: n1, nics: [{ mac: "aa:00:10:00:00:01", address: 192.168.10.1 }] }
   pa2: { node: n1, nics: [{ mac: "aa:00:10:00:00:02", address: 192.168.10.2, spoof: allow }] }
+  pa3: { node: n1, nics: [{ mac: "aa:00:10:00:00:03", address: 192.168.10.3 }, { mac: "aa:00:10:00:00:04" }] }
 `,
 );
 
@@ -156,6 +157,24 @@ describe('ports: the elements of a NIC', () => {
       '{ "tap2" . aa:00:10:00:00:02 }',
       '{ "tap2" : jump own_mac }',
       '{ "tap2" : jump prefix_private_a }',
+    ]);
+  });
+
+  test('no address: no IPv4 source on a bridged network; the MAC alone on a private one', () => {
+    const second = prv.guests.find((g) => g.name === 'pa3')?.nics[1];
+    assert.ok(second);
+    const guard = portGuard(second, prv.bridged[0], 'tap4');
+    assert.deepEqual(guard.elements.map(elementText), [
+      '{ "tap4" . aa:00:10:00:00:04 }',
+      '{ "tap4" : jump own_mac }',
+      '{ "tap4" : jump prefix_private_a }',
+    ]);
+    assert.equal(guard.antispoof, 'aa:00:10:00:00:04 (MAC only: no address on a private network)');
+    const bridged = { ...second, network: 'lan' };
+    assert.deepEqual(portGuard(bridged, lan.bridged[0], 'tap4').elements.map(elementText), [
+      '{ "tap4" . aa:00:10:00:00:04 }',
+      '{ "tap4" . aa:00:10:00:00:04 . fe80::a800:10ff:fe00:4 }',
+      '{ "tap4" : jump antispoof }',
     ]);
   });
 
