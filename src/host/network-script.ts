@@ -8,10 +8,7 @@
 import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
 
 // Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
-const HAS = [
-  '# has LINK: the link exists.',
-  'has() { ip link show dev "$1" >/dev/null 2>&1; }',
-];
+const HAS = ['# has LINK: the link exists.', 'has() { ip link show dev "$1" >/dev/null 2>&1; }'];
 // ... and those of a node with a bond.
 const BOND_HELPERS = [
   '# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.',
