@@ -55,7 +55,7 @@ function specFile(name: string, text: string): string {
   return file;
 }
 
-/** A node n1 with its rendered files loaded, the trunk eth1 a veth to the namespace "wire". */
+/** A node n1 with its rendered files loaded (network.sh, nftables.conf), the trunk eth1 a veth to the namespace "wire". */
 function node(run: NamespaceRun, file: string, bridge: string, faults: Fault[] = []) {
   const ns = run.add('n1');
   const wire = run.add('wire');
@@ -71,13 +71,9 @@ function node(run: NamespaceRun, file: string, bridge: string, faults: Fault[] =
   quiet(run, wire);
   sh(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
   sh(['ip', 'link', 'add', 'eth1', 'mtu', '9000', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wire]);
-  sh(['ip', '-batch', '-'], files.get(FILES.ipBatch));
-  // The bridged network's bridge over its trunk, as network.sh will create it (host15).
-  if (run.exec(ns, ['ip', 'link', 'show', 'dev', bridge]).code !== 0)
-    sh(
-      ['ip', '-batch', '-'],
-      `link add ${bridge} type bridge stp_state 0\nlink set eth1 master ${bridge}\nlink set eth1 up\nlink set ${bridge} up\n`,
-    );
+  // The node's own network.sh: its uplink bridge and the network's bridge over the trunk eth1.
+  sh(['sh', '-s'], files.get(FILES.networkScript));
+  assert.equal(JSON.parse(sh(['ip', '-j', 'link', 'show', 'dev', 'eth1']))[0].master, bridge);
   run.exec(wire, ['ip', 'link', 'set', 'eth0', 'mtu', '9000', 'up']);
   sh(['nft', '-f', '-'], files.get(FILES.nftables));
   return { ns, wire, sh, exec: execWith(realRunner, (argv) => ['ip', 'netns', 'exec', ns, ...argv]) };
@@ -216,6 +212,26 @@ describe('nic up|down on a node', () => {
       const tap = JSON.parse(n.sh(['ip', '-j', 'link', 'show', 'dev', 'tap5']))[0];
       assert.equal(tap.master, 'brlan');
       assert.equal(tap.mtu, 9000);
+      // A record on the tap that nft disagrees with (another verdict), or none at all: the sets are read.
+      for (const alias of ['convergent f>limited', '']) {
+        n.sh(['ip', 'link', 'set', 'dev', 'tap5', 'alias', alias]);
+        const r = cli(n.ns, 'up', file, '--node', 'n1', '--nic', 'web', '--tap', 'tap5');
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(
+          state(n.sh),
+          once,
+          `with alias ${JSON.stringify(alias)}, nic up again leaves what once did`,
+        );
+      }
+      // Another guest's NIC on the same tap: nothing of web's stays.
+      const other = cli(n.ns, 'up', file, '--node', 'n1', '--nic', 'bastion', '--tap', 'tap5');
+      assert.equal(other.code, 0, other.stderr);
+      const ports = n.sh(['nft', 'list', 'table', 'bridge', 'convergent_ports']);
+      assert.doesNotMatch(ports, /52:54:00:20:00:10|172\.20\.0\.10|protected }/);
+      assert.match(ports, /"tap5" \. 52:54:00:20:00:11 \. 172\.20\.0\.11/);
+      const back = cli(n.ns, 'up', file, '--node', 'n1', '--nic', 'web', '--tap', 'tap5');
+      assert.equal(back.code, 0, back.stderr);
+      assert.deepEqual(state(n.sh), once, 'web plugged back leaves what once did');
 
       for (const [args, said] of [
         [['--nic', 'nobody', '--tap', 'tap5'], 'the spec has no guest "nobody"'],
@@ -265,7 +281,7 @@ describe('nic up|down on a node', () => {
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
-        /table bridge convergent_ports is not loaded on this node\n {2}fix: .*nft -f nftables\.conf/,
+        /table bridge convergent_ports is not loaded on this node.*\n {2}fix: .*nft -f nftables\.conf/,
       );
       assert.equal(
         JSON.parse(run.exec(ns, ['ip', '-j', 'link', 'show', 'dev', 'tap5']).stdout)[0].master,

@@ -13,6 +13,7 @@ import { elementText, linkLocal, portGuard } from '../../src/systems/cluster/fea
 import { PORTS_TABLE } from '../../src/systems/cluster/features/ports/names.ts';
 import type { Cluster } from '../../src/systems/cluster/model.ts';
 import { type Exec, NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
+import { elementsOfRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
 import { clusterSystem, readCluster } from '../../src/systems/cluster/system.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-ports-'));
@@ -43,6 +44,7 @@ const prv = cluster(
   '  private-a: { mode: private, trunk: eth1, macPrefix: "aa:00:10", subnet: 192.168.10.0/24 }\n',
   `  pa1: { node: n1, nics: [{ mac: "aa:00:10:00:00:01", address: 192.168.10.1 }] }
   pa2: { node: n1, nics: [{ mac: "aa:00:10:00:00:02", address: 192.168.10.2, spoof: allow }] }
+  pa3: { node: n1, nics: [{ mac: "aa:00:10:00:00:03", address: 192.168.10.3 }, { mac: "aa:00:10:00:00:04" }] }
 `,
 );
 
@@ -70,6 +72,7 @@ describe('ports: the table', () => {
       assert.deepEqual(
         table.sets.map((s) => [s.name, s.elements.length]),
         [
+          ['plugged', 0],
           ['port_mac', 0],
           ['port_ipv4', 0],
           ['port_ipv6', 0],
@@ -158,29 +161,75 @@ describe('ports: the elements of a NIC', () => {
     ]);
   });
 
+  test('no address: no IPv4 source on a bridged network; the MAC alone on a private one', () => {
+    const second = prv.guests.find((g) => g.name === 'pa3')?.nics[1];
+    assert.ok(second);
+    const guard = portGuard(second, prv.bridged[0], 'tap4');
+    assert.deepEqual(guard.elements.map(elementText), [
+      '{ "tap4" . aa:00:10:00:00:04 }',
+      '{ "tap4" : jump own_mac }',
+      '{ "tap4" : jump prefix_private_a }',
+    ]);
+    assert.equal(guard.antispoof, 'aa:00:10:00:00:04 (MAC only: no address on a private network)');
+    const bridged = { ...second, network: 'lan' };
+    assert.deepEqual(portGuard(bridged, lan.bridged[0], 'tap4').elements.map(elementText), [
+      '{ "tap4" . aa:00:10:00:00:04 }',
+      '{ "tap4" . aa:00:10:00:00:04 . fe80::a800:10ff:fe00:4 }',
+      '{ "tap4" : jump antispoof }',
+    ]);
+  });
+
+  test("a plug's record on the tap (its alias) names its elements again; anything else is no record", () => {
+    const web = nic(lan, 'web');
+    const pa3 = prv.guests.find((g) => g.name === 'pa3')?.nics[1];
+    assert.ok(web && pa3);
+    for (const [n, network] of [
+      [web, lan.bridged[0]],
+      [pa3, prv.bridged[0]],
+    ] as const) {
+      const { elements } = portGuard(n, network, 'tap5');
+      const record = recordOf(elements);
+      assert.ok(record && Buffer.byteLength(record) <= 255);
+      assert.deepEqual(elementsOfRecord(record, 'tap5'), elements);
+    }
+    for (const alias of [undefined, '', 'uplink to the core', 'convergent m=52:54:00:00:00:01;flush ruleset'])
+      assert.equal(elementsOfRecord(alias, 'tap5'), undefined, String(alias));
+  });
+
   test('the EUI-64 link-local address of a MAC (RFC 4291: ff:fe inserted, U/L bit flipped)', () => {
     assert.equal(linkLocal('52:54:00:12:34:56'), 'fe80::5054:ff:fe12:3456');
     assert.equal(linkLocal('02:00:00:00:00:01'), 'fe80::ff:fe00:1');
   });
 });
 
-/** A node that answers ip and nft as the kernel would for a bridge brlan, a tap and the loaded table. */
-function fakeNode(table: unknown[] | undefined, taps: Record<string, string | undefined>) {
+/**
+ * A node that answers ip and nft as the kernel would for a bridge brlan, the taps given (with their
+ * bridge) and the table's elements given (undefined: not loaded): `create element` of a tap already
+ * in `plugged` fails as nft does, and so does any nft command while the table is not loaded.
+ */
+function fakeNode(
+  table: unknown[] | undefined,
+  taps: Record<string, string | undefined>,
+  aliases: Record<string, string> = {},
+) {
   const ran: string[] = [];
+  const plugged = JSON.stringify(table ?? []).match(/"plugged","elem":\[([^\]]*)\]/)?.[1] ?? '';
   const exec: Exec = (argv, stdin) => {
     const line = argv.join(' ');
     ran.push(stdin === undefined ? line : `${line} <<${stdin}`);
     const ok = (stdout: string) => ({ status: 0, stdout, stderr: '' });
-    if (line === `nft -j list table bridge ${PORTS_TABLE}`)
-      return table
-        ? ok(JSON.stringify({ nftables: table }))
-        : { status: 1, stdout: '', stderr: 'No such file or directory' };
+    const fail = (stderr: string) => ({ status: 1, stdout: '', stderr });
+    if (argv[0] === 'nft' && !table) return fail('Error: Could not process rule: No such file or directory');
+    if (line === `nft -j list table bridge ${PORTS_TABLE}`) return ok(JSON.stringify({ nftables: table }));
+    const created = /^create element \S+ \S+ plugged \{ ("[^"]+") \}/.exec(stdin ?? '')?.[1];
+    if (created !== undefined && plugged.includes(created))
+      return fail('Error: Could not process rule: File exists');
     const dev = /^ip -j link show dev (\S+)$/.exec(line)?.[1];
     if (dev === 'brlan') return ok(JSON.stringify([{ ifname: 'brlan', mtu: 9000 }]));
     if (dev !== undefined)
       return dev in taps
-        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev] }]))
-        : { status: 1, stdout: '', stderr: 'does not exist' };
+        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev], ifalias: aliases[dev] }]))
+        : fail('does not exist');
     return ok('');
   };
   return { exec, ran };
@@ -188,6 +237,7 @@ function fakeNode(table: unknown[] | undefined, taps: Record<string, string | un
 
 const STALE = [
   { table: { family: 'bridge', name: PORTS_TABLE } },
+  { set: { name: 'plugged', elem: ['tap5', 'tap6'] } },
   {
     set: {
       name: 'port_mac',
@@ -198,15 +248,14 @@ const STALE = [
 ];
 
 describe('nic up and nic down on a node', () => {
-  test('nic up: stale elements of the tap deleted and the new ones added in one nft transaction, no rule; then the link', () => {
-    const node = fakeNode(STALE, { tap5: 'brother' });
+  test('nic up on a fresh tap: one nft transaction creating the tap in plugged and adding its elements, nothing read, no rule', () => {
+    const node = fakeNode([{ table: { family: 'bridge', name: PORTS_TABLE } }], { tap5: undefined });
     const plugged = nicUp(node.exec, lan, 'n1', 'web', 'tap5');
-    assert.equal(plugged.cleared, 2);
-    const changes = node.ran.filter((l) => !l.includes(' -j '));
-    assert.deepEqual(changes, [
-      'ip link set dev tap5 nomaster',
-      `nft -f - <<delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
-delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+    assert.equal(plugged.cleared, 0);
+    assert.deepEqual(node.ran, [
+      'ip -j link show dev tap5',
+      'ip -j link show dev brlan',
+      `nft -f - <<create element bridge ${PORTS_TABLE} plugged { "tap5" }
 add element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:20:00:10 }
 add element bridge ${PORTS_TABLE} port_ipv4 { "tap5" . 52:54:00:20:00:10 . 172.20.0.10 }
 add element bridge ${PORTS_TABLE} port_ipv6 { "tap5" . 52:54:00:20:00:10 . fe80::5054:ff:fe20:10 }
@@ -214,11 +263,50 @@ add element bridge ${PORTS_TABLE} port_ipv6 { "tap5" . 52:54:00:20:00:10 . 2001:
 add element bridge ${PORTS_TABLE} from_guest { "tap5" : jump antispoof }
 add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
 `,
-      'ip link set dev tap5 mtu 9000 master brlan up',
+      'ip link set dev tap5 mtu 9000 master brlan alias convergent m=52:54:00:20:00:10 4=52:54:00:20:00:10,172.20.0.10 6=52:54:00:20:00:10,fe80::5054:ff:fe20:10 6=52:54:00:20:00:10,2001:db8::10 f>antispoof p>protected up',
     ]);
     assert.equal(
       plugged.line,
       'nic web:0 on tap5: bridge brlan mtu 9000, anti-spoofing 52:54:00:20:00:10 172.20.0.10 2001:db8::10, profile protected',
+    );
+  });
+
+  test('nic up on a tap still plugged: its stale elements deleted and the new ones added in one transaction', () => {
+    const node = fakeNode(STALE, { tap5: 'brother' });
+    const plugged = nicUp(node.exec, lan, 'n1', 'router', 'tap5');
+    assert.equal(plugged.cleared, 2);
+    const changes = node.ran.filter((l) => !l.includes(' -j ')).slice(1);
+    assert.deepEqual(changes, [
+      `nft -f - <<delete element bridge ${PORTS_TABLE} plugged { "tap5" }
+delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
+`,
+      'ip link set dev tap5 nomaster',
+      'ip link set dev tap5 mtu 9000 master brlan alias convergent p>limited up',
+    ]);
+  });
+
+  test('nic up on a tap plugged before, with its record: the recorded elements removed and the new added, nothing read', () => {
+    const record = 'convergent m=52:54:00:99:99:99 f>antispoof';
+    const node = fakeNode(STALE, { tap5: 'brlan' }, { tap5: record });
+    const plugged = nicUp(node.exec, lan, 'n1', 'router', 'tap5');
+    assert.equal(plugged.cleared, 2);
+    assert.ok(!node.ran.some((l) => l.startsWith('nft -j list')), 'no set read');
+    const [, , , alias, again] = node.ran;
+    assert.equal(alias, `ip link set dev tap5 alias ${record} p>limited`);
+    assert.equal(
+      again,
+      `nft -f - <<add element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+add element bridge ${PORTS_TABLE} from_guest { "tap5" : jump antispoof }
+delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+delete element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
+`,
     );
   });
 
@@ -249,7 +337,7 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });
     assert.equal(done.line, 'nic down tap5 on n1: 2 elements removed, out of bridge brlan');
-    assert.ok(node.ran.includes('ip link set dev tap5 nomaster'));
+    assert.ok(node.ran.includes('ip link set dev tap5 nomaster alias '));
     assert.ok(!node.ran.some((l) => l.includes('tap6')), "another tap's elements stay");
     const gone = nicDown(fakeNode(undefined, {}).exec, lan, 'n1', 'tap5', { localOnly: false });
     assert.equal(gone.line, 'nic down tap5 on n1: 0 elements removed, tap5 is gone');

@@ -95,9 +95,11 @@ export const NetworkSchema = z.strictObject({
   bridge: ifname
     .optional()
     .describe(
-      'The bridge on every node: guestbr0 (gateway), vlan<VLAN> (bridged), prv0 (private by MAC prefix), <pool prefix>N (private from a pool) when left out',
+      'The bridge on every node: guestbr0 (gateway), vlan<VLAN> (bridged; named as the network when untagged), prv0 (private by MAC prefix), <pool prefix>N (private from a pool) when left out',
     ),
-  subnet: prefix.describe("The guests' subnet"),
+  subnet: prefix.describe(
+    "The guests' subnet: apart from the uplink's and every gateway or bridged network's; private networks, which nothing routes, may share one",
+  ),
   gateway: ipv4
     .optional()
     .describe(

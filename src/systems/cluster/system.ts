@@ -88,7 +88,12 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'proxy-from-anycast': (c) => c.proxies.length > 0,
   'ctsync-bridge-netfilter': (c) => forwardWith(c, 'ctsync'),
   'anycast-arp-leak': (c) => c.networks.some((n) => n.pipes.length > 0),
-  'no-antispoof': (c) => c.guests.some((g) => g.nics.some((n) => n.mac !== undefined && n.spoof === 'drop')),
+  'no-antispoof': (c) =>
+    c.guests.some((g) =>
+      g.nics.some(
+        (n) => n.mac !== undefined && n.spoof === 'drop' && c.bridged.some((b) => b.name === n.network),
+      ),
+    ),
   'private-forward-only': (c) =>
     c.guests.some((g) =>
       g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
