@@ -30,7 +30,9 @@ const nicOf = (spec: ClusterSpec, ref: HostRef): SpecNic | undefined =>
 export function routedFromUpstream(spec: ClusterSpec, ref: HostRef): boolean {
   const network = nicOf(spec, ref)?.network;
   const n = network === undefined ? undefined : spec.networks[network];
-  return n?.mode === 'bridged' && n.gateway !== undefined;
+  // A NIC without a known network is reported where it is written, not again by each check.
+  if (n === undefined) return true;
+  return n.mode === 'bridged' && n.gateway !== undefined;
 }
 
 /** multicast and broadcast: from a guest with a NIC on the network, or a node; garp: guest to guest. */
