@@ -174,7 +174,11 @@ export async function runChecks(
   const full = arpTableFulls() - fullBefore;
   const overflow = full > 0 ? overflowProblem(full, arpTableLimit()) : undefined;
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
-  const nodeOfMac = new Map(Object.entries(state.uplinkMacs));
+  // A bridged network's guest meets the upstream itself: its flows are seen at its own MAC.
+  const nodeOfMac = new Map([
+    ...Object.entries(state.uplinkMacs),
+    ...lab.topology.nics.flatMap((n) => (n.nic.mac ? [[n.nic.mac, n.guest.name] as const] : [])),
+  ]);
 
   const results: CheckResult[] = [];
   let investigated = 0;
