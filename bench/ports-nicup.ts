@@ -1,0 +1,27 @@
+// Times the `nic up` core on a node, run there (bench/ports.bench.ts starts it in the node's
+// namespace): ROUNDS rounds of nic down, nic up of the now empty tap, nic up again of the same tap.
+//   usage: ports-nicup.ts SPEC NODE GUEST TAP ROUNDS   prints {"up": [ms], "again": [ms], "down": [ms]}
+// The spec is read once, before the clock runs: the CLI reads it on every call (the bench times that
+// separately). Commands run through wideRunner (ports-lab.ts), without node's 1 MiB output limit.
+import { performance } from 'node:perf_hooks';
+import { execWith, nicDown, nicUp } from '../src/systems/cluster/nic/index.ts';
+import { readCluster } from '../src/systems/cluster/system.ts';
+import { wideRunner } from './ports-lab.ts';
+
+const [file, node, guest, tap, rounds] = process.argv.slice(2);
+if (!file || !node || !guest || !tap || !rounds)
+  throw new Error('usage: ports-nicup.ts SPEC NODE GUEST TAP ROUNDS');
+const cluster = readCluster(file);
+const exec = execWith(wideRunner);
+const times = { up: [] as number[], again: [] as number[], down: [] as number[] };
+const timed = (into: number[], f: () => void) => {
+  const t = performance.now();
+  f();
+  into.push(performance.now() - t);
+};
+for (let i = 0; i < Number(rounds); i++) {
+  timed(times.down, () => nicDown(exec, cluster, node, tap, { localOnly: false }));
+  timed(times.up, () => nicUp(exec, cluster, node, guest, tap));
+  timed(times.again, () => nicUp(exec, cluster, node, guest, tap));
+}
+process.stdout.write(`${JSON.stringify(times)}\n`);
