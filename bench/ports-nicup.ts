@@ -1,10 +1,13 @@
 // Times the `nic up` core on a node, run there (bench/ports.bench.ts starts it in the node's
 // namespace): ROUNDS rounds of nic down, nic up of the now empty tap, nic up again of the same tap.
-//   usage: ports-nicup.ts SPEC NODE GUEST TAP ROUNDS   prints {"up": [ms], "again": [ms], "down": [ms]}
+//   usage: ports-nicup.ts SPEC NODE GUEST TAP ROUNDS
+//   prints {"up": [ms], "again": [ms], "down": [ms], "upParts": {"nft -j list": [ms], ...}}: upParts
+//   splits each fresh nic up by the commands it ran (their first words), "rest" being the core's own
+//   work (finding the NIC, parsing what nft listed).
 // The spec is read once, before the clock runs: the CLI reads it on every call (the bench times that
 // separately). Commands run through wideRunner (ports-lab.ts), without node's 1 MiB output limit.
 import { performance } from 'node:perf_hooks';
-import { execWith, nicDown, nicUp } from '../src/systems/cluster/nic/index.ts';
+import { type Exec, execWith, nicDown, nicUp } from '../src/systems/cluster/nic/index.ts';
 import { readCluster } from '../src/systems/cluster/system.ts';
 import { wideRunner } from './ports-lab.ts';
 
@@ -12,9 +15,20 @@ const [file, node, guest, tap, rounds] = process.argv.slice(2);
 if (!file || !node || !guest || !tap || !rounds)
   throw new Error('usage: ports-nicup.ts SPEC NODE GUEST TAP ROUNDS');
 const cluster = readCluster(file);
-const exec = execWith(wideRunner);
+const run = execWith(wideRunner);
+/** ms per command of the call under way, by the command's first words. */
+let parts = new Map<string, number>();
+const exec: Exec = (argv, stdin) => {
+  const t = performance.now();
+  const r = run(argv, stdin);
+  const what = argv.slice(0, argv[1]?.startsWith('-') ? 3 : 2).join(' ');
+  parts.set(what, (parts.get(what) ?? 0) + performance.now() - t);
+  return r;
+};
 const times = { up: [] as number[], again: [] as number[], down: [] as number[] };
+const upParts: Record<string, number[]> = {};
 const timed = (into: number[], f: () => void) => {
+  parts = new Map();
   const t = performance.now();
   f();
   into.push(performance.now() - t);
@@ -22,6 +36,9 @@ const timed = (into: number[], f: () => void) => {
 for (let i = 0; i < Number(rounds); i++) {
   timed(times.down, () => nicDown(exec, cluster, node, tap, { localOnly: false }));
   timed(times.up, () => nicUp(exec, cluster, node, guest, tap));
+  const total = times.up.at(-1) as number;
+  parts.set('rest', total - [...parts.values()].reduce((a, b) => a + b, 0));
+  for (const [what, ms] of parts) (upParts[what] ??= []).push(ms);
   timed(times.again, () => nicUp(exec, cluster, node, guest, tap));
 }
-process.stdout.write(`${JSON.stringify(times)}\n`);
+process.stdout.write(`${JSON.stringify({ ...times, upParts })}\n`);

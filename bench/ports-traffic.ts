@@ -1,7 +1,7 @@
 // The traffic of bench/ports.bench.ts, from guest a to guest b across the node's bridge: new TCP
 // connections to b's port 22 (connrate.py; b is `limited`, which lets new TCP to 22 in) and 64-byte
 // UDP frames from a's port 53 (udpflood.py; a `limited` or `protected` port lets UDP from 53 in).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PYTHON } from '../src/lab/agent.ts';
 import { inNs, type PortsLab, rxPackets } from './ports-lab.ts';
@@ -127,4 +127,23 @@ export async function ppsRun(lab: PortsLab, senders: number, seconds: number): P
 export async function spoofRun(lab: PortsLab, source: string): Promise<{ sent: number; received: number }> {
   const r = await flood(lab, 1, 0.2, source);
   return { sent: r.sent, received: r.received };
+}
+
+/**
+ * The generator alone: `senders` udpflood.py raw processes in a's namespace sending the same frames
+ * on a veth whose peer is down, which drops each at once; frames a second, all senders together. What the
+ * bridge path delivers is to be compared with it: the path's cost is what the generator loses.
+ */
+export async function generatorAlone(lab: PortsLab, senders: number, seconds: number): Promise<number> {
+  const ns = lab.ns(CLIENT);
+  if (spawnSync('ip', ['-n', ns, 'link', 'show', 'gen0']).status !== 0)
+    // This kernel has no dummy devices: a veth whose peer stays down drops each frame at once.
+    inNs(ns, ['ip', 'link', 'add', 'gen0', 'up', 'type', 'veth', 'peer', 'name', 'gen1']);
+  const argv = [PYTHON, UDPFLOOD, 'raw', 'gen0', client.mac, server.mac, client.address, server.address];
+  const runs = await Promise.all(
+    Array.from({ length: senders }, () =>
+      labClient(hosts(lab), CLIENT, [...argv, String(DNS_PORT), String(SINK_PORT), String(seconds)], 60_000),
+    ),
+  );
+  return runs.reduce((n, r) => n + (JSON.parse(r.stdout) as { per_second: number }).per_second, 0);
 }

@@ -33,7 +33,15 @@ import { readCluster } from '../src/systems/cluster/system.ts';
 import { buildPortsLab, inNs, type PortsLab, plainPlug, portElements, ruleCount } from './ports-lab.ts';
 import { bundleCli, type CliTimes, cliTimes, nicUpTimes, plugGuarded, plugOthers } from './ports-plug.ts';
 import { CLIENT, OWN, PROBE, portsSpec, SERVER } from './ports-spec.ts';
-import { type ConnRun, connRun, type PpsRun, ppsRun, spoofRun, startServers } from './ports-traffic.ts';
+import {
+  type ConnRun,
+  connRun,
+  generatorAlone,
+  type PpsRun,
+  ppsRun,
+  spoofRun,
+  startServers,
+} from './ports-traffic.ts';
 import { SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
   json,
@@ -148,7 +156,11 @@ const spread = (xs: readonly number[]) =>
 const cliText = (c: CliTimes) =>
   c.failed !== undefined ? `FAILED (${c.failed})` : `${ms(c.times).padStart(10)}  ${spread(c.times)}`;
 
-function report(built: readonly Built[], nicUp: { large: NicUpFigures; small: NicUpFigures }): void {
+function report(
+  built: readonly Built[],
+  nicUp: { large: NicUpFigures; small: NicUpFigures },
+  generator: readonly number[],
+): void {
   const [small, large, base] = built as [Built, Built, Built];
   out('');
   out(
@@ -173,6 +185,11 @@ function report(built: readonly Built[], nicUp: { large: NicUpFigures; small: Ni
     ];
     out(`  ${b.spec.label.padEnd(6)} ${b.spec.what.padEnd(16)} ${cells.join(' ')}`);
   }
+  const gen = median(generator);
+  const best = Math.max(...built.map((b) => median(b.pps.map((p) => p.perSecond))));
+  out(
+    `  generator alone        ${Math.round(gen).toString().padStart(31)}  (the same senders onto a veth whose peer is down, in a's namespace; the fastest lab delivers ${(best / gen).toFixed(2)} of it)`,
+  );
   const line = (name: string, a: Built, b: Built, target: boolean) => {
     const c = ratio(a, b, connOf);
     const p = ratio(a, b, ppsOf);
@@ -198,6 +215,11 @@ function report(built: readonly Built[], nicUp: { large: NicUpFigures; small: Ni
   out(
     `  core up (fresh tap)   ${ms(l.core.up).padStart(10)}  ${spread(l.core.up)}  target < ${TARGET_NICUP_MS} ms: ${met(upMs < TARGET_NICUP_MS)}`,
   );
+  out(
+    `    of which          ${Object.entries(l.core.upParts)
+      .map(([what, xs]) => `${what} ${ms(xs)}`)
+      .join(', ')}`,
+  );
   out(`  core up again         ${ms(l.core.again).padStart(10)}  ${spread(l.core.again)}`);
   out(`  core down             ${ms(l.core.down).padStart(10)}  ${spread(l.core.down)}`);
   out(`  CLI nic up            ${cliText(l.cli.nicUp)}`);
@@ -211,7 +233,7 @@ function report(built: readonly Built[], nicUp: { large: NicUpFigures; small: Ni
   );
   if (json)
     process.stdout.write(
-      `${JSON.stringify({ machine, rounds: ROUNDS, labs: built.map(figuresOf), ratios, nicUp }, null, 2)}\n`,
+      `${JSON.stringify({ machine, rounds: ROUNDS, labs: built.map(figuresOf), generator, ratios, nicUp }, null, 2)}\n`,
     );
 }
 
@@ -258,6 +280,7 @@ try {
 
   const cli = await bundleCli();
   removes.push(cli.remove);
+  const generator: number[] = [];
   const nicUp = { large: await nicUpFigures(large, cli.file), small: await nicUpFigures(small, cli.file) };
   others.push(otherNamespaces());
 
@@ -265,12 +288,13 @@ try {
     const order = built.map((_, i) => built[(i + round) % built.length] as Built);
     for (const b of order) b.conn.push(await connRun(b.lab, CONN_CLIENTS, CONN_SECONDS));
     for (const b of order) b.pps.push(await ppsRun(b.lab, SENDERS, PPS_SECONDS));
+    generator.push(await generatorAlone(base.lab, SENDERS, PPS_SECONDS));
     note(
       `round ${round + 1}/${ROUNDS}: ${built.map((b) => `${b.spec.label} ${connOf(b, round).toFixed(0)} conn/s ${count(Math.round(ppsOf(b, round)))} pps`).join(', ')}`,
     );
   }
   others.push(otherNamespaces());
-  report(built, nicUp);
+  report(built, nicUp, generator);
   warnOthers(others);
   out(`(${Math.round((Date.now() - started) / 1000)} s in all)`);
 } finally {
