@@ -147,3 +147,13 @@ export async function generatorAlone(lab: PortsLab, senders: number, seconds: nu
   );
   return runs.reduce((n, r) => n + (JSON.parse(r.stdout) as { per_second: number }).per_second, 0);
 }
+
+/**
+ * What becomes of a new TCP connection from a to b:80, which b's `limited` profile does not let in:
+ * "dropped" (no answer within 0.5 s), "refused" (b's RST: nothing filtered it) or "connected".
+ */
+export function profileCheck(lab: PortsLab): 'dropped' | 'refused' | 'connected' {
+  const script = `exec 3<>/dev/tcp/${server.address}/80`;
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns(CLIENT), 'timeout', '0.5', 'bash', '-c', script]);
+  return r.status === 124 ? 'dropped' : r.status === 0 ? 'connected' : 'refused';
+}

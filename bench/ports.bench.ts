@@ -39,6 +39,7 @@ import {
   generatorAlone,
   type PpsRun,
   ppsRun,
+  profileCheck,
   spoofRun,
   startServers,
 } from './ports-traffic.ts';
@@ -277,6 +278,12 @@ try {
   for (const s of spoof)
     if ((s.label === 'base') === s.received < s.sent / 2)
       throw new Error(`guard check: ${s.label} let ${s.received} of ${s.sent} spoofed frames through`);
+  // And b's profile: new TCP to 80 is not among what `limited` lets in.
+  const profile = built.map((b) => ({ label: b.spec.label, fate: profileCheck(b.lab) }));
+  out(`profile check, new TCP from a to b:80: ${profile.map((p) => `${p.label} ${p.fate}`).join(', ')}`);
+  for (const p of profile)
+    if ((p.label === 'base') === (p.fate === 'dropped'))
+      throw new Error(`profile check: new TCP to b:80 ${p.fate} in ${p.label}`);
 
   const cli = await bundleCli();
   removes.push(cli.remove);
