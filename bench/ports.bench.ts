@@ -259,7 +259,7 @@ try {
     const t = performance.now();
     const b = await build(run, spec, removes);
     built.push(b);
-    note(`${spec.label}: ${spec.what}, up in ${((performance.now() - t) / 1000).toFixed(1)} s (${b.setup})`);
+    note(`${spec.label}: ${spec.what}, up in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   const [small, large, base] = built as [Built, Built, Built];
   const bridgeNf = inNs(large.lab.node, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables']).trim();
