@@ -10,6 +10,7 @@ import type {
   ConntrackdPlan,
   FaultDescriptions,
   HostPlan,
+  LinkPlan,
   ProxyPlan,
   RoutePlan,
   SysctlPlan,
@@ -19,6 +20,7 @@ import type {
 export type TableDraft = TableBuilder;
 
 export class PlanBuilder {
+  readonly links: LinkPlan[] = [];
   readonly bridges: BridgePlan[] = [];
   readonly addresses: AddressPlan[] = [];
   readonly routes: RoutePlan[] = [];
@@ -62,6 +64,7 @@ export class PlanBuilder {
       faults: Object.keys(faults),
       faultDescriptions: faults,
       node: this.node,
+      links: this.links,
       bridges: this.bridges,
       addresses: this.addresses,
       routes: this.routes,

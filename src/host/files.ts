@@ -8,6 +8,11 @@ import type { FaultDescriptions } from './plan.ts';
 
 export const FILES = {
   nftables: 'nftables.conf',
+  /** A cluster node's links, addresses and routes: a re-runnable sh script (host/network-script.ts). */
+  networkScript: 'network.sh',
+  /** The same for ifupdown, for /etc/network/interfaces.d/ (host/ifupdown.ts). */
+  interfaces: 'interfaces.d/convergent',
+  /** The CGNAT router's `ip -batch` file (systems/cgnat/compile/links.ts). */
   ipBatch: 'network.ip',
   sysctl: 'sysctl.d/90-convergent.conf',
   modules: 'modules-load.d/convergent.conf',

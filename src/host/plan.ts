@@ -2,9 +2,49 @@
 // read it too. Each item carries `source`, the spec path it came from, printed as a comment.
 import type { Ruleset } from '../nft/tree.ts';
 
+/**
+ * A link of the node's own, parents before what sits on them: a NIC (it exists: only its MTU is
+ * set), a bond over NICs, or a VLAN subinterface of either.
+ */
+export type LinkPlan = NicPlan | BondPlan | VlanPlan;
+
+export interface NicPlan {
+  readonly kind: 'nic';
+  readonly name: string;
+  readonly mtu?: number;
+  readonly source: string;
+}
+
+export interface BondPlan {
+  readonly kind: 'bond';
+  readonly name: string;
+  readonly mtu?: number;
+  readonly mode: 'active-backup' | '802.3ad';
+  /** Link monitoring interval in ms. */
+  readonly miimon: number;
+  /** active-backup: the slave that carries the traffic whenever its link is up. */
+  readonly primary?: string;
+  /** 802.3ad: how flows are spread over the slaves. */
+  readonly xmitHashPolicy?: string;
+  readonly slaves: readonly string[];
+  readonly source: string;
+}
+
+export interface VlanPlan {
+  readonly kind: 'vlan';
+  readonly name: string;
+  readonly mtu?: number;
+  /** The NIC or bond carrying the tagged frames. */
+  readonly parent: string;
+  readonly id: number;
+  readonly source: string;
+}
+
 export interface BridgePlan {
   readonly name: string;
   readonly mac?: string;
+  /** Set explicitly (guest taps take it); the kernel's (the smallest port's) when undefined. */
+  readonly mtu?: number;
   readonly stp: boolean;
   /** STP forward delay in seconds (kernel default when undefined). */
   readonly forwardDelay?: number;
@@ -68,6 +108,8 @@ export interface ConntrackdPlan {
 export interface HostPlan {
   readonly cluster: string;
   readonly node: string;
+  /** The node's NICs, bonds and VLANs, in bring-up order; bridges come after them. */
+  readonly links: readonly LinkPlan[];
   readonly bridges: readonly BridgePlan[];
   /** In order: the first address of a device on a subnet is its primary address. */
   readonly addresses: readonly AddressPlan[];

@@ -7,7 +7,6 @@ import type { SpecKind, SpecKinds } from './kind.ts';
 import { type LocatedProblem, type Problem, SpecError, type SpecPath } from './problem.ts';
 import { namesAt } from './schema-walk.ts';
 import { SourceMap } from './source.ts';
-import { readSpecText } from './text.ts';
 
 /** A spec file read and schema-checked: its kind, what the kind's schema gave, where each value is. */
 export interface LoadedSpec<Input = unknown> {

@@ -31,6 +31,9 @@ interface Requirement {
   readonly find: () => string | undefined;
 }
 
+/** ifenslave is no command: a hook ifupdown runs before it brings a bond up. */
+const IFENSLAVE = '/etc/network/if-pre-up.d/ifenslave';
+
 const tool = (pkg: string, what: string): Requirement => ({ package: pkg, for: what, find: () => undefined });
 
 /** Everything any lab or benchmark runs, keyed by the name a user sees. */
@@ -59,6 +62,14 @@ export const REQUIREMENTS = {
     package: 'linux-image-amd64',
     for: 'the VM lab boots an installed Debian kernel',
     find: () => installedKernels().at(-1)?.version,
+  },
+  // The VM test of interfaces.d/convergent runs the real ifup (test/vm/ifupdown.test.ts).
+  ifup: tool('ifupdown', 'bringing a node up from interfaces.d/convergent (ifup -a), in the VM test'),
+  brctl: tool('bridge-utils', "ifupdown's bridge-ports options, in the same test"),
+  ifenslave: {
+    package: 'ifenslave',
+    for: "ifupdown's bond-* options, in the same test",
+    find: () => (existsSync(IFENSLAVE) ? IFENSLAVE : undefined),
   },
   'static busybox': {
     package: 'busybox-static',

@@ -1,5 +1,6 @@
 // The rendered files load, unchanged, into a scratch network namespace with the node's interfaces:
-// `ip -batch`, `sysctl -p`, `nft -c -f`, then `nft -f` twice; other software's tables survive.
+// `sh network.sh`, `sysctl -p`, `nft -c -f`, then `nft -f` twice; other software's tables survive.
+// Nodes with bonds or VLANs of their own load in the VM (test/vm/ifupdown.test.ts): this kernel has neither.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +18,11 @@ import { needsRoot } from '../support/root.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-load-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The interfaces the rendered files expect to exist already: uplink ports and pipes. */
+/** The interfaces the rendered files expect to exist already: NICs, uplink ports and pipes. */
 function hardware(plan: HostPlan): string[] {
-  return plan.bridges.flatMap((b) => b.ports);
+  const made = new Set(plan.links.filter((l) => l.kind !== 'nic').map((l) => l.name));
+  const nics = plan.links.filter((l) => l.kind === 'nic').map((l) => l.name);
+  return [...new Set([...nics, ...plan.bridges.flatMap((b) => b.ports)])].filter((p) => !made.has(p));
 }
 
 function ok(r: { code: number; stderr: string }, what: string): void {
@@ -28,7 +31,9 @@ function ok(r: { code: number; stderr: string }, what: string): void {
 
 describe('render: files load into a namespace unchanged', () => {
   for (const file of clusterExamples()) {
-    for (const plan of compileCluster(readCluster(file))) {
+    for (const plan of compileCluster(readCluster(file)).filter((p) =>
+      p.links.every((l) => l.kind === 'nic'),
+    )) {
       test(`${exampleName(file)} ${plan.node}`, (t) => {
         if (!needsRoot(t)) return;
         const dir = join(scratch, exampleName(file), plan.node);
@@ -45,7 +50,7 @@ describe('render: files load into a namespace unchanged', () => {
               `veth ${port}`,
             );
           });
-          ok(run.exec(ns, ['ip', '-batch', join(dir, FILES.ipBatch)]), 'ip -batch');
+          ok(run.exec(ns, ['sh', join(dir, FILES.networkScript)]), 'sh network.sh');
           ok(run.exec(ns, ['sysctl', '-p', join(dir, FILES.sysctl)]), 'sysctl -p');
           ok(run.exec(ns, ['nft', '-c', '-f', join(dir, FILES.nftables)]), 'nft -c -f');
 

@@ -57,7 +57,8 @@ describe('cli', () => {
     const r = convergent('render', part4, '--node', 'node2');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^==> node2\/nftables\.conf <==\n#!\/usr\/sbin\/nft -f/);
-    assert.match(r.stdout, /==> node2\/network\.ip <==/);
+    assert.match(r.stdout, /==> node2\/network\.sh <==\n#!\/bin\/sh/);
+    assert.match(r.stdout, /==> node2\/interfaces\.d\/convergent <==/);
     assert.match(r.stdout, /==> node2\/sysctl\.d\/90-convergent\.conf <==/);
     assert.doesNotMatch(r.stdout, /node1\//);
   });

@@ -1,6 +1,6 @@
 // convergent nic down FILE --node N --tap TAP [--local-only]: unplug a guest's tap (F21).
 import type { Command } from '@commander-js/extra-typings';
-import { execWith, nicDown } from '../../systems/cluster/nic/index.ts';
+import { hostExec, nicDown } from '../../systems/cluster/nic/index.ts';
 import { readCluster } from '../../systems/cluster/system.ts';
 import { action } from '../errors.ts';
 import { reportNic } from './report.ts';
@@ -23,7 +23,7 @@ export function nicDownCommand(nic: Command): void {
       action((file, options) => {
         const cluster = readCluster(file);
         try {
-          const done = nicDown(execWith(), cluster, options.node, options.tap, {
+          const done = nicDown(hostExec, cluster, options.node, options.tap, {
             localOnly: options.localOnly === true,
           });
           process.stdout.write(`${done.line}\n`);

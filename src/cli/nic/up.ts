@@ -1,6 +1,6 @@
 // convergent nic up FILE --node N --nic GUEST[:INDEX] --tap TAP: plug a guest's tap (F21).
 import type { Command } from '@commander-js/extra-typings';
-import { execWith, nicUp } from '../../systems/cluster/nic/index.ts';
+import { hostExec, nicUp } from '../../systems/cluster/nic/index.ts';
 import { readCluster } from '../../systems/cluster/system.ts';
 import { action } from '../errors.ts';
 import { reportNic } from './report.ts';
@@ -19,7 +19,7 @@ export function nicUpCommand(nic: Command): void {
       action((file, options) => {
         const cluster = readCluster(file);
         try {
-          const plugged = nicUp(execWith(), cluster, options.node, options.nic, options.tap);
+          const plugged = nicUp(hostExec, cluster, options.node, options.nic, options.tap);
           process.stdout.write(`${plugged.line}\n`);
         } catch (err) {
           reportNic('up', err);

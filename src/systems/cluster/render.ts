@@ -2,7 +2,8 @@
 // plan gives byte-identical files (no dates, no absolute paths).
 
 import { FILES, nftablesFile, type RenderedFile } from '../../host/files.ts';
-import { renderIpBatch } from '../../host/ip.ts';
+import { renderInterfaces } from '../../host/ifupdown.ts';
+import { renderNetworkScript } from '../../host/network-script.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { FEATURES } from './features/index.ts';
@@ -19,13 +20,24 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
         : 'Owns only the tables named "convergent"; other tables on the host are left as they are.',
     ),
     {
-      path: FILES.ipBatch,
+      path: FILES.networkScript,
       chunks: [
-        renderIpBatch(plan, [
+        renderNetworkScript(plan, [
           who,
-          'Links, addresses and routes for bring-up: ip -batch network.ip',
-          'Ports (uplink ports, cluster pipes) must exist first. "address/route replace" can be re-run;',
-          '"link add" reports "File exists" for a bridge that is already there.',
+          `Links, addresses and routes for bring-up: sh ${FILES.networkScript} (or ${FILES.interfaces} with ifupdown, not both).`,
+          'Re-runnable: it creates what is missing and sets the rest, so a second run changes nothing.',
+          'Ports that are neither a NIC, bond nor VLAN of the spec (cluster pipes) must exist first.',
+        ]),
+      ],
+    },
+    {
+      path: FILES.interfaces,
+      chunks: [
+        renderInterfaces(plan, [
+          who,
+          `The same links, addresses and routes as ${FILES.networkScript}, for ifupdown (Debian, Proxmox, Ganeti):`,
+          'copy it to /etc/network/interfaces.d/convergent (interfaces says "source /etc/network/interfaces.d/*"),',
+          'then ifup -a. Bonds need ifenslave, bridges bridge-utils (it creates a missing port named PARENT.ID).',
         ]),
       ],
     },
@@ -34,7 +46,7 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
       chunks: [
         renderSysctl(plan, [
           who,
-          'Apply after network.ip (per-interface keys need the interfaces): sysctl -p <this file>',
+          `Apply after ${FILES.networkScript} (per-interface keys need the interfaces): sysctl -p <this file>`,
         ]),
       ],
     },

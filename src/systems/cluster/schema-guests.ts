@@ -15,7 +15,11 @@ const networkName = specName(
 ).describe('network name');
 
 export const NicSchema = z.strictObject({
-  network: networkName.optional().describe("The NIC's network; may be left out when there is only one"),
+  network: networkName
+    .optional()
+    .describe(
+      "The NIC's network; may be left out when there is only one. Forwards and proxies reach a guest whose NIC 0 is on a gateway network",
+    ),
   mac: macAddress()
     .optional()
     .describe(
@@ -23,7 +27,9 @@ export const NicSchema = z.strictObject({
     ),
   address: ipv4Address('10.5.5.201')
     .optional()
-    .describe("The NIC's IPv4 address; without one, no IPv4 source passes its port"),
+    .describe(
+      "The NIC's IPv4 address, inside its network's subnet (NIC 0 needs one); without one, no IPv4 source passes its port",
+    ),
   address6: ipv6Address('2001:db8:104::10')
     .optional()
     .describe("The NIC's IPv6 address; its link-local address (EUI-64 of the MAC) passes as well"),

@@ -33,7 +33,7 @@ export const UplinkPortsSchema = z.strictObject({
   ports: z
     .array(ifname)
     .describe(
-      'Physical interfaces enslaved to the uplink bridge, e.g. [eth0]. Empty: the bridge exists already.',
+      "The uplink bridge's ports: one NIC, or a bond of several (two NICs side by side loop: bond them), e.g. [eth0] or [bond0]. Empty: the bridge exists already.",
     )
     .default([]),
 });
@@ -42,7 +42,10 @@ export const UplinkSchema = z.strictObject({
   subnet: prefix.describe("The uplink segment the nodes' public addresses live in"),
   gateway: ipv4.describe('The upstream router on the uplink segment (default route of every node)'),
   bridge: ifname.describe('Default uplink bridge name on every node, e.g. xenbr0').default('xenbr0'),
-  ports: z.array(ifname).describe('Default ports of the uplink bridge, e.g. [eth0]').default([]),
+  ports: z
+    .array(ifname)
+    .describe('Default ports of the uplink bridge: one NIC or a bond, e.g. [eth0] or [bond0]')
+    .default([]),
 });
 
 export const NodeSchema = z.strictObject({
@@ -105,21 +108,27 @@ export const NetworkSchema = z.strictObject({
     .describe("gateway: each node's own (primary) address on the guest bridge, e.g. { node1: 10.5.5.251 }"),
   trunk: ifname
     .optional()
-    .describe('bridged and private: the NIC or bond carrying the network between the nodes, e.g. bond0'),
+    .describe(
+      'bridged and private: the NIC or bond carrying the network between the nodes (declared under interfaces: or an uplink port), e.g. bond0',
+    ),
   vlan: vlanId
     .optional()
     .describe(
       'bridged and private: the VLAN on the trunk (the bridge holds <trunk>.<vlan>); untagged when left out',
     ),
-  mtu: mtu.optional().describe("The bridge's MTU, which guest taps take; the trunk's when left out"),
+  mtu: mtu
+    .optional()
+    .describe("The bridge's MTU, which guest taps take; at most the trunk's, and the trunk's when left out"),
   macPrefix: z
     .string()
     .regex(/^[0-9a-f][26ae]:[0-9a-f]{2}:[0-9a-f]0$/, {
       error:
-        'macPrefix is the first 20 bits of a locally administered MAC as three octets ending in 0, e.g. "aa:00:10" (mask ff:ff:f0:00:00:00)',
+        'macPrefix is the first 20 bits of a locally administered MAC (mask ff:ff:f0:00:00:00): three octets, the last ending in 0, e.g. "aa:00:10"',
     })
     .optional()
-    .describe("private: the MAC prefix (mask ff:ff:f0:00:00:00) of this network's guests on a shared bridge"),
+    .describe(
+      "private: the MAC prefix (mask ff:ff:f0:00:00:00) of this network's guests on a shared bridge; every NIC's MAC lies in it, and no other network has it",
+    ),
   pool: name('pool').optional().describe('private: take a bridge and VLAN from this pool of vlanPools'),
   slot: wholeNumber({
     expected: "slot is a whole number from 1 to the pool's size",

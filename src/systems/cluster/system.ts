@@ -38,18 +38,40 @@ function read(loaded: Loaded<ClusterSpec>): Cluster {
 /** A cluster spec, checked and resolved; a CGNAT spec is an error located at its kind. */
 export const readCluster = (file: string): Cluster => read(loadSpecFileOf(file, clusterKind));
 
+/** "4 networks (2 bridged, 2 private)": every mode counted; gateway networks alone need no words. */
+function describeNetworks(c: Cluster): string {
+  const modes = [
+    ['gateway', c.networks.length],
+    ['bridged', c.bridged.filter((n) => n.mode === 'bridged').length],
+    ['private', c.bridged.filter((n) => n.mode === 'private').length],
+  ] as const;
+  const all = plural(c.networks.length + c.bridged.length, 'network');
+  const present = modes.filter(([, n]) => n > 0);
+  if (c.bridged.length === 0) return all;
+  if (present.length === 1) return `${all} (${present[0]?.[0]})`;
+  return `${all} (${present.map(([mode, n]) => `${n} ${mode}`).join(', ')})`;
+}
+
+/** "4 guests (8 NICs)": the NICs when a guest has more than one or the nodes only bridge some. */
+function describeGuests(c: Cluster): string {
+  const nics = c.guests.reduce((n, g) => n + g.nics.length, 0);
+  const guests = plural(c.guests.length, 'guest');
+  return nics === c.guests.length && c.bridged.length === 0 ? guests : `${guests} (${plural(nics, 'NIC')})`;
+}
+
 function describe(c: Cluster): string {
   const tags = c.nodes.map((n) => `${n.name}=${n.tag}${n.tagAllocated ? '*' : ''}`).join(' ');
   return (
-    `cluster ${c.name}, ${plural(c.nodes.length, 'node')}, ${plural(c.networks.length, 'network')}, ` +
-    `${plural(c.guests.length, 'guest')}, ${plural(c.forwards.length, 'forward')}\n` +
+    `cluster ${c.name}, ${plural(c.nodes.length, 'node')}, ${describeNetworks(c)}, ` +
+    `${describeGuests(c)}, ${plural(c.forwards.length, 'forward')}\n` +
     `node tags: ${tags}${c.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}`
   );
 }
 
 const FILES_HELP = `Files of a cluster node:
   ${FILES.nftables.padEnd(32)}the ruleset (nft -f)
-  ${FILES.ipBatch.padEnd(32)}bridges, pipes, addresses, routes (ip -batch)
+  ${FILES.networkScript.padEnd(32)}NICs, bonds, VLANs, bridges, addresses, routes (sh, re-runnable)
+  ${FILES.interfaces.padEnd(32)}the same for ifupdown (/etc/network/interfaces.d/)
   ${FILES.sysctl.padEnd(32)}forwarding, ARP announce (sysctl -p)
   ${FILES.modules.padEnd(32)}kernel modules at boot (br_netfilter for stateless)
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies

@@ -1,14 +1,17 @@
 // Semantic validation: the relations between objects that a schema cannot express. Every problem
 // is collected (never just the first), each with the path it is about and how to fix it.
 
-// One module per concern under validate/: nodes, networks (and their pipes), guests, forwards,
-// proxies, sync; the checks' own in checks.ts.
+// One module per concern under validate/: nodes, interfaces (and the ports and slaves of links),
+// networks (their pipes; bridged ones, their bridges and VLAN pools), guests (and their NICs),
+// forwards, proxies, sync; the checks' own in checks.ts.
 
 import type { Problem, SpecPath } from '../../input/problem.ts';
 import { checkHostNames, validateChecks } from './checks.ts';
 import type { ClusterSpec } from './schema.ts';
 import { checkForwards } from './validate/forwards.ts';
+import { checkGatewayGuests } from './validate/gateway-guests.ts';
 import { checkGuests } from './validate/guests.ts';
+import { checkInterfaces } from './validate/interfaces.ts';
 import { checkNetworks } from './validate/networks.ts';
 import { checkTags, checkUplinkAndNodes } from './validate/nodes.ts';
 import { checkProxies } from './validate/proxies.ts';
@@ -22,10 +25,12 @@ export function validate(spec: ClusterSpec): Problem[] {
 
   const addressOwner = checkUplinkAndNodes(spec, report);
   checkTags(spec, report);
+  checkInterfaces(spec, report);
   checkNetworks(spec, nodeNames, addressOwner, report);
   checkGuests(spec, nodeNames, addressOwner, report);
   checkForwards(spec, nodeNames, report);
   checkProxies(spec, nodeNames, report);
+  checkGatewayGuests(spec, report);
   checkSync(spec, report);
   checkHostNames(spec, report);
   validateChecks(spec, report);

@@ -1,14 +1,18 @@
-// Links, addresses and routes: the uplink bridge with the public address and default route, and one
-// guest bridge per network with the node's own address first (primary) and the anycast gateway second.
+// Links, addresses and routes: the node's own NICs, bonds and VLANs (interfaces.ts), the uplink
+// bridge with the public address and default route, one guest bridge per gateway network with the
+// node's own address first (primary) and the anycast gateway second, then the bridges of the
+// bridged and private networks (interfaces.ts).
 
 import type { PlanBuilder } from '../../../host/builder.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { Node } from '../model.ts';
 import type { ClusterContext } from './context.ts';
+import { compileBridged, compileInterfaces } from './interfaces.ts';
 
 export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   const { cluster } = ctx;
   const source = `nodes.${node.name}`;
+  compileInterfaces(node, plan);
   plan.bridges.push({
     name: node.uplinkBridge,
     stp: false,
@@ -58,4 +62,5 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       source: `networks.${network.name}.gateway (anycast)`,
     });
   }
+  compileBridged(cluster, plan);
 }

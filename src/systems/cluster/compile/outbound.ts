@@ -11,6 +11,8 @@ import { ipTable } from './tables.ts';
 export const NAT_POSTROUTING = 'nat-postrouting';
 
 export function compileOutbound(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  // Bridged and private networks are not the node's to route or NAT: their gateway is upstream.
+  if (ctx.cluster.networks.length === 0) return;
   const table = ipTable(ctx, node, plan);
   table.set({
     name: 'guest_subnets',

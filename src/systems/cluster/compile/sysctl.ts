@@ -6,7 +6,9 @@ import type { Node } from '../model.ts';
 import type { ClusterContext } from './context.ts';
 
 export function compileSysctls(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
-  plan.sysctl(['net', 'ipv4', 'ip_forward'], '1', `nodes.${node.name}: the node routes its guests`);
+  // A node that only bridges its guests (modes bridged and private) routes nothing for them.
+  if (ctx.cluster.networks.length > 0)
+    plan.sysctl(['net', 'ipv4', 'ip_forward'], '1', `nodes.${node.name}: the node routes its guests`);
   for (const network of ctx.cluster.networks) {
     // Announce the node's primary address in ARP requests on the guest bridge, never the anycast one.
     plan.sysctl(

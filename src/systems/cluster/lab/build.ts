@@ -1,5 +1,5 @@
 // Makes a topology real: namespaces, veth pairs, the upstream router and workstation, each node's
-// rendered files loaded unchanged (ip -batch, sysctl -p, nft -f), guests plugged into their
+// rendered files loaded unchanged (sh network.sh, sysctl -p, nft -f), guests plugged into their
 // bridges, the servers the checks need and what the features start (HAProxy, conntrackd). Nothing
 // touches the root namespace: every veth is created inside a lab namespace with its peer placed
 // straight into another one.

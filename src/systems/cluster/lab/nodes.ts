@@ -1,4 +1,4 @@
-// Each node loads its rendered files unchanged (ip -batch, sysctl -p, nft -f), as an operator would;
+// Each node loads its rendered files unchanged (sh network.sh, sysctl -p, nft -f), as an operator would;
 // the check servers start on the hosts the probes dial.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ export function loadNode(
   const step = (what: string, argv: string[]) => run(what, ['ip', 'netns', 'exec', ns, ...argv]);
   // `ip -n` enters the namespace itself: one process start less than through `ip netns exec`.
   const ip = (what: string, args: string[]) => run(what, ['ip', '-n', ns, ...args]);
-  ip(`ip -batch ${FILES.ipBatch}`, ['-batch', join(dir, FILES.ipBatch)]);
+  step(`sh ${FILES.networkScript}`, ['sh', join(dir, FILES.networkScript)]);
   // First the host's environment, not the node's files: what a host with br_netfilter loaded has.
   // Then the node's own sysctl.d, which may change it. One sysctl process for both.
   const environment = join(lab.dir, 'host-environment.conf');
@@ -42,7 +42,7 @@ export function loadNode(
     : [];
   const rules = plan.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
   say(
-    `${plan.node}: loaded ${FILES.ipBatch}, ${FILES.sysctl}${load.ruleset ? `, ${FILES.nftables} (${rules} rules)` : ' (no ruleset: baseline)'}`,
+    `${plan.node}: loaded ${FILES.networkScript}, ${FILES.sysctl}${load.ruleset ? `, ${FILES.nftables} (${rules} rules)` : ' (no ruleset: baseline)'}`,
   );
   return link?.address;
 }

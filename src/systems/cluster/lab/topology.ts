@@ -4,7 +4,7 @@
 //
 //   workstation eth0 ── wan0 upstream [bridge uplink: uplink.gateway] ── to-<node> ── eth0 <node>
 //   <node> <pipe ifname> ── <pipe ifname> <other node>
-//   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.ip has run
+//   <guest> eth0 ── vif-<guest> <node>, attached to the network's bridge once network.sh has run
 
 import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../../../util/ipv4.ts';
@@ -49,7 +49,7 @@ export interface VethPair {
 export interface LabGuest {
   readonly guest: Guest;
   readonly network: Network;
-  /** The guest's port on its node, attached to the network's bridge after network.ip ran. */
+  /** The guest's port on its node, attached to the network's bridge after network.sh ran. */
   readonly vif: string;
   readonly cidr: string;
   readonly gateway: string;

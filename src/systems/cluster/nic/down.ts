@@ -3,6 +3,8 @@
 // tap out of its bridge when it still exists: after a guest stops, its tap is often gone already,
 // and that is not an error. `localOnly` is Ganeti's local-cleanup-only (the source node of a
 // migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
+import { plural } from '../../../util/plural.ts';
+import { PORT_SETS } from '../features/ports/names.ts';
 import type { Cluster } from '../model.ts';
 import { checkTap, findNode } from './find.ts';
 import { type Exec, runOrFail } from './refused.ts';
@@ -32,15 +34,17 @@ export function nicDown(
   if (cluster) findNode(cluster, nodeName);
   const stale = elementsOf(portsTable(exec) ?? [], tap);
   if (stale.length > 0) runOrFail(exec, ['nft', '-f', '-'], `${deleteLines(stale).join('\n')}\n`);
+  // The count is the NIC's elements, as nic up's; the tap's entry in `plugged` is bookkeeping.
+  const removed = stale.filter((e) => e.set !== PORT_SETS.plugged).length;
   const link = linkOf(exec, tap);
   if (link?.master !== undefined) runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'nomaster']);
   const where =
     link === undefined ? `${tap} is gone` : link.master ? `out of bridge ${link.master}` : 'in no bridge';
   return {
     tap,
-    removed: stale.length,
+    removed,
     gone: link === undefined,
     ...(link?.master !== undefined ? { bridge: link.master } : {}),
-    line: `nic down ${tap} on ${nodeName}: ${stale.length} element(s) removed, ${where}`,
+    line: `nic down ${tap} on ${nodeName}: ${plural(removed, 'element')} removed, ${where}`,
   };
 }

@@ -2,7 +2,7 @@
 // come from another guest, another spec, or a version of the spec that is gone): the guest-ports
 // table's elements keyed by the tap's name, and the tap's link.
 import { PORTS_TABLE } from '../features/ports/names.ts';
-import type { Exec } from './refused.ts';
+import { type Exec, NicFailed } from './refused.ts';
 
 /** An element as the node holds it, ready for `delete element`. */
 export interface HeldElement {
@@ -11,10 +11,15 @@ export interface HeldElement {
   readonly key: readonly string[];
 }
 
-/** The table's elements, or undefined when the table is not loaded on the node. */
+/** nft's answer for a table that is not there. */
+const MISSING = /No such file or directory/;
+
+/** The table's elements (every set and map read: slow on a large node), or undefined when it is not loaded. */
 export function portsTable(exec: Exec): HeldElement[] | undefined {
   const r = exec(['nft', '-j', 'list', 'table', 'bridge', PORTS_TABLE]);
-  if (r.status !== 0) return undefined;
+  if (r.status !== 0 && MISSING.test(r.stderr)) return undefined;
+  if (r.status !== 0)
+    throw new NicFailed(`nft -j list table bridge ${PORTS_TABLE} failed: ${r.stderr.trim()}`);
   const out: HeldElement[] = [];
   const items = (JSON.parse(r.stdout) as { nftables: Record<string, NftSet>[] }).nftables;
   for (const item of items) {

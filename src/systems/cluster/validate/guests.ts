@@ -1,7 +1,10 @@
-// Guests: on a known node and network, at an address of their own inside it, with a MAC of their own.
-import { isMulticast } from '../../../util/mac.ts';
-import type { ClusterSpec } from '../schema.ts';
-import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
+// Guests: on a known node, in one of the two forms (network/address/mac on the guest, or a list of
+// NICs), each NIC on a known network; the NICs themselves are checked in nics.ts.
+import { formatPrefix, overlaps } from '../../../util/ipv4.ts';
+import type { ClusterSpec, GuestSpec } from '../schema.ts';
+import { standingPrefixes } from './bridges.ts';
+import { type AddressOwners, knownList, type Report } from './common.ts';
+import { checkNic, type NicState, type NicView, nicName } from './nics.ts';
 
 export function checkGuests(
   spec: ClusterSpec,
@@ -9,8 +12,13 @@ export function checkGuests(
   owners: AddressOwners,
   report: Report,
 ): void {
-  const networkNames = new Set(Object.keys(spec.networks));
-  const macs = new Map<string, string>();
+  const state: NicState = {
+    owners,
+    macs: new Map(),
+    privateOwners: new Map(),
+    address6: new Map(),
+    prefixes: standingPrefixes(spec),
+  };
   for (const [name, guest] of Object.entries(spec.guests)) {
     const base = ['guests', name];
     if (!nodeNames.has(guest.node))
@@ -19,73 +27,93 @@ export function checkGuests(
         `guest ${name} is on unknown node "${guest.node}"`,
         knownList('nodes', nodeNames),
       );
-    let netName = guest.network;
-    if (netName === undefined) {
-      if (networkNames.size > 1) {
-        report(
-          base,
-          `guest ${name} does not say which network it is on`,
-          `add "network:" (one of ${[...networkNames].join(', ')})`,
-        );
-      }
-      netName = [...networkNames][0];
-    } else if (!networkNames.has(netName)) {
-      report(
-        [...base, 'network'],
-        `guest ${name} is on unknown network "${netName}"`,
-        knownList('networks', networkNames),
-      );
-      netName = undefined;
-    }
-    const address = guest.address;
-    const network = netName === undefined ? undefined : spec.networks[netName];
-    if (address === undefined) {
-      if (!guest.nics)
-        report(
-          base,
-          `guest ${name} has no address`,
-          'add "address:" in its network\'s subnet, or list its "nics:"',
-        );
-    } else if (
-      network &&
-      checkInside(
-        network.subnet,
-        `network ${netName}`,
-        address,
-        `guest ${name}'s address`,
-        [...base, 'address'],
-        report,
-      )
-    ) {
-      claim(owners, address, `guest ${name}`, [...base, 'address'], report);
-    }
-    if (guest.mac !== undefined) checkMac(spec, name, guest.mac, [...base, 'mac'], macs, report);
+    const nics = nicsOf(name, guest);
+    if (guest.nics) checkOneForm(name, guest, report);
+    const networks = nics.map((nic) => networkOf(spec, nic, report));
+    nics.forEach((nic, i) => {
+      checkNic(spec, nic, networks[i], state, report);
+    });
+    checkOverlaps(spec, nics, networks, report);
   }
 }
 
-/** A MAC of the guest's own: unicast, unused, and not in the nodes' tag prefix. */
-function checkMac(
+/** The guest's NICs: its list, or the one-NIC form as NIC 0 (the fields on the guest itself). */
+export function nicsOf(name: string, guest: GuestSpec): NicView[] {
+  const base = ['guests', name];
+  if (!guest.nics)
+    return [
+      {
+        guest: name,
+        index: 0,
+        legacy: true,
+        network: guest.network,
+        mac: guest.mac,
+        address: guest.address,
+        at: base,
+        field: (f) => [...base, f],
+      },
+    ];
+  return guest.nics.map((nic, index) => {
+    const at = [...base, 'nics', index];
+    return { guest: name, index, legacy: false, ...nic, at, field: (f) => [...at, f] };
+  });
+}
+
+/** "nics:" or network/address/mac on the guest: both would leave NIC 0 said twice. */
+function checkOneForm(name: string, guest: GuestSpec, report: Report): void {
+  for (const field of ['network', 'address', 'mac'] as const)
+    if (guest[field] !== undefined)
+      report(
+        ['guests', name, field],
+        `guest ${name} lists its "nics:" and also has "${field}:", NIC 0's in the one-NIC form`,
+        `move "${field}:" into its first NIC (nics: [{ network: …, address: …, mac: … }]), or remove it`,
+        true,
+      );
+}
+
+/** The NIC's network: the one it names, else the only one there is. */
+function networkOf(spec: ClusterSpec, nic: NicView, report: Report): string | undefined {
+  const names = Object.keys(spec.networks);
+  const who = nic.legacy ? `guest ${nic.guest}` : nicName(nic);
+  if (nic.network === undefined) {
+    if (names.length > 1)
+      report(
+        nic.at,
+        `${who} does not say which network it is on`,
+        `add "network:" (one of ${names.join(', ')})`,
+      );
+    return names.length === 1 ? names[0] : undefined;
+  }
+  if (Object.hasOwn(spec.networks, nic.network)) return nic.network;
+  report(
+    nic.field('network'),
+    `${who} is on unknown network "${nic.network}"`,
+    knownList('networks', new Set(names)),
+  );
+  return undefined;
+}
+
+/** NICs on two networks whose subnets overlap: the guest could not tell which one reaches an address. */
+function checkOverlaps(
   spec: ClusterSpec,
-  name: string,
-  mac: string,
-  path: (string | number)[],
-  macs: Map<string, string>,
+  nics: NicView[],
+  networks: (string | undefined)[],
   report: Report,
 ): void {
-  const other = macs.get(mac);
-  if (other) report(path, `MAC ${mac} is already guest ${other}'s`, 'give every guest its own MAC address');
-  else macs.set(mac, name);
-  if (isMulticast(mac))
-    report(
-      path,
-      `MAC ${mac} is a multicast address`,
-      'a guest MAC has the lowest bit of its first octet clear, e.g. 52:54:00:…',
-    );
-  if (mac.startsWith(`${spec.tagMacPrefix}:`)) {
-    report(
-      path,
-      `MAC ${mac} starts with ${spec.tagMacPrefix}:, the prefix of the nodes' guest-bridge MACs; the pipes would take this guest for a node`,
-      `choose another first octet, or set "tagMacPrefix" to an octet no guest uses`,
-    );
-  }
+  nics.forEach((nic, j) => {
+    const b = networks[j];
+    const netB = b === undefined ? undefined : spec.networks[b];
+    if (!netB) return;
+    for (let i = 0; i < j; i++) {
+      const a = networks[i];
+      const netA = a === undefined ? undefined : spec.networks[a];
+      if (!netA || a === b || !overlaps(netA.subnet, netB.subnet)) continue;
+      report(
+        nic.field('network'),
+        `guest ${nic.guest}'s NICs ${i} (network ${a}, ${formatPrefix(netA.subnet)}) and ${j} (network ${b}, ${formatPrefix(netB.subnet)}) are on overlapping subnets: the guest cannot tell which one reaches an address there`,
+        `put NIC ${j} on a network whose subnet does not overlap ${formatPrefix(netA.subnet)}`,
+      );
+      return;
+    }
+  });
 }

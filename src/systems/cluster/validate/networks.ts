@@ -1,10 +1,20 @@
 // Guest networks: subnets apart from each other and the uplink, their own bridges, an address on
-// every node, and pipes that join the nodes.
+// every node, and pipes that join the nodes. Networks of modes bridged and private: bridged.ts.
+//
+// Subnets: the nodes route the uplink and the gateway networks, and the upstream router routes the
+// bridged ones, so none of these may overlap. A private network has no router at all: its subnet
+// is its tenants' own address space (Synnefo lets every private network use 192.168.0.0/24), so
+// private networks may overlap each other and anything else; only a guest with NICs on two
+// overlapping subnets is refused (guests.ts), as it could not tell which NIC reaches an address.
 import { formatPrefix, overlaps, type Prefix } from '../../../util/ipv4.ts';
+import { resolveBridged } from '../resolve-hosts.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import { checkBridgedNetwork } from './bridged.ts';
+import { checkBridges } from './bridges.ts';
 import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
 import { checkPipes } from './pipes.ts';
+import { checkPools } from './pools.ts';
+import { checkPorts } from './ports.ts';
 
 export function checkNetworks(
   spec: ClusterSpec,
@@ -15,16 +25,21 @@ export function checkNetworks(
   const seenNets: [string, Prefix][] = [];
   const bridges = new Map<string, string>();
   const pipeUse = new Map<string, string>(); // "node/ifname" -> where
+  const bridged = new Map(resolveBridged(spec).map((n) => [n.name, n]));
   for (const [name, network] of Object.entries(spec.networks)) {
-    if (network.mode !== 'gateway') {
-      checkBridgedNetwork(spec, name, network, nodeNames, report);
+    if (network.mode !== 'private') checkSubnet(spec, name, network, seenNets, report);
+    const resolved = bridged.get(name);
+    if (resolved) {
+      checkBridgedNetwork(spec, { spec: network, resolved }, owners, report);
       continue;
     }
-    checkSubnet(spec, name, network, seenNets, report);
     checkBridge(spec, name, network, bridges, report);
     checkAddresses(name, network, nodeNames, owners, report);
     checkPipes(spec, name, nodeNames, pipeUse, report);
   }
+  checkBridges(spec, [...bridged.values()], report);
+  checkPools(spec, [...bridged.values()], report);
+  checkPorts(spec, [...bridged.values()], report);
   if (Object.keys(spec.networks).length === 0) {
     report(
       ['networks'],

@@ -7,6 +7,12 @@ export const PORTS_TABLE = 'convergent_ports';
 
 /** Sets and maps, keyed by the port (the tap's interface name) first: nic down finds a tap's elements by it. */
 export const PORT_SETS = {
+  /**
+   * port: every tap `nic up` plugged, added in the same transaction as its other elements and removed
+   * with them. nic up *creates* it (an error when present), so a tap without stale elements is plugged
+   * without reading the sets (nft reads a 10,000-element set in 0.1 s or more): see nic/up.ts.
+   */
+  plugged: 'plugged',
   /** port . MAC: the one source MAC a guest's port accepts (F20, and F23's "a guest sends only from its own MAC"). */
   mac: 'port_mac',
   /** port . MAC . IPv4: the NIC's address, as IP source and as ARP sender. */

@@ -1,0 +1,82 @@
+// Links, addresses and routes -> an ifupdown file for /etc/network/interfaces.d/, as Debian,
+// Proxmox and Ganeti hosts write theirs: one `auto`/`iface` stanza per link, bonds through
+// ifenslave's bond-* options, bridges through bridge-utils' bridge-* options, VLANs named
+// PARENT.ID (ifupdown creates those itself). `ifup -a` brings a bare node to what network.sh makes.
+import type { BridgePlan, HostPlan, LinkPlan } from './plan.ts';
+
+export function renderInterfaces(plan: HostPlan, header: readonly string[]): string {
+  const out = header.map((h) => `# ${h}`);
+  for (const link of plan.links) out.push('', ...linkStanza(link));
+  for (const bridge of plan.bridges) out.push('', ...bridgeStanzas(plan, bridge));
+  return `${out.join('\n')}\n`;
+}
+
+const option = (line: string) => `    ${line}`;
+const mtu = (m: number | undefined) => (m === undefined ? [] : [option(`mtu ${m}`)]);
+
+function linkStanza(link: LinkPlan): string[] {
+  const head = [`# ${link.source}`, `auto ${link.name}`, `iface ${link.name} inet manual`];
+  switch (link.kind) {
+    case 'nic':
+      return [...head, ...mtu(link.mtu)];
+    case 'bond':
+      return [
+        ...head,
+        option(`bond-slaves ${link.slaves.join(' ')}`),
+        option(`bond-mode ${link.mode}`),
+        option(`bond-miimon ${link.miimon}`),
+        ...(link.primary === undefined ? [] : [option(`bond-primary ${link.primary}`)]),
+        ...(link.xmitHashPolicy === undefined
+          ? []
+          : [option(`bond-xmit-hash-policy ${link.xmitHashPolicy}`)]),
+        ...mtu(link.mtu),
+      ];
+    case 'vlan':
+      return [
+        ...head,
+        option(`vlan-raw-device ${link.parent}`),
+        // ifupdown makes a VLAN named PARENT.ID itself; another name needs the command.
+        ...(link.name === `${link.parent}.${link.id}`
+          ? []
+          : [
+              option(
+                `pre-up ip link show dev ${link.name} >/dev/null 2>&1 || ip link add link ${link.parent} name ${link.name} type vlan id ${link.id}`,
+              ),
+            ]),
+        ...mtu(link.mtu),
+      ];
+  }
+}
+
+/** The bridge's stanza with its first address and routes; one more stanza per further address. */
+function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
+  const [first, ...more] = plan.addresses.filter((a) => a.dev === bridge.name);
+  const out = [`# ${bridge.source}`, `auto ${bridge.name}`];
+  out.push(`iface ${bridge.name} inet ${first ? 'static' : 'manual'}`);
+  // Comments stand on lines of their own, at the start: ifupdown has no end-of-line comments.
+  if (first) out.push(`# ${first.source}`, option(`address ${first.cidr}`));
+  for (const r of plan.routes.filter((r) => r.dev === bridge.name))
+    out.push(
+      `# ${r.source}`,
+      option(
+        r.to === 'default' && first
+          ? `gateway ${r.via}`
+          : `up ip route replace ${r.to} via ${r.via} dev ${r.dev}`,
+      ),
+    );
+  out.push(option(`bridge-ports ${bridge.ports.length > 0 ? bridge.ports.join(' ') : 'none'}`));
+  out.push(option(`bridge-stp ${bridge.stp ? 'on' : 'off'}`));
+  if (bridge.forwardDelay !== undefined) out.push(option(`bridge-fd ${bridge.forwardDelay}`));
+  if (bridge.mac) out.push(option(`hwaddress ${bridge.mac}`));
+  out.push(...mtu(bridge.mtu));
+  // What bridge-utils has no option for: the kernel's bridge options, through ip.
+  const extra = [
+    ...(bridge.callIptables ? ['nf_call_iptables 1'] : []),
+    ...(bridge.multicastSnooping === false ? ['mcast_snooping 0'] : []),
+  ];
+  if (extra.length > 0) out.push(option(`up ip link set dev ${bridge.name} type bridge ${extra.join(' ')}`));
+  // Further addresses: ifupdown applies every stanza of an interface, in order (primary first).
+  for (const a of more)
+    out.push('', `# ${a.source}`, `iface ${bridge.name} inet static`, option(`address ${a.cidr}`));
+  return out;
+}

@@ -1,0 +1,93 @@
+// Links, addresses and routes -> network.sh, a POSIX sh script an operator can run again and again:
+// `ip -batch` could not (`ip link add` fails on a link that exists, and `ip link replace` is
+// refused for one: EOPNOTSUPP). Each link is created only when missing, then its options, MTU and
+// ports are set to what the plan says (parents before what sits on them); a NIC joins its bond only
+// when not in it yet (a slave must be down to join, and one in service is never bounced); addresses
+// and routes are replaced. Bring-up order: NICs, bonds, VLANs, bridges and their ports, addresses
+// (a device's first address on a subnet is its primary), routes.
+import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
+
+// Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
+const HELPERS = [
+  '# has LINK: the link exists.',
+  'has() { ip link show dev "$1" >/dev/null 2>&1; }',
+  '# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.',
+  'enslave() {',
+  '  if ! ip -o link show dev "$1" | grep -q " master $2 "; then',
+  '    ip link set dev "$1" down',
+  '    ip link set dev "$1" master "$2"',
+  '  fi',
+  '}',
+  '# bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.',
+  'bond_mode() {',
+  '  mode=$(ip -d -o link show dev "$1" | sed -n \'s/.* bond mode \\([^ ]*\\) .*/\\1/p\')',
+  '  if [ "$mode" != "$2" ]; then',
+  '    echo "network.sh: $1 is in mode $mode, the spec says $2: a bond changes mode only without slaves (ip link del $1, then run this again)" >&2',
+  '    exit 1',
+  '  fi',
+  '}',
+];
+
+export function renderNetworkScript(plan: HostPlan, header: readonly string[]): string {
+  const out = ['#!/bin/sh', ...header.map((h) => `# ${h}`), 'set -eu', '', ...HELPERS];
+  const slaves = new Set(plan.links.flatMap((l) => (l.kind === 'bond' ? l.slaves : [])));
+  for (const link of plan.links) out.push('', `# ${link.source}`, ...linkLines(link, slaves));
+  for (const bridge of plan.bridges) out.push('', `# ${bridge.source}`, ...bridgeLines(bridge));
+  out.push('');
+  for (const a of plan.addresses) out.push(`# ${a.source}`, `ip address replace ${a.cidr} dev ${a.dev}`);
+  out.push('');
+  for (const r of plan.routes)
+    out.push(`# ${r.source}`, `ip route replace ${r.to} via ${r.via} dev ${r.dev}`);
+  return `${out.join('\n')}\n`;
+}
+
+const mtu = (link: { mtu?: number }) => (link.mtu === undefined ? '' : ` mtu ${link.mtu}`);
+
+function linkLines(link: LinkPlan, slaves: ReadonlySet<string>): string[] {
+  switch (link.kind) {
+    case 'nic':
+      // A bond's slave is brought up by its bond; bringing it up here would only bounce it.
+      return [`ip link set dev ${link.name}${mtu(link)}${slaves.has(link.name) ? '' : ' up'}`];
+    case 'bond':
+      return bondLines(link);
+    case 'vlan':
+      return [
+        `has ${link.name} || ip link add link ${link.parent} name ${link.name} type vlan id ${link.id}`,
+        `ip link set dev ${link.name}${mtu(link)} up`,
+      ];
+  }
+}
+
+function bondLines(bond: BondPlan): string[] {
+  const options = [`miimon ${bond.miimon}`];
+  if (bond.xmitHashPolicy !== undefined) options.push(`xmit_hash_policy ${bond.xmitHashPolicy}`);
+  return [
+    `has ${bond.name} || ip link add ${bond.name} type bond mode ${bond.mode}`,
+    `bond_mode ${bond.name} ${bond.mode}`,
+    `ip link set dev ${bond.name} type bond ${options.join(' ')}`,
+    ...bond.slaves.map((s) => `enslave ${s} ${bond.name}`),
+    // The primary names a slave: set once the slaves are in.
+    ...(bond.primary === undefined ? [] : [`ip link set dev ${bond.name} type bond primary ${bond.primary}`]),
+    // The bond's MTU is its slaves' too: the kernel sets theirs with it.
+    `ip link set dev ${bond.name}${mtu(bond)} up`,
+  ];
+}
+
+function bridgeLines(bridge: BridgePlan): string[] {
+  const options = [`stp_state ${bridge.stp ? 1 : 0}`];
+  // ip counts the forward delay in hundredths of a second.
+  if (bridge.forwardDelay !== undefined) options.push(`forward_delay ${bridge.forwardDelay * 100}`);
+  options.push(`nf_call_iptables ${bridge.callIptables ? 1 : 0}`);
+  options.push(`mcast_snooping ${bridge.multicastSnooping === false ? 0 : 1}`);
+  const mac = bridge.mac ? ` address ${bridge.mac}` : '';
+  return [
+    `has ${bridge.name} || ip link add ${bridge.name} type bridge`,
+    `ip link set dev ${bridge.name} type bridge ${options.join(' ')}`,
+    // Joining the bridge it is in already changes nothing.
+    ...bridge.ports.map((p) => `ip link set dev ${p} master ${bridge.name} up`),
+    // After the ports: a bridge follows its smallest port's MTU until one is set that differs from
+    // its own, and only then keeps it (set before its first port, 1500 on a new bridge would not hold).
+    ...(mac || bridge.mtu !== undefined ? [`ip link set dev ${bridge.name}${mac}${mtu(bridge)}`] : []),
+    `ip link set dev ${bridge.name} up`,
+  ];
+}

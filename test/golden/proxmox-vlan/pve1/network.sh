@@ -1,0 +1,49 @@
+#!/bin/sh
+# convergent: cluster proxmox, node pve1. Generated from the cluster spec: edit the spec, not this file.
+# Links, addresses and routes for bring-up: sh network.sh (or interfaces.d/convergent with ifupdown, not both).
+# Re-runnable: it creates what is missing and sets the rest, so a second run changes nothing.
+# Ports that are neither a NIC, bond nor VLAN of the spec (cluster pipes) must exist first.
+set -eu
+
+# has LINK: the link exists.
+has() { ip link show dev "$1" >/dev/null 2>&1; }
+# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.
+enslave() {
+  if ! ip -o link show dev "$1" | grep -q " master $2 "; then
+    ip link set dev "$1" down
+    ip link set dev "$1" master "$2"
+  fi
+}
+# bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.
+bond_mode() {
+  mode=$(ip -d -o link show dev "$1" | sed -n 's/.* bond mode \([^ ]*\) .*/\1/p')
+  if [ "$mode" != "$2" ]; then
+    echo "network.sh: $1 is in mode $mode, the spec says $2: a bond changes mode only without slaves (ip link del $1, then run this again)" >&2
+    exit 1
+  fi
+}
+
+# interfaces.eth1
+ip link set dev eth1 up
+
+# networks.vlan200 (VLAN 200 on eth1)
+has eth1.200 || ip link add link eth1 name eth1.200 type vlan id 200
+ip link set dev eth1.200 up
+
+# nodes.pve1 uplink
+has vmbr0 || ip link add vmbr0 type bridge
+ip link set dev vmbr0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev eth0 master vmbr0 up
+ip link set dev vmbr0 up
+
+# networks.vlan200 (bridged)
+has vlan200 || ip link add vlan200 type bridge
+ip link set dev vlan200 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev eth1.200 master vlan200 up
+ip link set dev vlan200 up
+
+# nodes.pve1.address
+ip address replace 192.168.122.21/24 dev vmbr0
+
+# uplink.gateway
+ip route replace default via 192.168.122.1 dev vmbr0

@@ -1,0 +1,48 @@
+#!/bin/sh
+# convergent: cluster ring3, node node2. Generated from the cluster spec: edit the spec, not this file.
+# Links, addresses and routes for bring-up: sh network.sh (or interfaces.d/convergent with ifupdown, not both).
+# Re-runnable: it creates what is missing and sets the rest, so a second run changes nothing.
+# Ports that are neither a NIC, bond nor VLAN of the spec (cluster pipes) must exist first.
+set -eu
+
+# has LINK: the link exists.
+has() { ip link show dev "$1" >/dev/null 2>&1; }
+# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.
+enslave() {
+  if ! ip -o link show dev "$1" | grep -q " master $2 "; then
+    ip link set dev "$1" down
+    ip link set dev "$1" master "$2"
+  fi
+}
+# bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.
+bond_mode() {
+  mode=$(ip -d -o link show dev "$1" | sed -n 's/.* bond mode \([^ ]*\) .*/\1/p')
+  if [ "$mode" != "$2" ]; then
+    echo "network.sh: $1 is in mode $mode, the spec says $2: a bond changes mode only without slaves (ip link del $1, then run this again)" >&2
+    exit 1
+  fi
+}
+
+# nodes.node2 uplink
+has xenbr0 || ip link add xenbr0 type bridge
+ip link set dev xenbr0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev eth0 master xenbr0 up
+ip link set dev xenbr0 up
+
+# networks.guestnet (MAC from nodes.node2 tag 2)
+has guestbr0 || ip link add guestbr0 type bridge
+ip link set dev guestbr0 type bridge stp_state 1 forward_delay 200 nf_call_iptables 1 mcast_snooping 1
+ip link set dev eth2.100 master guestbr0 up
+ip link set dev eth1.100 master guestbr0 up
+ip link set dev guestbr0 address 0a:02:00:00:00:01
+ip link set dev guestbr0 up
+
+# nodes.node2.address
+ip address replace 192.168.122.12/24 dev xenbr0
+# networks.guestnet.nodes.node2
+ip address replace 10.5.5.252/24 dev guestbr0
+# networks.guestnet.gateway (anycast)
+ip address replace 10.5.5.254/24 dev guestbr0
+
+# uplink.gateway
+ip route replace default via 192.168.122.1 dev xenbr0
