@@ -1,8 +1,8 @@
 // Plugging the bench's guests into a guarded node, and timing `nic up`. The bench's own taps go in
 // through the real core (nicUp, as `convergent nic up` and the lab run it); the thousands of others
-// as one nft transaction of the elements the core would add for each (portGuard, elementText), on
-// taps that need not exist: the sets are keyed by the tap's name, and a bridge takes at most 1,024
-// ports anyway.
+// as one nft transaction of the lines the core writes for a fresh tap (its entry in `plugged`, then
+// portGuard's elements as elementText writes them), on taps that need not exist: the sets are keyed
+// by the tap's name, and a bridge takes at most 1,024 ports anyway.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { elementText, portGuard } from '../src/systems/cluster/features/ports/elements.ts';
-import { PORTS_TABLE } from '../src/systems/cluster/features/ports/names.ts';
+import { PORT_SETS, PORTS_TABLE } from '../src/systems/cluster/features/ports/names.ts';
 import type { Cluster } from '../src/systems/cluster/model.ts';
 import { execWith, nicUp } from '../src/systems/cluster/nic/index.ts';
 import { inNs, type PortsLab, tapOf, wideRunner } from './ports-lab.ts';
@@ -38,6 +38,8 @@ export function plugOthers(lab: PortsLab, cluster: Cluster, own: readonly string
     if (!nic) continue;
     nics++;
     const network = cluster.bridged.find((b) => b.name === nic.network);
+    // As nicUp's transaction for a fresh tap: the tap into `plugged`, then its elements.
+    lines.push(`create element bridge ${PORTS_TABLE} ${PORT_SETS.plugged} { ${JSON.stringify(guest.name)} }`);
     for (const e of portGuard(nic, network, guest.name).elements)
       lines.push(`add element bridge ${PORTS_TABLE} ${e.set} ${elementText(e)}`);
   }

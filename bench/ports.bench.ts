@@ -227,7 +227,7 @@ function report(
   out(`  CLI --version         ${cliText(l.cli.version)}  (node and the CLI alone)`);
   out(`  rules                 ${l.rules} before, ${l.after} after: unchanged`);
   out(
-    `  elements              ${count(l.elements)} before, ${count(l.elementsAfter)} after (p's plugged); nic up reads them all: nft -j list table is ${(l.jsonBytes / 1e6).toFixed(2)} MB`,
+    `  elements              ${count(l.elements)} before, ${count(l.elementsAfter)} after (p's plugged); up again and down read them all: nft -j list table is ${(l.jsonBytes / 1e6).toFixed(2)} MB`,
   );
   out(
     `  with ${SMALL} guests: core up ${ms(s.core.up)}, up again ${ms(s.core.again)}, down ${ms(s.core.down)}, CLI nic up ${cliText(s.cli.nicUp)}; rules ${s.rules} before, ${s.after} after`,
