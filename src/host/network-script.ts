@@ -8,9 +8,9 @@
 import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
 
 // Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
-const HELPERS = [
-  '# has LINK: the link exists.',
-  'has() { ip link show dev "$1" >/dev/null 2>&1; }',
+const HAS = ['# has LINK: the link exists.', 'has() { ip link show dev "$1" >/dev/null 2>&1; }'];
+// ... and those of a node with a bond.
+const BOND_HELPERS = [
   '# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.',
   'enslave() {',
   '  if ! ip -o link show dev "$1" | grep -q " master $2 "; then',
@@ -21,7 +21,10 @@ const HELPERS = [
   '# bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.',
   'bond_mode() {',
   '  mode=$(ip -d -o link show dev "$1" | sed -n \'s/.* bond mode \\([^ ]*\\) .*/\\1/p\')',
-  '  if [ "$mode" != "$2" ]; then',
+  '  if [ -z "$mode" ]; then',
+  '    echo "network.sh: $1 exists but is no bond: rename or delete it (ip link del $1), then run this again" >&2',
+  '    exit 1',
+  '  elif [ "$mode" != "$2" ]; then',
   '    echo "network.sh: $1 is in mode $mode, the spec says $2: a bond changes mode only without slaves (ip link del $1, then run this again)" >&2',
   '    exit 1',
   '  fi',
@@ -29,8 +32,17 @@ const HELPERS = [
 ];
 
 export function renderNetworkScript(plan: HostPlan, header: readonly string[]): string {
-  const out = ['#!/bin/sh', ...header.map((h) => `# ${h}`), 'set -eu', '', ...HELPERS];
-  const slaves = new Set(plan.links.flatMap((l) => (l.kind === 'bond' ? l.slaves : [])));
+  const bonds = plan.links.filter((l) => l.kind === 'bond');
+  const out = ['#!/bin/sh', ...header.map((h) => `# ${h}`), 'set -eu', '', ...HAS];
+  if (bonds.length > 0) out.push(...BOND_HELPERS);
+  // Refused before anything changes: a bond in another mode (or a link of that name that is none).
+  for (const bond of bonds)
+    out.push(
+      '',
+      `# ${bond.source}: mode ${bond.mode}`,
+      `! has ${bond.name} || bond_mode ${bond.name} ${bond.mode}`,
+    );
+  const slaves = new Set(bonds.flatMap((b) => b.slaves));
   for (const link of plan.links) out.push('', `# ${link.source}`, ...linkLines(link, slaves));
   for (const bridge of plan.bridges) out.push('', `# ${bridge.source}`, ...bridgeLines(bridge));
   out.push('');
@@ -63,7 +75,6 @@ function bondLines(bond: BondPlan): string[] {
   if (bond.xmitHashPolicy !== undefined) options.push(`xmit_hash_policy ${bond.xmitHashPolicy}`);
   return [
     `has ${bond.name} || ip link add ${bond.name} type bond mode ${bond.mode}`,
-    `bond_mode ${bond.name} ${bond.mode}`,
     `ip link set dev ${bond.name} type bond ${options.join(' ')}`,
     ...bond.slaves.map((s) => `enslave ${s} ${bond.name}`),
     // The primary names a slave: set once the slaves are in.

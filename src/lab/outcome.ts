@@ -15,6 +15,10 @@ export interface Outcome {
   readonly tries?: number;
   /** arp: every MAC that answered. */
   readonly macs?: readonly string[];
+  /** The client sent and nothing came back (what a blocked check expects); unset when it could not send. */
+  readonly silent?: boolean;
+  /** What a check measured besides its answer (a bond failover's time and lost probes). */
+  readonly figures?: Readonly<Record<string, string | number>>;
   readonly error?: string;
 }
 

@@ -36,6 +36,12 @@ export interface CheckResult {
   /** The client's wait for the answer (ms), and for udp the datagrams it sent. */
   readonly ms?: number;
   readonly tries?: number;
+  /** The client sent and nothing came back: what a blocked check passes on. */
+  readonly silent?: boolean;
+  /** What the check measured besides its answer (a bond failover's time and lost probes). */
+  readonly figures?: Readonly<Record<string, string | number>>;
+  /** Why the client got no answer (for a blocked check that passed, what it met: "Frag needed"). */
+  readonly error?: string;
   /** The node the workstation's packets entered the cluster through (seen on the uplink). */
   readonly enters?: string;
   /** The node packets toward the workstation left the cluster through. */

@@ -38,7 +38,7 @@ const NEEDS: Record<Fault, string> = {
   'proxy-from-anycast': 'a reverse proxy (proxies:)',
   'ctsync-bridge-netfilter': 'a forward with strategy ctsync',
   'anycast-arp-leak': 'a guest network with pipes between nodes',
-  'no-antispoof': 'a guest NIC with a mac and spoof: drop',
+  'no-antispoof': 'a guest NIC with a mac and spoof: drop on a bridged or private network',
   'private-forward-only': 'a private network with a macPrefix and a guest NIC on it',
   'cgnat-without-zones': 'a CGNAT spec (kind: cgnat) with two tenants or more',
 };

@@ -77,9 +77,10 @@ describe('render: files load into a namespace unchanged', () => {
             ['inet other', ...ours].sort(),
             'our tables once each, and the foreign one kept',
           );
-          const rules = listed.nftables.filter(
-            (o) => o.rule && (o.rule as unknown as { table: string }).table === 'convergent',
-          ).length;
+          const rules = listed.nftables.filter((o) => {
+            const rule = o.rule as unknown as { family: string; table: string } | undefined;
+            return rule !== undefined && ours.includes(`${rule.family} ${rule.table}`);
+          }).length;
           const planned = plan.ruleset.tables.reduce(
             (n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0),
             0,

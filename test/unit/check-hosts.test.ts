@@ -195,7 +195,9 @@ describe('checks: every example holds after any one guest migrates', () => {
           assert.equal(p.probes.length, count, `${guest} on ${node}`);
           // What each check expects of the nodes is what the lab derives for the moved spec.
           const pairs = againstDerived(p.cluster);
-          if (original.checks) assert.ok(pairs.length >= 8, `${pairs.length} checks compared`);
+          // Checks derive from gateway networks' guests; a spec of bridged networks alone has no twins.
+          if (original.checks && p.cluster.networks.length > 0)
+            assert.ok(pairs.length >= 8, `${pairs.length} checks compared`);
           for (const x of pairs) assert.deepEqual(x.spec, x.derived, `${x.name}, ${guest} on ${node}`);
         }
       }

@@ -8,17 +8,12 @@ import { describe, test } from 'node:test';
 import { FILES, textOf } from '../../src/host/files.ts';
 import type { HostPlan } from '../../src/host/plan.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
-import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
-import { resolve } from '../../src/systems/cluster/resolve.ts';
-import { loadSpecFileOf } from '../../src/systems/kinds.ts';
+import { readCluster } from '../../src/systems/cluster/system.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 
-/** The example's plans, from the model (resolve without validate: the seed's guests are checked elsewhere). */
-function plans(example: string): HostPlan[] {
-  const { spec } = loadSpecFileOf(join(EXAMPLES_DIR, `${example}.yaml`), clusterKind);
-  return compileCluster(resolve(spec));
-}
+const plans = (example: string): HostPlan[] =>
+  compileCluster(readCluster(join(EXAMPLES_DIR, `${example}.yaml`)));
 
 const seed = () => plans('ganeti-seed')[0] as HostPlan;
 const fileOf = (plan: HostPlan, path: string) => {
@@ -131,7 +126,7 @@ describe('network.sh', () => {
   test('the bond: mode checked, options set, slaves joined only when not in, primary after them, MTU last', () => {
     const t = text();
     const order = [
-      'bond_mode bond0 active-backup',
+      'has bond0 || ip link add bond0 type bond mode active-backup',
       'ip link set dev bond0 type bond miimon 100',
       'enslave eno1 bond0',
       'enslave eno2 bond0',
@@ -144,6 +139,11 @@ describe('network.sh', () => {
       order,
     );
     assert.match(t, /grep -q " master \$2 "/, 'enslave looks before it downs a NIC');
+    assert.ok(
+      t.indexOf('\n! has bond0 || bond_mode bond0 active-backup\n') <
+        t.indexOf('\nip link set dev eno1 mtu 9000\n'),
+      'a bond in another mode is refused before anything changes',
+    );
     assert.match(t, /\nip link set dev eno1 mtu 9000\n/, 'a slave is not brought up by hand');
   });
 
@@ -153,6 +153,13 @@ describe('network.sh', () => {
     assert.ok(at('dev eno1 mtu 9000') < at('dev bond0 mtu 9000'));
     assert.ok(at('dev bond0 mtu 9000') < at('dev bond0.992 mtu 1500'));
     assert.ok(at('dev bond0.992 master vlan992 up') < at('dev vlan992 mtu 1500'));
+  });
+
+  test('the bond helpers only where there is a bond', () => {
+    assert.match(text(), /\nenslave\(\) \{\n/);
+    const part4 = fileOf(plans('part4-stateless')[0] as HostPlan, FILES.networkScript);
+    assert.doesNotMatch(part4, /enslave|bond_mode/);
+    assert.match(part4, /\nhas\(\) \{ ip link show dev "\$1" >\/dev\/null 2>&1; \}\n/);
   });
 
   test('addresses and routes are replaced, never added', () => {

@@ -43,6 +43,7 @@ const prv = cluster(
   '  private-a: { mode: private, trunk: eth1, macPrefix: "aa:00:10", subnet: 192.168.10.0/24 }\n',
   `  pa1: { node: n1, nics: [{ mac: "aa:00:10:00:00:01", address: 192.168.10.1 }] }
   pa2: { node: n1, nics: [{ mac: "aa:00:10:00:00:02", address: 192.168.10.2, spoof: allow }] }
+  pa3: { node: n1, nics: [{ mac: "aa:00:10:00:00:03", address: 192.168.10.3 }, { mac: "aa:00:10:00:00:04" }] }
 `,
 );
 
@@ -159,6 +160,24 @@ describe('ports: the elements of a NIC', () => {
     ]);
   });
 
+  test('no address: no IPv4 source on a bridged network; the MAC alone on a private one', () => {
+    const second = prv.guests.find((g) => g.name === 'pa3')?.nics[1];
+    assert.ok(second);
+    const guard = portGuard(second, prv.bridged[0], 'tap4');
+    assert.deepEqual(guard.elements.map(elementText), [
+      '{ "tap4" . aa:00:10:00:00:04 }',
+      '{ "tap4" : jump own_mac }',
+      '{ "tap4" : jump prefix_private_a }',
+    ]);
+    assert.equal(guard.antispoof, 'aa:00:10:00:00:04 (MAC only: no address on a private network)');
+    const bridged = { ...second, network: 'lan' };
+    assert.deepEqual(portGuard(bridged, lan.bridged[0], 'tap4').elements.map(elementText), [
+      '{ "tap4" . aa:00:10:00:00:04 }',
+      '{ "tap4" . aa:00:10:00:00:04 . fe80::a800:10ff:fe00:4 }',
+      '{ "tap4" : jump antispoof }',
+    ]);
+  });
+
   test('the EUI-64 link-local address of a MAC (RFC 4291: ff:fe inserted, U/L bit flipped)', () => {
     assert.equal(linkLocal('52:54:00:12:34:56'), 'fe80::5054:ff:fe12:3456');
     assert.equal(linkLocal('02:00:00:00:00:01'), 'fe80::ff:fe00:1');
@@ -170,7 +189,11 @@ describe('ports: the elements of a NIC', () => {
  * bridge) and the table's elements given (undefined: not loaded): `create element` of a tap already
  * in `plugged` fails as nft does, and so does any nft command while the table is not loaded.
  */
-function fakeNode(table: unknown[] | undefined, taps: Record<string, string | undefined>) {
+function fakeNode(
+  table: unknown[] | undefined,
+  taps: Record<string, string | undefined>,
+  aliases: Record<string, string> = {},
+) {
   const ran: string[] = [];
   const plugged = JSON.stringify(table ?? []).match(/"plugged","elem":\[([^\]]*)\]/)?.[1] ?? '';
   const exec: Exec = (argv, stdin) => {
@@ -187,7 +210,7 @@ function fakeNode(table: unknown[] | undefined, taps: Record<string, string | un
     if (dev === 'brlan') return ok(JSON.stringify([{ ifname: 'brlan', mtu: 9000 }]));
     if (dev !== undefined)
       return dev in taps
-        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev] }]))
+        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev], ifalias: aliases[dev] }]))
         : fail('does not exist');
     return ok('');
   };
@@ -222,7 +245,7 @@ add element bridge ${PORTS_TABLE} port_ipv6 { "tap5" . 52:54:00:20:00:10 . 2001:
 add element bridge ${PORTS_TABLE} from_guest { "tap5" : jump antispoof }
 add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump protected }
 `,
-      'ip link set dev tap5 mtu 9000 master brlan up',
+      'ip link set dev tap5 mtu 9000 master brlan alias convergent m=52:54:00:20:00:10 4=52:54:00:20:00:10,172.20.0.10 6=52:54:00:20:00:10,fe80::5054:ff:fe20:10 6=52:54:00:20:00:10,2001:db8::10 f>antispoof p>protected up',
     ]);
     assert.equal(
       plugged.line,
@@ -243,8 +266,30 @@ add element bridge ${PORTS_TABLE} plugged { "tap5" }
 add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
 `,
       'ip link set dev tap5 nomaster',
-      'ip link set dev tap5 mtu 9000 master brlan up',
+      'ip link set dev tap5 mtu 9000 master brlan alias convergent p>limited up',
     ]);
+  });
+
+  test('nic up on a tap plugged before, with its record: the recorded elements removed and the new added, nothing read', () => {
+    const record = 'convergent m=52:54:00:99:99:99 f>antispoof';
+    const node = fakeNode(STALE, { tap5: 'brlan' }, { tap5: record });
+    const plugged = nicUp(node.exec, lan, 'n1', 'router', 'tap5');
+    assert.equal(plugged.cleared, 2);
+    assert.ok(!node.ran.some((l) => l.startsWith('nft -j list')), 'no set read');
+    const [, , , alias, again] = node.ran;
+    assert.equal(alias, `ip link set dev tap5 alias ${record} p>limited`);
+    assert.equal(
+      again,
+      `nft -f - <<add element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+delete element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:99:99:99 }
+add element bridge ${PORTS_TABLE} from_guest { "tap5" : jump antispoof }
+delete element bridge ${PORTS_TABLE} from_guest { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+delete element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} plugged { "tap5" }
+add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
+`,
+    );
   });
 
   test('nic up refuses before any change: unknown guest, NIC, node, tap; no table loaded', () => {
@@ -274,7 +319,7 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });
     assert.equal(done.line, 'nic down tap5 on n1: 2 elements removed, out of bridge brlan');
-    assert.ok(node.ran.includes('ip link set dev tap5 nomaster'));
+    assert.ok(node.ran.includes('ip link set dev tap5 nomaster alias '));
     assert.ok(!node.ran.some((l) => l.includes('tap6')), "another tap's elements stay");
     const gone = nicDown(fakeNode(undefined, {}).exec, lan, 'n1', 'tap5', { localOnly: false });
     assert.equal(gone.line, 'nic down tap5 on n1: 0 elements removed, tap5 is gone');

@@ -591,6 +591,7 @@ describe('check: every schema problem has a fix and no zod text', () => {
 
   for (const [example, problemsOfText] of [
     ['part4-stateless.yaml', problemsOf],
+    ['ganeti-seed.yaml', problemsOf],
     ['cgnat-demo.yaml', cgnatProblemsOf],
   ] as const) {
     test(`${example}: each field in turn replaced by a list, a mapping, a word, a large number`, () => {

@@ -15,9 +15,17 @@
 #   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
 #                                     line and print the answer (does the connection survive?)
 #   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
+#   probe.py segment IFACE ADDRESS PORT WAIT NETNS...   listen in each network namespace NETNS (by
+#                                     its name in /run/netns), send one datagram to ADDRESS:PORT (a
+#                                     multicast group or the broadcast address) out of IFACE, and report
+#                                     {"received": [NETNS...]}: who saw it within WAIT seconds
+# A client that sent and got nothing back says "silent": true next to its error (a blocked check's
+# pass); one that could not send says only its error.
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
 # Waits are 3 s (ARP: 1 s) times CONVERGENT_LAB_PACE, the lab's pace (src/lab/pace.ts): more in a
 # VM that starts processes slowly.
+import ctypes
+import errno
 import json
 import os
 import re
@@ -68,7 +76,7 @@ def tcp(address: str, port: int, sport: int, source: str = "", hold: str = "0") 
         try:
             chunk = s.recv(512)
         except TimeoutError:
-            raise TimeoutError(f"connected, but no banner within {TIMEOUT:g} s") from None
+            raise Answered(f"connected, but no banner within {TIMEOUT:g} s") from None
         if not chunk:
             break
         data += chunk
@@ -239,6 +247,52 @@ def garp(iface: str, address: str, mac_text: str) -> dict:
     return {"sent": 1}
 
 
+class Answered(OSError):
+    """Something answered, but not as the server does: not silence."""
+
+
+CLONE_NEWNET = 0x40000000
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+def enter(path: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(path) as f:
+        if libc.setns(f.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns {path}: {os.strerror(ctypes.get_errno())}")
+
+
+def segment(iface: str, address: str, port: int, wait: str, namespaces: list[str]) -> dict:
+    # One process listens in every namespace: a packet socket belongs to the namespace it was made in.
+    marker = f"convergent-lab {os.getpid()} {time.monotonic_ns()}".encode()
+    home = "/proc/self/ns/net"
+    own = open(home)
+    listeners = {}
+    for name in namespaces:
+        enter(f"/run/netns/{name}")
+        listeners[socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))] = name
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(own.fileno(), CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns back")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    index = socket.if_nametoindex(iface)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, struct.pack("4s4si", bytes(4), bytes(4), index))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    s.sendto(marker, (address, port))
+    received: list[str] = []
+    deadline = time.monotonic() + float(wait)
+    while listeners and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select(list(listeners), [], [], left)
+        for sock in ready:
+            frame, info = sock.recvfrom(65535)
+            if info[2] != PACKET_OUTGOING and marker in frame:
+                received.append(listeners.pop(sock))
+    return {"received": received}
+
+
 def reason(e: OSError) -> str:
     """Why a client failed, never empty: "connection refused", "[Errno 113] No route to host"."""
     if isinstance(e, ConnectionRefusedError):
@@ -261,10 +315,15 @@ def main() -> None:
             result = opened(rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4], rest[5])
         elif kind == "limit":
             result = limit(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
+        elif kind == "segment":
+            result = segment(rest[0], rest[1], int(rest[2]), rest[3], rest[4:])
         else:
             result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:])
     except (OSError, TimeoutError) as e:
         result = {"error": reason(e)}
+        # Sent, and nothing came back: a timeout, or no host answered the ARP for the next hop.
+        if not isinstance(e, Answered) and (isinstance(e, TimeoutError) or e.errno == errno.EHOSTUNREACH):
+            result["silent"] = True
     print(json.dumps(result))
 
 

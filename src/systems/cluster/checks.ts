@@ -3,6 +3,8 @@
 
 import type { SpecPath } from '../../input/problem.ts';
 import { formatIPv4, parseIPv4 } from '../../util/ipv4.ts';
+import { checkFields, checkHostTarget, checkSegment, SEGMENT_PROTOS } from './check-fields.ts';
+import { answersOf, carries, checkFlow, portProto } from './check-flow.ts';
 import type { Check, HostRef } from './model.ts';
 import type { CheckSpec, ClusterSpec, GuestSpec } from './schema.ts';
 import type { Report } from './validate/common.ts';
@@ -14,14 +16,27 @@ export function hostRef(spec: ClusterSpec, text: string): HostRef | undefined {
   if (text === 'workstation' || text === 'gateway') return { kind: text };
   if (Object.hasOwn(spec.nodes, text)) return { kind: 'node', name: text };
   if (Object.hasOwn(spec.guests, text)) return { kind: 'guest', name: text };
+  const nic = /^([a-z][a-z0-9-]*):(\d+)$/.exec(text);
+  if (nic) return nicRef(spec, nic[1] as string, Number(nic[2]));
+  if (Object.hasOwn(spec.networks, text)) return { kind: 'network', name: text };
   const address = parseIPv4(text);
   if (address === undefined) return undefined;
-  // An address that is a node's or a guest's means that host, so checks treat it the same way.
+  // An address that is a node's or a guest's NIC's means that host, so checks treat it the same way.
   const node = Object.entries(spec.nodes).find(([, n]) => n.address === address)?.[0];
   if (node) return { kind: 'node', name: node };
-  const guest = Object.entries(spec.guests).find(([, g]) => g.address === address)?.[0];
-  if (guest) return { kind: 'guest', name: guest };
+  for (const [name, g] of Object.entries(spec.guests)) {
+    if (g.address === address) return { kind: 'guest', name };
+    const index = (g.nics ?? []).findIndex((n) => n.address === address);
+    if (index >= 0) return nicRef(spec, name, index);
+  }
   return { kind: 'address', address };
+}
+
+/** NIC `index` of a guest ("vm2:1"); NIC 0 is the guest itself. Undefined when it has no such NIC. */
+function nicRef(spec: ClusterSpec, guest: string, index: number): HostRef | undefined {
+  const g = spec.guests[guest];
+  if (!g || index >= Math.max(1, g.nics?.length ?? 0)) return undefined;
+  return index === 0 ? { kind: 'guest', name: guest } : { kind: 'guest', name: guest, nic: index };
 }
 
 export function formatHostRef(ref: HostRef): string {
@@ -29,8 +44,10 @@ export function formatHostRef(ref: HostRef): string {
     case 'workstation':
     case 'gateway':
       return ref.kind;
-    case 'node':
     case 'guest':
+      return ref.nic === undefined ? ref.name : `${ref.name}:${ref.nic}`;
+    case 'node':
+    case 'network':
       return ref.name;
     case 'address':
       return formatIPv4(ref.address);
@@ -57,17 +74,6 @@ function dialsForward(spec: ClusterSpec, check: CheckSpec): boolean {
   return hostRef(spec, check.from)?.kind === 'workstation' && dialsPort(check);
 }
 
-/** Does `node`'s public address forward (or proxy) the port this check dials, to `guest` if given? */
-function carries(spec: ClusterSpec, check: CheckSpec, node: string, guest?: string): boolean {
-  const proto = check.proto === 'udp' ? 'udp' : 'tcp';
-  const on = (to: string, nodes: readonly string[] | undefined) =>
-    (guest === undefined || to === guest) && (nodes === undefined || nodes.includes(node));
-  return (
-    spec.forwards.some((f) => f.proto === proto && f.port === check.port && on(f.to, f.nodes)) ||
-    (proto === 'tcp' && spec.proxies.some((x) => x.port === check.port && on(x.to, x.nodes)))
-  );
-}
-
 /**
  * The guests a bare "host" or "foreign" could be relative to: the guest running the client; else
  * the guest that must answer; else, for a forwarded port, the guests it leads to (from the node
@@ -76,7 +82,8 @@ function carries(spec: ClusterSpec, check: CheckSpec, node: string, guest?: stri
 function guestsOfCheck(spec: ClusterSpec, check: CheckSpec): string[] {
   const from = hostRef(spec, check.from);
   if (from?.kind === 'guest') return [from.name];
-  const answers = check.expect.answers === undefined ? undefined : hostRef(spec, check.expect.answers);
+  const answered = answersOf(check);
+  const answers = answered === undefined ? undefined : hostRef(spec, answered);
   if (answers?.kind === 'guest') return [answers.name];
   if (!dialsForward(spec, check)) return [];
   const to = hostRef(spec, check.to);
@@ -198,10 +205,6 @@ export function validateChecks(spec: ClusterSpec, report: Report): void {
   });
 }
 
-/** http, tcp and udp dial a port; ping and arp have none. */
-const portProto = (check: CheckSpec) =>
-  check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp';
-
 function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, report: Report): void {
   const hosts = checkHosts(spec, check, path, report);
   if (!hosts) return;
@@ -211,7 +214,8 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
   if (!needsPort && check.port !== undefined)
     report([...path, 'port'], `${check.proto} checks have no port`, 'remove "port:"');
   const { from, to } = hosts;
-  if (from && from.kind !== 'workstation' && from.kind !== 'guest') {
+  const onSegment = SEGMENT_PROTOS.has(check.proto);
+  if (from && from.kind !== 'workstation' && from.kind !== 'guest' && !(onSegment && from.kind === 'node')) {
     report(
       [...path, 'from'],
       `the lab runs clients on the workstation and on guests, not on "${check.from}"`,
@@ -220,7 +224,12 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
     return;
   }
   if (!from || !to) return;
-  checkFlow(spec, check, path, { from, to, answers: hosts.answers }, report);
+  if (onSegment || check.proto === 'garp') checkSegment(spec, check, path, { from, to }, report);
+  else {
+    checkHostTarget(check, path, to, report);
+    checkFlow(spec, check, path, { from, to, answers: hosts.answers }, report);
+  }
+  checkFields(spec, check, path, { from, to }, report);
 }
 
 /** The hosts a check names, each resolved or reported; undefined when its client is a node. */
@@ -239,7 +248,7 @@ function checkHosts(
     return undefined;
   };
   // "host" and "foreign" are nodes, which run no clients: say that, not what they resolve to.
-  if (RELATIVE.test(check.from)) {
+  if (RELATIVE.test(check.from) && !SEGMENT_PROTOS.has(check.proto)) {
     report(
       [...path, 'from'],
       `the lab runs clients on the workstation and on guests, not on "${check.from}" (a node)`,
@@ -250,8 +259,11 @@ function checkHosts(
   const from = resolveAt(check.from, [...path, 'from']);
   const to = resolveAt(check.to, [...path, 'to']);
   const { answers, sees, leaves } = check.expect;
-  const answersRef = answers === undefined ? undefined : resolveAt(answers, [...path, 'expect', 'answers']);
+  let answersRef: HostRef | undefined;
+  if (typeof answers === 'string') answersRef = resolveAt(answers, [...path, 'expect', 'answers']);
+  else for (const [i, a] of (answers ?? []).entries()) resolveAt(a, [...path, 'expect', 'answers', i]);
   if (sees !== undefined) resolveAt(sees, [...path, 'expect', 'sees']);
+  if (check.source !== undefined) resolveAt(check.source, [...path, 'source']);
   if (leaves !== undefined && (RELATIVE.test(leaves) || Object.hasOwn(spec.nodes, leaves)))
     resolveAt(leaves, [...path, 'expect', 'leaves']);
   else if (leaves !== undefined)
@@ -262,88 +274,6 @@ function checkHosts(
     );
 
   return { from, to, answers: answersRef };
-}
-
-/** What the lab can run between two resolved hosts, and what it can observe of it. */
-function checkFlow(
-  spec: ClusterSpec,
-  check: CheckSpec,
-  path: SpecPath,
-  hosts: { from: HostRef; to: HostRef; answers?: HostRef },
-  report: Report,
-): void {
-  const { from, to, answers: answersRef } = hosts;
-  const { answers, sees, leaves } = check.expect;
-  const needsPort = portProto(check);
-  if (check.proto === 'arp' && from.kind !== 'guest')
-    report(
-      [...path, 'from'],
-      'an arp check runs on a guest (it asks its own segment)',
-      'use a guest as "from"',
-    );
-  if (to.kind === 'gateway' && from.kind !== 'guest')
-    report(
-      [...path, 'to'],
-      '"gateway" is a guest\'s anycast gateway; only a guest can reach it',
-      'use a guest as "from"',
-    );
-  if (to.kind === 'gateway' && needsPort)
-    report([...path, 'to'], `no ${check.proto} server runs on the gateway`, 'use proto ping or arp');
-  if (from.kind === 'workstation' && to.kind === 'guest')
-    report(
-      [...path, 'to'],
-      `guest ${to.name} has a private address the workstation cannot route to`,
-      'dial a node\'s public address ("to: node1") with a port that is forwarded to the guest',
-    );
-  if (needsPort && from.kind === 'guest' && to.kind !== 'workstation' && to.kind !== 'guest')
-    report(
-      [...path, 'to'],
-      `no ${check.proto} server runs on ${check.to}: the lab serves ports on guests and the workstation`,
-      'dial a guest or the workstation, or use proto ping',
-    );
-  const viaUplink =
-    needsPort &&
-    ((from.kind === 'workstation' && to.kind === 'node') ||
-      (from.kind === 'guest' && to.kind === 'workstation'));
-  if (leaves !== undefined && !viaUplink)
-    report(
-      [...path, 'expect', 'leaves'],
-      'only a tcp, udp or http flow between the workstation and the cluster passes a node on its way out',
-      'remove "leaves", or check a flow to or from the workstation',
-    );
-  if (sees !== undefined && !needsPort)
-    report(
-      [...path, 'expect', 'sees'],
-      `a ${check.proto} check has no server to report what it saw`,
-      'remove "sees"',
-    );
-  if (answers !== undefined && check.proto === 'ping')
-    report(
-      [...path, 'expect', 'answers'],
-      'ping cannot tell who answered, only from which address',
-      'remove "answers"',
-    );
-  if (answersRef && check.proto === 'arp' && answersRef.kind !== 'node')
-    report(
-      [...path, 'expect', 'answers'],
-      'an arp check expects the node whose guest-bridge MAC answers',
-      'name a node',
-    );
-  if (answersRef && needsPort && answersRef.kind !== 'guest' && answersRef.kind !== 'workstation')
-    report(
-      [...path, 'expect', 'answers'],
-      'servers run on guests and the workstation',
-      'name a guest or workstation',
-    );
-  if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
-    const proto = check.proto === 'udp' ? 'udp' : 'tcp';
-    if (!carries(spec, check, to.name))
-      report(
-        [...path, 'port'],
-        `no forward or proxy of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
-        'add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
-      );
-  }
 }
 
 export function resolveChecks(spec: ClusterSpec): Check[] | undefined {
@@ -358,8 +288,14 @@ export function resolveChecks(spec: ClusterSpec): Check[] | undefined {
       to: ref(c.to),
       proto: c.proto,
       port: c.port,
+      source: c.source === undefined ? undefined : ref(c.source),
+      mac: c.mac,
+      size: c.size,
+      cut: c.cut,
       expect: {
-        answers: c.expect.answers === undefined ? undefined : ref(c.expect.answers),
+        answers: typeof c.expect.answers === 'string' ? ref(c.expect.answers) : undefined,
+        receivers: typeof c.expect.answers === 'object' ? c.expect.answers.map(ref) : undefined,
+        blocked: c.expect.blocked,
         sees: c.expect.sees === undefined ? undefined : ref(c.expect.sees),
         leaves: c.expect.leaves === undefined ? undefined : formatHostRef(ref(c.expect.leaves)),
       },

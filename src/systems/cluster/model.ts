@@ -191,7 +191,10 @@ export type HostRef =
   | { readonly kind: 'workstation' }
   | { readonly kind: 'gateway' }
   | { readonly kind: 'node'; readonly name: string }
-  | { readonly kind: 'guest'; readonly name: string }
+  /** A guest by NIC 0, or its NIC `nic` ("vm2:1"). */
+  | { readonly kind: 'guest'; readonly name: string; readonly nic?: number }
+  /** A network, as the segment a multicast or broadcast check sends on. */
+  | { readonly kind: 'network'; readonly name: string }
   | { readonly kind: 'address'; readonly address: number };
 
 export interface Check {
@@ -201,7 +204,19 @@ export interface Check {
   readonly to: HostRef;
   readonly proto: CheckProto;
   readonly port?: number;
+  /** tcp, udp: the address the client adds and sends from; garp: the address it announces. */
+  readonly source?: HostRef;
+  /** The MAC the client's NIC takes before sending. */
+  readonly mac?: string;
+  /** ping: payload bytes, sent with "don't fragment". */
+  readonly size?: number;
+  /** Bond failover: the switch side of this node's link goes down during the check. */
+  readonly cut?: { readonly node: string; readonly link: string };
   readonly expect: {
+    /** The client sends and nothing answers. */
+    readonly blocked?: boolean;
+    /** multicast, broadcast: the guests that must receive it, and no other. */
+    readonly receivers?: readonly HostRef[];
     /** Who must answer: a guest or the workstation; for arp, the node whose MAC answers. */
     readonly answers?: HostRef;
     /** The source address the server must see. */

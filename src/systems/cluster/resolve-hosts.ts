@@ -62,7 +62,9 @@ function bridgedNetwork(
       ? `${pool.bridgePrefix}${slot.slot}`
       : net.mode === 'private'
         ? 'prv0'
-        : `vlan${net.vlan ?? name}`.slice(0, 15));
+        : net.vlan === undefined
+          ? name.slice(0, 15)
+          : `vlan${net.vlan}`);
   return {
     name,
     mode: net.mode as 'bridged' | 'private',

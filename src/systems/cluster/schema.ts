@@ -3,6 +3,7 @@
 // Only shape and syntax live here; relations between objects are checked in validate.ts.
 import { z } from 'zod';
 import { ipv4Address, ipv4Prefix, macAddress, specName, wholeNumber } from '../../input/primitives.ts';
+import { CheckSchema } from './schema-checks.ts';
 import { NicSchema } from './schema-guests.ts';
 import { InterfacesSchema, ifname, mtu, VlanPoolSchema, vlanId } from './schema-interfaces.ts';
 
@@ -94,9 +95,11 @@ export const NetworkSchema = z.strictObject({
   bridge: ifname
     .optional()
     .describe(
-      'The bridge on every node: guestbr0 (gateway), vlan<VLAN> (bridged), prv0 (private by MAC prefix), <pool prefix>N (private from a pool) when left out',
+      'The bridge on every node: guestbr0 (gateway), vlan<VLAN> (bridged; named as the network when untagged), prv0 (private by MAC prefix), <pool prefix>N (private from a pool) when left out',
     ),
-  subnet: prefix.describe("The guests' subnet"),
+  subnet: prefix.describe(
+    "The guests' subnet: apart from the uplink's and every gateway or bridged network's; private networks, which nothing routes, may share one",
+  ),
   gateway: ipv4
     .optional()
     .describe(
@@ -237,59 +240,6 @@ export const ProxySchema = z.strictObject(
 /** The sync of a cluster whose spec has no "sync:", as the schema fills it in. */
 export const SYNC_DEFAULTS: z.output<typeof SyncSchema> = SyncSchema.parse({});
 
-/** What a lab check sends: a real client against a real server, or a ping, or an ARP request. */
-export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp'] as const;
-export type CheckProto = (typeof CHECK_PROTOS)[number];
-
-// Hosts a check names: "workstation" (the lab's client beyond the upstream router), a node, a guest,
-// "gateway" (the guest's anycast gateway), a literal IPv4 address, or a node by its relation to a
-// guest, so that the check still holds after the guest migrates: "host" (the node hosting the check's
-// guest), "foreign" (a node that does not host it), or with the guest named, "host of guest1".
-const NAME = '[a-z][a-z0-9-]{0,30}';
-const RELATIVE_NODE = `(host|foreign) of ${NAME}`;
-const EXPECTED_HOST =
-  'expected a host: workstation, a node or guest name, "gateway", "host", "foreign", or an IPv4 address';
-const hostRef = z
-  .string({ error: EXPECTED_HOST })
-  .regex(new RegExp(`^(${NAME}|\\d+\\.\\d+\\.\\d+\\.\\d+|${RELATIVE_NODE})$`), { error: EXPECTED_HOST });
-const EXPECTED_NODE = 'expected a node: its name, "host", "foreign", or "host of GUEST"';
-const nodeRef = z
-  .string({ error: EXPECTED_NODE })
-  .regex(new RegExp(`^(${NAME}|${RELATIVE_NODE})$`), { error: EXPECTED_NODE });
-
-export const CheckSchema = z.strictObject({
-  name: z.string().min(1).max(80).optional().describe('What the check proves, shown in the report'),
-  from: hostRef.default('workstation').describe('The client: "workstation" (default) or a guest'),
-  to: hostRef.describe(
-    'Where the client sends: a node (its public address), a guest, "workstation", "gateway" or an address; ' +
-      '"host" is the node hosting the check\'s guest (the client, else the one answering), "foreign" the first ' +
-      'other node that can take the check, "host of guest1" names the guest',
-  ),
-  proto: z
-    .enum(CHECK_PROTOS, { error: `proto is one of: ${CHECK_PROTOS.join(', ')}` })
-    .describe('http (curl), tcp (banner), udp (request/response), ping, or arp (who answers)'),
-  port: port.optional().describe('The port the client dials (http, tcp, udp)'),
-  expect: z
-    .strictObject({
-      answers: hostRef
-        .optional()
-        .describe(
-          'Who must answer: a guest, "workstation", or for arp the node whose MAC answers (e.g. "host")',
-        ),
-      sees: hostRef
-        .optional()
-        .describe(
-          'The source address the server must see: a host (its address on the server\'s segment, e.g. "host") or an address',
-        ),
-      leaves: nodeRef
-        .optional()
-        .describe(
-          'The node through which traffic toward the workstation must leave the cluster: a node, "host" or "foreign"',
-        ),
-    })
-    .default({}),
-});
-
 export const ClusterSchema = z.strictObject({
   kind: z
     .literal('cluster')
@@ -351,5 +301,6 @@ export type ForwardSpec = z.output<typeof ForwardSchema>;
 export type CheckSpec = z.output<typeof CheckSchema>;
 export type ProxySpec = z.output<typeof ProxySchema>;
 export type SyncSpec = z.output<typeof SyncSchema>;
+export { CHECK_PROTOS, type CheckProto, CheckSchema } from './schema-checks.ts';
 export type { NicSpec } from './schema-guests.ts';
 export type { InterfaceSpec, VlanPoolSpec } from './schema-interfaces.ts';

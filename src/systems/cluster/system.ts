@@ -14,7 +14,7 @@ import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { clusterKind } from './kind.ts';
 import { applyToLab } from './lab/apply.ts';
 import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab/lab.ts';
-import { clusterNeeds } from './lab/needs.ts';
+import { clusterDevices, clusterNeeds } from './lab/needs.ts';
 import { describeTopology } from './lab/topology.ts';
 import type { Cluster, Strategy } from './model.ts';
 import { renderNode } from './render.ts';
@@ -88,7 +88,12 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'proxy-from-anycast': (c) => c.proxies.length > 0,
   'ctsync-bridge-netfilter': (c) => forwardWith(c, 'ctsync'),
   'anycast-arp-leak': (c) => c.networks.some((n) => n.pipes.length > 0),
-  'no-antispoof': (c) => c.guests.some((g) => g.nics.some((n) => n.mac !== undefined && n.spoof === 'drop')),
+  'no-antispoof': (c) =>
+    c.guests.some((g) =>
+      g.nics.some(
+        (n) => n.mac !== undefined && n.spoof === 'drop' && c.bridged.some((b) => b.name === n.network),
+      ),
+    ),
   'private-forward-only': (c) =>
     c.guests.some((g) =>
       g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
@@ -103,7 +108,11 @@ function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
     first: p.cluster.nodes[0]?.name ?? 'workstation',
     topology: describeTopology(p.cluster, p.topology),
     // A cluster's modules count only on this kernel: the VM's kernel loads its own.
-    needs: (vm) => ({ needs: clusterNeeds(p.plans, vm), plans: vm ? [] : p.plans, devices: [] }),
+    needs: (vm) => ({
+      needs: clusterNeeds(p.plans, vm),
+      plans: vm ? [] : p.plans,
+      devices: vm ? [] : [...clusterDevices(p.cluster).keys()],
+    }),
     vm: () => ({ kind: 'cluster', file: p.file, plans: p.plans, name: p.cluster.name, hosts }),
     test: (progress) => labTest(p, { progress, cut }),
     up: async (progress) => {

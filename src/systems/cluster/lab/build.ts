@@ -16,7 +16,7 @@ import { plural } from '../../../util/plural.ts';
 import { FEATURES } from '../features/index.ts';
 import type { Cluster } from '../model.ts';
 import type { ClusterLabState } from '../system.ts';
-import { clusterNeeds } from './needs.ts';
+import { clusterNeeds, requireDevices } from './needs.ts';
 import { loadNode, startServers } from './nodes.ts';
 import type { ServerPorts } from './probes.ts';
 import { waitForPorts, waitForStp } from './settle.ts';
@@ -104,6 +104,7 @@ export async function buildLab(
   // Before anything exists: a missing tool or module is refused with what to install or load.
   requireLab(clusterNeeds(plans), plans);
   const runner = options.runner ?? realRunner;
+  requireDevices(cluster, runner);
   const run = new NamespaceRun(runner);
   run.removesDir(labDir(run.id));
   const record: BuildRecord = { pids: [], notes: [...topology.notes], uplinkMacs: {} };
@@ -131,7 +132,8 @@ export async function buildLab(
       const mac = loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
       if (mac) record.uplinkMacs[mac] = plan.node;
     }
-    plugGuests(lab, wire);
+    const plugged = plugGuests(lab, wire, options.loadRulesets ?? true);
+    if (plugged.length > 0) say(`guests plugged by nic up: ${plugged.length} taps (${plugged[0]}, ...)`);
     for (const h of topology.hosts) wire.batch(h.name, []);
     await serversReady();
     for (const feature of FEATURES)

@@ -82,7 +82,8 @@ interface ProbeRun {
 /**
  * Clients run side by side (each flow has its own client port); evidence is gathered one failure at
  * a time, later, so that the counters that move belong to that failure alone. ARP probes start
- * first: each listens a full second for every answer, the others end sooner.
+ * first: each listens a full second for every answer, the others end sooner. Probes that change
+ * their client or listen everywhere run alone, last.
  */
 async function runProbes(
   lab: LabInstance,
@@ -90,7 +91,9 @@ async function runProbes(
   nextPort: () => number,
 ): Promise<ProbeRun[]> {
   const planned = probes.map((probe) => ({ probe, clientPort: nextPort() }));
-  const arpFirst = [...planned].sort((a, b) => arpRank(a.probe) - arpRank(b.probe));
+  const arpFirst = planned
+    .filter((r) => !r.probe.client15.alone)
+    .sort((a, b) => arpRank(a.probe) - arpRank(b.probe));
   const outcomes = new Map(
     await mapLimit(
       arpFirst,
@@ -98,6 +101,10 @@ async function runProbes(
       async (r) => [r, await runProbe(lab, r.probe, r.clientPort)] as const,
     ),
   );
+  // Those that change their client (its MAC, a spoofed address), a peer's neighbours, or listen on
+  // every guest: one at a time, after the others.
+  for (const r of planned.filter((x) => x.probe.client15.alone))
+    outcomes.set(r, await runProbe(lab, r.probe, r.clientPort));
   return planned.flatMap((r) => {
     const outcome = outcomes.get(r);
     return outcome ? [{ ...r, outcome }] : [];

@@ -10,7 +10,9 @@ import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../../../lab/outco
 import { labPace, paced } from '../../../lab/pace.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { LabInstance } from './build.ts';
+import { runFailover } from './failover.ts';
 import type { Probe } from './probes.ts';
+import { runGarp, runSegment, withClientChanges } from './segment.ts';
 
 const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
 
@@ -19,10 +21,19 @@ const CLIENT_TIMEOUT_MS = 3_000;
 /** How long ping waits for its echo reply at the usual pace. */
 const PING_WAIT_MS = 2_000;
 export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
+  const f = probe.client15;
+  if (f.cut) return runFailover(lab, probe);
+  if (f.listeners) return runSegment(lab, probe);
+  if (f.announce) return runGarp(lab, probe);
+  return withClientChanges(lab, probe, () => runClient(lab, probe, clientPort));
+}
+
+async function runClient(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
   const address = formatIPv4(probe.address);
   const limitMs = paced(CLIENT_LIMIT_MS);
   const inClient = (argv: string[]) =>
     lab.runAsync(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: limitMs });
+  const f = probe.client15;
   switch (probe.check.proto) {
     case 'http': {
       const r = await inClient([
@@ -36,13 +47,16 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
         '\n%{remote_ip}:%{remote_port} %{time_total}',
         `http://${address}:${probe.port}/`,
       ]);
-      if (r.code !== 0) return { error: clientFailure('curl', r, limitMs) };
+      // 28: curl's "operation timed out" (no answer); 7: refused, or no route.
+      if (r.code !== 0)
+        return { error: clientFailure('curl', r, limitMs), silent: r.code === 28 || undefined };
       const lines = r.stdout.trim().split('\n');
       const [replyFrom, seconds] = (lines.at(-1) ?? '').split(' ');
       return { ...fromBanner(lines[0] ?? ''), replyFrom, ms: Math.round(Number(seconds) * 10_000) / 10 };
     }
     case 'tcp':
     case 'udp': {
+      const source = f.source === undefined ? [] : [formatIPv4(f.source)];
       const r = await inClient([
         PYTHON,
         join(AGENT_DIR, 'probe.py'),
@@ -50,37 +64,86 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
         address,
         String(probe.port),
         String(clientPort),
+        ...source,
       ]);
       const out = parseJson(r.stdout) as
-        | { banner?: string; replyFrom?: string; ms?: number; tries?: number; error?: string }
+        | {
+            banner?: string;
+            replyFrom?: string;
+            ms?: number;
+            tries?: number;
+            error?: string;
+            silent?: boolean;
+          }
         | undefined;
       if (!out) return { error: clientFailure('probe.py', r, limitMs) };
-      if (out.error) return { error: out.error };
+      if (out.error) return { error: out.error, silent: out.silent };
       return { ...fromBanner(out.banner ?? ''), replyFrom: out.replyFrom, ms: out.ms, tries: out.tries };
     }
-    case 'ping': {
-      // -W takes whole seconds.
-      const wait = Math.ceil((PING_WAIT_MS * labPace()) / 1000);
-      const r = await inClient(['ping', '-c', '1', '-W', String(wait), '-n', address]);
-      const m = /bytes from (\d+\.\d+\.\d+\.\d+).* time=([\d.]+) ms/.exec(r.stdout);
-      if (r.code === 0 && m) return { replyFrom: m[1], ms: Number(m[2]) };
-      // ping exits 1 when no reply came, 2 on an error (its message on stderr).
-      return {
-        error:
-          r.code === 1 && !r.timedOut ? `no echo reply within ${wait} s` : clientFailure('ping', r, limitMs),
-      };
-    }
+    case 'ping':
+      return ping(lab, probe, address, limitMs);
     case 'arp': {
-      const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', 'eth0', address]);
+      const r = await inClient([PYTHON, join(AGENT_DIR, 'probe.py'), 'arp', f.iface ?? 'eth0', address]);
       const out = parseJson(r.stdout) as { answers?: string[]; error?: string } | undefined;
       if (!out) return { error: clientFailure('probe.py', r, limitMs) };
       if (out.error) return { error: out.error };
-      const byMac = new Map(lab.cluster.nodes.map((n) => [n.bridgeMac, n.name]));
       const macs = out.answers ?? [];
-      if (macs.length === 0) return { error: `nobody answered ARP for ${address}` };
+      if (macs.length === 0) return { error: `nobody answered ARP for ${address}`, silent: true };
+      const byMac = macOwners(lab);
       return { answered: macs.map((mac) => byMac.get(mac) ?? mac).join(','), macs };
     }
+    case 'multicast':
+    case 'broadcast':
+    case 'garp':
+      return { error: `a ${probe.check.proto} check runs alone (runSegment, runGarp)` };
   }
+}
+
+/** ping -c 1; with a size, "don't fragment" (-M do -s SIZE): a narrow link on the path makes it fail. */
+async function ping(lab: LabInstance, probe: Probe, address: string, limitMs: number): Promise<Outcome> {
+  // -W takes whole seconds.
+  const wait = Math.ceil((PING_WAIT_MS * labPace()) / 1000);
+  const size = probe.client15.size;
+  const sized = size === undefined ? [] : ['-M', 'do', '-s', String(size)];
+  const r = await lab.runAsync(
+    [
+      'ip',
+      'netns',
+      'exec',
+      lab.ns(probe.client),
+      'ping',
+      '-c',
+      '1',
+      '-W',
+      String(wait),
+      ...sized,
+      '-n',
+      address,
+    ],
+    { timeoutMs: limitMs },
+  );
+  const m = /bytes from (\d+\.\d+\.\d+\.\d+).* time=([\d.]+) ms/.exec(r.stdout);
+  if (r.code === 0 && m) return { replyFrom: m[1], ms: Number(m[2]) };
+  // A datagram the client's own NIC cannot carry was never sent: an error, not silence.
+  const local = /local error: .*/.exec(`${r.stdout}\n${r.stderr}`);
+  if (local) return { error: `ping could not send: ${local[0]}` };
+  // ping exits 1 when no reply came (an ICMP error, such as "Frag needed", is no reply), 2 on an error.
+  if (r.code === 1 && !r.timedOut) {
+    const icmp = /From (\S+) icmp_seq=\d+ (.*)/.exec(r.stdout);
+    return {
+      error: icmp ? `no echo reply: ${icmp[1]} said "${icmp[2]}"` : `no echo reply within ${wait} s`,
+      silent: true,
+    };
+  }
+  return { error: clientFailure('ping', r, limitMs) };
+}
+
+/** Who owns a MAC in the lab: a node's guest bridge, or a guest's NIC. */
+function macOwners(lab: LabInstance): Map<string, string> {
+  return new Map([
+    ...lab.cluster.nodes.map((n) => [n.bridgeMac, n.name] as const),
+    ...lab.cluster.guests.flatMap((g) => g.nics.flatMap((n) => (n.mac ? [[n.mac, g.name] as const] : []))),
+  ]);
 }
 
 /** "guest1 saw 198.51.100.10:40001": who answered and the peer it saw. */
@@ -101,9 +164,23 @@ function parseJson(text: string): unknown {
 
 /** What is wrong with an outcome, in words; empty when the check passes. */
 export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string }): string[] {
+  if (probe.client15.blocked) {
+    if (outcome.silent) return [];
+    if (outcome.error) return [`the probe could not run, so it proves no block: ${outcome.error}`];
+    return [`${outcome.answered ?? outcome.replyFrom ?? 'something'} answered; expected nothing to`];
+  }
   if (outcome.error) return [outcome.error];
   const problems: string[] = [];
   const e = probe.expect;
+  const receivers = probe.client15.receivers;
+  if (receivers !== undefined) {
+    const got = (outcome.answered ?? '').split(',').filter((x) => x !== '');
+    if ([...got].sort().join(',') !== [...receivers].sort().join(','))
+      problems.push(
+        `received by ${got.join(', ') || 'nobody'}, expected ${receivers.join(', ') || 'nobody'}`,
+      );
+    return problems;
+  }
   if (e.answersMac !== undefined) {
     if (outcome.macs?.length !== 1 || outcome.macs[0] !== e.answersMac)
       problems.push(`${outcome.answered} answered, expected ${e.answers} (${e.answersMac}) alone`);

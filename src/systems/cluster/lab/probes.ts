@@ -5,9 +5,11 @@
 
 import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
+import { SEGMENT_PROTOS } from '../check-fields.ts';
 import { formatHostRef } from '../checks.ts';
 import { FEATURES } from '../features/index.ts';
-import type { Check, Cluster, Guest, HostRef, Network } from '../model.ts';
+import type { Check, Cluster, Guest, HostRef, Network, Node } from '../model.ts';
+import { answersByAddress, type ClientFields, clientFields, nicOf, segmentAddress } from './probe-fields.ts';
 import { addressOn, type Topology, WORKSTATION } from './topology.ts';
 
 /** The port every guest and the workstation serve for outbound and guest-to-guest checks. */
@@ -35,6 +37,8 @@ export interface Probe {
   readonly server?: { readonly host: string; readonly kind: ServerKind; readonly port: number };
   /** The node the client's traffic first reaches: the one dialled, or the client guest's own. */
   readonly entering?: string;
+  /** What issue 15's fields ask of the client (its NIC, MAC, a spoofed source, a size, a cut). */
+  readonly client15: ClientFields;
 }
 
 const ws: HostRef = { kind: 'workstation' };
@@ -74,7 +78,8 @@ export function defaultChecks(cluster: Cluster): Check[] {
     }
   }
   for (const feature of FEATURES) checks.push(...(feature.derivedChecks?.(cluster) ?? []));
-  for (const g of cluster.guests) {
+  const anycast = new Set(cluster.networks.map((n) => n.name));
+  for (const g of cluster.guests.filter((x) => anycast.has(x.network))) {
     checks.push({
       name: `tcp/${LAB_PORT} ${g.name} -> workstation`,
       from: guest(g.name),
@@ -133,31 +138,34 @@ function crossNodePairs(cluster: Cluster): [Guest, Guest][] {
   return pairs;
 }
 
+/** The address a check's client sends to: the gateway, a node's address on its segment or the uplink, a host's. */
+function dialled(cluster: Cluster, topology: Topology, check: Check, fromGuest: Guest | undefined): number {
+  const to = check.to;
+  const networkOf = (g: Guest) => cluster.networks.find((n) => n.name === g.network) as Network;
+  if (SEGMENT_PROTOS.has(check.proto)) return segmentAddress(check.proto);
+  if (to.kind === 'gateway') return networkOf(fromGuest as Guest).gateway;
+  if (to.kind === 'node' && fromGuest) return networkOf(fromGuest).nodeAddresses.get(to.name) as number;
+  if (to.kind === 'node') return (cluster.nodes.find((n) => n.name === to.name) as Node).address;
+  return addressOn(cluster, topology, to, { role: 'workstation' }) as number;
+}
+
 export function probesOf(cluster: Cluster, topology: Topology, checks: readonly Check[]): Probe[] {
   const guests = new Map(cluster.guests.map((g) => [g.name, g]));
   const networks = new Map(cluster.networks.map((n) => [n.name, n]));
   const nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
-  const networkOf = (g: Guest) => networks.get(g.network) as Network;
 
   return checks.map((check): Probe => {
     const fromGuest = check.from.kind === 'guest' ? (guests.get(check.from.name) as Guest) : undefined;
-    const client = fromGuest?.name ?? WORKSTATION;
+    const client = fromGuest?.name ?? (check.from.kind === 'node' ? check.from.name : WORKSTATION);
     const to = check.to;
-    let address: number;
-    let entering: string | undefined = fromGuest?.node;
-    if (to.kind === 'gateway') address = networkOf(fromGuest as Guest).gateway;
-    else if (to.kind === 'node' && fromGuest)
-      address = networkOf(fromGuest).nodeAddresses.get(to.name) as number;
-    else if (to.kind === 'node') {
-      address = (nodes.get(to.name) as { address: number }).address;
-      entering = to.name;
-    } else address = addressOn(cluster, topology, to, { role: 'workstation' }) as number;
+    const address = dialled(cluster, topology, check, fromGuest);
+    const entering = to.kind === 'node' && !fromGuest ? to.name : fromGuest?.node;
 
     // Who answers, and on which port it listens: through a forward, or the host dialled.
     let server: Probe['server'];
     let answers = check.expect.answers;
     const port = check.port;
-    if (port !== undefined && check.proto !== 'ping' && check.proto !== 'arp') {
+    if (port !== undefined && (check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp')) {
       const kind: ServerKind = check.proto;
       if (to.kind === 'node' && !fromGuest) {
         const f = cluster.forwards.find(
@@ -177,20 +185,24 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
           server = { host: x.guest, kind: 'http', port: x.toPort };
         }
       } else if (to.kind === 'guest' || to.kind === 'workstation') {
-        answers ??= to;
-        server = { host: formatHostRef(to), kind, port };
+        answers ??= to.kind === 'guest' ? guest(to.name) : to;
+        server = { host: to.kind === 'guest' ? to.name : formatHostRef(to), kind, port };
       }
     }
     if (check.proto === 'arp' && answers === undefined && to.kind === 'gateway' && fromGuest)
       answers = node(fromGuest.node);
+    if (check.proto === 'arp' && answers === undefined && to.kind === 'guest' && !check.expect.blocked)
+      answers = guest(to.name);
 
     const serverHost = answers && answers.kind === 'guest' ? guests.get(answers.name) : undefined;
-    const segment = serverHost
-      ? ({ role: 'guest', network: networkOf(serverHost) } as const)
+    const serverNet = serverHost && networks.get(serverHost.network);
+    const segment = serverNet
+      ? ({ role: 'guest', network: serverNet } as const)
       : ({ role: 'workstation' } as const);
     const sees = check.expect.sees && addressOn(cluster, topology, check.expect.sees, segment);
     const answersNode =
       check.proto === 'arp' && answers?.kind === 'node' ? nodes.get(answers.name) : undefined;
+    const answersNic = check.proto === 'arp' && to.kind === 'guest' ? nicOf(cluster, to) : undefined;
     return {
       check,
       client,
@@ -198,10 +210,10 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
       port,
       expect: {
         answers: answers && formatHostRef(answers),
-        answersMac: answersNode?.bridgeMac,
+        answersMac: answersNode?.bridgeMac ?? (answers?.kind === 'guest' ? answersNic?.mac : undefined),
         sees,
         replyFrom:
-          check.proto === 'arp'
+          check.proto === 'arp' || !answersByAddress(check)
             ? undefined
             : check.proto === 'ping'
               ? formatIPv4(address)
@@ -210,6 +222,7 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
       },
       server,
       entering,
+      client15: clientFields(cluster, topology, check, address),
     };
   });
 }

@@ -10,6 +10,8 @@ import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Cluster, Guest, HostRef, Network, Node } from '../model.ts';
+import { type LabNic, labNics } from './guest-nics.ts';
+import { type LabSwitch, labSwitches } from './trunks.ts';
 
 // A CGNAT lab's: its router, the uplink's far side, a tenant's client, a tenant's namespace (netns).
 export type HostRole =
@@ -58,13 +60,18 @@ export interface LabGuest {
 export interface Topology {
   readonly hosts: readonly LabHost[];
   readonly links: readonly VethPair[];
+  /** Guests on gateway networks (by their NIC 0). */
   readonly guests: readonly LabGuest[];
+  /** Guests' NICs on bridged and private networks. */
+  readonly nics: readonly LabNic[];
+  /** The upstream's bridges the nodes' NICs plug into: its uplink bridge first. */
+  readonly switches: readonly LabSwitch[];
   readonly upstream: {
     readonly bridge: string;
     /** The uplink gateway, on the bridge: "192.168.122.1/24". */
     readonly uplinkCidr: string;
     readonly wanCidr: string;
-    /** The upstream port each node's uplink is plugged into. */
+    /** The upstream port each node's uplink NIC is plugged into (a bond's slaves: see switches). */
     readonly portOf: ReadonlyMap<string, string>;
   };
   readonly workstation: { readonly address: number; readonly cidr: string; readonly gateway: string };
@@ -95,11 +102,14 @@ export function labTopology(cluster: Cluster): Topology {
     ...cluster.nodes.map((n): LabHost => ({ name: n.name, role: 'node' })),
     ...cluster.guests.map((g): LabHost => ({ name: g.name, role: 'guest' })),
   ];
-  const uplinks = uplinkLinks(cluster, notes);
+  const trunks = labSwitches(cluster, UPLINK_BRIDGE);
+  const uplinks = uplinkLinks(cluster, notes, trunks.bondUplinks);
   const guests = labGuests(cluster);
+  const nics = labNics(cluster, (net) => trunkMtu(cluster, net.uplink?.device, net.uplink?.trunk));
   const links: VethPair[] = [
     { a: { host: WORKSTATION, ifname: 'eth0' }, b: { host: UPSTREAM, ifname: 'wan0' }, what: 'workstation' },
     ...uplinks.links,
+    ...trunks.links,
     ...pipeLinks(cluster),
     ...guests.map(
       (g): VethPair => ({
@@ -108,11 +118,24 @@ export function labTopology(cluster: Cluster): Topology {
         what: `guest ${g.guest.name}`,
       }),
     ),
+    ...nics.map(
+      (n): VethPair => ({
+        a: { host: n.guest.name, ifname: n.ifname, mac: n.nic.mac },
+        b: { host: n.guest.node, ifname: n.vif },
+        what: `guest ${n.guest.name} NIC ${n.nic.index}`,
+      }),
+    ),
   ];
+  const [uplinkSwitch, ...others] = trunks.switches;
+  const uplinkPorts = [...uplinks.portOf].map(([node, port]) => ({ port, node, nic: '' }));
   return {
     hosts,
     links,
     guests,
+    nics,
+    switches: uplinkSwitch
+      ? [{ ...uplinkSwitch, ports: [...uplinkPorts, ...uplinkSwitch.ports] }, ...others]
+      : others,
     upstream: {
       bridge: UPLINK_BRIDGE,
       uplinkCidr: `${formatIPv4(cluster.uplink.gateway)}/${cluster.uplink.subnet.length}`,
@@ -128,13 +151,28 @@ export function labTopology(cluster: Cluster): Topology {
   };
 }
 
-/** Each node's first uplink port plugged into the upstream (the port it gets there by node), the others spare. */
-function uplinkLinks(cluster: Cluster, notes: string[]): { links: VethPair[]; portOf: Map<string, string> } {
+/** A bridged network's MTU when it names none: its uplink device's, else its trunk's. */
+function trunkMtu(cluster: Cluster, device: string | undefined, trunk: string | undefined): number {
+  const node = cluster.nodes[0];
+  const mtuOf = (name: string | undefined) => node?.interfaces.find((i) => i.name === name)?.mtu;
+  return mtuOf(device) ?? mtuOf(trunk) ?? 1500;
+}
+
+/**
+ * Each node's first uplink port plugged into the upstream (the port it gets there by node), the
+ * others spare; a bond's slaves are plugged by labSwitches instead.
+ */
+function uplinkLinks(
+  cluster: Cluster,
+  notes: string[],
+  bondUplinks: ReadonlySet<string>,
+): { links: VethPair[]; portOf: Map<string, string> } {
   const links: VethPair[] = [];
   const portOf = new Map<string, string>();
   cluster.nodes.forEach((node, i) => {
     const [first, ...rest] = node.uplinkPorts;
     if (first === undefined) throw noUplinkPort(node);
+    if (bondUplinks.has(node.name)) return;
     const port = ifnameFor('to-', node.name, i + 1);
     portOf.set(node.name, port);
     links.push({
@@ -192,22 +230,30 @@ function pipeLinks(cluster: Cluster): VethPair[] {
 
 function labGuests(cluster: Cluster): LabGuest[] {
   const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
-  return cluster.guests.map((guest, i): LabGuest => {
+  const bridged = new Set(cluster.bridged.map((n) => n.name));
+  return cluster.guests.flatMap((guest, i): LabGuest[] => {
+    if (bridged.has(guest.network)) return [];
     const network = networkByName.get(guest.network);
     if (!network)
       throw new LabError(`guest ${guest.name} is on network ${guest.network}, which the cluster lacks`);
-    return {
-      guest,
-      network,
-      vif: ifnameFor('vif-', guest.name, i + 1, ''),
-      cidr: `${formatIPv4(guest.address)}/${network.subnet.length}`,
-      gateway: formatIPv4(network.gateway),
-    };
+    return [
+      {
+        guest,
+        network,
+        vif: ifnameFor('vif-', guest.name, i + 1, ''),
+        cidr: `${formatIPv4(guest.address)}/${network.subnet.length}`,
+        gateway: formatIPv4(network.gateway),
+      },
+    ];
   });
 }
 
 function chooseWan(cluster: Cluster): Prefix {
-  const used = [cluster.uplink.subnet, ...cluster.networks.map((n) => n.subnet)];
+  const used = [
+    cluster.uplink.subnet,
+    ...cluster.networks.map((n) => n.subnet),
+    ...cluster.bridged.map((n) => n.subnet),
+  ];
   for (const text of WAN_CANDIDATES) {
     const p = parsePrefix(text) as Prefix;
     if (!used.some((u) => overlaps(u, p))) return p;
@@ -237,7 +283,9 @@ export function addressOn(
     case 'address':
       return host.address;
     case 'guest':
-      return cluster.guests.find((g) => g.name === host.name)?.address;
+      return cluster.guests.find((g) => g.name === host.name)?.nics[host.nic ?? 0]?.address;
+    case 'network':
+      return undefined;
     case 'node': {
       const node = cluster.nodes.find((n) => n.name === host.name);
       if (!node) return undefined;

@@ -1,11 +1,15 @@
 // The lab's links and addresses, made with `ip -batch` inside the lab's namespaces: veth pairs with
 // their peers placed straight into another namespace, the upstream router and workstation, guests
 // plugged into their bridges. Nothing touches the root namespace.
+import { LabError } from '../../../lab/errors.ts';
 import { observerRuleset } from '../../../lab/observe.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
+import { execWith, NicFailed, NicRefused, nicUp } from '../nic/index.ts';
 import type { LabInstance } from './build.ts';
+import { guestNicLines } from './guest-nics.ts';
 import { UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
+import type { LabSwitch } from './trunks.ts';
 
 /** Batches of `ip` lines per host of one lab being built. */
 export interface Wiring {
@@ -62,11 +66,8 @@ export function createLinks(lab: LabInstance, wire: Wiring, links: readonly Veth
 
 export function setUpUpstream(lab: LabInstance, wire: Wiring): void {
   const { upstream, workstation } = lab.topology;
-  const ports = [...upstream.portOf.values()];
   wire.batch(UPSTREAM, [
-    `link add ${upstream.bridge} type bridge stp_state 0`,
-    ...ports.flatMap((p) => [`link set ${p} master ${upstream.bridge}`, `link set ${p} up`]),
-    `link set ${upstream.bridge} up`,
+    ...lab.topology.switches.flatMap(switchLines),
     `address add ${upstream.uplinkCidr} dev ${upstream.bridge}`,
     'link set wan0 up',
     `address add ${upstream.wanCidr} dev wan0`,
@@ -80,6 +81,27 @@ export function setUpUpstream(lab: LabInstance, wire: Wiring): void {
   ]);
 }
 
+/** A switch: its bridge, its ports at the switch's MTU, the bridged networks' gateways on it. */
+function switchLines(sw: LabSwitch): string[] {
+  return [
+    `link add ${sw.bridge} type bridge stp_state 0`,
+    ...sw.ports.flatMap((p) => [
+      `link set ${p.port} mtu ${sw.mtu} master ${sw.bridge}`,
+      `link set ${p.port} up`,
+    ]),
+    `link set ${sw.bridge} up`,
+    ...sw.gateways.flatMap((g) =>
+      g.vlan === undefined
+        ? [`address add ${g.cidr} dev ${g.device}`]
+        : [
+            `link add link ${sw.bridge} name ${g.device} type vlan id ${g.vlan}`,
+            `link set ${g.device} mtu ${g.mtu} up`,
+            `address add ${g.cidr} dev ${g.device}`,
+          ],
+    ),
+  ];
+}
+
 /** How the VLAN pipes are modelled, on this kernel. */
 export function vlanNote(lab: LabInstance, real: boolean): string | undefined {
   const pipes = lab.topology.links.filter((l) => l.vlan);
@@ -90,19 +112,59 @@ export function vlanNote(lab: LabInstance, real: boolean): string | undefined {
     : `pipes ${names} are plain veth pairs with the spec's names (untagged), standing in for 802.1Q subinterfaces`;
 }
 
-export function plugGuests(lab: LabInstance, wire: Wiring): void {
+/**
+ * Guests' addresses and routes, and their taps plugged into the bridges. With the nodes' rulesets
+ * loaded, each tap is plugged by the code of `convergent nic up` (as a hypervisor's hook runs it),
+ * so every lab exercises it; without (a benchmark's baseline), by the same ip lines it runs last.
+ */
+export function plugGuests(lab: LabInstance, wire: Wiring, hook: boolean): string[] {
   const byNode = new Map<string, string[]>();
+  const byGuest = new Map<string, string[]>();
+  const add = (map: Map<string, string[]>, host: string, lines: string[]) =>
+    map.set(host, [...(map.get(host) ?? []), ...lines]);
+  const taps: { node: string; ref: string; tap: string; lines: string[] }[] = [];
   for (const g of lab.topology.guests) {
-    byNode.set(g.guest.node, [
-      ...(byNode.get(g.guest.node) ?? []),
-      `link set ${g.vif} master ${g.network.bridge}`,
-      `link set ${g.vif} up`,
-    ]);
-    wire.batch(g.guest.name, [
+    taps.push({
+      node: g.guest.node,
+      ref: g.guest.name,
+      tap: g.vif,
+      lines: [`link set ${g.vif} master ${g.network.bridge}`, `link set ${g.vif} up`],
+    });
+    add(byGuest, g.guest.name, [
       'link set eth0 up',
       `address add ${g.cidr} dev eth0`,
       `route add default via ${g.gateway}`,
     ]);
   }
+  for (const n of lab.topology.nics) {
+    taps.push({
+      node: n.guest.node,
+      ref: `${n.guest.name}:${n.nic.index}`,
+      tap: n.vif,
+      lines: [`link set ${n.vif} mtu ${n.mtu} master ${n.network.bridge}`, `link set ${n.vif} up`],
+    });
+    add(byGuest, n.guest.name, guestNicLines(n));
+  }
+  const said: string[] = [];
+  for (const t of taps) {
+    if (hook) said.push(plugByHook(lab, t.node, t.ref, t.tap));
+    else add(byNode, t.node, t.lines);
+  }
   for (const [node, lines] of byNode) wire.batch(node, lines);
+  for (const [guest, lines] of byGuest) wire.batch(guest, lines);
+  return said;
+}
+
+/** `nic up` in the node's namespace: its line, or a LabError with what it refused and the fix. */
+function plugByHook(lab: LabInstance, node: string, ref: string, tap: string): string {
+  const exec = execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
+  try {
+    return nicUp(exec, lab.cluster, node, ref, tap).line;
+  } catch (err) {
+    if (err instanceof NicRefused)
+      throw new LabError(`node ${node}: nic up ${ref} --tap ${tap} refused: ${err.message}; fix: ${err.fix}`);
+    if (err instanceof NicFailed)
+      throw new LabError(`node ${node}: nic up ${ref} --tap ${tap}: ${err.message}`);
+    throw err;
+  }
 }

@@ -7,8 +7,9 @@ import { plural } from '../../../util/plural.ts';
 import { PORT_SETS } from '../features/ports/names.ts';
 import type { Cluster } from '../model.ts';
 import { checkTap, findNode } from './find.ts';
+import { elementsOfRecord } from './record.ts';
 import { type Exec, runOrFail } from './refused.ts';
-import { deleteLines, elementsOf, linkOf, portsTable } from './state.ts';
+import { deleteLines, elementsOf, forgetLines, type Link, linkOf, portsTable } from './state.ts';
 
 export interface Unplugged {
   readonly tap: string;
@@ -17,6 +18,20 @@ export interface Unplugged {
   readonly bridge?: string;
   readonly gone: boolean;
   readonly line: string;
+}
+
+/**
+ * Removes every element of the tap; returns how many the NIC had (its entry in `plugged` is
+ * bookkeeping). A live tap's record names them (nothing read); a tap that is gone, or whose record
+ * nft disagrees with, has the sets read.
+ */
+function forget(exec: Exec, tap: string, link: Link | undefined): number {
+  const recorded = elementsOfRecord(link?.ifalias, tap);
+  if (recorded && exec(['nft', '-f', '-'], `${forgetLines(recorded, tap).join('\n')}\n`).status === 0)
+    return recorded.length;
+  const stale = elementsOf(portsTable(exec) ?? [], tap);
+  if (stale.length > 0) runOrFail(exec, ['nft', '-f', '-'], `${deleteLines(stale).join('\n')}\n`);
+  return stale.filter((e) => e.set !== PORT_SETS.plugged).length;
 }
 
 export interface DownOptions {
@@ -32,12 +47,20 @@ export function nicDown(
 ): Unplugged {
   checkTap(tap);
   if (cluster) findNode(cluster, nodeName);
-  const stale = elementsOf(portsTable(exec) ?? [], tap);
-  if (stale.length > 0) runOrFail(exec, ['nft', '-f', '-'], `${deleteLines(stale).join('\n')}\n`);
-  // The count is the NIC's elements, as nic up's; the tap's entry in `plugged` is bookkeeping.
-  const removed = stale.filter((e) => e.set !== PORT_SETS.plugged).length;
   const link = linkOf(exec, tap);
-  if (link?.master !== undefined) runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'nomaster']);
+  const removed = forget(exec, tap, link);
+  // Out of its bridge, and its record gone with its elements.
+  if (link !== undefined)
+    runOrFail(exec, [
+      'ip',
+      'link',
+      'set',
+      'dev',
+      tap,
+      ...(link.master !== undefined ? ['nomaster'] : []),
+      'alias',
+      '',
+    ]);
   const where =
     link === undefined ? `${tap} is gone` : link.master ? `out of bridge ${link.master}` : 'in no bridge';
   return {

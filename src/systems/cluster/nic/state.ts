@@ -1,7 +1,8 @@
 // What a node holds for a tap, read from the node itself (never from the spec: a stale element may
 // come from another guest, another spec, or a version of the spec that is gone): the guest-ports
 // table's elements keyed by the tap's name, and the tap's link.
-import { PORTS_TABLE } from '../features/ports/names.ts';
+import { elementText, keyText, type PortElement } from '../features/ports/elements.ts';
+import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
 import { type Exec, NicFailed } from './refused.ts';
 
 /** An element as the node holds it, ready for `delete element`. */
@@ -54,10 +55,20 @@ export const elementsOf = (held: readonly HeldElement[], tap: string) => held.fi
 
 /** `delete element` lines for nft -f. */
 export function deleteLines(elements: readonly HeldElement[]): string[] {
-  return elements.map((e) => {
-    const [port, ...rest] = e.key;
-    return `delete element bridge ${PORTS_TABLE} ${e.set} { ${[JSON.stringify(port), ...rest].join(' . ')} }`;
-  });
+  return elements.map((e) => `delete element bridge ${PORTS_TABLE} ${e.set} { ${keyText(e)} }`);
+}
+
+/**
+ * The elements a tap's record names, removed whether nft holds them or not (`add` then `delete`:
+ * nft 1.0.6 has no "delete if present"), with the tap's entry in `plugged`. nft refuses the whole
+ * transaction when it holds one of them with another verdict: the record is not the truth then.
+ */
+export function forgetLines(recorded: readonly PortElement[], tap: string): string[] {
+  const plugged: PortElement = { set: PORT_SETS.plugged, key: [tap] };
+  return [...recorded, plugged].flatMap((e) => [
+    `add element bridge ${PORTS_TABLE} ${e.set} ${elementText(e)}`,
+    `delete element bridge ${PORTS_TABLE} ${e.set} { ${keyText(e)} }`,
+  ]);
 }
 
 /** A link as `ip -j link show` gives it; undefined when there is no such interface. */
@@ -66,6 +77,8 @@ export interface Link {
   readonly mtu: number;
   readonly master?: string;
   readonly operstate?: string;
+  /** Its alias: what nic up plugged (nic/record.ts). */
+  readonly ifalias?: string;
 }
 
 export function linkOf(exec: Exec, dev: string): Link | undefined {

@@ -10,8 +10,9 @@ import { elementText, type PortGuard, portGuard } from '../features/ports/elemen
 import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
 import type { Cluster } from '../model.ts';
 import { checkTap, findNode, findPlug, type Plug } from './find.ts';
+import { elementsOfRecord, recordOf } from './record.ts';
 import { type Exec, NicFailed, NicRefused, runOrFail } from './refused.ts';
-import { deleteLines, elementsOf, linkOf, portsTable } from './state.ts';
+import { deleteLines, elementsOf, forgetLines, linkOf, portsTable } from './state.ts';
 
 export interface Plugged {
   readonly plug: Plug;
@@ -40,7 +41,7 @@ export function nicUp(exec: Exec, cluster: Cluster, nodeName: string, ref: strin
       "apply the node's network.sh first (it creates the bridges)",
     );
   const guard = portGuard(plug.nic, plug.network, tap);
-  const cleared = plugElements(exec, guard, tap);
+  const cleared = plugElements(exec, guard, tap, tapLink.ifalias);
   if (cleared === undefined && portsInUse(cluster))
     throw new NicRefused(
       `table bridge ${PORTS_TABLE} is not loaded on this node (or is older than this spec)`,
@@ -51,30 +52,56 @@ export function nicUp(exec: Exec, cluster: Cluster, nodeName: string, ref: strin
   if (tapLink.master !== undefined && tapLink.master !== plug.bridge)
     runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'nomaster']);
   const mtu = plug.mtu ?? bridge.mtu;
-  runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'mtu', String(mtu), 'master', plug.bridge, 'up']);
+  // The record of this plug (none when it does not fit an alias: the next hook reads the sets).
+  const record = recordOf(guard.elements) ?? '';
+  runOrFail(exec, [
+    'ip',
+    'link',
+    'set',
+    'dev',
+    tap,
+    'mtu',
+    String(mtu),
+    'master',
+    plug.bridge,
+    'alias',
+    record,
+    'up',
+  ]);
   return { plug, tap, mtu, guard, cleared: cleared ?? 0, line: describe(plug, tap, mtu, guard) };
 }
 
 /**
- * One transaction, and nothing read first: nft reads a set of 10,000 elements in 0.1 s or more,
- * `list tables` included. The first transaction *creates* the tap in `plugged` and adds its elements:
- * nft refuses all of it when the tap is still plugged (a stale plug, or this hook run again); then
- * the sets are read, and one transaction deletes every element of the tap and adds the new ones.
- * Returns how many stale elements were removed; undefined when the table is not there (nothing changed).
+ * One transaction, and nothing read first: nft reads every element of a set to list it (0.3-1 s at
+ * 10,000 guests). A fresh tap: the transaction *creates* it in `plugged` with its elements; nft
+ * refuses all of it when the tap is still plugged. A tap plugged before (this hook run again): its
+ * record (the alias) names what to remove. Only a tap without a record nft agrees with has the sets
+ * read, and every element keyed by it deleted. Returns how many stale elements were removed, or
+ * undefined when the table is not there (nothing changed).
  */
-function plugElements(exec: Exec, guard: PortGuard, tap: string): number | undefined {
+function plugElements(
+  exec: Exec,
+  guard: PortGuard,
+  tap: string,
+  alias: string | undefined,
+): number | undefined {
   const add = guard.elements.map((e) => `add element bridge ${PORTS_TABLE} ${e.set} ${elementText(e)}`);
-  const plugged = `bridge ${PORTS_TABLE} ${PORT_SETS.plugged} { ${JSON.stringify(tap)} }`;
-  const fresh = exec(['nft', '-f', '-'], [`create element ${plugged}`, ...add, ''].join('\n'));
+  const plugged = `add element bridge ${PORTS_TABLE} ${PORT_SETS.plugged} { ${JSON.stringify(tap)} }`;
+  const fresh = exec(['nft', '-f', '-'], [`create${plugged.slice('add'.length)}`, ...add, ''].join('\n'));
   if (fresh.status === 0) return 0;
   if (/No such file or directory/.test(fresh.stderr)) return undefined;
   if (!/File exists/.test(fresh.stderr)) throw new NicFailed(`nft -f - failed: ${fresh.stderr.trim()}`);
+  const recorded = elementsOfRecord(alias, tap);
+  // Until this plug's own record replaces it, the alias names both plugs: whatever fails on the
+  // way, the next hook removes all that either may have left.
+  const both = recorded && recordOf([...recorded, ...guard.elements]);
+  if (recorded && both !== undefined) {
+    runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'alias', both]);
+    const again = exec(['nft', '-f', '-'], [...forgetLines(recorded, tap), plugged, ...add, ''].join('\n'));
+    if (again.status === 0) return recorded.length;
+  }
   const stale = elementsOf(portsTable(exec) ?? [], tap);
-  runOrFail(
-    exec,
-    ['nft', '-f', '-'],
-    [...deleteLines(stale), `add element ${plugged}`, ...add, ''].join('\n'),
-  );
+  runOrFail(exec, ['nft', '-f', '-'], [...deleteLines(stale), plugged, ...add, ''].join('\n'));
   return stale.filter((e) => e.set !== PORT_SETS.plugged).length;
 }
 

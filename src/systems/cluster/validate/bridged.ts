@@ -4,8 +4,18 @@
 import type { SpecPath } from '../../../input/problem.ts';
 import type { BridgedNetwork } from '../model.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
+import { freeMacPrefix, freeVlan } from './bridges.ts';
 import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
-import { bondOf, exists, kindOf, type LinkSet, mtuMeant, onEveryNode, vlanOf } from './links.ts';
+import {
+  bondOf,
+  declaredUnder,
+  exists,
+  kindOf,
+  type LinkSet,
+  mtuMeant,
+  onEveryNode,
+  vlanOf,
+} from './links.ts';
 
 /** One network of mode bridged or private, as written and as resolved. */
 export function checkBridgedNetwork(
@@ -68,26 +78,28 @@ function checkBridgedFields(spec: ClusterSpec, name: string, network: NetworkSpe
     report(
       base,
       `bridged network ${name} does not say how its bridge reaches the other nodes and the upstream router`,
-      `add its trunk (the NIC or bond carrying it) and VLAN: trunk: ${exampleTrunk(spec)}, vlan: 104`,
+      `add its trunk (the NIC or bond carrying it) and VLAN: trunk: ${exampleTrunk(spec)}, vlan: ${network.vlan ?? freeVlan(spec, exampleTrunk(spec))}`,
     );
 }
 
 /** Kept apart by MAC prefix on a shared bridge, or by a VLAN of its own from a pool: one of the two. */
 function checkPrivateFields(spec: ClusterSpec, name: string, network: NetworkSpec, report: Report): void {
   const base = ['networks', name];
-  if (network.pool !== undefined && network.macPrefix !== undefined)
+  if (network.pool !== undefined && network.macPrefix !== undefined) {
     report(
       [...base, 'pool'],
       `private network ${name} is kept apart either by its MAC prefix on a shared bridge or by a VLAN of its own from a pool, not both`,
       'remove "pool:" or "macPrefix:"',
     );
-  else if (network.pool === undefined && network.macPrefix === undefined)
+    return;
+  }
+  if (network.pool === undefined && network.macPrefix === undefined)
     report(
       base,
       `private network ${name} says neither its MAC prefix (guests on a shared bridge) nor its pool (a VLAN of its own)`,
       Object.keys(spec.vlanPools).length > 0
-        ? `add pool: ${Object.keys(spec.vlanPools)[0]}, or macPrefix: "aa:00:10"`
-        : 'add macPrefix: "aa:00:10" (any locally administered prefix no other network has)',
+        ? `add pool: ${Object.keys(spec.vlanPools)[0]}, or macPrefix: "${freeMacPrefix(spec)}"`
+        : `add macPrefix: "${freeMacPrefix(spec)}" (any locally administered prefix no other network has)`,
     );
   if (network.pool !== undefined) {
     if (!(network.pool in spec.vlanPools))
@@ -118,7 +130,7 @@ function checkPrivateFields(spec: ClusterSpec, name: string, network: NetworkSpe
     report(
       base,
       `private network ${name} has no trunk: its guests on different nodes cannot reach each other`,
-      `add its trunk and VLAN, e.g. trunk: ${exampleTrunk(spec)}, vlan: 990`,
+      `add its trunk and VLAN, e.g. ${sharedPrivate(spec) ?? `trunk: ${exampleTrunk(spec)}, vlan: ${freeVlan(spec, exampleTrunk(spec))}`}`,
     );
 }
 
@@ -191,11 +203,20 @@ export function checkDevice(set: LinkSet, net: BridgedNetwork, report: Report): 
     report(
       ['networks', net.name, 'mtu'],
       `network ${net.name}'s MTU ${net.mtu} is above that of its trunk ${uplink.device} (${deviceMtu}): its larger frames cannot leave the node`,
-      `write mtu: ${net.mtu} on ${uplink.trunk} under interfaces:, or lower the network's to ${deviceMtu}`,
+      `write mtu: ${net.mtu} on ${uplink.trunk} ${declaredUnder(set, uplink.trunk)}, or lower the network's to ${deviceMtu}`,
     );
     return false;
   }
   return true;
+}
+
+/** The trunk and VLAN of the private networks by MAC prefix that have one: the bridge to share. */
+function sharedPrivate(spec: ClusterSpec): string | undefined {
+  const net = Object.values(spec.networks).find(
+    (n) =>
+      n.mode === 'private' && n.macPrefix !== undefined && n.trunk !== undefined && n.bridge === undefined,
+  );
+  return net && `trunk: ${net.trunk}${net.vlan === undefined ? '' : `, vlan: ${net.vlan}`}`;
 }
 
 /** A trunk to show in a fix: a declared bond, else a declared NIC, else the uplink's port. */

@@ -55,6 +55,8 @@ function shareBridge(
   // A pool the spec lacks, or a slot pinned twice: bridged.ts and pools.ts say so.
   const pool = spec.networks[net.name]?.pool;
   if (pool !== undefined && (!(pool in spec.vlanPools) || pool === owner.pool?.name)) return;
+  // Without a trunk on several nodes, bridged.ts says what is missing.
+  if (!net.uplink && Object.keys(spec.nodes).length > 1) return;
   if (sharesByPrefix(net) && sharesByPrefix(owner)) agree(net, owner, at, report);
   else if (sameVlan(net, owner))
     report(
@@ -136,27 +138,38 @@ function checkMacPrefixes(spec: ClusterSpec, report: Report): void {
       report(
         path,
         `macPrefix ${prefix} is already network ${other}'s: their guests would hear each other`,
-        `write macPrefix: "${freePrefix(prefix, prefixes)}"`,
+        `write macPrefix: "${freeMacPrefix(spec, prefix)}"`,
       );
     else prefixes.set(prefix, name);
     if (prefix.startsWith(`${spec.tagMacPrefix}:`))
       report(
         path,
         `macPrefix ${prefix} starts with ${spec.tagMacPrefix}:, the prefix of the nodes' guest-bridge MACs`,
-        'choose another first octet, e.g. macPrefix: "aa:00:10"',
+        `choose another first octet, e.g. macPrefix: "${freeMacPrefix(spec)}"`,
       );
   }
 }
 
-/** The next prefix no network has: aa:00:10 -> aa:00:20 -> … -> aa:01:00. */
-function freePrefix(prefix: string, taken: Map<string, string>): string {
-  const first = prefix.slice(0, 2);
-  let n = Number.parseInt(prefix.slice(3, 5) + prefix.slice(6, 7), 16);
-  let candidate = prefix;
+/** A MAC prefix no network has, the first after `from`: aa:00:10 -> aa:00:20 -> … -> aa:01:00. */
+export function freeMacPrefix(spec: ClusterSpec, from = 'aa:00:10'): string {
+  const taken = new Set(Object.values(spec.networks).map((n) => n.macPrefix));
+  const first = from.slice(0, 2);
+  let n = Number.parseInt(from.slice(3, 5) + from.slice(6, 7), 16);
+  let candidate = from;
   while (taken.has(candidate)) {
     n = (n + 1) % 0x1000;
     const h = n.toString(16).padStart(3, '0');
     candidate = `${first}:${h.slice(0, 2)}:${h.slice(2)}0`;
   }
   return candidate;
+}
+
+/** A VLAN no network or pool has on `trunk`, from `from` on. */
+export function freeVlan(spec: ClusterSpec, trunk: string, from = 100): number {
+  const taken = (vlan: number) =>
+    Object.values(spec.networks).some((n) => n.trunk === trunk && n.vlan === vlan) ||
+    Object.values(spec.vlanPools).some((p) => p.trunk === trunk && vlan > p.base && vlan <= p.base + p.size);
+  let vlan = from;
+  while (taken(vlan) && vlan < 4094) vlan++;
+  return vlan;
 }

@@ -8,6 +8,7 @@ import type { Report } from './common.ts';
 import {
   bondOf,
   type Declared,
+  declaredUnder,
   exists,
   kindOf,
   type LinkSet,
@@ -90,12 +91,22 @@ function checkSlaveMtus(set: LinkSet, bond: Declared, report: Report): void {
     .map((slave) => ({ slave, own: set.interfaces.get(slave) }))
     .filter(({ own }) => own?.spec.mtu !== undefined && own.spec.mtu !== bondMtu);
   const first = off[0]?.own?.spec.mtu;
+  const slaves = off.map((o) => o.slave).join(', ');
   if (bond.spec.mtu === undefined && first !== undefined && first > bondMtu) {
     report(
       bond.path,
-      `bond ${bond.name} sets no MTU, so it has Ethernet's (${bondMtu}), and its slaves ${off.map((o) => o.slave).join(', ')} have ${first}; enslaving sets a slave's MTU to the bond's`,
+      `bond ${bond.name} sets no MTU, so it has Ethernet's (${bondMtu}), and its slaves ${slaves} have ${first}; enslaving sets a slave's MTU to the bond's`,
       `write mtu: ${first} on bond ${bond.name}`,
       true,
+    );
+    return;
+  }
+  // A node's own bond over the cluster's NICs: the node's MTU is the odd one, said there once.
+  if (first !== undefined && bond.path[0] === 'nodes' && off.every((o) => o.own?.path[0] === 'interfaces')) {
+    report(
+      [...bond.path, 'mtu'],
+      `bond ${bond.name}'s MTU ${bondMtu} differs from that of its slaves ${slaves} (${first}); enslaving sets a slave's MTU to the bond's`,
+      `write mtu: ${first} on bond ${bond.name}, or give this node its own ${slaves} with mtu: ${bondMtu}`,
     );
     return;
   }
@@ -142,7 +153,7 @@ function checkVlan(set: LinkSet, d: Declared, report: Report): void {
     report(
       [...d.path, 'mtu'],
       `VLAN ${d.name}'s MTU ${mtu} is above that of its parent ${vlan.parent} (${parentMtu}), which cannot carry its frames`,
-      `write mtu: ${mtu} on ${vlan.parent} under interfaces:, or lower this VLAN's to ${parentMtu}`,
+      `write mtu: ${mtu} on ${vlan.parent} ${declaredUnder(set, vlan.parent)}, or lower this VLAN's to ${parentMtu}`,
     );
 }
 
@@ -159,17 +170,22 @@ function checkParent(
   if (parent === name || !exists(set, parent)) {
     report(
       at,
-      `VLAN ${name} sits on ${parent}, which is no interface the node has`,
-      `declare ${parent} under interfaces: (a NIC: ${parent}: {}), or put the VLAN on one that is`,
+      `VLAN ${name} sits on ${parent === name ? 'itself' : `${parent}, which is no interface the node has`}`,
+      parent === name
+        ? `name the NIC or bond it sits on: vlan: { parent: bond0, id: ${id} }`
+        : `declare ${parent} under interfaces: (a NIC: ${parent}: {}), or put the VLAN on one that is`,
       atKey,
     );
     return false;
   }
   if (kindOf(set, parent) === 'vlan') {
+    const grand = vlanOf(set, parent)?.parent;
     report(
       at,
       `VLAN ${name} sits on ${parent}, itself a VLAN; a VLAN sits on a NIC or a bond`,
-      `put it on ${vlanOf(set, parent)?.parent}: ${vlanOf(set, parent)?.parent}.${id}`,
+      grand === undefined || grand === name || kindOf(set, grand) === 'vlan'
+        ? 'put it on a NIC or a bond, e.g. bond0'
+        : `put it on ${grand}: ${grand}.${id}`,
       atKey,
     );
     return false;

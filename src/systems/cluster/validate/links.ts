@@ -25,8 +25,8 @@ export interface LinkSet {
   readonly portsPath: SpecPath;
 }
 
-/** The cluster's set first, then each node's: a problem of the cluster's is found there first. */
-export function linkSets(spec: ClusterSpec): LinkSet[] {
+/** The cluster's set (what every node has), then each node's: the cluster's own and its interfaces merged. */
+function linkSets(spec: ClusterSpec): LinkSet[] {
   const cluster = new Map<string, Declared>();
   for (const [name, i] of Object.entries(spec.interfaces))
     cluster.set(name, { name, spec: i, path: ['interfaces', name] });
@@ -98,6 +98,12 @@ export function mtuMeant(set: LinkSet, name: string, depth = 0): number {
   const vlan = vlanOf(set, name);
   if (vlan && depth < 8) return mtuMeant(set, vlan.parent, depth + 1);
   return DEFAULT_MTU;
+}
+
+/** Where a link's MTU is written: "under interfaces:", or under the node's own when it declares it. */
+export function declaredUnder(set: LinkSet, name: string): string {
+  const path = set.interfaces.get(name)?.path;
+  return path?.[0] === 'nodes' ? `under nodes.${String(path[1])}.interfaces:` : 'under interfaces:';
 }
 
 /** The bond a NIC is a slave of, if any. */

@@ -17,11 +17,17 @@ enslave() {
 # bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.
 bond_mode() {
   mode=$(ip -d -o link show dev "$1" | sed -n 's/.* bond mode \([^ ]*\) .*/\1/p')
-  if [ "$mode" != "$2" ]; then
+  if [ -z "$mode" ]; then
+    echo "network.sh: $1 exists but is no bond: rename or delete it (ip link del $1), then run this again" >&2
+    exit 1
+  elif [ "$mode" != "$2" ]; then
     echo "network.sh: $1 is in mode $mode, the spec says $2: a bond changes mode only without slaves (ip link del $1, then run this again)" >&2
     exit 1
   fi
 }
+
+# interfaces.bond0: mode active-backup
+! has bond0 || bond_mode bond0 active-backup
 
 # interfaces.eno1
 ip link set dev eno1 mtu 9000
@@ -31,7 +37,6 @@ ip link set dev eno2 mtu 9000
 
 # interfaces.bond0
 has bond0 || ip link add bond0 type bond mode active-backup
-bond_mode bond0 active-backup
 ip link set dev bond0 type bond miimon 100
 enslave eno1 bond0
 enslave eno2 bond0

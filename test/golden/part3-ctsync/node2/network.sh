@@ -7,21 +7,6 @@ set -eu
 
 # has LINK: the link exists.
 has() { ip link show dev "$1" >/dev/null 2>&1; }
-# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.
-enslave() {
-  if ! ip -o link show dev "$1" | grep -q " master $2 "; then
-    ip link set dev "$1" down
-    ip link set dev "$1" master "$2"
-  fi
-}
-# bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.
-bond_mode() {
-  mode=$(ip -d -o link show dev "$1" | sed -n 's/.* bond mode \([^ ]*\) .*/\1/p')
-  if [ "$mode" != "$2" ]; then
-    echo "network.sh: $1 is in mode $mode, the spec says $2: a bond changes mode only without slaves (ip link del $1, then run this again)" >&2
-    exit 1
-  fi
-}
 
 # nodes.node2 uplink
 has xenbr0 || ip link add xenbr0 type bridge

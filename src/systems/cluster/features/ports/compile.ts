@@ -143,7 +143,7 @@ function antispoofChains(table: TableDraft): void {
   table.rule(a, 'another source address, or another ethertype', counter, drop);
 
   const own = PORT_CHAINS.ownMac;
-  table.chain(own, 'spoof: allow on a private network: the MAC alone is checked (F23 needs it)');
+  table.chain(own, 'private network, spoof: allow or no address: the MAC alone is checked (F23 needs it)');
   otherMac(own);
 }
 

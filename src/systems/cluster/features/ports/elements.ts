@@ -31,8 +31,11 @@ export function portGuard(nic: Nic, network: BridgedNetwork | undefined, tap: st
   // A private network by MAC prefix needs the MAC check even with spoof: allow, or a guest could
   // leave its network by taking another prefix (F23).
   const byPrefix = network?.mode === 'private' && network.macPrefix !== undefined;
+  // Without an address, a NIC's IPv4 sources are all refused, except on a private network: there
+  // the guests may address themselves as they like, and the MAC alone keeps the networks apart.
+  const macOnly = byPrefix && (nic.spoof === 'allow' || nic.address === undefined);
   let antispoof: string | undefined;
-  if (nic.mac !== undefined && nic.spoof === 'drop') {
+  if (nic.mac !== undefined && nic.spoof === 'drop' && !macOnly) {
     add(PORT_SETS.mac, [nic.mac]);
     const v4 = nic.address === undefined ? undefined : formatIPv4(nic.address);
     if (v4 !== undefined) add(PORT_SETS.ipv4, [nic.mac, v4]);
@@ -40,10 +43,10 @@ export function portGuard(nic: Nic, network: BridgedNetwork | undefined, tap: st
     if (nic.address6 !== undefined) add(PORT_SETS.ipv6, [nic.mac, nic.address6]);
     add(PORT_SETS.fromGuest, [], PORT_CHAINS.antispoof);
     antispoof = [nic.mac, v4 ?? '(no IPv4)', ...(nic.address6 ? [nic.address6] : [])].join(' ');
-  } else if (nic.mac !== undefined && byPrefix) {
+  } else if (nic.mac !== undefined && macOnly) {
     add(PORT_SETS.mac, [nic.mac]);
     add(PORT_SETS.fromGuest, [], PORT_CHAINS.ownMac);
-    antispoof = `${nic.mac} (MAC only: spoof allow)`;
+    antispoof = `${nic.mac} (MAC only: ${nic.spoof === 'allow' ? 'spoof allow' : 'no address on a private network'})`;
   }
   if (byPrefix && network !== undefined) add(PORT_SETS.toPrivate, [], privateChain(network.name));
   const profile = nic.firewall === 'unprotected' ? undefined : nic.firewall;
@@ -67,9 +70,13 @@ export function linkLocal(mac: string): string {
   return parseAddress(text)?.text ?? text;
 }
 
-/** The element as nft reads it in `add element`/`delete element`: { "tap5" . 52:54:… : jump antispoof }. */
+/** The element as nft reads it in `add element`: { "tap5" . 52:54:… : jump antispoof }. */
 export function elementText(e: PortElement): string {
+  return e.jump === undefined ? `{ ${keyText(e)} }` : `{ ${keyText(e)} : jump ${e.jump} }`;
+}
+
+/** Its key alone, as `delete element` reads it: "tap5" . 52:54:00:00:01:04 */
+export function keyText(e: Pick<PortElement, 'key'>): string {
   const [tap, ...rest] = e.key;
-  const key = [JSON.stringify(tap), ...rest].join(' . ');
-  return e.jump === undefined ? `{ ${key} }` : `{ ${key} : jump ${e.jump} }`;
+  return [JSON.stringify(tap), ...rest].join(' . ');
 }

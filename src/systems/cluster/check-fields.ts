@@ -1,0 +1,164 @@
+// The rules of issue 15's check fields: what multicast, broadcast and garp checks send on, and when
+// source, mac, size, cut and "blocked" make sense. A check the lab could only run wrongly (a probe
+// it could not send, a failover without a bond) is refused here, located, with its fix.
+import type { SpecPath } from '../../input/problem.ts';
+import type { HostRef } from './model.ts';
+import type { CheckProto, CheckSpec, ClusterSpec } from './schema.ts';
+import type { Report } from './validate/common.ts';
+
+/** Checks that send on a network's segment (to a group or the broadcast address): who receives. */
+export const SEGMENT_PROTOS: ReadonlySet<CheckProto> = new Set(['multicast', 'broadcast']);
+
+interface SpecNic {
+  readonly network?: string;
+  readonly address?: number;
+}
+
+/** A guest's NICs as written: its nics, or the one-NIC form; the only network when none is named. */
+export function specNics(spec: ClusterSpec, guest: string): SpecNic[] {
+  const g = spec.guests[guest];
+  if (!g) return [];
+  const only = Object.keys(spec.networks).length === 1 ? Object.keys(spec.networks)[0] : undefined;
+  const nics: SpecNic[] = g.nics ?? [{ network: g.network, address: g.address }];
+  return nics.map((n) => ({ ...n, network: n.network ?? only }));
+}
+
+const nicOf = (spec: ClusterSpec, ref: HostRef): SpecNic | undefined =>
+  ref.kind === 'guest' ? specNics(spec, ref.name)[ref.nic ?? 0] : undefined;
+
+/** A guest NIC on a bridged network with its gateway upstream: the workstation reaches it through the upstream router. */
+export function routedFromUpstream(spec: ClusterSpec, ref: HostRef): boolean {
+  const network = nicOf(spec, ref)?.network;
+  const n = network === undefined ? undefined : spec.networks[network];
+  return n?.mode === 'bridged' && n.gateway !== undefined;
+}
+
+/** multicast and broadcast: from a guest with a NIC on the network, or a node; garp: guest to guest. */
+export function checkSegment(
+  spec: ClusterSpec,
+  check: CheckSpec,
+  path: SpecPath,
+  hosts: { from: HostRef; to: HostRef },
+  report: Report,
+): void {
+  const { from, to } = hosts;
+  if (check.proto === 'garp') {
+    if (from.kind !== 'guest')
+      report(
+        [...path, 'from'],
+        'a garp check runs on a guest (it announces on its own segment)',
+        'use a guest',
+      );
+    if (to.kind !== 'guest')
+      report(
+        [...path, 'to'],
+        'a garp check names the peer whose neighbour table it reads: a guest',
+        'name a guest on the same network as "from"',
+      );
+    if (check.source === undefined)
+      report(path, 'a garp check announces the address in "source"', 'add "source:", e.g. another guest');
+    return;
+  }
+  if (to.kind !== 'network') {
+    report(
+      [...path, 'to'],
+      `a ${check.proto} check sends on a network's segment`,
+      `name a network: ${Object.keys(spec.networks).join(', ')}`,
+    );
+    return;
+  }
+  if (from.kind === 'guest' && !specNics(spec, from.name).some((n) => n.network === to.name))
+    report(
+      [...path, 'from'],
+      `guest ${from.name} has no NIC on network ${to.name}`,
+      `send from a guest on ${to.name}, or from a node`,
+    );
+  const answers = check.expect.answers;
+  if (typeof answers === 'string')
+    report(
+      [...path, 'expect', 'answers'],
+      `a ${check.proto} check expects the list of guests that receive it`,
+      `write a list: answers: [${answers}]`,
+    );
+}
+
+/** A check that dials a host: one host, which answers it. */
+export function checkHostTarget(check: CheckSpec, path: SpecPath, to: HostRef, report: Report): void {
+  if (to.kind === 'network')
+    report(
+      [...path, 'to'],
+      `a ${check.proto} check sends to a host; only multicast and broadcast checks send on a network`,
+      'name a guest, a node, the workstation or an address',
+    );
+  if (typeof check.expect.answers === 'object')
+    report(
+      [...path, 'expect', 'answers'],
+      `a ${check.proto} check has one host that answers; a list is for multicast and broadcast`,
+      'name one host',
+    );
+}
+
+/** source, mac, size, cut and blocked: each with the checks it goes with. */
+export function checkFields(
+  spec: ClusterSpec,
+  check: CheckSpec,
+  path: SpecPath,
+  hosts: { from: HostRef; to: HostRef },
+  report: Report,
+): void {
+  const { proto } = check;
+  if (check.source !== undefined && proto !== 'tcp' && proto !== 'udp' && proto !== 'garp')
+    report([...path, 'source'], `a ${proto} check cannot send from another address`, 'use tcp or udp');
+  if ((check.source !== undefined || check.mac !== undefined) && hosts.from.kind !== 'guest')
+    report(
+      [...path, check.source !== undefined ? 'source' : 'mac'],
+      'only a guest client changes its address or MAC',
+      'send from a guest',
+    );
+  if (check.size !== undefined && proto !== 'ping')
+    report([...path, 'size'], `a ${proto} check has no payload size`, 'use proto ping, or remove "size"');
+  const e = check.expect;
+  if (e.blocked === true && (e.answers !== undefined || e.sees !== undefined || e.leaves !== undefined))
+    report(
+      [...path, 'expect', 'blocked'],
+      'a blocked check expects nothing to answer, so nothing to see',
+      'remove "blocked", or what the check expects of an answer',
+    );
+  if (check.cut) checkCut(spec, check, path, hosts, report);
+}
+
+/** A cut link is a bond's slave on that node; a ping or TCP stream runs across the cut. */
+function checkCut(
+  spec: ClusterSpec,
+  check: CheckSpec,
+  path: SpecPath,
+  hosts: { from: HostRef; to: HostRef },
+  report: Report,
+): void {
+  const cut = check.cut as { node: string; link: string };
+  if (check.proto !== 'ping' && check.proto !== 'tcp')
+    report([...path, 'proto'], 'a failover check runs a ping or a TCP stream', 'use proto ping or tcp');
+  if (hosts.from.kind !== 'guest')
+    report([...path, 'from'], 'a failover check runs its stream from a guest', 'send from a guest');
+  if (check.expect.blocked === true)
+    report([...path, 'expect', 'blocked'], 'traffic must continue across a failover', 'remove "blocked"');
+  const node = spec.nodes[cut.node];
+  if (!node) {
+    report(
+      [...path, 'cut', 'node'],
+      `unknown node "${cut.node}"`,
+      `known nodes: ${Object.keys(spec.nodes).join(', ')}`,
+    );
+    return;
+  }
+  const interfaces = { ...spec.interfaces, ...node.interfaces };
+  const bonds = Object.entries(interfaces).filter(([, i]) => i.bond);
+  if (!bonds.some(([, i]) => i.bond?.slaves.includes(cut.link)))
+    report(
+      [...path, 'cut', 'link'],
+      `${cut.link} is no bond's slave on node ${cut.node}: cutting it tests no failover`,
+      bonds.length > 0
+        ? `name a slave: ${bonds.flatMap(([, i]) => i.bond?.slaves ?? []).join(', ')}`
+        : `give node ${cut.node} a bond`,
+    );
+}

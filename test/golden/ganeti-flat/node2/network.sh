@@ -1,0 +1,40 @@
+#!/bin/sh
+# convergent: cluster ganeti-flat, node node2. Generated from the cluster spec: edit the spec, not this file.
+# Links, addresses and routes for bring-up: sh network.sh (or interfaces.d/convergent with ifupdown, not both).
+# Re-runnable: it creates what is missing and sets the rest, so a second run changes nothing.
+# Ports that are neither a NIC, bond nor VLAN of the spec (cluster pipes) must exist first.
+set -eu
+
+# has LINK: the link exists.
+has() { ip link show dev "$1" >/dev/null 2>&1; }
+
+# interfaces.eth1
+ip link set dev eth1 mtu 9000 up
+
+# interfaces.eth2
+ip link set dev eth2 up
+
+# nodes.node2 uplink
+has br0 || ip link add br0 type bridge
+ip link set dev br0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev eth0 master br0 up
+ip link set dev br0 up
+
+# networks.public (bridged)
+has pub0 || ip link add pub0 type bridge
+ip link set dev pub0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev eth1 master pub0 up
+ip link set dev pub0 mtu 9000
+ip link set dev pub0 up
+
+# networks.private-a, networks.private-b (private, one bridge shared)
+has prv0 || ip link add prv0 type bridge
+ip link set dev prv0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev eth2 master prv0 up
+ip link set dev prv0 up
+
+# nodes.node2.address
+ip address replace 192.168.122.12/24 dev br0
+
+# uplink.gateway
+ip route replace default via 192.168.122.1 dev br0
