@@ -1,8 +1,8 @@
 // Times the `nic up` core on a node, run there (bench/ports.bench.ts starts it in the node's
 // namespace): ROUNDS rounds of nic down, nic up of the now empty tap, nic up again of the same tap.
 //   usage: ports-nicup.ts SPEC NODE GUEST TAP ROUNDS
-//   prints {"up": [ms], "again": [ms], "down": [ms], "upParts": {"nft -j list": [ms], ...}}: upParts
-//   splits each fresh nic up by the commands it ran (their first words), "rest" being the core's own
+//   prints {"up": [ms], "again": [ms], "down": [ms], "parts": {"up": {"nft -f -": [ms], ...}, ...}}:
+//   parts splits each call by the commands it ran (their first words), "rest" being the core's own
 //   work (finding the NIC, parsing what nft listed).
 // The spec is read once, before the clock runs: the CLI reads it on every call (the bench times that
 // separately). Commands run through wideRunner (ports-lab.ts), without node's 1 MiB output limit.
@@ -17,28 +17,34 @@ if (!file || !node || !guest || !tap || !rounds)
 const cluster = readCluster(file);
 const run = execWith(wideRunner);
 /** ms per command of the call under way, by the command's first words. */
-let parts = new Map<string, number>();
+let call = new Map<string, number>();
 const exec: Exec = (argv, stdin) => {
   const t = performance.now();
   const r = run(argv, stdin);
   const what = argv.slice(0, argv[1]?.startsWith('-') ? 3 : 2).join(' ');
-  parts.set(what, (parts.get(what) ?? 0) + performance.now() - t);
+  call.set(what, (call.get(what) ?? 0) + performance.now() - t);
   return r;
 };
 const times = { up: [] as number[], again: [] as number[], down: [] as number[] };
-const upParts: Record<string, number[]> = {};
-const timed = (into: number[], f: () => void) => {
-  parts = new Map();
+type Op = keyof typeof times;
+const parts: Record<Op, Record<string, number[]>> = { up: {}, again: {}, down: {} };
+const timed = (op: Op, f: () => void) => {
+  call = new Map();
   const t = performance.now();
   f();
-  into.push(performance.now() - t);
+  const total = performance.now() - t;
+  times[op].push(total);
+  call.set('rest', total - [...call.values()].reduce((a, b) => a + b, 0));
+  // A command a call did not run counts 0 for it: every list has one entry per call.
+  const done = times[op].length - 1;
+  for (const [what, ms] of call) (parts[op][what] ??= Array<number>(done).fill(0)).push(ms);
+  for (const xs of Object.values(parts[op])) if (xs.length === done) xs.push(0);
 };
+// Plugged once before the clock runs: every timed down then finds what an up recorded.
+nicUp(exec, cluster, node, guest, tap);
 for (let i = 0; i < Number(rounds); i++) {
-  timed(times.down, () => nicDown(exec, cluster, node, tap, { localOnly: false }));
-  timed(times.up, () => nicUp(exec, cluster, node, guest, tap));
-  const total = times.up.at(-1) as number;
-  parts.set('rest', total - [...parts.values()].reduce((a, b) => a + b, 0));
-  for (const [what, ms] of parts) (upParts[what] ??= []).push(ms);
-  timed(times.again, () => nicUp(exec, cluster, node, guest, tap));
+  timed('down', () => nicDown(exec, cluster, node, tap, { localOnly: false }));
+  timed('up', () => nicUp(exec, cluster, node, guest, tap));
+  timed('again', () => nicUp(exec, cluster, node, guest, tap));
 }
-process.stdout.write(`${JSON.stringify({ ...times, upParts })}\n`);
+process.stdout.write(`${JSON.stringify({ ...times, parts })}\n`);

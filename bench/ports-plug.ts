@@ -54,8 +54,8 @@ export interface NicUpTimes {
   /** ms of nic up again on the same tap: its elements cleared and added anew. */
   readonly again: number[];
   readonly down: number[];
-  /** ms of each fresh up's commands, by their first words ("nft -j list", "ip link"), and "rest". */
-  readonly upParts: Record<string, number[]>;
+  /** ms of each call's commands, by their first words ("nft -j list", "ip link"), and "rest". */
+  readonly parts: Record<'up' | 'again' | 'down', Record<string, number[]>>;
 }
 
 /**

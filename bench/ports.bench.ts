@@ -216,18 +216,20 @@ function report(
   out(
     `  core up (fresh tap)   ${ms(l.core.up).padStart(10)}  ${spread(l.core.up)}  target < ${TARGET_NICUP_MS} ms: ${met(upMs < TARGET_NICUP_MS)}`,
   );
-  out(
-    `    of which          ${Object.entries(l.core.upParts)
+  const partsOf = (op: 'up' | 'again' | 'down') =>
+    `    of which          ${Object.entries(l.core.parts[op])
       .map(([what, xs]) => `${what} ${ms(xs)}`)
-      .join(', ')}`,
-  );
+      .join(', ')}`;
+  out(partsOf('up'));
   out(`  core up again         ${ms(l.core.again).padStart(10)}  ${spread(l.core.again)}`);
+  out(partsOf('again'));
   out(`  core down             ${ms(l.core.down).padStart(10)}  ${spread(l.core.down)}`);
+  out(partsOf('down'));
   out(`  CLI nic up            ${cliText(l.cli.nicUp)}`);
   out(`  CLI --version         ${cliText(l.cli.version)}  (node and the CLI alone)`);
   out(`  rules                 ${l.rules} before, ${l.after} after: unchanged`);
   out(
-    `  elements              ${count(l.elements)} before, ${count(l.elementsAfter)} after (p's plugged); up again and down read them all: nft -j list table is ${(l.jsonBytes / 1e6).toFixed(2)} MB`,
+    `  elements              ${count(l.elements)} before, ${count(l.elementsAfter)} after (p's plugged); were they read, nft -j list table would give ${(l.jsonBytes / 1e6).toFixed(2)} MB`,
   );
   out(
     `  with ${SMALL} guests: core up ${ms(s.core.up)}, up again ${ms(s.core.again)}, down ${ms(s.core.down)}, CLI nic up ${cliText(s.cli.nicUp)}; rules ${s.rules} before, ${s.after} after`,
