@@ -6,15 +6,16 @@
 //             (bridge vm0, the node's rendered nftables.conf loaded with nft -f) and the namespaces of
 //             guests a (protected), b (limited) and p, each a veth to the node: tap-a, tap-b, tap-p.
 //             a and b are plugged by the real `nic up` core (nicUp, in the node's namespace); the other
-//             guests' elements go in with one `nft -f` transaction made of the same elements the core
-//             adds (portGuard), on taps that do not exist: a bridge takes at most 1,024 ports, and the
-//             sets are keyed by the tap's name.
+//             guests' elements go in with one `nft -f` transaction made of the lines the core writes
+//             for a fresh tap (plugged, then portGuard's elements), on taps that do not exist: a bridge
+//             takes at most 1,024 ports, and the sets are keyed by the tap's name.
 //   conn/s    connrate.py in a: CONN_CLIENTS connections at a time for CONN_SECONDS, each connect to
 //             b:22 (limited lets new TCP to 22 in), read the banner, close
 //   pps       SENDERS udpflood.py processes in a, each sending one prebuilt 64-byte frame from a:53 to
 //             b:9 on an AF_PACKET socket for PPS_SECONDS; the rate is what b's eth0 received
-//   nic up    NICUP_CALLS rounds of down, up (a fresh tap) and up again (the same tap: stale state
-//             cleared first) of p by the core, in a process of its own in the node's namespace; then
+//   nic up    p plugged, then NICUP_CALLS rounds of down, up (a fresh tap) and up again (the same
+//             tap: its elements cleared first) by the core, in its own process in the node's namespace,
+//             each call split by the commands it runs; then
 //             CLI_CALLS runs of `convergent nic up` as a hypervisor's hook runs it (node + the CLI
 //             bundled by esbuild, reading the 10,000-guest spec); the ruleset's rule count before and
 //             after (the bench stops if it changed)
