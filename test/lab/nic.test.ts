@@ -212,6 +212,26 @@ describe('nic up|down on a node', () => {
       const tap = JSON.parse(n.sh(['ip', '-j', 'link', 'show', 'dev', 'tap5']))[0];
       assert.equal(tap.master, 'brlan');
       assert.equal(tap.mtu, 9000);
+      // A record on the tap that nft disagrees with (another verdict), or none at all: the sets are read.
+      for (const alias of ['convergent f>limited', '']) {
+        n.sh(['ip', 'link', 'set', 'dev', 'tap5', 'alias', alias]);
+        const r = cli(n.ns, 'up', file, '--node', 'n1', '--nic', 'web', '--tap', 'tap5');
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(
+          state(n.sh),
+          once,
+          `with alias ${JSON.stringify(alias)}, nic up again leaves what once did`,
+        );
+      }
+      // Another guest's NIC on the same tap: nothing of web's stays.
+      const other = cli(n.ns, 'up', file, '--node', 'n1', '--nic', 'bastion', '--tap', 'tap5');
+      assert.equal(other.code, 0, other.stderr);
+      const ports = n.sh(['nft', 'list', 'table', 'bridge', 'convergent_ports']);
+      assert.doesNotMatch(ports, /52:54:00:20:00:10|172\.20\.0\.10|protected }/);
+      assert.match(ports, /"tap5" \. 52:54:00:20:00:11 \. 172\.20\.0\.11/);
+      const back = cli(n.ns, 'up', file, '--node', 'n1', '--nic', 'web', '--tap', 'tap5');
+      assert.equal(back.code, 0, back.stderr);
+      assert.deepEqual(state(n.sh), once, 'web plugged back leaves what once did');
 
       for (const [args, said] of [
         [['--nic', 'nobody', '--tap', 'tap5'], 'the spec has no guest "nobody"'],

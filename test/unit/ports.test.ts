@@ -13,6 +13,7 @@ import { elementText, linkLocal, portGuard } from '../../src/systems/cluster/fea
 import { PORTS_TABLE } from '../../src/systems/cluster/features/ports/names.ts';
 import type { Cluster } from '../../src/systems/cluster/model.ts';
 import { type Exec, NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
+import { elementsOfRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
 import { clusterSystem, readCluster } from '../../src/systems/cluster/system.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-ports-'));
@@ -176,6 +177,23 @@ describe('ports: the elements of a NIC', () => {
       '{ "tap4" . aa:00:10:00:00:04 . fe80::a800:10ff:fe00:4 }',
       '{ "tap4" : jump antispoof }',
     ]);
+  });
+
+  test("a plug's record on the tap (its alias) names its elements again; anything else is no record", () => {
+    const web = nic(lan, 'web');
+    const pa3 = prv.guests.find((g) => g.name === 'pa3')?.nics[1];
+    assert.ok(web && pa3);
+    for (const [n, network] of [
+      [web, lan.bridged[0]],
+      [pa3, prv.bridged[0]],
+    ] as const) {
+      const { elements } = portGuard(n, network, 'tap5');
+      const record = recordOf(elements);
+      assert.ok(record && Buffer.byteLength(record) <= 255);
+      assert.deepEqual(elementsOfRecord(record, 'tap5'), elements);
+    }
+    for (const alias of [undefined, '', 'uplink to the core', 'convergent m=52:54:00:00:00:01;flush ruleset'])
+      assert.equal(elementsOfRecord(alias, 'tap5'), undefined, String(alias));
   });
 
   test('the EUI-64 link-local address of a MAC (RFC 4291: ff:fe inserted, U/L bit flipped)', () => {

@@ -1,9 +1,10 @@
 // `nic up` (F21): what a hypervisor's hook runs when it plugs a guest's tap. Checks everything first
-// (the guest, its node, the tap, the bridge, the loaded table) and changes nothing when one fails;
-// then clears what the node holds for that tap by name (as gnt-networking's kvm-ifup-custom does:
-// the stale state may be another guest's), and plugs: one nft transaction of elements (never a rule,
-// never a reload) and one ip command for the tap's MTU, bridge and state. Twice leaves what once did.
-// A fresh tap costs the same on a node with 10,000 guests as with 10: nothing is read from the sets.
+// (the guest, its node, the tap, the bridge; the loaded table by the first transaction, which nft
+// refuses whole) and changes nothing when one fails; then clears what the node holds for that tap by
+// name (as gnt-networking's kvm-ifup-custom does: the stale state may be another guest's), and plugs:
+// one nft transaction of elements (never a rule, never a reload) and one ip command for the tap's
+// MTU, bridge, record and state. Twice leaves what once did. It costs the same on a node with 10,000
+// guests as with 10: nothing is read from the sets unless the tap's own record fails it.
 
 import { portsInUse } from '../features/ports/compile.ts';
 import { elementText, type PortGuard, portGuard } from '../features/ports/elements.ts';
