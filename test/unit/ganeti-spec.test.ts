@@ -3,7 +3,7 @@
 // NICs is one problem located at file:line:col with a fix; and the resolved model (bridges, their
 // ports, pool slots, NICs) is what the host files and the lab are built from.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
