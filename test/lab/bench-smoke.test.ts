@@ -83,6 +83,22 @@ const BENCHES: readonly Bench[] = [
       new RegExp(`^ {2}1,024 subscribers +${number} s +${number} s +${number} MB$`, 'm'),
     ],
   },
+  {
+    file: 'ports.bench.ts',
+    needs: needsRoot,
+    results: [
+      // lab, what, conn/s, median latency, pps received, pps sent
+      ...['small', 'large', 'base'].map(
+        (l) => new RegExp(`^ {2}${l} +.*? +${number} +${number} ms +${number} +${number}$`, 'm'),
+      ),
+      ...['large/small', 'small/base', 'large/base'].map(
+        (r) => new RegExp(`^ {2}${r}: conn/s ${number}.*, pps ${number}`, 'm'),
+      ),
+      new RegExp(`^ {2}core up \\(fresh tap\\) +${number} ms`, 'm'),
+      new RegExp(`^ {2}CLI nic up +${number} ms`, 'm'),
+      new RegExp(`^ {2}rules +${number} before, ${number} after: unchanged$`, 'm'),
+    ],
+  },
 ];
 
 /** bench/ as it is on disk: every file with its size and modification time. */

@@ -48,7 +48,10 @@ describe('VM lab: Ganeti and Proxmox host networking on a Debian kernel', () => 
     assert.deepEqual([f.activeBefore, f.activeDuring, f.activeAfter], ['eno1', 'eno2', 'eno1']);
     // miimon 100: the bond notices within 100 ms; a failover of a second would be no failover.
     assert.ok(typeof f.failoverMs === 'number' && f.failoverMs < 1_000, JSON.stringify(f));
-    assert.ok(typeof f.lost === 'number' && typeof f.sent === 'number' && f.lost < f.sent / 4, JSON.stringify(f));
+    assert.ok(
+      typeof f.lost === 'number' && typeof f.sent === 'number' && f.lost < f.sent / 4,
+      JSON.stringify(f),
+    );
     for (const r of report.results.filter((x) => x.name.includes('dropped') || x.name.includes('fails')))
       assert.equal(r.silent, true, r.name);
   });

@@ -1,0 +1,159 @@
+// The traffic of bench/ports.bench.ts, from guest a to guest b across the node's bridge: new TCP
+// connections to b's port 22 (connrate.py; b is `limited`, which lets new TCP to 22 in) and 64-byte
+// UDP frames from a's port 53 (udpflood.py; a `limited` or `protected` port lets UDP from 53 in).
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PYTHON } from '../src/lab/agent.ts';
+import { inNs, type PortsLab, rxPackets } from './ports-lab.ts';
+import { CLIENT, OWN, SERVER } from './ports-spec.ts';
+import { CONNRATE, labClient } from './support.ts';
+
+export const UDPFLOOD = fileURLToPath(new URL('./udpflood.py', import.meta.url));
+export const SSH_PORT = 22;
+export const DNS_PORT = 53;
+export const SINK_PORT = 9;
+
+const [client, server] = OWN as [(typeof OWN)[0], (typeof OWN)[0]];
+const hosts = (lab: PortsLab) => ({ ns: lab.ns, track: lab.track });
+
+/** Starts a python helper in a guest, tracked by the lab, and waits for its "ready" line. */
+export function startReady(lab: PortsLab, guest: string, argv: readonly string[]): Promise<void> {
+  const ns = lab.ns(guest);
+  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${argv[0]} in ${ns}`);
+  lab.track(child.pid); // `ip netns exec` execs python: the same PID, killed by the run's cleanup
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`${argv[0]} in ${ns} did not start in 10 s`)), 10_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!stdout.includes('ready\n')) return;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+      resolve();
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv[0]} in ${ns} exited (${code}): ${stderr.trim()}`));
+    });
+  });
+}
+
+/** b's banner server on 22 and UDP sink on 9; a's port range widened and TIME_WAIT ports reused. */
+export async function startServers(lab: PortsLab): Promise<void> {
+  await startReady(lab, SERVER, [CONNRATE, '--serve', String(SSH_PORT), SERVER, '1']);
+  await startReady(lab, SERVER, [UDPFLOOD, 'sink', server.address, String(SINK_PORT)]);
+  // One destination port: 64,000 client ports in TIME_WAIT for 60 s would run out after a few
+  // rounds; tcp_tw_reuse lets a connect() take one over after 1 s (the client closes first).
+  inNs(lab.ns(CLIENT), [
+    'sysctl',
+    '-q',
+    '-w',
+    'net.ipv4.ip_local_port_range=1024 65535',
+    'net.ipv4.tcp_tw_reuse=1',
+  ]);
+}
+
+export interface ConnRun {
+  readonly perSecond: number;
+  readonly medianMs: number;
+  readonly connections: number;
+}
+
+/** connrate.py from a to b:22: `clients` at a time for `seconds`. */
+export async function connRun(lab: PortsLab, clients: number, seconds: number): Promise<ConnRun> {
+  const args = [server.address, SSH_PORT, clients, seconds, 1].map(String);
+  const r = await labClient(hosts(lab), CLIENT, [PYTHON, CONNRATE, ...args], (seconds + 30) * 1000);
+  let doc: { per_second: number; median_ms: number; connections: number; failures: number };
+  try {
+    doc = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`${lab.label}: connrate.py exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  if (doc.failures > 0) throw new Error(`${lab.label}: ${doc.failures} connections failed: ${r.stdout}`);
+  return { perSecond: doc.per_second, medianMs: doc.median_ms, connections: doc.connections };
+}
+
+/** udpflood.py raw in a, `senders` processes at once, from `source` (a's own address unless spoofing). */
+async function flood(lab: PortsLab, senders: number, seconds: number, source = client.address) {
+  const argv = [
+    PYTHON,
+    UDPFLOOD,
+    'raw',
+    'eth0',
+    client.mac,
+    server.mac,
+    source,
+    server.address,
+    String(DNS_PORT),
+    String(SINK_PORT),
+    String(seconds),
+  ];
+  const before = rxPackets(lab, SERVER);
+  const runs = await Promise.all(
+    Array.from({ length: senders }, () => labClient(hosts(lab), CLIENT, argv, (seconds + 30) * 1000)),
+  );
+  const received = rxPackets(lab, SERVER) - before;
+  const docs = runs.map((r) => {
+    try {
+      return JSON.parse(r.stdout) as { sent: number; seconds: number };
+    } catch {
+      throw new Error(`${lab.label}: udpflood.py exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+  });
+  const sent = docs.reduce((n, d) => n + d.sent, 0);
+  return { sent, received, seconds: Math.max(...docs.map((d) => d.seconds)) };
+}
+
+export interface PpsRun {
+  /** Frames b's eth0 received a second, over the senders' own duration. */
+  readonly perSecond: number;
+  /** Frames the senders handed to the kernel a second. */
+  readonly sentPerSecond: number;
+}
+
+export async function ppsRun(lab: PortsLab, senders: number, seconds: number): Promise<PpsRun> {
+  const r = await flood(lab, senders, seconds);
+  return { perSecond: r.received / r.seconds, sentPerSecond: r.sent / r.seconds };
+}
+
+/** Frames from a with another guest's source address: how many reached b (the guard must drop them). */
+export async function spoofRun(lab: PortsLab, source: string): Promise<{ sent: number; received: number }> {
+  const r = await flood(lab, 1, 0.2, source);
+  return { sent: r.sent, received: r.received };
+}
+
+/**
+ * The generator alone: `senders` udpflood.py raw processes in a's namespace sending the same frames
+ * on a veth whose peer is down, which drops each at once; frames a second, all senders together. What the
+ * bridge path delivers is to be compared with it: the path's cost is what the generator loses.
+ */
+export async function generatorAlone(lab: PortsLab, senders: number, seconds: number): Promise<number> {
+  const ns = lab.ns(CLIENT);
+  if (spawnSync('ip', ['-n', ns, 'link', 'show', 'gen0']).status !== 0)
+    // This kernel has no dummy devices: a veth whose peer stays down drops each frame at once.
+    inNs(ns, ['ip', 'link', 'add', 'gen0', 'up', 'type', 'veth', 'peer', 'name', 'gen1']);
+  const argv = [PYTHON, UDPFLOOD, 'raw', 'gen0', client.mac, server.mac, client.address, server.address];
+  const runs = await Promise.all(
+    Array.from({ length: senders }, () =>
+      labClient(hosts(lab), CLIENT, [...argv, String(DNS_PORT), String(SINK_PORT), String(seconds)], 60_000),
+    ),
+  );
+  return runs.reduce((n, r) => n + (JSON.parse(r.stdout) as { per_second: number }).per_second, 0);
+}
+
+/**
+ * What becomes of a new TCP connection from a to b:80, which b's `limited` profile does not let in:
+ * "dropped" (no answer within 0.5 s), "refused" (b's RST: nothing filtered it) or "connected".
+ */
+export function profileCheck(lab: PortsLab): 'dropped' | 'refused' | 'connected' {
+  const script = `exec 3<>/dev/tcp/${server.address}/80`;
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns(CLIENT), 'timeout', '0.5', 'bash', '-c', script]);
+  return r.status === 124 ? 'dropped' : r.status === 0 ? 'connected' : 'refused';
+}
