@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { readCluster } from '../system.ts';
 import { looksLikeNicTable, type NicTable, nicTableOf } from './table.ts';
 
-/** Root's, as the hooks run: under /run, so a reboot starts empty. */
+/** Root's, as the hooks run: under /run, so a reboot starts empty. $CONVERGENT_CACHE_DIR moves it. */
 export const CACHE_DIR = '/run/convergent/cache';
 const FORMAT = 'convergent nic table 1';
 
@@ -47,7 +47,7 @@ const bytesOf = (file: string): Buffer | undefined => {
 
 /** The spec's NIC table: from the cache when the spec and the program are unchanged. */
 export function readNicTable(file: string, options: CacheOptions = {}): NicTable {
-  const dir = options.dir ?? CACHE_DIR;
+  const dir = options.dir ?? (process.env.CONVERGENT_CACHE_DIR || CACHE_DIR);
   const load = options.load ?? ((f: string) => nicTableOf(readCluster(f)));
   const before = bytesOf(file);
   // Unreadable: the slow path says why, located, as it always did.
