@@ -32,9 +32,13 @@ function setup(name: string, example = 'examples/ganeti-seed.yaml') {
   copyFileSync(example, file);
   const cache = join(dir, 'cache');
   const counted = { loads: 0 };
+  // The program that reads the spec: a built CLI (a TypeScript source gets no cache).
+  const program = join(dir, 'convergent.cjs');
+  writeFileSync(program, '// the CLI\n');
   const read = () =>
     readNicTable(file, {
       dir: cache,
+      program,
       load: (f) => {
         counted.loads++;
         return nicTableOf(readCluster(f));
@@ -47,7 +51,7 @@ function setup(name: string, example = 'examples/ganeti-seed.yaml') {
       return [];
     }
   };
-  return { file, cache, counted, read, entries };
+  return { file, cache, program, counted, read, entries };
 }
 
 /** Every NIC's plug as the hook finds it: what a cached table must give as the spec does. */
@@ -127,7 +131,19 @@ test('a cache directory that cannot be made or written is no reason to fail', ()
   const s = setup('unwritable');
   writeFileSync(s.cache, 'a file where the directory would be\n');
   for (const dir of [s.cache, join(s.cache, 'below')]) {
-    const table = readNicTable(s.file, { dir });
+    const table = readNicTable(s.file, { dir, program: s.program });
     assert.equal(plugs(table), plugs(nicTableOf(readCluster(s.file))));
   }
+});
+
+test('a new build of the program misses the cache; a TypeScript source run through tsx gets none', () => {
+  const s = setup('program');
+  s.read();
+  writeFileSync(s.program, '// the CLI, built again\n');
+  s.read();
+  s.read();
+  assert.equal(s.counted.loads, 2);
+  const dir = join(s.cache, '..', 'tsx');
+  readNicTable(s.file, { dir, program: join(s.cache, '..', 'main.ts') });
+  assert.deepEqual(readdirSync(join(s.cache, '..')).includes('tsx'), false);
 });

@@ -18,23 +18,26 @@ export interface CacheOptions {
   readonly dir?: string;
   /** The slow path: a spec file read, checked and resolved (tests count its calls). */
   readonly load?: (file: string) => NicTable;
+  /** The program's file, part of the key: process.argv[1]. */
+  readonly program?: string;
 }
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** What makes a table: the program (size and mtime of what runs) and the spec's bytes. */
-function keyOf(bytes: Buffer): string {
-  const program = process.argv[1];
-  let id = FORMAT;
+/**
+ * What makes a table: the program (size and mtime of the file that runs: the bundle, or dist's
+ * main.js, rewritten by every build) and the spec's bytes. A TypeScript source run through tsx is
+ * many files, any of which may change: no key, no cache.
+ */
+function keyOf(program: string | undefined, bytes: Buffer): string | undefined {
+  if (program === undefined || program.endsWith('.ts')) return undefined;
   try {
-    if (program !== undefined) {
-      const s = statSync(program);
-      id += ` ${resolve(program)} ${s.size} ${s.mtimeMs}`;
-    }
+    const s = statSync(program);
+    const id = `${FORMAT} ${resolve(program)} ${s.size} ${s.mtimeMs}\n`;
+    return sha256(Buffer.concat([Buffer.from(id), bytes]));
   } catch {
-    id += ' (program unknown)';
+    return undefined;
   }
-  return sha256(Buffer.concat([Buffer.from(`${id}\n`), bytes]));
 }
 
 const bytesOf = (file: string): Buffer | undefined => {
@@ -51,8 +54,8 @@ export function readNicTable(file: string, options: CacheOptions = {}): NicTable
   const load = options.load ?? ((f: string) => nicTableOf(readCluster(f)));
   const before = bytesOf(file);
   // Unreadable: the slow path says why, located, as it always did.
-  if (before === undefined) return load(file);
-  const key = keyOf(before);
+  const key = before && keyOf(options.program ?? process.argv[1], before);
+  if (before === undefined || key === undefined) return load(file);
   const entry = join(dir, `${sha256(resolve(file)).slice(0, 32)}.json`);
   const cached = readEntry(dir, entry, key);
   if (cached) return cached;
