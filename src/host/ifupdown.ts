@@ -69,12 +69,13 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
   if (bridge.forwardDelay !== undefined) out.push(option(`bridge-fd ${bridge.forwardDelay}`));
   if (bridge.mac) out.push(option(`hwaddress ${bridge.mac}`));
   out.push(...mtu(bridge.mtu));
-  // What bridge-utils has no option for: the kernel's bridge options, through ip.
-  const extra = [
-    ...(bridge.callIptables ? ['nf_call_iptables 1'] : []),
-    ...(bridge.multicastSnooping === false ? ['mcast_snooping 0'] : []),
-  ];
-  if (extra.length > 0) out.push(option(`up ip link set dev ${bridge.name} type bridge ${extra.join(' ')}`));
+  // What bridge-utils has no option for: the kernel's bridge options, through ip, both always set
+  // as network.sh sets them, so that either file leaves the same bridge.
+  const call = bridge.callIptables ? 1 : 0;
+  const snooping = bridge.multicastSnooping === false ? 0 : 1;
+  out.push(
+    option(`up ip link set dev ${bridge.name} type bridge nf_call_iptables ${call} mcast_snooping ${snooping}`),
+  );
   // Further addresses: ifupdown applies every stanza of an interface, in order (primary first).
   for (const a of more)
     out.push('', `# ${a.source}`, `iface ${bridge.name} inet static`, option(`address ${a.cidr}`));

@@ -21,8 +21,8 @@ export type Const =
   | { readonly type: 'ipv4_addr'; readonly value: string } // "10.5.5.1" or "10.5.5.0/24" in interval sets
   | { readonly type: 'ipv6_addr'; readonly value: string } // "fe80::1" or "::"
   | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' | 'icmp' | 'ipv6-icmp' }
-  | { readonly type: 'ether_type'; readonly value: 'ip' | 'ip6' | 'arp' }
-  | { readonly type: 'icmpv6_type'; readonly value: 'nd-neighbor-solicit' }
+  | { readonly type: 'ether_type'; readonly value: EtherTypeName }
+  | { readonly type: 'icmpv6_type'; readonly value: 'nd-neighbor-solicit' | 'nd-router-advert' | 'nd-redirect' }
   | { readonly type: 'tcp_flags'; readonly value: readonly TcpFlag[] } // (fin|syn): any of them
   | { readonly type: 'nfproto'; readonly value: 'ipv4' | 'ipv6' }
   | { readonly type: 'port_range'; readonly value: readonly [number, number] } // 1024-2047
@@ -212,7 +212,9 @@ export const service = (value: number): Const => ({ type: 'inet_service', value 
 export const mark = (value: number): Const => ({ type: 'mark', value });
 export const etherAddr = (value: string): Const => ({ type: 'ether_addr', value });
 export const v6 = (value: string): Const => ({ type: 'ipv6_addr', value });
-export const etherType = (value: 'ip' | 'ip6' | 'arp'): Const => ({ type: 'ether_type', value });
+/** nft's names of the ethertypes we match: 8021q and 8021ad are VLAN tags (C-tag, S-tag). */
+export type EtherTypeName = 'ip' | 'ip6' | 'arp' | '8021q' | '8021ad';
+export const etherType = (value: EtherTypeName): Const => ({ type: 'ether_type', value });
 export const ifname = (value: string): Const => ({ type: 'ifname', value });
 export const ctState = (...value: CtState[]): Const => ({ type: 'ct_state', value });
 export const drop: Statement = { kind: 'verdict', verdict: 'drop' };

@@ -236,7 +236,7 @@ describe('interfaces.d/convergent', () => {
     const t = fileOf(plans('part4-stateless')[0] as HostPlan, FILES.interfaces);
     assert.match(
       t,
-      /\niface guestbr0 inet static\n# networks\.guestnet\.nodes\.node1\n {4}address 10\.5\.5\.251\/24\n {4}bridge-ports eth1\.100\n {4}bridge-stp off\n {4}hwaddress 0a:01:00:00:00:01\n {4}up ip link set dev guestbr0 type bridge nf_call_iptables 1\n\n# networks\.guestnet\.gateway \(anycast\)\niface guestbr0 inet static\n {4}address 10\.5\.5\.254\/24\n/,
+      /\niface guestbr0 inet static\n# networks\.guestnet\.nodes\.node1\n {4}address 10\.5\.5\.251\/24\n {4}bridge-ports eth1\.100\n {4}bridge-stp off\n {4}hwaddress 0a:01:00:00:00:01\n {4}up ip link set dev guestbr0 type bridge nf_call_iptables 1 mcast_snooping 1\n\n# networks\.guestnet\.gateway \(anycast\)\niface guestbr0 inet static\n {4}address 10\.5\.5\.254\/24\n/,
     );
     assert.doesNotMatch(t, /^[ \t]+#/m, 'ifupdown comments stand at the start of their line');
   });

@@ -17,6 +17,19 @@ export function compileSysctls(ctx: ClusterContext, node: Node, plan: PlanBuilde
       `networks.${network.name}.gateway`,
     );
   }
+  // The node has no address on a network it only bridges: without this, each bridge and its port
+  // would take an IPv6 link-local address and, from any router advertisement on the VLAN, a global one.
+  const done = new Set<string>();
+  for (const network of ctx.cluster.bridged)
+    for (const dev of [network.bridge, network.uplink?.device]) {
+      if (dev === undefined || done.has(dev)) continue;
+      done.add(dev);
+      plan.sysctl(
+        ['net', 'ipv6', 'conf', dev, 'disable_ipv6'],
+        '1',
+        `networks.${network.name} (${network.mode}): no node address on it, IPv6 neither`,
+      );
+    }
   if (ctx.uses.stateless) {
     // Bridged frames from the pipes must reach the ip hooks and conntrack (per bridge: nf_call_iptables).
     plan.module('br_netfilter', 'strategy stateless: conntrack for bridged frames');

@@ -8,6 +8,7 @@ import { plural } from '../../../util/plural.ts';
 import type { LabInstance } from './build.ts';
 import { runProbe } from './probe.ts';
 import type { Probe } from './probes.ts';
+import { SEGMENT_PORT } from './segment.ts';
 import { UPSTREAM } from './topology.ts';
 
 export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort: number): Promise<Evidence> {
@@ -43,7 +44,8 @@ export async function gatherEvidence(lab: LabInstance, probe: Probe, clientPort:
  * that is another connection (a reverse proxy opens its own to the guest).
  */
 function captureFilter(lab: LabInstance, probe: Probe, clientPort: number): string {
-  if (probe.check.proto === 'arp') return 'arp';
+  if (probe.check.proto === 'arp' || probe.check.proto === 'garp') return 'arp';
+  if (probe.client15.listeners) return `udp port ${SEGMENT_PORT}`;
   if (probe.check.proto === 'ping') return 'icmp';
   const guest = lab.cluster.guests.find((g) => g.name === probe.server?.host);
   const server =

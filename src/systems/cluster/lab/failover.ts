@@ -96,7 +96,8 @@ export async function runFailover(lab: LabInstance, probe: Probe): Promise<Outco
           : times.length === 0 || (times.at(-1) as number) < (times[0] as number) + STREAM_S - 1
             ? 'the stream stopped: no replies after the cut'
             : undefined;
+  const replyFrom = /^\[\d+\.\d+\] \d+ bytes from ([^:\s]+)/m.exec(r.stdout)?.[1];
   return problem
     ? { error: `${problem}; ${summary}`, figures }
-    : { answered: summary, figures, ms: failoverMs };
+    : { answered: summary, replyFrom, figures, ms: failoverMs };
 }

@@ -105,6 +105,8 @@ async function ping(lab: LabInstance, probe: Probe, address: string, limitMs: nu
   const wait = Math.ceil((PING_WAIT_MS * labPace()) / 1000);
   const size = probe.client15.size;
   const sized = size === undefined ? [] : ['-M', 'do', '-s', String(size)];
+  // A path MTU learnt by an earlier run ("Frag needed") would stop the next one at the client.
+  if (size !== undefined) lab.runner(['ip', '-n', lab.ns(probe.client), 'route', 'flush', 'cache']);
   const r = await lab.runAsync(
     [
       'ip',

@@ -11,7 +11,7 @@ import type { Probe } from './probes.ts';
 import { UPSTREAM } from './topology.ts';
 
 /** The port a multicast or broadcast datagram goes to; nobody serves it, listeners see the frame. */
-const SEGMENT_PORT = 9999;
+export const SEGMENT_PORT = 9999;
 /** How long listeners wait for the datagram, at the usual pace. */
 const LISTEN_MS = 1_000;
 

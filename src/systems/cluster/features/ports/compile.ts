@@ -70,7 +70,7 @@ export function compilePorts(ctx: ClusterContext, node: Node, plan: PlanBuilder)
 function declareSets(table: TableDraft): void {
   const set = (name: string, comment: string, key: ('ether_addr' | 'ipv4_addr' | 'ipv6_addr')[]) =>
     table.set({ name, comment, key: ['ifname', ...key], interval: false, elements: [] });
-  set(PORT_SETS.plugged, 'the taps nic up plugged (no rule reads it: the hooks find stale plugs by it)', []);
+  set(PORT_SETS.plugged, 'the taps nic up plugged: tags and BPDUs are dropped there; the hooks find stale plugs by it', []);
   set(PORT_SETS.mac, "guests.*.nics[].mac: the port's own MAC", ['ether_addr']);
   set(PORT_SETS.ipv4, "guests.*.nics[].address: the port's MAC and IPv4 address", [
     'ether_addr',
@@ -123,6 +123,17 @@ function antispoofChains(table: TableDraft): void {
     eq(l4('udp', 'sport'), service(68)),
     eq(l4('udp', 'dport'), service(67)),
     accept,
+  );
+  table.rule(
+    a,
+    'a guest is no IPv6 router: its router advertisements and redirects would steer the VLAN (spoof: allow for one that is)',
+    oneOf(
+      { kind: 'payload', header: 'icmpv6', field: 'type' },
+      { type: 'icmpv6_type', value: 'nd-router-advert' },
+      { type: 'icmpv6_type', value: 'nd-redirect' },
+    ),
+    counter,
+    drop,
   );
   table.rule(
     a,
@@ -190,6 +201,13 @@ function profileChains(table: TableDraft): void {
   table.rule(p, 'DNS answers', eq(l4('udp', 'sport'), service(53)), accept);
   table.rule(
     p,
+    'DHCP offers and acks: a protected guest still gets its address',
+    eq(l4('udp', 'sport'), service(67)),
+    eq(l4('udp', 'dport'), service(68)),
+    accept,
+  );
+  table.rule(
+    p,
     'ICMP and ICMPv6 (neighbour discovery too)',
     oneOf(meta('l4proto'), { type: 'inet_proto', value: 'icmp' }, { type: 'inet_proto', value: 'ipv6-icmp' }),
     accept,
@@ -215,6 +233,24 @@ function hooks(ctx: ClusterContext, table: TableDraft): void {
     table.chain(PORT_CHAINS.fromGuest, 'frames from guest ports', base('prerouting'), [
       'A port not in the map (the uplink, a pipe, an unplugged tap) passes: only guests are checked.',
     ]);
+    // Whatever the NIC's spoof policy: a tagged frame would hop onto another VLAN of the trunk, a
+    // BPDU would take part in the switches' spanning tree.
+    table.rule(
+      PORT_CHAINS.fromGuest,
+      'guest ports: no VLAN tags (802.1Q, 802.1ad)',
+      inSet(port, PORT_SETS.plugged),
+      oneOf(ether('type'), etherType('8021q'), etherType('8021ad')),
+      counter,
+      drop,
+    );
+    table.rule(
+      PORT_CHAINS.fromGuest,
+      'guest ports: no STP BPDUs',
+      inSet(port, PORT_SETS.plugged),
+      eq(ether('daddr'), etherAddr('01:80:c2:00:00:00')),
+      counter,
+      drop,
+    );
     table.rule(PORT_CHAINS.fromGuest, 'guest ports: anti-spoofing', vmap(port, PORT_SETS.fromGuest));
   }
   const toGuest = [
