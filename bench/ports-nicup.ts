@@ -37,7 +37,11 @@ const timed = (op: Op, f: () => void) => {
   call.set('rest', total - [...call.values()].reduce((a, b) => a + b, 0));
   // A command a call did not run counts 0 for it: every list has one entry per call.
   const done = times[op].length - 1;
-  for (const [what, ms] of call) (parts[op][what] ??= Array<number>(done).fill(0)).push(ms);
+  for (const [what, ms] of call) {
+    const xs = parts[op][what] ?? Array<number>(done).fill(0);
+    parts[op][what] = xs;
+    xs.push(ms);
+  }
   for (const xs of Object.values(parts[op])) if (xs.length === done) xs.push(0);
 };
 // Plugged once before the clock runs: every timed down then finds what an up recorded.

@@ -3,7 +3,7 @@
 // as one nft transaction of the lines the core writes for a fresh tap (its entry in `plugged`, then
 // portGuard's elements as elementText writes them), on taps that need not exist: the sets are keyed
 // by the tap's name, and a bridge takes at most 1,024 ports anyway.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -109,14 +109,29 @@ export interface CliTimes {
   readonly failed?: string;
 }
 
-/** ms of `convergent nic up` runs of p's tap, and of `convergent --version` (node and the CLI alone). */
+/**
+ * ms of `convergent nic up` runs of p's tap: cold (the hooks' cache emptied before each run, so the
+ * spec is read and the cache written) and warm (the cache written by the run before); and of
+ * `convergent --version` (node and the CLI alone). The cache lives in a directory of the bench's.
+ */
 export async function cliTimes(lab: PortsLab, cli: string, file: string, calls: number) {
+  const cache = mkdtempSync(join(tmpdir(), 'convergent-bench-cache-'));
+  const emptyCache = () => {
+    for (const entry of readdirSync(cache)) rmSync(join(cache, entry), { force: true });
+  };
   // A failing run is a figure too (the bench prints it): it stops the series, not the bench.
-  const time = async (args: readonly string[]): Promise<CliTimes> => {
+  const time = async (args: readonly string[], before = () => {}): Promise<CliTimes> => {
     const times: number[] = [];
     for (let i = 0; i < calls; i++) {
+      before();
       const t = performance.now();
-      const r = await nodeClient(lab, [process.execPath, cli, ...args]);
+      const r = await nodeClient(lab, [
+        'env',
+        `CONVERGENT_CACHE_DIR=${cache}`,
+        process.execPath,
+        cli,
+        ...args,
+      ]);
       if (r.status !== 0)
         return { times, failed: `exit ${r.status}: ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0]}` };
       times.push(performance.now() - t);
@@ -124,5 +139,13 @@ export async function cliTimes(lab: PortsLab, cli: string, file: string, calls: 
     return { times };
   };
   const nicUpArgs = ['nic', 'up', file, '--node', NODE, '--nic', PROBE, '--tap', tapOf(PROBE)];
-  return { version: await time(['--version']), nicUp: await time(nicUpArgs) };
+  try {
+    const version = await time(['--version']);
+    const cold = await time(nicUpArgs, emptyCache);
+    const cached = readdirSync(cache).length;
+    const warm = await time(nicUpArgs);
+    return { version, nicUp: cold, warm, cached };
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,7 @@
 // convergent nic down FILE --node N --tap TAP [--local-only]: unplug a guest's tap (F21).
 import type { Command } from '@commander-js/extra-typings';
+import { readNicTable } from '../../systems/cluster/nic/cache.ts';
 import { hostExec, nicDown } from '../../systems/cluster/nic/index.ts';
-import { readCluster } from '../../systems/cluster/system.ts';
 import { action } from '../errors.ts';
 import { reportNic } from './report.ts';
 
@@ -21,7 +21,8 @@ export function nicDownCommand(nic: Command): void {
     )
     .action(
       action((file, options) => {
-        const cluster = readCluster(file);
+        // The spec's NIC table, cached under /run/convergent/cache by the spec's content hash.
+        const cluster = readNicTable(file);
         try {
           const done = nicDown(hostExec, cluster, options.node, options.tap, {
             localOnly: options.localOnly === true,

@@ -1,7 +1,7 @@
 // convergent nic up FILE --node N --nic GUEST[:INDEX] --tap TAP: plug a guest's tap (F21).
 import type { Command } from '@commander-js/extra-typings';
+import { readNicTable } from '../../systems/cluster/nic/cache.ts';
 import { hostExec, nicUp } from '../../systems/cluster/nic/index.ts';
-import { readCluster } from '../../systems/cluster/system.ts';
 import { action } from '../errors.ts';
 import { reportNic } from './report.ts';
 
@@ -17,7 +17,8 @@ export function nicUpCommand(nic: Command): void {
     .requiredOption('--tap <tap>', 'the interface the hypervisor created for the NIC')
     .action(
       action((file, options) => {
-        const cluster = readCluster(file);
+        // The spec's NIC table, cached under /run/convergent/cache by the spec's content hash.
+        const cluster = readNicTable(file);
         try {
           const plugged = nicUp(hostExec, cluster, options.node, options.nic, options.tap);
           process.stdout.write(`${plugged.line}\n`);

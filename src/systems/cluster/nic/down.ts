@@ -5,11 +5,11 @@
 // migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
 import { plural } from '../../../util/plural.ts';
 import { PORT_SETS } from '../features/ports/names.ts';
-import type { Cluster } from '../model.ts';
 import { checkTap, findNode } from './find.ts';
 import { elementsOfRecord } from './record.ts';
 import { type Exec, runOrFail } from './refused.ts';
 import { deleteLines, elementsOf, forgetLines, type Link, linkOf, portsTable } from './state.ts';
+import type { NicTable } from './table.ts';
 
 export interface Unplugged {
   readonly tap: string;
@@ -40,7 +40,7 @@ export interface DownOptions {
 
 export function nicDown(
   exec: Exec,
-  cluster: Cluster | undefined,
+  cluster: NicTable | undefined,
   nodeName: string,
   tap: string,
   _options: DownOptions,

@@ -1,10 +1,13 @@
 // The NIC a hook names (GUEST or GUEST:INDEX), found in the spec, and where it plugs on the node:
 // its bridge and the MTU its tap takes. Everything here is checked before the node is touched.
-import type { BridgedNetwork, Cluster, Guest, Nic, Node } from '../model.ts';
+import type { BridgedNetwork, Guest, Nic } from '../model.ts';
 import { NicRefused } from './refused.ts';
+import type { NicTable } from './table.ts';
+
+type TableNode = NicTable['nodes'][number];
 
 export interface Plug {
-  readonly guest: Guest;
+  readonly guest: Pick<Guest, 'name' | 'node' | 'nics'>;
   readonly nic: Nic;
   /** "vm1:0" */
   readonly ref: string;
@@ -24,7 +27,7 @@ export function checkTap(tap: string): void {
     );
 }
 
-export function findNode(cluster: Cluster, name: string): Node {
+export function findNode(cluster: NicTable, name: string): TableNode {
   const node = cluster.nodes.find((n) => n.name === name);
   if (!node)
     throw new NicRefused(
@@ -34,7 +37,7 @@ export function findNode(cluster: Cluster, name: string): Node {
   return node;
 }
 
-export function findPlug(cluster: Cluster, node: Node, ref: string): Plug {
+export function findPlug(cluster: NicTable, node: TableNode, ref: string): Plug {
   const match = /^([^:]+)(?::(\d+))?$/.exec(ref);
   const name = match?.[1] ?? ref;
   const guest = cluster.guests.find((g) => g.name === name);
@@ -58,7 +61,7 @@ export function findPlug(cluster: Cluster, node: Node, ref: string): Plug {
   return { guest, nic, ref: `${guest.name}:${index}`, ...bridgeOf(cluster, node, nic) };
 }
 
-function bridgeOf(cluster: Cluster, node: Node, nic: Nic): Pick<Plug, 'bridge' | 'network' | 'mtu'> {
+function bridgeOf(cluster: NicTable, node: TableNode, nic: Nic): Pick<Plug, 'bridge' | 'network' | 'mtu'> {
   const network = cluster.bridged.find((b) => b.name === nic.network);
   if (network) {
     const trunk = node.interfaces.find((i) => i.name === network.uplink?.trunk);

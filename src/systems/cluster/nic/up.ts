@@ -9,11 +9,11 @@
 import { portsInUse } from '../features/ports/compile.ts';
 import { elementText, type PortGuard, portGuard } from '../features/ports/elements.ts';
 import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
-import type { Cluster } from '../model.ts';
 import { checkTap, findNode, findPlug, type Plug } from './find.ts';
 import { elementsOfRecord, recordOf } from './record.ts';
 import { type Exec, NicFailed, NicRefused, runOrFail } from './refused.ts';
 import { deleteLines, elementsOf, forgetLines, linkOf, portsTable } from './state.ts';
+import type { NicTable } from './table.ts';
 
 export interface Plugged {
   readonly plug: Plug;
@@ -26,7 +26,7 @@ export interface Plugged {
   readonly line: string;
 }
 
-export function nicUp(exec: Exec, cluster: Cluster, nodeName: string, ref: string, tap: string): Plugged {
+export function nicUp(exec: Exec, cluster: NicTable, nodeName: string, ref: string, tap: string): Plugged {
   checkTap(tap);
   const plug = findPlug(cluster, findNode(cluster, nodeName), ref);
   const tapLink = linkOf(exec, tap);

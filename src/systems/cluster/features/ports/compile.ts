@@ -34,7 +34,7 @@ import {
   vmap,
 } from '../../../../nft/tree.ts';
 import type { ClusterContext } from '../../compile/context.ts';
-import type { Cluster, Node } from '../../model.ts';
+import type { Cluster, Guest, Node } from '../../model.ts';
 import { MAC_PREFIX_MASK, PORT_CHAINS, PORT_SETS, PORTS_TABLE, prefixMac, privateChain } from './names.ts';
 
 const accept: Statement = { kind: 'verdict', verdict: 'accept' };
@@ -48,7 +48,7 @@ const oneOf = (left: Expr, ...values: Parameters<typeof konst>[0][]): Statement 
 });
 
 /** Whether any guest port of the cluster has something to guard: then every node gets the table (guests migrate). */
-export function portsInUse(cluster: Cluster): boolean {
+export function portsInUse(cluster: { readonly guests: readonly Pick<Guest, 'nics'>[] }): boolean {
   return cluster.guests.some((g) => g.nics.some((n) => n.mac !== undefined || n.firewall !== 'unprotected'));
 }
 

@@ -1,0 +1,35 @@
+// What `nic up|down` need of a spec: the nodes (names, interface MTUs), the guests with their NICs,
+// and the networks they plug into. A resolved Cluster is one; the hook's cache (cache.ts) stores
+// just this projection, as plain JSON (the Cluster holds Maps and much the hooks never read).
+import type { BridgedNetwork, Guest, Network, Node, NodeInterface } from '../model.ts';
+
+export interface NicTable {
+  readonly nodes: readonly (Pick<Node, 'name'> & {
+    readonly interfaces: readonly Pick<NodeInterface, 'name' | 'mtu'>[];
+  })[];
+  readonly guests: readonly Pick<Guest, 'name' | 'node' | 'nics'>[];
+  readonly bridged: readonly BridgedNetwork[];
+  readonly networks: readonly Pick<Network, 'name' | 'bridge'>[];
+}
+
+/** The hooks' part of a cluster, and nothing else (what the cache writes). */
+export function nicTableOf(cluster: NicTable): NicTable {
+  return {
+    nodes: cluster.nodes.map((n) => ({
+      name: n.name,
+      interfaces: n.interfaces.map((i) =>
+        i.mtu === undefined ? { name: i.name } : { name: i.name, mtu: i.mtu },
+      ),
+    })),
+    guests: cluster.guests.map((g) => ({ name: g.name, node: g.node, nics: g.nics })),
+    bridged: cluster.bridged,
+    networks: cluster.networks.map((n) => ({ name: n.name, bridge: n.bridge })),
+  };
+}
+
+/** The outline of a table read back from a cache file: a file that lacks it is no cache. */
+export function looksLikeNicTable(value: unknown): value is NicTable {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = value as Record<string, unknown>;
+  return ['nodes', 'guests', 'bridged', 'networks'].every((k) => Array.isArray(t[k]));
+}
