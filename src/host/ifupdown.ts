@@ -74,7 +74,9 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
   const call = bridge.callIptables ? 1 : 0;
   const snooping = bridge.multicastSnooping === false ? 0 : 1;
   out.push(
-    option(`up ip link set dev ${bridge.name} type bridge nf_call_iptables ${call} mcast_snooping ${snooping}`),
+    option(
+      `up ip link set dev ${bridge.name} type bridge nf_call_iptables ${call} mcast_snooping ${snooping}`,
+    ),
   );
   // Further addresses: ifupdown applies every stanza of an interface, in order (primary first).
   for (const a of more)

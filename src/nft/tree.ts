@@ -22,7 +22,10 @@ export type Const =
   | { readonly type: 'ipv6_addr'; readonly value: string } // "fe80::1" or "::"
   | { readonly type: 'inet_proto'; readonly value: 'tcp' | 'udp' | 'icmp' | 'ipv6-icmp' }
   | { readonly type: 'ether_type'; readonly value: EtherTypeName }
-  | { readonly type: 'icmpv6_type'; readonly value: 'nd-neighbor-solicit' | 'nd-router-advert' | 'nd-redirect' }
+  | {
+      readonly type: 'icmpv6_type';
+      readonly value: 'nd-neighbor-solicit' | 'nd-router-advert' | 'nd-redirect';
+    }
   | { readonly type: 'tcp_flags'; readonly value: readonly TcpFlag[] } // (fin|syn): any of them
   | { readonly type: 'nfproto'; readonly value: 'ipv4' | 'ipv6' }
   | { readonly type: 'port_range'; readonly value: readonly [number, number] } // 1024-2047

@@ -70,7 +70,11 @@ export function compilePorts(ctx: ClusterContext, node: Node, plan: PlanBuilder)
 function declareSets(table: TableDraft): void {
   const set = (name: string, comment: string, key: ('ether_addr' | 'ipv4_addr' | 'ipv6_addr')[]) =>
     table.set({ name, comment, key: ['ifname', ...key], interval: false, elements: [] });
-  set(PORT_SETS.plugged, 'the taps nic up plugged: tags and BPDUs are dropped there; the hooks find stale plugs by it', []);
+  set(
+    PORT_SETS.plugged,
+    'the taps nic up plugged: tags and BPDUs are dropped there; the hooks find stale plugs by it',
+    [],
+  );
   set(PORT_SETS.mac, "guests.*.nics[].mac: the port's own MAC", ['ether_addr']);
   set(PORT_SETS.ipv4, "guests.*.nics[].address: the port's MAC and IPv4 address", [
     'ether_addr',
