@@ -333,6 +333,40 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
       assert.throws(run, (err: unknown) => err instanceof NicRefused && message.test(err.message));
   });
 
+  test("a node's own link is never taken for a tap: its NICs, uplink bridge and ports, network bridges, their slaves", () => {
+    // lan's nodes: uplink br0 over eth0, NIC eth1 (the trunk of brlan).
+    const refusals: [() => unknown, RegExp][] = [
+      [
+        () => nicDown(fakeNode(STALE, { eth0: 'br0' }).exec, lan, 'n1', 'eth0', { localOnly: false }),
+        /own links/,
+      ],
+      [
+        () => nicDown(fakeNode(STALE, { br0: undefined }).exec, lan, 'n1', 'br0', { localOnly: false }),
+        /own links/,
+      ],
+      [
+        () => nicDown(fakeNode(STALE, { eth1: 'brlan' }).exec, lan, 'n1', 'eth1', { localOnly: false }),
+        /own links/,
+      ],
+      [() => nicUp(fakeNode(STALE, { brlan: undefined }).exec, lan, 'n1', 'web', 'brlan'), /own links/],
+      [() => nicUp(fakeNode(STALE, { eth9: 'br0' }).exec, lan, 'n1', 'web', 'eth9'), /a port of br0/],
+    ];
+    for (const [run, message] of refusals) {
+      assert.throws(run, (err: unknown) => err instanceof NicRefused && message.test(err.message));
+    }
+    const ran: string[] = [];
+    const node = fakeNode(STALE, { eth0: 'br0' });
+    assert.throws(() =>
+      nicDown((argv, stdin) => (ran.push(argv.join(' ')), node.exec(argv, stdin)), lan, 'n1', 'eth0', {
+        localOnly: false,
+      }),
+    );
+    assert.ok(
+      !ran.some((l) => !l.includes(' -j ') && !l.startsWith('nft -j')),
+      `only reads: ${ran.join('; ')}`,
+    );
+  });
+
   test('nic down: every element of the tap, out of its bridge; a gone tap and no table are no error', () => {
     const node = fakeNode(STALE, { tap5: 'brlan' });
     const done = nicDown(node.exec, lan, 'n1', 'tap5', { localOnly: true });

@@ -5,7 +5,7 @@
 // migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
 import { plural } from '../../../util/plural.ts';
 import { PORT_SETS } from '../features/ports/names.ts';
-import { checkTap, findNode } from './find.ts';
+import { checkNotNodeLink, checkTap, findNode } from './find.ts';
 import { elementsOfRecord } from './record.ts';
 import { type Exec, runOrFail } from './refused.ts';
 import { deleteLines, elementsOf, forgetLines, type Link, linkOf, portsTable } from './state.ts';
@@ -46,8 +46,9 @@ export function nicDown(
   _options: DownOptions,
 ): Unplugged {
   checkTap(tap);
-  if (cluster) findNode(cluster, nodeName);
+  const node = cluster ? findNode(cluster, nodeName) : undefined;
   const link = linkOf(exec, tap);
+  if (cluster && node) checkNotNodeLink(cluster, node, tap, link?.master);
   const removed = forget(exec, tap, link);
   // Out of its bridge, and its record gone with its elements.
   if (link !== undefined)

@@ -27,6 +27,38 @@ export function checkTap(tap: string): void {
     );
 }
 
+/**
+ * A hook must never take one of the node's own links for a guest's tap: `nic down --tap bond0` would
+ * pull the bond out of the uplink bridge and cut the node off. Refused: a name the spec gives the
+ * node (NICs, bonds, VLANs, the uplink bridge and its ports, pipes, network bridges and their ports),
+ * and a link enslaved to one of the node's own links but a guest bridge (the uplink bridge, a bond).
+ */
+export function checkNotNodeLink(cluster: NicTable, node: TableNode, tap: string, master?: string): void {
+  const guestBridges = new Set([
+    ...cluster.networks.map((n) => n.bridge),
+    ...cluster.bridged.map((b) => b.bridge),
+  ]);
+  const own = new Set<string>([
+    ...node.interfaces.map((i) => i.name),
+    node.uplinkBridge,
+    ...node.uplinkPorts,
+    ...cluster.networks
+      .flatMap((n) => n.pipes.flatMap((p) => p.ends.filter((e) => e.node === node.name)))
+      .map((e) => e.ifname),
+    ...cluster.bridged.flatMap((b) => (b.uplink ? [b.uplink.device] : [])),
+  ]);
+  if (own.has(tap) || guestBridges.has(tap))
+    throw new NicRefused(
+      `${tap} is one of node ${node.name}'s own links in the spec, not a guest's tap`,
+      'pass the tap the hypervisor created for the guest, e.g. --tap tap5',
+    );
+  if (master !== undefined && own.has(master))
+    throw new NicRefused(
+      `${tap} is a port of ${master}, one of node ${node.name}'s own links: it is not a guest's tap`,
+      "pass the tap the hypervisor created for the guest; a guest's tap is in no bridge or in a guest network's bridge",
+    );
+}
+
 export function findNode(cluster: NicTable, name: string): TableNode {
   const node = cluster.nodes.find((n) => n.name === name);
   if (!node)

@@ -4,12 +4,12 @@
 import type { BridgedNetwork, Guest, Network, Node, NodeInterface } from '../model.ts';
 
 export interface NicTable {
-  readonly nodes: readonly (Pick<Node, 'name'> & {
+  readonly nodes: readonly (Pick<Node, 'name' | 'uplinkBridge' | 'uplinkPorts'> & {
     readonly interfaces: readonly Pick<NodeInterface, 'name' | 'mtu'>[];
   })[];
   readonly guests: readonly Pick<Guest, 'name' | 'node' | 'nics'>[];
   readonly bridged: readonly BridgedNetwork[];
-  readonly networks: readonly Pick<Network, 'name' | 'bridge'>[];
+  readonly networks: readonly Pick<Network, 'name' | 'bridge' | 'pipes'>[];
 }
 
 /** The hooks' part of a cluster, and nothing else (what the cache writes). */
@@ -17,13 +17,15 @@ export function nicTableOf(cluster: NicTable): NicTable {
   return {
     nodes: cluster.nodes.map((n) => ({
       name: n.name,
+      uplinkBridge: n.uplinkBridge,
+      uplinkPorts: n.uplinkPorts,
       interfaces: n.interfaces.map((i) =>
         i.mtu === undefined ? { name: i.name } : { name: i.name, mtu: i.mtu },
       ),
     })),
     guests: cluster.guests.map((g) => ({ name: g.name, node: g.node, nics: g.nics })),
     bridged: cluster.bridged,
-    networks: cluster.networks.map((n) => ({ name: n.name, bridge: n.bridge })),
+    networks: cluster.networks.map((n) => ({ name: n.name, bridge: n.bridge, pipes: n.pipes })),
   };
 }
 

@@ -9,7 +9,7 @@
 import { portsInUse } from '../features/ports/compile.ts';
 import { elementText, type PortGuard, portGuard } from '../features/ports/elements.ts';
 import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
-import { checkTap, findNode, findPlug, type Plug } from './find.ts';
+import { checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
 import { elementsOfRecord, recordOf } from './record.ts';
 import { type Exec, NicFailed, NicRefused, runOrFail } from './refused.ts';
 import { deleteLines, elementsOf, forgetLines, linkOf, portsTable } from './state.ts';
@@ -28,13 +28,15 @@ export interface Plugged {
 
 export function nicUp(exec: Exec, cluster: NicTable, nodeName: string, ref: string, tap: string): Plugged {
   checkTap(tap);
-  const plug = findPlug(cluster, findNode(cluster, nodeName), ref);
+  const node = findNode(cluster, nodeName);
+  const plug = findPlug(cluster, node, ref);
   const tapLink = linkOf(exec, tap);
   if (!tapLink)
     throw new NicRefused(
       `no interface ${tap} on this node`,
       'run the hook after the hypervisor created the tap (Ganeti, Xen and libvirt pass it as the first argument)',
     );
+  checkNotNodeLink(cluster, node, tap, tapLink.master);
   const bridge = linkOf(exec, plug.bridge);
   if (!bridge)
     throw new NicRefused(
