@@ -92,7 +92,7 @@ describe('ganeti-flat in the namespace lab', () => {
       labTest(prepare(join(EXAMPLES_DIR, 'ganeti-seed.yaml')), { progress: () => {} }),
       (err: Error) =>
         err instanceof LabError &&
-        /^this kernel has no .*\(for node node1's bond bond0\)|\(for network vlan104/.test(err.message) &&
+        /^this kernel has no .*(\(for node node1's bond bond0\)|\(for network vlan104)/.test(err.message) &&
         err.message.endsWith('convergent lab test FILE --vm'),
     );
     assert.equal(namespaces(), before, 'no namespace was created');
