@@ -356,11 +356,11 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
     }
     const ran: string[] = [];
     const node = fakeNode(STALE, { eth0: 'br0' });
-    assert.throws(() =>
-      nicDown((argv, stdin) => (ran.push(argv.join(' ')), node.exec(argv, stdin)), lan, 'n1', 'eth0', {
-        localOnly: false,
-      }),
-    );
+    const logged = (argv: readonly string[], stdin?: string) => {
+      ran.push(argv.join(' '));
+      return node.exec(argv, stdin);
+    };
+    assert.throws(() => nicDown(logged, lan, 'n1', 'eth0', { localOnly: false }));
     assert.ok(
       !ran.some((l) => !l.includes(' -j ') && !l.startsWith('nft -j')),
       `only reads: ${ran.join('; ')}`,

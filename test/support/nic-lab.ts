@@ -1,0 +1,188 @@
+// A node in scratch namespaces for the nic lab tests (test/lab/nic*.test.ts): the node's own rendered
+// files loaded, guests behind taps (veths into namespaces of their own), raw frames sent and sniffed.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { FILES, textOf } from '../../src/host/files.ts';
+import { PYTHON } from '../../src/lab/agent.ts';
+import type { NamespaceRun } from '../../src/lab/netns.ts';
+import { realRunner } from '../../src/lab/run.ts';
+import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
+import { execWith } from '../../src/systems/cluster/nic/index.ts';
+import { renderNode } from '../../src/systems/cluster/render.ts';
+import { readCluster } from '../../src/systems/cluster/system.ts';
+import type { Fault } from '../../src/systems/faults.ts';
+import { MAIN } from './cli.ts';
+
+export const FRAMES = join(import.meta.dirname, '..', 'lab', 'nic-frames.py');
+export const scratch = mkdtempSync(join(tmpdir(), 'convergent-nic-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+// A bridged network untagged on trunk eth1 (no VLAN device on this kernel), MTU 9000 from the trunk.
+export const LAN = `name: flat
+uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: br0, ports: [eth0] }
+interfaces: { eth1: { mtu: 9000 } }
+nodes: { n1: { address: 192.168.122.21 }, n2: { address: 192.168.122.22 } }
+networks:
+  lan: { mode: bridged, trunk: eth1, bridge: brlan, subnet: 172.20.0.0/24, gateway: 172.20.0.1 }
+guests:
+  web: { node: n1, nics: [{ mac: "52:54:00:20:00:10", address: 172.20.0.10, address6: "2001:db8::10", firewall: protected }] }
+  bastion: { node: n1, nics: [{ mac: "52:54:00:20:00:11", address: 172.20.0.11, firewall: limited }] }
+  router: { node: n1, nics: [{ mac: "52:54:00:20:00:12", address: 172.20.0.12, spoof: allow }] }
+  other: { node: n2, nics: [{ mac: "52:54:00:20:00:13", address: 172.20.0.13 }] }
+`;
+// A private network by MAC prefix on trunk eth2: frames from another prefix come over the wire.
+export const PRIVATE = `name: prv
+uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: br0, ports: [eth0] }
+interfaces: { eth1: {} }
+nodes: { n1: { address: 192.168.122.21 } }
+networks:
+  private-a: { mode: private, trunk: eth1, bridge: prv0, macPrefix: "aa:00:10", subnet: 192.168.10.0/24 }
+guests:
+  pa1: { node: n1, nics: [{ mac: "aa:00:10:00:00:01", address: 192.168.10.1 }] }
+  pa2: { node: n1, nics: [{ mac: "aa:00:10:00:00:02", address: 192.168.10.2 }] }
+`;
+
+export function specFile(name: string, text: string): string {
+  const file = join(scratch, `${name}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** A node n1 with its rendered files loaded (network.sh, nftables.conf), the trunk eth1 a veth to the namespace "wire". */
+export function node(run: NamespaceRun, file: string, bridge: string, faults: Fault[] = []) {
+  const ns = run.add('n1');
+  const wire = run.add('wire');
+  const plan = compileCluster(readCluster(file), { faults }).find((p) => p.node === 'n1');
+  assert.ok(plan);
+  const files = new Map(renderNode(plan).map((f) => [f.path, textOf(f)]));
+  const sh = (argv: string[], input?: string) => {
+    const r = run.exec(ns, argv, input);
+    assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  quiet(run, ns);
+  quiet(run, wire);
+  sh(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
+  sh(['ip', 'link', 'add', 'eth1', 'mtu', '9000', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', wire]);
+  // The node's own network.sh: its uplink bridge and the network's bridge over the trunk eth1.
+  sh(['sh', '-s'], files.get(FILES.networkScript));
+  assert.equal(JSON.parse(sh(['ip', '-j', 'link', 'show', 'dev', 'eth1']))[0].master, bridge);
+  run.exec(wire, ['ip', 'link', 'set', 'eth0', 'mtu', '9000', 'up']);
+  sh(['nft', '-f', '-'], files.get(FILES.nftables));
+  return { ns, wire, sh, exec: execWith(realRunner, (argv) => ['ip', 'netns', 'exec', ns, ...argv]) };
+}
+
+/** No IPv6 chatter of the kernel's own among the tagged frames. */
+export function quiet(run: NamespaceRun, ns: string): void {
+  run.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+}
+
+/** A guest's namespace behind `tap` on the node, its eth0 with the NIC's MAC. */
+export function guest(run: NamespaceRun, nodeNs: string, name: string, tap: string, mac: string): string {
+  const ns = run.add(name);
+  quiet(run, ns);
+  const r = run.exec(nodeNs, [
+    'ip',
+    'link',
+    'add',
+    tap,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'address',
+    mac,
+    'netns',
+    ns,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  run.exec(ns, ['ip', 'link', 'set', 'eth0', 'mtu', '9000', 'up']);
+  return ns;
+}
+
+export interface Frame {
+  kind: 'udp' | 'tcp' | 'icmp' | 'arp' | 'udp6' | 'dad';
+  tag: number;
+  smac: string;
+  dmac: string;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  flags?: 'S' | 'SA';
+  op?: 1 | 2;
+  target?: string;
+}
+
+/** Sends `frames` from (ns, iface) while sniffers listen; the tags each sniffer saw. */
+export async function through(
+  run: NamespaceRun,
+  from: [string, string],
+  frames: Frame[],
+  listeners: [string, string][],
+): Promise<number[][]> {
+  const sniffers = listeners.map(([ns, iface]) => sniff(run, ns, iface));
+  await Promise.all(sniffers.map((s) => s.ready));
+  const r = run.exec(from[0], [PYTHON, FRAMES, 'send', from[1], JSON.stringify(frames)]);
+  assert.equal(r.code, 0, r.stderr);
+  return Promise.all(sniffers.map((s) => s.seen));
+}
+
+export function sniff(run: NamespaceRun, ns: string, iface: string) {
+  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, FRAMES, 'sniff', iface, '1.5']);
+  const done = run.track(child.pid as number);
+  let out = '';
+  let readyNow: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    readyNow = resolve;
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('"ready"')) readyNow();
+  });
+  const seen = new Promise<number[]>((resolve) =>
+    child.on('close', () => {
+      done();
+      readyNow();
+      const last = out.trim().split('\n').at(-1) ?? '{}';
+      resolve((JSON.parse(last) as { seen?: number[] }).seen ?? []);
+    }),
+  );
+  return { ready, seen };
+}
+
+/** `convergent nic …` run on the node (inside its namespace), as a hook would. */
+export function cli(ns: string, ...args: string[]) {
+  const r = realRunner([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    '--import',
+    'tsx',
+    MAIN,
+    'nic',
+    ...args,
+  ]);
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What a tap can leave behind: the ruleset and the links, routes and neighbours of the node. */
+export function state(sh: (argv: string[]) => string) {
+  return {
+    ruleset: sh(['nft', '-j', 'list', 'ruleset']),
+    links: sh(['ip', '-j', 'link']),
+    routes: sh(['ip', '-j', 'route', 'show', 'table', 'all']),
+    neighbours: sh(['ip', '-j', 'neigh']),
+    // The bridges' forwarding entries (a device's own "self" entries go with the device).
+    fdb: JSON.stringify(
+      (JSON.parse(sh(['bridge', '-j', 'fdb'])) as { master?: string }[]).filter((e) => e.master),
+    ),
+  };
+}
