@@ -134,11 +134,11 @@ describe('network.sh: applying it twice gives the same state', () => {
     ];
     const mtu = (name: string) => links.find((l) => l.ifname === name)?.mtu;
     assert.equal(mtu('eth1'), 9000);
-    assert.equal(mtu('vlanflat'), 1500);
-    assert.equal(links.find((l) => l.ifname === 'eth1')?.master, 'vlanflat');
-    assert.ok(links.find((l) => l.ifname === 'vlanflat')?.flags.includes('UP'));
+    assert.equal(mtu('flat'), 1500);
+    assert.equal(links.find((l) => l.ifname === 'eth1')?.master, 'flat');
+    assert.ok(links.find((l) => l.ifname === 'flat')?.flags.includes('UP'));
     const v4 = addrs
-      .find((a) => a.ifname === 'vlanflat')
+      .find((a) => a.ifname === 'flat')
       ?.addr_info.filter((a) => (a as { family: string }).family === 'inet');
     assert.deepEqual(v4, [], 'no node address on a bridged network');
   });

@@ -163,6 +163,10 @@ export function cli(ns: string, ...args: string[]) {
     'netns',
     'exec',
     ns,
+    // What a hook's log gets: plain text, whatever the test runner's environment says about colour.
+    'env',
+    '--unset=FORCE_COLOR',
+    'NO_COLOR=1',
     process.execPath,
     '--import',
     'tsx',
