@@ -8,7 +8,7 @@ import { PORT_SETS } from '../features/ports/names.ts';
 import { checkNotNodeLink, checkTap, findNode } from './find.ts';
 import { elementsOfRecord } from './record.ts';
 import { type Exec, runOrFail } from './refused.ts';
-import { deleteLines, elementsOf, forgetLines, type Link, linkOf, portsTable } from './state.ts';
+import { deleteLines, elementsOf, forgetLines, type Link, linkOf, portsTable, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
 export interface Unplugged {
@@ -51,17 +51,7 @@ export function nicDown(
   if (cluster && node) checkNotNodeLink(cluster, node, tap, link?.master);
   const removed = forget(exec, tap, link);
   // Out of its bridge, and its record gone with its elements.
-  if (link !== undefined)
-    runOrFail(exec, [
-      'ip',
-      'link',
-      'set',
-      'dev',
-      tap,
-      ...(link.master !== undefined ? ['nomaster'] : []),
-      'alias',
-      '',
-    ]);
+  if (link !== undefined) setLink(exec, tap, ...(link.master !== undefined ? ['nomaster'] : []), 'alias', '');
   const where =
     link === undefined ? `${tap} is gone` : link.master ? `out of bridge ${link.master}` : 'in no bridge';
   return {

@@ -3,7 +3,7 @@
 // table's elements keyed by the tap's name, and the tap's link.
 import { elementText, keyText, type PortElement } from '../features/ports/elements.ts';
 import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
-import { type Exec, NicFailed } from './refused.ts';
+import { type Exec, NicFailed, runOrFail } from './refused.ts';
 
 /** An element as the node holds it, ready for `delete element`. */
 export interface HeldElement {
@@ -79,6 +79,11 @@ export interface Link {
   readonly operstate?: string;
   /** Its alias: what nic up plugged (nic/record.ts). */
   readonly ifalias?: string;
+}
+
+/** `ip link set dev TAP ...`: what the hooks change on a tap (bridge, MTU, alias, up). */
+export function setLink(exec: Exec, tap: string, ...settings: string[]): void {
+  runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, ...settings]);
 }
 
 export function linkOf(exec: Exec, dev: string): Link | undefined {

@@ -12,7 +12,7 @@ import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
 import { checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
 import { elementsOfRecord, recordOf } from './record.ts';
 import { type Exec, NicFailed, NicRefused, runOrFail } from './refused.ts';
-import { deleteLines, elementsOf, forgetLines, linkOf, portsTable } from './state.ts';
+import { deleteLines, elementsOf, forgetLines, linkOf, portsTable, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
 export interface Plugged {
@@ -52,25 +52,11 @@ export function nicUp(exec: Exec, cluster: NicTable, nodeName: string, ref: stri
     );
   // In another bridge (a stale plug, a network changed): out of it first. In the right one: left
   // there, so a hook run again on a running guest does not bounce its port.
-  if (tapLink.master !== undefined && tapLink.master !== plug.bridge)
-    runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'nomaster']);
+  if (tapLink.master !== undefined && tapLink.master !== plug.bridge) setLink(exec, tap, 'nomaster');
   const mtu = plug.mtu ?? bridge.mtu;
   // The record of this plug (none when it does not fit an alias: the next hook reads the sets).
   const record = recordOf(guard.elements) ?? '';
-  runOrFail(exec, [
-    'ip',
-    'link',
-    'set',
-    'dev',
-    tap,
-    'mtu',
-    String(mtu),
-    'master',
-    plug.bridge,
-    'alias',
-    record,
-    'up',
-  ]);
+  setLink(exec, tap, 'mtu', String(mtu), 'master', plug.bridge, 'alias', record, 'up');
   return { plug, tap, mtu, guard, cleared: cleared ?? 0, line: describe(plug, tap, mtu, guard) };
 }
 
@@ -99,7 +85,7 @@ function plugElements(
   // way, the next hook removes all that either may have left.
   const both = recorded && recordOf([...recorded, ...guard.elements]);
   if (recorded && both !== undefined) {
-    runOrFail(exec, ['ip', 'link', 'set', 'dev', tap, 'alias', both]);
+    setLink(exec, tap, 'alias', both);
     const again = exec(['nft', '-f', '-'], [...forgetLines(recorded, tap), plugged, ...add, ''].join('\n'));
     if (again.status === 0) return recorded.length;
   }
