@@ -1,12 +1,12 @@
 // The traffic of bench/ports.bench.ts, from guest a to guest b across the node's bridge: new TCP
 // connections to b's port 22 (connrate.py; b is `limited`, which lets new TCP to 22 in) and 64-byte
 // UDP frames from a's port 53 (udpflood.py; a `limited` or `protected` port lets UDP from 53 in).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PYTHON } from '../src/lab/agent.ts';
 import { inNs, type PortsLab, rxPackets } from './ports-lab.ts';
 import { CLIENT, OWN, SERVER } from './ports-spec.ts';
-import { CONNRATE, labClient } from './support.ts';
+import { CONNRATE, labClient, startReady } from './support.ts';
 
 export const UDPFLOOD = fileURLToPath(new URL('./udpflood.py', import.meta.url));
 export const SSH_PORT = 22;
@@ -16,39 +16,10 @@ export const SINK_PORT = 9;
 const [client, server] = OWN as [(typeof OWN)[0], (typeof OWN)[0]];
 const hosts = (lab: PortsLab) => ({ ns: lab.ns, track: lab.track });
 
-/** Starts a python helper in a guest, tracked by the lab, and waits for its "ready" line. */
-export function startReady(lab: PortsLab, guest: string, argv: readonly string[]): Promise<void> {
-  const ns = lab.ns(guest);
-  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error(`could not start ${argv[0]} in ${ns}`);
-  lab.track(child.pid); // `ip netns exec` execs python: the same PID, killed by the run's cleanup
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`${argv[0]} in ${ns} did not start in 10 s`)), 10_000);
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!stdout.includes('ready\n')) return;
-      clearTimeout(timer);
-      child.stdout.destroy();
-      child.stderr.destroy();
-      child.unref();
-      resolve();
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv[0]} in ${ns} exited (${code}): ${stderr.trim()}`));
-    });
-  });
-}
-
 /** b's banner server on 22 and UDP sink on 9; a's port range widened and TIME_WAIT ports reused. */
 export async function startServers(lab: PortsLab): Promise<void> {
-  await startReady(lab, SERVER, [CONNRATE, '--serve', String(SSH_PORT), SERVER, '1']);
-  await startReady(lab, SERVER, [UDPFLOOD, 'sink', server.address, String(SINK_PORT)]);
+  await startReady(hosts(lab), SERVER, [CONNRATE, '--serve', String(SSH_PORT), SERVER, '1'], 'connrate.py');
+  await startReady(hosts(lab), SERVER, [UDPFLOOD, 'sink', server.address, String(SINK_PORT)], 'udpflood.py');
   // One destination port: 64,000 client ports in TIME_WAIT for 60 s would run out after a few
   // rounds; tcp_tw_reuse lets a connect() take one over after 1 s (the client closes first).
   inNs(lab.ns(CLIENT), [

@@ -72,22 +72,21 @@ export async function startIperfServer(lab: LabHosts, guest: string): Promise<vo
   throw new Error(`iperf3 -s in ${ns} did not listen on ${IPERF_PORT} within 10 s`);
 }
 
-/** Starts connrate.py's banner server in the guest's namespace, tracked by the lab, and waits for it. */
-export function startBanner(lab: LabHosts, guest: string, port: number, ports: number): Promise<void> {
+/** Starts a python helper in a guest's namespace, tracked by the lab, and waits for its "ready" line. */
+export function startReady(
+  lab: LabHosts,
+  guest: string,
+  argv: readonly string[],
+  what: string,
+): Promise<void> {
   const ns = lab.ns(guest);
-  const serve = ['--serve', String(port), guest, String(ports)];
-  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, CONNRATE, ...serve], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`could not start the banner server in ${ns}`);
+  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${what} in ${ns}`);
   lab.track(child.pid); // `ip netns exec` execs python: the same PID, killed by run.cleanup()
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(
-      () => reject(new Error(`the banner server in ${ns} did not start in 10 s`)),
-      10_000,
-    );
+    const timer = setTimeout(() => reject(new Error(`${what} in ${ns} did not start in 10 s`)), 10_000);
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
@@ -102,9 +101,19 @@ export function startBanner(lab: LabHosts, guest: string, port: number, ports: n
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the banner server in ${ns} exited (${code}): ${stderr.trim()}`));
+      reject(new Error(`${what} in ${ns} exited (${code}): ${stderr.trim()}`));
     });
   });
+}
+
+/** Starts connrate.py's banner server in the guest's namespace, tracked by the lab, and waits for it. */
+export function startBanner(lab: LabHosts, guest: string, port: number, ports: number): Promise<void> {
+  return startReady(
+    lab,
+    guest,
+    [CONNRATE, '--serve', String(port), guest, String(ports)],
+    'the banner server',
+  );
 }
 
 export interface IperfRun {
