@@ -110,7 +110,7 @@ export function checkFields(
 ): void {
   const { proto } = check;
   if (check.source !== undefined && proto !== 'tcp' && proto !== 'udp' && proto !== 'garp')
-    report([...path, 'source'], `a ${proto} check cannot send from another address`, 'use tcp or udp');
+    report([...path, 'source'], `a ${proto} check cannot send from another address`, 'use tcp, udp or garp');
   if ((check.source !== undefined || check.mac !== undefined) && hosts.from.kind !== 'guest')
     report(
       [...path, check.source !== undefined ? 'source' : 'mac'],
