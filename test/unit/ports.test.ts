@@ -328,6 +328,7 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
       [() => nicUp(fakeNode(STALE, {}).exec, lan, 'n1', 'web', 'tap5'), /no interface tap5/],
       [() => nicUp(fakeNode(undefined, { tap5: undefined }).exec, lan, 'n1', 'web', 'tap5'), /is not loaded/],
       [() => nicUp(fakeNode(STALE, {}).exec, lan, 'n1', 'web', 'tap 5'), /is not an interface name/],
+      [() => nicUp(fakeNode(STALE, {}).exec, lan, 'n1', 'web:x', 'tap5'), /NIC index "x" .* is not a number/],
     ];
     for (const [run, message] of cases)
       assert.throws(run, (err: unknown) => err instanceof NicRefused && message.test(err.message));

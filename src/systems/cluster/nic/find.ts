@@ -70,6 +70,12 @@ export function findNode(cluster: NicTable, name: string): TableNode {
 }
 
 export function findPlug(cluster: NicTable, node: TableNode, ref: string): Plug {
+  const [given, indexText] = ref.split(':');
+  if (indexText !== undefined && !/^\d+$/.test(indexText))
+    throw new NicRefused(
+      `NIC index ${JSON.stringify(indexText)} of --nic ${ref} is not a number`,
+      `--nic is GUEST or GUEST:INDEX, e.g. --nic ${given}:0 (Ganeti's INTERFACE_INDEX)`,
+    );
   const match = /^([^:]+)(?::(\d+))?$/.exec(ref);
   const name = match?.[1] ?? ref;
   const guest = cluster.guests.find((g) => g.name === name);
