@@ -2,7 +2,7 @@
 // bounded numbers) as zod schemas, each with its error messages in spec words. A system's schema
 // builds its fields from these and adds its own description and example.
 import { z } from 'zod';
-import { parseAddress, parseCidr } from '../util/ip.ts';
+import { networkOf, parseAddress, parseCidr } from '../util/ip.ts';
 import { parseIPv4, parsePrefix } from '../util/ipv4.ts';
 import { normalizeMac } from '../util/mac.ts';
 
@@ -64,6 +64,16 @@ export const ipv6Address = (example: string) =>
     const a = parseAddress(text);
     return a?.family === 6 ? a.text : undefined;
   }, `expected an IPv6 address such as ${example}`).describe('IPv6 address');
+
+/** An IPv6 network/length with its host bits zero ("2001:db8::/64"), normalised. */
+export const ipv6Prefix = (example: string) =>
+  parsedText((text) => {
+    const c = parseCidr(text);
+    if (c?.family !== 6) return undefined;
+    return networkOf(c).text === c.text ? c : undefined;
+  }, `expected an IPv6 prefix with its host bits zero, such as ${example}`).describe(
+    'IPv6 prefix, network/length',
+  );
 
 /** An IPv4 or IPv6 address, kept as the text written. */
 export const ipAddressText = () => checkedText(parseAddress, ...ADDRESS).describe('IPv4 or IPv6 address');

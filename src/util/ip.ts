@@ -57,3 +57,28 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   const longer = shorter === a ? b : a;
   return inCidr(shorter, networkOf(longer));
 }
+
+/** The interface identifier of a MAC (RFC 4291 appendix A): ff:fe in the middle, U/L bit flipped. */
+function interfaceId(mac: string): string {
+  const o = mac.split(':').map((h) => Number.parseInt(h, 16));
+  const bytes = [(o[0] as number) ^ 0x02, o[1], o[2], 0xff, 0xfe, o[3], o[4], o[5]] as number[];
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2)
+    groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+  return groups.join(':');
+}
+
+/** The EUI-64 link-local address of a MAC: "fe80::5054:ff:fe00:101" for 52:54:00:00:01:01. */
+export function linkLocal(mac: string): string {
+  return eui64(mac, { family: 6, text: 'fe80::', length: 64 });
+}
+
+/** The SLAAC (EUI-64) address of a MAC in a /64, as gnt-networking's mac2eui64 computes it. */
+export function eui64(mac: string, prefix: Cidr): string {
+  const net = networkOf(prefix).text;
+  const head = ipaddr.IPv6.parse(net)
+    .parts.slice(0, 4)
+    .map((p) => p.toString(16));
+  const text = `${head.join(':')}:${interfaceId(mac)}`;
+  return parseAddress(text)?.text ?? text;
+}

@@ -9,12 +9,13 @@ import { after, describe, test } from 'node:test';
 import type { HostPlan } from '../../src/host/plan.ts';
 import type { Table } from '../../src/nft/tree.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
-import { elementText, linkLocal, portGuard } from '../../src/systems/cluster/features/ports/elements.ts';
+import { elementText, portGuard } from '../../src/systems/cluster/features/ports/elements.ts';
 import { PORTS_TABLE } from '../../src/systems/cluster/features/ports/names.ts';
 import type { Cluster } from '../../src/systems/cluster/model.ts';
 import { type Exec, NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
 import { elementsOfRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
 import { clusterSystem, readCluster } from '../../src/systems/cluster/system.ts';
+import { eui64, linkLocal } from '../../src/util/ip.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-ports-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -199,6 +200,11 @@ describe('ports: the elements of a NIC', () => {
   test('the EUI-64 link-local address of a MAC (RFC 4291: ff:fe inserted, U/L bit flipped)', () => {
     assert.equal(linkLocal('52:54:00:12:34:56'), 'fe80::5054:ff:fe12:3456');
     assert.equal(linkLocal('02:00:00:00:00:01'), 'fe80::ff:fe00:1');
+    // gnt-networking's mac2eui64, in a routed network's /64
+    assert.equal(
+      eui64('52:54:00:12:34:56', { family: 6, text: '2001:db8::', length: 64 }),
+      '2001:db8::5054:ff:fe12:3456',
+    );
   });
 });
 

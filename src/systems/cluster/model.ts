@@ -2,6 +2,7 @@
 // tags are allocated and addresses are parsed. Every later stage reads this, never the raw spec.
 
 import type { SpecPath } from '../../input/problem.ts';
+import type { Cidr } from '../../util/ip.ts';
 import type { Prefix } from '../../util/ipv4.ts';
 import type { CheckProto, NetworkMode, Strategy, SyncMode } from './schema.ts';
 import type { FirewallProfile, SpoofPolicy } from './schema-guests.ts';
@@ -29,6 +30,8 @@ export interface Cluster {
   readonly networks: readonly Network[];
   /** The networks the nodes only bridge (modes bridged and private): no node address, no NAT. */
   readonly bridged: readonly BridgedNetwork[];
+  /** The IP-less routed networks (mode routed): every node routes its own guests' addresses. */
+  readonly routed: readonly RoutedNetwork[];
   readonly guests: readonly Guest[];
   readonly forwards: readonly Forward[];
   readonly proxies: readonly HttpProxy[];
@@ -126,6 +129,35 @@ export interface BridgedNetwork {
   readonly path: SpecPath;
 }
 
+/**
+ * An IP-less routed network (F18, F19, seed 003's routed networks, gnt-networking's ip-less-routed):
+ * no shared L2 between guests; each node holds a routing table for the network, routes its own
+ * guests' addresses to their taps (/32, /128, added by `nic up`) and answers ARP and NDP for them on
+ * the trunk, and the gateway is upstream (or the router node). No node owns an address in the subnet.
+ */
+export interface RoutedNetwork {
+  readonly name: string;
+  readonly subnet: Prefix;
+  /** The upstream router (or the router node's address on the uplink device). */
+  readonly gateway: number;
+  /** The source of ARP requests toward the uplink device (gnt-networking's ARP_IP). */
+  readonly arpAddress: number;
+  /** The routing table: its number, and its name in rt_tables.d (the network's). */
+  readonly table: { readonly id: number; readonly name: string; readonly allocated: boolean };
+  /** The node's device in the network: "<trunk>.<vlan>", or the trunk itself when untagged. */
+  readonly uplink: { readonly trunk: string; readonly vlan?: number; readonly device: string };
+  /** The taps' MTU; the trunk's when undefined. */
+  readonly mtu?: number;
+  /** The guests' /64, normalised ("2001:db8::/64"). */
+  readonly subnet6?: Cidr;
+  readonly gateway6?: string;
+  /** The MAC every tap of the network takes (gnt-networking's cc:47:52:4e:45:54). */
+  readonly tapMac: string;
+  /** The node that is the network's router (F26); undefined when the router is upstream. */
+  readonly router?: string;
+  readonly path: SpecPath;
+}
+
 /** A guest's NIC: what `nic up` plugs into its network's bridge and guards at its port. */
 export interface Nic {
   readonly guest: string;
@@ -134,7 +166,7 @@ export interface Nic {
   readonly network: string;
   readonly mac?: string;
   readonly address?: number;
-  /** Normalised IPv6 text. */
+  /** Normalised IPv6 text: as written, or on a routed network with subnet6 the EUI-64 of the MAC. */
   readonly address6?: string;
   readonly firewall: FirewallProfile;
   readonly spoof: SpoofPolicy;

@@ -1,6 +1,7 @@
 // Resolving what seed 003 adds to a cluster: each node's interfaces (the cluster's, then its own),
 // the networks the nodes only bridge (with their bridge names and pool slots filled in), and the
 // guests' NICs. Assumes validate() found no problems.
+import { eui64 } from '../../util/ip.ts';
 import type { BridgedNetwork, Guest, Nic, NodeInterface } from './model.ts';
 import type { ClusterSpec, InterfaceSpec, NetworkSpec } from './schema.ts';
 
@@ -42,7 +43,9 @@ function interfaceOf(name: string, i: InterfaceSpec, path: (string | number)[]):
 
 /** The networks of modes bridged and private, in spec order, pool slots allocated. */
 export function resolveBridged(spec: ClusterSpec): BridgedNetwork[] {
-  const entries = Object.entries(spec.networks).filter(([, n]) => n.mode !== 'gateway');
+  const entries = Object.entries(spec.networks).filter(
+    ([, n]) => n.mode === 'bridged' || n.mode === 'private',
+  );
   const slots = allocateSlots(entries);
   return entries.map(([name, net]) => bridgedNetwork(spec, name, net, slots.get(name)));
 }
@@ -117,7 +120,7 @@ export function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined
           network: (n.network ?? onlyNetwork) as string,
           mac: n.mac,
           address: n.address,
-          address6: n.address6,
+          address6: n.address6 ?? slaac(spec, n.network ?? onlyNetwork, n.mac),
           firewall: n.firewall,
           spoof: n.spoof,
           path: [...path, 'nics', index],
@@ -145,4 +148,11 @@ export function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined
       path,
     };
   });
+}
+
+/** A NIC on a routed network with an IPv6 /64 and no address6: the EUI-64 of its MAC (gnt-networking's). */
+function slaac(spec: ClusterSpec, network: string | undefined, mac: string | undefined): string | undefined {
+  const net = network === undefined ? undefined : spec.networks[network];
+  if (net?.mode !== 'routed' || net.subnet6 === undefined || mac === undefined) return undefined;
+  return eui64(mac, net.subnet6);
 }

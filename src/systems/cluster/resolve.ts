@@ -3,6 +3,7 @@
 import { resolveChecks } from './checks.ts';
 import type { Cluster, Forward, HttpProxy, Network, Node, Pipe, PipeEnd, Sync } from './model.ts';
 import { resolveBridged, resolveGuests, resolveInterfaces } from './resolve-hosts.ts';
+import { resolveRouted } from './resolve-routed.ts';
 import { type ClusterSpec, SYNC_DEFAULTS } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
 
@@ -41,6 +42,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     nodes,
     networks,
     bridged: resolveBridged(spec),
+    routed: resolveRouted(spec),
     guests: resolveGuests(spec, onlyNetwork),
     forwards,
     proxies,

@@ -2,7 +2,15 @@
 // JSON Schema for editors (schema/convergent.schema.json, `npm run schema`) both come from here.
 // Only shape and syntax live here; relations between objects are checked in validate.ts.
 import { z } from 'zod';
-import { ipv4Address, ipv4Prefix, macAddress, specName, wholeNumber } from '../../input/primitives.ts';
+import {
+  ipv4Address,
+  ipv4Prefix,
+  ipv6Address,
+  ipv6Prefix,
+  macAddress,
+  specName,
+  wholeNumber,
+} from '../../input/primitives.ts';
 import { CheckSchema } from './schema-checks.ts';
 import { NicSchema } from './schema-guests.ts';
 import { InterfacesSchema, ifname, mtu, VlanPoolSchema, vlanId } from './schema-interfaces.ts';
@@ -80,9 +88,10 @@ export const PipeSchema = z
 /**
  * How a network reaches its guests: "gateway" (every node is the guests' anycast gateway, seeds
  * 000/001), "bridged" (a bridge per VLAN on every node, the gateway upstream, F17) or "private" (no
- * gateway: MAC-filtered on a shared bridge, F23, or a bridge+VLAN pair from a pool, F24).
+ * gateway: MAC-filtered on a shared bridge, F23, or a bridge+VLAN pair from a pool, F24) or "routed"
+ * (IP-less routed, F18/F19: no shared L2; every node routes its guests' addresses, proxying ARP and NDP).
  */
-export const NETWORK_MODES = ['gateway', 'bridged', 'private'] as const;
+export const NETWORK_MODES = ['gateway', 'bridged', 'private', 'routed'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export const NetworkSchema = z.strictObject({
@@ -90,7 +99,7 @@ export const NetworkSchema = z.strictObject({
     .enum(NETWORK_MODES, { error: `mode is one of: ${NETWORK_MODES.join(', ')}` })
     .default('gateway')
     .describe(
-      '"gateway" (default: every node is the anycast gateway and NAT), "bridged" (the nodes bridge a VLAN; the gateway is upstream) or "private" (isolated L2: by MAC prefix on a shared bridge, or a VLAN from a pool)',
+      '"gateway" (default: every node is the anycast gateway and NAT), "bridged" (the nodes bridge a VLAN; the gateway is upstream), "private" (isolated L2: by MAC prefix on a shared bridge, or a VLAN from a pool) or "routed" (IP-less routed: each node routes its own guests\' addresses over the trunk, answering ARP and NDP for them; no shared L2)',
     ),
   bridge: ifname
     .optional()
@@ -103,7 +112,7 @@ export const NetworkSchema = z.strictObject({
   gateway: ipv4
     .optional()
     .describe(
-      "gateway: the anycast gateway address on every node's guest bridge; bridged: the upstream router the guests use",
+      "gateway: the anycast gateway address on every node's guest bridge; bridged and routed: the upstream router the guests use (routed: or the router node's address)",
     ),
   nodes: z
     .record(name('node'), ipv4)
@@ -112,12 +121,42 @@ export const NetworkSchema = z.strictObject({
   trunk: ifname
     .optional()
     .describe(
-      'bridged and private: the NIC or bond carrying the network between the nodes (declared under interfaces: or an uplink port), e.g. bond0',
+      'bridged, private and routed: the NIC or bond carrying the network between the nodes (declared under interfaces: or an uplink port), e.g. bond0',
     ),
   vlan: vlanId
     .optional()
     .describe(
-      'bridged and private: the VLAN on the trunk (the bridge holds <trunk>.<vlan>); untagged when left out',
+      'bridged, private and routed: the VLAN on the trunk (the bridge holds <trunk>.<vlan>; a routed network uses <trunk>.<vlan> itself); untagged when left out',
+    ),
+  table: wholeNumber({
+    expected: 'table is a routing table number from 1 to 2147483647 (not 253-255: default, main, local)',
+    min: [1, 'table 0 is "unspec": routing tables start at 1'],
+    max: [2147483647, 'routing tables end at 2147483647'],
+  })
+    .optional()
+    .describe(
+      "routed: the network's routing table (named as the network in rt_tables.d); the VLAN when tagged, else allocated from 100 in order of appearance, when left out",
+    ),
+  arpAddress: ipv4
+    .optional()
+    .describe(
+      "routed: the source of the ARP requests the nodes send toward the trunk (gnt-networking's ARP_IP: no node owns an address in the subnet); the subnet's last host when left out",
+    ),
+  subnet6: ipv6Prefix('2001:db8::/64')
+    .optional()
+    .describe('routed: the IPv6 /64 of the guests (an address6 each, or the EUI-64 of its MAC)'),
+  gateway6: ipv6Address('2001:db8::1')
+    .optional()
+    .describe("routed: the upstream IPv6 router (or the router node's address6) in subnet6"),
+  tapMac: mac
+    .optional()
+    .describe(
+      "routed: the MAC every guest tap takes, so a guest sees one neighbour wherever it runs; gnt-networking's cc:47:52:4e:45:54 when left out",
+    ),
+  router: name('node')
+    .optional()
+    .describe(
+      "routed: the node that is the network's router (F26): it holds the gateway addresses on the trunk's VLAN and masquerades the subnet out its uplink; it may host guests too",
     ),
   mtu: mtu
     .optional()

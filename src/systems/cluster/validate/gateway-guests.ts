@@ -44,7 +44,7 @@ export function checkGatewayGuests(spec: ClusterSpec, report: Report): void {
 export function notOnGateway(
   spec: ClusterSpec,
   guest: string,
-): { network: string; mode: 'bridged' | 'private' } | undefined {
+): { network: string; mode: 'bridged' | 'private' | 'routed' } | undefined {
   const g = Object.hasOwn(spec.guests, guest) ? spec.guests[guest] : undefined;
   if (!g) return undefined;
   const names = Object.keys(spec.networks);

@@ -1,7 +1,7 @@
 // What `nic up` adds to the guest-ports table for one NIC on one tap: set and map elements only,
 // never a rule (F21). The rules (compile.ts) are the same for 10 guests or 10,000; a guest is its
 // elements, keyed by the tap's name first, so `nic down` finds every one of them by that name.
-import { parseAddress } from '../../../../util/ip.ts';
+import { linkLocal } from '../../../../util/ip.ts';
 import { formatIPv4 } from '../../../../util/ipv4.ts';
 import type { BridgedNetwork, Nic } from '../../model.ts';
 import { PORT_CHAINS, PORT_SETS, type PortSet, privateChain } from './names.ts';
@@ -57,17 +57,6 @@ export function portGuard(nic: Nic, network: BridgedNetwork | undefined, tap: st
     ...(byPrefix && network !== undefined ? { private: `${network.name} ${network.macPrefix}` } : {}),
     ...(profile !== undefined ? { profile } : {}),
   };
-}
-
-/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A): ff:fe in the middle, U/L bit flipped. */
-export function linkLocal(mac: string): string {
-  const o = mac.split(':').map((h) => Number.parseInt(h, 16));
-  const bytes = [(o[0] as number) ^ 0x02, o[1], o[2], 0xff, 0xfe, o[3], o[4], o[5]] as number[];
-  const groups: string[] = [];
-  for (let i = 0; i < 8; i += 2)
-    groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
-  const text = `fe80::${groups.join(':')}`;
-  return parseAddress(text)?.text ?? text;
 }
 
 /** The element as nft reads it in `add element`: { "tap5" . 52:54:… : jump antispoof }. */

@@ -1,0 +1,59 @@
+// Resolving the IP-less routed networks (mode routed): their routing tables (the VLAN's number when
+// tagged, as the seed's "993 public_993"; otherwise allocated stably), ARP address, IPv6 prefix and
+// the tap MAC. Assumes validate() found no problems.
+import { lastAddress } from '../../util/ipv4.ts';
+import type { RoutedNetwork } from './model.ts';
+import type { ClusterSpec, NetworkSpec } from './schema.ts';
+
+/** gnt-networking's TAP_CONSTANT_MAC: every routed tap, on every node, shows the guest this MAC. */
+export const TAP_MAC = 'cc:47:52:4e:45:54';
+
+/** The first table number allocated to an untagged network without "table:". */
+export const FIRST_TABLE = 100;
+
+export function resolveRouted(spec: ClusterSpec): RoutedNetwork[] {
+  const entries = Object.entries(spec.networks).filter(([, n]) => n.mode === 'routed');
+  const tables = allocateTables(entries);
+  return entries.map(([name, net]) => {
+    const trunk = net.trunk as string;
+    const table = tables.get(name) as { id: number; allocated: boolean };
+    return {
+      name,
+      subnet: net.subnet,
+      gateway: net.gateway as number,
+      arpAddress: net.arpAddress ?? lastAddress(net.subnet) - 1,
+      table: { ...table, name },
+      uplink: {
+        trunk,
+        vlan: net.vlan,
+        device: net.vlan === undefined ? trunk : `${trunk}.${net.vlan}`,
+      },
+      mtu: net.mtu,
+      subnet6: net.subnet6,
+      gateway6: net.gateway6,
+      tapMac: net.tapMac ?? TAP_MAC,
+      router: net.router,
+      path: ['networks', name],
+    };
+  });
+}
+
+/** Pinned tables and tagged networks' VLANs kept; the others the lowest free from FIRST_TABLE, in order. */
+function allocateTables(entries: [string, NetworkSpec][]): Map<string, { id: number; allocated: boolean }> {
+  const out = new Map<string, { id: number; allocated: boolean }>();
+  const taken = new Set<number>();
+  for (const [name, net] of entries) {
+    const id = net.table ?? net.vlan;
+    if (id === undefined) continue;
+    out.set(name, { id, allocated: net.table === undefined });
+    taken.add(id);
+  }
+  let next = FIRST_TABLE;
+  for (const [name] of entries) {
+    if (out.has(name)) continue;
+    while (taken.has(next)) next++;
+    taken.add(next);
+    out.set(name, { id: next, allocated: true });
+  }
+  return out;
+}
