@@ -20,6 +20,14 @@ export const FAULTS = {
     "the guest ports' prerouting hook is left out: a guest's frames from another MAC or address, and its ARP for another's address, leave its port",
   'private-forward-only':
     "private networks are filtered in the bridge's forward hook only, not in output: the node's own multicast and broadcast reach every private network's guests",
+  'no-tap-proxy-arp':
+    "nic up leaves proxy_arp off on a routed guest's tap: nothing answers the guest's ARP for its gateway, and it reaches nobody",
+  'no-arp-source':
+    "the ARP requests the nodes send keep their own source address (no arp table): a node's public address lands in the guests' and the upstream router's neighbour tables",
+  'keep-proxy-ndp':
+    "nic down --local-only (a migration's source node) keeps the guest's proxy-NDP entry: two nodes answer the neighbour solicitation for its IPv6 address",
+  'no-garp':
+    'nic up announces nothing (no gratuitous ARP, no unsolicited NA): after a migration the upstream router keeps sending to the old node, an extra hop through it',
   'cgnat-without-zones':
     "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
 } as const;
@@ -40,6 +48,10 @@ const NEEDS: Record<Fault, string> = {
   'anycast-arp-leak': 'a guest network with pipes between nodes',
   'no-antispoof': 'a guest NIC with a mac and spoof: drop on a bridged or private network',
   'private-forward-only': 'a private network with a macPrefix and a guest NIC on it',
+  'no-tap-proxy-arp': 'a guest NIC on a routed network',
+  'no-arp-source': 'a routed network',
+  'keep-proxy-ndp': 'a guest NIC with an IPv6 address on a routed network',
+  'no-garp': 'a guest NIC on a routed network',
   'cgnat-without-zones': 'a CGNAT spec (kind: cgnat) with two tenants or more',
 };
 
