@@ -3,7 +3,9 @@
 // tap out of its bridge when it still exists: after a guest stops, its tap is often gone already,
 // and that is not an error. `localOnly` is Ganeti's local-cleanup-only (the source node of a
 // migration): it skips what the node shares with the others. Part 1 shares nothing (no proxy NDP).
+
 import { plural } from '../../../util/plural.ts';
+import type { Fault } from '../../faults.ts';
 import { PORT_SETS } from '../features/ports/names.ts';
 import { checkNotNodeLink, checkTap, findNode } from './find.ts';
 import { elementsOfRecord } from './record.ts';
@@ -36,6 +38,8 @@ function forget(exec: Exec, tap: string, link: Link | undefined): number {
 
 export interface DownOptions {
   readonly localOnly: boolean;
+  /** The lab's faults (the CLI passes none). */
+  readonly faults?: readonly Fault[];
 }
 
 export function nicDown(

@@ -6,6 +6,7 @@
 // MTU, bridge, record and state. Twice leaves what once did. It costs the same on a node with 10,000
 // guests as with 10: nothing is read from the sets unless the tap's own record fails it.
 
+import type { Fault } from '../../faults.ts';
 import { portsInUse } from '../features/ports/compile.ts';
 import { elementText, type PortGuard, portGuard } from '../features/ports/elements.ts';
 import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
@@ -14,6 +15,11 @@ import { elementsOfRecord, recordOf } from './record.ts';
 import { type Exec, NicFailed, NicRefused, runOrFail } from './refused.ts';
 import { deleteLines, elementsOf, forgetLines, linkOf, portsTable, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
+
+/** What the lab passes: the faults it was asked for (the CLI passes none). */
+export interface UpOptions {
+  readonly faults?: readonly Fault[];
+}
 
 export interface Plugged {
   readonly plug: Plug;
@@ -26,7 +32,14 @@ export interface Plugged {
   readonly line: string;
 }
 
-export function nicUp(exec: Exec, cluster: NicTable, nodeName: string, ref: string, tap: string): Plugged {
+export function nicUp(
+  exec: Exec,
+  cluster: NicTable,
+  nodeName: string,
+  ref: string,
+  tap: string,
+  _options: UpOptions = {},
+): Plugged {
   checkTap(tap);
   const node = findNode(cluster, nodeName);
   const plug = findPlug(cluster, node, ref);
