@@ -254,6 +254,35 @@ describe('network.sh: routed networks', () => {
     ]);
   });
 
+  test("routed-flat node1, internal's router: its gateway on eth2, only a to-rule, no default in table 100", (t) => {
+    if (!needsRoot(t)) return;
+    const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node1');
+    const runs = runTwice(plan, script, '', ROUTED_STATE, `sysctl -q -p ${fileOf(plan, FILES.sysctl)}; `);
+    assert.deepEqual(runs.codes, [0, 0], runs.stderr);
+    assert.equal(runs.states[1], runs.states[0]);
+    const [, addrs, , rules4, , routes4] = JSON.parse(runs.states[0] as string) as [
+      unknown,
+      { ifname: string; addr_info: { local: string; family: string }[] }[],
+      unknown,
+      { priority: number; dst?: string; table: string }[],
+      unknown,
+      { dst: string; type?: string; gateway?: string; table?: string }[],
+    ];
+    const eth2 = addrs.find((a) => a.ifname === 'eth2')?.addr_info.map((a) => `${a.family} ${a.local}`);
+    assert.deepEqual(eth2, ['inet 10.50.0.1'], 'the gateway, and no IPv6 (disable_ipv6: no subnet6)');
+    assert.deepEqual(
+      rules4.filter((r) => r.table === '100').map((r) => `${r.priority} to ${r.dst}`),
+      ['1012 to 10.50.0.0'],
+    );
+    assert.deepEqual(
+      routes4
+        .filter((r) => r.table === '100')
+        .map((r) => `${r.type ?? 'unicast'} ${r.dst}`)
+        .sort(),
+      ['unicast 10.50.0.0/24', 'unreachable default'],
+    );
+  });
+
   test('after ifdown; ifup of the uplink the node answers ARP for its guest only, not the whole subnet', (t) => {
     if (!needsRoot(t)) return;
     const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node2');
