@@ -310,7 +310,7 @@ def main() -> None:
         if kind == "garp":
             result = garp(rest[0], rest[1], rest[2])
         elif kind == "arp":
-            result = arp(rest[0], rest[1])
+            result = arp(*rest[:3])
         elif kind == "open":
             result = opened(rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4], rest[5])
         elif kind == "limit":
