@@ -22,7 +22,7 @@ import { renderNode } from '../render.ts';
 import type { LabInstance } from './build.ts';
 import { isRouted } from './guest-nics.ts';
 import type { Prepared } from './lab.ts';
-import { waitForPorts, waitForStp } from './settle.ts';
+import { waitForDad, waitForPorts, waitForStp } from './settle.ts';
 
 export interface Move {
   readonly guest: string;
@@ -149,6 +149,7 @@ export async function applyToLab(
   }
   say(`reloaded ${FILES.nftables} on ${next.plans.map((p) => p.node).join(', ')}`);
   if (moves.length > 0) await waitForPorts(lab);
+  if (moves.length > 0) await waitForDad(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
 
   // 3. The new node announces the gateway to the guest; 4. the old node forgets the guest's flows.

@@ -242,7 +242,7 @@ function pipeLinks(cluster: Cluster): VethPair[] {
 
 function labGuests(cluster: Cluster): LabGuest[] {
   const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
-  const bridged = new Set(cluster.bridged.map((n) => n.name));
+  const bridged = new Set([...cluster.bridged, ...cluster.routed].map((n) => n.name));
   return cluster.guests.flatMap((guest, i): LabGuest[] => {
     if (bridged.has(guest.network)) return [];
     const network = networkByName.get(guest.network);
