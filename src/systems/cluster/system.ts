@@ -105,8 +105,8 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
     c.guests.some((g) =>
       g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
     ),
-  'no-arp-source': (c) => c.routed.length > 0,
   'no-tap-proxy-arp': (c) => routedNics(c).length > 0,
+  'no-arp-source': (c) => c.routed.length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
 };
