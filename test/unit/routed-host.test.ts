@@ -15,6 +15,7 @@ import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import type { Cluster, RoutedNetwork } from '../../src/systems/cluster/model.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
 import { resolve } from '../../src/systems/cluster/resolve.ts';
+import { clusterSystem } from '../../src/systems/cluster/system.ts';
 import { parseSpecTextOf } from '../../src/systems/kinds.ts';
 
 /** A spec resolved without validation (validation of routed networks comes separately). */
@@ -310,5 +311,21 @@ describe('routed nft tables: arp sources, anti-spoofing and profiles', () => {
     assert.equal(tableOf(plan, 'arp', ARP_TABLE), undefined);
     assert.ok(tableOf(plan, 'inet', ROUTED_TABLE));
     assert.match(fileOf(plan, FILES.nftables), /^# FAULT INJECTED .*: no-arp-source: /m);
+  });
+});
+
+describe('routed faults', () => {
+  test('no-arp-source applies to a spec with a routed network only', () => {
+    assert.ok(clusterSystem.faults(flat).includes('no-arp-source'));
+    const bridgedOnly = resolved(`name: b
+uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: br0, ports: [eth0] }
+interfaces: { eth1: {} }
+nodes: { n1: { address: 192.168.122.21 } }
+networks:
+  lan: { mode: bridged, trunk: eth1, subnet: 172.20.0.0/16, gateway: 172.20.0.1 }
+guests:
+  web: { node: n1, nics: [{ mac: "52:54:00:20:00:10", address: 172.20.0.10 }] }
+`);
+    assert.ok(!clusterSystem.faults(bridgedOnly).includes('no-arp-source'));
   });
 });
