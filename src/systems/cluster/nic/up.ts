@@ -14,9 +14,10 @@ import type { RoutedGuard } from '../features/routed/elements.ts';
 import { fromPort } from './elements.ts';
 import { type BridgedPlug, checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
 import { plugElements } from './plug.ts';
-import { recordOf } from './record.ts';
+import { readRecord, recordOf } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
 import { plugRouted } from './routed-up.ts';
+import { ipBatch, unplugLines } from './routes.ts';
 import { type Link, linkOf, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
@@ -70,6 +71,9 @@ function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: stri
   const guard = portGuard(plug.nic, plug.network, tap);
   const record = { elements: guard.elements.map(fromPort) };
   const cleared = plugElements(exec, record, tap, tapLink.ifalias)?.cleared;
+  // The tap's name was a routed NIC's before, still plugged: its routes and proxy-NDP entry go too.
+  const routed = cleared === undefined ? undefined : readRecord(tapLink.ifalias, tap)?.routes;
+  if (routed) ipBatch(exec, unplugLines(routed, tap, undefined), true);
   if (cleared === undefined && portsInUse(cluster))
     throw new NicRefused(
       `table bridge ${PORTS_TABLE} is not loaded on this node (or is older than this spec)`,
