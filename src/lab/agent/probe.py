@@ -11,7 +11,8 @@
 #                                     {"received": "a:p"}: does the mapping let others in?
 #   probe.py limit tcp|udp ADDRESS PORT COUNT SPORT   COUNT flows at once from SPORT, SPORT+1, ...,
 #                                     held until all have had their chance: how many were answered?
-#   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
+#   probe.py arp IFACE ADDRESS [SENDER]   ask who has ADDRESS, report every MAC that answers; from
+#                                     SENDER when given (proxy ARP answers no probe from 0.0.0.0)
 #   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
 #                                     line and print the answer (does the connection survive?)
 #   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
@@ -202,15 +203,16 @@ def limit(kind: str, address: str, port: int, count: int, sport: int) -> dict:
     return {"answered": len(seen), "seen": seen, "ms": elapsed(start)}
 
 
-def arp(iface: str, address: str) -> dict:
+def arp(iface: str, address: str, sender: str = "") -> dict:
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
     s.bind((iface, 0))
     mac = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
-    # ARP probe (RFC 5227): sender address 0.0.0.0, so the question leaves no cache entry behind.
+    # ARP probe (RFC 5227): sender address 0.0.0.0, so the question leaves no cache entry behind;
+    # a routed network's check asks with its own address, as its proxy ARP answers nothing else.
     request = (
         b"\xff" * 6 + mac + struct.pack("!H", 0x0806)
         + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
-        + mac + bytes(4) + bytes(6) + socket.inet_aton(address)
+        + mac + (socket.inet_aton(sender) if sender else bytes(4)) + bytes(6) + socket.inet_aton(address)
     )
     s.send(request)
     target = socket.inet_aton(address)
@@ -310,7 +312,7 @@ def main() -> None:
         if kind == "garp":
             result = garp(rest[0], rest[1], rest[2])
         elif kind == "arp":
-            result = arp(rest[0], rest[1])
+            result = arp(*rest[:3])
         elif kind == "open":
             result = opened(rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4], rest[5])
         elif kind == "limit":
