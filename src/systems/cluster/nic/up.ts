@@ -4,7 +4,8 @@
 // name (as gnt-networking's kvm-ifup-custom does: the stale state may be another guest's), and plugs:
 // one nft transaction of elements (never a rule, never a reload) and one ip command for the tap's
 // MTU, bridge, record and state. Twice leaves what once did. It costs the same on a node with 10,000
-// guests as with 10: nothing is read from the sets unless the tap's own record fails it.
+// guests as with 10: nothing is read from the sets unless the tap's own record fails it. A NIC on a
+// routed network has no bridge: routed-up.ts plugs it, after the same checks of guest, node and tap.
 
 import type { Fault } from '../../faults.ts';
 import { portsInUse } from '../features/ports/compile.ts';
