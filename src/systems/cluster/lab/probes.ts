@@ -288,9 +288,18 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
       },
       server,
       entering,
-      // An ARP question on a routed network reads neighbour tables after it, and a check of the
-      // forwarding node counts every node's forwarding: each runs alone.
-      client15: { ...fields, alone: fields.alone || routedArp || check.expect.via !== undefined },
+      // An ARP question on a routed network reads neighbour tables after it, a check of the
+      // forwarding node counts every node's forwarding, and traffic toward a routed guest from
+      // outside makes its node ask the guest for its address (writing the gateway into the guest's
+      // table, as its own ARP would): each runs alone, after the guests' own checks.
+      client15: {
+        ...fields,
+        alone:
+          fields.alone ||
+          routedArp ||
+          check.expect.via !== undefined ||
+          (routed?.guest !== undefined && check.from.kind !== 'guest'),
+      },
       routed: routed && {
         ...routed,
         answersNode:
