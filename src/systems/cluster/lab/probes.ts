@@ -230,6 +230,17 @@ function answersMacOf(
   return answers?.kind === 'guest' && check.to.kind === 'guest' ? nicOf(cluster, check.to)?.mac : undefined;
 }
 
+/**
+ * An ARP question on a routed network reads neighbour tables after it, a check of the forwarding
+ * node counts every node's forwarding, and traffic toward a routed guest from outside makes its node
+ * ask the guest for its address (writing the gateway into the guest's table, as its own ARP would):
+ * each runs alone, after the guests' own checks.
+ */
+const runsAlone = (check: Check, routed: RoutedProbe | undefined) =>
+  (check.proto === 'arp' && routed !== undefined) ||
+  check.expect.via !== undefined ||
+  (routed?.guest !== undefined && check.from.kind !== 'guest');
+
 export function probesOf(cluster: Cluster, topology: Topology, checks: readonly Check[]): Probe[] {
   const guests = new Map(cluster.guests.map((g) => [g.name, g]));
   return checks.map((check): Probe => {
@@ -288,18 +299,7 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
       },
       server,
       entering,
-      // An ARP question on a routed network reads neighbour tables after it, a check of the
-      // forwarding node counts every node's forwarding, and traffic toward a routed guest from
-      // outside makes its node ask the guest for its address (writing the gateway into the guest's
-      // table, as its own ARP would): each runs alone, after the guests' own checks.
-      client15: {
-        ...fields,
-        alone:
-          fields.alone ||
-          routedArp ||
-          check.expect.via !== undefined ||
-          (routed?.guest !== undefined && check.from.kind !== 'guest'),
-      },
+      client15: { ...fields, alone: fields.alone || runsAlone(check, routed) },
       routed: routed && {
         ...routed,
         answersNode:
