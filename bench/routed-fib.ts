@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { inNs } from './ports-lab.ts';
 import type { RoutedLab } from './routed-lab.ts';
-import { median } from './support.ts';
 
 export interface Trie {
   readonly leaves: number;
@@ -21,7 +20,7 @@ export interface Trie {
 /** The IPv4 trie of `table` in the lab's node, from fib_triestat's block "Id <table>:". */
 export function trieOf(lab: RoutedLab, table: number): Trie | undefined {
   const text = inNs(lab.node, ['cat', '/proc/net/fib_triestat']);
-  const block = text.split(/\n(?=Id \d+:|\S)/).find((b) => b.startsWith(`Id ${table}:`));
+  const block = text.split(/\n(?=Id \d+:)/).find((b) => b.startsWith(`Id ${table}:`));
   if (!block) return undefined;
   const field = (name: string) => Number(new RegExp(`${name}:\\s*([\\d.]+)`).exec(block)?.[1] ?? Number.NaN);
   return {
@@ -56,25 +55,20 @@ export function slabBytes(): Record<string, number> {
 }
 
 /**
- * µs per route lookup: `rounds` batches of one `ip route get` per address, as a packet from `from`
- * arriving on `iif` meets them (the policy rules, then the table); the median batch's time divided
- * by its lookups. Each lookup is a netlink request and answer too: an upper bound of the FIB's part.
+ * µs per route lookup: one batch of `ip route get` per address, as a packet from `from` arriving on
+ * `iif` meets them (the policy rules, then the table), divided by its lookups. Each lookup is a
+ * netlink request and answer too: an upper bound of the FIB's part.
  */
 export function lookupMicros(
   lab: RoutedLab,
   addresses: readonly string[],
   from: string,
   iif: string,
-  rounds: number,
 ): number {
   const batch = `${addresses.map((a) => `route get ${a} from ${from} iif ${iif}`).join('\n')}\n`;
-  const times: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t = performance.now();
-    inNs(lab.node, ['ip', '-batch', '-'], batch);
-    times.push(((performance.now() - t) * 1000) / addresses.length);
-  }
-  return median(times);
+  const t = performance.now();
+  inNs(lab.node, ['ip', '-batch', '-'], batch);
+  return ((performance.now() - t) * 1000) / addresses.length;
 }
 
 /** Where the node sends a packet for `address` from `from` arriving on `iif` (the route's text). */

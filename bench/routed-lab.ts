@@ -43,6 +43,18 @@ const ip = (ns: string, lines: readonly string[]) => inNs(ns, ['ip', '-batch', '
 
 /** Namespaces, links, the upstream's addresses and routes, the node's files loaded; p's tap created. */
 export function buildRoutedLab(run: NamespaceRun, label: string, cluster: Cluster): RoutedLab {
+  const lab = wireRoutedLab(run, label);
+  const plan = compiler(cluster).compileNode(cluster.nodes.find((n) => n.name === NODE) as Node);
+  writeFiles(lab.dir, renderNode(plan));
+  inNs(lab.node, ['sh', join(lab.dir, FILES.networkScript)]);
+  inNs(lab.node, ['sysctl', '-q', '-p', join(lab.dir, FILES.sysctl)]);
+  inNs(lab.node, ['nft', '-f', join(lab.dir, FILES.nftables)]);
+  const rules = plan.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
+  return { ...lab, rules };
+}
+
+/** The namespaces and their links and addresses, the node still bare. */
+export function wireRoutedLab(run: NamespaceRun, label: string): RoutedLab {
   const ns = (host: string) => run.ns(`${label}-${host}`);
   for (const host of ['node', UPSTREAM, CLIENT, SERVER_GUEST.name]) run.add(`${label}-${host}`);
   const node = ns('node');
@@ -76,13 +88,7 @@ export function buildRoutedLab(run: NamespaceRun, label: string, cluster: Cluste
   ]);
   const dir = mkdtempSync(join(tmpdir(), `convergent-bench-${label}-`));
   run.removesDir(dir);
-  const plan = compiler(cluster).compileNode(cluster.nodes.find((n) => n.name === NODE) as Node);
-  writeFiles(dir, renderNode(plan));
-  inNs(node, ['sh', join(dir, FILES.networkScript)]);
-  inNs(node, ['sysctl', '-q', '-p', join(dir, FILES.sysctl)]);
-  inNs(node, ['nft', '-f', join(dir, FILES.nftables)]);
-  const rules = plan.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0);
-  return { label, node, ns, track: (pid) => run.track(pid), dir, rules };
+  return { label, node, ns, track: (pid) => run.track(pid), dir, rules: 0 };
 }
 
 /** Creates the other guests' taps in one `ip -batch`; returns its seconds. */

@@ -16,6 +16,9 @@ const spread = (xs: readonly number[]) =>
   `(p95 ${quantile(xs, 0.95).toFixed(1)}, min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}, ${xs.length} calls)`;
 const cliText = (c: CliTimes) =>
   c.failed !== undefined ? `FAILED (${c.failed})` : `${ms(c.times).padStart(10)}  ${spread(c.times)}`;
+/** The median of the per-round ratios a[i] / b[i]. */
+const ratioOf = (a: readonly number[], b: readonly number[]) =>
+  median(a.map((x, i) => x / (b[i] ?? Number.NaN)));
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} kB`;
 
 export interface Figures {
@@ -55,13 +58,13 @@ function fib(f: Figures): void {
     const x = f.fib[b.label];
     const t = x.trie;
     out(
-      `  ${b.label.padEnd(6)} ${count(b.guests).padStart(6)} ${String(t?.leaves ?? '?').padStart(8)} ${`${t?.averDepth.toFixed(2)}/${t?.maxDepth}`.padStart(14)} ${`${t?.totalKb} kB`.padStart(8)} ${String(x.rt6.entries).padStart(10)} ${`${x.guestsUs.toFixed(2)} us`.padStart(15)} ${`${x.nobodyUs.toFixed(2)} us`.padStart(16)}`,
+      `  ${b.label.padEnd(6)} ${count(b.guests).padStart(6)} ${String(t?.leaves ?? '?').padStart(8)} ${`${t?.averDepth.toFixed(2)}/${t?.maxDepth}`.padStart(14)} ${`${t?.totalKb} kB`.padStart(8)} ${String(x.rt6.entries).padStart(10)} ${`${median(x.guestsUs).toFixed(2)} us`.padStart(15)} ${`${median(x.nobodyUs).toFixed(2)} us`.padStart(16)}`,
     );
   }
   const routes = large.guests - small.guests;
   const trieBytes = ((f.fib.large.trie?.totalKb ?? 0) - (f.fib.small.trie?.totalKb ?? 0)) * 1024;
   out(
-    `  per guest: ${(trieBytes / routes).toFixed(0)} bytes of IPv4 trie; lookups large/small ${(f.fib.large.guestsUs / f.fib.small.guestsUs).toFixed(3)} (a guest), ${(f.fib.large.nobodyUs / f.fib.small.nobodyUs).toFixed(3)} (no guest)`,
+    `  per guest: ${(trieBytes / routes).toFixed(0)} bytes of IPv4 trie; lookups large/small ${ratioOf(f.fib.large.guestsUs, f.fib.small.guestsUs).toFixed(3)} (a guest), ${ratioOf(f.fib.large.nobodyUs, f.fib.small.nobodyUs).toFixed(3)} (no guest); median of the per-round ratios`,
   );
   const delta = Object.keys(large.slabs.after)
     .map((s) => `${s} ${kb((large.slabs.after[s] ?? 0) - (large.slabs.before[s] ?? 0))}`)
@@ -85,7 +88,10 @@ function connections(f: Figures): number {
         .toFixed(1)
         .padStart(8)} ${`${median(b.conn.map((c) => c.medianMs)).toFixed(1)} ms`.padStart(9)}`,
     );
-  const ratio = median(large.conn.map((c, i) => c.perSecond / (small.conn[i]?.perSecond ?? Number.NaN)));
+  const ratio = ratioOf(
+    large.conn.map((c) => c.perSecond),
+    small.conn.map((c) => c.perSecond),
+  );
   out(`  large/small: conn/s ${ratio.toFixed(3)} (target >= ${TARGET_RATIO}: ${met(ratio >= TARGET_RATIO)})`);
   for (const b of f.built) note(`${b.label} conn/s ${b.conn.map((c) => c.perSecond.toFixed(0)).join(', ')}`);
   return ratio;

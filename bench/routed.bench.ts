@@ -29,7 +29,7 @@ import { readCluster } from '../src/systems/cluster/system.ts';
 import { inNs, ruleCount, tapOf } from './ports-lab.ts';
 import { bundleCli, cliTimes, nicUpTimes } from './ports-plug.ts';
 import { routedChecks } from './routed-checks.ts';
-import { lookupMicros, rt6Of, slabBytes, trieOf } from './routed-fib.ts';
+import { lookupMicros, rt6Of, slabBytes, type Trie, trieOf } from './routed-fib.ts';
 import { buildRoutedLab, createTaps, type RoutedLab } from './routed-lab.ts';
 import { type PlugAll, plugAll } from './routed-plug.ts';
 import { report } from './routed-report.ts';
@@ -87,20 +87,32 @@ async function build(run: NamespaceRun, label: Built['label'], guests: number, r
   return { label, guests, lab, file: spec.file, read, taps, plugged, slabs, conn: [] } satisfies Built;
 }
 
-/** The FIB's figures of one lab: its trie, IPv6 counts, and lookups of guests and of no guest. */
-function fibOf(b: Built) {
-  const guests = Array.from({ length: SETTINGS.lookups }, (_, i) => addressOf(i % b.guests));
-  const nobody = Array.from({ length: SETTINGS.lookups }, () => NOBODY);
-  const lookup = (to: readonly string[]) =>
-    lookupMicros(b.lab, to, CLIENT_NET.client, TRUNK, SETTINGS.lookupRounds);
-  return {
+/** One lab's FIB: its trie, IPv6 counts, and its lookups' µs (of guests, of no guest) by round. */
+export interface Fib {
+  readonly trie: Trie | undefined;
+  readonly rt6: ReturnType<typeof rt6Of>;
+  readonly guestsUs: number[];
+  readonly nobodyUs: number[];
+}
+
+/** Both labs' FIBs, their lookups in interleaved rounds (who goes first alternates). */
+function fibOf(small: Built, large: Built): { small: Fib; large: Fib } {
+  const fib = (b: Built): Fib => ({
     trie: trieOf(b.lab, TABLE),
     rt6: rt6Of(b.lab),
-    guestsUs: lookup(guests),
-    nobodyUs: lookup(nobody),
-  };
+    guestsUs: [],
+    nobodyUs: [],
+  });
+  const figures = { small: fib(small), large: fib(large) };
+  const nobody = Array.from({ length: SETTINGS.lookups }, () => NOBODY);
+  for (let round = 0; round < SETTINGS.lookupRounds; round++)
+    for (const b of round % 2 === 0 ? [small, large] : [large, small]) {
+      const guests = Array.from({ length: SETTINGS.lookups }, (_, i) => addressOf(i % b.guests));
+      figures[b.label].guestsUs.push(lookupMicros(b.lab, guests, CLIENT_NET.client, TRUNK));
+      figures[b.label].nobodyUs.push(lookupMicros(b.lab, nobody, CLIENT_NET.client, TRUNK));
+    }
+  return figures;
 }
-export type Fib = ReturnType<typeof fibOf>;
 
 /** nic up of p: the core's times and the CLI's, the rule counts around them. */
 async function nicUpOf(b: Built, cli: string) {
@@ -135,7 +147,7 @@ try {
   }
   const [small, large] = built as [Built, Built];
   const checks = routedChecks(built);
-  const fib = { small: fibOf(small), large: fibOf(large) };
+  const fib = fibOf(small, large);
   const cli = await bundleCli();
   removes.push(cli.remove);
   const nicUp = { large: await nicUpOf(large, cli.file), small: await nicUpOf(small, cli.file) };
