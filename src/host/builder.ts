@@ -13,6 +13,8 @@ import type {
   LinkPlan,
   ProxyPlan,
   RoutePlan,
+  RoutingTablePlan,
+  RulePlan,
   SysctlPlan,
 } from './plan.ts';
 
@@ -24,6 +26,8 @@ export class PlanBuilder {
   readonly bridges: BridgePlan[] = [];
   readonly addresses: AddressPlan[] = [];
   readonly routes: RoutePlan[] = [];
+  readonly rules: RulePlan[] = [];
+  readonly tables: RoutingTablePlan[] = [];
   readonly sysctls: SysctlPlan[] = [];
   readonly modules: { name: string; source: string }[] = [];
   readonly proxies: ProxyPlan[] = [];
@@ -68,6 +72,8 @@ export class PlanBuilder {
       bridges: this.bridges,
       addresses: this.addresses,
       routes: this.routes,
+      rules: this.rules,
+      tables: this.tables,
       sysctls: this.sysctls,
       modules: this.modules,
       proxies: this.proxies,

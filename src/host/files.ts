@@ -15,6 +15,8 @@ export const FILES = {
   /** The CGNAT router's `ip -batch` file (systems/cgnat/compile/links.ts). */
   ipBatch: 'network.ip',
   sysctl: 'sysctl.d/90-convergent.conf',
+  /** A cluster node's routing tables by name, for /etc/iproute2/rt_tables.d/ (host/routing.ts). */
+  rtTables: 'rt_tables.d/convergent.conf',
   modules: 'modules-load.d/convergent.conf',
   haproxy: 'haproxy.cfg',
   conntrackd: 'conntrackd.conf',

@@ -3,10 +3,12 @@
 // ifenslave's bond-* options, bridges through bridge-utils' bridge-* options, VLANs named
 // PARENT.ID (ifupdown creates those itself). `ifup -a` brings a bare node to what network.sh makes.
 import type { BridgePlan, HostPlan, LinkPlan } from './plan.ts';
+import { routeCommand, ruleCommand } from './routing.ts';
+import { sysctlKey } from './sysctl.ts';
 
 export function renderInterfaces(plan: HostPlan, header: readonly string[]): string {
   const out = header.map((h) => `# ${h}`);
-  for (const link of plan.links) out.push('', ...linkStanza(link));
+  for (const link of plan.links) out.push('', ...withRouting(plan, link.name, linkStanza(link)));
   for (const bridge of plan.bridges) out.push('', ...bridgeStanzas(plan, bridge));
   return `${out.join('\n')}\n`;
 }
@@ -48,6 +50,33 @@ function linkStanza(link: LinkPlan): string[] {
   }
 }
 
+/**
+ * A link that carries a routed network (its routes and rules name it): its addresses (the router
+ * node's), then post-up lines for its routes, rules and its own sysctls. ifupdown deletes a VLAN on
+ * ifdown and makes it anew on ifup: its routes, and the sysctls the sysctl.d file set once, would be
+ * gone; the rules stay, and `unreachable default` in each table keeps lookups from falling through
+ * while the device's routes are gone.
+ */
+function withRouting(plan: HostPlan, dev: string, stanza: string[]): string[] {
+  const routes = plan.routes.filter((r) => (r.dev ?? r.upWith) === dev);
+  const rules = plan.rules.filter((r) => r.upWith === dev);
+  if (routes.length === 0 && rules.length === 0) return stanza;
+  const addresses = plan.addresses.filter((a) => a.dev === dev);
+  const v4 = addresses.filter((a) => !a.cidr.includes(':'));
+  const v6 = addresses.filter((a) => a.cidr.includes(':'));
+  const out = stanza.map((line) =>
+    v4.length > 0 && line === `iface ${dev} inet manual` ? `iface ${dev} inet static` : line,
+  );
+  for (const a of v4) out.push(`# ${a.source}`, option(`address ${a.cidr}`));
+  const sysctls = plan.sysctls.filter((c) => c.key.length === 5 && c.key[3] === dev);
+  for (const c of sysctls)
+    out.push(`# ${c.source}`, option(`post-up sysctl -q -w ${sysctlKey(c.key)}=${c.value}`));
+  for (const r of routes) out.push(`# ${r.source}`, option(`post-up ${routeCommand(r)}`));
+  for (const r of rules) out.push(`# ${r.source}`, option(`post-up ${ruleCommand(r)}`));
+  for (const a of v6) out.push('', `# ${a.source}`, `iface ${dev} inet6 static`, option(`address ${a.cidr}`));
+  return out;
+}
+
 /** The bridge's stanza with its first address and routes; one more stanza per further address. */
 function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
   const [first, ...more] = plan.addresses.filter((a) => a.dev === bridge.name);
@@ -59,9 +88,7 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
     out.push(
       `# ${r.source}`,
       option(
-        r.to === 'default' && first
-          ? `gateway ${r.via}`
-          : `up ip route replace ${r.to} via ${r.via} dev ${r.dev}`,
+        r.to === 'default' && first && r.table === undefined ? `gateway ${r.via}` : `up ${routeCommand(r)}`,
       ),
     );
   out.push(option(`bridge-ports ${bridge.ports.length > 0 ? bridge.ports.join(' ') : 'none'}`));

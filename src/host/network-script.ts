@@ -5,7 +5,9 @@
 // when not in it yet (a slave must be down to join, and one in service is never bounced); addresses
 // and routes are replaced. Bring-up order: NICs, bonds, VLANs, bridges and their ports, addresses
 // (a device's first address on a subnet is its primary), routes.
+import { FILES } from './files.ts';
 import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
+import { routeCommand, ruleCommand, tableLine } from './routing.ts';
 
 // Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
 const HAS = ['# has LINK: the link exists.', 'has() { ip link show dev "$1" >/dev/null 2>&1; }'];
@@ -33,7 +35,7 @@ const BOND_HELPERS = [
 
 export function renderNetworkScript(plan: HostPlan, header: readonly string[]): string {
   const bonds = plan.links.filter((l) => l.kind === 'bond');
-  const out = ['#!/bin/sh', ...header.map((h) => `# ${h}`), 'set -eu', '', ...HAS];
+  const out = ['#!/bin/sh', ...[...header, ...tablesNote(plan)].map((h) => `# ${h}`), 'set -eu', '', ...HAS];
   if (bonds.length > 0) out.push(...BOND_HELPERS);
   // Refused before anything changes: a bond in another mode (or a link of that name that is none).
   for (const bond of bonds)
@@ -48,9 +50,23 @@ export function renderNetworkScript(plan: HostPlan, header: readonly string[]): 
   out.push('');
   for (const a of plan.addresses) out.push(`# ${a.source}`, `ip address replace ${a.cidr} dev ${a.dev}`);
   out.push('');
-  for (const r of plan.routes)
-    out.push(`# ${r.source}`, `ip route replace ${r.to} via ${r.via} dev ${r.dev}`);
+  for (const r of plan.routes) out.push(`# ${r.source}`, routeCommand(r));
+  if (plan.rules.length > 0) out.push('', ...RULES_NOTE);
+  for (const r of plan.rules) out.push(`# ${r.source}`, ruleCommand(r));
   return `${out.join('\n')}\n`;
+}
+
+const RULES_NOTE = [
+  "# Policy rules: preferences 1000-1999 are convergent's (each rule holds one; a run replaces whatever",
+  '# holds it), ten per routed network in spec order: +0 iif <uplink>, +1 from <subnet>, +2 to <subnet>.',
+];
+
+/** "# Routing tables (numbers below; rt_tables.d/convergent.conf names them): 500 public, 100 internal" */
+function tablesNote(plan: HostPlan): string[] {
+  if (plan.tables.length === 0) return [];
+  return [
+    `Routing tables (numbers below; ${FILES.rtTables} names them): ${plan.tables.map(tableLine).join(', ')}`,
+  ];
 }
 
 const mtu = (link: { mtu?: number }) => (link.mtu === undefined ? '' : ` mtu ${link.mtu}`);

@@ -64,9 +64,38 @@ export interface AddressPlan {
 }
 
 export interface RoutePlan {
+  /** "default", "192.0.2.0/24", "2001:db8::/64". */
   readonly to: 'default' | string;
-  readonly via: string;
-  readonly dev: string;
+  /** unreachable: the lookup ends there, with an error (no device, no gateway). */
+  readonly type?: 'unreachable';
+  readonly via?: string;
+  readonly dev?: string;
+  readonly metric?: number;
+  /** A routing table's number (rt_tables.d names it); the main table when undefined. */
+  readonly table?: number;
+  /** 6: an IPv6 route (ip -6): "default" alone does not say the family. */
+  readonly family?: 6;
+  /** ifupdown: the interface whose stanza adds the route when it comes up, when it has no dev. */
+  readonly upWith?: string;
+  readonly source: string;
+}
+
+/** A policy routing rule: "pref 1000 iif eth1 lookup 500". */
+export interface RulePlan {
+  readonly family: 4 | 6;
+  /** Fixed per rule: network.sh removes whatever holds it, then adds the rule (ip has no "rule replace"). */
+  readonly pref: number;
+  readonly match: { readonly kind: 'iif' | 'from' | 'to'; readonly value: string };
+  readonly table: number;
+  /** ifupdown: the interface whose stanza adds the rule when it comes up. */
+  readonly upWith: string;
+  readonly source: string;
+}
+
+/** A routing table convergent numbers: rt_tables.d gives `ip` its name. */
+export interface RoutingTablePlan {
+  readonly id: number;
+  readonly name: string;
   readonly source: string;
 }
 
@@ -113,7 +142,10 @@ export interface HostPlan {
   readonly bridges: readonly BridgePlan[];
   /** In order: the first address of a device on a subnet is its primary address. */
   readonly addresses: readonly AddressPlan[];
+  /** Main-table routes, then the routing tables' (guests' routed networks). */
   readonly routes: readonly RoutePlan[];
+  readonly rules: readonly RulePlan[];
+  readonly tables: readonly RoutingTablePlan[];
   readonly sysctls: readonly SysctlPlan[];
   /** Kernel modules the plan relies on (modules-load.d). */
   readonly modules: readonly { readonly name: string; readonly source: string }[];

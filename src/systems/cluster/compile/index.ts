@@ -10,6 +10,7 @@ import type { Cluster, Node } from '../model.ts';
 import { type ClusterContext, clusterContext, type ElementCache } from './context.ts';
 import { compileLinks } from './links.ts';
 import { compileOutbound } from './outbound.ts';
+import { compileRouted } from './routing.ts';
 import { compileSysctls } from './sysctl.ts';
 
 export interface Compiler {
@@ -37,6 +38,7 @@ export function compileCluster(cluster: Cluster, options: CompileOptions = {}): 
 function compileNode(ctx: ClusterContext, node: Node, cache: ElementCache): HostPlan {
   const plan = new PlanBuilder(ctx.cluster.name, node.name);
   compileLinks(ctx, node, plan);
+  compileRouted(ctx, node, plan);
   compileSysctls(ctx, node, plan);
   compileOutbound(ctx, node, plan);
   for (const feature of FEATURES) plan.by(feature.name, () => feature.compile?.(ctx, node, plan, cache));

@@ -64,7 +64,7 @@ function linkOf(i: NodeInterface): LinkPlan {
 }
 
 /** The MTU a link declares, or its parent's for a VLAN: what a VLAN device starts with. */
-function mtuOf(links: readonly LinkPlan[], name: string): number | undefined {
+export function mtuOf(links: readonly LinkPlan[], name: string): number | undefined {
   const link = links.find((l) => l.name === name);
   if (!link) return undefined;
   return link.mtu ?? (link.kind === 'vlan' ? mtuOf(links, link.parent) : undefined);

@@ -30,8 +30,45 @@ export function compileSysctls(ctx: ClusterContext, node: Node, plan: PlanBuilde
         `networks.${network.name} (${network.mode}): no node address on it, IPv6 neither`,
       );
     }
+  routedSysctls(ctx, plan);
   if (ctx.uses.stateless) {
     // Bridged frames from the pipes must reach the ip hooks and conntrack (per bridge: nf_call_iptables).
     plan.module('br_netfilter', 'strategy stateless: conntrack for bridged frames');
+  }
+}
+
+/**
+ * Routed networks (F18, F19): the node forwards its guests' packets and answers ARP (proxy_arp) and
+ * NDP (proxy_ndp, for the entries `nic up` adds) for them on the uplink, at once: the kernel delays a
+ * proxied answer by up to proxy_delay (0.8 s) otherwise. The taps' own settings come with `nic up`.
+ */
+function routedSysctls(ctx: ClusterContext, plan: PlanBuilder): void {
+  for (const network of ctx.cluster.routed) {
+    const dev = network.uplink.device;
+    const at = `networks.${network.name}`;
+    plan.sysctl(['net', 'ipv4', 'ip_forward'], '1', `${at} (routed): the node routes its guests`);
+    plan.sysctl(['net', 'ipv4', 'conf', dev, 'proxy_arp'], '1', `${at}: the node answers ARP for its guests`);
+    plan.sysctl(['net', 'ipv4', 'neigh', dev, 'proxy_delay'], '0', `${at}: proxied ARP answered at once`);
+    if (network.subnet6 === undefined) {
+      // No node address on it, IPv6 neither: an upstream router advertisement would give it one.
+      plan.sysctl(['net', 'ipv6', 'conf', dev, 'disable_ipv6'], '1', `${at}: no subnet6, no node address`);
+      continue;
+    }
+    // Forwarding on every interface: the node also stops taking router advertisements (accept_ra 1).
+    plan.sysctl(
+      ['net', 'ipv6', 'conf', 'all', 'forwarding'],
+      '1',
+      `${at}.subnet6: the node routes its guests`,
+    );
+    plan.sysctl(
+      ['net', 'ipv6', 'conf', dev, 'proxy_ndp'],
+      '1',
+      `${at}.subnet6: the node answers NDP for its guests`,
+    );
+    plan.sysctl(
+      ['net', 'ipv6', 'neigh', dev, 'proxy_delay'],
+      '0',
+      `${at}.subnet6: proxied NDP answered at once`,
+    );
   }
 }

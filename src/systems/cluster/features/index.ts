@@ -7,6 +7,7 @@ import type { Feature } from './feature.ts';
 import { fullnat } from './fullnat/index.ts';
 import { ports } from './ports/index.ts';
 import { proxy } from './proxy/index.ts';
+import { routed } from './routed/index.ts';
 import { stateless } from './stateless/index.ts';
 
-export const FEATURES: readonly Feature[] = [stateless, fullnat, proxy, ctsync, anycast, ports];
+export const FEATURES: readonly Feature[] = [stateless, fullnat, proxy, ctsync, anycast, ports, routed];

@@ -6,13 +6,18 @@ import { formatIPv4 } from '../../../../util/ipv4.ts';
 import type { BridgedNetwork, Nic } from '../../model.ts';
 import { PORT_CHAINS, PORT_SETS, type PortSet, privateChain } from './names.ts';
 
-/** One element: the key's parts as nft writes them (the tap first), and a map's verdict. */
-export interface PortElement {
-  readonly set: PortSet;
+/** One element of a set keyed by a tap: the key's parts as nft writes them (the tap first), and a map's value. */
+export interface TapElement<S extends string = string> {
+  readonly set: S;
   readonly key: readonly string[];
-  /** Maps only: the chain the element jumps to. */
+  /** Verdict maps only: the chain the element jumps to. */
   readonly jump?: string;
+  /** Data maps only (features/routed's arp_source): the value, as nft writes it. */
+  readonly value?: string;
 }
+
+/** An element of the guest-ports table. */
+export type PortElement = TapElement<PortSet>;
 
 /** What the port of a NIC does, for the line `nic up` prints. */
 export interface PortGuard {
@@ -59,13 +64,14 @@ export function portGuard(nic: Nic, network: BridgedNetwork | undefined, tap: st
   };
 }
 
-/** The element as nft reads it in `add element`: { "tap5" . 52:54:… : jump antispoof }. */
-export function elementText(e: PortElement): string {
-  return e.jump === undefined ? `{ ${keyText(e)} }` : `{ ${keyText(e)} : jump ${e.jump} }`;
+/** The element as nft reads it in `add element`: { "tap5" . 52:54:… : jump antispoof }, { "tap5" : 192.0.2.1 }. */
+export function elementText(e: TapElement): string {
+  if (e.jump !== undefined) return `{ ${keyText(e)} : jump ${e.jump} }`;
+  return e.value === undefined ? `{ ${keyText(e)} }` : `{ ${keyText(e)} : ${e.value} }`;
 }
 
 /** Its key alone, as `delete element` reads it: "tap5" . 52:54:00:00:01:04 */
-export function keyText(e: Pick<PortElement, 'key'>): string {
+export function keyText(e: Pick<TapElement, 'key'>): string {
   const [tap, ...rest] = e.key;
   return [JSON.stringify(tap), ...rest].join(' . ');
 }

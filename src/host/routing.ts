@@ -1,0 +1,35 @@
+// Routes, policy rules and routing tables as `ip` commands, the same in network.sh and in ifupdown's
+// post-up lines, and the rt_tables.d file that names the tables. The commands use the tables'
+// numbers, never their names: they run before rt_tables.d is installed, and on a host without it.
+import type { RoutePlan, RoutingTablePlan, RulePlan } from './plan.ts';
+
+/** `ip route replace ...`: adds the route, or changes the one with the same destination and metric. */
+export function routeCommand(r: RoutePlan): string {
+  const parts = [r.family === 6 ? 'ip -6 route replace' : 'ip route replace'];
+  if (r.type !== undefined) parts.push(r.type);
+  parts.push(r.to);
+  if (r.via !== undefined) parts.push('via', r.via);
+  if (r.dev !== undefined) parts.push('dev', r.dev);
+  if (r.metric !== undefined) parts.push('metric', String(r.metric));
+  if (r.table !== undefined) parts.push('table', String(r.table));
+  return parts.join(' ');
+}
+
+/**
+ * The rule, idempotently: whatever holds its preference is deleted (every rule of it: a loop), then
+ * the rule is added. `ip rule add` alone would add a duplicate on each run.
+ */
+export function ruleCommand(r: RulePlan): string {
+  const ip = `ip -${r.family} rule`;
+  return `while ${ip} del pref ${r.pref} 2>/dev/null; do :; done; ${ip} add pref ${r.pref} ${r.match.kind} ${r.match.value} lookup ${r.table}`;
+}
+
+/** "500 public": what a line of the table's rt_tables.d file says, for comments. */
+export const tableLine = (t: RoutingTablePlan) => `${t.id} ${t.name}`;
+
+/** rt_tables.d/convergent.conf: a name per table, so `ip rule` and `ip route show table NAME` speak names. */
+export function renderRtTables(tables: readonly RoutingTablePlan[], header: readonly string[]): string {
+  const out = header.map((h) => `# ${h}`);
+  for (const t of tables) out.push(`# ${t.source}`, tableLine(t));
+  return `${out.join('\n')}\n`;
+}
