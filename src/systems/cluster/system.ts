@@ -77,6 +77,9 @@ const FILES_HELP = `Files of a cluster node:
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
   ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync`;
 
+/** The guests' NICs on routed networks: what nic up plugs with a route, proxy ARP and an announcement. */
+const routedNics = (c: Cluster) =>
+  c.guests.flatMap((g) => g.nics).filter((n) => c.routed.some((r) => r.name === n.network));
 const forwardWith = (c: Cluster, strategy: Strategy) => c.forwards.some((f) => f.strategy === strategy);
 
 /** The faults that change something in a cluster, and the test for each (faults.ts says what they need). */
@@ -98,6 +101,9 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
     c.guests.some((g) =>
       g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
     ),
+  'no-tap-proxy-arp': (c) => routedNics(c).length > 0,
+  'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
+  'no-garp': (c) => routedNics(c).length > 0,
 };
 
 /** The lab of a prepared cluster spec. */

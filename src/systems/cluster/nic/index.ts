@@ -2,4 +2,4 @@
 export { type DownOptions, nicDown, type Unplugged } from './down.ts';
 export { execWith, hostExec } from './exec.ts';
 export { type Exec, type ExecResult, NicFailed, NicRefused } from './refused.ts';
-export { nicUp, type Plugged } from './up.ts';
+export { nicUp, type Plugged, type UpOptions } from './up.ts';
