@@ -243,6 +243,7 @@ function fits(c: Const, type: DataType, interval: boolean): boolean {
     case 'ct_state':
     case 'ether_type':
     case 'icmpv6_type':
+    case 'arp_op':
     case 'tcp_flags':
       return false;
   }

@@ -238,6 +238,7 @@ function renderConst(c: Const): string {
     case 'ipv6_addr':
     case 'ether_type':
     case 'icmpv6_type':
+    case 'arp_op':
     case 'inet_proto':
     case 'nfproto':
     case 'ether_addr':

@@ -24,8 +24,15 @@ export type Const =
   | { readonly type: 'ether_type'; readonly value: EtherTypeName }
   | {
       readonly type: 'icmpv6_type';
-      readonly value: 'nd-neighbor-solicit' | 'nd-router-advert' | 'nd-redirect';
+      readonly value:
+        | 'nd-router-solicit'
+        | 'nd-router-advert'
+        | 'nd-neighbor-solicit'
+        | 'nd-neighbor-advert'
+        | 'nd-redirect'
+        | 'mld2-listener-report';
     }
+  | { readonly type: 'arp_op'; readonly value: 'request' | 'reply' }
   | { readonly type: 'tcp_flags'; readonly value: readonly TcpFlag[] } // (fin|syn): any of them
   | { readonly type: 'nfproto'; readonly value: 'ipv4' | 'ipv6' }
   | { readonly type: 'port_range'; readonly value: readonly [number, number] } // 1024-2047
@@ -63,7 +70,7 @@ export type Field =
   | {
       readonly kind: 'payload';
       readonly header: 'arp';
-      readonly field: 'saddr ip' | 'daddr ip' | 'saddr ether';
+      readonly field: 'saddr ip' | 'daddr ip' | 'saddr ether' | 'operation';
     };
 
 /** Values: fields, constants, and the expressions built from them. */
@@ -181,7 +188,7 @@ export const ether = (field: 'saddr' | 'daddr' | 'type'): Field => ({
   header: 'ether',
   field,
 });
-export const arp = (field: 'saddr ip' | 'daddr ip' | 'saddr ether'): Field => ({
+export const arp = (field: 'saddr ip' | 'daddr ip' | 'saddr ether' | 'operation'): Field => ({
   kind: 'payload',
   header: 'arp',
   field,

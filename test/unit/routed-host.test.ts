@@ -10,10 +10,12 @@ import { routeCommand } from '../../src/host/routing.ts';
 import { renderRule } from '../../src/nft/render.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { elementLine, routedGuard } from '../../src/systems/cluster/features/routed/elements.ts';
+import { ARP_SOURCE, ARP_TABLE, ROUTED_TABLE } from '../../src/systems/cluster/features/routed/names.ts';
 import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import type { Cluster, RoutedNetwork } from '../../src/systems/cluster/model.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
 import { resolve } from '../../src/systems/cluster/resolve.ts';
+import { clusterSystem } from '../../src/systems/cluster/system.ts';
 import { parseSpecTextOf } from '../../src/systems/kinds.ts';
 
 /** A spec resolved without validation (validation of routed networks comes separately). */
@@ -211,5 +213,119 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
       tables.split('\n').filter((l) => /^\d/.test(l)),
       ['500 public', '100 internal'],
     );
+  });
+});
+
+/** A routed network with n guests on two nodes, each with an address and a profile. */
+function many(n: number): Cluster {
+  const guests = Array.from({ length: n }, (_, i) => {
+    const mac = `52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const address = `100.64.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+    const firewall = ['protected', 'limited', 'unprotected'][i % 3];
+    return `  g${i}: { node: n${(i % 2) + 1}, nics: [{ mac: "${mac}", address: ${address}, firewall: ${firewall} }] }\n`;
+  });
+  return resolved(`name: many${n}
+uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: br0, ports: [eth0] }
+interfaces: { eth1: {} }
+nodes: { n1: { address: 192.168.122.21 }, n2: { address: 192.168.122.22 } }
+networks:
+  public: { mode: routed, trunk: eth1, vlan: 993, subnet: 100.64.0.0/16, gateway: 100.64.0.1, subnet6: "2001:db8::/64", gateway6: "2001:db8::1" }
+guests:
+${guests.join('')}`);
+}
+
+const tableOf = (plan: HostPlan, family: string, name: string) =>
+  plan.ruleset.tables.find((t) => t.family === family && t.name === name);
+const ruleCount = (plan: HostPlan) =>
+  plan.ruleset.tables.reduce((sum, t) => sum + t.chains.reduce((s, c) => s + c.rules.length, 0), 0);
+
+describe('routed nft tables: arp sources, anti-spoofing and profiles', () => {
+  test('the ARP source of each uplink, but the router node keeps its own gateway on its uplink', () => {
+    const arpSources = (plan: HostPlan) =>
+      tableOf(plan, 'arp', ARP_TABLE)
+        ?.sets.find((s) => s.name === ARP_SOURCE)
+        ?.elements.map((e) => `${e.key[0]?.value} : ${e.value?.[0]?.value}`);
+    assert.deepEqual(arpSources(planOf('node2')), ['eth1 : 192.0.2.254', 'eth2 : 10.50.0.254']);
+    assert.deepEqual(arpSources(planOf('node1')), ['eth1 : 192.0.2.254']);
+    const arp = tableOf(planOf('node1'), 'arp', ARP_TABLE);
+    assert.deepEqual(
+      arp?.chains.flatMap((c) => c.rules.map(renderRule)),
+      [
+        'arp operation request arp saddr ip set oifname map @arp_source comment "the sender address the interface is given"',
+      ],
+    );
+  });
+
+  test('rules do not grow with the guests: the same ruleset for 10 and 10,000 (elements come from nic up)', () => {
+    const small = compileCluster(many(10));
+    const large = compileCluster(many(10_000));
+    for (const [i, plan] of large.entries()) {
+      assert.equal(ruleCount(plan), ruleCount(small[i] as HostPlan));
+      const routed = tableOf(plan, 'inet', ROUTED_TABLE);
+      assert.ok(routed);
+      assert.deepEqual(
+        routed.sets.map((s) => [s.name, s.elements.length]),
+        [
+          ['plugged', 0],
+          ['tap_ipv4', 0],
+          ['tap_ipv6', 0],
+          ['from_guest', 0],
+          ['to_profile', 0],
+        ],
+      );
+      const same = tableOf(small[i] as HostPlan, 'inet', ROUTED_TABLE);
+      assert.deepEqual([routed.sets, routed.chains], [same?.sets, same?.chains]);
+    }
+  });
+
+  test('anti-spoofing at prerouting before conntrack, profiles at forward, statefully', () => {
+    const routed = tableOf(planOf('node2'), 'inet', ROUTED_TABLE);
+    const chain = (name: string) => routed?.chains.find((c) => c.name === name);
+    assert.deepEqual(chain('from_guest_hook')?.base, {
+      type: 'filter',
+      hook: 'prerouting',
+      priority: -300,
+      policy: 'accept',
+    });
+    assert.deepEqual(chain('to_guest_forward')?.base?.hook, 'forward');
+    assert.deepEqual(
+      chain('protected')?.rules.map(renderRule)[0],
+      'ct state established,related accept comment "replies of the guest\'s own connections"',
+    );
+    const spoof = chain('antispoof')?.rules.map(renderRule) ?? [];
+    assert.ok(spoof.some((r) => r.startsWith('icmpv6 type { nd-router-advert, nd-redirect } counter drop')));
+    assert.ok(spoof.some((r) => r.startsWith('ip6 saddr :: icmpv6 type { nd-neighbor-solicit')));
+    assert.match(spoof.at(-1) ?? '', /^counter drop /);
+  });
+
+  test('the nftables.conf header names every table it replaces', () => {
+    assert.match(
+      fileOf(planOf('node1'), FILES.nftables),
+      /^# Owns only the tables named "convergent", "convergent_ports", "convergent_arp" and "convergent_routed";/m,
+    );
+  });
+
+  test('fault no-arp-source: the arp table is left out, and the plan says so', () => {
+    const [plan] = compileCluster(flat, { faults: ['no-arp-source'] });
+    assert.ok(plan);
+    assert.equal(tableOf(plan, 'arp', ARP_TABLE), undefined);
+    assert.ok(tableOf(plan, 'inet', ROUTED_TABLE));
+    assert.match(fileOf(plan, FILES.nftables), /^# FAULT INJECTED .*: no-arp-source: /m);
+  });
+});
+
+describe('routed faults', () => {
+  test('no-arp-source applies to a spec with a routed network only', () => {
+    assert.ok(clusterSystem.faults(flat).includes('no-arp-source'));
+    const bridgedOnly = resolved(`name: b
+uplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1, bridge: br0, ports: [eth0] }
+interfaces: { eth1: {} }
+nodes: { n1: { address: 192.168.122.21 } }
+networks:
+  lan: { mode: bridged, trunk: eth1, subnet: 172.20.0.0/16, gateway: 172.20.0.1 }
+guests:
+  web: { node: n1, nics: [{ mac: "52:54:00:20:00:10", address: 172.20.0.10 }] }
+`);
+    assert.ok(!clusterSystem.faults(bridgedOnly).includes('no-arp-source'));
   });
 });

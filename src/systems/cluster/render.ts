@@ -7,7 +7,6 @@ import { renderNetworkScript } from '../../host/network-script.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { FEATURES } from './features/index.ts';
-import { PORTS_TABLE } from './features/ports/names.ts';
 
 export function renderNode(plan: HostPlan): RenderedFile[] {
   const who = `convergent: cluster ${plan.cluster}, node ${plan.node}. Generated from the cluster spec: edit the spec, not this file.`;
@@ -15,9 +14,7 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
     nftablesFile(
       plan,
       who,
-      plan.ruleset.tables.some((t) => t.name === PORTS_TABLE)
-        ? `Owns only the tables named "convergent" and "${PORTS_TABLE}"; other tables on the host are left as they are.`
-        : 'Owns only the tables named "convergent"; other tables on the host are left as they are.',
+      `Owns only the tables named ${ownedTables(plan)}; other tables on the host are left as they are.`,
     ),
     {
       path: FILES.networkScript,
@@ -59,4 +56,11 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
   }
   for (const feature of FEATURES) files.push(...(feature.files?.(plan, who) ?? []));
   return files;
+}
+
+/** '"convergent"', or '"convergent", "convergent_arp" and "convergent_routed"': the tables the file replaces. */
+function ownedTables(plan: HostPlan): string {
+  const names = [...new Set(['convergent', ...plan.ruleset.tables.map((t) => t.name)])].map((n) => `"${n}"`);
+  const last = names.pop() as string;
+  return names.length === 0 ? last : `${names.join(', ')} and ${last}`;
 }

@@ -75,7 +75,8 @@ const FILES_HELP = `Files of a cluster node:
   ${FILES.sysctl.padEnd(32)}forwarding, ARP announce (sysctl -p)
   ${FILES.modules.padEnd(32)}kernel modules at boot (br_netfilter for stateless)
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
-  ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync`;
+  ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync
+  ${FILES.rtTables.padEnd(32)}routed networks' table names (/etc/iproute2/rt_tables.d/)`;
 
 /** The guests' NICs on routed networks: what nic up plugs with a route, proxy ARP and an announcement. */
 const routedNics = (c: Cluster) =>
@@ -104,6 +105,7 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'no-tap-proxy-arp': (c) => routedNics(c).length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
+  'no-arp-source': (c) => c.routed.length > 0,
 };
 
 /** The lab of a prepared cluster spec. */

@@ -4,9 +4,11 @@
 import { FILES } from '../../../../host/files.ts';
 import { renderRtTables } from '../../../../host/routing.ts';
 import type { Feature } from '../feature.ts';
+import { compileRouted } from './compile.ts';
 
 export const routed: Feature = {
   name: 'routed',
+  compile: (ctx, node, plan) => compileRouted(ctx, node, plan),
   files: (plan, who) =>
     plan.tables.length === 0
       ? []
