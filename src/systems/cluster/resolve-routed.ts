@@ -11,6 +11,14 @@ export const TAP_MAC = 'cc:47:52:4e:45:54';
 /** The first table number allocated to an untagged network without "table:". */
 export const FIRST_TABLE = 100;
 
+/** The tables iproute2's rt_tables names already: no network may take their number or name. */
+export const RESERVED_TABLES: ReadonlyMap<number, string> = new Map([
+  [0, 'unspec'],
+  [253, 'default'],
+  [254, 'main'],
+  [255, 'local'],
+]);
+
 export function resolveRouted(spec: ClusterSpec): RoutedNetwork[] {
   const entries = Object.entries(spec.networks).filter(([, n]) => n.mode === 'routed');
   const tables = allocateTables(entries);
@@ -39,7 +47,9 @@ export function resolveRouted(spec: ClusterSpec): RoutedNetwork[] {
 }
 
 /** Pinned tables and tagged networks' VLANs kept; the others the lowest free from FIRST_TABLE, in order. */
-function allocateTables(entries: [string, NetworkSpec][]): Map<string, { id: number; allocated: boolean }> {
+export function allocateTables(
+  entries: [string, NetworkSpec][],
+): Map<string, { id: number; allocated: boolean }> {
   const out = new Map<string, { id: number; allocated: boolean }>();
   const taken = new Set<number>();
   for (const [name, net] of entries) {
@@ -51,7 +61,7 @@ function allocateTables(entries: [string, NetworkSpec][]): Map<string, { id: num
   let next = FIRST_TABLE;
   for (const [name] of entries) {
     if (out.has(name)) continue;
-    while (taken.has(next)) next++;
+    while (taken.has(next) || RESERVED_TABLES.has(next)) next++;
     taken.add(next);
     out.set(name, { id: next, allocated: true });
   }

@@ -134,8 +134,16 @@ function checkPrivateFields(spec: ClusterSpec, name: string, network: NetworkSpe
     );
 }
 
+/** A network carried between the nodes on a trunk (bridged, private, routed): its VLAN device and MTU. */
+export interface Carried {
+  readonly name: string;
+  readonly uplink?: { readonly trunk: string; readonly vlan?: number; readonly device: string };
+  readonly mtu?: number;
+  readonly pool?: unknown;
+}
+
 /** The network's trunk on every node: one the node has, its VLAN device one Linux takes, large enough. */
-function checkTrunk(spec: ClusterSpec, net: BridgedNetwork, report: Report): void {
+export function checkTrunk(spec: ClusterSpec, net: Carried, report: Report): void {
   const uplink = net.uplink;
   if (!uplink) return;
   // A trunk the nodes lack is one problem, said at the first network it carries.
@@ -186,7 +194,7 @@ export function checkTrunkOn(
 }
 
 /** The bridge's port: a name Linux takes, with an MTU no smaller than the network's. */
-export function checkDevice(set: LinkSet, net: BridgedNetwork, report: Report): boolean {
+export function checkDevice(set: LinkSet, net: Carried, report: Report): boolean {
   const uplink = net.uplink;
   if (!uplink) return true;
   const at = ['networks', net.name, net.pool ? 'pool' : uplink.vlan === undefined ? 'trunk' : 'vlan'];

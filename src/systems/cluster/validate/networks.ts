@@ -1,8 +1,9 @@
 // Guest networks: subnets apart from each other and the uplink, their own bridges, an address on
-// every node, and pipes that join the nodes. Networks of modes bridged and private: bridged.ts.
+// every node, and pipes that join the nodes. Networks of modes bridged and private: bridged.ts;
+// routed ones: routed.ts.
 //
-// Subnets: the nodes route the uplink and the gateway networks, and the upstream router routes the
-// bridged ones, so none of these may overlap. A private network has no router at all: its subnet
+// Subnets: the nodes route the uplink, the gateway and the routed networks, and the upstream router
+// routes the bridged ones, so none of these may overlap. A private network has no router at all: its subnet
 // is its tenants' own address space (Synnefo lets every private network use 192.168.0.0/24), so
 // private networks may overlap each other and anything else; only a guest with NICs on two
 // overlapping subnets is refused (guests.ts), as it could not tell which NIC reaches an address.
@@ -15,6 +16,7 @@ import { type AddressOwners, checkInside, claim, knownList, type Report } from '
 import { checkPipes } from './pipes.ts';
 import { checkPools } from './pools.ts';
 import { checkPorts } from './ports.ts';
+import { checkRoutedBetween, checkRoutedNetwork, checkRoutedOnlyFields } from './routed.ts';
 
 export function checkNetworks(
   spec: ClusterSpec,
@@ -28,6 +30,11 @@ export function checkNetworks(
   const bridged = new Map(resolveBridged(spec).map((n) => [n.name, n]));
   for (const [name, network] of Object.entries(spec.networks)) {
     if (network.mode !== 'private') checkSubnet(spec, name, network, seenNets, report);
+    if (network.mode === 'routed') {
+      checkRoutedNetwork(spec, name, network, owners, report);
+      continue;
+    }
+    checkRoutedOnlyFields(name, network, report);
     const resolved = bridged.get(name);
     if (resolved) {
       checkBridgedNetwork(spec, { spec: network, resolved }, owners, report);
@@ -40,6 +47,7 @@ export function checkNetworks(
   checkBridges(spec, [...bridged.values()], report);
   checkPools(spec, [...bridged.values()], report);
   checkPorts(spec, [...bridged.values()], report);
+  checkRoutedBetween(spec, report);
   if (Object.keys(spec.networks).length === 0) {
     report(
       ['networks'],
