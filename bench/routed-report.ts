@@ -8,6 +8,8 @@ import { json, type machineInfo, median, note, out } from './support.ts';
 
 const TARGET_RATIO = 0.9;
 const TARGET_NICUP_MS = 50;
+/** The announcement's command, as ports-nicup.ts names the commands (their first words). */
+const ANNOUNCE = 'python3 -I -S';
 
 const count = (n: number) => n.toLocaleString('en');
 const met = (ok: boolean) => (ok ? 'met' : 'NOT MET');
@@ -63,8 +65,9 @@ function fib(f: Figures): void {
   }
   const routes = large.guests - small.guests;
   const trieBytes = ((f.fib.large.trie?.totalKb ?? 0) - (f.fib.small.trie?.totalKb ?? 0)) * 1024;
+  const v6 = (f.fib.large.rt6.entries ?? 0) - (f.fib.small.rt6.entries ?? 0);
   out(
-    `  per guest: ${(trieBytes / routes).toFixed(0)} bytes of IPv4 trie; lookups large/small ${ratioOf(f.fib.large.guestsUs, f.fib.small.guestsUs).toFixed(3)} (a guest), ${ratioOf(f.fib.large.nobodyUs, f.fib.small.nobodyUs).toFixed(3)} (no guest); median of the per-round ratios`,
+    `  per guest: ${(trieBytes / routes).toFixed(0)} bytes of IPv4 trie, ${(v6 / routes).toFixed(2)} IPv6 routes; lookups large/small ${ratioOf(f.fib.large.guestsUs, f.fib.small.guestsUs).toFixed(3)} (a guest), ${ratioOf(f.fib.large.nobodyUs, f.fib.small.nobodyUs).toFixed(3)} (no guest); median of the per-round ratios`,
   );
   const delta = Object.keys(large.slabs.after)
     .map((s) => `${s} ${kb((large.slabs.after[s] ?? 0) - (large.slabs.before[s] ?? 0))}`)
@@ -112,6 +115,13 @@ function nicUp(f: Figures): void {
       .map(([what, xs]) => `${what} ${ms(xs)}`)
       .join(', ')}`;
   out(parts('up'));
+  const announce = l.core.parts.up[ANNOUNCE];
+  if (announce) {
+    const rest = l.core.up.map((x, i) => x - (announce[i] ?? 0));
+    out(
+      `  core up, less python3  ${ms(rest).padStart(9)}  ${spread(rest)}  (the announcement's process left out)`,
+    );
+  }
   out(`  core up again         ${ms(l.core.again).padStart(10)}  ${spread(l.core.again)}`);
   out(parts('again'));
   out(`  core down             ${ms(l.core.down).padStart(10)}  ${spread(l.core.down)}`);
