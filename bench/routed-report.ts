@@ -55,19 +55,29 @@ function fib(f: Figures): void {
   out(
     `FIB of table ${TABLE}: trie from /proc/net/fib_triestat; IPv6 from /proc/net/rt6_stats; lookups: ${count(f.settings.lookups)} x ip route get ADDR from client iif eth1 in one ip -batch, median of ${f.settings.lookupRounds}`,
   );
-  out('  lab    guests   leaves  depth avg/max   trie  v6 routes  lookup a guest  lookup no guest');
+  out('  lab    guests   leaves  depth avg/max     trie  v6 routes   10 guests  every guest   no guest');
+  const us = (xs: readonly number[]) => `${median(xs).toFixed(2)} us`;
   for (const b of f.built) {
     const x = f.fib[b.label];
     const t = x.trie;
-    out(
-      `  ${b.label.padEnd(6)} ${count(b.guests).padStart(6)} ${String(t?.leaves ?? '?').padStart(8)} ${`${t?.averDepth.toFixed(2)}/${t?.maxDepth}`.padStart(14)} ${`${t?.totalKb} kB`.padStart(8)} ${String(x.rt6.entries).padStart(10)} ${`${median(x.guestsUs).toFixed(2)} us`.padStart(15)} ${`${median(x.nobodyUs).toFixed(2)} us`.padStart(16)}`,
-    );
+    const cells = [
+      count(b.guests).padStart(6),
+      String(t?.leaves ?? '?').padStart(8),
+      `${t?.averDepth.toFixed(2)}/${t?.maxDepth}`.padStart(14),
+      `${t?.totalKb} kB`.padStart(8),
+      String(x.rt6.entries).padStart(10),
+      us(x.sameUs).padStart(11),
+      us(x.everyUs).padStart(12),
+      us(x.nobodyUs).padStart(10),
+    ];
+    out(`  ${b.label.padEnd(6)} ${cells.join(' ')}`);
   }
   const routes = large.guests - small.guests;
   const trieBytes = ((f.fib.large.trie?.totalKb ?? 0) - (f.fib.small.trie?.totalKb ?? 0)) * 1024;
   const v6 = (f.fib.large.rt6.entries ?? 0) - (f.fib.small.rt6.entries ?? 0);
+  const r = (of: (x: Fib) => number[]) => ratioOf(of(f.fib.large), of(f.fib.small)).toFixed(3);
   out(
-    `  per guest: ${(trieBytes / routes).toFixed(0)} bytes of IPv4 trie, ${(v6 / routes).toFixed(2)} IPv6 routes; lookups large/small ${ratioOf(f.fib.large.guestsUs, f.fib.small.guestsUs).toFixed(3)} (a guest), ${ratioOf(f.fib.large.nobodyUs, f.fib.small.nobodyUs).toFixed(3)} (no guest); median of the per-round ratios`,
+    `  per guest: ${(trieBytes / routes).toFixed(0)} bytes of IPv4 trie, ${(v6 / routes).toFixed(2)} IPv6 routes; lookups large/small ${r((x) => x.sameUs)} (the same 10 guests), ${r((x) => x.everyUs)} (every guest), ${r((x) => x.nobodyUs)} (no guest); medians of the per-round ratios`,
   );
   const delta = Object.keys(large.slabs.after)
     .map((s) => `${s} ${kb((large.slabs.after[s] ?? 0) - (large.slabs.before[s] ?? 0))}`)

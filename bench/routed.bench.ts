@@ -87,11 +87,17 @@ async function build(run: NamespaceRun, label: Built['label'], guests: number, r
   return { label, guests, lab, file: spec.file, read, taps, plugged, slabs, conn: [] } satisfies Built;
 }
 
-/** One lab's FIB: its trie, IPv6 counts, and its lookups' µs (of guests, of no guest) by round. */
+/**
+ * One lab's FIB: its trie, IPv6 counts, and its lookups' µs by round: of the small lab's guests (the
+ * same addresses in both labs: only the table's size differs), of every guest of the lab (`ip` then
+ * also resolves each answer's device name, one netlink request per device it has not seen), and of
+ * an address no guest has (the subnet's route).
+ */
 export interface Fib {
   readonly trie: Trie | undefined;
   readonly rt6: ReturnType<typeof rt6Of>;
-  readonly guestsUs: number[];
+  readonly sameUs: number[];
+  readonly everyUs: number[];
   readonly nobodyUs: number[];
 }
 
@@ -100,16 +106,19 @@ function fibOf(small: Built, large: Built): { small: Fib; large: Fib } {
   const fib = (b: Built): Fib => ({
     trie: trieOf(b.lab, TABLE),
     rt6: rt6Of(b.lab),
-    guestsUs: [],
+    sameUs: [],
+    everyUs: [],
     nobodyUs: [],
   });
   const figures = { small: fib(small), large: fib(large) };
+  const cycle = (n: number) => Array.from({ length: SETTINGS.lookups }, (_, i) => addressOf(i % n));
   const nobody = Array.from({ length: SETTINGS.lookups }, () => NOBODY);
   for (let round = 0; round < SETTINGS.lookupRounds; round++)
     for (const b of round % 2 === 0 ? [small, large] : [large, small]) {
-      const guests = Array.from({ length: SETTINGS.lookups }, (_, i) => addressOf(i % b.guests));
-      figures[b.label].guestsUs.push(lookupMicros(b.lab, guests, CLIENT_NET.client, TRUNK));
-      figures[b.label].nobodyUs.push(lookupMicros(b.lab, nobody, CLIENT_NET.client, TRUNK));
+      const lookups = (to: readonly string[]) => lookupMicros(b.lab, to, CLIENT_NET.client, TRUNK);
+      figures[b.label].sameUs.push(lookups(cycle(small.guests)));
+      figures[b.label].everyUs.push(lookups(cycle(b.guests)));
+      figures[b.label].nobodyUs.push(lookups(nobody));
     }
   return figures;
 }
