@@ -12,8 +12,9 @@ import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { elementText, portGuard } from '../../src/systems/cluster/features/ports/elements.ts';
 import { PORTS_TABLE } from '../../src/systems/cluster/features/ports/names.ts';
 import type { Cluster } from '../../src/systems/cluster/model.ts';
+import { fromPort } from '../../src/systems/cluster/nic/elements.ts';
 import { type Exec, NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
-import { elementsOfRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
+import { readRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
 import { clusterSystem, readCluster } from '../../src/systems/cluster/system.ts';
 import { eui64, linkLocal } from '../../src/util/ip.ts';
 
@@ -189,12 +190,12 @@ describe('ports: the elements of a NIC', () => {
       [pa3, prv.bridged[0]],
     ] as const) {
       const { elements } = portGuard(n, network, 'tap5');
-      const record = recordOf(elements);
+      const record = recordOf({ elements: elements.map(fromPort) });
       assert.ok(record && Buffer.byteLength(record) <= 255);
-      assert.deepEqual(elementsOfRecord(record, 'tap5'), elements);
+      assert.deepEqual(readRecord(record, 'tap5'), { elements: elements.map(fromPort) });
     }
     for (const alias of [undefined, '', 'uplink to the core', 'convergent m=52:54:00:00:00:01;flush ruleset'])
-      assert.equal(elementsOfRecord(alias, 'tap5'), undefined, String(alias));
+      assert.equal(readRecord(alias, 'tap5'), undefined, String(alias));
   });
 
   test('the EUI-64 link-local address of a MAC (RFC 4291: ff:fe inserted, U/L bit flipped)', () => {

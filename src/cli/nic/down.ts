@@ -9,7 +9,7 @@ export function nicDownCommand(nic: Command): void {
   nic
     .command('down')
     .description(
-      'remove every element of TAP from the guest-ports table and take it out of its bridge (a tap already gone is fine)',
+      'remove every element of TAP and take it out of its bridge, or on a routed network remove its routes and proxy-NDP entries (a tap already gone is fine: orphan proxy entries go)',
     )
     .argument('<file>', 'cluster spec (YAML), e.g. /etc/convergent/cluster.yaml')
     .requiredOption('--node <node>', 'this node, as the spec names it')
@@ -17,7 +17,7 @@ export function nicDownCommand(nic: Command): void {
     .option('--nic <guest[:index]>', 'the NIC, for the record (the tap alone says what to remove)')
     .option(
       '--local-only',
-      "the source node of a migration (Ganeti's local-cleanup-only): leave shared state",
+      "the source node of a migration (Ganeti's local-cleanup-only): leave shared state (there is none: a routed tap's routes and proxy entries go too)",
     )
     .action(
       action((file, options) => {

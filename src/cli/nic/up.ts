@@ -9,7 +9,7 @@ export function nicUpCommand(nic: Command): void {
   nic
     .command('up')
     .description(
-      "plug TAP into its NIC's bridge with the bridge's MTU and guard it (set and map elements only: no rule, no reload); twice is once",
+      "plug TAP into its NIC's bridge with the bridge's MTU and guard it, or on a routed network route its addresses to TAP and announce them (set and map elements, routes, proxy NDP: no rule, no reload); twice is once",
     )
     .argument('<file>', 'cluster spec (YAML), e.g. /etc/convergent/cluster.yaml')
     .requiredOption('--node <node>', 'this node, as the spec names it (the hooks pass "$(hostname -s)")')
@@ -22,6 +22,8 @@ export function nicUpCommand(nic: Command): void {
         try {
           const plugged = nicUp(hostExec, cluster, options.node, options.nic, options.tap);
           process.stdout.write(`${plugged.line}\n`);
+          // A routed plug stands without its announcement: said, not failed.
+          if (plugged.warning) process.stderr.write(`convergent nic up: warning: ${plugged.warning}\n`);
         } catch (err) {
           reportNic('up', err);
         }

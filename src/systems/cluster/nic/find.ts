@@ -1,16 +1,31 @@
 // The NIC a hook names (GUEST or GUEST:INDEX), found in the spec, and where it plugs on the node:
-// its bridge and the MTU its tap takes. Everything here is checked before the node is touched.
-import type { BridgedNetwork, Guest, Nic } from '../model.ts';
+// its bridge and the MTU its tap takes, or for a routed network its table, uplink device and tap MAC.
+// Everything here is checked before the node is touched.
+import type { BridgedNetwork, Guest, Nic, RoutedNetwork } from '../model.ts';
 import { NicRefused } from './refused.ts';
 import type { NicTable } from './table.ts';
 
 type TableNode = NicTable['nodes'][number];
 
-export interface Plug {
+interface PlugOf {
   readonly guest: Pick<Guest, 'name' | 'node' | 'nics'>;
   readonly nic: Nic;
   /** "vm1:0" */
   readonly ref: string;
+}
+
+/** A NIC on a routed network: no bridge; a route and proxy entries to its tap, in the network's table. */
+export interface RoutedPlug extends PlugOf {
+  readonly kind: 'routed';
+  readonly network: RoutedNetwork;
+  /** The MTU the spec gives the network or its trunk; undefined: the uplink device's own, read on the node. */
+  readonly mtu?: number;
+}
+
+export type Plug = BridgedPlug | RoutedPlug;
+
+export interface BridgedPlug extends PlugOf {
+  readonly kind: 'bridged';
   readonly bridge: string;
   /** The bridged or private network, when the NIC is on one (gateway networks are the node's own). */
   readonly network?: BridgedNetwork;
@@ -46,6 +61,7 @@ export function checkNotNodeLink(cluster: NicTable, node: TableNode, tap: string
       .flatMap((n) => n.pipes.flatMap((p) => p.ends.filter((e) => e.node === node.name)))
       .map((e) => e.ifname),
     ...cluster.bridged.flatMap((b) => (b.uplink ? [b.uplink.device] : [])),
+    ...cluster.routed.map((r) => r.uplink.device),
   ]);
   if (own.has(tap) || guestBridges.has(tap))
     throw new NicRefused(
@@ -96,18 +112,26 @@ export function findPlug(cluster: NicTable, node: TableNode, ref: string): Plug 
       `guest ${guest.name} is on node ${guest.node} in the spec, not on ${node.name}`,
       `after moving it, set guests.${guest.name}.node: ${node.name} and apply the spec, or run the hook on ${guest.node}`,
     );
-  return { guest, nic, ref: `${guest.name}:${index}`, ...bridgeOf(cluster, node, nic) };
+  const found = { guest, nic, ref: `${guest.name}:${index}` };
+  const routed = cluster.routed.find((r) => r.name === nic.network);
+  if (!routed) return { ...found, ...bridgeOf(cluster, node, nic) };
+  const mtu = routed.mtu ?? node.interfaces.find((i) => i.name === routed.uplink.trunk)?.mtu;
+  return { ...found, kind: 'routed', network: routed, ...(mtu !== undefined ? { mtu } : {}) };
 }
 
-function bridgeOf(cluster: NicTable, node: TableNode, nic: Nic): Pick<Plug, 'bridge' | 'network' | 'mtu'> {
+function bridgeOf(
+  cluster: NicTable,
+  node: TableNode,
+  nic: Nic,
+): Pick<BridgedPlug, 'kind' | 'bridge' | 'network' | 'mtu'> {
   const network = cluster.bridged.find((b) => b.name === nic.network);
   if (network) {
     const trunk = node.interfaces.find((i) => i.name === network.uplink?.trunk);
     const mtu = network.mtu ?? trunk?.mtu;
-    return { bridge: network.bridge, network, ...(mtu !== undefined ? { mtu } : {}) };
+    return { kind: 'bridged', bridge: network.bridge, network, ...(mtu !== undefined ? { mtu } : {}) };
   }
   const gateway = cluster.networks.find((n) => n.name === nic.network);
-  if (gateway) return { bridge: gateway.bridge };
+  if (gateway) return { kind: 'bridged', bridge: gateway.bridge };
   // The resolver gives every NIC a known network; reaching this is a bug, not a user's mistake.
   throw new Error(`nic: guest ${nic.guest} NIC ${nic.index} is on unknown network ${nic.network}`);
 }

@@ -1,26 +1,22 @@
 // What a node holds for a tap, read from the node itself (never from the spec: a stale element may
 // come from another guest, another spec, or a version of the spec that is gone): the guest-ports
 // table's elements keyed by the tap's name, and the tap's link.
-import { elementText, keyText, type PortElement } from '../features/ports/elements.ts';
-import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
+import { addLine, deleteLine, isPlugged, type NftTableRef, type NicElement, pluggedIn } from './elements.ts';
+import { type TapRecord, tablesOf } from './record.ts';
 import { type Exec, NicFailed, runOrFail } from './refused.ts';
 
 /** An element as the node holds it, ready for `delete element`. */
-export interface HeldElement {
-  readonly set: string;
-  /** The key's parts as nft reads them: the port (ifname) first. */
-  readonly key: readonly string[];
-}
+export type HeldElement = Pick<NicElement, 'family' | 'table' | 'set' | 'key'>;
 
 /** nft's answer for a table that is not there. */
 const MISSING = /No such file or directory/;
 
 /** The table's elements (every set and map read: slow on a large node), or undefined when it is not loaded. */
-export function portsTable(exec: Exec): HeldElement[] | undefined {
-  const r = exec(['nft', '-j', 'list', 'table', 'bridge', PORTS_TABLE]);
+export function heldElements(exec: Exec, ref: NftTableRef): HeldElement[] | undefined {
+  const r = exec(['nft', '-j', 'list', 'table', ref.family, ref.table]);
   if (r.status !== 0 && MISSING.test(r.stderr)) return undefined;
   if (r.status !== 0)
-    throw new NicFailed(`nft -j list table bridge ${PORTS_TABLE} failed: ${r.stderr.trim()}`);
+    throw new NicFailed(`nft -j list table ${ref.family} ${ref.table} failed: ${r.stderr.trim()}`);
   const out: HeldElement[] = [];
   const items = (JSON.parse(r.stdout) as { nftables: Record<string, NftSet>[] }).nftables;
   for (const item of items) {
@@ -29,7 +25,7 @@ export function portsTable(exec: Exec): HeldElement[] | undefined {
       // A map's element is [key, value]; a key with a comment or timeout is wrapped in { elem: { val } }.
       const raw = set?.map !== undefined && Array.isArray(elem) ? elem[0] : elem;
       const key = keyParts(raw);
-      if (set && key) out.push({ set: set.name, key });
+      if (set && key) out.push({ family: ref.family, table: ref.table, set: set.name, key });
     }
   }
   return out;
@@ -53,22 +49,24 @@ function keyParts(raw: unknown): string[] | undefined {
 /** Every element whose port is the tap: what a stale plug (or this one, on nic down) left. */
 export const elementsOf = (held: readonly HeldElement[], tap: string) => held.filter((e) => e.key[0] === tap);
 
+/** Every element of the tap in these tables, read from the node (the slow way); the tables not loaded are skipped. */
+export const heldOf = (exec: Exec, tables: readonly NftTableRef[], tap: string): HeldElement[] =>
+  tables.flatMap((t) => elementsOf(heldElements(exec, t) ?? [], tap));
+
 /** `delete element` lines for nft -f. */
-export function deleteLines(elements: readonly HeldElement[]): string[] {
-  return elements.map((e) => `delete element bridge ${PORTS_TABLE} ${e.set} { ${keyText(e)} }`);
-}
+export const deleteLines = (elements: readonly HeldElement[]): string[] => elements.map(deleteLine);
+
+/** Those of them that are the tap's own, not its entry in a `plugged` set. */
+export const ownElements = (held: readonly HeldElement[]) => held.filter((e) => !isPlugged(e));
 
 /**
  * The elements a tap's record names, removed whether nft holds them or not (`add` then `delete`:
- * nft 1.0.6 has no "delete if present"), with the tap's entry in `plugged`. nft refuses the whole
+ * nft 1.0.6 has no "delete if present"), with the tap's entries in `plugged`. nft refuses the whole
  * transaction when it holds one of them with another verdict: the record is not the truth then.
  */
-export function forgetLines(recorded: readonly PortElement[], tap: string): string[] {
-  const plugged: PortElement = { set: PORT_SETS.plugged, key: [tap] };
-  return [...recorded, plugged].flatMap((e) => [
-    `add element bridge ${PORTS_TABLE} ${e.set} ${elementText(e)}`,
-    `delete element bridge ${PORTS_TABLE} ${e.set} { ${keyText(e)} }`,
-  ]);
+export function forgetLines(record: TapRecord, tap: string): string[] {
+  const plugged = tablesOf(record).flatMap((t) => pluggedIn(t, tap));
+  return [...record.elements, ...plugged].flatMap((e) => [addLine(e), deleteLine(e)]);
 }
 
 /** A link as `ip -j link show` gives it; undefined when there is no such interface. */
@@ -77,6 +75,9 @@ export interface Link {
   readonly mtu: number;
   readonly master?: string;
   readonly operstate?: string;
+  readonly flags?: readonly string[];
+  /** Its MAC. */
+  readonly address?: string;
   /** Its alias: what nic up plugged (nic/record.ts). */
   readonly ifalias?: string;
 }

@@ -1,7 +1,7 @@
 // What `nic up|down` need of a spec: the nodes (names, interface MTUs), the guests with their NICs,
-// and the networks they plug into. A resolved Cluster is one; the hook's cache (cache.ts) stores
+// and the networks they plug into (bridged, private, gateway and routed). A resolved Cluster is one; the hook's cache (cache.ts) stores
 // just this projection, as plain JSON (the Cluster holds Maps and much the hooks never read).
-import type { BridgedNetwork, Guest, Network, Node, NodeInterface } from '../model.ts';
+import type { BridgedNetwork, Guest, Network, Node, NodeInterface, RoutedNetwork } from '../model.ts';
 
 export interface NicTable {
   readonly nodes: readonly (Pick<Node, 'name' | 'uplinkBridge' | 'uplinkPorts'> & {
@@ -9,6 +9,7 @@ export interface NicTable {
   })[];
   readonly guests: readonly Pick<Guest, 'name' | 'node' | 'nics'>[];
   readonly bridged: readonly BridgedNetwork[];
+  readonly routed: readonly RoutedNetwork[];
   readonly networks: readonly Pick<Network, 'name' | 'bridge' | 'pipes'>[];
 }
 
@@ -25,6 +26,7 @@ export function nicTableOf(cluster: NicTable): NicTable {
     })),
     guests: cluster.guests.map((g) => ({ name: g.name, node: g.node, nics: g.nics })),
     bridged: cluster.bridged,
+    routed: cluster.routed,
     networks: cluster.networks.map((n) => ({ name: n.name, bridge: n.bridge, pipes: n.pipes })),
   };
 }
@@ -33,5 +35,5 @@ export function nicTableOf(cluster: NicTable): NicTable {
 export function looksLikeNicTable(value: unknown): value is NicTable {
   if (typeof value !== 'object' || value === null) return false;
   const t = value as Record<string, unknown>;
-  return ['nodes', 'guests', 'bridged', 'networks'].every((k) => Array.isArray(t[k]));
+  return ['nodes', 'guests', 'bridged', 'routed', 'networks'].every((k) => Array.isArray(t[k]));
 }

@@ -4,16 +4,22 @@
 // name (as gnt-networking's kvm-ifup-custom does: the stale state may be another guest's), and plugs:
 // one nft transaction of elements (never a rule, never a reload) and one ip command for the tap's
 // MTU, bridge, record and state. Twice leaves what once did. It costs the same on a node with 10,000
-// guests as with 10: nothing is read from the sets unless the tap's own record fails it.
+// guests as with 10: nothing is read from the sets unless the tap's own record fails it. A NIC on a
+// routed network has no bridge: routed-up.ts plugs it, after the same checks of guest, node and tap.
 
 import type { Fault } from '../../faults.ts';
 import { portsInUse } from '../features/ports/compile.ts';
-import { elementText, type PortGuard, portGuard } from '../features/ports/elements.ts';
-import { PORT_SETS, PORTS_TABLE } from '../features/ports/names.ts';
-import { checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
-import { elementsOfRecord, recordOf } from './record.ts';
-import { type Exec, NicFailed, NicRefused, runOrFail } from './refused.ts';
-import { deleteLines, elementsOf, forgetLines, linkOf, portsTable, setLink } from './state.ts';
+import { type PortGuard, portGuard } from '../features/ports/elements.ts';
+import { PORTS_TABLE } from '../features/ports/names.ts';
+import type { RoutedGuard } from '../features/routed/elements.ts';
+import { fromPort } from './elements.ts';
+import { type BridgedPlug, checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
+import { plugElements } from './plug.ts';
+import { readRecord, recordOf } from './record.ts';
+import { type Exec, NicRefused } from './refused.ts';
+import { plugRouted } from './routed-up.ts';
+import { ipBatch, unplugLines } from './routes.ts';
+import { type Link, linkOf, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
 /** What the lab passes: the faults it was asked for (the CLI passes none). */
@@ -25,11 +31,13 @@ export interface Plugged {
   readonly plug: Plug;
   readonly tap: string;
   readonly mtu: number;
-  readonly guard: PortGuard;
+  readonly guard: PortGuard | RoutedGuard;
   /** Elements a stale plug of the tap had left, removed in the same transaction. */
   readonly cleared: number;
   /** The line the command prints. */
   readonly line: string;
+  /** A routed plug whose announcement failed: what to print on stderr (the plug stands). */
+  readonly warning?: string;
 }
 
 export function nicUp(
@@ -38,7 +46,7 @@ export function nicUp(
   nodeName: string,
   ref: string,
   tap: string,
-  _options: UpOptions = {},
+  options: UpOptions = {},
 ): Plugged {
   checkTap(tap);
   const node = findNode(cluster, nodeName);
@@ -50,6 +58,11 @@ export function nicUp(
       'run the hook after the hypervisor created the tap (Ganeti, Xen and libvirt pass it as the first argument)',
     );
   checkNotNodeLink(cluster, node, tap, tapLink.master);
+  if (plug.kind === 'routed') return plugRouted(exec, plug, tap, tapLink, options.faults ?? []);
+  return plugBridged(exec, cluster, plug, tap, tapLink);
+}
+
+function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: string, tapLink: Link): Plugged {
   const bridge = linkOf(exec, plug.bridge);
   if (!bridge)
     throw new NicRefused(
@@ -57,7 +70,11 @@ export function nicUp(
       "apply the node's network.sh first (it creates the bridges)",
     );
   const guard = portGuard(plug.nic, plug.network, tap);
-  const cleared = plugElements(exec, guard, tap, tapLink.ifalias);
+  const record = { elements: guard.elements.map(fromPort) };
+  const cleared = plugElements(exec, record, tap, tapLink.ifalias)?.cleared;
+  // The tap's name was a routed NIC's before, still plugged: its routes and proxy-NDP entry go too.
+  const routed = cleared === undefined ? undefined : readRecord(tapLink.ifalias, tap)?.routes;
+  if (routed) ipBatch(exec, unplugLines(routed, tap, undefined), true);
   if (cleared === undefined && portsInUse(cluster))
     throw new NicRefused(
       `table bridge ${PORTS_TABLE} is not loaded on this node (or is older than this spec)`,
@@ -68,47 +85,12 @@ export function nicUp(
   if (tapLink.master !== undefined && tapLink.master !== plug.bridge) setLink(exec, tap, 'nomaster');
   const mtu = plug.mtu ?? bridge.mtu;
   // The record of this plug (none when it does not fit an alias: the next hook reads the sets).
-  const record = recordOf(guard.elements) ?? '';
-  setLink(exec, tap, 'mtu', String(mtu), 'master', plug.bridge, 'alias', record, 'up');
+  setLink(exec, tap, 'mtu', String(mtu), 'master', plug.bridge, 'alias', recordOf(record) ?? '', 'up');
   return { plug, tap, mtu, guard, cleared: cleared ?? 0, line: describe(plug, tap, mtu, guard) };
 }
 
-/**
- * One transaction, and nothing read first: nft reads every element of a set to list it (0.3-1 s at
- * 10,000 guests). A fresh tap: the transaction *creates* it in `plugged` with its elements; nft
- * refuses all of it when the tap is still plugged. A tap plugged before (this hook run again): its
- * record (the alias) names what to remove. Only a tap without a record nft agrees with has the sets
- * read, and every element keyed by it deleted. Returns how many stale elements were removed, or
- * undefined when the table is not there (nothing changed).
- */
-function plugElements(
-  exec: Exec,
-  guard: PortGuard,
-  tap: string,
-  alias: string | undefined,
-): number | undefined {
-  const add = guard.elements.map((e) => `add element bridge ${PORTS_TABLE} ${e.set} ${elementText(e)}`);
-  const plugged = `add element bridge ${PORTS_TABLE} ${PORT_SETS.plugged} { ${JSON.stringify(tap)} }`;
-  const fresh = exec(['nft', '-f', '-'], [`create${plugged.slice('add'.length)}`, ...add, ''].join('\n'));
-  if (fresh.status === 0) return 0;
-  if (/No such file or directory/.test(fresh.stderr)) return undefined;
-  if (!/File exists/.test(fresh.stderr)) throw new NicFailed(`nft -f - failed: ${fresh.stderr.trim()}`);
-  const recorded = elementsOfRecord(alias, tap);
-  // Until this plug's own record replaces it, the alias names both plugs: whatever fails on the
-  // way, the next hook removes all that either may have left.
-  const both = recorded && recordOf([...recorded, ...guard.elements]);
-  if (recorded && both !== undefined) {
-    setLink(exec, tap, 'alias', both);
-    const again = exec(['nft', '-f', '-'], [...forgetLines(recorded, tap), plugged, ...add, ''].join('\n'));
-    if (again.status === 0) return recorded.length;
-  }
-  const stale = elementsOf(portsTable(exec) ?? [], tap);
-  runOrFail(exec, ['nft', '-f', '-'], [...deleteLines(stale), plugged, ...add, ''].join('\n'));
-  return stale.filter((e) => e.set !== PORT_SETS.plugged).length;
-}
-
 /** "nic vm1:0 on tap5: bridge vlan104 mtu 9000, anti-spoofing 52:54:00:00:01:04 62.217.124.10, profile protected" */
-function describe(plug: Plug, tap: string, mtu: number, guard: PortGuard): string {
+function describe(plug: BridgedPlug, tap: string, mtu: number, guard: PortGuard): string {
   const why = plug.nic.mac === undefined ? 'no mac in the spec' : 'spoof: allow';
   const parts = [
     `bridge ${plug.bridge} mtu ${mtu}`,

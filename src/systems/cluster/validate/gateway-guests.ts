@@ -22,12 +22,13 @@ export function checkGatewayGuests(spec: ClusterSpec, report: Report): void {
   (spec.checks ?? []).forEach((c, i) => {
     if (c.to !== 'gateway') return;
     const away = notOnGateway(spec, c.from);
-    if (away)
+    // A routed network's guests have a gateway too: the upstream router or the router node.
+    if (away && away.mode !== 'routed')
       report(
         ['checks', i, 'to'],
         `"gateway" is the nodes' anycast gateway of a guest's gateway network, and guest ${c.from}'s first NIC is on ${away.mode} network ${away.network}`,
         away.mode !== 'private' && spec.networks[away.network]?.gateway !== undefined
-          ? `ping its ${away.mode === 'routed' ? 'gateway' : 'upstream router'} by address: to: ${formatIPv4(spec.networks[away.network]?.gateway as number)}`
+          ? `ping its upstream router by address: to: ${formatIPv4(spec.networks[away.network]?.gateway as number)}`
           : 'check from a guest on a gateway network',
       );
   });

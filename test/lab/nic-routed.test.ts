@@ -1,0 +1,205 @@
+// `nic up|down` for routed guests on nodes in scratch namespaces, with real ip, nft and traffic: the
+// plug's routes, proxy-NDP entry, tap MAC and sysctls; the announcement as the upstream router hears
+// it (GARP request and reply, unsolicited NA with the override flag) and what it does to its
+// neighbour table; down, --local-only and twice; and a migration between two nodes in either order
+// leaving exactly one node proxying the guest's IPv6 address.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { NamespaceRun } from '../../src/lab/netns.ts';
+import { clusterKind } from '../../src/systems/cluster/kind.ts';
+import { nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
+import { type NicTable, nicTableOf } from '../../src/systems/cluster/nic/table.ts';
+import { resolve } from '../../src/systems/cluster/resolve.ts';
+import type { Fault } from '../../src/systems/faults.ts';
+import { parseSpecTextOf } from '../../src/systems/kinds.ts';
+import { hear, routedGuest, routedNode, upstream } from '../support/nic-lab.ts';
+import { needsRoot } from '../support/root.ts';
+
+/** examples/routed-flat.yaml (public: eth1, table 500, 192.0.2.0/24, 2001:db8::/64); vm1 on node1. */
+const flat: NicTable = nicTableOf(
+  resolve(
+    parseSpecTextOf(readFileSync('examples/routed-flat.yaml', 'utf8'), 'cluster.yaml', clusterKind).spec,
+  ),
+);
+/** The same spec after vm1 moved to node2. */
+const moved: NicTable = {
+  ...flat,
+  guests: flat.guests.map((g) => (g.name === 'vm1' ? { ...g, node: 'node2' } : g)),
+};
+const VM1 = { mac: '52:54:00:00:01:01', address: '192.0.2.10', address6: '2001:db8::5054:ff:fe00:101' };
+const TAP_MAC = 'cc:47:52:4e:45:54';
+
+type Node = ReturnType<typeof routedNode>;
+const up = (n: Node, node: string, table = flat, faults: Fault[] = []) =>
+  nicUp(n.exec, table, node, 'vm1:0', 'tap5', { faults });
+const proxies = (n: Node) =>
+  (JSON.parse(n.sh(['ip', '-j', '-6', 'neigh', 'show', 'proxy'])) as { dst: string; dev: string }[]).map(
+    (p) => `${p.dst} dev ${p.dev}`,
+  );
+const routes = (n: Node, family: '-4' | '-6') =>
+  (
+    JSON.parse(n.sh(['ip', '-j', family, 'route', 'show', 'table', '500', 'dev', 'tap5'])) as {
+      dst: string;
+      protocol: string;
+    }[]
+  ).map((r) => `${r.dst} proto ${r.protocol}`);
+const sysctl = (n: Node, key: string) => n.sh(['cat', `/proc/sys/net/${key}`]).trim();
+const neighbour = (wire: string, run: NamespaceRun, address: string) =>
+  JSON.parse(run.exec(wire, ['ip', '-j', 'neigh', 'show', address, 'dev', 'sw']).stdout)[0]?.lladdr as
+    | string
+    | undefined;
+/** What a plug adds besides the tap's own link (whose link-local routes come and go with it): nft elements, table 500, proxy entries. */
+const held = (n: Node) => ({
+  ruleset: n.sh(['nft', 'list', 'ruleset']),
+  routes: (['-4', '-6'] as const).map((f) => n.sh(['ip', '-j', f, 'route', 'show', 'table', '500'])),
+  proxies: proxies(n),
+});
+
+describe('nic up|down on a routed network', () => {
+  test('up: /32, /128 and proxy entry, the tap MAC and sysctls, elements, and the announcement the upstream hears; down, twice', async (t) => {
+    if (!needsRoot(t)) return;
+    const run = new NamespaceRun();
+    try {
+      const wire = upstream(run);
+      const n1 = routedNode(run, wire, 'node1');
+      const guest = routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
+      const empty = held(n1);
+      // The upstream knew the address elsewhere (a migration's old node): the announcement must move it.
+      for (const address of [VM1.address, VM1.address6]) {
+        const stale = [
+          'neigh',
+          'replace',
+          address,
+          'lladdr',
+          '02:00:00:00:00:99',
+          'dev',
+          'sw',
+          'nud',
+          'stale',
+        ];
+        run.exec(wire, ['ip', ...stale]);
+      }
+      let line = '';
+      const heard = await hear(run, wire, 'sw', 1.5, () => {
+        const plugged = up(n1, 'node1');
+        assert.equal(plugged.warning, undefined);
+        line = plugged.line;
+      });
+      assert.equal(
+        line,
+        `nic vm1:0 on tap5: routed public (table 500, uplink eth1) mtu 1500, ${VM1.address} ${VM1.address6}, anti-spoofing ${VM1.address} ${VM1.address6}, profile protected`,
+      );
+      assert.deepEqual(routes(n1, '-4'), [`${VM1.address} proto static`]);
+      assert.deepEqual(routes(n1, '-6'), [`${VM1.address6} proto static`]);
+      assert.deepEqual(proxies(n1), [`${VM1.address6} dev eth1`]);
+      const tap = JSON.parse(n1.sh(['ip', '-j', 'link', 'show', 'dev', 'tap5']))[0];
+      assert.equal(tap.address, TAP_MAC);
+      assert.equal(tap.master, undefined);
+      assert.match(tap.ifalias, /^convergent t=500 u=eth1 /);
+      assert.equal(sysctl(n1, 'ipv4/conf/tap5/proxy_arp'), '1');
+      assert.equal(sysctl(n1, 'ipv6/conf/tap5/proxy_ndp'), '0');
+      const sets = n1.sh(['nft', 'list', 'table', 'inet', 'convergent_routed']);
+      assert.match(sets, /"tap5" \. 192\.0\.2\.10/);
+      assert.match(sets, /"tap5" : jump protected/);
+      assert.match(n1.sh(['nft', 'list', 'table', 'arp', 'convergent_arp']), /"tap5" : 192\.0\.2\.1\b/);
+
+      // The announcement: from node1's uplink MAC, a GARP request and a GARP reply for the address,
+      // an unsolicited NA (override, not solicited, hop limit 255) for address6.
+      const mine = heard.filter((h) => h.from === n1.mac);
+      const garp = (op: number) =>
+        mine.some((h) => h.arp === op && h.sender === VM1.address && h.target === VM1.address);
+      assert.ok(garp(1), `a GARP request: ${JSON.stringify(heard)}`);
+      assert.ok(garp(2), `a GARP reply: ${JSON.stringify(heard)}`);
+      assert.ok(
+        mine.some((h) => h.na === VM1.address6 && h.override && !h.solicited && h.hops === 255),
+        `an unsolicited NA with the override flag: ${JSON.stringify(heard)}`,
+      );
+      // What it is for: the upstream's neighbour entries moved to node1's uplink, before any traffic.
+      assert.equal(neighbour(wire, run, VM1.address), n1.mac);
+      assert.equal(neighbour(wire, run, VM1.address6), n1.mac);
+
+      // The guest reaches its gateway and the upstream reaches the guest, in both families.
+      const ping = (ns: string, to: string) => run.exec(ns, ['ping', '-c1', '-W2', to]).code;
+      assert.equal(ping(guest, '192.0.2.1'), 0, 'guest -> gateway');
+      assert.equal(ping(guest, '2001:db8::1'), 0, 'guest -> gateway6');
+      assert.equal(ping(wire, VM1.address6), 0, 'upstream -> guest (IPv6, proxy NDP)');
+      const guestNeighbours = run.exec(guest, ['ip', '-j', 'neigh', 'show', 'dev', 'eth0']).stdout;
+      for (const n of JSON.parse(guestNeighbours) as { lladdr?: string }[])
+        if (n.lladdr) assert.equal(n.lladdr, TAP_MAC, "the guest's neighbours are all the tap MAC");
+
+      const once = held(n1);
+      up(n1, 'node1');
+      assert.deepEqual(held(n1), once, 'up twice leaves what once did');
+
+      const down = nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: false });
+      assert.equal(
+        down.line,
+        `nic down tap5 on node1: 6 elements removed, routes of ${VM1.address} ${VM1.address6} removed, in no bridge`,
+      );
+      assert.deepEqual(held(n1), empty, 'down leaves nothing of the plug');
+      nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(held(n1), empty, 'down twice is down once');
+    } finally {
+      run.cleanup();
+    }
+  });
+
+  test('migration: up on node2 and down --local-only on node1 in either order, tap gone or not: one node proxies', (t) => {
+    if (!needsRoot(t)) return;
+    for (const order of ['up first', 'down first', 'tap gone first'] as const) {
+      const run = new NamespaceRun();
+      try {
+        const wire = upstream(run);
+        const [n1, n2] = [routedNode(run, wire, 'node1'), routedNode(run, wire, 'node2')];
+        routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
+        up(n1, 'node1');
+        n2.sh(['ip', 'link', 'add', 'tap5', 'type', 'veth', 'peer', 'name', 'vm1-new']);
+        const onNew = () => up(n2, 'node2', moved);
+        const offOld = () => {
+          if (order === 'tap gone first') run.exec(n1.ns, ['ip', 'link', 'del', 'tap5']);
+          return nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
+        };
+        const steps = order === 'up first' ? [onNew, offOld] : [offOld, onNew];
+        for (const step of [...steps, ...steps]) step();
+        assert.deepEqual([proxies(n1), proxies(n2)], [[], [`${VM1.address6} dev eth1`]], order);
+        assert.deepEqual(routes(n2, '-6'), [`${VM1.address6} proto static`], order);
+      } finally {
+        run.cleanup();
+      }
+    }
+  });
+
+  test('faults: no-tap-proxy-arp (the guest cannot reach its gateway), no-garp (nothing heard), keep-proxy-ndp (two nodes proxy)', async (t) => {
+    if (!needsRoot(t)) return;
+    const run = new NamespaceRun();
+    try {
+      const wire = upstream(run);
+      const [n1, n2] = [routedNode(run, wire, 'node1'), routedNode(run, wire, 'node2')];
+      const guest = routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
+      const heard = await hear(run, wire, 'sw', 1, () =>
+        up(n1, 'node1', flat, ['no-tap-proxy-arp', 'no-garp']),
+      );
+      assert.deepEqual(
+        heard.filter((h) => h.from === n1.mac && (h.arp || h.na)),
+        [],
+        'no-garp: nothing announced',
+      );
+      assert.equal(sysctl(n1, 'ipv4/conf/tap5/proxy_arp'), '0');
+      assert.notEqual(
+        run.exec(guest, ['ping', '-c1', '-W1', '192.0.2.1']).code,
+        0,
+        'no-tap-proxy-arp: no gateway',
+      );
+      n2.sh(['ip', 'link', 'add', 'tap5', 'type', 'veth', 'peer', 'name', 'vm1-new']);
+      up(n2, 'node2', moved);
+      nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true, faults: ['keep-proxy-ndp'] });
+      assert.deepEqual(
+        [proxies(n1), proxies(n2)],
+        [[`${VM1.address6} dev eth1`], [`${VM1.address6} dev eth1`]],
+      );
+    } finally {
+      run.cleanup();
+    }
+  });
+});

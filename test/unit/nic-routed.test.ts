@@ -1,0 +1,393 @@
+// nic up|down on routed networks, rootless: a fake node keeps links, nft elements, routes and proxy-NDP
+// entries as the kernel and nft would, and records every command. What up and down run, twice = once,
+// a stale plug of the tap's name cleared, orphans reconciled, refusals that change nothing, the faults,
+// and a migration in either order leaving one node proxying.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { clusterKind } from '../../src/systems/cluster/kind.ts';
+import { type Exec, NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
+import { readRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
+import { type NicTable, nicTableOf } from '../../src/systems/cluster/nic/table.ts';
+import { resolve } from '../../src/systems/cluster/resolve.ts';
+import { parseSpecTextOf } from '../../src/systems/kinds.ts';
+
+/** examples/routed-flat.yaml resolved (public: eth1, table 500, 2001:db8::/64; internal: eth2, no IPv6). */
+const flat: NicTable = nicTableOf(
+  resolve(
+    parseSpecTextOf(readFileSync('examples/routed-flat.yaml', 'utf8'), 'cluster.yaml', clusterKind).spec,
+  ),
+);
+/** The same, with a bridged network lan on eth3 and a guest vm5 on node1 plugged into it. */
+const mixed: NicTable = nicTableOf(
+  resolve(
+    parseSpecTextOf(
+      readFileSync('examples/routed-flat.yaml', 'utf8')
+        .replace('interfaces:\n', 'interfaces:\n  eth3: {}\n')
+        .replace(
+          'networks:\n',
+          'networks:\n  lan: { mode: bridged, trunk: eth3, bridge: brlan, subnet: 172.20.0.0/24 }\n',
+        )
+        .replace(
+          'guests:\n',
+          'guests:\n  vm5: { node: node1, nics: [{ network: lan, mac: "52:54:00:00:05:01", address: 172.20.0.5 }] }\n',
+        ),
+      'cluster.yaml',
+      clusterKind,
+    ).spec,
+  ),
+);
+const VM1 = '2001:db8::5054:ff:fe00:101';
+const TAP_MAC = 'cc:47:52:4e:45:54';
+
+interface Link {
+  ifname: string;
+  mtu: number;
+  address: string;
+  flags: string[];
+  ifalias?: string;
+  master?: string;
+}
+
+/** A node: links, nft elements ("family table set key" -> value), routes ("table dst dev"), proxies ("dev dst"). */
+function fakeNode(links: string[], options: { tables?: boolean; python?: boolean } = {}) {
+  const ran: string[] = [];
+  const link = new Map<string, Link>(
+    links.map((n) => [n, { ifname: n, mtu: 1500, address: '52:54:00:ff:00:01', flags: ['BROADCAST'] }]),
+  );
+  let elements = new Map<string, string>();
+  const routes = new Set<string>();
+  const proxies = new Set<string>();
+  const sysctls: string[] = [];
+  const ok = (stdout = '') => ({ status: 0, stdout, stderr: '' });
+  const fail = (stderr: string) => ({ status: 2, stdout: '', stderr });
+  const nft = (stdin: string) => {
+    if (options.tables === false) return fail('Error: Could not process rule: No such file or directory');
+    const next = new Map(elements);
+    for (const line of stdin.split('\n').filter(Boolean)) {
+      const m = /^(create|add|delete) element (\S+ \S+ \S+) \{ (.+?)(?: : (.+))? \}$/.exec(line);
+      assert.ok(m, `nft line ${line}`);
+      const [, verb, where, key, value] = m as unknown as string[];
+      const id = `${where} ${key}`;
+      if (verb === 'delete') {
+        if (!next.delete(id)) return fail('Error: Could not process rule: No such file or directory');
+      } else if (next.has(id) && (verb === 'create' || next.get(id) !== (value ?? ''))) {
+        return fail('Error: Could not process rule: File exists');
+      } else next.set(id, value ?? '');
+    }
+    elements = next;
+    return ok();
+  };
+  // As nft -j lists a table: a set's element is its key (a concatenation's parts), a map's [key, value].
+  const listed = (family: string, table: string) => {
+    const sets = new Map<string, unknown[]>();
+    for (const [id, value] of elements) {
+      const [f, t, set, ...key] = id.split(' ');
+      if (f !== family || t !== table) continue;
+      const parts = key
+        .join(' ')
+        .split(' . ')
+        .map((p) => p.replace(/"/g, ''));
+      const k = parts.length > 1 ? { concat: parts } : parts[0];
+      sets.set(set as string, [...(sets.get(set as string) ?? []), value ? [k, value] : k]);
+    }
+    const items = [...sets].map(([name, elem]) =>
+      Array.isArray(elem[0]) ? { map: { name, map: 'verdict', elem } } : { set: { name, elem } },
+    );
+    return JSON.stringify({ nftables: [{ table: { family, name: table } }, ...items] });
+  };
+  const batch = (stdin: string, force: boolean) => {
+    for (const line of stdin.split('\n').filter(Boolean)) {
+      const route = /^route (replace|del) (\S+?)\/(?:32|128)(?: proto static)? dev (\S+) table (\d+)$/.exec(
+        line,
+      );
+      const proxy = /^neigh (replace|del) proxy (\S+) dev (\S+)$/.exec(line);
+      const [verb, id] = route
+        ? [route[1], `${route[4]} ${route[2]} ${route[3]}`]
+        : proxy
+          ? [proxy[1], `${proxy[3]} ${proxy[2]}`]
+          : assert.fail(`ip -batch line ${line}`);
+      const set = route ? routes : proxies;
+      if (verb === 'replace') set.add(id);
+      else if (!set.delete(id) && !force)
+        return fail(`RTNETLINK answers: No such process\nCommand failed -:1`);
+    }
+    return ok();
+  };
+  const exec: Exec = (argv, stdin) => {
+    const line = argv.join(' ');
+    ran.push(stdin === undefined ? line : `${line} <<${stdin}`);
+    if (argv[0] === 'nft' && argv[1] === '-f') return nft(stdin ?? '');
+    if (line.startsWith('nft -j list table ')) return ok(listed(argv[4] as string, argv[5] as string));
+    if (line.startsWith('ip -force -batch') || line.startsWith('ip -batch'))
+      return batch(stdin ?? '', argv[1] === '-force');
+    if (line.startsWith('ip link set dev ')) {
+      const l = link.get(argv[4] as string);
+      if (!l) return fail('Cannot find device');
+      const words = argv.slice(5);
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i] as string;
+        if (w === 'up' || w === 'down') l.flags = w === 'up' ? ['UP'] : [];
+        else if (w === 'nomaster') delete l.master;
+        else if (w === 'address') l.address = words[++i] as string;
+        else if (w === 'mtu') l.mtu = Number(words[++i]);
+        else if (w === 'alias') l.ifalias = words[++i] as string;
+      }
+      return ok();
+    }
+    let m = /^ip -j link show dev (\S+)$/.exec(line);
+    if (m) {
+      const l = link.get(m[1] as string);
+      return l ? ok(JSON.stringify([l])) : fail(`Device "${m[1]}" does not exist.`);
+    }
+    m = /^ip -j -([46]) route show table (\d+)(?: dev (\S+))?$/.exec(line);
+    if (m) {
+      const [, family, table, dev] = m as unknown as string[];
+      const held = [...routes]
+        .map((r) => r.split(' '))
+        .filter(
+          ([t, dst, d]) =>
+            t === table && (dev === undefined || d === dev) && dst?.includes(':') === (family === '6'),
+        );
+      return ok(JSON.stringify(held.map(([, dst, d]) => ({ dst, dev: d }))));
+    }
+    m = /^ip -j -6 neigh show proxy dev (\S+)$/.exec(line);
+    if (m)
+      return ok(
+        JSON.stringify(
+          [...proxies]
+            .map((p) => p.split(' '))
+            .filter(([d]) => d === m?.[1])
+            .map(([, dst]) => ({ dst })),
+        ),
+      );
+    if (argv[0] === 'sysctl') {
+      sysctls.push(...argv.slice(2));
+      return ok();
+    }
+    if (argv[0] === 'python3')
+      return options.python === false ? fail('python3: No such file or directory') : ok('announced');
+    return assert.fail(`unexpected command ${line}`);
+  };
+  const changes = () => ran.filter((l) => !/^ip -j /.test(l));
+  const state = () => ({
+    elements: [...elements.entries()].map(([k, v]) => (v ? `${k} : ${v}` : k)).sort(),
+    routes: [...routes].sort(),
+    proxies: [...proxies].sort(),
+    alias: [...link.values()].map((l) => `${l.ifname} ${l.address} ${l.mtu} ${l.ifalias ?? ''}`),
+  });
+  return { exec, ran, changes, state, link, sysctls, routes, proxies };
+}
+
+const NODE1 = ['eth0', 'eth1', 'eth2', 'tap5'];
+const up = (n: ReturnType<typeof fakeNode>, ref = 'vm1:0', tap = 'tap5', node = 'node1', faults = []) =>
+  nicUp(n.exec, flat, node, ref, tap, { faults });
+
+describe('nic up on a routed network', () => {
+  test('a fresh tap: elements, link, sysctls, /32, /128 and proxy entry, announcement; nothing listed', () => {
+    const n = fakeNode(NODE1);
+    const plugged = up(n);
+    const record = `convergent t=500 u=eth1 h=192.0.2.10,${VM1} ra>192.0.2.1 r4=192.0.2.10 r6=${VM1} r6=fe80::5054:ff:fe00:101 rf>antispoof rp>protected`;
+    assert.deepEqual(n.ran, [
+      'ip -j link show dev tap5',
+      'ip -j link show dev eth1',
+      `nft -f - <<create element inet convergent_routed plugged { "tap5" }
+add element arp convergent_arp arp_source { "tap5" : 192.0.2.1 }
+add element inet convergent_routed tap_ipv4 { "tap5" . 192.0.2.10 }
+add element inet convergent_routed tap_ipv6 { "tap5" . ${VM1} }
+add element inet convergent_routed tap_ipv6 { "tap5" . fe80::5054:ff:fe00:101 }
+add element inet convergent_routed from_guest { "tap5" : jump antispoof }
+add element inet convergent_routed to_profile { "tap5" : jump protected }
+`,
+      `ip link set dev tap5 nomaster address ${TAP_MAC} mtu 1500 alias ${record} up`,
+      'sysctl -qw net/ipv4/conf/tap5/proxy_arp=1 net/ipv6/conf/tap5/proxy_ndp=0',
+      `ip -batch - <<route replace 192.0.2.10/32 proto static dev tap5 table 500
+route replace ${VM1}/128 proto static dev tap5 table 500
+neigh replace proxy ${VM1} dev eth1
+`,
+      n.ran.at(-1) as string,
+    ]);
+    assert.match(
+      n.ran.at(-1) as string,
+      new RegExp(`^python3 -I -S \\S+/announce.py eth1 192.0.2.10 --ipv6 ${VM1}$`),
+    );
+    assert.equal(
+      plugged.line,
+      `nic vm1:0 on tap5: routed public (table 500, uplink eth1) mtu 1500, 192.0.2.10 ${VM1}, anti-spoofing 192.0.2.10 ${VM1}, profile protected`,
+    );
+    assert.equal(plugged.warning, undefined);
+    assert.deepEqual(readRecord(record, 'tap5')?.routes, {
+      table: 500,
+      uplink: 'eth1',
+      addresses: ['192.0.2.10', VM1],
+    });
+  });
+
+  test('twice is once: the second run removes nothing the first added, and the node holds the same', () => {
+    const n = fakeNode(NODE1);
+    up(n);
+    const once = n.state();
+    const before = n.ran.length;
+    up(n);
+    assert.deepEqual(n.state(), once);
+    const again = n.ran.slice(before).join('\n');
+    assert.doesNotMatch(again, /route del|neigh del/);
+    assert.doesNotMatch(again, /nft -j list/, 'the record named the elements: no set read');
+  });
+
+  test("a stale plug of the tap's name (another guest's, with its record): its routes, proxy entry and elements go", () => {
+    const n = fakeNode([...NODE1, 'tap6']);
+    nicUp(n.exec, flat, 'node1', 'vm1:0', 'tap6');
+    // The hypervisor gives tap6's name to vm1's NIC 1 (internal, no IPv6) while tap6 lives on.
+    up(n, 'vm1:1', 'tap6');
+    const s = n.state();
+    assert.deepEqual(
+      s.routes,
+      ['501 10.50.0.10 tap6'].map((r) => r.replace('501', String(flat.routed[1]?.table.id))),
+    );
+    assert.deepEqual(s.proxies, []);
+    assert.ok(!s.elements.some((e) => e.includes('192.0.2.10') || e.includes(VM1)), s.elements.join('\n'));
+    assert.ok(s.elements.includes('arp convergent_arp arp_source "tap6" : 10.50.0.1'));
+  });
+
+  test("a routed tap's name reused for a bridged NIC: the routed plug's routes, proxy entry and elements go", () => {
+    const n = fakeNode([...NODE1, 'brlan']);
+    nicUp(n.exec, mixed, 'node1', 'vm1:0', 'tap5');
+    nicUp(n.exec, mixed, 'node1', 'vm5:0', 'tap5');
+    const s = n.state();
+    assert.deepEqual([s.routes, s.proxies], [[], []]);
+    assert.ok(!s.elements.some((e) => /convergent_(routed|arp)/.test(e)), s.elements.join('\n'));
+    assert.ok(
+      s.elements.includes('bridge convergent_ports port_mac "tap5" . 52:54:00:00:05:01'),
+      s.elements.join('\n'),
+    );
+  });
+
+  test('refusals change nothing: unknown guest, other node, no tap, no uplink device, tables not loaded', () => {
+    const cases: [ReturnType<typeof fakeNode>, () => unknown, RegExp][] = [];
+    const add = (
+      n: ReturnType<typeof fakeNode>,
+      run: (n: ReturnType<typeof fakeNode>) => unknown,
+      m: RegExp,
+    ) => cases.push([n, () => run(n), m]);
+    add(fakeNode(NODE1), (n) => up(n, 'nobody'), /no guest "nobody"/);
+    add(fakeNode(NODE1), (n) => up(n, 'vm2:0'), /on node node2/);
+    add(fakeNode(['eth1']), (n) => up(n), /no interface tap5/);
+    add(fakeNode(['tap5']), (n) => up(n), /no device eth1 on this node for vm1:0's routed network public/);
+    add(
+      fakeNode(NODE1, { tables: false }),
+      (n) => up(n),
+      /table inet convergent_routed or arp convergent_arp is not loaded/,
+    );
+    add(fakeNode(NODE1), (n) => up(n, 'vm1:0', 'eth1'), /own links/);
+    for (const [n, run, message] of cases) {
+      assert.throws(run, (err: unknown) => err instanceof NicRefused && message.test(err.message));
+      assert.deepEqual(
+        n.changes().filter((l) => !l.startsWith('nft -f')),
+        [],
+        'nothing but a refused transaction',
+      );
+      assert.deepEqual(n.state().routes, []);
+    }
+  });
+
+  test('faults: no-tap-proxy-arp leaves proxy_arp off, no-garp announces nothing', () => {
+    const n = fakeNode(NODE1);
+    nicUp(n.exec, flat, 'node1', 'vm1:0', 'tap5', { faults: ['no-tap-proxy-arp', 'no-garp'] });
+    assert.deepEqual(n.sysctls, ['net/ipv6/conf/tap5/proxy_ndp=0']);
+    assert.ok(!n.ran.some((l) => l.startsWith('python3')));
+  });
+
+  test('python3 missing: the plug stands, with a warning naming its package', () => {
+    const n = fakeNode(NODE1, { python: false });
+    const plugged = up(n);
+    assert.match(plugged.warning ?? '', /python3 is not installed \(Debian package python3\)/);
+    assert.equal(n.state().proxies.length, 1);
+  });
+
+  test('a record fits an alias even with two full-length IPv6 addresses; anything else is no record', () => {
+    const long = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe';
+    const plug = readRecord(
+      `convergent t=4294967294 u=bond0.4094 h=255.255.255.254,${long} ra>255.255.255.254 r4=255.255.255.254 r6=${long} r6=fe80::ffff:ffff:ffff:fffe rf>antispoof rp>protected`,
+      'tap5',
+    );
+    assert.ok(plug);
+    const again = recordOf(plug);
+    assert.ok(again && Buffer.byteLength(again) <= 255, again);
+    for (const alias of [
+      'convergent t=500',
+      'convergent u=eth1 h=192.0.2.10',
+      'convergent ra>x;flush ruleset',
+      'convergent rf',
+    ])
+      assert.equal(readRecord(alias, 'tap5'), undefined, alias);
+  });
+});
+
+describe('nic down on a routed network', () => {
+  test('a live tap: its proxy entry, routes and elements from its record; twice is once', () => {
+    const n = fakeNode(NODE1);
+    up(n);
+    const before = n.ran.length;
+    const done = nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+    assert.deepEqual(
+      n.ran.slice(before).filter((l) => l.startsWith('ip -force')),
+      [
+        `ip -force -batch - <<neigh del proxy ${VM1} dev eth1
+route del 192.0.2.10/32 dev tap5 table 500
+route del ${VM1}/128 dev tap5 table 500
+`,
+      ],
+    );
+    assert.equal(
+      done.line,
+      `nic down tap5 on node1: 6 elements removed, routes of 192.0.2.10 ${VM1} removed, in no bridge`,
+    );
+    const s = n.state();
+    assert.deepEqual([s.elements, s.routes, s.proxies], [[], [], []]);
+    const twice = nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+    assert.equal(twice.line, 'nic down tap5 on node1: 0 elements removed, in no bridge');
+    assert.deepEqual(n.state(), s);
+  });
+
+  test("a gone tap: orphan proxy entries (no /128 left in the table) go, another guest's stay", () => {
+    const n = fakeNode(NODE1);
+    up(n);
+    n.proxies.add('eth1 2001:db8::dead');
+    const done = nicDown(n.exec, flat, 'node1', 'tap9', { localOnly: false });
+    assert.match(done.line, /1 orphan proxy-NDP entry removed, tap9 is gone$/);
+    assert.deepEqual(n.state().proxies, [`eth1 ${VM1}`]);
+  });
+
+  test('keep-proxy-ndp: down --local-only keeps the proxy entry (and only --local-only)', () => {
+    const n = fakeNode(NODE1);
+    up(n);
+    nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true, faults: ['keep-proxy-ndp'] });
+    assert.deepEqual(n.state().proxies, [`eth1 ${VM1}`]);
+    assert.deepEqual(n.state().routes, []);
+    const m = fakeNode(NODE1);
+    up(m);
+    nicDown(m.exec, flat, 'node1', 'tap5', { localOnly: false, faults: ['keep-proxy-ndp'] });
+    assert.deepEqual(m.state().proxies, []);
+  });
+
+  test('migration: up on the new node and down --local-only on the old, in either order: one node proxies', () => {
+    const moved = {
+      ...flat,
+      guests: flat.guests.map((g) => (g.name === 'vm1' ? { ...g, node: 'node2' } : g)),
+    };
+    for (const order of ['up first', 'down first']) {
+      const old = fakeNode(NODE1);
+      up(old);
+      const fresh = fakeNode(NODE1);
+      const steps = [
+        () => nicUp(fresh.exec, moved, 'node2', 'vm1:0', 'tap5'),
+        () => nicDown(old.exec, flat, 'node1', 'tap5', { localOnly: true }),
+      ];
+      for (const step of order === 'up first' ? steps : steps.reverse()) step();
+      // Again, as a retried hook would.
+      for (const step of steps) step();
+      assert.deepEqual([old.state().proxies, fresh.state().proxies], [[], [`eth1 ${VM1}`]], order);
+    }
+  });
+});
