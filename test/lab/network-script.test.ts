@@ -217,21 +217,23 @@ describe('network.sh: routed networks', () => {
       unknown,
       unknown,
       { priority: number; iif?: string; src?: string; srclen?: number; table: string }[],
-      { priority: number; iif?: string; src?: string; table: string }[],
+      { priority: number; iif?: string; src?: string; dst?: string; table: string }[],
       { dst: string; type?: string; dev?: string; gateway?: string; metric?: number; table?: string }[],
       { dst: string; type?: string; dev?: string; gateway?: string; metric?: number; table?: string }[],
     ];
-    const ours = (rules: { priority: number; iif?: string; src?: string; table: string }[]) =>
+    const ours = (rules: { priority: number; iif?: string; src?: string; dst?: string; table: string }[]) =>
       rules
         .filter((r) => r.priority >= 1000 && r.priority < 2000)
-        .map((r) => `${r.priority} ${r.iif ?? r.src} ${r.table}`);
+        .map((r) => `${r.priority} ${r.iif ?? r.src ?? `to ${r.dst}`} ${r.table}`);
     assert.deepEqual(ours(rules4), [
       '1000 eth1 500',
       '1001 192.0.2.0 500',
+      '1002 to 192.0.2.0 500',
       '1010 eth2 100',
       '1011 10.50.0.0 100',
+      '1012 to 10.50.0.0 100',
     ]);
-    assert.deepEqual(ours(rules6), ['1000 eth1 500', '1001 2001:db8:: 500']);
+    assert.deepEqual(ours(rules6), ['1000 eth1 500', '1001 2001:db8:: 500', '1002 to 2001:db8:: 500']);
     const table = (routes: typeof routes4, id: string) =>
       routes
         .filter((r) => r.table === id)

@@ -134,8 +134,10 @@ describe("F27: each of Synnefo's network flavours compiles to its node prerequis
       [
         '-4 iif eth1 lookup 100',
         '-4 from 192.0.2.0/24 lookup 100',
+        '-4 to 192.0.2.0/24 lookup 100',
         '-6 iif eth1 lookup 100',
         '-6 from 2001:db8::/64 lookup 100',
+        '-6 to 2001:db8::/64 lookup 100',
       ],
     );
     const file = renderNode(node1).find((f) => f.path === FILES.sysctl);

@@ -68,3 +68,5 @@ ip route replace 62.217.124.48/29 dev bond0.993
 while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif bond0.993 lookup 993
 # networks.public-993: the guests' traffic
 while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 62.217.124.48/29 lookup 993
+# networks.public-993: the node's own traffic for the guests
+while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 62.217.124.48/29 lookup 993

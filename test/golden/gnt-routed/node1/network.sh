@@ -48,7 +48,11 @@ ip route replace 192.0.2.0/24 dev eth0.500
 while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif eth0.500 lookup 500
 # networks.snf-public: the guests' traffic
 while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 192.0.2.0/24 lookup 500
+# networks.snf-public: the node's own traffic for the guests
+while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 192.0.2.0/24 lookup 500
 # networks.snf-public: what arrives on the uplink
 while ip -6 rule del pref 1000 2>/dev/null; do :; done; ip -6 rule add pref 1000 iif eth0.500 lookup 500
 # networks.snf-public: the guests' traffic
 while ip -6 rule del pref 1001 2>/dev/null; do :; done; ip -6 rule add pref 1001 from 2001:db8::/64 lookup 500
+# networks.snf-public: the node's own traffic for the guests
+while ip -6 rule del pref 1002 2>/dev/null; do :; done; ip -6 rule add pref 1002 to 2001:db8::/64 lookup 500

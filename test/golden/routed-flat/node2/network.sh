@@ -55,11 +55,17 @@ ip route replace 10.50.0.0/24 dev eth2
 while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif eth1 lookup 500
 # networks.public: the guests' traffic
 while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 192.0.2.0/24 lookup 500
+# networks.public: the node's own traffic for the guests
+while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 192.0.2.0/24 lookup 500
 # networks.public: what arrives on the uplink
 while ip -6 rule del pref 1000 2>/dev/null; do :; done; ip -6 rule add pref 1000 iif eth1 lookup 500
 # networks.public: the guests' traffic
 while ip -6 rule del pref 1001 2>/dev/null; do :; done; ip -6 rule add pref 1001 from 2001:db8::/64 lookup 500
+# networks.public: the node's own traffic for the guests
+while ip -6 rule del pref 1002 2>/dev/null; do :; done; ip -6 rule add pref 1002 to 2001:db8::/64 lookup 500
 # networks.internal: what arrives on the uplink
 while ip -4 rule del pref 1010 2>/dev/null; do :; done; ip -4 rule add pref 1010 iif eth2 lookup 100
 # networks.internal: the guests' traffic
 while ip -4 rule del pref 1011 2>/dev/null; do :; done; ip -4 rule add pref 1011 from 10.50.0.0/24 lookup 100
+# networks.internal: the node's own traffic for the guests
+while ip -4 rule del pref 1012 2>/dev/null; do :; done; ip -4 rule add pref 1012 to 10.50.0.0/24 lookup 100
