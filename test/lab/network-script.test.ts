@@ -224,7 +224,7 @@ describe('network.sh: routed networks', () => {
     const ours = (rules: { priority: number; iif?: string; src?: string; dst?: string; table: string }[]) =>
       rules
         .filter((r) => r.priority >= 1000 && r.priority < 2000)
-        .map((r) => `${r.priority} ${r.iif ?? r.src ?? `to ${r.dst}`} ${r.table}`);
+        .map((r) => `${r.priority} ${r.dst !== undefined ? `to ${r.dst}` : (r.iif ?? r.src)} ${r.table}`);
     assert.deepEqual(ours(rules4), [
       '1000 eth1 500',
       '1001 192.0.2.0 500',
