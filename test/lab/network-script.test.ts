@@ -4,7 +4,7 @@
 // On this kernel: bridges, veths standing in for NICs and pipes (bonds and VLANs: test/vm/ifupdown).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,11 +12,8 @@ import { FILES, textOf } from '../../src/host/files.ts';
 import type { HostPlan } from '../../src/host/plan.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { elementLine, routedGuard } from '../../src/systems/cluster/features/routed/elements.ts';
-import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
-import { resolve } from '../../src/systems/cluster/resolve.ts';
 import { readCluster } from '../../src/systems/cluster/system.ts';
-import { parseSpecTextOf } from '../../src/systems/kinds.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { needsRoot } from '../support/root.ts';
 
@@ -37,8 +34,8 @@ guests:
 `;
 
 /** The node's plan and its network.sh written under scratch. */
-function scriptOf(spec: string, node: string, read = readCluster): { plan: HostPlan; script: string } {
-  const plan = compileCluster(read(spec)).find((p) => p.node === node) as HostPlan;
+function scriptOf(spec: string, node: string): { plan: HostPlan; script: string } {
+  const plan = compileCluster(readCluster(spec)).find((p) => p.node === node) as HostPlan;
   const file = renderNode(plan).find((f) => f.path === FILES.networkScript);
   assert.ok(file);
   const script = join(scratch, `${plan.cluster}-${node}.sh`);
@@ -191,10 +188,6 @@ describe('network.sh: applying it twice gives the same state', () => {
 // veths standing in for eth1 and eth2 (no VLANs: routed-flat's networks are untagged).
 const ROUTED_STATE = `${STATE}; echo; ip -4 -j rule; echo; ip -6 -j rule; echo; ip -4 -j route show table all; echo; ip -6 -j route show table all`;
 
-/** routed-flat, resolved as is (validation of routed networks is checked elsewhere). */
-const routedFlat = (file: string) =>
-  resolve(parseSpecTextOf(readFileSync(file, 'utf8'), file, clusterKind).spec);
-
 /** ARP requests from 192.0.2.1 on an interface (argv[1]) for each address: who answers, by MAC. */
 const ASK = `
 import socket, struct, sys, time
@@ -214,7 +207,7 @@ for target in sys.argv[2:]:
 describe('network.sh: routed networks', () => {
   test('routed-flat node2: rules and tables twice = once; the tables hold the unreachable default', (t) => {
     if (!needsRoot(t)) return;
-    const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node2', routedFlat);
+    const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node2');
     const sysctl = fileOf(plan, FILES.sysctl);
     const runs = runTwice(plan, script, '', ROUTED_STATE, `sysctl -q -p ${sysctl}; `);
     assert.deepEqual(runs.codes, [0, 0], runs.stderr);
@@ -261,9 +254,38 @@ describe('network.sh: routed networks', () => {
     ]);
   });
 
+  test("routed-flat node1, internal's router: its gateway on eth2, only a to-rule, no default in table 100", (t) => {
+    if (!needsRoot(t)) return;
+    const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node1');
+    const runs = runTwice(plan, script, '', ROUTED_STATE, `sysctl -q -p ${fileOf(plan, FILES.sysctl)}; `);
+    assert.deepEqual(runs.codes, [0, 0], runs.stderr);
+    assert.equal(runs.states[1], runs.states[0]);
+    const [, addrs, , rules4, , routes4] = JSON.parse(runs.states[0] as string) as [
+      unknown,
+      { ifname: string; addr_info: { local: string; family: string }[] }[],
+      unknown,
+      { priority: number; dst?: string; table: string }[],
+      unknown,
+      { dst: string; type?: string; gateway?: string; table?: string }[],
+    ];
+    const eth2 = addrs.find((a) => a.ifname === 'eth2')?.addr_info.map((a) => `${a.family} ${a.local}`);
+    assert.deepEqual(eth2, ['inet 10.50.0.1'], 'the gateway, and no IPv6 (disable_ipv6: no subnet6)');
+    assert.deepEqual(
+      rules4.filter((r) => r.table === '100').map((r) => `${r.priority} to ${r.dst}`),
+      ['1012 to 10.50.0.0'],
+    );
+    assert.deepEqual(
+      routes4
+        .filter((r) => r.table === '100')
+        .map((r) => `${r.type ?? 'unicast'} ${r.dst}`)
+        .sort(),
+      ['unicast 10.50.0.0/24', 'unreachable default'],
+    );
+  });
+
   test('after ifdown; ifup of the uplink the node answers ARP for its guest only, not the whole subnet', (t) => {
     if (!needsRoot(t)) return;
-    const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node2', routedFlat);
+    const { plan, script } = scriptOf(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'node2');
     const askPy = join(scratch, 'ask.py');
     writeFileSync(askPy, ASK);
     // eth1's other end: the upstream router's side of the network public.
@@ -295,7 +317,7 @@ describe('network.sh: routed networks', () => {
 
   test('routed-flat nftables.conf loads, and the elements nic up adds for a routed NIC with it', (t) => {
     if (!needsRoot(t)) return;
-    const cluster = routedFlat(join(EXAMPLES_DIR, 'routed-flat.yaml'));
+    const cluster = readCluster(join(EXAMPLES_DIR, 'routed-flat.yaml'));
     const plan = compileCluster(cluster).find((p) => p.node === 'node1') as HostPlan;
     const conf = fileOf(plan, FILES.nftables);
     const vm1 = cluster.guests.find((g) => g.name === 'vm1');

@@ -5,13 +5,19 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { FILES, textOf } from '../../src/host/files.ts';
+import type { HostPlan } from '../../src/host/plan.ts';
+import { renderRule } from '../../src/nft/render.ts';
+import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
+import { ARP_SOURCE, ARP_TABLE } from '../../src/systems/cluster/features/routed/names.ts';
+import { renderNode } from '../../src/systems/cluster/render.ts';
 import { allocateTables } from '../../src/systems/cluster/resolve-routed.ts';
 import type { NetworkSpec } from '../../src/systems/cluster/schema.ts';
 import { convergent } from '../support/cli.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { ROUTED_CASES } from '../support/ganeti/cases-routed.ts';
 import { edit } from '../support/ganeti/fixtures.ts';
-import { ROUTED } from '../support/ganeti/routed.ts';
+import { FLAVOURS, ROUTED } from '../support/ganeti/routed.ts';
 import { clusterFromText, problemsOf } from '../support/spec.ts';
 
 describe('the routed examples', () => {
@@ -104,6 +110,88 @@ describe('the resolved routed networks', () => {
         ['public', '2001:db8::5054:ff:fe00:201'],
         ['tagged', undefined],
       ],
+    );
+  });
+});
+
+describe("F27: each of Synnefo's network flavours compiles to its node prerequisites (seed-requirements §5.3)", () => {
+  const plans = compileCluster(clusterFromText(FLAVOURS));
+  const node1 = plans.find((p) => p.node === 'node1') as HostPlan;
+  const bridge = (name: string) => node1.bridges.find((b) => b.name === name);
+
+  test('every node alike: the same bridges, tables and rules on node1 and node2', () => {
+    const shape = (p: HostPlan) => [p.bridges.map((b) => [b.name, b.ports]), p.tables, p.rules];
+    assert.deepEqual(shape(plans[1] as HostPlan), shape(node1));
+  });
+
+  test('IP_LESS_ROUTED: a table, rules into it, proxy ARP/NDP on the uplink, the ARP source; no bridge, no address', () => {
+    assert.deepEqual(
+      node1.tables.map((t) => [t.id, t.name]),
+      [[100, 'snf-public']],
+    );
+    assert.deepEqual(
+      node1.rules.map((r) => `-${r.family} ${r.match.kind} ${r.match.value} lookup ${r.table}`),
+      [
+        '-4 iif eth1 lookup 100',
+        '-4 from 192.0.2.0/24 lookup 100',
+        '-6 iif eth1 lookup 100',
+        '-6 from 2001:db8::/64 lookup 100',
+      ],
+    );
+    const file = renderNode(node1).find((f) => f.path === FILES.sysctl);
+    assert.ok(file);
+    const sysctl = textOf(file);
+    for (const line of ['net.ipv4.conf.eth1.proxy_arp = 1', 'net.ipv6.conf.eth1.proxy_ndp = 1'])
+      assert.ok(sysctl.includes(`\n${line}\n`), line);
+    const arp = node1.ruleset.tables.find((t) => t.family === 'arp' && t.name === ARP_TABLE);
+    assert.deepEqual(
+      arp?.sets
+        .find((s) => s.name === ARP_SOURCE)
+        ?.elements.map((e) => `${e.key[0]?.value} : ${e.value?.[0]?.value}`),
+      ['eth1 : 192.0.2.254'],
+      "the subnet's last host, as the seed's arptables mangle",
+    );
+    assert.ok(!node1.bridges.some((b) => b.ports.includes('eth1')), 'no bridge on the routed uplink');
+    assert.deepEqual(
+      node1.addresses.filter((a) => a.dev === 'eth1'),
+      [],
+    );
+  });
+
+  test('MAC_FILTERED: one bridge prv0 for both networks, a prefix filter each', () => {
+    assert.deepEqual(bridge('prv0')?.ports, ['bond0.990']);
+    const ports = node1.ruleset.tables.find((t) => t.family === 'bridge' && t.name === 'convergent_ports');
+    const filters = ports?.chains
+      .flatMap((c) => c.rules.map(renderRule))
+      .filter((r) => r.includes('ff:ff:f0'));
+    assert.deepEqual(
+      filters?.map((r) => r.replace(/ comment .*/, '')),
+      [
+        'ether saddr & ff:ff:f0:00:00:00 != aa:00:10:00:00:00 counter drop',
+        'ether saddr & ff:ff:f0:00:00:00 != aa:00:20:00:00:00 counter drop',
+      ],
+    );
+  });
+
+  test('PHYSICAL_VLAN: bridge prvN over VLAN base+N, one pair per network', () => {
+    assert.deepEqual(bridge('prv1')?.ports, ['bond0.401']);
+    assert.deepEqual(bridge('prv2')?.ports, ['bond0.402']);
+    assert.deepEqual(
+      node1.links.filter((l) => l.kind === 'vlan' && l.parent === 'bond0').map((l) => l.name),
+      ['bond0.990', 'bond0.401', 'bond0.402', 'bond0.100'],
+    );
+  });
+
+  test('CUSTOM: one bridge of its own name over its VLAN, no node address (the router is upstream)', () => {
+    assert.deepEqual(bridge('br100')?.ports, ['bond0.100']);
+    assert.deepEqual(
+      node1.bridges.map((b) => b.name),
+      ['br0', 'prv0', 'prv1', 'prv2', 'br100'],
+    );
+    assert.deepEqual(
+      node1.addresses.map((a) => a.dev),
+      ['br0'],
+      'the node holds an address on its uplink only',
     );
   });
 });

@@ -236,10 +236,12 @@ export function checkRoutedFields(
       );
   }
   if (check.family === 'ipv6') {
-    if (!dials)
+    // arp in IPv6 is a neighbour solicitation, on a routed network (whose nodes proxy NDP).
+    const ndp = proto === 'arp' && (onRouted(spec, from) || onRouted(spec, to));
+    if (!dials && !ndp)
       report(
         [...path, 'family'],
-        `family ipv6 is for ping, tcp and udp checks, not ${proto}`,
+        `family ipv6 is for ping, tcp and udp checks, and arp on a routed network (NDP), not ${proto} here`,
         'remove "family"',
       );
     else

@@ -86,6 +86,26 @@ export function checkFlow(
       `a ${check.proto} check has no server to report what it saw`,
       'remove "sees"',
     );
+  if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
+    const proto = check.proto === 'udp' ? 'udp' : 'tcp';
+    if (!carries(spec, check, to.name))
+      report(
+        [...path, 'port'],
+        `no forward or proxy of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
+        'add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
+      );
+  }
+  checkAnswers(check, path, answersRef, report);
+}
+
+/** What "answers" may name: ping has no answerer, arp a node, a port a server's host. */
+function checkAnswers(
+  check: CheckSpec,
+  path: SpecPath,
+  answersRef: HostRef | undefined,
+  report: Report,
+): void {
+  const needsPort = portProto(check);
   if (answersOf(check) !== undefined && check.proto === 'ping')
     report(
       [...path, 'expect', 'answers'],
@@ -104,13 +124,4 @@ export function checkFlow(
       'servers run on guests and the workstation',
       'name a guest or workstation',
     );
-  if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
-    const proto = check.proto === 'udp' ? 'udp' : 'tcp';
-    if (!carries(spec, check, to.name))
-      report(
-        [...path, 'port'],
-        `no forward or proxy of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
-        'add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
-      );
-  }
 }

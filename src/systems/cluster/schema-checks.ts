@@ -72,7 +72,7 @@ export const CheckSchema = z.strictObject({
     .enum(CHECK_FAMILIES, { error: `family is one of: ${CHECK_FAMILIES.join(', ')}` })
     .default('ipv4')
     .describe(
-      'ping, tcp, udp: "ipv4" (default) or "ipv6": hosts are dialled at their IPv6 address (a guest\'s address6, "gateway" its network\'s gateway6, the workstation its lab IPv6 address)',
+      'ping, tcp, udp (and arp on a routed network: a neighbour solicitation): "ipv4" (default) or "ipv6": hosts are dialled at their IPv6 address (a guest\'s address6, "gateway" its network\'s gateway6, the workstation its lab IPv6 address)',
     ),
   source: hostRef
     .optional()

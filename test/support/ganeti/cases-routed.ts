@@ -272,6 +272,13 @@ export const ROUTED_CASES: RoutedCase[] = [
     ],
   },
   {
+    name: "a guest MAC that is the taps' MAC",
+    edits: [['{ network: public, mac: "52:54:00:00:02:01"', '{ network: public, mac: "cc:47:52:4e:45:54"']],
+    expected: [
+      'cluster.yaml:42:33: error: MAC cc:47:52:4e:45:54 is the MAC of network public\'s taps, the neighbour the guest sends everything to\n  fix: write mac: "52:54:00:00:00:01"',
+    ],
+  },
+  {
     name: 'a multicast tapMac',
     edits: [['    table: 500\n', '    table: 500\n    tapMac: "01:00:5e:00:00:01"\n']],
     expected: [

@@ -158,11 +158,91 @@ function dialled(cluster: Cluster, topology: Topology, check: Check, fromGuest: 
   return addressOn(cluster, topology, to, { role: 'workstation' }) as number;
 }
 
+/** Who answers, and on which port it listens: through a forward, or the host dialled. */
+function serverOf(
+  cluster: Cluster,
+  check: Check,
+  fromGuest: Guest | undefined,
+  routed: RoutedProbe | undefined,
+): { server?: Probe['server']; answers?: HostRef } {
+  const to = check.to;
+  const answers = check.expect.answers;
+  const port = check.port;
+  if (port === undefined || (check.proto !== 'http' && check.proto !== 'tcp' && check.proto !== 'udp'))
+    return { answers };
+  const kind: ServerKind = check.proto;
+  if (to.kind === 'node' && !fromGuest) {
+    const f = cluster.forwards.find(
+      (fw) => fw.proto === (kind === 'udp' ? 'udp' : 'tcp') && fw.port === port && fw.nodes.includes(to.name),
+    );
+    const x =
+      kind === 'udp'
+        ? undefined
+        : cluster.proxies.find((px) => px.port === port && px.nodes.includes(to.name));
+    if (f) return { answers: answers ?? guest(f.guest), server: { host: f.guest, kind, port: f.toPort } };
+    // The proxy speaks HTTP to the guest, whatever the client speaks to the proxy.
+    if (x)
+      return { answers: answers ?? guest(x.guest), server: { host: x.guest, kind: 'http', port: x.toPort } };
+    return { answers };
+  }
+  // A routed network's gateway is a router the lab runs: it serves the port.
+  if (to.kind === 'gateway' && routed) return { answers, server: { host: routed.gatewayHost, kind, port } };
+  if (to.kind === 'guest' || to.kind === 'workstation')
+    return {
+      answers: answers ?? (to.kind === 'guest' ? guest(to.name) : to),
+      server: { host: to.kind === 'guest' ? to.name : formatHostRef(to), kind, port },
+    };
+  return { answers };
+}
+
+/** The source address the server must see, as text: the host's address on the server's segment. */
+function seesOf(
+  cluster: Cluster,
+  topology: Topology,
+  check: Check,
+  answers: HostRef | undefined,
+  routed: RoutedProbe | undefined,
+): string | undefined {
+  const seen = check.expect.sees;
+  if (!seen) return undefined;
+  const serverHost =
+    answers?.kind === 'guest' ? cluster.guests.find((g) => g.name === answers.name) : undefined;
+  const serverNet = serverHost && cluster.networks.find((n) => n.name === serverHost.network);
+  const segment = serverNet
+    ? ({ role: 'guest', network: serverNet } as const)
+    : ({ role: 'workstation' } as const);
+  const at = addressOn(cluster, topology, seen, segment);
+  return (
+    routedSees(cluster, topology, check, seen, routed) ?? (at === undefined ? undefined : formatIPv4(at))
+  );
+}
+
+/** arp: the MAC that must answer alone (a routed network's tap toward a guest; from its gateway, read when it runs). */
+function answersMacOf(
+  cluster: Cluster,
+  check: Check,
+  answers: HostRef | undefined,
+  routed: RoutedProbe | undefined,
+): string | undefined {
+  if (check.proto !== 'arp') return undefined;
+  if (routed) return check.from.kind === 'guest' ? routed.network.tapMac : undefined;
+  if (answers?.kind === 'node') return cluster.nodes.find((n) => n.name === answers.name)?.bridgeMac;
+  return answers?.kind === 'guest' && check.to.kind === 'guest' ? nicOf(cluster, check.to)?.mac : undefined;
+}
+
+/**
+ * An ARP question on a routed network reads neighbour tables after it, a check of the forwarding
+ * node counts every node's forwarding, and traffic toward a routed guest from outside makes its node
+ * ask the guest for its address (writing the gateway into the guest's table, as its own ARP would):
+ * each runs alone, after the guests' own checks.
+ */
+const runsAlone = (check: Check, routed: RoutedProbe | undefined) =>
+  (check.proto === 'arp' && routed !== undefined) ||
+  check.expect.via !== undefined ||
+  (routed?.guest !== undefined && check.from.kind !== 'guest');
+
 export function probesOf(cluster: Cluster, topology: Topology, checks: readonly Check[]): Probe[] {
   const guests = new Map(cluster.guests.map((g) => [g.name, g]));
-  const networks = new Map(cluster.networks.map((n) => [n.name, n]));
-  const nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
-
   return checks.map((check): Probe => {
     const fromGuest = check.from.kind === 'guest' ? (guests.get(check.from.name) as Guest) : undefined;
     const routed = routedProbe(cluster, topology, check);
@@ -181,37 +261,10 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
     const dial = routedText ?? formatIPv4(address);
     const entering = to.kind === 'node' && !fromGuest ? to.name : fromGuest?.node;
 
-    // Who answers, and on which port it listens: through a forward, or the host dialled.
-    let server: Probe['server'];
-    let answers = check.expect.answers;
     const port = check.port;
-    if (port !== undefined && (check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp')) {
-      const kind: ServerKind = check.proto;
-      if (to.kind === 'node' && !fromGuest) {
-        const f = cluster.forwards.find(
-          (fw) =>
-            fw.proto === (kind === 'udp' ? 'udp' : 'tcp') && fw.port === port && fw.nodes.includes(to.name),
-        );
-        const x =
-          kind === 'udp'
-            ? undefined
-            : cluster.proxies.find((px) => px.port === port && px.nodes.includes(to.name));
-        if (f) {
-          answers ??= guest(f.guest);
-          server = { host: f.guest, kind, port: f.toPort };
-        } else if (x) {
-          // The proxy speaks HTTP to the guest, whatever the client speaks to the proxy.
-          answers ??= guest(x.guest);
-          server = { host: x.guest, kind: 'http', port: x.toPort };
-        }
-      } else if (to.kind === 'gateway' && routed) {
-        // A routed network's gateway is a router the lab runs: it serves the port.
-        server = { host: routed.gatewayHost, kind, port };
-      } else if (to.kind === 'guest' || to.kind === 'workstation') {
-        answers ??= to.kind === 'guest' ? guest(to.name) : to;
-        server = { host: to.kind === 'guest' ? to.name : formatHostRef(to), kind, port };
-      }
-    }
+    const found = serverOf(cluster, check, fromGuest, routed);
+    const server = found.server;
+    let answers = found.answers;
     if (check.proto === 'arp' && answers === undefined && to.kind === 'gateway' && fromGuest)
       answers = node(fromGuest.node);
     // On a routed network a guest's neighbours all answer with its tap: its host node does.
@@ -219,20 +272,7 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
     if (check.proto === 'arp' && answers === undefined && to.kind === 'guest' && !check.expect.blocked)
       answers = routedHost ?? guest(to.name);
 
-    const serverHost = answers && answers.kind === 'guest' ? guests.get(answers.name) : undefined;
-    const serverNet = serverHost && networks.get(serverHost.network);
-    const segment = serverNet
-      ? ({ role: 'guest', network: serverNet } as const)
-      : ({ role: 'workstation' } as const);
-    const seen = check.expect.sees;
-    const seenAt = seen && addressOn(cluster, topology, seen, segment);
-    const sees =
-      seen &&
-      (routedSees(cluster, topology, check, seen, routed) ??
-        (seenAt === undefined ? undefined : formatIPv4(seenAt)));
-    const answersNode =
-      check.proto === 'arp' && answers?.kind === 'node' ? nodes.get(answers.name) : undefined;
-    const answersNic = check.proto === 'arp' && to.kind === 'guest' ? nicOf(cluster, to) : undefined;
+    const sees = seesOf(cluster, topology, check, answers, routed);
     const fields = clientFields(cluster, topology, check, address);
     const routedArp = check.proto === 'arp' && routed !== undefined;
     return {
@@ -246,11 +286,7 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
           server?.host === routed?.gatewayHost && routed
             ? routed.gatewayHost
             : answers && formatHostRef(answers),
-        answersMac: routedArp
-          ? check.from.kind === 'guest'
-            ? routed.network.tapMac
-            : undefined
-          : (answersNode?.bridgeMac ?? (answers?.kind === 'guest' ? answersNic?.mac : undefined)),
+        answersMac: answersMacOf(cluster, check, answers, routed),
         sees,
         replyFrom:
           check.proto === 'arp' || !answersByAddress(check)
@@ -263,9 +299,7 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
       },
       server,
       entering,
-      // An ARP question on a routed network reads neighbour tables after it, and a check of the
-      // forwarding node counts every node's forwarding: each runs alone.
-      client15: { ...fields, alone: fields.alone || routedArp || check.expect.via !== undefined },
+      client15: { ...fields, alone: fields.alone || runsAlone(check, routed) },
       routed: routed && {
         ...routed,
         answersNode:

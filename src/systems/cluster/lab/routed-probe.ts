@@ -45,10 +45,11 @@ async function ask(
   iface: string,
 ): Promise<string[] | Outcome> {
   const limitMs = paced(CLIENT_LIMIT_MS);
+  // In IPv6 the question is a neighbour solicitation: who answers it for the address.
   const argv = [
     PYTHON,
     join(AGENT_DIR, 'probe.py'),
-    'arp',
+    probe.check.family === 6 ? 'ndp' : 'arp',
     iface,
     probe.dial,
     ...(r.sender ? [r.sender] : []),
@@ -115,10 +116,14 @@ export async function runRoutedArp(lab: LabInstance, probe: Probe): Promise<Outc
   const macs = await ask(lab, probe, r, iface);
   if (!Array.isArray(macs)) return macs;
   const findings =
-    probe.client15.blocked || (r.answersNode === undefined && probe.check.from.kind === 'gateway')
+    probe.client15.blocked ||
+    probe.check.family === 6 ||
+    (r.answersNode === undefined && probe.check.from.kind === 'gateway')
       ? []
       : await tableFindings(lab, probe, r, iface);
-  if (macs.length === 0) return { error: `nobody answered ARP for ${probe.dial}`, silent: true, findings };
+  const question = probe.check.family === 6 ? 'NDP' : 'ARP';
+  if (macs.length === 0)
+    return { error: `nobody answered ${question} for ${probe.dial}`, silent: true, findings };
   // A node answers with its uplink device's MAC, named by the node: what "answers" names.
   return { answered: macs.map((m) => macLabel(lab, r, m)).join(','), macs, findings };
 }

@@ -60,13 +60,16 @@ export function routedProbe(cluster: Cluster, topology: Topology, check: Check):
   const gatewayIface = network.router !== undefined ? network.uplink.device : (onSwitch?.device ?? '');
   const arp = check.proto === 'arp';
   const fromGateway = check.from.kind === 'gateway';
+  const six = check.family === 6;
+  const v4 = guest?.nic.address;
+  const own = six ? guest?.nic.address6 : v4 === undefined ? undefined : formatIPv4(v4);
   const sender = !arp
     ? undefined
     : fromGateway
-      ? formatIPv4(network.gateway)
-      : guest?.nic.address === undefined
-        ? undefined
-        : formatIPv4(guest.nic.address);
+      ? six
+        ? network.gateway6
+        : formatIPv4(network.gateway)
+      : own;
   const answersNode =
     arp && fromGateway && check.expect.answers?.kind === 'node' ? check.expect.answers.name : undefined;
   return { network, guest, gatewayHost, gatewayIface, sender, answersNode };

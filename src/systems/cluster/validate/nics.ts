@@ -7,6 +7,7 @@ import type { SpecPath } from '../../../input/problem.ts';
 import { eui64, inCidr, parseAddress } from '../../../util/ip.ts';
 import { formatPrefix } from '../../../util/ipv4.ts';
 import { isMulticast } from '../../../util/mac.ts';
+import { TAP_MAC } from '../resolve-routed.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import { type AddressOwners, checkInside, claim, type Report } from './common.ts';
 
@@ -55,6 +56,13 @@ export function checkNic(
   if (nic.mac !== undefined) checkMac(spec, nic, nic.mac, state, report);
   if (!network || network.mode === 'gateway') return;
   if (network.mode === 'routed') {
+    const tapMac = network.tapMac ?? TAP_MAC;
+    if (nic.mac === tapMac)
+      report(
+        nic.field('mac'),
+        `MAC ${nic.mac} is the MAC of network ${networkName}'s taps, the neighbour the guest sends everything to`,
+        `write mac: "${freeMac(spec, state)}"`,
+      );
     if (own6) checkRoutedAddress6(spec, nic, { name: networkName as string, spec: network }, state, report);
     return;
   }
