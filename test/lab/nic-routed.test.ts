@@ -4,24 +4,20 @@
 // neighbour table; down, --local-only and twice; and a migration between two nodes in either order
 // leaving exactly one node proxying the guest's IPv6 address.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { NamespaceRun } from '../../src/lab/netns.ts';
-import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import { nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
 import { type NicTable, nicTableOf } from '../../src/systems/cluster/nic/table.ts';
-import { resolve } from '../../src/systems/cluster/resolve.ts';
+import { readCluster } from '../../src/systems/cluster/system.ts';
 import type { Fault } from '../../src/systems/faults.ts';
-import { parseSpecTextOf } from '../../src/systems/kinds.ts';
-import { hear, routedGuest, routedNode, upstream } from '../support/nic-lab.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { cli, hear, routedGuest, routedNode, upstream } from '../support/nic-lab.ts';
 import { needsRoot } from '../support/root.ts';
 
 /** examples/routed-flat.yaml (public: eth1, table 500, 192.0.2.0/24, 2001:db8::/64); vm1 on node1. */
-const flat: NicTable = nicTableOf(
-  resolve(
-    parseSpecTextOf(readFileSync('examples/routed-flat.yaml', 'utf8'), 'cluster.yaml', clusterKind).spec,
-  ),
-);
+const FLAT = join(EXAMPLES_DIR, 'routed-flat.yaml');
+const flat: NicTable = nicTableOf(readCluster(FLAT));
 /** The same spec after vm1 moved to node2. */
 const moved: NicTable = {
   ...flat,
@@ -62,7 +58,7 @@ describe('nic up|down on a routed network', () => {
     const run = new NamespaceRun();
     try {
       const wire = upstream(run);
-      const n1 = routedNode(run, wire, 'node1');
+      const n1 = routedNode(run, wire, 'node1', FLAT);
       const guest = routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
       const empty = held(n1);
       // The upstream knew the address elsewhere (a migration's old node): the announcement must move it.
@@ -80,15 +76,16 @@ describe('nic up|down on a routed network', () => {
         ];
         run.exec(wire, ['ip', ...stale]);
       }
-      let line = '';
-      const heard = await hear(run, wire, 'sw', 1.5, () => {
-        const plugged = up(n1, 'node1');
-        assert.equal(plugged.warning, undefined);
-        line = plugged.line;
+      // As the hook runs it: the CLI, in the node's namespace.
+      let said = { code: -1, stdout: '', stderr: '' };
+      const heard = await hear(run, wire, 'sw', () => {
+        said = cli(n1.ns, 'up', FLAT, '--node', 'node1', '--nic', 'vm1:0', '--tap', 'tap5');
       });
+      assert.equal(said.code, 0, said.stderr);
+      assert.equal(said.stderr, '', 'no warning: the announcement went out');
       assert.equal(
-        line,
-        `nic vm1:0 on tap5: routed public (table 500, uplink eth1) mtu 1500, ${VM1.address} ${VM1.address6}, anti-spoofing ${VM1.address} ${VM1.address6}, profile protected`,
+        said.stdout,
+        `nic vm1:0 on tap5: routed public (table 500, uplink eth1) mtu 1500, ${VM1.address} ${VM1.address6}, anti-spoofing ${VM1.address} ${VM1.address6}, profile protected\n`,
       );
       assert.deepEqual(routes(n1, '-4'), [`${VM1.address} proto static`]);
       assert.deepEqual(routes(n1, '-6'), [`${VM1.address6} proto static`]);
@@ -132,10 +129,11 @@ describe('nic up|down on a routed network', () => {
       up(n1, 'node1');
       assert.deepEqual(held(n1), once, 'up twice leaves what once did');
 
-      const down = nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: false });
+      const down = cli(n1.ns, 'down', FLAT, '--node', 'node1', '--tap', 'tap5');
+      assert.equal(down.code, 0, down.stderr);
       assert.equal(
-        down.line,
-        `nic down tap5 on node1: 6 elements removed, routes of ${VM1.address} ${VM1.address6} removed, in no bridge`,
+        down.stdout,
+        `nic down tap5 on node1: 6 elements removed, routes of ${VM1.address} ${VM1.address6} removed, in no bridge\n`,
       );
       assert.deepEqual(held(n1), empty, 'down leaves nothing of the plug');
       nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
@@ -151,7 +149,7 @@ describe('nic up|down on a routed network', () => {
       const run = new NamespaceRun();
       try {
         const wire = upstream(run);
-        const [n1, n2] = [routedNode(run, wire, 'node1'), routedNode(run, wire, 'node2')];
+        const [n1, n2] = [routedNode(run, wire, 'node1', FLAT), routedNode(run, wire, 'node2', FLAT)];
         routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
         up(n1, 'node1');
         n2.sh(['ip', 'link', 'add', 'tap5', 'type', 'veth', 'peer', 'name', 'vm1-new']);
@@ -175,11 +173,9 @@ describe('nic up|down on a routed network', () => {
     const run = new NamespaceRun();
     try {
       const wire = upstream(run);
-      const [n1, n2] = [routedNode(run, wire, 'node1'), routedNode(run, wire, 'node2')];
+      const [n1, n2] = [routedNode(run, wire, 'node1', FLAT), routedNode(run, wire, 'node2', FLAT)];
       const guest = routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
-      const heard = await hear(run, wire, 'sw', 1, () =>
-        up(n1, 'node1', flat, ['no-tap-proxy-arp', 'no-garp']),
-      );
+      const heard = await hear(run, wire, 'sw', () => up(n1, 'node1', flat, ['no-tap-proxy-arp', 'no-garp']));
       assert.deepEqual(
         heard.filter((h) => h.from === n1.mac && (h.arp || h.na)),
         [],

@@ -198,24 +198,8 @@ export function state(sh: (argv: string[]) => string) {
 }
 
 // Routed networks (test/lab/nic-routed.test.ts): the upstream router on a switch in the namespace
-// "wire", and nodes whose trunk eth1 is the routed network's uplink device (untagged, as
-// examples/routed-flat.yaml's public: table 500, 192.0.2.0/24, 2001:db8::/64).
-
-/** The routed tables as the hooks need them: the sets and maps nic up fills, the chains they jump to. */
-export const ROUTED_TABLES = `table inet convergent_routed {
-  set plugged { type ifname; }
-  set tap_ipv4 { type ifname . ipv4_addr; }
-  set tap_ipv6 { type ifname . ipv6_addr; }
-  chain antispoof { }
-  chain protected { }
-  chain limited { }
-  map from_guest { type ifname : verdict; }
-  map to_profile { type ifname : verdict; }
-}
-table arp convergent_arp {
-  map arp_source { type ifname : ipv4_addr; }
-}
-`;
+// "wire", and the nodes of examples/routed-flat.yaml, whose trunk eth1 is the uplink device of the
+// routed network public (untagged; table 500, 192.0.2.0/24, 2001:db8::/64).
 
 /** The upstream router: a bridge "sw" in `wire` holding the gateways 192.0.2.1 and 2001:db8::1. */
 export function upstream(run: NamespaceRun): string {
@@ -230,12 +214,15 @@ export function upstream(run: NamespaceRun): string {
 }
 
 /**
- * A node `name` on the switch, set up as its network.sh would for the routed network (its trunk eth1
- * the uplink; table 500 with the subnets and the upstream defaults; rules iif eth1 and from the
- * subnets; forwarding, proxy ARP and proxy NDP on eth1) and the routed tables loaded.
+ * A node `name` of `file` on the switch, its rendered files applied: network.sh (its trunk eth1 the
+ * routed network's uplink, eth2 the other's, eth0 the uplink bridge's port), the sysctls and
+ * nftables.conf (the routed tables nic up fills).
  */
-export function routedNode(run: NamespaceRun, wire: string, name: string) {
+export function routedNode(run: NamespaceRun, wire: string, name: string, file: string) {
   const ns = run.add(name);
+  const plan = compileCluster(readCluster(file)).find((p) => p.node === name);
+  assert.ok(plan);
+  const files = new Map(renderNode(plan).map((f) => [f.path, textOf(f)]));
   const sh = (argv: string[], input?: string) => {
     const r = run.exec(ns, argv, input);
     assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
@@ -244,24 +231,13 @@ export function routedNode(run: NamespaceRun, wire: string, name: string) {
   // No duplicate address detection: a tentative link-local address sends and answers nothing for a second.
   sh(['sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0']);
   sh(['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', `${name}-e1`, 'netns', wire]);
-  const w = run.exec(wire, ['sh', '-ec', `ip link set ${name}-e1 master sw up`]);
+  const w = run.exec(wire, ['ip', 'link', 'set', `${name}-e1`, 'master', 'sw', 'up']);
   assert.equal(w.code, 0, w.stderr);
-  sh(
-    ['sh', '-e'],
-    `sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-ip link set eth1 up
-sysctl -qw net.ipv4.conf.eth1.proxy_arp=1 net.ipv6.conf.eth1.proxy_ndp=1 net.ipv4.neigh.eth1.proxy_delay=0
-ip route add 192.0.2.0/24 dev eth1 table 500
-ip route add default via 192.0.2.1 dev eth1 table 500
-ip -6 route add 2001:db8::/64 dev eth1 table 500
-ip -6 route add default via 2001:db8::1 dev eth1 table 500
-ip rule add iif eth1 lookup 500 pref 1000
-ip rule add from 192.0.2.0/24 lookup 500 pref 1001
-ip -6 rule add iif eth1 lookup 500 pref 1000
-ip -6 rule add from 2001:db8::/64 lookup 500 pref 1001
-`,
-  );
-  sh(['nft', '-f', '-'], ROUTED_TABLES);
+  for (const dev of ['eth0', 'eth2'])
+    sh(['ip', 'link', 'add', dev, 'type', 'veth', 'peer', 'name', `${dev}-peer`]);
+  sh(['sh', '-s'], files.get(FILES.networkScript));
+  sh(['sysctl', '-q', '-p', '-'], files.get(FILES.sysctl));
+  sh(['nft', '-f', '-'], files.get(FILES.nftables));
   const mac = JSON.parse(sh(['ip', '-j', 'link', 'show', 'dev', 'eth1']))[0].address as string;
   return { ns, sh, mac, exec: execWith(realRunner, (argv) => ['ip', 'netns', 'exec', ns, ...argv]) };
 }
@@ -296,26 +272,26 @@ ip -6 route add default via fe80::ce47:52ff:fe4e:4554 dev eth0
 }
 
 // What the upstream hears on the switch: ARP (op, sender MAC and address, target address) and
-// neighbour advertisements (target, flags), as JSON lines; "ready" once listening.
+// neighbour advertisements (target, flags), as JSON once its standard input closes; "ready" once listening.
 const HEAR = `
-import json, socket, struct, sys, time
+import json, select, socket, struct, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind((sys.argv[1], 0))
-s.settimeout(0.1)
 print('"ready"', flush=True)
-end, heard = time.time() + float(sys.argv[2]), []
-while time.time() < end:
-    try:
+heard = []
+while True:
+    readable = select.select([s, sys.stdin], [], [])[0]
+    if s in readable:
         f = s.recv(2048)
-    except socket.timeout:
-        continue
-    kind = f[12:14]
-    if kind == b"\\x08\\x06":
-        op, sha, spa, tha, tpa = struct.unpack("!6xH6s4s6s4s", f[14:42])
-        heard.append({"arp": op, "from": sha.hex(":"), "sender": socket.inet_ntoa(spa), "target": socket.inet_ntoa(tpa), "dst": f[0:6].hex(":")})
-    elif kind == b"\\x86\\xdd" and f[20] == 58 and f[54] == 136:
-        flags = f[58]
-        heard.append({"na": socket.inet_ntop(socket.AF_INET6, f[62:78]), "override": bool(flags & 0x20), "solicited": bool(flags & 0x40), "from": f[6:12].hex(":"), "hops": f[21]})
+        kind = f[12:14]
+        if kind == b"\\x08\\x06":
+            op, sha, spa, tha, tpa = struct.unpack("!6xH6s4s6s4s", f[14:42])
+            heard.append({"arp": op, "from": sha.hex(":"), "sender": socket.inet_ntoa(spa), "target": socket.inet_ntoa(tpa)})
+        elif kind == b"\\x86\\xdd" and f[20] == 58 and f[54] == 136:
+            flags = f[58]
+            heard.append({"na": socket.inet_ntop(socket.AF_INET6, f[62:78]), "override": bool(flags & 0x20), "solicited": bool(flags & 0x40), "from": f[6:12].hex(":"), "hops": f[21]})
+    elif sys.stdin.read(1) == "":
+        break
 print(json.dumps(heard), flush=True)
 `;
 
@@ -330,9 +306,9 @@ export interface Heard {
   hops?: number;
 }
 
-/** Listens on (ns, iface) for `seconds` while `act` runs; what was heard. */
-export async function hear(run: NamespaceRun, ns: string, iface: string, seconds: number, act: () => void) {
-  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, '-c', HEAR, iface, String(seconds)]);
+/** Listens on (ns, iface) while `act` runs, and half a second after; what was heard. */
+export async function hear(run: NamespaceRun, ns: string, iface: string, act: () => void) {
+  const child = spawn('ip', ['netns', 'exec', ns, PYTHON, '-c', HEAR, iface]);
   const done = run.track(child.pid as number);
   let out = '';
   const ready = new Promise<void>((resolve) =>
@@ -344,6 +320,8 @@ export async function hear(run: NamespaceRun, ns: string, iface: string, seconds
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await ready;
   act();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  child.stdin.end();
   await closed;
   done();
   return JSON.parse(out.trim().split('\n').at(-1) ?? '[]') as Heard[];
