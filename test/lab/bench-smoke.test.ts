@@ -100,6 +100,22 @@ const BENCHES: readonly Bench[] = [
       new RegExp(`^ {2}rules +${number} before, ${number} after: unchanged$`, 'm'),
     ],
   },
+  {
+    file: 'routed.bench.ts',
+    needs: needsRoot,
+    results: [
+      // lab, guests, conn/s, median latency; the ratio; nic up; the FIB's cost per guest
+      ...['small', 'large'].map(
+        (l) => new RegExp(`^ {2}${l} +[\\d,]+ guests +${number} +${number} ms$`, 'm'),
+      ),
+      new RegExp(`^ {2}large/small: conn/s ${number}`, 'm'),
+      new RegExp(`^ {2}core up \\(fresh tap\\) +${number} ms +\\(p95 ${number}`, 'm'),
+      new RegExp(
+        `^ {2}per guest: ${number} bytes of IPv4 trie, ${number} IPv6 routes; lookups large/small ${number}`,
+        'm',
+      ),
+    ],
+  },
 ];
 
 /** bench/ as it is on disk: every file with its size and modification time. */

@@ -11,17 +11,13 @@ import { renderRule } from '../../src/nft/render.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { elementLine, routedGuard } from '../../src/systems/cluster/features/routed/elements.ts';
 import { ARP_SOURCE, ARP_TABLE, ROUTED_TABLE } from '../../src/systems/cluster/features/routed/names.ts';
-import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import type { Cluster, RoutedNetwork } from '../../src/systems/cluster/model.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
-import { resolve } from '../../src/systems/cluster/resolve.ts';
 import { clusterSystem } from '../../src/systems/cluster/system.ts';
-import { parseSpecTextOf } from '../../src/systems/kinds.ts';
+import { clusterFromText } from '../support/spec.ts';
 
-/** A spec resolved without validation (validation of routed networks comes separately). */
-function resolved(text: string): Cluster {
-  return resolve(parseSpecTextOf(text, 'cluster.yaml', clusterKind).spec);
-}
+/** A spec read as `convergent check` reads it. */
+const resolved = (text: string): Cluster => clusterFromText(text);
 
 const flat = resolved(readFileSync('examples/routed-flat.yaml', 'utf8'));
 const network = (name: string) => flat.routed.find((n) => n.name === name) as RoutedNetwork;
@@ -92,17 +88,20 @@ const ruleText = (plan: HostPlan) =>
   plan.rules.map((r) => `-${r.family} ${r.pref} ${r.match.kind} ${r.match.value} ${r.table}`);
 
 describe('routed networks on a node: links, tables, rules, routes', () => {
-  test('a VM host: iif and from rules into each table, the router node of the other network: to only', () => {
+  test('a VM host: iif, from and to rules into each table, the router node of the other network: to only', () => {
     assert.deepEqual(ruleText(planOf('node2')), [
       '-4 1000 iif eth1 500',
       '-4 1001 from 192.0.2.0/24 500',
+      '-4 1002 to 192.0.2.0/24 500',
       '-6 1000 iif eth1 500',
       '-6 1001 from 2001:db8::/64 500',
+      '-6 1002 to 2001:db8::/64 500',
       '-4 1010 iif eth2 100',
       '-4 1011 from 10.50.0.0/24 100',
+      '-4 1012 to 10.50.0.0/24 100',
     ]);
     // node1 routes internal: its table has no default, so only traffic for the guests goes there.
-    assert.deepEqual(ruleText(planOf('node1')).slice(4), ['-4 1012 to 10.50.0.0/24 100']);
+    assert.deepEqual(ruleText(planOf('node1')).slice(6), ['-4 1012 to 10.50.0.0/24 100']);
     assert.deepEqual(
       planOf('node1').tables.map((t) => `${t.id} ${t.name}`),
       ['500 public', '100 internal'],

@@ -106,9 +106,11 @@ function tableRoutes(network: RoutedNetwork, router: boolean): RoutePlan[] {
 /**
  * Into the table: what arrives on the uplink (its proxy-ARP and NDP lookups too) and what the guests
  * send (`from <subnet>`: one rule for every guest; gnt-networking's rule per tap makes each packet
- * scan up to N rules, and the tap's anti-spoofing guarantees the source). The router node has no
- * default in the table, so only `to <subnet>` leads there: traffic for the guests, its own included;
- * the rest (the guests' way out, other nodes' guests through it) takes its main table and NAT.
+ * scan up to N rules, and the tap's anti-spoofing guarantees the source), and the node's own traffic
+ * for the guests (`to <subnet>`: the main table's subnet route would send it out the uplink, where
+ * nobody answers for the node's own guests). The router node has no default in the table, so only
+ * `to <subnet>` leads there; the rest (the guests' way out, other nodes' guests through it) takes
+ * its main table and NAT.
  */
 function rules(network: RoutedNetwork, index: number, router: boolean): RulePlan[] {
   const upWith = network.uplink.device;
@@ -128,5 +130,6 @@ function rules(network: RoutedNetwork, index: number, router: boolean): RulePlan
   return subnets.flatMap(([f, s]) => [
     rule(f, 'iif', upWith, 'what arrives on the uplink'),
     rule(f, 'from', s, "the guests' traffic"),
+    rule(f, 'to', s, "the node's own traffic for the guests"),
   ]);
 }
