@@ -6,7 +6,7 @@
 // bridge; every node reloads its ruleset (atomically, table by table); the new node announces the
 // anycast gateway to the guest alone (a gratuitous ARP out of the guest's port), so the guest's
 // entry for its gateway points at its new node; the old node forgets the guest's flows.
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILES } from '../../../host/files.ts';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
@@ -105,6 +105,37 @@ function moveRoutedNics(lab: LabInstance, next: Prepared, m: Move): string[] {
   return said;
 }
 
+/**
+ * Each node's ruleset where it changed, in one transaction. A reload empties the sets `nic up`
+ * filled (the guest NICs' anti-spoofing, profiles, ARP sources): a node that reloads has its NICs
+ * plugged again, as its hooks would on a restart; an unchanged ruleset is left alone.
+ */
+function reloadRulesets(lab: LabInstance, next: Prepared, say: (line: string) => void): void {
+  const reloaded: string[] = [];
+  for (const plan of next.plans) {
+    const dir = join(lab.dir, 'nodes', plan.node);
+    const file = join(dir, FILES.nftables);
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    writeFiles(dir, renderNode(plan));
+    if (readFileSync(file, 'utf8') === before) continue;
+    runChecked(lab.runner, ['ip', 'netns', 'exec', lab.ns(plan.node), 'nft', '-f', file]);
+    reloaded.push(plan.node);
+  }
+  if (reloaded.length === 0) {
+    say(`${FILES.nftables} unchanged on every node: not reloaded`);
+    return;
+  }
+  say(`reloaded ${FILES.nftables} on ${reloaded.join(', ')}`);
+  const faults = lab.state.faults.filter(isFault);
+  const nodeOf = new Map(next.cluster.guests.map((g) => [g.name, g.node]));
+  for (const n of lab.topology.nics) {
+    const node = nodeOf.get(n.guest.name) as string;
+    if (!reloaded.includes(node)) continue;
+    const exec = execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
+    nicUp(exec, next.cluster, node, `${n.guest.name}:${n.nic.index}`, n.vif, { faults });
+  }
+}
+
 export async function applyToLab(
   lab: LabInstance,
   next: Prepared,
@@ -141,13 +172,8 @@ export async function applyToLab(
   // Routed NICs move as Ganeti migrates them: nic up on the new node (which announces the guest's
   // addresses), then nic down --local-only on the old one.
   for (const m of moves) for (const line of moveRoutedNics(lab, next, m)) say(line);
-  // 2. Every node's ruleset, rendered anew and loaded in one transaction each.
-  for (const plan of next.plans) {
-    const dir = join(lab.dir, 'nodes', plan.node);
-    writeFiles(dir, renderNode(plan));
-    sh(plan.node, ['nft', '-f', join(dir, FILES.nftables)]);
-  }
-  say(`reloaded ${FILES.nftables} on ${next.plans.map((p) => p.node).join(', ')}`);
+  // 2. Every node's ruleset, rendered anew and loaded in one transaction each where it changed.
+  reloadRulesets(lab, next, say);
   if (moves.length > 0) await waitForPorts(lab);
   if (moves.length > 0) await waitForDad(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);

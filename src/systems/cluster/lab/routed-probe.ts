@@ -91,7 +91,10 @@ async function tableFindings(
   else await ping(lab, g.guest.name, gateway);
   const entries = (parseJson(ipIn(lab, probe.client, ['-4', '-j', 'neigh', 'show', 'dev', iface]).stdout) ??
     []) as Neighbour[];
-  const nodeOf = (a: string) => lab.cluster.nodes.find((n) => formatIPv4(n.address) === a)?.name;
+  // A node's own addresses: its public one, and a routed network's gateway where it is the router.
+  const nodeOf = (a: string) =>
+    lab.cluster.nodes.find((n) => formatIPv4(n.address) === a)?.name ??
+    lab.cluster.routed.find((x) => x.router !== undefined && formatIPv4(x.gateway) === a)?.router;
   const findings: string[] = [];
   for (const e of entries) {
     if (!e.lladdr) continue;

@@ -43,7 +43,10 @@ export function plugRouted(
     uplink: net.uplink.device,
     addresses: [v4, v6].filter((a): a is string => a !== undefined),
   };
-  const record: TapRecord = { elements: guard.elements.filter((e) => !isPlugged(e)), routes };
+  // The fault no-arp-source leaves the arp table out of the ruleset: nothing of it to fill.
+  const noArp = faults.includes('no-arp-source');
+  const own = guard.elements.filter((e) => !isPlugged(e) && !(noArp && e.family === 'arp'));
+  const record: TapRecord = { elements: own, routes };
   const old = readRecord(tapLink.ifalias, tap);
   const done = plugElements(exec, record, tap, tapLink.ifalias);
   if (!done)
