@@ -17,6 +17,10 @@ export interface Outcome {
   readonly macs?: readonly string[];
   /** The client sent and nothing came back (what a blocked check expects); unset when it could not send. */
   readonly silent?: boolean;
+  /** The nodes whose forwarding counter grew while the check ran (a routed network's "via"). */
+  readonly forwarded?: readonly string[];
+  /** What the client found wrong besides its answer (a foreign address in a neighbour table). */
+  readonly findings?: readonly string[];
   /** What a check measured besides its answer (a bond failover's time and lost probes). */
   readonly figures?: Readonly<Record<string, string | number>>;
   readonly error?: string;

@@ -39,6 +39,8 @@ export interface CheckResult {
   /** The client sent and nothing came back: what a blocked check passes on. */
   readonly silent?: boolean;
   /** What the check measured besides its answer (a bond failover's time and lost probes). */
+  /** The nodes whose forwarding counter grew while the check ran (a routed network's via). */
+  readonly forwarded?: readonly string[];
   readonly figures?: Readonly<Record<string, string | number>>;
   /** Why the client got no answer (for a blocked check that passed, what it met: "Frag needed"). */
   readonly error?: string;

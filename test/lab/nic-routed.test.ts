@@ -66,30 +66,20 @@ describe('nic up|down on a routed network', () => {
       const guest = routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
       const empty = held(n1);
       // The upstream knew the address elsewhere (a migration's old node): the announcement must move it.
-      run.exec(wire, [
-        'ip',
-        'neigh',
-        'replace',
-        VM1.address,
-        'lladdr',
-        '02:00:00:00:00:99',
-        'dev',
-        'sw',
-        'nud',
-        'stale',
-      ]);
-      run.exec(wire, [
-        'ip',
-        'neigh',
-        'replace',
-        VM1.address6,
-        'lladdr',
-        '02:00:00:00:00:99',
-        'dev',
-        'sw',
-        'nud',
-        'stale',
-      ]);
+      for (const address of [VM1.address, VM1.address6]) {
+        const stale = [
+          'neigh',
+          'replace',
+          address,
+          'lladdr',
+          '02:00:00:00:00:99',
+          'dev',
+          'sw',
+          'nud',
+          'stale',
+        ];
+        run.exec(wire, ['ip', ...stale]);
+      }
       let line = '';
       const heard = await hear(run, wire, 'sw', 1.5, () => {
         const plugged = up(n1, 'node1');

@@ -85,7 +85,14 @@ export function quiet(run: NamespaceRun, ns: string): void {
 export function guest(run: NamespaceRun, nodeNs: string, name: string, tap: string, mac: string): string {
   const ns = run.add(name);
   quiet(run, ns);
-  const r = run.exec(nodeNs, [
+  tapInto(run, nodeNs, tap, ns, mac);
+  run.exec(ns, ['ip', 'link', 'set', 'eth0', 'mtu', '9000', 'up']);
+  return ns;
+}
+
+/** The tap on the node, a veth whose other end is the guest's eth0 with the NIC's MAC. */
+function tapInto(run: NamespaceRun, nodeNs: string, tap: string, ns: string, mac: string): void {
+  const argv = [
     'ip',
     'link',
     'add',
@@ -99,10 +106,9 @@ export function guest(run: NamespaceRun, nodeNs: string, name: string, tap: stri
     mac,
     'netns',
     ns,
-  ]);
+  ];
+  const r = run.exec(nodeNs, argv);
   assert.equal(r.code, 0, r.stderr);
-  run.exec(ns, ['ip', 'link', 'set', 'eth0', 'mtu', '9000', 'up']);
-  return ns;
 }
 
 export interface Frame {
@@ -273,22 +279,7 @@ export function routedGuest(
   nic: { mac: string; address: string; address6: string },
 ): string {
   const ns = run.add(name);
-  const r = run.exec(nodeNs, [
-    'ip',
-    'link',
-    'add',
-    tap,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'address',
-    nic.mac,
-    'netns',
-    ns,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  tapInto(run, nodeNs, tap, ns, nic.mac);
   const g = run.exec(
     ns,
     ['sh', '-e'],

@@ -18,6 +18,25 @@ const flat: NicTable = nicTableOf(
     parseSpecTextOf(readFileSync('examples/routed-flat.yaml', 'utf8'), 'cluster.yaml', clusterKind).spec,
   ),
 );
+/** The same, with a bridged network lan on eth3 and a guest vm5 on node1 plugged into it. */
+const mixed: NicTable = nicTableOf(
+  resolve(
+    parseSpecTextOf(
+      readFileSync('examples/routed-flat.yaml', 'utf8')
+        .replace('interfaces:\n', 'interfaces:\n  eth3: {}\n')
+        .replace(
+          'networks:\n',
+          'networks:\n  lan: { mode: bridged, trunk: eth3, bridge: brlan, subnet: 172.20.0.0/24 }\n',
+        )
+        .replace(
+          'guests:\n',
+          'guests:\n  vm5: { node: node1, nics: [{ network: lan, mac: "52:54:00:00:05:01", address: 172.20.0.5 }] }\n',
+        ),
+      'cluster.yaml',
+      clusterKind,
+    ).spec,
+  ),
+);
 const VM1 = '2001:db8::5054:ff:fe00:101';
 const TAP_MAC = 'cc:47:52:4e:45:54';
 
@@ -229,6 +248,19 @@ neigh replace proxy ${VM1} dev eth1
     assert.deepEqual(s.proxies, []);
     assert.ok(!s.elements.some((e) => e.includes('192.0.2.10') || e.includes(VM1)), s.elements.join('\n'));
     assert.ok(s.elements.includes('arp convergent_arp arp_source "tap6" : 10.50.0.1'));
+  });
+
+  test("a routed tap's name reused for a bridged NIC: the routed plug's routes, proxy entry and elements go", () => {
+    const n = fakeNode([...NODE1, 'brlan']);
+    nicUp(n.exec, mixed, 'node1', 'vm1:0', 'tap5');
+    nicUp(n.exec, mixed, 'node1', 'vm5:0', 'tap5');
+    const s = n.state();
+    assert.deepEqual([s.routes, s.proxies], [[], []]);
+    assert.ok(!s.elements.some((e) => /convergent_(routed|arp)/.test(e)), s.elements.join('\n'));
+    assert.ok(
+      s.elements.includes('bridge convergent_ports port_mac "tap5" . 52:54:00:00:05:01'),
+      s.elements.join('\n'),
+    );
   });
 
   test('refusals change nothing: unknown guest, other node, no tap, no uplink device, tables not loaded', () => {

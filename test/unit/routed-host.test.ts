@@ -11,17 +11,13 @@ import { renderRule } from '../../src/nft/render.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { elementLine, routedGuard } from '../../src/systems/cluster/features/routed/elements.ts';
 import { ARP_SOURCE, ARP_TABLE, ROUTED_TABLE } from '../../src/systems/cluster/features/routed/names.ts';
-import { clusterKind } from '../../src/systems/cluster/kind.ts';
 import type { Cluster, RoutedNetwork } from '../../src/systems/cluster/model.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
-import { resolve } from '../../src/systems/cluster/resolve.ts';
 import { clusterSystem } from '../../src/systems/cluster/system.ts';
-import { parseSpecTextOf } from '../../src/systems/kinds.ts';
+import { clusterFromText } from '../support/spec.ts';
 
-/** A spec resolved without validation (validation of routed networks comes separately). */
-function resolved(text: string): Cluster {
-  return resolve(parseSpecTextOf(text, 'cluster.yaml', clusterKind).spec);
-}
+/** A spec read as `convergent check` reads it. */
+const resolved = (text: string): Cluster => clusterFromText(text);
 
 const flat = resolved(readFileSync('examples/routed-flat.yaml', 'utf8'));
 const network = (name: string) => flat.routed.find((n) => n.name === name) as RoutedNetwork;

@@ -11,7 +11,10 @@
 #                                     {"received": "a:p"}: does the mapping let others in?
 #   probe.py limit tcp|udp ADDRESS PORT COUNT SPORT   COUNT flows at once from SPORT, SPORT+1, ...,
 #                                     held until all have had their chance: how many were answered?
-#   probe.py arp IFACE ADDRESS        ask who has ADDRESS, report every MAC that answers
+#   probe.py arp IFACE ADDRESS [SENDER]   ask who has ADDRESS, report every MAC that answers; from
+#                                     SENDER when given (proxy ARP answers no probe from 0.0.0.0)
+#   probe.py ndp IFACE ADDRESS SENDER   the same in IPv6: a neighbour solicitation from SENDER, every
+#                                     MAC whose advertisement for ADDRESS comes back
 #   probe.py hold ADDRESS PORT SPORT  as tcp, then keep the connection; on each line on stdin, send a
 #                                     line and print the answer (does the connection survive?)
 #   probe.py garp IFACE ADDRESS MAC   announce ADDRESS at MAC out of IFACE only (after a migration)
@@ -202,15 +205,16 @@ def limit(kind: str, address: str, port: int, count: int, sport: int) -> dict:
     return {"answered": len(seen), "seen": seen, "ms": elapsed(start)}
 
 
-def arp(iface: str, address: str) -> dict:
+def arp(iface: str, address: str, sender: str = "") -> dict:
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
     s.bind((iface, 0))
     mac = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
-    # ARP probe (RFC 5227): sender address 0.0.0.0, so the question leaves no cache entry behind.
+    # ARP probe (RFC 5227): sender address 0.0.0.0, so the question leaves no cache entry behind;
+    # a routed network's check asks with its own address, as its proxy ARP answers nothing else.
     request = (
         b"\xff" * 6 + mac + struct.pack("!H", 0x0806)
         + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
-        + mac + bytes(4) + bytes(6) + socket.inet_aton(address)
+        + mac + (socket.inet_aton(sender) if sender else bytes(4)) + bytes(6) + socket.inet_aton(address)
     )
     s.send(request)
     target = socket.inet_aton(address)
@@ -226,6 +230,45 @@ def arp(iface: str, address: str) -> dict:
         # Only replies to this question: a bridge floods others' replies too.
         if op == 2 and spa == target and tha == mac:
             text = ":".join(f"{b:02x}" for b in sender)
+            if text not in answers:
+                answers.append(text)
+    return {"answers": answers}
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ndp(iface: str, address: str, sender: str) -> dict:
+    # A neighbour solicitation from SENDER to ADDRESS's solicited-node group, as a router asks: every
+    # MAC whose advertisement for ADDRESS comes back (a proxying node answers with its own).
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD))
+    s.bind((iface, 0))
+    mac = bytes.fromhex(open(f"/sys/class/net/{iface}/address").read().strip().replace(":", ""))
+    target = socket.inet_pton(socket.AF_INET6, address)
+    src = socket.inet_pton(socket.AF_INET6, sender)
+    group = bytes.fromhex("ff0200000000000000000001ff") + target[13:]
+    body = target + b"\x01\x01" + mac
+    pseudo = src + group + struct.pack("!I", 8 + len(body)) + b"\0\0\0" + bytes([58])
+    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + body
+    icmp = icmp[:2] + struct.pack("!H", checksum(pseudo + icmp)) + icmp[4:]
+    ip = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255) + src + group
+    s.send(b"\x33\x33" + group[12:] + mac + b"\x86\xdd" + ip + icmp)
+    answers: list[str] = []
+    deadline = time.monotonic() + ARP_WAIT
+    while (left := deadline - time.monotonic()) > 0:
+        s.settimeout(left)
+        try:
+            frame = s.recv(256)
+        except TimeoutError:
+            break
+        if len(frame) >= 78 and frame[20] == 58 and frame[54] == 136 and frame[62:78] == target:
+            text = ":".join(f"{b:02x}" for b in frame[6:12])
             if text not in answers:
                 answers.append(text)
     return {"answers": answers}
@@ -309,8 +352,10 @@ def main() -> None:
             return hold(rest[0], int(rest[1]), int(rest[2]))
         if kind == "garp":
             result = garp(rest[0], rest[1], rest[2])
+        elif kind == "ndp":
+            result = ndp(rest[0], rest[1], rest[2])
         elif kind == "arp":
-            result = arp(rest[0], rest[1])
+            result = arp(*rest[:3])
         elif kind == "open":
             result = opened(rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4], rest[5])
         elif kind == "limit":

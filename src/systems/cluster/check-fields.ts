@@ -2,8 +2,9 @@
 // source, mac, size, cut and "blocked" make sense. A check the lab could only run wrongly (a probe
 // it could not send, a failover without a bond) is refused here, located, with its fix.
 import type { SpecPath } from '../../input/problem.ts';
+import { contains } from '../../util/ipv4.ts';
 import type { HostRef } from './model.ts';
-import type { CheckProto, CheckSpec, ClusterSpec } from './schema.ts';
+import type { CheckProto, CheckSpec, ClusterSpec, NetworkSpec } from './schema.ts';
 import type { Report } from './validate/common.ts';
 
 /** Checks that send on a network's segment (to a group or the broadcast address): who receives. */
@@ -12,6 +13,7 @@ export const SEGMENT_PROTOS: ReadonlySet<CheckProto> = new Set(['multicast', 'br
 interface SpecNic {
   readonly network?: string;
   readonly address?: number;
+  readonly address6?: string;
 }
 
 /** A guest's NICs as written: its nics, or the one-NIC form; the only network when none is named. */
@@ -23,15 +25,19 @@ export function specNics(spec: ClusterSpec, guest: string): SpecNic[] {
   return nics.map((n) => ({ ...n, network: n.network ?? only }));
 }
 
-const nicOf = (spec: ClusterSpec, ref: HostRef): SpecNic | undefined =>
+export const nicOf = (spec: ClusterSpec, ref: HostRef): SpecNic | undefined =>
   ref.kind === 'guest' ? specNics(spec, ref.name)[ref.nic ?? 0] : undefined;
 
-/** A guest NIC on a bridged network with its gateway upstream: the workstation reaches it through the upstream router. */
+/**
+ * A guest NIC on a bridged network with its gateway upstream, or on a routed network without a
+ * router node: the workstation reaches it through the upstream router.
+ */
 export function routedFromUpstream(spec: ClusterSpec, ref: HostRef): boolean {
   const network = nicOf(spec, ref)?.network;
   const n = network === undefined ? undefined : spec.networks[network];
   // A NIC without a known network is reported where it is written, not again by each check.
   if (n === undefined) return true;
+  if (n.mode === 'routed') return n.router === undefined;
   return n.mode === 'bridged' && n.gateway !== undefined;
 }
 
@@ -120,7 +126,8 @@ export function checkFields(
   if (check.size !== undefined && proto !== 'ping')
     report([...path, 'size'], `a ${proto} check has no payload size`, 'use proto ping, or remove "size"');
   const e = check.expect;
-  if (e.blocked === true && (e.answers !== undefined || e.sees !== undefined || e.leaves !== undefined))
+  const expectsAnswer = e.answers !== undefined || e.sees !== undefined || e.leaves !== undefined;
+  if (e.blocked === true && (expectsAnswer || e.via !== undefined))
     report(
       [...path, 'expect', 'blocked'],
       'a blocked check expects nothing to answer, so nothing to see',
@@ -162,5 +169,100 @@ function checkCut(
       bonds.length > 0
         ? `name a slave: ${bonds.flatMap(([, i]) => i.bond?.slaves ?? []).join(', ')}`
         : `give node ${cut.node} a bond`,
+    );
+}
+
+/** A guest NIC on a routed network. */
+export const onRouted = (spec: ClusterSpec, ref: HostRef): boolean =>
+  routedOf(spec, ref) !== undefined && ref.kind === 'guest';
+
+/** The routed network a NIC sits on, or a routed network whose subnet holds the address. */
+function routedOf(spec: ClusterSpec, ref: HostRef): [string, NetworkSpec] | undefined {
+  const routed = Object.entries(spec.networks).filter(([, n]) => n.mode === 'routed');
+  if (ref.kind === 'address') return routed.find(([, n]) => contains(n.subnet, ref.address));
+  const network = nicOf(spec, ref)?.network;
+  return routed.find(([name]) => name === network);
+}
+
+/** Does this host have an IPv6 address the lab can dial? Why not, when it has none. */
+function ipv6Missing(spec: ClusterSpec, ref: HostRef, peer: HostRef): string | undefined {
+  switch (ref.kind) {
+    case 'guest': {
+      const nic = nicOf(spec, ref);
+      const net = nic?.network === undefined ? undefined : spec.networks[nic.network];
+      if (nic?.address6 !== undefined || (net?.mode === 'routed' && net.subnet6 !== undefined))
+        return undefined;
+      return `guest NIC ${formatRef(ref)} has no IPv6 address (no address6, and its network no subnet6)`;
+    }
+    case 'gateway': {
+      const net = routedOf(spec, peer)?.[1];
+      return net?.gateway6 === undefined ? "the guest's network has no gateway6" : undefined;
+    }
+    case 'workstation':
+      return Object.values(spec.networks).some(
+        (n) => n.mode === 'routed' && n.router === undefined && n.gateway6 !== undefined,
+      )
+        ? undefined
+        : 'the workstation has an IPv6 address only when a routed network has a gateway6 upstream';
+    case 'node':
+    case 'network':
+    case 'address':
+      return `the lab dials ${ref.kind === 'address' ? 'IPv4 addresses' : `a ${ref.kind}`} over IPv4 only`;
+  }
+}
+
+const formatRef = (ref: HostRef) =>
+  ref.kind === 'guest' ? `${ref.name}${ref.nic === undefined ? '' : `:${ref.nic}`}` : ref.kind;
+
+/** family, from: gateway and via: the fields of checks on routed networks (issue 16). */
+export function checkRoutedFields(
+  spec: ClusterSpec,
+  check: CheckSpec,
+  path: SpecPath,
+  hosts: { from: HostRef; to: HostRef },
+  report: Report,
+): void {
+  const { proto } = check;
+  const { from, to } = hosts;
+  const dials = proto === 'ping' || proto === 'tcp' || proto === 'udp';
+  if (from.kind === 'gateway') {
+    if (!dials && proto !== 'arp')
+      report([...path, 'proto'], `a gateway sends ping, tcp, udp or arp, not ${proto}`, 'use proto ping');
+    else if (routedOf(spec, to) === undefined)
+      report(
+        [...path, 'from'],
+        '"gateway" sends only toward a guest on a routed network (its upstream router or router node), or an address in its subnet',
+        'name such a guest as "to", or send from the workstation',
+      );
+  }
+  if (check.family === 'ipv6') {
+    // arp in IPv6 is a neighbour solicitation, on a routed network (whose nodes proxy NDP).
+    const ndp = proto === 'arp' && (onRouted(spec, from) || onRouted(spec, to));
+    if (!dials && !ndp)
+      report(
+        [...path, 'family'],
+        `family ipv6 is for ping, tcp and udp checks, and arp on a routed network (NDP), not ${proto} here`,
+        'remove "family"',
+      );
+    else
+      for (const [end, ref, peer] of [
+        ['from', from, to],
+        ['to', to, from],
+      ] as const) {
+        const missing = ipv6Missing(spec, ref, peer);
+        if (missing) report([...path, end], missing, 'use family ipv4, or a host with an IPv6 address');
+      }
+    if (check.expect.leaves !== undefined)
+      report(
+        [...path, 'expect', 'leaves'],
+        'the lab observes IPv4 flows only',
+        'remove "leaves", or use ipv4',
+      );
+  }
+  if (check.expect.via !== undefined && !dials && proto !== 'http')
+    report(
+      [...path, 'expect', 'via'],
+      `a ${proto} check forwards nothing a node counts`,
+      'use ping, tcp, udp or http, or remove "via"',
     );
 }

@@ -1,7 +1,7 @@
 // What the lab can run between two hosts a check names, and what it can observe of it: the rules
 // of the checks that dial a host (http, tcp, udp, ping, arp).
 import type { SpecPath } from '../../input/problem.ts';
-import { routedFromUpstream } from './check-fields.ts';
+import { onRouted, routedFromUpstream } from './check-fields.ts';
 import type { HostRef } from './model.ts';
 import type { CheckSpec, ClusterSpec } from './schema.ts';
 import type { Report } from './validate/common.ts';
@@ -36,10 +36,10 @@ export function checkFlow(
   const { from, to, answers: answersRef } = hosts;
   const { sees, leaves } = check.expect;
   const needsPort = portProto(check);
-  if (check.proto === 'arp' && from.kind !== 'guest')
+  if (check.proto === 'arp' && from.kind !== 'guest' && from.kind !== 'gateway')
     report(
       [...path, 'from'],
-      'an arp check runs on a guest (it asks its own segment)',
+      "an arp check runs on a guest, or on a routed network's gateway (it asks its own segment)",
       'use a guest as "from"',
     );
   if (to.kind === 'gateway' && from.kind !== 'guest')
@@ -48,7 +48,9 @@ export function checkFlow(
       '"gateway" is a guest\'s anycast gateway; only a guest can reach it',
       'use a guest as "from"',
     );
-  if (to.kind === 'gateway' && needsPort)
+  // A routed network's gateway is a real router (upstream, or the router node): the lab serves there.
+  const routedGateway = to.kind === 'gateway' && onRouted(spec, from);
+  if (to.kind === 'gateway' && needsPort && !routedGateway)
     report([...path, 'to'], `no ${check.proto} server runs on the gateway`, 'use proto ping or arp');
   if (from.kind === 'workstation' && to.kind === 'guest' && !routedFromUpstream(spec, to))
     report(
@@ -56,7 +58,13 @@ export function checkFlow(
       `guest ${to.name} has a private address the workstation cannot route to`,
       'dial a node\'s public address ("to: node1") with a port that is forwarded to the guest',
     );
-  if (needsPort && from.kind === 'guest' && to.kind !== 'workstation' && to.kind !== 'guest')
+  if (
+    needsPort &&
+    from.kind === 'guest' &&
+    to.kind !== 'workstation' &&
+    to.kind !== 'guest' &&
+    !routedGateway
+  )
     report(
       [...path, 'to'],
       `no ${check.proto} server runs on ${check.to}: the lab serves ports on guests and the workstation`,
@@ -78,6 +86,26 @@ export function checkFlow(
       `a ${check.proto} check has no server to report what it saw`,
       'remove "sees"',
     );
+  if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
+    const proto = check.proto === 'udp' ? 'udp' : 'tcp';
+    if (!carries(spec, check, to.name))
+      report(
+        [...path, 'port'],
+        `no forward or proxy of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
+        'add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
+      );
+  }
+  checkAnswers(check, path, answersRef, report);
+}
+
+/** What "answers" may name: ping has no answerer, arp a node, a port a server's host. */
+function checkAnswers(
+  check: CheckSpec,
+  path: SpecPath,
+  answersRef: HostRef | undefined,
+  report: Report,
+): void {
+  const needsPort = portProto(check);
   if (answersOf(check) !== undefined && check.proto === 'ping')
     report(
       [...path, 'expect', 'answers'],
@@ -96,13 +124,4 @@ export function checkFlow(
       'servers run on guests and the workstation',
       'name a guest or workstation',
     );
-  if (from.kind === 'workstation' && to.kind === 'node' && needsPort && check.port !== undefined) {
-    const proto = check.proto === 'udp' ? 'udp' : 'tcp';
-    if (!carries(spec, check, to.name))
-      report(
-        [...path, 'port'],
-        `no forward or proxy of ${proto}/${check.port} on node ${to.name}'s public address; the check could only time out`,
-        'add the forward under "forwards:" (or a proxy under "proxies:"), or dial a forwarded port',
-      );
-  }
 }

@@ -3,7 +3,13 @@
 
 import type { SpecPath } from '../../input/problem.ts';
 import { formatIPv4, parseIPv4 } from '../../util/ipv4.ts';
-import { checkFields, checkHostTarget, checkSegment, SEGMENT_PROTOS } from './check-fields.ts';
+import {
+  checkFields,
+  checkHostTarget,
+  checkRoutedFields,
+  checkSegment,
+  SEGMENT_PROTOS,
+} from './check-fields.ts';
 import { answersOf, carries, checkFlow, portProto } from './check-flow.ts';
 import type { Check, HostRef } from './model.ts';
 import type { CheckSpec, ClusterSpec, GuestSpec } from './schema.ts';
@@ -85,6 +91,10 @@ function guestsOfCheck(spec: ClusterSpec, check: CheckSpec): string[] {
   const answered = answersOf(check);
   const answers = answered === undefined ? undefined : hostRef(spec, answered);
   if (answers?.kind === 'guest') return [answers.name];
+  // A check toward a guest from outside (a routed network's workstation or gateway): that guest.
+  const target = hostRef(spec, check.to);
+  if (target?.kind === 'guest' && (from?.kind === 'workstation' || from?.kind === 'gateway'))
+    return [target.name];
   if (!dialsForward(spec, check)) return [];
   const to = hostRef(spec, check.to);
   const on = (nodes: readonly string[] | undefined) =>
@@ -215,7 +225,8 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
     report([...path, 'port'], `${check.proto} checks have no port`, 'remove "port:"');
   const { from, to } = hosts;
   const onSegment = SEGMENT_PROTOS.has(check.proto);
-  if (from && from.kind !== 'workstation' && from.kind !== 'guest' && !(onSegment && from.kind === 'node')) {
+  const client = from?.kind === 'workstation' || from?.kind === 'guest' || from?.kind === 'gateway';
+  if (from && !client && !(onSegment && from.kind === 'node')) {
     report(
       [...path, 'from'],
       `the lab runs clients on the workstation and on guests, not on "${check.from}"`,
@@ -230,6 +241,7 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
     checkFlow(spec, check, path, { from, to, answers: hosts.answers }, report);
   }
   checkFields(spec, check, path, { from, to }, report);
+  checkRoutedFields(spec, check, path, { from, to }, report);
 }
 
 /** The hosts a check names, each resolved or reported; undefined when its client is a node. */
@@ -258,7 +270,7 @@ function checkHosts(
   }
   const from = resolveAt(check.from, [...path, 'from']);
   const to = resolveAt(check.to, [...path, 'to']);
-  const { answers, sees, leaves } = check.expect;
+  const { answers, sees, leaves, via } = check.expect;
   let answersRef: HostRef | undefined;
   if (typeof answers === 'string') answersRef = resolveAt(answers, [...path, 'expect', 'answers']);
   else for (const [i, a] of (answers ?? []).entries()) resolveAt(a, [...path, 'expect', 'answers', i]);
@@ -270,6 +282,14 @@ function checkHosts(
     report(
       [...path, 'expect', 'leaves'],
       `unknown node "${leaves}"`,
+      `known nodes: ${Object.keys(spec.nodes).join(', ')}`,
+    );
+  if (via !== undefined && (RELATIVE.test(via) || Object.hasOwn(spec.nodes, via)))
+    resolveAt(via, [...path, 'expect', 'via']);
+  else if (via !== undefined)
+    report(
+      [...path, 'expect', 'via'],
+      `unknown node "${via}"`,
       `known nodes: ${Object.keys(spec.nodes).join(', ')}`,
     );
 
@@ -288,6 +308,7 @@ export function resolveChecks(spec: ClusterSpec): Check[] | undefined {
       to: ref(c.to),
       proto: c.proto,
       port: c.port,
+      family: c.family === 'ipv6' ? 6 : 4,
       source: c.source === undefined ? undefined : ref(c.source),
       mac: c.mac,
       size: c.size,
@@ -298,6 +319,7 @@ export function resolveChecks(spec: ClusterSpec): Check[] | undefined {
         blocked: c.expect.blocked,
         sees: c.expect.sees === undefined ? undefined : ref(c.expect.sees),
         leaves: c.expect.leaves === undefined ? undefined : formatHostRef(ref(c.expect.leaves)),
+        via: c.expect.via === undefined ? undefined : formatHostRef(ref(c.expect.via)),
       },
       path: ['checks', i],
     };

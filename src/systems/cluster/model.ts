@@ -236,6 +236,8 @@ export interface Check {
   readonly to: HostRef;
   readonly proto: CheckProto;
   readonly port?: number;
+  /** ping, tcp, udp: the address family dialled (4 when unset; 6: guests' address6, gateway6, the workstation's lab IPv6 address). */
+  readonly family?: 4 | 6;
   /** tcp, udp: the address the client adds and sends from; garp: the address it announces. */
   readonly source?: HostRef;
   /** The MAC the client's NIC takes before sending. */
@@ -255,6 +257,8 @@ export interface Check {
     readonly sees?: HostRef;
     /** The node through which traffic toward the workstation leaves the cluster (seen on the uplink). */
     readonly leaves?: string;
+    /** The only node whose IpForwDatagrams grows while the check runs. */
+    readonly via?: string;
   };
   readonly path: SpecPath;
 }

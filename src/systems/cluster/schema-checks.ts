@@ -13,6 +13,9 @@ import { ifname } from './schema-interfaces.ts';
 export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp', 'multicast', 'broadcast', 'garp'] as const;
 export type CheckProto = (typeof CHECK_PROTOS)[number];
 
+/** The address family a ping, tcp or udp check uses. */
+export const CHECK_FAMILIES = ['ipv4', 'ipv6'] as const;
+
 const port = wholeNumber({
   expected: 'expected a port number (1-65535)',
   min: [1, 'ports start at 1'],
@@ -51,7 +54,8 @@ export const CheckSchema = z.strictObject({
   from: hostRef
     .default('workstation')
     .describe(
-      'The client: "workstation" (default), a guest or one of its NICs ("vm1:1"); a node for multicast and broadcast',
+      'The client: "workstation" (default), a guest or one of its NICs ("vm1:1"); a node for multicast and broadcast; ' +
+        '"gateway" toward a guest on a routed network: its router sends (the upstream router, or the router node)',
     ),
   to: hostRef.describe(
     'Where the client sends: a node (its public address), a guest or its NIC ("vm2:1"), "workstation", "gateway" or an address; ' +
@@ -64,6 +68,12 @@ export const CheckSchema = z.strictObject({
       'http (curl), tcp (banner), udp (request/response), ping, arp (who answers), multicast and broadcast (who receives a datagram sent on the network), garp (the client announces the address of "source": does the peer "to" take it)',
     ),
   port: port.optional().describe('The port the client dials (http, tcp, udp)'),
+  family: z
+    .enum(CHECK_FAMILIES, { error: `family is one of: ${CHECK_FAMILIES.join(', ')}` })
+    .default('ipv4')
+    .describe(
+      'ping, tcp, udp (and arp on a routed network: a neighbour solicitation): "ipv4" (default) or "ipv6": hosts are dialled at their IPv6 address (a guest\'s address6, "gateway" its network\'s gateway6, the workstation its lab IPv6 address)',
+    ),
   source: hostRef
     .optional()
     .describe(
@@ -90,7 +100,7 @@ export const CheckSchema = z.strictObject({
         .union([hostRef, z.array(hostRef)])
         .optional()
         .describe(
-          'Who must answer: a guest, "workstation", or for arp the node whose MAC answers (e.g. "host"); for multicast and broadcast, the list of guests that receive it (and no other)',
+          'Who must answer: a guest, "workstation", or for arp the node whose MAC answers (e.g. "host": on a routed network, the tap MAC toward a guest, its uplink device\'s MAC toward the gateway); for multicast and broadcast, the list of guests that receive it (and no other)',
         ),
       sees: hostRef
         .optional()
@@ -101,6 +111,11 @@ export const CheckSchema = z.strictObject({
         .optional()
         .describe(
           'The node through which traffic toward the workstation must leave the cluster: a node, "host" or "foreign"',
+        ),
+      via: nodeRef
+        .optional()
+        .describe(
+          'ping, tcp, udp: the only node that forwards the check\'s packets (its IpForwDatagrams grows while the check runs, no other node\'s does): "host" after a migration fails when traffic still passes the old node',
         ),
       blocked: z
         .boolean()

@@ -44,10 +44,11 @@ function describeNetworks(c: Cluster): string {
     ['gateway', c.networks.length],
     ['bridged', c.bridged.filter((n) => n.mode === 'bridged').length],
     ['private', c.bridged.filter((n) => n.mode === 'private').length],
+    ['routed', c.routed.length],
   ] as const;
-  const all = plural(c.networks.length + c.bridged.length, 'network');
+  const all = plural(c.networks.length + c.bridged.length + c.routed.length, 'network');
   const present = modes.filter(([, n]) => n > 0);
-  if (c.bridged.length === 0) return all;
+  if (c.bridged.length + c.routed.length === 0) return all;
   if (present.length === 1) return `${all} (${present[0]?.[0]})`;
   return `${all} (${present.map(([mode, n]) => `${n} ${mode}`).join(', ')})`;
 }
@@ -56,7 +57,9 @@ function describeNetworks(c: Cluster): string {
 function describeGuests(c: Cluster): string {
   const nics = c.guests.reduce((n, g) => n + g.nics.length, 0);
   const guests = plural(c.guests.length, 'guest');
-  return nics === c.guests.length && c.bridged.length === 0 ? guests : `${guests} (${plural(nics, 'NIC')})`;
+  return nics === c.guests.length && c.bridged.length + c.routed.length === 0
+    ? guests
+    : `${guests} (${plural(nics, 'NIC')})`;
 }
 
 function describe(c: Cluster): string {
@@ -103,9 +106,9 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
       g.nics.some((n) => c.bridged.some((b) => b.name === n.network && b.macPrefix !== undefined)),
     ),
   'no-tap-proxy-arp': (c) => routedNics(c).length > 0,
+  'no-arp-source': (c) => c.routed.length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
-  'no-arp-source': (c) => c.routed.length > 0,
 };
 
 /** The lab of a prepared cluster spec. */

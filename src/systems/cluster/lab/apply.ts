@@ -15,11 +15,14 @@ import { writeFiles } from '../../../lab/files.ts';
 import { SPEC_COPY } from '../../../lab/registry.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
+import { isFault } from '../../faults.ts';
 import type { Cluster, Guest } from '../model.ts';
+import { execWith, NicFailed, NicRefused, nicDown, nicUp } from '../nic/index.ts';
 import { renderNode } from '../render.ts';
 import type { LabInstance } from './build.ts';
+import { isRouted } from './guest-nics.ts';
 import type { Prepared } from './lab.ts';
-import { waitForPorts, waitForStp } from './settle.ts';
+import { waitForDad, waitForPorts, waitForStp } from './settle.ts';
 
 export interface Move {
   readonly guest: string;
@@ -59,6 +62,49 @@ export function movesOf(old: Cluster, next: Cluster): Move[] {
     .map((g) => ({ guest: g.name, from: before.get(g.name) as string, to: g.node }));
 }
 
+/** The guest's neighbour entries on a NIC, as a migrated VM keeps them (moving a veth end flushes them). */
+function neighbours(lab: LabInstance, guest: string, ifname: string): { dst: string; lladdr?: string }[] {
+  const r = lab.runner(['ip', '-n', lab.ns(guest), '-j', 'neigh', 'show', 'dev', ifname]);
+  return r.code === 0 ? (JSON.parse(r.stdout) as { dst: string; lladdr?: string }[]) : [];
+}
+
+/** One guest's routed NICs: tap moved, plugged on the new node by nic up, unplugged on the old by nic down --local-only. */
+function moveRoutedNics(lab: LabInstance, next: Prepared, m: Move): string[] {
+  const said: string[] = [];
+  const faults = lab.state.faults.filter(isFault);
+  const exec = (node: string) =>
+    execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
+  for (const n of lab.topology.nics.filter((x) => x.guest.name === m.guest && isRouted(x.network))) {
+    const kept = neighbours(lab, m.guest, n.ifname).filter((e) => e.lladdr);
+    runChecked(lab.runner, ['ip', '-n', lab.ns(m.from), 'link', 'set', n.vif, 'netns', lab.ns(m.to)]);
+    for (const e of kept)
+      lab.runner([
+        'ip',
+        '-n',
+        lab.ns(m.guest),
+        'neigh',
+        'replace',
+        e.dst,
+        'lladdr',
+        e.lladdr as string,
+        'dev',
+        n.ifname,
+        'nud',
+        'stale',
+      ]);
+    const ref = `${m.guest}:${n.nic.index}`;
+    try {
+      said.push(nicUp(exec(m.to), next.cluster, m.to, ref, n.vif, { faults }).line);
+      said.push(nicDown(exec(m.from), next.cluster, m.from, n.vif, { localOnly: true, faults }).line);
+    } catch (err) {
+      if (err instanceof NicRefused || err instanceof NicFailed)
+        throw new LabError(`moving ${ref} from ${m.from} to ${m.to}: ${err.message}`);
+      throw err;
+    }
+  }
+  return said;
+}
+
 export async function applyToLab(
   lab: LabInstance,
   next: Prepared,
@@ -92,6 +138,9 @@ export async function applyToLab(
       sh(m.guest, ['ip', 'neigh', 'replace', gateway, 'lladdr', entry.lladdr, 'dev', 'eth0', 'nud', 'stale']);
     say(`${m.guest}: ${g.vif} moved from ${m.from} to ${m.to}`);
   }
+  // Routed NICs move as Ganeti migrates them: nic up on the new node (which announces the guest's
+  // addresses), then nic down --local-only on the old one.
+  for (const m of moves) for (const line of moveRoutedNics(lab, next, m)) say(line);
   // 2. Every node's ruleset, rendered anew and loaded in one transaction each.
   for (const plan of next.plans) {
     const dir = join(lab.dir, 'nodes', plan.node);
@@ -100,6 +149,7 @@ export async function applyToLab(
   }
   say(`reloaded ${FILES.nftables} on ${next.plans.map((p) => p.node).join(', ')}`);
   if (moves.length > 0) await waitForPorts(lab);
+  if (moves.length > 0) await waitForDad(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
 
   // 3. The new node announces the gateway to the guest; 4. the old node forgets the guest's flows.

@@ -19,7 +19,7 @@ import type { ClusterLabState } from '../system.ts';
 import { clusterNeeds, requireDevices } from './needs.ts';
 import { loadNode, startServers } from './nodes.ts';
 import type { ServerPorts } from './probes.ts';
-import { waitForPorts, waitForStp } from './settle.ts';
+import { waitForDad, waitForPorts, waitForStp } from './settle.ts';
 import type { Topology } from './topology.ts';
 import { UPSTREAM } from './topology.ts';
 import { createLinks, plugGuests, setUpUpstream, vlanNote, type Wiring, wiring } from './wiring.ts';
@@ -141,6 +141,7 @@ export async function buildLab(
     writeState(state);
     say(`servers listening on ${plural(options.servers.size, 'host')}`);
     await waitForPorts(lab);
+    await waitForDad(lab);
     if (cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
     return { lab, run };
   } catch (err) {

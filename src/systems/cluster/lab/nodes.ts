@@ -57,6 +57,8 @@ export function startServers(
   pids: number[],
 ): () => Promise<void> {
   const logs = join(lab.dir, 'logs');
+  // IPv6 checks dial guests, the workstation and the gateway at their IPv6 addresses: one socket takes both.
+  const six = lab.cluster.routed.some((r) => r.subnet6 !== undefined) ? ['--ipv6'] : [];
   const started = [...servers].map(([host, ports]) =>
     startServer(
       lab.ns(host),
@@ -65,6 +67,7 @@ export function startServers(
         ...ports.http.flatMap((p) => ['--http', String(p)]),
         ...ports.tcp.flatMap((p) => ['--tcp', String(p)]),
         ...ports.udp.flatMap((p) => ['--udp', String(p)]),
+        ...six,
       ],
       logs,
       (pid) => {

@@ -11,6 +11,8 @@ export interface ClientFields {
   readonly iface?: string;
   /** tcp, udp: the address the client adds and sends from. */
   readonly source?: number;
+  /** A check from one NIC of a guest ("vm1:1"): the NIC's own address it sends from (the guest routes it out of that NIC). */
+  readonly bind?: number;
   readonly mac?: string;
   /** ping: payload size, sent with "don't fragment". */
   readonly size?: number;
@@ -80,6 +82,10 @@ export function clientFields(
   return {
     iface: nic ? `eth${nic.index}` : nodeBridge,
     source: check.proto === 'garp' ? undefined : source,
+    bind:
+      check.from.kind === 'guest' && check.from.nic !== undefined && check.family !== 6
+        ? nic?.address
+        : undefined,
     mac: check.mac,
     size: check.size,
     blocked: check.expect.blocked === true,

@@ -12,9 +12,10 @@ import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { LabInstance } from './build.ts';
 import { runFailover } from './failover.ts';
 import type { Probe } from './probes.ts';
+import { countForwarding, extraHop, runRoutedArp } from './routed-probe.ts';
 import { runGarp, runSegment, withClientChanges } from './segment.ts';
 
-const BANNER = /^(\S+) saw (\d+\.\d+\.\d+\.\d+):(\d+)$/;
+const BANNER = /^(\S+) saw ([\da-f.:]+):(\d+)$/;
 
 /** How long a client waits for its answer (curl, probe.py) at the usual pace. */
 const CLIENT_TIMEOUT_MS = 3_000;
@@ -25,11 +26,17 @@ export async function runProbe(lab: LabInstance, probe: Probe, clientPort: numbe
   if (f.cut) return runFailover(lab, probe);
   if (f.listeners) return runSegment(lab, probe);
   if (f.announce) return runGarp(lab, probe);
-  return withClientChanges(lab, probe, () => runClient(lab, probe, clientPort));
+  if (probe.check.proto === 'arp' && probe.routed) return runRoutedArp(lab, probe);
+  const run = () => withClientChanges(lab, probe, () => runClient(lab, probe, clientPort));
+  return probe.expect.via === undefined ? run() : countForwarding(lab, probe, run);
 }
 
+/** A check from one NIC of a guest ("vm1:1") sends from that NIC's address. */
+const bindOf = (probe: Probe): string[] =>
+  probe.client15.bind === undefined ? [] : [formatIPv4(probe.client15.bind)];
+
 async function runClient(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
-  const address = formatIPv4(probe.address);
+  const address = probe.dial;
   const limitMs = paced(CLIENT_LIMIT_MS);
   const inClient = (argv: string[]) =>
     lab.runAsync(['ip', 'netns', 'exec', lab.ns(probe.client), ...argv], { timeoutMs: limitMs });
@@ -56,7 +63,7 @@ async function runClient(lab: LabInstance, probe: Probe, clientPort: number): Pr
     }
     case 'tcp':
     case 'udp': {
-      const source = f.source === undefined ? [] : [formatIPv4(f.source)];
+      const source = f.source === undefined ? bindOf(probe) : [formatIPv4(f.source)];
       const r = await inClient([
         PYTHON,
         join(AGENT_DIR, 'probe.py'),
@@ -105,6 +112,7 @@ async function ping(lab: LabInstance, probe: Probe, address: string, limitMs: nu
   const wait = Math.ceil((PING_WAIT_MS * labPace()) / 1000);
   const size = probe.client15.size;
   const sized = size === undefined ? [] : ['-M', 'do', '-s', String(size)];
+  const bind = bindOf(probe).flatMap((a) => ['-I', a]);
   // A path MTU learnt by an earlier run ("Frag needed") would stop the next one at the client.
   if (size !== undefined) lab.runner(['ip', '-n', lab.ns(probe.client), 'route', 'flush', 'cache']);
   const r = await lab.runAsync(
@@ -119,12 +127,13 @@ async function ping(lab: LabInstance, probe: Probe, address: string, limitMs: nu
       '-W',
       String(wait),
       ...sized,
+      ...bind,
       '-n',
       address,
     ],
     { timeoutMs: limitMs },
   );
-  const m = /bytes from (\d+\.\d+\.\d+\.\d+).* time=([\d.]+) ms/.exec(r.stdout);
+  const m = /bytes from ([\da-f.:]+): .* time=([\d.]+) ms/.exec(r.stdout);
   if (r.code === 0 && m) return { replyFrom: m[1], ms: Number(m[2]) };
   // A datagram the client's own NIC cannot carry was never sent: an error, not silence.
   const local = /local error: .*/.exec(`${r.stdout}\n${r.stderr}`);
@@ -188,10 +197,15 @@ export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string })
       problems.push(`${outcome.answered} answered, expected ${e.answers} (${e.answersMac}) alone`);
   } else if (e.answers !== undefined && outcome.answered !== e.answers)
     problems.push(`${outcome.answered} answered, expected ${e.answers}`);
-  if (e.sees !== undefined && outcome.saw !== formatIPv4(e.sees))
-    problems.push(`the server saw ${outcome.saw}, expected ${formatIPv4(e.sees)}`);
+  if (e.sees !== undefined && outcome.saw !== e.sees)
+    problems.push(`the server saw ${outcome.saw}, expected ${e.sees}`);
   if (e.replyFrom !== undefined && outcome.replyFrom !== e.replyFrom)
     problems.push(`the reply came from ${outcome.replyFrom}, not from ${e.replyFrom} that was dialled`);
+  if (e.via !== undefined && outcome.forwarded?.join(',') !== e.via)
+    problems.push(
+      `forwarded by ${outcome.forwarded?.join(', ') || 'no node'}, expected ${e.via} alone${extraHop(outcome, e.via)}`,
+    );
+  problems.push(...(outcome.findings ?? []));
   if (e.leaves !== undefined && flow.leaves !== e.leaves)
     problems.push(
       `traffic to the workstation left through ${flow.leaves ?? 'no node'}, expected ${e.leaves}`,

@@ -4,12 +4,13 @@
 // A spec without "checks:" gets checks derived from its forwards and guests.
 
 import { LabError } from '../../../lab/errors.ts';
-import { formatIPv4 } from '../../../util/ipv4.ts';
+import { formatIPv4, parseIPv4 } from '../../../util/ipv4.ts';
 import { SEGMENT_PROTOS } from '../check-fields.ts';
 import { formatHostRef } from '../checks.ts';
 import { FEATURES } from '../features/index.ts';
 import type { Check, Cluster, Guest, HostRef, Network, Node } from '../model.ts';
 import { answersByAddress, type ClientFields, clientFields, nicOf, segmentAddress } from './probe-fields.ts';
+import { type RoutedProbe, routedDial, routedProbe, routedSees } from './routed.ts';
 import { addressOn, type Topology, WORKSTATION } from './topology.ts';
 
 /** The port every guest and the workstation serve for outbound and guest-to-guest checks. */
@@ -21,17 +22,22 @@ export interface Probe {
   readonly check: Check;
   /** The host running the client: the workstation or a guest. */
   readonly client: string;
-  /** What the client dials (or, for arp, asks for). */
+  /** What the client dials (or, for arp, asks for): the IPv4 address (0 for an IPv6 check). */
   readonly address: number;
+  /** The same as text, in the check's family: "192.0.2.1", "2001:db8::1". */
+  readonly dial: string;
   readonly port?: number;
   readonly expect: {
     /** Host name that must answer (for arp: the node whose MAC answers). */
     readonly answers?: string;
     readonly answersMac?: string;
-    readonly sees?: number;
+    /** The source address the server must see, as text. */
+    readonly sees?: string;
     /** Where the reply must come from: what was dialled, "address:port" (ping: the address). */
     readonly replyFrom?: string;
     readonly leaves?: string;
+    /** The only node that may forward the check's packets. */
+    readonly via?: string;
   };
   /** The server this check needs: where and what it listens on. */
   readonly server?: { readonly host: string; readonly kind: ServerKind; readonly port: number };
@@ -39,6 +45,8 @@ export interface Probe {
   readonly entering?: string;
   /** What issue 15's fields ask of the client (its NIC, MAC, a spoofed source, a size, a cut). */
   readonly client15: ClientFields;
+  /** A check on a routed network: its gateway, the guest's tap, what an ARP question asks with. */
+  readonly routed?: RoutedProbe;
 }
 
 const ws: HostRef = { kind: 'workstation' };
@@ -144,85 +152,163 @@ function dialled(cluster: Cluster, topology: Topology, check: Check, fromGuest: 
   const networkOf = (g: Guest) => cluster.networks.find((n) => n.name === g.network) as Network;
   if (SEGMENT_PROTOS.has(check.proto)) return segmentAddress(check.proto);
   if (to.kind === 'gateway') return networkOf(fromGuest as Guest).gateway;
-  if (to.kind === 'node' && fromGuest) return networkOf(fromGuest).nodeAddresses.get(to.name) as number;
+  const anycast = fromGuest && cluster.networks.some((n) => n.name === fromGuest.network);
+  if (to.kind === 'node' && anycast) return networkOf(fromGuest).nodeAddresses.get(to.name) as number;
   if (to.kind === 'node') return (cluster.nodes.find((n) => n.name === to.name) as Node).address;
   return addressOn(cluster, topology, to, { role: 'workstation' }) as number;
 }
 
+/** Who answers, and on which port it listens: through a forward, or the host dialled. */
+function serverOf(
+  cluster: Cluster,
+  check: Check,
+  fromGuest: Guest | undefined,
+  routed: RoutedProbe | undefined,
+): { server?: Probe['server']; answers?: HostRef } {
+  const to = check.to;
+  const answers = check.expect.answers;
+  const port = check.port;
+  if (port === undefined || (check.proto !== 'http' && check.proto !== 'tcp' && check.proto !== 'udp'))
+    return { answers };
+  const kind: ServerKind = check.proto;
+  if (to.kind === 'node' && !fromGuest) {
+    const f = cluster.forwards.find(
+      (fw) => fw.proto === (kind === 'udp' ? 'udp' : 'tcp') && fw.port === port && fw.nodes.includes(to.name),
+    );
+    const x =
+      kind === 'udp'
+        ? undefined
+        : cluster.proxies.find((px) => px.port === port && px.nodes.includes(to.name));
+    if (f) return { answers: answers ?? guest(f.guest), server: { host: f.guest, kind, port: f.toPort } };
+    // The proxy speaks HTTP to the guest, whatever the client speaks to the proxy.
+    if (x)
+      return { answers: answers ?? guest(x.guest), server: { host: x.guest, kind: 'http', port: x.toPort } };
+    return { answers };
+  }
+  // A routed network's gateway is a router the lab runs: it serves the port.
+  if (to.kind === 'gateway' && routed) return { answers, server: { host: routed.gatewayHost, kind, port } };
+  if (to.kind === 'guest' || to.kind === 'workstation')
+    return {
+      answers: answers ?? (to.kind === 'guest' ? guest(to.name) : to),
+      server: { host: to.kind === 'guest' ? to.name : formatHostRef(to), kind, port },
+    };
+  return { answers };
+}
+
+/** The source address the server must see, as text: the host's address on the server's segment. */
+function seesOf(
+  cluster: Cluster,
+  topology: Topology,
+  check: Check,
+  answers: HostRef | undefined,
+  routed: RoutedProbe | undefined,
+): string | undefined {
+  const seen = check.expect.sees;
+  if (!seen) return undefined;
+  const serverHost =
+    answers?.kind === 'guest' ? cluster.guests.find((g) => g.name === answers.name) : undefined;
+  const serverNet = serverHost && cluster.networks.find((n) => n.name === serverHost.network);
+  const segment = serverNet
+    ? ({ role: 'guest', network: serverNet } as const)
+    : ({ role: 'workstation' } as const);
+  const at = addressOn(cluster, topology, seen, segment);
+  return (
+    routedSees(cluster, topology, check, seen, routed) ?? (at === undefined ? undefined : formatIPv4(at))
+  );
+}
+
+/** arp: the MAC that must answer alone (a routed network's tap toward a guest; from its gateway, read when it runs). */
+function answersMacOf(
+  cluster: Cluster,
+  check: Check,
+  answers: HostRef | undefined,
+  routed: RoutedProbe | undefined,
+): string | undefined {
+  if (check.proto !== 'arp') return undefined;
+  if (routed) return check.from.kind === 'guest' ? routed.network.tapMac : undefined;
+  if (answers?.kind === 'node') return cluster.nodes.find((n) => n.name === answers.name)?.bridgeMac;
+  return answers?.kind === 'guest' && check.to.kind === 'guest' ? nicOf(cluster, check.to)?.mac : undefined;
+}
+
+/**
+ * An ARP question on a routed network reads neighbour tables after it, a check of the forwarding
+ * node counts every node's forwarding, and traffic toward a routed guest from outside makes its node
+ * ask the guest for its address (writing the gateway into the guest's table, as its own ARP would):
+ * each runs alone, after the guests' own checks.
+ */
+const runsAlone = (check: Check, routed: RoutedProbe | undefined) =>
+  (check.proto === 'arp' && routed !== undefined) ||
+  check.expect.via !== undefined ||
+  (routed?.guest !== undefined && check.from.kind !== 'guest');
+
 export function probesOf(cluster: Cluster, topology: Topology, checks: readonly Check[]): Probe[] {
   const guests = new Map(cluster.guests.map((g) => [g.name, g]));
-  const networks = new Map(cluster.networks.map((n) => [n.name, n]));
-  const nodes = new Map(cluster.nodes.map((n) => [n.name, n]));
-
   return checks.map((check): Probe => {
     const fromGuest = check.from.kind === 'guest' ? (guests.get(check.from.name) as Guest) : undefined;
-    const client = fromGuest?.name ?? (check.from.kind === 'node' ? check.from.name : WORKSTATION);
+    const routed = routedProbe(cluster, topology, check);
+    const client =
+      fromGuest?.name ??
+      (check.from.kind === 'node' ? check.from.name : undefined) ??
+      (check.from.kind === 'gateway' && routed ? routed.gatewayHost : WORKSTATION);
     const to = check.to;
-    const address = dialled(cluster, topology, check, fromGuest);
+    const routedText = routedDial(cluster, topology, check, routed);
+    const address =
+      check.family === 6
+        ? 0
+        : routedText !== undefined
+          ? (parseIPv4(routedText) as number)
+          : dialled(cluster, topology, check, fromGuest);
+    const dial = routedText ?? formatIPv4(address);
     const entering = to.kind === 'node' && !fromGuest ? to.name : fromGuest?.node;
 
-    // Who answers, and on which port it listens: through a forward, or the host dialled.
-    let server: Probe['server'];
-    let answers = check.expect.answers;
     const port = check.port;
-    if (port !== undefined && (check.proto === 'http' || check.proto === 'tcp' || check.proto === 'udp')) {
-      const kind: ServerKind = check.proto;
-      if (to.kind === 'node' && !fromGuest) {
-        const f = cluster.forwards.find(
-          (fw) =>
-            fw.proto === (kind === 'udp' ? 'udp' : 'tcp') && fw.port === port && fw.nodes.includes(to.name),
-        );
-        const x =
-          kind === 'udp'
-            ? undefined
-            : cluster.proxies.find((px) => px.port === port && px.nodes.includes(to.name));
-        if (f) {
-          answers ??= guest(f.guest);
-          server = { host: f.guest, kind, port: f.toPort };
-        } else if (x) {
-          // The proxy speaks HTTP to the guest, whatever the client speaks to the proxy.
-          answers ??= guest(x.guest);
-          server = { host: x.guest, kind: 'http', port: x.toPort };
-        }
-      } else if (to.kind === 'guest' || to.kind === 'workstation') {
-        answers ??= to.kind === 'guest' ? guest(to.name) : to;
-        server = { host: to.kind === 'guest' ? to.name : formatHostRef(to), kind, port };
-      }
-    }
+    const found = serverOf(cluster, check, fromGuest, routed);
+    const server = found.server;
+    let answers = found.answers;
     if (check.proto === 'arp' && answers === undefined && to.kind === 'gateway' && fromGuest)
       answers = node(fromGuest.node);
+    // On a routed network a guest's neighbours all answer with its tap: its host node does.
+    const routedHost = routed?.guest && node(routed.guest.guest.node);
     if (check.proto === 'arp' && answers === undefined && to.kind === 'guest' && !check.expect.blocked)
-      answers = guest(to.name);
+      answers = routedHost ?? guest(to.name);
 
-    const serverHost = answers && answers.kind === 'guest' ? guests.get(answers.name) : undefined;
-    const serverNet = serverHost && networks.get(serverHost.network);
-    const segment = serverNet
-      ? ({ role: 'guest', network: serverNet } as const)
-      : ({ role: 'workstation' } as const);
-    const sees = check.expect.sees && addressOn(cluster, topology, check.expect.sees, segment);
-    const answersNode =
-      check.proto === 'arp' && answers?.kind === 'node' ? nodes.get(answers.name) : undefined;
-    const answersNic = check.proto === 'arp' && to.kind === 'guest' ? nicOf(cluster, to) : undefined;
+    const sees = seesOf(cluster, topology, check, answers, routed);
+    const fields = clientFields(cluster, topology, check, address);
+    const routedArp = check.proto === 'arp' && routed !== undefined;
     return {
       check,
       client,
       address,
+      dial,
       port,
       expect: {
-        answers: answers && formatHostRef(answers),
-        answersMac: answersNode?.bridgeMac ?? (answers?.kind === 'guest' ? answersNic?.mac : undefined),
+        answers:
+          server?.host === routed?.gatewayHost && routed
+            ? routed.gatewayHost
+            : answers && formatHostRef(answers),
+        answersMac: answersMacOf(cluster, check, answers, routed),
         sees,
         replyFrom:
           check.proto === 'arp' || !answersByAddress(check)
             ? undefined
             : check.proto === 'ping'
-              ? formatIPv4(address)
-              : `${formatIPv4(address)}:${port}`,
+              ? dial
+              : `${dial}:${port}`,
         leaves: check.expect.leaves,
+        via: check.expect.via,
       },
       server,
       entering,
-      client15: clientFields(cluster, topology, check, address),
+      client15: { ...fields, alone: fields.alone || runsAlone(check, routed) },
+      routed: routed && {
+        ...routed,
+        answersNode:
+          routedArp && check.from.kind === 'gateway'
+            ? answers?.kind === 'node'
+              ? answers.name
+              : undefined
+            : undefined,
+      },
     };
   });
 }

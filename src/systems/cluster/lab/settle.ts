@@ -21,6 +21,25 @@ export async function waitForPorts(lab: LabInstance): Promise<void> {
   );
 }
 
+/**
+ * An IPv6 address is tentative for about a second after its link comes up (duplicate address
+ * detection), and a host answers no neighbour solicitation for it meanwhile: a routed tap's
+ * link-local address is the guests' IPv6 router. Waits until no node or guest holds one.
+ */
+export async function waitForDad(lab: LabInstance): Promise<void> {
+  if (!lab.cluster.routed.some((r) => r.subnet6 !== undefined)) return;
+  const hosts = [...lab.cluster.nodes, ...lab.cluster.guests].map((h) => h.name);
+  await waitUntilSettled('IPv6 addresses still tentative', 100, () =>
+    hosts.flatMap((host) => {
+      const r = lab.runner(['ip', '-n', lab.ns(host), '-6', '-o', 'address', 'show', 'tentative']);
+      return r.stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.includes('dadfailed'))
+        .map((l) => `${host} ${l.split(/\s+/)[1]}`);
+    }),
+  );
+}
+
 interface PipeEnd {
   readonly node: string;
   readonly ifname: string;

@@ -74,7 +74,18 @@ export interface Topology {
     /** The upstream port each node's uplink NIC is plugged into (a bond's slaves: see switches). */
     readonly portOf: ReadonlyMap<string, string>;
   };
-  readonly workstation: { readonly address: number; readonly cidr: string; readonly gateway: string };
+  readonly workstation: {
+    readonly address: number;
+    readonly cidr: string;
+    readonly gateway: string;
+    /** When a routed network has its IPv6 router upstream: the workstation's IPv6 side, routed by the upstream. */
+    readonly v6?: {
+      readonly address: string;
+      readonly cidr: string;
+      readonly gateway: string;
+      readonly wanCidr: string;
+    };
+  };
   /** Plain statements about where the lab differs from real hardware. */
   readonly notes: readonly string[];
 }
@@ -146,6 +157,7 @@ export function labTopology(cluster: Cluster): Topology {
       address: wan.network + 10,
       cidr: `${formatIPv4(wan.network + 10)}/${wan.length}`,
       gateway: formatIPv4(wan.network + 1),
+      v6: workstationV6(cluster),
     },
     notes,
   };
@@ -230,7 +242,7 @@ function pipeLinks(cluster: Cluster): VethPair[] {
 
 function labGuests(cluster: Cluster): LabGuest[] {
   const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
-  const bridged = new Set(cluster.bridged.map((n) => n.name));
+  const bridged = new Set([...cluster.bridged, ...cluster.routed].map((n) => n.name));
   return cluster.guests.flatMap((guest, i): LabGuest[] => {
     if (bridged.has(guest.network)) return [];
     const network = networkByName.get(guest.network);
@@ -248,11 +260,24 @@ function labGuests(cluster: Cluster): LabGuest[] {
   });
 }
 
+// The workstation's IPv6 segment: the first of these no routed network uses.
+const WAN6_CANDIDATES = ['2001:db8:ffff::', 'fd00:c0:ffee::'];
+
+/** The workstation's IPv6 address when a routed network's IPv6 router is the upstream (no router node). */
+function workstationV6(cluster: Cluster): Topology['workstation']['v6'] {
+  const routed = cluster.routed.filter((r) => r.router === undefined && r.gateway6 !== undefined);
+  if (routed.length === 0) return undefined;
+  const used = new Set(cluster.routed.map((r) => r.subnet6?.text));
+  const prefix = WAN6_CANDIDATES.find((p) => !used.has(p)) as string;
+  return { address: `${prefix}10`, cidr: `${prefix}10/64`, gateway: `${prefix}1`, wanCidr: `${prefix}1/64` };
+}
+
 function chooseWan(cluster: Cluster): Prefix {
   const used = [
     cluster.uplink.subnet,
     ...cluster.networks.map((n) => n.subnet),
     ...cluster.bridged.map((n) => n.subnet),
+    ...cluster.routed.map((n) => n.subnet),
   ];
   for (const text of WAN_CANDIDATES) {
     const p = parsePrefix(text) as Prefix;

@@ -1,7 +1,8 @@
 // The lab's switches: every NIC a node's uplink or trunk sits on (a bond's slaves each) is a veth
 // into a switch, a bridge in the upstream namespace. The uplink's NICs plug into the upstream's own
 // bridge; a trunk on other NICs gets a switch of its own, sw-<trunk>. The upstream router holds each
-// bridged network's gateway on its switch: on a VLAN subinterface of it when the network is tagged.
+// bridged network's gateway on its switch: on a VLAN subinterface of it when the network is tagged;
+// likewise each routed network's gateway (and gateway6), unless a node is its router.
 //
 //   <node> eno1 ── n1-eno1 ┐
 //   <node> eno2 ── n1-eno2 ┤ upstream [uplink: uplink gateway; uplink.104: gateway of VLAN 104]
@@ -33,6 +34,8 @@ export interface LabGateway {
   readonly device: string;
   readonly vlan?: number;
   readonly cidr: string;
+  /** A routed network's gateway6/64, next to its gateway. */
+  readonly cidr6?: string;
   readonly mtu: number;
 }
 
@@ -50,11 +53,12 @@ export function nicsUnder(node: Node, name: string): string[] {
   }
 }
 
-/** The largest MTU any interface or bridged network of the spec asks for; 1500 at least. */
+/** The largest MTU any interface, bridged or routed network of the spec asks for; 1500 at least. */
 export function switchMtu(cluster: Cluster): number {
   const mtus = [
     ...cluster.nodes.flatMap((n) => n.interfaces.map((i) => i.mtu ?? 0)),
     ...cluster.bridged.map((b) => b.mtu ?? 0),
+    ...cluster.routed.map((r) => r.mtu ?? 0),
   ];
   return Math.max(1500, ...mtus);
 }
@@ -93,7 +97,8 @@ export function labSwitches(
       bondUplinks.add(node.name);
       for (const nic of uplinkNics) plug(uplinkBridge, i, node, nic);
     }
-    for (const net of cluster.bridged) {
+    // Routed networks trunk into the switches the same way: the upstream router sits on them.
+    for (const net of [...cluster.bridged, ...cluster.routed]) {
       if (!net.uplink) continue;
       const nics = nicsUnder(node, net.uplink.trunk);
       const onUplink = nics.some((n) => uplinkNics.includes(n));
@@ -122,9 +127,12 @@ function gatewaysOn(
   switchOf: ReadonlyMap<string, string>,
   switchMtu: number,
 ): LabGateway[] {
-  return cluster.bridged.flatMap((net): LabGateway[] => {
+  // A routed network whose router is a node has its gateway there, not upstream.
+  const upstreamRouted = cluster.routed.filter((r) => r.router === undefined);
+  return [...cluster.bridged, ...upstreamRouted].flatMap((net): LabGateway[] => {
     if (net.gateway === undefined || !net.uplink || switchOf.get(net.uplink.trunk) !== bridge) return [];
     const vlan = net.uplink.vlan;
+    const gateway6 = 'gateway6' in net ? net.gateway6 : undefined;
     const device =
       vlan === undefined ? bridge : `${bridge}.${vlan}`.length <= 15 ? `${bridge}.${vlan}` : `gw${vlan}`;
     return [
@@ -133,6 +141,7 @@ function gatewaysOn(
         device,
         vlan,
         cidr: `${formatIPv4(net.gateway)}/${net.subnet.length}`,
+        cidr6: gateway6 === undefined ? undefined : `${gateway6}/64`,
         mtu: Math.min(net.mtu ?? 1500, switchMtu),
       },
     ];

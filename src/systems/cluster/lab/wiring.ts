@@ -5,9 +5,10 @@ import { LabError } from '../../../lab/errors.ts';
 import { observerRuleset } from '../../../lab/observe.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
+import { isFault } from '../../faults.ts';
 import { execWith, NicFailed, NicRefused, nicUp } from '../nic/index.ts';
 import type { LabInstance } from './build.ts';
-import { guestNicLines } from './guest-nics.ts';
+import { guestNicLines, isRouted } from './guest-nics.ts';
 import { UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
 import type { LabSwitch } from './trunks.ts';
 
@@ -74,10 +75,16 @@ export function setUpUpstream(lab: LabInstance, wire: Wiring): void {
   ]);
   wire.sh(UPSTREAM, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
   wire.sh(UPSTREAM, ['nft', '-f', '-'], observerRuleset(formatIPv4(workstation.address)));
+  const v6 = workstation.v6;
+  if (v6) {
+    wire.sh(UPSTREAM, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    wire.batch(UPSTREAM, [`address add ${v6.wanCidr} dev wan0 nodad`]);
+  }
   wire.batch(WORKSTATION, [
     'link set eth0 up',
     `address add ${workstation.cidr} dev eth0`,
     `route add default via ${workstation.gateway}`,
+    ...(v6 ? [`address add ${v6.cidr} dev eth0 nodad`, `route add ::/0 via ${v6.gateway}`] : []),
   ]);
 }
 
@@ -90,15 +97,16 @@ function switchLines(sw: LabSwitch): string[] {
       `link set ${p.port} up`,
     ]),
     `link set ${sw.bridge} up`,
-    ...sw.gateways.flatMap((g) =>
-      g.vlan === undefined
-        ? [`address add ${g.cidr} dev ${g.device}`]
+    ...sw.gateways.flatMap((g) => [
+      ...(g.vlan === undefined
+        ? []
         : [
             `link add link ${sw.bridge} name ${g.device} type vlan id ${g.vlan}`,
             `link set ${g.device} mtu ${g.mtu} up`,
-            `address add ${g.cidr} dev ${g.device}`,
-          ],
-    ),
+          ]),
+      `address add ${g.cidr} dev ${g.device}`,
+      ...(g.cidr6 === undefined ? [] : [`address add ${g.cidr6} dev ${g.device} nodad`]),
+    ]),
   ];
 }
 
@@ -141,7 +149,9 @@ export function plugGuests(lab: LabInstance, wire: Wiring, hook: boolean): strin
       node: n.guest.node,
       ref: `${n.guest.name}:${n.nic.index}`,
       tap: n.vif,
-      lines: [`link set ${n.vif} mtu ${n.mtu} master ${n.network.bridge}`, `link set ${n.vif} up`],
+      lines: isRouted(n.network)
+        ? [`link set ${n.vif} mtu ${n.mtu} up`]
+        : [`link set ${n.vif} mtu ${n.mtu} master ${n.network.bridge}`, `link set ${n.vif} up`],
     });
     add(byGuest, n.guest.name, guestNicLines(n));
   }
@@ -159,7 +169,7 @@ export function plugGuests(lab: LabInstance, wire: Wiring, hook: boolean): strin
 function plugByHook(lab: LabInstance, node: string, ref: string, tap: string): string {
   const exec = execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
   try {
-    return nicUp(exec, lab.cluster, node, ref, tap).line;
+    return nicUp(exec, lab.cluster, node, ref, tap, { faults: lab.state.faults.filter(isFault) }).line;
   } catch (err) {
     if (err instanceof NicRefused)
       throw new LabError(`node ${node}: nic up ${ref} --tap ${tap} refused: ${err.message}; fix: ${err.fix}`);

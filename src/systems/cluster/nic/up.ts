@@ -4,7 +4,8 @@
 // name (as gnt-networking's kvm-ifup-custom does: the stale state may be another guest's), and plugs:
 // one nft transaction of elements (never a rule, never a reload) and one ip command for the tap's
 // MTU, bridge, record and state. Twice leaves what once did. It costs the same on a node with 10,000
-// guests as with 10: nothing is read from the sets unless the tap's own record fails it.
+// guests as with 10: nothing is read from the sets unless the tap's own record fails it. A NIC on a
+// routed network has no bridge: routed-up.ts plugs it, after the same checks of guest, node and tap.
 
 import type { Fault } from '../../faults.ts';
 import { portsInUse } from '../features/ports/compile.ts';
@@ -14,9 +15,10 @@ import type { RoutedGuard } from '../features/routed/elements.ts';
 import { fromPort } from './elements.ts';
 import { type BridgedPlug, checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
 import { plugElements } from './plug.ts';
-import { recordOf } from './record.ts';
+import { readRecord, recordOf } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
 import { plugRouted } from './routed-up.ts';
+import { ipBatch, unplugLines } from './routes.ts';
 import { type Link, linkOf, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
@@ -70,6 +72,9 @@ function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: stri
   const guard = portGuard(plug.nic, plug.network, tap);
   const record = { elements: guard.elements.map(fromPort) };
   const cleared = plugElements(exec, record, tap, tapLink.ifalias)?.cleared;
+  // The tap's name was a routed NIC's before, still plugged: its routes and proxy-NDP entry go too.
+  const routed = cleared === undefined ? undefined : readRecord(tapLink.ifalias, tap)?.routes;
+  if (routed) ipBatch(exec, unplugLines(routed, tap, undefined), true);
   if (cleared === undefined && portsInUse(cluster))
     throw new NicRefused(
       `table bridge ${PORTS_TABLE} is not loaded on this node (or is older than this spec)`,

@@ -1,6 +1,7 @@
 // What only a gateway network has: the nodes forward and proxy their public ports to its guests,
 // sync conntrack over its pipes, and are its guests' anycast "gateway". A guest whose first NIC is
-// on a bridged or private network is reached through its own router, never through the nodes.
+// on a bridged, private or routed network is reached through its own router, never through the
+// nodes' public addresses (a routed guest's address is public itself).
 import type { SpecPath } from '../../../input/problem.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { ClusterSpec } from '../schema.ts';
@@ -13,7 +14,7 @@ export function checkGatewayGuests(spec: ClusterSpec, report: Report): void {
       report(
         path,
         `${what} to guest ${guest}, whose first NIC is on ${away.mode} network ${away.network}: the nodes ${what === 'proxy' ? 'proxy' : 'forward'} only to guests on gateway networks`,
-        `lead it to a guest on a gateway network${gatewayNetwork(spec) ? ` (such as ${gatewayNetwork(spec)})` : ''}, or remove it: ${away.mode === 'bridged' ? `network ${away.network}'s upstream router` : 'nothing'} reaches ${guest} from outside`,
+        `lead it to a guest on a gateway network${gatewayNetwork(spec) ? ` (such as ${gatewayNetwork(spec)})` : ''}, or remove it: ${reachedBy(away)} reaches ${guest} from outside`,
       );
   };
   for (const [i, f] of spec.forwards.entries()) towards('forward', f.to, ['forwards', i, 'to']);
@@ -21,11 +22,12 @@ export function checkGatewayGuests(spec: ClusterSpec, report: Report): void {
   (spec.checks ?? []).forEach((c, i) => {
     if (c.to !== 'gateway') return;
     const away = notOnGateway(spec, c.from);
-    if (away)
+    // A routed network's guests have a gateway too: the upstream router or the router node.
+    if (away && away.mode !== 'routed')
       report(
         ['checks', i, 'to'],
         `"gateway" is the nodes' anycast gateway of a guest's gateway network, and guest ${c.from}'s first NIC is on ${away.mode} network ${away.network}`,
-        away.mode === 'bridged' && spec.networks[away.network]?.gateway !== undefined
+        away.mode !== 'private' && spec.networks[away.network]?.gateway !== undefined
           ? `ping its upstream router by address: to: ${formatIPv4(spec.networks[away.network]?.gateway as number)}`
           : 'check from a guest on a gateway network',
       );
@@ -52,6 +54,18 @@ export function notOnGateway(
   const mode = network === undefined ? undefined : spec.networks[network]?.mode;
   if (network === undefined || mode === undefined || mode === 'gateway') return undefined;
   return { network, mode };
+}
+
+/** What reaches a guest the nodes do not forward to: its upstream router, its routed address, or nothing. */
+function reachedBy(away: { network: string; mode: 'bridged' | 'private' | 'routed' }): string {
+  switch (away.mode) {
+    case 'bridged':
+      return `network ${away.network}'s upstream router`;
+    case 'routed':
+      return `its own address, routed by network ${away.network}'s gateway,`;
+    case 'private':
+      return 'nothing';
+  }
 }
 
 function gatewayNetwork(spec: ClusterSpec): string | undefined {

@@ -29,9 +29,10 @@ export function checkNetworks(
   const pipeUse = new Map<string, string>(); // "node/ifname" -> where
   const bridged = new Map(resolveBridged(spec).map((n) => [n.name, n]));
   for (const [name, network] of Object.entries(spec.networks)) {
-    if (network.mode !== 'private') checkSubnet(spec, name, network, seenNets, report);
+    const apart = network.mode === 'private' || checkSubnet(spec, name, network, seenNets, report);
     if (network.mode === 'routed') {
-      checkRoutedNetwork(spec, name, network, owners, report);
+      // Over another network, its addresses would clash with that one's: one problem, the overlap.
+      checkRoutedNetwork(spec, name, network, apart ? owners : new Map(), report);
       continue;
     }
     checkRoutedOnlyFields(name, network, report);
@@ -57,17 +58,19 @@ export function checkNetworks(
   }
 }
 
-/** Apart from the uplink and from the networks before it (`seen`, which it joins). */
+/** Apart from the uplink and from the networks before it (`seen`, which it joins); false when not. */
 function checkSubnet(
   spec: ClusterSpec,
   name: string,
   network: NetworkSpec,
   seen: [string, Prefix][],
   report: Report,
-): void {
+): boolean {
   const { subnet } = network;
   const uplink = spec.uplink.subnet;
+  let apart = true;
   if (overlaps(subnet, uplink)) {
+    apart = false;
     report(
       ['networks', name, 'subnet'],
       `network ${name} (${formatPrefix(subnet)}) overlaps the uplink subnet (${formatPrefix(uplink)})`,
@@ -76,6 +79,7 @@ function checkSubnet(
   }
   for (const [other, otherNet] of seen) {
     if (overlaps(subnet, otherNet)) {
+      apart = false;
       report(
         ['networks', name, 'subnet'],
         `network ${name} (${formatPrefix(subnet)}) overlaps network ${other} (${formatPrefix(otherNet)})`,
@@ -84,6 +88,7 @@ function checkSubnet(
     }
   }
   seen.push([name, subnet]);
+  return apart;
 }
 
 /** A bridge of its own (`bridges`: bridge -> network), not the uplink's. */

@@ -1,9 +1,13 @@
 // One guest NIC: an address of its own inside its network (private networks are address spaces of
 // their own), and a MAC of its own: unicast, outside the nodes' tag prefix, required where the port
 // lets only that MAC through (bridged and private networks), and inside a private network's prefix.
+// On a routed network the tap checks addresses, not the MAC: an IPv6 address inside subnet6, its
+// own or the EUI-64 of its MAC.
 import type { SpecPath } from '../../../input/problem.ts';
+import { eui64, inCidr, parseAddress } from '../../../util/ip.ts';
 import { formatPrefix } from '../../../util/ipv4.ts';
 import { isMulticast } from '../../../util/mac.ts';
+import { TAP_MAC } from '../resolve-routed.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import { type AddressOwners, checkInside, claim, type Report } from './common.ts';
 
@@ -48,9 +52,20 @@ export function checkNic(
 ): void {
   const network = networkName === undefined ? undefined : spec.networks[networkName];
   checkAddress(nic, networkName, network, state, report);
-  if (nic.address6 !== undefined) checkAddress6(nic, networkName, nic.address6, state, report);
+  const own6 = nic.address6 === undefined || checkAddress6(nic, networkName, nic.address6, state, report);
   if (nic.mac !== undefined) checkMac(spec, nic, nic.mac, state, report);
   if (!network || network.mode === 'gateway') return;
+  if (network.mode === 'routed') {
+    const tapMac = network.tapMac ?? TAP_MAC;
+    if (nic.mac === tapMac)
+      report(
+        nic.field('mac'),
+        `MAC ${nic.mac} is the MAC of network ${networkName}'s taps, the neighbour the guest sends everything to`,
+        `write mac: "${freeMac(spec, state)}"`,
+      );
+    if (own6) checkRoutedAddress6(spec, nic, { name: networkName as string, spec: network }, state, report);
+    return;
+  }
   if (nic.mac === undefined)
     report(
       nic.at,
@@ -99,13 +114,14 @@ function checkAddress(
   claim(owners, address, holder(nic), path, report);
 }
 
+/** A global or unique-local address6, its own; false when it is none. */
 function checkAddress6(
   nic: NicView,
   networkName: string | undefined,
   address6: string,
   state: NicState,
   report: Report,
-): void {
+): boolean {
   const path = nic.field('address6');
   const first = Number.parseInt(address6.split(':')[0] || '0', 16);
   const kind =
@@ -122,12 +138,70 @@ function checkAddress6(
       `${address6} is ${kind}, not an address of the guest's own`,
       'write a global or unique-local address, e.g. 2001:db8:104::10',
     );
-    return;
+    return false;
   }
   const key = `${networkName} ${address6}`;
   const other = state.address6.get(key);
   if (other)
     report(path, `address ${address6} is already used by ${other}`, 'give every NIC its own address');
+  else state.address6.set(key, holder(nic));
+  return true;
+}
+
+/**
+ * On a routed network the node routes a /128 per NIC: its address6 inside subnet6 (none without a
+ * subnet6), else the EUI-64 of its MAC (gnt-networking's), neither the gateway6 nor another NIC's.
+ */
+function checkRoutedAddress6(
+  spec: ClusterSpec,
+  nic: NicView,
+  network: { readonly name: string; readonly spec: NetworkSpec },
+  state: NicState,
+  report: Report,
+): void {
+  const { subnet6, gateway6 } = network.spec;
+  const range = subnet6 && `${subnet6.text}/${subnet6.length}`;
+  const who = nic.legacy ? `guest ${nic.guest}` : nicName(nic);
+  if (nic.address6 !== undefined) {
+    const path = nic.field('address6');
+    if (!subnet6 || !range)
+      report(
+        path,
+        `network ${network.name} has no subnet6: nothing routes ${nic.address6} to ${who}`,
+        `add subnet6 (a /64) and gateway6 to network ${network.name}, or remove "address6:"`,
+      );
+    else if (!inCidr(subnet6, parseAddress(nic.address6) ?? { family: 4, text: '0.0.0.0' }))
+      report(
+        path,
+        `address6 ${nic.address6} is outside network ${network.name}'s subnet6 (${range})`,
+        `choose an address inside ${range}, or leave "address6:" out for the EUI-64 of the MAC`,
+      );
+    else if (nic.address6 === gateway6)
+      report(
+        path,
+        `address6 ${nic.address6} is network ${network.name}'s gateway6`,
+        'give the NIC its own address6',
+      );
+    return;
+  }
+  if (!subnet6 || !range) return;
+  if (nic.mac === undefined) {
+    report(
+      nic.at,
+      `${who} is on network ${network.name}, which has subnet6, with neither address6 nor a MAC: its IPv6 address is the EUI-64 of its MAC`,
+      `add mac: "${freeMac(spec, state)}", or address6: an address inside ${range}`,
+    );
+    return;
+  }
+  const slaac = eui64(nic.mac, subnet6);
+  const key = `${network.name} ${slaac}`;
+  const other = slaac === gateway6 ? `network ${network.name}'s gateway6` : state.address6.get(key);
+  if (other)
+    report(
+      nic.field('mac'),
+      `${who}'s IPv6 address ${slaac}, the EUI-64 of its MAC, is already used by ${other}`,
+      'give the NIC another MAC, or an address6 of its own',
+    );
   else state.address6.set(key, holder(nic));
 }
 

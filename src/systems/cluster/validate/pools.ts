@@ -87,7 +87,9 @@ function checkVlansInPools(spec: ClusterSpec, report: Report): void {
         report(
           ['networks', name, 'vlan'],
           `VLAN ${vlan} on ${pool.trunk} belongs to pool ${poolName} (${vlanRange(pool.base + 1, pool.base + pool.size)}), which hands it to its network ${vlan - pool.base}`,
-          `give network ${name} a VLAN outside the pool, or take it from the pool: pool: ${poolName}`,
+          net.mode === 'routed'
+            ? `give network ${name} a VLAN outside the pool`
+            : `give network ${name} a VLAN outside the pool, or take it from the pool: pool: ${poolName}`,
         );
   }
 }

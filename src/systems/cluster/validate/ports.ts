@@ -1,6 +1,7 @@
 // A link has one master: it is the slave of one bond or the port of one bridge (the uplink's, a
-// network's through its trunk, a gateway network's through a pipe). Two claims on one link on one
-// node are one problem, said where the later one is written, with the fix that fits the pair.
+// network's through its trunk, a gateway network's through a pipe), or a routed network's uplink
+// (which the node routes, bridging nothing). Two claims on one link on one node are one problem,
+// said where the later one is written, with the fix that fits the pair.
 import type { SpecPath } from '../../../input/problem.ts';
 import type { BridgedNetwork } from '../model.ts';
 import type { ClusterSpec } from '../schema.ts';
@@ -20,6 +21,8 @@ interface Claim {
   readonly owner: string;
   /** A trunk's claim for a network from a VLAN pool (pools.ts checks their VLANs). */
   readonly pooled?: boolean;
+  /** A trunk's claim for a routed network (routed.ts says two on one device). */
+  readonly routed?: boolean;
 }
 
 export function checkPorts(spec: ClusterSpec, bridged: readonly BridgedNetwork[], report: Report): void {
@@ -84,8 +87,20 @@ function claimsOf(spec: ClusterSpec, set: LinkSet, bridged: readonly BridgedNetw
     };
     out.push([net.uplink.device, claim]);
   }
+  out.push(...routedClaims(spec));
   if (set.node !== undefined) out.push(...pipeClaims(spec, set.node));
   return out;
+}
+
+/** A routed network's uplink device: the trunk, or its VLAN. */
+function routedClaims(spec: ClusterSpec): [string, Claim][] {
+  return Object.entries(spec.networks).flatMap(([name, net]): [string, Claim][] => {
+    if (net.mode !== 'routed' || net.trunk === undefined) return [];
+    const device = net.vlan === undefined ? net.trunk : `${net.trunk}.${net.vlan}`;
+    const path = ['networks', name, net.vlan === undefined ? 'trunk' : 'vlan'];
+    const what = `the uplink of routed network ${name}`;
+    return [[device, { role: 'trunk', master: `network ${name}`, what, path, owner: name, routed: true }]];
+  });
 }
 
 function pipeClaims(spec: ClusterSpec, node: string): [string, Claim][] {
@@ -119,9 +134,13 @@ function clash(link: string, first: Claim, later: Claim, report: Report): void {
   if (later.role === 'pipe' && (first.role === 'pipe' || first.role === 'uplink')) return;
   // A pool's VLAN on the trunk of another network or pool: pools.ts says it by VLAN range.
   if (later.role === 'trunk' && first.role === 'trunk' && (later.pooled || first.pooled)) return;
+  // Two routed networks on one device: routed.ts says it.
+  if (later.routed && first.routed) return;
   report(
     later.path,
-    `${link} is already ${first.what}: a link is the slave of one bond or the port of one bridge`,
+    later.routed || first.routed
+      ? `${link} is already ${first.what}: a link is the slave of one bond, the port of one bridge or the uplink of one routed network`
+      : `${link} is already ${first.what}: a link is the slave of one bond or the port of one bridge`,
     fixFor(link, first, later),
   );
 }
@@ -137,8 +156,10 @@ function fixFor(link: string, first: Claim, later: Claim): string {
     case 'trunk':
       if (first.role === 'slave') return `carry network ${later.owner} on the bond: trunk: ${first.owner}`;
       if (first.role === 'trunk')
-        return `give network ${later.owner} another VLAN, or the bridge of network ${first.owner} (private networks by MAC prefix may share one)`;
-      return `tag network ${later.owner} with a VLAN of its own (vlan: N), so that its bridge holds ${link}.N`;
+        return later.routed || first.routed
+          ? `give network ${later.owner} a VLAN of its own`
+          : `give network ${later.owner} another VLAN, or the bridge of network ${first.owner} (private networks by MAC prefix may share one)`;
+      return `tag network ${later.owner} with a VLAN of its own (vlan: N), so that ${later.routed ? 'it routes over' : 'its bridge holds'} ${link}.N`;
     case 'pipe':
       return 'give the pipe its own interface';
   }

@@ -147,7 +147,7 @@ function checkTable(spec: ClusterSpec, name: string, network: NetworkSpec, repor
   report(
     ['networks', name, network.table === undefined ? 'vlan' : 'table'],
     network.table === undefined
-      ? `network ${name}'s routing table is its VLAN, ${id}, when "table:" is left out, and table ${id} is iproute2's ${reserved}`
+      ? `network ${name}'s routing table is its VLAN, ${id}, when "table:" is left out, and table ${id} is iproute2's ${reserved} table`
       : `table ${id} is iproute2's ${reserved} table`,
     `write table: ${freeTable(spec)}`,
   );
