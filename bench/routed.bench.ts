@@ -68,9 +68,9 @@ const ipRules = (lab: RoutedLab) =>
   ['-4', '-6'].reduce((n, f) => n + inNs(lab.node, ['ip', f, 'rule', 'show']).trim().split('\n').length, 0);
 
 /** One lab: the spec read, the namespaces and the node's files, the taps made, every guest plugged. */
-async function build(run: NamespaceRun, label: Built['label'], guests: number, removes: (() => void)[]) {
+async function build(run: NamespaceRun, label: Built['label'], guests: number) {
   const spec = tempSpec(`routed-${guests}.yaml`, routedSpec(guests));
-  removes.push(spec.remove);
+  run.atCleanup(spec.remove); // an interrupted run removes it too
   const t0 = performance.now();
   const cluster = readCluster(spec.file);
   const read = (performance.now() - t0) / 1000;
@@ -144,7 +144,6 @@ const started = Date.now();
 const machine = machineInfo();
 const others = [otherNamespaces()];
 const run = new NamespaceRun();
-const removes: (() => void)[] = [];
 try {
   if (smoke) out(SMOKE_LINE);
   out(machineLine(machine));
@@ -154,14 +153,14 @@ try {
     ['large', SETTINGS.large],
   ] as const) {
     const t = performance.now();
-    built.push(await build(run, label, guests, removes));
+    built.push(await build(run, label, guests));
     note(`${label}: ${guests} guests, up in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   const [small, large] = built as [Built, Built];
   const checks = routedChecks(built);
   const fib = fibOf(small, large);
   const cli = await bundleCli();
-  removes.push(cli.remove);
+  run.atCleanup(cli.remove);
   const nicUp = { large: await nicUpOf(large, cli.file), small: await nicUpOf(small, cli.file) };
   others.push(otherNamespaces());
   for (let round = 0; round < SETTINGS.rounds; round++) {
@@ -177,5 +176,4 @@ try {
   out(`(${Math.round((Date.now() - started) / 1000)} s in all)`);
 } finally {
   run.cleanup();
-  for (const remove of removes) remove();
 }
