@@ -213,6 +213,17 @@ export const inSet = (left: Expr, set: string): Statement => ({ kind: 'match-set
 export const vmap = (key: Expr, map: string): Statement => ({ kind: 'vmap', key, map });
 export const setField = (field: Field, value: Expr): Statement => ({ kind: 'set-field', field, value });
 export const counter: Statement = { kind: 'counter' };
+/** `tcp flags & (fin|syn|rst|ack) != syn`: TCP that is not a lone SYN, i.e. not a new connection. */
+export const notLoneSyn: Statement = {
+  kind: 'match',
+  left: {
+    kind: 'mask',
+    value: { kind: 'payload', header: 'tcp', field: 'flags' },
+    mask: { type: 'tcp_flags', value: ['fin', 'syn', 'rst', 'ack'] },
+  },
+  op: 'ne',
+  right: konst({ type: 'tcp_flags', value: ['syn'] }),
+};
 export const notrack: Statement = { kind: 'notrack' };
 
 // Typed constants.

@@ -27,6 +27,7 @@ import {
   konst,
   l4,
   meta,
+  notLoneSyn,
   type Statement,
   service,
   v4,
@@ -190,16 +191,10 @@ function privateChains(cluster: Cluster, table: TableDraft): void {
 function profileChains(table: TableDraft): void {
   const p = PORT_CHAINS.protected;
   table.chain(p, 'firewall: protected (F25): replies, DNS answers, ICMP and ARP only');
-  const flags = { kind: 'payload', header: 'tcp', field: 'flags' } as const;
   table.rule(
     p,
     "TCP but a lone SYN: the guest's own connections (stateless: no bridge conntrack here)",
-    {
-      kind: 'match',
-      left: { kind: 'mask', value: flags, mask: { type: 'tcp_flags', value: ['fin', 'syn', 'rst', 'ack'] } },
-      op: 'ne',
-      right: konst({ type: 'tcp_flags', value: ['syn'] }),
-    },
+    notLoneSyn,
     accept,
   );
   table.rule(p, 'DNS answers', eq(l4('udp', 'sport'), service(53)), accept);

@@ -25,6 +25,7 @@ import {
   l4,
   lookup,
   meta,
+  notLoneSyn,
   PRIORITY,
   type Statement,
   service,
@@ -173,6 +174,12 @@ function profileChains(table: TableDraft): void {
     p,
     "replies of the guest's own connections",
     eq(ct('state'), ctState('established', 'related')),
+    accept,
+  );
+  table.rule(
+    p,
+    "TCP but a lone SYN: connections older than this node's conntrack (a guest migrated here)",
+    notLoneSyn,
     accept,
   );
   table.rule(
