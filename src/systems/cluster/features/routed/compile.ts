@@ -63,6 +63,56 @@ export function compileRouted(ctx: ClusterContext, node: Node, plan: PlanBuilder
   antispoofChain(table);
   profileChains(table);
   hooks(table);
+  toNode(ctx, node, table);
+}
+
+/**
+ * What a guest may send to the node itself. The local table comes before any policy rule, so without
+ * this a tenant reaches every service on every address of the node (sshd, ganeti-noded, DRBD).
+ * Neighbour discovery on the tap, replies to the node's own connections, and on the router node the
+ * gateway addresses it holds; nothing else.
+ */
+function toNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
+  table.chain(ROUTED_CHAINS.toNode, 'packets to the node itself', {
+    type: 'filter',
+    hook: 'input',
+    priority: PRIORITY.filter,
+    policy: 'accept',
+  });
+  table.rule(ROUTED_CHAINS.toNode, 'from a routed tap', inSet(meta('iifname'), ROUTED_SETS.plugged), {
+    kind: 'jump',
+    chain: ROUTED_CHAINS.guestToNode,
+  });
+  const g = ROUTED_CHAINS.guestToNode;
+  table.chain(g, "a guest's packets to the node: neighbour discovery, replies, its router's gateway");
+  table.rule(
+    g,
+    "replies to the node's own connections",
+    eq(ct('state'), ctState('established', 'related')),
+    accept,
+  );
+  table.rule(
+    g,
+    'neighbour and router solicitations, MLD: the tap answers them',
+    nd('nd-router-solicit', 'nd-neighbor-solicit', 'nd-neighbor-advert', 'mld2-listener-report'),
+    accept,
+  );
+  for (const n of ctx.cluster.routed.filter((r) => r.router === node.name)) {
+    table.rule(
+      g,
+      `networks.${n.name}.gateway: this node is its router`,
+      eq(ip('daddr'), v4(formatIPv4(n.gateway))),
+      accept,
+    );
+    if (n.gateway6 !== undefined)
+      table.rule(
+        g,
+        `networks.${n.name}.gateway6: this node is its router`,
+        eq(ip6('daddr'), v6(n.gateway6)),
+        accept,
+      );
+  }
+  table.rule(g, 'any other address or service of the node', counter, drop);
 }
 
 /** One rule; the map says which interface sends with which source (nic up adds the taps). */

@@ -31,5 +31,8 @@ export const ROUTED_CHAINS = {
   limited: 'limited',
   fromGuest: 'from_guest_hook',
   toGuest: 'to_guest_forward',
+  /** Base chain at input: what routed taps send to the node itself. */
+  toNode: 'to_node_input',
+  guestToNode: 'guest_to_node',
   arpOutput: 'arp_output',
 } as const;
