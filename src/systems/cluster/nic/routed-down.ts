@@ -44,10 +44,11 @@ export function unroute(
   const orphans = routed
     .filter((r) => r.subnet6 !== undefined)
     .flatMap((r) => {
+      // Proxies first: nic up adds a guest's /128 before its proxy entry, so a proxy read here has
+      // its route by the time the routes are read, even while another hook plugs a guest.
+      const proxies = proxiesOn(exec, r.uplink.device);
       const hosted = hostedIn(exec, r.table.id);
-      return proxiesOn(exec, r.uplink.device)
-        .filter((a) => !hosted.has(a))
-        .map((a) => `neigh del proxy ${a} dev ${r.uplink.device}`);
+      return proxies.filter((a) => !hosted.has(a)).map((a) => `neigh del proxy ${a} dev ${r.uplink.device}`);
     });
   ipBatch(exec, orphans, true);
   return orphans.length > 0
