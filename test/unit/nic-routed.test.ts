@@ -200,7 +200,7 @@ add element inet convergent_routed from_guest { "tap5" : jump antispoof }
 add element inet convergent_routed to_profile { "tap5" : jump protected }
 `,
       `ip link set dev tap5 nomaster address ${TAP_MAC} mtu 1500 alias ${record} up`,
-      'sysctl -qw net/ipv4/conf/tap5/proxy_arp=1 net/ipv6/conf/tap5/proxy_ndp=0',
+      'sysctl -qw net/ipv4/conf/tap5/proxy_arp=1 net/ipv4/neigh/tap5/proxy_delay=0 net/ipv6/conf/tap5/proxy_ndp=0',
       `ip -batch - <<route replace 192.0.2.10/32 proto static dev tap5 table 500
 route replace ${VM1}/128 proto static dev tap5 table 500
 neigh replace proxy ${VM1} dev eth1

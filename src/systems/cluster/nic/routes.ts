@@ -59,11 +59,12 @@ export function ipBatch(exec: Exec, lines: readonly string[], force = false): vo
 /**
  * The tap's sysctls, written in the node's namespace (the lab's exec runs there): proxy ARP on (the
  * guest's ARP for its gateway, or any address, is answered with the tap's MAC), proxy NDP off (the
- * tap answers for the guest's own address otherwise). The slash form: a Xen tap is "vif1.0".
+ * tap answers for the guest's own address otherwise), and no proxy delay (the kernel would wait up to
+ * 0.8 s before answering the guest's broadcast ARP). The slash form: a Xen tap is "vif1.0".
  */
 export function tapSysctls(exec: Exec, tap: string, proxyArp: boolean, ipv6: boolean): void {
   const settings = [
-    ...(proxyArp ? [`net/ipv4/conf/${tap}/proxy_arp=1`] : []),
+    ...(proxyArp ? [`net/ipv4/conf/${tap}/proxy_arp=1`, `net/ipv4/neigh/${tap}/proxy_delay=0`] : []),
     ...(ipv6 ? [`net/ipv6/conf/${tap}/proxy_ndp=0`] : []),
   ];
   if (settings.length > 0) runOrFail(exec, ['sysctl', '-qw', ...settings]);
