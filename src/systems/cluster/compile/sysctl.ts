@@ -49,6 +49,15 @@ function routedSysctls(ctx: ClusterContext, plan: PlanBuilder): void {
     plan.sysctl(['net', 'ipv4', 'ip_forward'], '1', `${at} (routed): the node routes its guests`);
     plan.sysctl(['net', 'ipv4', 'conf', dev, 'proxy_arp'], '1', `${at}: the node answers ARP for its guests`);
     plan.sysctl(['net', 'ipv4', 'neigh', dev, 'proxy_delay'], '0', `${at}: proxied ARP answered at once`);
+    // A node still sent to for a guest that moved (before its GARP) forwards back out the uplink; a
+    // redirect would carry the node's own address into the subnet. The kernel sends one when either
+    // "all" or the device says so.
+    for (const on of ['all', dev])
+      plan.sysctl(
+        ['net', 'ipv4', 'conf', on, 'send_redirects'],
+        '0',
+        `${at}: no ICMP redirects into the subnet`,
+      );
     if (network.subnet6 === undefined) {
       // No node address on it, IPv6 neither: an upstream router advertisement would give it one.
       plan.sysctl(['net', 'ipv6', 'conf', dev, 'disable_ipv6'], '1', `${at}: no subnet6, no node address`);
