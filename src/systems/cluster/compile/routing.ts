@@ -30,7 +30,9 @@ export function compileRouted(ctx: ClusterContext, node: Node, plan: PlanBuilder
     plan.tables.push({ id: network.table.id, name: network.table.name, source: `${at}.table` });
     if (router) routerAddresses(network, plan);
     plan.routes.push(...tableRoutes(network, router));
-    // The node reaches guests on other nodes over the uplink; the router has it from its address.
+    // gnt-networking's VM host has the subnet in main too; the `to <subnet>` rule takes the table
+    // first (its own guests are there), so this shows in `ip route` and holds while the rules are
+    // missing. The router has it from its address.
     if (!router)
       plan.routes.push({
         to: formatPrefix(network.subnet),
