@@ -49,6 +49,20 @@ describe('check: routed networks: each mistake one located problem with a fix', 
     });
 });
 
+test('at most 100 routed networks: their rules take preferences 1000-1999, ten each', () => {
+  const n = 101;
+  const interfaces = Array.from({ length: n }, (_, i) => `  eth${i + 1}: {}`).join('\n');
+  const networks = Array.from(
+    { length: n },
+    (_, i) =>
+      `  r${i + 1}: { mode: routed, trunk: eth${i + 1}, subnet: 10.${i}.0.0/24, gateway: 10.${i}.0.1 }`,
+  ).join('\n');
+  const text = `name: many\nuplink: { subnet: 192.168.122.0/24, gateway: 192.168.122.1 }\ninterfaces:\n${interfaces}\nnodes:\n  node1: { address: 192.168.122.11 }\nnetworks:\n${networks}\n`;
+  assert.deepEqual(problemsOf(text), [
+    `cluster.yaml:${n + 107}:9: error: network r101 is routed network 101: a node holds at most 100 (their policy rules take preferences 1000-1999, ten each)\n  fix: carry more of them as one routed network with a larger subnet, or make network r101 bridged`,
+  ]);
+});
+
 describe('the resolved routed networks', () => {
   const cluster = clusterFromText(ROUTED);
 

@@ -190,8 +190,18 @@ function checkIpv6(name: string, network: NetworkSpec, report: Report): void {
 const first64 = (c: Cidr) => `${networkOf({ ...c, length: 64 }).text}/64`;
 
 /** Between routed networks: a table each, an uplink device each, IPv6 subnets apart. */
+/** Ten rule preferences each from 1000 (compile/routing.ts): 100 networks fill 1000-1999. */
+const MAX_ROUTED = 100;
+
 export function checkRoutedBetween(spec: ClusterSpec, report: Report): void {
   const entries = Object.entries(spec.networks).filter(([, n]) => n.mode === 'routed');
+  const [over] = entries.slice(MAX_ROUTED);
+  if (over)
+    report(
+      ['networks', over[0]],
+      `network ${over[0]} is routed network ${MAX_ROUTED + 1}: a node holds at most ${MAX_ROUTED} (their policy rules take preferences 1000-1999, ten each)`,
+      `carry more of them as one routed network with a larger subnet, or make network ${over[0]} bridged`,
+    );
   const tables = allocateTables(entries);
   const byTable = new Map<number, string>();
   const byDevice = new Map<string, string>();
