@@ -262,7 +262,7 @@ export function checkRoutedFields(
   if (check.expect.via !== undefined && !dials && proto !== 'http')
     report(
       [...path, 'expect', 'via'],
-      `a ${proto} check forwards nothing a node counts`,
+      `${proto} checks forward nothing a node counts`,
       'use ping, tcp, udp or http, or remove "via"',
     );
 }
