@@ -13,6 +13,7 @@ import { realRunner } from '../../src/lab/run.ts';
 import { labTest, prepare } from '../../src/systems/cluster/lab/lab.ts';
 import type { Fault } from '../../src/systems/faults.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import { failedNames, failures } from '../support/report.ts';
 import { needsRoot } from '../support/root.ts';
 
 const flat = join(EXAMPLES_DIR, 'ganeti-flat.yaml');
@@ -25,13 +26,6 @@ async function run(file: string, faults: Fault[] = [], lines: string[] = []): Pr
   assert.ok(!existsSync(labDir(report.lab)), 'the state directory is removed');
   return report;
 }
-
-const failedNames = (r: LabReport) => r.results.filter((x) => !x.passed).map((x) => x.name);
-const failures = (r: LabReport) =>
-  r.results
-    .filter((x) => !x.passed)
-    .map((x) => `${x.name}: ${x.problems.join('; ')}`)
-    .join('\n');
 
 describe('ganeti-flat in the namespace lab', () => {
   test('every check passes; taps plugged by nic up; blocked checks ran and got nothing', async (t) => {

@@ -16,6 +16,7 @@ import { labTest, labUp, type Prepared, prepare, runChecks } from '../../src/sys
 import { type HeldConnection, holdConnection } from '../../src/systems/cluster/lab/survival.ts';
 import type { Fault } from '../../src/systems/faults.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import { failedNames } from '../support/report.ts';
 import { needsRoot } from '../support/root.ts';
 
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
@@ -40,10 +41,6 @@ function result(report: LabReport, name: string): CheckResult {
   const r = report.results.find((x) => x.name === name);
   assert.ok(r, `no check named "${name}" in ${report.results.map((x) => x.name).join(', ')}`);
   return r;
-}
-
-function failedNames(report: LabReport): string[] {
-  return report.results.filter((r) => !r.passed).map((r) => r.name);
 }
 
 /** The example with its checks: section removed, so the lab derives them. */

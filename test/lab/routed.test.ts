@@ -12,15 +12,10 @@ import { realRunner } from '../../src/lab/run.ts';
 import { labTest, prepare } from '../../src/systems/cluster/lab/lab.ts';
 import { holdConnection } from '../../src/systems/cluster/lab/survival.ts';
 import type { Fault } from '../../src/systems/faults.ts';
+import { failedNames, failures } from '../support/report.ts';
 import { needsRoot } from '../support/root.ts';
 import { movedSpec, ROUTED_FLAT, type RoutedLab, routedLab } from '../support/routed-lab.ts';
 
-const failedNames = (r: LabReport) => r.results.filter((x) => !x.passed).map((x) => x.name);
-const failures = (r: LabReport) =>
-  r.results
-    .filter((x) => !x.passed)
-    .map((x) => `${x.name}: ${x.problems.join('; ')}`)
-    .join('\n');
 const problemOf = (r: LabReport, name: string) => r.results.find((x) => x.name === name)?.problems.join('; ');
 
 const VM1 = '2001:db8::5054:ff:fe00:101';

@@ -12,13 +12,8 @@ import { pickKernels } from '../../src/vm/kernel.ts';
 import { vmLabTest } from '../../src/vm/lab.ts';
 import { VM_ROOT } from '../../src/vm/qemu.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import { failures } from '../support/report.ts';
 import { needsVm } from '../support/root.ts';
-
-const failures = (report: LabReport) =>
-  report.results
-    .filter((r) => !r.passed)
-    .map((r) => `${r.name}: ${r.problems.join('; ')}`)
-    .join('\n');
 
 function assertNothingLeft(): void {
   assert.deepEqual(existsSync(VM_ROOT) ? readdirSync(VM_ROOT) : [], [], 'no VM run directory is left');

@@ -6,20 +6,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { LabReport } from '../../src/lab/result.ts';
 import { realRunner } from '../../src/lab/run.ts';
 import { prepare } from '../../src/systems/cluster/lab/lab.ts';
 import { pickKernels } from '../../src/vm/kernel.ts';
 import { vmLabTest } from '../../src/vm/lab.ts';
 import { VM_ROOT } from '../../src/vm/qemu.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import { failures } from '../support/report.ts';
 import { needsVm } from '../support/root.ts';
-
-const failures = (report: LabReport) =>
-  report.results
-    .filter((r) => !r.passed)
-    .map((r) => `${r.name}: ${r.problems.join('; ')}`)
-    .join('\n');
 
 test('VM lab: ganeti-routed.yaml (bond0.993) passes every check', async (t) => {
   if (!needsVm(t)) return;
