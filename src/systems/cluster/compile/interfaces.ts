@@ -12,6 +12,24 @@ export function compileInterfaces(node: Node, plan: PlanBuilder): void {
   plan.links.push(...node.interfaces.map(linkOf));
 }
 
+/** A tagged network's VLAN on its trunk, unless the spec declares it (then it is made as declared). */
+export function uplinkVlan(
+  plan: PlanBuilder,
+  uplink: { readonly trunk: string; readonly vlan?: number; readonly device: string },
+  mtu: number | undefined,
+  source: string,
+): void {
+  if (uplink.vlan === undefined || plan.links.some((l) => l.name === uplink.device)) return;
+  plan.links.push({
+    kind: 'vlan',
+    name: uplink.device,
+    parent: uplink.trunk,
+    id: uplink.vlan,
+    ...(mtu === undefined ? {} : { mtu }),
+    source,
+  });
+}
+
 /** A bridge per bridged or private network (one for those sharing it), and the VLANs they need. */
 export function compileBridged(cluster: Cluster, plan: PlanBuilder): void {
   for (const networks of byBridge(cluster.bridged)) {
@@ -20,15 +38,7 @@ export function compileBridged(cluster: Cluster, plan: PlanBuilder): void {
     // The bridge's MTU is the network's, else its trunk's: guest taps take it (nic up).
     const mtu = first.mtu ?? (uplink ? mtuOf(plan.links, uplink.trunk) : undefined);
     const sources = networks.map((n) => `networks.${n.name}`).join(', ');
-    if (uplink?.vlan !== undefined && !plan.links.some((l) => l.name === uplink.device))
-      plan.links.push({
-        kind: 'vlan',
-        name: uplink.device,
-        parent: uplink.trunk,
-        id: uplink.vlan,
-        ...(mtu === undefined ? {} : { mtu }),
-        source: `${sources} (VLAN ${uplink.vlan} on ${uplink.trunk})`,
-      });
+    if (uplink) uplinkVlan(plan, uplink, mtu, `${sources} (VLAN ${uplink.vlan} on ${uplink.trunk})`);
     plan.bridges.push({
       name: first.bridge,
       ...(mtu === undefined ? {} : { mtu }),

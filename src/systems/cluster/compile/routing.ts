@@ -8,7 +8,7 @@ import type { RoutePlan, RulePlan } from '../../../host/plan.ts';
 import { formatIPv4, formatPrefix } from '../../../util/ipv4.ts';
 import type { Node, RoutedNetwork } from '../model.ts';
 import type { ClusterContext } from './context.ts';
-import { mtuOf } from './interfaces.ts';
+import { mtuOf, uplinkVlan } from './interfaces.ts';
 
 /** Policy rules take preferences from here, ten per routed network in spec order (network.sh says it). */
 export const RULE_PREF = 1000;
@@ -43,19 +43,16 @@ export function compileRouted(ctx: ClusterContext, node: Node, plan: PlanBuilder
   });
 }
 
-/** A tagged network's VLAN on its trunk, as bridged networks' are made, unless the spec declares it. */
+/** A tagged network's VLAN on its trunk, as bridged networks' are made; no bridge over it. */
 function uplinkLink(network: RoutedNetwork, plan: PlanBuilder): void {
   const { uplink } = network;
-  if (uplink.vlan === undefined || plan.links.some((l) => l.name === uplink.device)) return;
   const mtu = network.mtu ?? mtuOf(plan.links, uplink.trunk);
-  plan.links.push({
-    kind: 'vlan',
-    name: uplink.device,
-    parent: uplink.trunk,
-    id: uplink.vlan,
-    ...(mtu === undefined ? {} : { mtu }),
-    source: `networks.${network.name} (routed: VLAN ${uplink.vlan} on ${uplink.trunk}, no bridge)`,
-  });
+  uplinkVlan(
+    plan,
+    uplink,
+    mtu,
+    `networks.${network.name} (routed: VLAN ${uplink.vlan} on ${uplink.trunk}, no bridge)`,
+  );
 }
 
 /** F26: the router node owns the gateway addresses on the uplink device. */
