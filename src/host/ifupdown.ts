@@ -45,6 +45,9 @@ function linkStanza(link: LinkPlan): string[] {
                 `pre-up ip link show dev ${link.name} >/dev/null 2>&1 || ip link add link ${link.parent} name ${link.name} type vlan id ${link.id}`,
               ),
             ]),
+        ...(link.looseBinding
+          ? [option(`post-up ip link set dev ${link.name} type vlan loose_binding on`)]
+          : []),
         ...mtu(link.mtu),
       ];
   }

@@ -78,11 +78,14 @@ function linkLines(link: LinkPlan, slaves: ReadonlySet<string>): string[] {
       return [`ip link set dev ${link.name}${mtu(link)}${slaves.has(link.name) ? '' : ' up'}`];
     case 'bond':
       return bondLines(link);
-    case 'vlan':
+    case 'vlan': {
+      const loose = link.looseBinding ? ' loose_binding on' : '';
       return [
-        `has ${link.name} || ip link add link ${link.parent} name ${link.name} type vlan id ${link.id}`,
+        `has ${link.name} || ip link add link ${link.parent} name ${link.name} type vlan id ${link.id}${loose}`,
+        ...(link.looseBinding ? [`ip link set dev ${link.name} type vlan loose_binding on`] : []),
         `ip link set dev ${link.name}${mtu(link)} up`,
       ];
+    }
   }
 }
 

@@ -37,6 +37,11 @@ export interface VlanPlan {
   /** The NIC or bond carrying the tagged frames. */
   readonly parent: string;
   readonly id: number;
+  /**
+   * Stays up when its parent goes down (`loose_binding`): without it the kernel takes the VLAN
+   * down with its parent and flushes its routes and proxy-NDP entries, which nothing puts back.
+   */
+  readonly looseBinding?: boolean;
   readonly source: string;
 }
 

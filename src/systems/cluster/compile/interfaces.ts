@@ -18,6 +18,7 @@ export function uplinkVlan(
   uplink: { readonly trunk: string; readonly vlan?: number; readonly device: string },
   mtu: number | undefined,
   source: string,
+  looseBinding = false,
 ): void {
   if (uplink.vlan === undefined || plan.links.some((l) => l.name === uplink.device)) return;
   plan.links.push({
@@ -26,6 +27,7 @@ export function uplinkVlan(
     parent: uplink.trunk,
     id: uplink.vlan,
     ...(mtu === undefined ? {} : { mtu }),
+    ...(looseBinding ? { looseBinding } : {}),
     source,
   });
 }

@@ -43,16 +43,17 @@ export function compileRouted(ctx: ClusterContext, node: Node, plan: PlanBuilder
   });
 }
 
-/** A tagged network's VLAN on its trunk, as bridged networks' are made; no bridge over it. */
+/**
+ * A tagged network's VLAN on its trunk, as bridged networks' are made; no bridge over it. Loosely
+ * bound: an `ifdown bond0; ifup bond0` leaves it up, with the table's routes and the guests'
+ * proxy-NDP entries (a VLAN bound tightly goes down with its parent and loses them; tested on
+ * Debian 12's 6.1).
+ */
 function uplinkLink(network: RoutedNetwork, plan: PlanBuilder): void {
   const { uplink } = network;
   const mtu = network.mtu ?? mtuOf(plan.links, uplink.trunk);
-  uplinkVlan(
-    plan,
-    uplink,
-    mtu,
-    `networks.${network.name} (routed: VLAN ${uplink.vlan} on ${uplink.trunk}, no bridge)`,
-  );
+  const source = `networks.${network.name} (routed: VLAN ${uplink.vlan} on ${uplink.trunk}, no bridge, loose binding)`;
+  uplinkVlan(plan, uplink, mtu, source, true);
 }
 
 /** F26: the router node owns the gateway addresses on the uplink device. */

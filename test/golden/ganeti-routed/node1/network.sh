@@ -38,8 +38,9 @@ enslave eno2 bond0
 ip link set dev bond0 type bond primary eno1
 ip link set dev bond0 up
 
-# networks.public-993 (routed: VLAN 993 on bond0, no bridge)
-has bond0.993 || ip link add link bond0 name bond0.993 type vlan id 993
+# networks.public-993 (routed: VLAN 993 on bond0, no bridge, loose binding)
+has bond0.993 || ip link add link bond0 name bond0.993 type vlan id 993 loose_binding on
+ip link set dev bond0.993 type vlan loose_binding on
 ip link set dev bond0.993 up
 
 # nodes.node1 uplink

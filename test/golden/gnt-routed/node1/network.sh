@@ -12,8 +12,9 @@ has() { ip link show dev "$1" >/dev/null 2>&1; }
 # interfaces.eth0
 ip link set dev eth0 up
 
-# networks.snf-public (routed: VLAN 500 on eth0, no bridge)
-has eth0.500 || ip link add link eth0 name eth0.500 type vlan id 500
+# networks.snf-public (routed: VLAN 500 on eth0, no bridge, loose binding)
+has eth0.500 || ip link add link eth0 name eth0.500 type vlan id 500 loose_binding on
+ip link set dev eth0.500 type vlan loose_binding on
 ip link set dev eth0.500 up
 
 # nodes.node1 uplink
