@@ -174,7 +174,7 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
     assert.equal(nat(planOf('node2')), undefined, 'a VM host NATs nothing');
   });
 
-  test('a tagged network gets its VLAN on the trunk, with the MTU, as bridged networks do', () => {
+  test('a tagged network gets its VLAN on the trunk as bridged networks do, loosely bound', () => {
     const gnt = resolved(readFileSync('examples/gnt-routed.yaml', 'utf8'));
     const plan = compileCluster(gnt).find((p) => p.node === 'node3') as HostPlan;
     assert.deepEqual(
@@ -185,7 +185,8 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
           name: 'eth0.500',
           parent: 'eth0',
           id: 500,
-          source: 'networks.snf-public (routed: VLAN 500 on eth0, no bridge)',
+          looseBinding: true,
+          source: 'networks.snf-public (routed: VLAN 500 on eth0, no bridge, loose binding)',
         },
       ],
     );
@@ -197,6 +198,8 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
     assert.match(ifupdown, /iface eth0\.500 inet static\n(.*\n)*? {4}address 192\.0\.2\.1\/24\n/);
     assert.match(ifupdown, /iface eth0\.500 inet6 static\n {4}address 2001:db8::1\/64\n/);
     assert.match(ifupdown, / {4}post-up sysctl -q -w net\/ipv4\/conf\/eth0\.500\/proxy_arp=1\n/);
+    assert.match(ifupdown, / {4}post-up ip link set dev eth0\.500 type vlan loose_binding on\n/);
+    assert.match(fileOf(plan, FILES.networkScript), /type vlan id 500 loose_binding on\n/);
     assert.match(ifupdown, / {4}post-up ip route replace unreachable default metric 4294967295 table 500\n/);
   });
 
