@@ -16,6 +16,7 @@ import type { NetworkSpec } from '../../src/systems/cluster/schema.ts';
 import { convergent } from '../support/cli.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { ROUTED_CASES } from '../support/ganeti/cases-routed.ts';
+import { ROUTED_FIELD_CASES } from '../support/ganeti/cases-routed-fields.ts';
 import { edit } from '../support/ganeti/fixtures.ts';
 import { FLAVOURS, ROUTED } from '../support/ganeti/routed.ts';
 import { clusterFromText, problemsOf } from '../support/spec.ts';
@@ -38,7 +39,7 @@ describe('check: routed networks: each mistake one located problem with a fix', 
   test('the base spec is valid (a routed NIC without a MAC too, where the network has no subnet6)', () => {
     assert.deepEqual(problemsOf(ROUTED), []);
   });
-  for (const c of ROUTED_CASES)
+  for (const c of [...ROUTED_CASES, ...ROUTED_FIELD_CASES])
     test(c.name, () => {
       for (const p of c.expected) {
         assert.match(p, /^cluster\.yaml:\d+:\d+: error: \S.*\n {2}fix: \S.*$/, p);
