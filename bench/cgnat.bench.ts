@@ -23,7 +23,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { textOf } from '../src/host/files.ts';
-import { PYTHON } from '../src/lab/agent.ts';
 import { NamespaceRun } from '../src/lab/netns.ts';
 import { realRunner } from '../src/lab/run.ts';
 import { compileCgnat } from '../src/systems/cgnat/compile/index.ts';
@@ -32,7 +31,7 @@ import { renderCgnat } from '../src/systems/cgnat/render.ts';
 import { readCgnat } from '../src/systems/cgnat/system.ts';
 import { IPERF_OMIT, SMOKE_LINE, setting, smoke } from './smoke.ts';
 import {
-  CONNRATE,
+  connRun as connRate,
   IPERF,
   IPERF_PORT,
   json,
@@ -119,13 +118,13 @@ function specOf(s: Scenario): unknown {
 
 const hostsOf = (lab: BuiltCgnatLab): LabHosts => ({ ns: lab.ns, track: (pid) => lab.run.track(pid) });
 
-async function connRun(lab: BuiltCgnatLab): Promise<{ perSecond: number; medianMs: number }> {
-  const args = [SERVER_ADDRESS, CONN_PORT, CONN_CLIENTS, CONN_SECONDS, CONN_PORTS].map(String);
-  const r = await labClient(hostsOf(lab), CLIENT, [PYTHON, CONNRATE, ...args], (CONN_SECONDS + 30) * 1000);
-  const doc = JSON.parse(r.stdout) as { per_second: number; median_ms: number; failures: number };
-  if (doc.failures > 0) throw new Error(`${lab.cgnat.name}: ${doc.failures} connections failed: ${r.stdout}`);
-  return { perSecond: doc.per_second, medianMs: doc.median_ms };
-}
+const connRun = (lab: BuiltCgnatLab) =>
+  connRate(
+    hostsOf(lab),
+    CLIENT,
+    { address: SERVER_ADDRESS, port: CONN_PORT, label: lab.cgnat.name },
+    { clients: CONN_CLIENTS, seconds: CONN_SECONDS, ports: CONN_PORTS },
+  );
 
 async function iperfRun(lab: BuiltCgnatLab): Promise<number> {
   const argv = [

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { PYTHON } from '../src/lab/agent.ts';
 import { inNs, type PortsLab, rxPackets } from './ports-lab.ts';
 import { CLIENT, OWN, SERVER } from './ports-spec.ts';
-import { CONNRATE, labClient, startReady } from './support.ts';
+import { CONNRATE, type ConnRun, connRun as connRate, labClient, startReady } from './support.ts';
+
+export type { ConnRun };
 
 export const UDPFLOOD = fileURLToPath(new URL('./udpflood.py', import.meta.url));
 export const SSH_PORT = 22;
@@ -31,25 +33,14 @@ export async function startServers(lab: PortsLab): Promise<void> {
   ]);
 }
 
-export interface ConnRun {
-  readonly perSecond: number;
-  readonly medianMs: number;
-  readonly connections: number;
-}
-
 /** connrate.py from a to b:22: `clients` at a time for `seconds`. */
-export async function connRun(lab: PortsLab, clients: number, seconds: number): Promise<ConnRun> {
-  const args = [server.address, SSH_PORT, clients, seconds, 1].map(String);
-  const r = await labClient(hosts(lab), CLIENT, [PYTHON, CONNRATE, ...args], (seconds + 30) * 1000);
-  let doc: { per_second: number; median_ms: number; connections: number; failures: number };
-  try {
-    doc = JSON.parse(r.stdout);
-  } catch {
-    throw new Error(`${lab.label}: connrate.py exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
-  }
-  if (doc.failures > 0) throw new Error(`${lab.label}: ${doc.failures} connections failed: ${r.stdout}`);
-  return { perSecond: doc.per_second, medianMs: doc.median_ms, connections: doc.connections };
-}
+export const connRun = (lab: PortsLab, clients: number, seconds: number): Promise<ConnRun> =>
+  connRate(
+    hosts(lab),
+    CLIENT,
+    { address: server.address, port: SSH_PORT, label: lab.label },
+    { clients, seconds },
+  );
 
 /** udpflood.py raw in a, `senders` processes at once, from `source` (a's own address unless spoofing). */
 async function flood(lab: PortsLab, senders: number, seconds: number, source = client.address) {

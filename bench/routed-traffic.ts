@@ -1,13 +1,9 @@
-// The traffic of bench/routed.bench.ts: new TCP connections from the internet client behind the
-// upstream router to the server guest's port 22 (its `limited` profile lets new TCP to 22 in), through
-// the node: in on the trunk, `iif eth1 lookup 500`, the guest's /32 to its tap, the profile in
-// forward; the replies in on the tap, anti-spoofing's set lookup, `from 10.80.0.0/16 lookup 500`, its
-// default route to the upstream.
-import { PYTHON } from '../src/lab/agent.ts';
 import { inNs } from './ports-lab.ts';
 import { CLIENT, type RoutedLab } from './routed-lab.ts';
 import { SERVER_GUEST } from './routed-spec.ts';
-import { CONNRATE, labClient, startReady } from './support.ts';
+import { CONNRATE, type ConnRun, connRun as connRate, startReady } from './support.ts';
+
+export type { ConnRun };
 
 export const SSH_PORT = 22;
 
@@ -25,24 +21,14 @@ export async function startServer(lab: RoutedLab): Promise<void> {
   ]);
 }
 
-export interface ConnRun {
-  readonly perSecond: number;
-  readonly medianMs: number;
-}
-
 /** connrate.py from the client to the server guest's 22: `clients` at a time for `seconds`. */
-export async function connRun(lab: RoutedLab, clients: number, seconds: number): Promise<ConnRun> {
-  const args = [SERVER_GUEST.address, SSH_PORT, clients, seconds, 1].map(String);
-  const r = await labClient(lab, CLIENT, [PYTHON, CONNRATE, ...args], (seconds + 30) * 1000);
-  let doc: { per_second: number; median_ms: number; failures: number };
-  try {
-    doc = JSON.parse(r.stdout);
-  } catch {
-    throw new Error(`${lab.label}: connrate.py exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
-  }
-  if (doc.failures > 0) throw new Error(`${lab.label}: ${doc.failures} connections failed: ${r.stdout}`);
-  return { perSecond: doc.per_second, medianMs: doc.median_ms };
-}
+export const connRun = (lab: RoutedLab, clients: number, seconds: number): Promise<ConnRun> =>
+  connRate(
+    lab,
+    CLIENT,
+    { address: SERVER_GUEST.address, port: SSH_PORT, label: lab.label },
+    { clients, seconds },
+  );
 
 /** Whether a ping from the server guest reaches the client: from its own address, or from `source`. */
 export function pingFromServer(lab: RoutedLab, target: string, source?: string): boolean {

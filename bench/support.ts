@@ -213,6 +213,34 @@ export function labClient(
   });
 }
 
+export interface ConnRun {
+  readonly perSecond: number;
+  readonly medianMs: number;
+  readonly connections: number;
+}
+
+/**
+ * connrate.py in `client` against `address:port`: `clients` connections at a time for `seconds`
+ * (connect, read the banner, close), from `ports` source ports; a failed connection fails the run.
+ */
+export async function connRun(
+  lab: LabHosts,
+  client: string,
+  target: { readonly address: string; readonly port: number; readonly label: string },
+  load: { readonly clients: number; readonly seconds: number; readonly ports?: number },
+): Promise<ConnRun> {
+  const args = [target.address, target.port, load.clients, load.seconds, load.ports ?? 1].map(String);
+  const r = await labClient(lab, client, [PYTHON, CONNRATE, ...args], (load.seconds + 30) * 1000);
+  let doc: { per_second: number; median_ms: number; connections: number; failures: number };
+  try {
+    doc = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`${target.label}: connrate.py exited ${r.status}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  if (doc.failures > 0) throw new Error(`${target.label}: ${doc.failures} connections failed: ${r.stdout}`);
+  return { perSecond: doc.per_second, medianMs: doc.median_ms, connections: doc.connections };
+}
+
 /** One iperf3 run from the workstation, `seconds` long after a second of slow start left out. */
 export function iperfRun(lab: LabInstance, address: string, seconds: number): Promise<IperfRun> {
   return throughNodes(lab, { enters: 1e8, leaves: 1e5 }, async () => {
