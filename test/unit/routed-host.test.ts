@@ -300,11 +300,13 @@ describe('routed nft tables: arp sources, anti-spoofing and profiles', () => {
     assert.match(spoof.at(-1) ?? '', /^counter drop /);
   });
 
-  test('the nftables.conf header names every table it replaces', () => {
+  test('the nftables.conf header names every table it replaces; no bridge ports table where no NIC is bridged', () => {
+    const file = fileOf(planOf('node1'), FILES.nftables);
     assert.match(
-      fileOf(planOf('node1'), FILES.nftables),
-      /^# Owns only the tables named "convergent", "convergent_ports", "convergent_arp" and "convergent_routed";/m,
+      file,
+      /^# Owns only the tables named "convergent", "convergent_arp" and "convergent_routed";/m,
     );
+    assert.doesNotMatch(file, /table bridge convergent_ports/);
   });
 
   test('fault no-arp-source: the arp table is left out, and the plan says so', () => {

@@ -35,7 +35,7 @@ import {
   vmap,
 } from '../../../../nft/tree.ts';
 import type { ClusterContext } from '../../compile/context.ts';
-import type { Cluster, Guest, Node } from '../../model.ts';
+import type { Cluster, Guest, Node, RoutedNetwork } from '../../model.ts';
 import { MAC_PREFIX_MASK, PORT_CHAINS, PORT_SETS, PORTS_TABLE, prefixMac, privateChain } from './names.ts';
 
 const accept: Statement = { kind: 'verdict', verdict: 'accept' };
@@ -48,9 +48,18 @@ const oneOf = (left: Expr, ...values: Parameters<typeof konst>[0][]): Statement 
   right: { kind: 'anonymous-set', values },
 });
 
-/** Whether any guest port of the cluster has something to guard: then every node gets the table (guests migrate). */
-export function portsInUse(cluster: { readonly guests: readonly Pick<Guest, 'nics'>[] }): boolean {
-  return cluster.guests.some((g) => g.nics.some((n) => n.mac !== undefined || n.firewall !== 'unprotected'));
+/**
+ * Whether any bridge port of the cluster has something to guard: then every node gets the table
+ * (guests migrate). A NIC on a routed network has no bridge port: features/routed guards its tap.
+ */
+export function portsInUse(cluster: {
+  readonly guests: readonly Pick<Guest, 'nics'>[];
+  readonly routed: readonly Pick<RoutedNetwork, 'name'>[];
+}): boolean {
+  const routed = new Set(cluster.routed.map((r) => r.name));
+  return cluster.guests.some((g) =>
+    g.nics.some((n) => !routed.has(n.network) && (n.mac !== undefined || n.firewall !== 'unprotected')),
+  );
 }
 
 export function compilePorts(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
