@@ -35,6 +35,11 @@ describe('the routed examples', () => {
     });
 });
 
+test('check names each routed table, starring the allocated ones (they move when networks before them go)', () => {
+  const r = convergent('check', join(EXAMPLES_DIR, 'routed-flat.yaml'));
+  assert.match(r.stdout, /\nrouting tables: public=500 internal=100\* {2}\(\* allocated: pin with "table:"/);
+});
+
 describe('check: routed networks: each mistake one located problem with a fix', () => {
   test('the base spec is valid (a routed NIC without a MAC too, where the network has no subnet6)', () => {
     assert.deepEqual(problemsOf(ROUTED), []);
@@ -83,7 +88,7 @@ describe('the resolved routed networks', () => {
       cluster.routed.map((n) => [n.name, n.table.id, n.table.name, n.table.allocated, n.uplink.device]),
       [
         ['public', 500, 'public', false, 'eth1'],
-        ['tagged', 993, 'tagged', true, 'bond0.993'],
+        ['tagged', 993, 'tagged', false, 'bond0.993'],
         ['internal', 100, 'internal', true, 'eth2'],
       ],
     );

@@ -142,7 +142,7 @@ export interface RoutedNetwork {
   readonly gateway: number;
   /** The source of ARP requests toward the uplink device (gnt-networking's ARP_IP). */
   readonly arpAddress: number;
-  /** The routing table: its number, and its name in rt_tables.d (the network's). */
+  /** The routing table: its number, its name in rt_tables.d (the network's), and whether it hangs on the networks' order. */
   readonly table: { readonly id: number; readonly name: string; readonly allocated: boolean };
   /** The node's device in the network: "<trunk>.<vlan>", or the trunk itself when untagged. */
   readonly uplink: { readonly trunk: string; readonly vlan?: number; readonly device: string };

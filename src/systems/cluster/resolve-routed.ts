@@ -46,7 +46,10 @@ export function resolveRouted(spec: ClusterSpec): RoutedNetwork[] {
   });
 }
 
-/** Pinned tables and tagged networks' VLANs kept; the others the lowest free from FIRST_TABLE, in order. */
+/**
+ * Pinned tables and tagged networks' VLANs kept; the others the lowest free from FIRST_TABLE, in
+ * order (`allocated`: those alone depend on the order of the networks, and `check` says to pin them).
+ */
 export function allocateTables(
   entries: [string, NetworkSpec][],
 ): Map<string, { id: number; allocated: boolean }> {
@@ -55,7 +58,7 @@ export function allocateTables(
   for (const [name, net] of entries) {
     const id = net.table ?? net.vlan;
     if (id === undefined) continue;
-    out.set(name, { id, allocated: net.table === undefined });
+    out.set(name, { id, allocated: false });
     taken.add(id);
   }
   let next = FIRST_TABLE;

@@ -67,8 +67,19 @@ function describe(c: Cluster): string {
   return (
     `cluster ${c.name}, ${plural(c.nodes.length, 'node')}, ${describeNetworks(c)}, ` +
     `${describeGuests(c)}, ${plural(c.forwards.length, 'forward')}\n` +
-    `node tags: ${tags}${c.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}`
+    `node tags: ${tags}${c.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}` +
+    describeTables(c)
   );
+}
+
+/** "routing tables: public=500 internal=100*": an allocated table moves when networks before it go. */
+function describeTables(c: Cluster): string {
+  if (c.routed.length === 0) return '';
+  const tables = c.routed.map((n) => `${n.name}=${n.table.id}${n.table.allocated ? '*' : ''}`).join(' ');
+  const pin = c.routed.some((n) => n.table.allocated)
+    ? '  (* allocated: pin with "table:" to keep them when networks are removed or reordered)'
+    : '';
+  return `\nrouting tables: ${tables}${pin}`;
 }
 
 const FILES_HELP = `Files of a cluster node:
