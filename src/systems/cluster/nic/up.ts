@@ -14,11 +14,12 @@ import { PORTS_TABLE } from '../features/ports/names.ts';
 import type { RoutedGuard } from '../features/routed/elements.ts';
 import { fromPort } from './elements.ts';
 import { type BridgedPlug, checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
+import { applyChanges } from './kernel.ts';
 import { plugElements } from './plug.ts';
 import { readRecord, recordOf } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
 import { plugRouted } from './routed-up.ts';
-import { ipBatch, unplugLines } from './routes.ts';
+import { unplugChanges } from './routes.ts';
 import { type Link, linkOf, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
@@ -74,7 +75,7 @@ function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: stri
   const cleared = plugElements(exec, record, tap, tapLink.ifalias)?.cleared;
   // The tap's name was a routed NIC's before, still plugged: its routes and proxy-NDP entry go too.
   const routed = cleared === undefined ? undefined : readRecord(tapLink.ifalias, tap)?.routes;
-  if (routed) ipBatch(exec, unplugLines(routed, tap, undefined), true);
+  if (routed) applyChanges(exec, unplugChanges(routed, tap, undefined));
   if (cleared === undefined && portsInUse(cluster))
     throw new NicRefused(
       `table bridge ${PORTS_TABLE} is not loaded on this node (or is older than this spec)`,
