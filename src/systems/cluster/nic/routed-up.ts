@@ -18,7 +18,7 @@ import { plugElements } from './plug.ts';
 import { readRecord, recordOf, type TapRecord, type TapRoutes } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
 import { plugChanges, routedTo, tapSysctls, unplugChanges } from './routes.ts';
-import { type Link, linkOf } from './state.ts';
+import type { Link } from './state.ts';
 import type { Plugged } from './up.ts';
 
 export function plugRouted(
@@ -26,10 +26,10 @@ export function plugRouted(
   plug: RoutedPlug,
   tap: string,
   tapLink: Link,
+  uplink: Link | undefined,
   faults: readonly Fault[],
 ): Plugged {
   const net = plug.network;
-  const uplink = linkOf(exec, net.uplink.device);
   if (!uplink)
     throw new NicRefused(
       `no device ${net.uplink.device} on this node for ${plug.ref}'s routed network ${net.name}`,

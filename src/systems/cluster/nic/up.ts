@@ -20,7 +20,7 @@ import { readRecord, recordOf } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
 import { plugRouted } from './routed-up.ts';
 import { unplugChanges } from './routes.ts';
-import { type Link, linkOf, setLink } from './state.ts';
+import { type Link, linksOf, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
 /** What the lab passes: the faults it was asked for (the CLI passes none). */
@@ -52,19 +52,29 @@ export function nicUp(
   checkTap(tap);
   const node = findNode(cluster, nodeName);
   const plug = findPlug(cluster, node, ref);
-  const tapLink = linkOf(exec, tap);
+  // The tap and what it goes into (the bridge, or the routed network's uplink device), read at once.
+  const into = plug.kind === 'routed' ? plug.network.uplink.device : plug.bridge;
+  const links = linksOf(exec, [tap, into]);
+  const tapLink = links.get(tap);
   if (!tapLink)
     throw new NicRefused(
       `no interface ${tap} on this node`,
       'run the hook after the hypervisor created the tap (Ganeti, Xen and libvirt pass it as the first argument)',
     );
   checkNotNodeLink(cluster, node, tap, tapLink.master);
-  if (plug.kind === 'routed') return plugRouted(exec, plug, tap, tapLink, options.faults ?? []);
-  return plugBridged(exec, cluster, plug, tap, tapLink);
+  const intoLink = links.get(into);
+  if (plug.kind === 'routed') return plugRouted(exec, plug, tap, tapLink, intoLink, options.faults ?? []);
+  return plugBridged(exec, cluster, plug, tap, tapLink, intoLink);
 }
 
-function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: string, tapLink: Link): Plugged {
-  const bridge = linkOf(exec, plug.bridge);
+function plugBridged(
+  exec: Exec,
+  cluster: NicTable,
+  plug: BridgedPlug,
+  tap: string,
+  tapLink: Link,
+  bridge: Link | undefined,
+): Plugged {
   if (!bridge)
     throw new NicRefused(
       `no bridge ${plug.bridge} on this node for ${plug.ref}'s network ${plug.nic.network}`,
