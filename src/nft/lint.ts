@@ -232,6 +232,7 @@ function fits(c: Const, type: DataType, interval: boolean): boolean {
       return type === 'ipv6_addr' && (interval || !c.value.includes('/'));
     case 'inet_proto':
     case 'inet_service':
+    case 'verdict':
     case 'mark':
     case 'ether_addr':
     case 'ifname':

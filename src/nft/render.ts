@@ -153,8 +153,9 @@ export function renderRule(rule: Rule): string {
 export function renderStatement(s: Statement): string {
   switch (s.kind) {
     case 'match':
+      // nft reads `ct mark & 0x1 0x0` too, but `==` says it: a masked value compared.
       return s.op === 'eq'
-        ? `${renderExpr(s.left)} ${renderExpr(s.right)}`
+        ? `${renderExpr(s.left)}${s.left.kind === 'mask' ? ' ==' : ''} ${renderExpr(s.right)}`
         : `${renderExpr(s.left)} != ${renderExpr(s.right)}`;
     case 'match-set':
       return `${renderExpr(s.left)} ${s.negate ? '!= ' : ''}@${s.set}`;
@@ -188,7 +189,7 @@ export function renderExpr(e: Expr): string {
     case 'concat':
       return e.parts.map(renderExpr).join(' . ');
     case 'mask':
-      return `${renderExpr(e.value)} & ${renderConst(e.mask)}`;
+      return `${renderExpr(e.value)} & ${renderConst(e.mask)}${e.or ? ` | ${renderConst(e.or)}` : ''}`;
     case 'lookup':
       return `${renderExpr(e.key)} map @${e.map}`;
     case 'anonymous-set':
@@ -231,6 +232,8 @@ function renderConst(c: Const): string {
       return quote(c.value);
     case 'ct_state':
       return c.value.join(',');
+    case 'verdict':
+      return `jump ${c.value}`;
     case 'tcp_flags':
       // One flag bare, several as nft's bitwise or: (fin|syn|rst|ack).
       return c.value.length === 1 ? c.value.join('') : `(${c.value.join('|')})`;

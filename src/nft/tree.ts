@@ -43,7 +43,8 @@ export type Const =
   | { readonly type: 'ifname'; readonly value: string }
   | { readonly type: 'ct_direction'; readonly value: 'original' | 'reply' }
   | { readonly type: 'ct_status'; readonly value: 'dnat' | 'snat' }
-  | { readonly type: 'ct_state'; readonly value: readonly CtState[] }; // any of them
+  | { readonly type: 'ct_state'; readonly value: readonly CtState[] } // any of them
+  | { readonly type: 'verdict'; readonly value: string }; // a verdict map's value: jump <chain>
 
 export type TcpFlag = 'fin' | 'syn' | 'rst' | 'psh' | 'ack' | 'urg';
 
@@ -78,7 +79,8 @@ export type Expr =
   | Field
   | { readonly kind: 'const'; readonly value: Const }
   | { readonly kind: 'concat'; readonly parts: readonly Expr[] }
-  | { readonly kind: 'mask'; readonly value: Expr; readonly mask: Const } // value & mask
+  // value & mask, or value & mask | or: a mark's own bits kept, the rest set (F36)
+  | { readonly kind: 'mask'; readonly value: Expr; readonly mask: Const; readonly or?: Const }
   | { readonly kind: 'lookup'; readonly key: Expr; readonly map: string } // key map @map
   | { readonly kind: 'anonymous-set'; readonly values: readonly Const[] }; // { tcp, udp }
 
