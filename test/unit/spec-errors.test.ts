@@ -521,7 +521,7 @@ describe('check: schema errors in the words of the spec, each with a fix', () =>
   test('control characters from the spec are escaped in messages', () => {
     const problems = problemsOf(variant('name: t', 'name: t\n"\\e[2Jx\\0": 1'));
     assert.deepEqual(problems, [
-      'cluster.yaml:2:1: error: unknown field "\\e[2Jx\\0"\n  fix: the fields allowed here are: kind, name, strategy, tagMacPrefix, uplink, interfaces, vlanPools, nodes, networks, guests, forwards, sync, proxies, checks',
+      'cluster.yaml:2:1: error: unknown field "\\e[2Jx\\0"\n  fix: the fields allowed here are: kind, name, strategy, tagMacPrefix, uplink, interfaces, vlanPools, nodes, networks, guests, forwards, sync, marks, proxies, checks',
     ]);
   });
 });

@@ -4,6 +4,7 @@
 import type { SpecPath } from '../../input/problem.ts';
 import type { Cidr } from '../../util/ip.ts';
 import type { Prefix } from '../../util/ipv4.ts';
+import type { Marks } from '../marks/model.ts';
 import type { CheckProto, NetworkMode, Strategy, SyncMode } from './schema.ts';
 import type { FirewallProfile, SpoofPolicy } from './schema-guests.ts';
 import type { BondMode, XmitHashPolicy } from './schema-interfaces.ts';
@@ -37,6 +38,8 @@ export interface Cluster {
   readonly proxies: readonly HttpProxy[];
   /** conntrackd's sync, when a forward uses strategy ctsync. */
   readonly sync?: Sync;
+  /** The bits of the marks convergent uses (node tags of strategy stateless). */
+  readonly marks: Marks;
   /** The spec's lab checks; undefined when it has no "checks:" (the lab derives them). */
   readonly checks?: readonly Check[];
 }

@@ -1,5 +1,6 @@
 // Spec (as written, addresses parsed by the schema) -> Cluster (as meant). Assumes validate() found
 // no problems: every name it looks up exists.
+import { resolveMarks } from '../marks/model.ts';
 import { resolveChecks } from './checks.ts';
 import type { Cluster, Forward, HttpProxy, Network, Node, Pipe, PipeEnd, Sync } from './model.ts';
 import { resolveBridged, resolveGuests, resolveInterfaces } from './resolve-hosts.ts';
@@ -47,6 +48,7 @@ export function resolve(spec: ClusterSpec): Cluster {
     forwards,
     proxies,
     sync: forwards.some((f) => f.strategy === 'ctsync') ? resolveSync(spec, nodes, onlyNetwork) : undefined,
+    marks: resolveMarks(spec.marks),
     checks: resolveChecks(spec),
   };
 }

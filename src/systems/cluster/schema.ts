@@ -11,6 +11,7 @@ import {
   specName,
   wholeNumber,
 } from '../../input/primitives.ts';
+import { MarksSchema } from '../marks/schema.ts';
 import { CheckSchema } from './schema-checks.ts';
 import { NicSchema } from './schema-guests.ts';
 import { InterfacesSchema, ifname, mtu, VlanPoolSchema, vlanId } from './schema-interfaces.ts';
@@ -322,6 +323,9 @@ export const ClusterSchema = z.strictObject({
     .describe("Inbound port forwards from the nodes' public addresses")
     .default([]),
   sync: SyncSchema.optional().describe('conntrackd state replication, for strategy ctsync'),
+  marks: MarksSchema.optional().describe(
+    'Packet and connection marks (strategy stateless carries node tags in them): the bits convergent uses, and the marks of other software on the nodes',
+  ),
   proxies: z
     .array(ProxySchema)
     .describe('HTTP reverse proxies (HAProxy) on the nodes in front of guests')

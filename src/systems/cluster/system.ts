@@ -8,6 +8,7 @@ import { realRunner } from '../../lab/run.ts';
 import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
+import { describeMarks } from '../marks/model.ts';
 import type { Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
@@ -68,7 +69,8 @@ function describe(c: Cluster): string {
     `cluster ${c.name}, ${plural(c.nodes.length, 'node')}, ${describeNetworks(c)}, ` +
     `${describeGuests(c)}, ${plural(c.forwards.length, 'forward')}\n` +
     `node tags: ${tags}${c.nodes.some((n) => n.tagAllocated) ? '  (* allocated: pin with "tag:" to keep them when nodes are removed)' : ''}` +
-    describeTables(c)
+    describeTables(c) +
+    (c.forwards.some((f) => f.strategy === 'stateless') ? describeMarks(c.marks) : '')
   );
 }
 

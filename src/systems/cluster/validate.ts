@@ -12,6 +12,7 @@ import { checkForwards } from './validate/forwards.ts';
 import { checkGatewayGuests } from './validate/gateway-guests.ts';
 import { checkGuests } from './validate/guests.ts';
 import { checkInterfaces } from './validate/interfaces.ts';
+import { checkClusterMarks } from './validate/marks.ts';
 import { checkNetworks } from './validate/networks.ts';
 import { checkTags, checkUplinkAndNodes } from './validate/nodes.ts';
 import { checkProxies } from './validate/proxies.ts';
@@ -32,6 +33,7 @@ export function validate(spec: ClusterSpec): Problem[] {
   checkProxies(spec, nodeNames, report);
   checkGatewayGuests(spec, report);
   checkSync(spec, report);
+  checkClusterMarks(spec, report);
   checkHostNames(spec, report);
   validateChecks(spec, report);
   return problems;

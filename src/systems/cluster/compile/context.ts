@@ -4,6 +4,7 @@
 import { type Element, etherAddr, ifname, mark, proto, service, v4 } from '../../../nft/tree.ts';
 import { formatIPv4, formatPrefix } from '../../../util/ipv4.ts';
 import type { Fault } from '../../faults.ts';
+import { spread } from '../../marks/bits.ts';
 import type { Cluster, Forward, Guest, Network, Node } from '../model.ts';
 import { tagMacKey } from '../tags.ts';
 
@@ -55,6 +56,8 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
     for (const n of f.nodes) ownForwards.set(n, [...(ownForwards.get(n) ?? []), f]);
   }
   const nodeSource = (n: Node) => `nodes.${n.name}`;
+  // A node's tag as the marks carry it: spread into marks.mask.
+  const tagMark = (n: Node) => mark(spread(n.tag, cluster.marks.mask));
   return {
     cluster,
     faults,
@@ -70,15 +73,14 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
       pipes: cluster.networks.some((n) => n.pipes.length > 0),
     },
     elements: {
-      nodeTags: cluster.nodes.map((n) => ({ key: [mark(n.tag)], comment: nodeSource(n) })),
+      nodeTags: cluster.nodes.map((n) => ({ key: [tagMark(n)], comment: nodeSource(n) })),
       nodePublic: cluster.nodes.map((n) => ({
-        key: [mark(n.tag)],
+        key: [tagMark(n)],
         value: [v4(formatIPv4(n.address))],
         comment: nodeSource(n),
       })),
       nodeTagMacs: cluster.nodes.map((n) => ({
         key: [etherAddr(tagMacKey(tagMacPrefix, n.tag))],
-        value: [mark(n.tag)],
         comment: nodeSource(n),
       })),
       guestSubnets: cluster.networks.map((n) => ({

@@ -5,6 +5,8 @@
 //   pipe           netdev ingress on the hosting node: mark = tag of the sending node (MAC prefix)
 //   hosting node   postrouting filter: ct mark = mark, for flows to a stateless forward target
 //                  postrouting srcnat-10 (before stateful SNAT): reply saddr/sport -> the entering node
+// A tag lives in the marks' bits under marks.mask (spread into them), read and written under that
+// mask: other software's bits on the same packets and flows survive (F36, ../../../marks/nft.ts).
 
 import type { PlanBuilder, TableDraft } from '../../../../host/builder.ts';
 import {
@@ -14,12 +16,12 @@ import {
   type Element,
   eq,
   ether,
+  etherAddr,
   ifname,
   inSet,
   ip,
   l4,
   lookup,
-  mark,
   meta,
   notrack,
   PRIORITY,
@@ -28,6 +30,8 @@ import {
   v4,
 } from '../../../../nft/tree.ts';
 import { formatIPv4 } from '../../../../util/ipv4.ts';
+import { hexMark, maskBits, spread } from '../../../marks/bits.ts';
+import { clearMasked, copyMaskedRules, masked, setMasked } from '../../../marks/nft.ts';
 import {
   type ClusterContext,
   distinctTargets,
@@ -45,6 +49,8 @@ export const MARK_INBOUND = 'mark-inbound';
 export const STATELESS_REPLY = 'stateless-reply';
 export const STATELESS_UNREWRITE = 'stateless-unrewrite';
 export const PIPE_INGRESS = 'pipe-ingress';
+export const TAG_TO_CT = 'tag-to-ct';
+export const TAG_FROM_MAC = 'tag-from-mac';
 
 export function compileStateless(
   ctx: ClusterContext,
@@ -64,7 +70,7 @@ export function compileStateless(
 function statelessMaps(ctx: ClusterContext, node: Node, table: TableDraft, cache: ElementCache): void {
   table.set({
     name: 'node_tags',
-    comment: 'nodes.*.tag',
+    comment: 'nodes.*.tag, spread into marks.mask',
     key: ['mark'],
     interval: false,
     elements: ctx.elements.nodeTags,
@@ -100,7 +106,8 @@ function statelessMaps(ctx: ClusterContext, node: Node, table: TableDraft, cache
 
 /** The entering node rewrites to the guest, before conntrack, and marks the flow with its tag. */
 function enteringNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
-  const tagNote = `nodes.${node.name}.tag ${node.tag}`;
+  const { mask } = ctx.cluster.marks;
+  const tagNote = `nodes.${node.name}.tag ${node.tag} (mark ${hexMark(spread(node.tag, mask))} under ${hexMark(mask)})`;
   table.chain(
     STATELESS_DNAT,
     'forwards (strategy stateless): inbound',
@@ -130,7 +137,7 @@ function enteringNode(ctx: ClusterContext, node: Node, table: TableDraft): void 
   table.rule(
     STATELESS_REWRITE,
     `${tagNote}: the flow entered here`,
-    setField(meta('mark'), { kind: 'const', value: mark(node.tag) }),
+    setMasked(meta('mark'), mask, spread(node.tag, mask)),
   );
   rewriteRules(table, STATELESS_REWRITE, 'stateless', 'stateless_forwards');
   // A guest on another node answers through that node: here conntrack would only ever see one
@@ -150,6 +157,7 @@ function enteringNode(ctx: ClusterContext, node: Node, table: TableDraft): void 
 
 /** The hosting node remembers which node let a flow in, and answers as that node. */
 function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
+  const { mask } = ctx.cluster.marks;
   table.chain(
     MARK_INBOUND,
     'forwards (strategy stateless): ct mark = entering node',
@@ -163,11 +171,12 @@ function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
     MARK_INBOUND,
     'forwards (stateless): tag the flow to a guest here',
     inSet(meta('oifname'), 'guest_bridges'),
-    inSet(meta('mark'), 'node_tags'),
+    inSet(masked(meta('mark'), mask), 'node_tags'),
     inSet(concat(ip('daddr'), meta('l4proto'), l4('th', 'dport')), 'stateless_targets'),
     counter,
-    setField(ct('mark'), meta('mark')),
+    { kind: 'jump', chain: TAG_TO_CT },
   );
+  tagToCt(table, mask);
 
   table.chain(
     STATELESS_REPLY,
@@ -180,7 +189,7 @@ function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
     'forwards (stateless): reply of a tagged flow',
     eq(meta('oifname'), ifname(node.uplinkBridge)),
     eq(ct('direction'), { type: 'ct_direction', value: 'reply' }),
-    inSet(ct('mark'), 'node_tags'),
+    inSet(masked(ct('mark'), mask), 'node_tags'),
     inSet(concat(ip('saddr'), meta('l4proto'), l4('th', 'sport')), 'stateless_targets'),
     counter,
     { kind: 'goto', chain: STATELESS_UNREWRITE },
@@ -196,8 +205,18 @@ function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
   table.rule(
     STATELESS_UNREWRITE,
     'nodes.*: from the address the client dialled',
-    setField(ip('saddr'), lookup(ct('mark'), 'node_public')),
+    setField(ip('saddr'), lookup(masked(ct('mark'), mask), 'node_public')),
   );
+}
+
+/**
+ * ct mark = meta mark under the mask. nft 1.0.6 cannot or two registers (`ct mark & ~M | meta mark &
+ * M`), so bit by bit: each bit written only where it differs, a constant number of rules.
+ */
+function tagToCt(table: TableDraft, mask: number): void {
+  table.chain(TAG_TO_CT, `forwards (strategy stateless): ct mark = meta mark under ${hexMark(mask)}`);
+  for (const { bit, statements } of copyMaskedRules(meta('mark'), ct('mark'), mask))
+    table.rule(TAG_TO_CT, `marks.mask bit ${hexMark(bit)}`, ...statements);
 }
 
 /** Pipes: frames routed by another node carry that node's guest-bridge MAC, hence its tag. */
@@ -206,10 +225,9 @@ function pipeIngress(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   if (devices.length === 0) return;
   const netdev = netdevTable(ctx, node, plan);
   netdev.set({
-    name: 'node_tag_by_mac',
-    comment: 'nodes.*: guest-bridge MAC prefix -> tag',
+    name: 'node_macs',
+    comment: "nodes.*: guest-bridge MAC prefixes (the second octet is the node's tag)",
     key: ['ether_addr'],
-    value: ['mark'],
     interval: false,
     elements: ctx.elements.nodeTagMacs,
   });
@@ -222,15 +240,39 @@ function pipeIngress(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   });
   netdev.rule(
     PIPE_INGRESS,
-    'nodes.*.tag: mark = sending node',
-    setField(
-      meta('mark'),
-      lookup(
-        { kind: 'mask', value: ether('saddr'), mask: { type: 'ether_addr', value: TAG_MAC_MASK } },
-        'node_tag_by_mac',
-      ),
-    ),
+    'nodes.*.tag: from a node, whose MAC carries its tag',
+    inSet({ kind: 'mask', value: ether('saddr'), mask: etherAddr(TAG_MAC_MASK) }, 'node_macs'),
+    { kind: 'goto', chain: TAG_FROM_MAC },
   );
+  tagFromMac(ctx, netdev);
+}
+
+/** mark = the MAC's tag octet spread into marks.mask, bit by bit (a map's value cannot be or'ed in). */
+function tagFromMac(ctx: ClusterContext, netdev: TableDraft): void {
+  const { mask } = ctx.cluster.marks;
+  netdev.chain(
+    TAG_FROM_MAC,
+    `forwards (strategy stateless): mark = sending node's tag under ${hexMark(mask)}`,
+  );
+  netdev.rule(
+    TAG_FROM_MAC,
+    'marks.mask: clear the tag bits, keep the others',
+    clearMasked(meta('mark'), mask),
+  );
+  for (const [i, bit] of maskBits(mask).slice(0, 8).entries()) {
+    const octet = (1 << i).toString(16).padStart(2, '0');
+    netdev.rule(
+      TAG_FROM_MAC,
+      `tag bit ${1 << i} -> marks.mask bit ${hexMark(bit)}`,
+      {
+        kind: 'match',
+        left: { kind: 'mask', value: ether('saddr'), mask: etherAddr(`00:${octet}:00:00:00:00`) },
+        op: 'ne',
+        right: { kind: 'const', value: etherAddr('00:00:00:00:00:00') },
+      },
+      setMasked(meta('mark'), bit, bit),
+    );
+  }
 }
 
 /** Stateless forward targets on guests this node hosts, and the reverse port map for their replies. */

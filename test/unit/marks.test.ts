@@ -1,0 +1,93 @@
+// Marks that coexist (F36): values spread into marks.mask, check's refusals of a mask that overlaps a
+// declared platform mark or is too small.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { renderRuleset } from '../../src/nft/render.ts';
+import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
+import { bitLength, freeMask, spread } from '../../src/systems/marks/bits.ts';
+import { EXAMPLES_DIR } from '../support/examples.ts';
+import { clusterFromText, problemsOf } from '../support/spec.ts';
+
+const STATELESS = readFileSync(join(EXAMPLES_DIR, 'part4-stateless.yaml'), 'utf8');
+const withMarks = (text: string, marks: string) => `${text.trimEnd()}\nmarks: ${marks}\n`;
+
+describe('marks: values spread into the mask', () => {
+  test('bits of the value fill the bits of the mask from the lowest', () => {
+    assert.equal(spread(5, 0xff), 5);
+    assert.equal(spread(5, 0x30fc), 0x14);
+    assert.equal(spread(255, 0x30fc), 0x30fc);
+    assert.equal(spread(3, 0xff000000), 0x03000000);
+    assert.equal(spread(0x1ff, 0xff), 0xff, 'bits beyond the mask are lost (check refuses such a spec)');
+    assert.equal(bitLength(255), 8);
+    assert.equal(bitLength(256), 9);
+    assert.equal(freeMask(8, 0xffff00ff), 0x0000ff00);
+    assert.equal(freeMask(8, 0xffffff00 | 0xff), undefined);
+  });
+
+  test("a stateless cluster's tags are written and read under marks.mask", () => {
+    const c = clusterFromText(withMarks(STATELESS, '{ mask: 0xff000000 }'));
+    const text = compileCluster(c)
+      .map((p) => renderRuleset(p.ruleset, []).join(''))
+      .join('\n');
+    assert.match(text, /meta mark set meta mark & 0x00ffffff \| 0x01000000 comment "nodes\.node1\.tag 1/);
+    assert.match(text, /meta mark set meta mark & 0x00ffffff \| 0x02000000 comment "nodes\.node2\.tag 2/);
+    assert.match(text, /ct mark & 0xff000000 @node_tags/);
+    assert.match(text, /ip saddr set ct mark & 0xff000000 map @node_public/);
+    assert.match(text, /0x02000000 comment "nodes\.node2"/);
+    // Every mark statement keeps the other bits: none sets a mark to a bare value or another mark.
+    assert.doesNotMatch(text, /mark set (0x|meta mark\b(?! &)|ct mark\b(?! &))/);
+  });
+});
+
+describe('marks: check refuses', () => {
+  test('a mask overlapping a declared platform mark, with a mask that avoids it', () => {
+    const spec = withMarks(
+      STATELESS,
+      '{ mask: 0xff00, platform: [{ name: kube-proxy, mark: 0x4000, mask: 0x4000 }] }',
+    );
+    const problems = problemsOf(spec);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0] as string,
+      /^cluster\.yaml:\d+:\d+: error: marks\.mask 0x0000ff00 overlaps kube-proxy's mark 0x00004000\/0x00004000 in bits 0x00004000/,
+    );
+    assert.match(problems[0] as string, /fix: marks: \{ mask: 0x000000ff \}/);
+    // The fix, applied, is accepted.
+    assert.deepEqual(
+      problemsOf(
+        withMarks(
+          STATELESS,
+          '{ mask: 0x000000ff, platform: [{ name: kube-proxy, mark: 0x4000, mask: 0x4000 }] }',
+        ),
+      ),
+      [],
+    );
+  });
+
+  test("Neutron's two marks own every bit: no mask fits, and the fix says so", () => {
+    const neutron =
+      '[{ name: neutron, mark: 0x4000000, mask: 0xffff0000 }, { name: neutron, mark: 0x2, mask: 0xffff }]';
+    const problems = problemsOf(withMarks(STATELESS, `{ mask: 0xff, platform: ${neutron} }`));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0] as string, /overlaps neutron's mark 0x00000002\/0x0000ffff/);
+    assert.match(problems[0] as string, /fix: the declared platforms own every bit/);
+  });
+
+  test('a mask with fewer bits than the largest node tag, at the mask', () => {
+    const spec = withMarks(
+      STATELESS.replace(
+        'node2: { address: 192.168.122.12, tag: 2 }',
+        'node2: { address: 192.168.122.12, tag: 9 }',
+      ),
+      '{ mask: 0x0700 }',
+    );
+    const problems = problemsOf(spec);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0] as string,
+      /error: node node2's tag 9 needs 4 bits of the mark, and marks\.mask 0x00000700 has 3\n {2}fix: widen the mask: marks: \{ mask: 0x000000ff \}/,
+    );
+  });
+});
