@@ -61,11 +61,11 @@ describe('cgnat: rendered files load', () => {
       assert.match(blue, /inet 100\.127\.255\.254\/10/);
       assert.match(blue, /inet6 2001:db8:b:10::ffff\/64/);
       const rules = run.exec(router, ['ip', 'rule', 'show']).stdout;
-      assert.match(rules, /^900:\s+from all fwmark 0x1 lookup 1001$/m);
-      assert.match(rules, /^900:\s+from all fwmark 0x2 lookup 1002$/m);
+      assert.match(rules, /^900:\s+from all fwmark 0x1\/0xff lookup 1001$/m);
+      assert.match(rules, /^900:\s+from all fwmark 0x2\/0xff lookup 1002$/m);
       assert.match(
         run.exec(router, ['ip', '-6', 'rule', 'show']).stdout,
-        /^900:\s+from all fwmark 0x2 lookup 1002$/m,
+        /^900:\s+from all fwmark 0x2\/0xff lookup 1002$/m,
       );
       assert.match(
         run.exec(router, ['ip', 'route', 'show', 'table', '1002']).stdout,

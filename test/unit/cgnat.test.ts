@@ -140,9 +140,10 @@ describe('cgnat: endpoint-independent filtering in the ruleset', () => {
         .map((l) => l.trim()),
       [
         // acme's 1024 subscribers: 1008 blocks of 64 on .10, then 16 on .11; globex's 512 after them
-        '203.0.113.10 . 1024-65535 comment "tenant acme" : 0x00000001,',
-        '203.0.113.11 . 1024-2047 comment "tenant acme" : 0x00000001,',
-        '203.0.113.11 . 2048-34815 comment "tenant globex" : 0x00000002,',
+        // each jumps to its tenant's chain, which sets the tenant's mark under marks.mask
+        '203.0.113.10 . 1024-65535 comment "tenant acme" : jump route-acme,',
+        '203.0.113.11 . 1024-2047 comment "tenant acme" : jump route-acme,',
+        '203.0.113.11 . 2048-34815 comment "tenant globex" : jump route-globex,',
       ],
     );
     assert.match(
@@ -159,7 +160,7 @@ describe('cgnat: endpoint-independent filtering in the ruleset', () => {
     const text = nftOf({ ...carrier, nat: { ...carrier.nat, filtering: 'address-and-port-dependent' } });
     for (const absent of ['@mappings', '@nat_pool', '@block_tenant', 'ct status dnat'])
       assert.equal(text.includes(absent), false, `${absent} in the ruleset`);
-    assert.match(text, /snat ip to ct mark \. ip saddr map @port_blocks/);
+    assert.match(text, /snat ip to ct mark & 0x000000ff \. ip saddr map @port_blocks/);
   });
 });
 

@@ -5,12 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { renderRuleset } from '../../src/nft/render.ts';
+import { compileCgnat } from '../../src/systems/cgnat/compile/index.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { bitLength, freeMask, spread } from '../../src/systems/marks/bits.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
-import { clusterFromText, problemsOf } from '../support/spec.ts';
+import { cgnatFromText, cgnatProblemsOf, clusterFromText, problemsOf } from '../support/spec.ts';
 
 const STATELESS = readFileSync(join(EXAMPLES_DIR, 'part4-stateless.yaml'), 'utf8');
+const CGNAT = readFileSync(join(EXAMPLES_DIR, 'cgnat-demo.yaml'), 'utf8');
 const withMarks = (text: string, marks: string) => `${text.trimEnd()}\nmarks: ${marks}\n`;
 
 describe('marks: values spread into the mask', () => {
@@ -38,6 +40,19 @@ describe('marks: values spread into the mask', () => {
     assert.match(text, /0x02000000 comment "nodes\.node2"/);
     // Every mark statement keeps the other bits: none sets a mark to a bare value or another mark.
     assert.doesNotMatch(text, /mark set (0x|meta mark\b(?! &)|ct mark\b(?! &))/);
+  });
+
+  test("a CGNAT tenant's mark, its ip rule and its keys are under the mask", () => {
+    const c = cgnatFromText(withMarks(CGNAT, '{ mask: 0x00f0 }'));
+    const plan = compileCgnat(c);
+    const text = renderRuleset(plan.ruleset, []).join('');
+    assert.match(text, /ct mark set ct mark & 0xffffff0f \| 0x00000010 comment "tenant blue/);
+    assert.match(text, /meta mark set meta mark & 0xffffff0f \| 0x00000020 comment "tenant red/);
+    assert.match(text, /ct direction reply ct mark & 0x000000f0 vmap @tenant_route/);
+    const rules = plan.batches
+      .flatMap((b) => b.commands.map((x) => x.line))
+      .filter((l) => l.includes('fwmark'));
+    assert.ok(rules.includes('rule add pref 900 fwmark 0x10/0xf0 lookup 1001'), rules.join('\n'));
   });
 });
 
@@ -88,6 +103,21 @@ describe('marks: check refuses', () => {
     assert.match(
       problems[0] as string,
       /error: node node2's tag 9 needs 4 bits of the mark, and marks\.mask 0x00000700 has 3\n {2}fix: widen the mask: marks: \{ mask: 0x000000ff \}/,
+    );
+  });
+
+  test('more tenants than the default mask has bits for, at the last tenant', () => {
+    const tenants = Array.from(
+      { length: 256 },
+      (_, i) =>
+        `  t${i}: { bridge: br-${i}, gateways: [100.127.255.254/10], subscribers: [100.64.0.${i}/32] }`,
+    ).join('\n');
+    const spec = CGNAT.replace(/\ntenants:\n(?: .*\n)+/, `\ntenants:\n${tenants}\n`);
+    const problems = cgnatProblemsOf(spec).filter((p) => p.includes('mark'));
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0] as string,
+      /tenant t255's index 256 needs 9 bits of the mark, and marks\.mask 0x000000ff has 8/,
     );
   });
 });

@@ -4,6 +4,7 @@
 import type { SpecPath } from '../../input/problem.ts';
 import type { Address, Cidr } from '../../util/ip.ts';
 import type { Prefix } from '../../util/ipv4.ts';
+import type { Marks } from '../marks/model.ts';
 
 export type Backend = 'vrf' | 'netns';
 
@@ -20,6 +21,8 @@ export interface Cgnat {
   readonly nat: Nat;
   /** In spec order: a tenant's index (1..) is its conntrack zone, its mark and its routing table. */
   readonly tenants: readonly Tenant[];
+  /** The bits of the marks the tenants' indexes are spread into. */
+  readonly marks: Marks;
   readonly peer: Peer;
   /** The spec's lab checks; undefined when it has none. */
   readonly checks?: readonly CgnatCheck[];
@@ -42,6 +45,8 @@ export interface Tenant {
   readonly name: string;
   /** 1..n in spec order. */
   readonly index: number;
+  /** The index spread into marks.mask: its packets' and flows' mark, under that mask. */
+  readonly mark: number;
   readonly bridge: string;
   readonly gateways: readonly Cidr[];
   /** The subscriber prefixes in spec order; their addresses are numbered in that order. */

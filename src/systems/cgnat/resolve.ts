@@ -1,6 +1,8 @@
 // A validated CGNAT spec -> the model: defaults filled in, subscribers numbered. The schema has
 // parsed the addresses already; the checks keep theirs as text for resolve-checks.ts.
 import type { Prefix } from '../../util/ipv4.ts';
+import { spread } from '../marks/bits.ts';
+import { resolveMarks } from '../marks/model.ts';
 import type { Cgnat, Nat, Peer, Tenant } from './model.ts';
 import { resolveCheck } from './resolve-checks.ts';
 import type { CgnatSpec } from './schema.ts';
@@ -14,7 +16,8 @@ export function resolveCgnat(spec: CgnatSpec): Cgnat {
     router: spec.router,
     uplink: spec.uplink,
     nat: nat(spec.nat),
-    tenants: tenants(spec.tenants),
+    tenants: tenants(spec.tenants, resolveMarks(spec.marks).mask),
+    marks: resolveMarks(spec.marks),
     peer: peer(spec),
     checks: spec.checks?.map(resolveCheck),
   };
@@ -37,13 +40,14 @@ function nat(spec: CgnatSpec['nat']): Nat {
 }
 
 /** The tenants in spec order, their subscribers numbered across all of them in that order. */
-function tenants(spec: CgnatSpec['tenants']): Tenant[] {
+function tenants(spec: CgnatSpec['tenants'], mask: number): Tenant[] {
   let next = 0;
   return Object.entries(spec).map(([name, t], i) => {
     const count = t.subscribers.reduce((n, p) => n + size(p), 0);
     const tenant: Tenant = {
       name,
       index: i + 1,
+      mark: spread(i + 1, mask),
       bridge: t.bridge,
       gateways: t.gateways,
       subscribers: t.subscribers,

@@ -13,6 +13,7 @@ import {
   parsedBy,
   specName,
 } from '../../input/primitives.ts';
+import { MarksSchema } from '../marks/schema.ts';
 
 // Host names become namespace and interface names (the router's port to a client is named after
 // it, as in the demo: blue_c1), so they keep to what an interface name allows.
@@ -175,6 +176,9 @@ export const CgnatSchema = z.strictObject({
   uplink: CgnatUplinkSchema,
   nat: NatSchema,
   tenants: z.record(hostName('tenant'), TenantSchema),
+  marks: MarksSchema.optional().describe(
+    "Packet and connection marks (a tenant's index, for its replies' routing): the bits convergent uses, and the marks of other software on the router",
+  ),
   peer: PeerSchema.optional().describe("The uplink's far side as the lab builds it"),
   checks: z.array(CgnatCheckSchema).optional(),
 });

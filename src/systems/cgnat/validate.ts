@@ -5,6 +5,8 @@ import type { Problem, SpecPath } from '../../input/problem.ts';
 import { type Cidr, inCidr } from '../../util/ip.ts';
 import { formatIPv4, formatPrefix, overlaps, type Prefix } from '../../util/ipv4.ts';
 import { plural } from '../../util/plural.ts';
+import { DEFAULT_MARK_MASK } from '../marks/bits.ts';
+import { checkMarks } from '../marks/validate.ts';
 import type { CgnatSpec, TenantSpec } from './schema.ts';
 
 type Report = (path: SpecPath, message: string, fix?: string, atKey?: boolean) => void;
@@ -19,6 +21,16 @@ export function validateCgnat(spec: CgnatSpec): Problem[] {
   const subscribers = checkTenants(spec, report);
   checkPool(spec, subscribers, report);
   checkChecks(spec, report);
+  const tenants = Object.keys(spec.tenants);
+  const last = tenants.at(-1);
+  checkMarks(
+    spec.marks ?? { mask: DEFAULT_MARK_MASK, platform: [] },
+    spec.marks !== undefined,
+    last === undefined
+      ? undefined
+      : { largest: tenants.length, what: `tenant ${last}'s index`, path: ['tenants', last] },
+    report,
+  );
   return problems;
 }
 

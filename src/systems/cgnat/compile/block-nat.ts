@@ -5,7 +5,7 @@ import { type Element, eq, meta, PRIORITY } from '../../../nft/tree.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { Cgnat, Tenant } from '../model.ts';
 import { allBlocks } from './blocks.ts';
-import { device, ipv4, mark, protocols, snatBy } from './matches.ts';
+import { device, ipv4, jumpTo, mark, protocols, routeChain, snatBy } from './matches.ts';
 
 export function blockMaps(c: Cgnat, table: TableBuilder): void {
   const elements = blockElements(c);
@@ -50,14 +50,14 @@ export function uplinkNat(c: Cgnat, table: TableBuilder): void {
     uplink,
     ipv4,
     protocols('tcp', 'udp', 'icmp'),
-    snatBy('port_blocks'),
+    snatBy('port_blocks', c.marks.mask),
   );
   table.rule(
     'uplink-nat',
     "other protocols: the subscriber's public address",
     uplink,
     ipv4,
-    snatBy('subscriber_address'),
+    snatBy('subscriber_address', c.marks.mask),
   );
 }
 
@@ -84,7 +84,7 @@ export function tenantRanges(c: Cgnat): Element[] {
             value: [nat.firstPort + from * nat.block, nat.firstPort + (to + 1) * nat.block - 1],
           },
         ],
-        value: [mark(t)],
+        value: [jumpTo(routeChain(t))],
         comment: `tenant ${t.name}`,
       });
     }

@@ -6,6 +6,7 @@
 // the same arithmetic run backwards answers it for as long as the spec was in force.
 
 import { plural } from '../../../util/plural.ts';
+import { describeMarks } from '../../marks/model.ts';
 import type { Cgnat, Tenant } from '../model.ts';
 
 export interface PortBlock {
@@ -83,6 +84,7 @@ export function describeCgnat(c: Cgnat): string {
   return (
     `CGNAT ${c.name} (backend ${c.backend}), ${plural(c.tenants.length, 'tenant')}, ${plural(subscribers, 'subscriber')}; ` +
     `pool ${plural(c.nat.pool.length, 'address', 'addresses')} x ${plural(c.nat.blocksPerAddress, 'block')} of ${plural(c.nat.block, 'port')} ` +
-    `(${plural(capacity(c) - subscribers, 'block')} free); ${c.nat.filtering} filtering`
+    `(${plural(capacity(c) - subscribers, 'block')} free); ${c.nat.filtering} filtering` +
+    describeMarks(c.marks)
   );
 }

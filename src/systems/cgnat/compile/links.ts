@@ -4,7 +4,8 @@
 //          prefixes by "dev <tenant vrf>"; rules: l3mdev 1000, l3mdev unreachable 2000, local 32765
 //   netns  a namespace per tenant holding its bridge and gateways, joined to the router's own
 //          namespace (the uplink) by a veth named after the tenant; NAT happens once, in the router
-// Either way a NAT reply is routed by its mark: ip rule fwmark T lookup <tenant table>.
+// Either way a NAT reply is routed by its mark: ip rule fwmark T/M lookup <tenant table>, T the
+// tenant's index spread into marks.mask M, so the rule ignores other software's bits (F36).
 // Names are always written after `name`/`dev`: "up" is an ip keyword (`ip link add up type vrf` fails).
 
 import { formatCidr, networkOf } from '../../../util/ip.ts';
@@ -20,6 +21,8 @@ const FWMARK_PREF = 900;
 /** The tenant end of the netns backend's transit veth. */
 export const TRANSIT = 'transit';
 
+/** 0x1, as ip rule prints a mark. */
+const hex = (n: number) => `0x${n.toString(16)}`;
 const cmd = (source: string, ...lines: string[]): IpCommand[] => lines.map((line) => ({ line, source }));
 const v4 = (t: Tenant) => t.gateways.find((g) => g.family === 4);
 const v6 = (t: Tenant) => t.gateways.find((g) => g.family === 6);
@@ -65,8 +68,8 @@ function uplinkCommands(c: Cgnat, vrf: string | undefined): IpCommand[] {
 function rules(c: Cgnat, family: 4 | 6): IpCommand[] {
   const out: IpCommand[] = c.tenants.flatMap((t) =>
     cmd(
-      `tenants.${t.name}: NAT replies (marked ${t.index}) go to the tenant's table`,
-      `rule add pref ${FWMARK_PREF} fwmark ${t.index} lookup ${tenantTable(t)}`,
+      `tenants.${t.name}: NAT replies (marked ${hex(t.mark)} under ${hex(c.marks.mask)}) go to the tenant's table`,
+      `rule add pref ${FWMARK_PREF} fwmark ${hex(t.mark)}/${hex(c.marks.mask)} lookup ${tenantTable(t)}`,
     ),
   );
   if (c.backend === 'vrf')
@@ -148,7 +151,7 @@ export function netnsBatches(c: Cgnat, namespaceOf: (t: Tenant) => string): IpBa
         `address replace ${a.router6}/64 dev ${t.name}`,
       ),
       ...cmd(
-        `${at}: NAT replies (marked ${t.index}) go back through the tenant's veth`,
+        `${at}: NAT replies (marked ${hex(t.mark)}) go back through the tenant's veth`,
         `route replace 0.0.0.0/0 via ${a.tenant} dev ${t.name} table ${tenantTable(t)}`,
       ),
       ...(six

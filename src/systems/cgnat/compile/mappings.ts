@@ -33,23 +33,23 @@ export function mappingSets(c: Cgnat, table: TableBuilder): void {
   });
   table.set({
     name: 'block_tenant',
-    comment: 'public address . port -> the tenant owning that port block (its mark routes to its table)',
+    comment: 'public address . port -> the tenant owning that port block: its route chain sets its mark',
     key: ['ipv4_addr', 'inet_service'],
-    value: ['mark'],
+    value: ['verdict'],
     interval: true,
     elements: tenantRanges(c),
   });
 }
 
 /** Hairpinning, learning each mapping, and letting anyone reach it. */
-export function mappingChains(table: TableBuilder): void {
+export function mappingChains(c: Cgnat, table: TableBuilder): void {
   table.rule(
     'uplink-nat',
     "hairpinning: a subscriber sending to another's mapping appears from its own (RFC 4787 REQ-9)",
     eq(ct('status'), { type: 'ct_status', value: 'dnat' }),
     ipv4,
     protocols('tcp', 'udp'),
-    snatBy('port_blocks'),
+    snatBy('port_blocks', c.marks.mask),
   );
   table.chain(
     'learn-mapping',
@@ -98,12 +98,9 @@ function inboundChains(table: TableBuilder): void {
     "its packets toward the subscriber carry the owner's mark (replies keep the sender's: ct mark)",
     ...originalNated('dnat'),
     {
-      kind: 'set-field',
-      field: meta('mark'),
-      value: lookup(
-        concat(ctTuple('original', 'ip daddr'), ctTuple('original', 'proto-dst')),
-        'block_tenant',
-      ),
+      kind: 'vmap',
+      key: concat(ctTuple('original', 'ip daddr'), ctTuple('original', 'proto-dst')),
+      map: 'block_tenant',
     },
   );
 }

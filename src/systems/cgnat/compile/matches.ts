@@ -1,8 +1,14 @@
 // Matches and statements the parts of the CGNAT ruleset share (tenants.ts, block-nat.ts, mappings.ts).
 import { concat, ct, eq, ip, lookup, meta, type Statement } from '../../../nft/tree.ts';
+import { masked } from '../../marks/nft.ts';
 import type { Tenant } from '../model.ts';
 
-export const mark = (t: Tenant) => ({ type: 'mark', value: t.index }) as const;
+/** The tenant's mark: its index spread into marks.mask. */
+export const mark = (t: Tenant) => ({ type: 'mark', value: t.mark }) as const;
+/** The chains that write a tenant's mark under the mask (tenants.ts): flow -> ct mark, route -> meta mark. */
+export const flowChain = (t: Tenant) => `flow-${t.name}`;
+export const routeChain = (t: Tenant) => `route-${t.name}`;
+export const jumpTo = (chain: string) => ({ type: 'verdict', value: chain }) as const;
 export const device = (value: string) => ({ type: 'ifname', value }) as const;
 export const protocols = (...values: ('tcp' | 'udp' | 'icmp')[]): Statement => ({
   kind: 'match',
@@ -20,9 +26,9 @@ export const originalNated = (status: 'snat' | 'dnat'): Statement[] => [
   ipv4,
   protocols('tcp', 'udp'),
 ];
-/** snat to the subscriber's entry in a map keyed by tenant mark . subscriber. */
-export const snatBy = (map: string): Statement => ({
+/** snat to the subscriber's entry in a map keyed by tenant mark . subscriber (the mark under marks.mask). */
+export const snatBy = (map: string, mask: number): Statement => ({
   kind: 'nat',
   type: 'snat',
-  to: lookup(concat(ct('mark'), ip('saddr')), map),
+  to: lookup(concat(masked(ct('mark'), mask), ip('saddr')), map),
 });

@@ -31,9 +31,9 @@ export function cgnatRuleset(c: Cgnat, ports: TenantPorts, options = { zones: tr
   nft.by('nat.pool', () => blockMaps(c, table));
   if (connections !== undefined) nft.by('nat.connections', () => connectionSet(table));
   if (independent) nft.by('nat.filtering', () => mappingSets(c, table));
-  nft.by('tenants', () => tenantChains(table, options.zones));
-  if (connections !== undefined) nft.by('nat.connections', () => connectionRule(table, connections));
+  nft.by('tenants', () => tenantChains(c, table, options.zones));
+  if (connections !== undefined) nft.by('nat.connections', () => connectionRule(c, table, connections));
   nft.by('nat.pool', () => uplinkNat(c, table));
-  if (independent) nft.by('nat.filtering', () => mappingChains(table));
+  if (independent) nft.by('nat.filtering', () => mappingChains(c, table));
   return nft.freeze();
 }

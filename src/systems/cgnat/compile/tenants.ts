@@ -1,6 +1,8 @@
 // The tenants: a conntrack zone and a mark per tenant (seed 002's cure for overlapping addresses),
 // replies routed back by mark, a tenant's IPv4 only from its own subscribers or routed prefixes, and
-// at most N connections per subscriber.
+// at most N connections per subscriber. A tenant's mark is its index spread into marks.mask, written
+// under that mask by a chain of the tenant's own (a verdict map jumps to it: one lookup per packet;
+// nft 1.0.6 cannot or a map's value into a mark) and read under it, so other bits survive (F36).
 import type { TableBuilder } from '../../../nft/builder.ts';
 import {
   type Const,
@@ -15,8 +17,10 @@ import {
   PRIORITY,
 } from '../../../nft/tree.ts';
 import { formatPrefix } from '../../../util/ipv4.ts';
+import { hexMark } from '../../marks/bits.ts';
+import { masked, setMasked } from '../../marks/nft.ts';
 import type { Cgnat, Tenant } from '../model.ts';
-import { device, drop, ipv4, mark } from './matches.ts';
+import { device, drop, flowChain, ipv4, jumpTo, mark, routeChain } from './matches.ts';
 
 /** Where the router first meets a tenant's packets, and the device they are forwarded from. */
 export interface TenantPorts {
@@ -55,11 +59,23 @@ export function tenantSets(c: Cgnat, ports: TenantPorts, table: TableBuilder): v
   });
   table.set({
     ...byDevice(
-      'tenant_mark',
-      "tenant -> connection mark; the mark is also the tenant's ip rule (fwmark -> its table)",
-      'mark',
+      'tenant_flow',
+      'tenant -> the chain setting its connection mark (ip rule fwmark -> its table)',
+      'verdict',
     ),
-    elements: perTenant(c, ports, mark),
+    elements: perTenant(c, ports, (t) => jumpTo(flowChain(t))),
+  });
+  table.set({
+    name: 'tenant_route',
+    comment: "tenant mark -> the chain setting its packets' mark (its replies' ip rule)",
+    key: ['mark'],
+    value: ['verdict'],
+    interval: false,
+    elements: c.tenants.map((t) => ({
+      key: [mark(t)],
+      value: [jumpTo(routeChain(t))],
+      comment: `tenant ${t.name}`,
+    })),
   });
   table.set({
     name: 'tenant_sources',
@@ -93,7 +109,7 @@ export function connectionSet(table: TableBuilder): void {
   });
 }
 
-export function tenantChains(table: TableBuilder, zones: boolean): void {
+export function tenantChains(c: Cgnat, table: TableBuilder, zones: boolean): void {
   if (zones) {
     table.chain(
       'tenant-zone',
@@ -117,29 +133,22 @@ export function tenantChains(table: TableBuilder, zones: boolean): void {
     { type: 'filter', hook: 'prerouting', priority: PRIORITY.mangle, policy: 'accept' },
     [
       'After de-NAT a reply is addressed to a subscriber address several tenants may have: the',
-      "mark selects the tenant's routing table (ip rule fwmark T lookup <tenant table>).",
+      "mark selects the tenant's routing table (ip rule fwmark T/M lookup <tenant table>).",
     ],
   );
   table.rule(
     'tenant-mark',
     'a new flow from a tenant carries its tenant',
     eq(ct('state'), { type: 'ct_state', value: ['new'] }),
-    {
-      kind: 'set-field',
-      field: ct('mark'),
-      value: lookup(meta('iifname'), 'tenant_mark'),
-    },
+    { kind: 'vmap', key: meta('iifname'), map: 'tenant_flow' },
   );
   table.rule(
     'tenant-mark',
     "its replies are routed by that tenant's table",
     eq(ct('direction'), { type: 'ct_direction', value: 'reply' }),
-    {
-      kind: 'set-field',
-      field: meta('mark'),
-      value: ct('mark'),
-    },
+    { kind: 'vmap', key: masked(ct('mark'), c.marks.mask), map: 'tenant_route' },
   );
+  markChains(c, table);
   table.chain('tenant-forward', 'what a tenant may send through the router', {
     type: 'filter',
     hook: 'forward',
@@ -156,14 +165,31 @@ export function tenantChains(table: TableBuilder, zones: boolean): void {
   );
 }
 
-export function connectionRule(table: TableBuilder, limit: number): void {
+/** Per tenant: its flows' ct mark and its packets' meta mark, each under marks.mask. */
+function markChains(c: Cgnat, table: TableBuilder): void {
+  const { mask } = c.marks;
+  for (const t of c.tenants) {
+    const note = `tenant ${t.name}: mark ${hexMark(t.mark)} under ${hexMark(mask)}`;
+    table.chain(flowChain(t), `${note}, on its flows`);
+    table.rule(flowChain(t), `${note}; other bits kept`, setMasked(ct('mark'), mask, t.mark));
+    table.chain(routeChain(t), `${note}, on its packets (ip rule fwmark -> its table)`);
+    table.rule(routeChain(t), `${note}; other bits kept`, setMasked(meta('mark'), mask, t.mark));
+  }
+}
+
+export function connectionRule(c: Cgnat, table: TableBuilder, limit: number): void {
   table.rule(
     'tenant-forward',
     `a subscriber holds at most ${limit} connections (nat.connections)`,
     eq(ct('state'), { type: 'ct_state', value: ['new'] }),
     ipv4,
     { kind: 'match-set', left: meta('iifname'), set: 'tenant_ifaces' },
-    { kind: 'count-over', set: 'subscriber_conns', key: concat(ct('mark'), ip('saddr')), limit },
+    {
+      kind: 'count-over',
+      set: 'subscriber_conns',
+      key: concat(masked(ct('mark'), c.marks.mask), ip('saddr')),
+      limit,
+    },
     ...drop,
   );
 }

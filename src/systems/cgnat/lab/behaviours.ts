@@ -217,7 +217,7 @@ async function heldFlows(
   const held = r.stdout.split('\n').filter((line) => {
     const reply = line.slice(line.indexOf('src=', line.indexOf('src=') + 1));
     return (
-      line.includes(` mark=${entry.tenant.index} `) &&
+      line.includes(` mark=${entry.tenant.mark} `) &&
       !reply.includes(`dst=${address} `) &&
       (block !== undefined || !/ (TIME_WAIT|CLOSE) /.test(line))
     );
