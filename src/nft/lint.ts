@@ -7,6 +7,7 @@
 // table, chain and set names at most NFT_NAME_MAXLEN - 1 = 255 bytes (the kernel's netlink policy,
 // uapi nf_tables.h); a device name at most IFNAMSIZ - 1 = 15 bytes.
 
+import { ruleMarkFinding } from './lint-marks.ts';
 import type { Const, DataType, Element, Expr, NamedSet, Rule, Ruleset, Statement, Table } from './tree.ts';
 
 export const COMMENT_MAX_BYTES = 128;
@@ -20,7 +21,8 @@ export type LintRule =
   | 'set-kind'
   | 'comment'
   | 'name-too-long'
-  | 'element-type';
+  | 'element-type'
+  | 'unmasked-mark';
 
 export class NftLintError extends Error {
   readonly rule: LintRule;
@@ -83,6 +85,8 @@ function lintTable(table: Table, fail: Fail): void {
       const what = `rule ${JSON.stringify(rule.comment)} in chain ${chain.name} of ${id}`;
       comment(rule.comment, what, rule, fail);
       lintRule(rule, { what, chains, sets, fail });
+      const mark = ruleMarkFinding(rule);
+      if (mark) fail('unmasked-mark', rule, `${what}: ${mark} (F36: other software's bits must survive)`);
     }
   }
 }

@@ -1,10 +1,13 @@
 // Marks that coexist (F36): values spread into marks.mask, check's refusals of a mask that overlaps a
-// declared platform mark or is too small.
+// declared platform mark or is too small, and the lint that refuses a mark statement without its mask.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { RulesetBuilder } from '../../src/nft/builder.ts';
+import { NftLintError } from '../../src/nft/lint.ts';
 import { renderRuleset } from '../../src/nft/render.ts';
+import { ct, mark, meta, PRIORITY } from '../../src/nft/tree.ts';
 import { compileCgnat } from '../../src/systems/cgnat/compile/index.ts';
 import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { bitLength, freeMask, spread } from '../../src/systems/marks/bits.ts';
@@ -119,5 +122,53 @@ describe('marks: check refuses', () => {
       problems[0] as string,
       /tenant t255's index 256 needs 9 bits of the mark, and marks\.mask 0x000000ff has 8/,
     );
+  });
+});
+
+describe('marks: the lint refuses a mark without its mask', () => {
+  const lintOf = (statement: Parameters<ReturnType<RulesetBuilder['table']>['rule']>[2]) => {
+    const nft = new RulesetBuilder('cluster demo, node node1');
+    try {
+      nft.by('stateless', () => {
+        const t = nft.table('ip', 'convergent', 'test');
+        t.chain('in', 'entry', {
+          type: 'filter',
+          hook: 'prerouting',
+          priority: PRIORITY.raw,
+          policy: 'accept',
+        });
+        t.rule('in', 'a mark', statement);
+      });
+      nft.freeze();
+    } catch (err) {
+      assert.ok(err instanceof NftLintError, String(err));
+      return err;
+    }
+    return undefined;
+  };
+
+  test('meta mark set 0x1 clobbers every other bit', () => {
+    const err = lintOf({ kind: 'set-field', field: meta('mark'), value: { kind: 'const', value: mark(1) } });
+    assert.equal(err?.rule, 'unmasked-mark');
+    assert.match(
+      err?.message ?? '',
+      /\(stateless\).*sets meta mark without keeping the bits outside its mask/,
+    );
+  });
+
+  test('ct mark set meta mark, and a mark read whole', () => {
+    assert.equal(
+      lintOf({ kind: 'set-field', field: ct('mark'), value: meta('mark') })?.rule,
+      'unmasked-mark',
+    );
+    assert.equal(
+      lintOf({ kind: 'match', left: ct('mark'), op: 'eq', right: { kind: 'const', value: mark(1) } })?.rule,
+      'unmasked-mark',
+    );
+  });
+
+  test('the masked forms pass', () => {
+    const keep = { kind: 'mask', value: meta('mark'), mask: mark(0xffffff00), or: mark(1) } as const;
+    assert.equal(lintOf({ kind: 'set-field', field: meta('mark'), value: keep }), undefined);
   });
 });
