@@ -80,6 +80,16 @@ function lintTable(table: Table, fail: Fail): void {
     comment(chain.comment, what, chain, fail);
     for (const device of chain.base?.devices ?? []) ifname(device, `${what}: device`, chain, fail);
   }
+  // A verdict map's elements jump to chains of the table, as a rule's jump does.
+  for (const set of table.sets)
+    for (const e of set.value?.includes('verdict') ? set.elements : [])
+      for (const v of e.value ?? [])
+        if (v.type === 'verdict' && !chains.has(v.value))
+          fail(
+            'missing-chain',
+            set,
+            `map ${set.name} in ${id}: an element jumps to chain ${v.value}, which is not defined`,
+          );
   for (const chain of table.chains) {
     for (const rule of chain.rules) {
       const what = `rule ${JSON.stringify(rule.comment)} in chain ${chain.name} of ${id}`;

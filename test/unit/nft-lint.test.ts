@@ -112,6 +112,20 @@ describe('nft lint: each rule is a compile error naming the system, the feature 
     sees(err, 'set-kind', '@guests', 'used as a map');
   });
 
+  test("a verdict map's element jumping to a missing chain", () => {
+    const err = broken((t) => {
+      t.set({
+        name: 'by_port',
+        comment: 'port -> chain',
+        key: ['inet_service'],
+        value: ['verdict'],
+        interval: false,
+        elements: [{ key: [service(80)], value: [{ type: 'verdict', value: 'web' }], comment: 'proxies[0]' }],
+      });
+    });
+    sees(err, 'missing-chain', 'map by_port', 'chain web', 'not defined');
+  });
+
   test('a comment over 128 bytes', () => {
     const err = broken((t) => {
       t.chain('in', 'entry', filter);
