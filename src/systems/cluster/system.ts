@@ -123,6 +123,8 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'no-arp-source': (c) => c.routed.length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
+  'no-ra': (c) =>
+    routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };
 
 /** The lab of a prepared cluster spec. */

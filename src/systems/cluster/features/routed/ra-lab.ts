@@ -12,6 +12,7 @@ import { LabError } from '../../../../lab/errors.ts';
 import type { Reason } from '../../../../lab/preflight.ts';
 import { startDaemon } from '../../../../lab/servers.ts';
 import { waitUntilSettled } from '../../../../lab/settle.ts';
+import { plural } from '../../../../util/plural.ts';
 import type { LabInstance } from '../../lab/build.ts';
 import type { LabNic } from '../../lab/guest-nics.ts';
 import { RA_FILES, RA_INSTALLED } from './ra-render.ts';
@@ -49,7 +50,7 @@ export async function startRa(lab: LabInstance, say: (line: string) => void): Pr
   await waitForSlaac(lab, slaac, nodes);
   const took = ((Date.now() - started) / 1000).toFixed(1);
   say(
-    `router advertisements: ra.py on ${nodes.map((p) => p.node).join(', ')}; ${slaac.length} guest NICs configured by SLAAC in ${took} s`,
+    `router advertisements: ra.py on ${nodes.map((p) => p.node).join(', ')}; ${plural(slaac.length, 'guest NIC')} configured by SLAAC in ${took} s`,
   );
   return pids;
 }
