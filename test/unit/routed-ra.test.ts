@@ -180,6 +180,20 @@ print(json.dumps([ra.solicited(data, anc) for data, anc in cases]))
     assert.deepEqual(answered, [7, null, null, null, null]);
   });
 
+  test('one answer a second per tap: a flood of solicitations is dropped before anything is read', () => {
+    const times = python(`
+import socket, struct
+anc = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, bytes(16) + struct.pack("=I", 1)),
+       (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, struct.pack("=i", 255))]
+rs, answered, seen = bytes([133, 0, 0, 0, 0, 0, 0, 0]), {}, []
+ra.served = lambda tap, networks: seen.append(tap)  # the first thing read for a tap
+for _ in range(3):
+    ra.answer(None, {}, rs, anc, ("fe80::1", 0, 0, 1), {}, answered)
+print(json.dumps(seen))
+`);
+    assert.deepEqual(times, ['lo']);
+  });
+
   test('a broken ra.conf: the file and line, what is expected; exit 1, nothing served', () => {
     const bad = join(tmp, 'bad.conf');
     writeFileSync(

@@ -25,6 +25,9 @@ INITIAL_ROUNDS, INITIAL_GAP = 3, 4.0
 # A tap's link-local address (the RA's source) is tentative for a second after it comes up (DAD):
 # an RA for it then is tried again each second, a few times, instead of waiting for the next round.
 RETRY_GAP, RETRIES = 1.0, 5
+# At most one answer a second per tap, checked before anything is read: a guest that floods
+# solicitations costs a dictionary lookup each, and the other guests still get their answers.
+ANSWER_GAP = 1.0
 
 
 class ConfigError(Exception):
@@ -211,10 +214,12 @@ def solicited(data, ancillary):
     return index
 
 
-def answer(s, networks, data, ancillary, source, retries):
+def answer(s, networks, data, ancillary, source, retries, answered):
     index = solicited(data, ancillary)
-    if index is None:
+    now = time.monotonic()
+    if index is None or now - answered.get(index, -ANSWER_GAP) < ANSWER_GAP:
         return
+    answered[index] = now
     try:
         tap = socket.if_indextoname(index)
     except OSError:
@@ -230,9 +235,10 @@ def answer(s, networks, data, ancillary, source, retries):
 
 
 def serve(s, interval, networks):
-    rounds, due, retries = 0, time.monotonic(), {}
+    rounds, due, retries, answered = 0, time.monotonic(), {}, {}
     while True:
         if time.monotonic() >= due:
+            answered.clear()  # a round is seconds or minutes apart: the limit's memory stays small
             sent = advertise_all(s, networks, retries)
             rounds += 1
             if rounds <= INITIAL_ROUNDS:
@@ -246,7 +252,7 @@ def serve(s, interval, networks):
             data, ancillary, _, source = s.recvmsg(1280, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
         except socket.timeout:
             continue
-        answer(s, networks, data, ancillary, source, retries)
+        answer(s, networks, data, ancillary, source, retries, answered)
 
 
 def main(argv):
