@@ -134,7 +134,9 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
       } else if (w[0] === 'sysctl') sysctls.push(`${w[1]}=${w[2]}`);
       else if (w[0] === 'route') change(routes, w[1], `${w[4]} ${w[2]} ${w[3]}`);
       else if (w[0] === 'proxy') change(proxies, w[1], `${w[3]} ${w[2]}`);
-      else if (w[0] === 'announce') announced.push(w.slice(1).join(' '));
+      else if (w[0] === 'unhost') {
+        if (change(routes, 'del', `${w[3]} ${w[1]} ${w[2]}`)) change(proxies, 'del', `${w[4]} ${w[1]}`);
+      } else if (w[0] === 'announce') announced.push(w.slice(1).join(' '));
       else assert.fail(`kernel.py line ${line}`);
     }
     return ok();
@@ -166,7 +168,17 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
       const found = devs.flatMap((d) => link.get(d) ?? []);
       return ok(found.map((l) => `${JSON.stringify([l])}\n`).join(''));
     }
-    let m = /^ip -j link show dev (\S+)$/.exec(line);
+    let m = /^ip route del (\S+?)\/(?:32|128) dev (\S+) table (\d+)$/.exec(line);
+    if (m)
+      return change(routes, 'del', `${m[3]} ${m[1]} ${m[2]}`)
+        ? ok()
+        : fail('RTNETLINK answers: No such process');
+    m = /^ip neigh del proxy (\S+) dev (\S+)$/.exec(line);
+    if (m)
+      return change(proxies, 'del', `${m[2]} ${m[1]}`)
+        ? ok()
+        : fail('RTNETLINK answers: No such file or directory');
+    m = /^ip -j link show dev (\S+)$/.exec(line);
     if (m) {
       const l = link.get(m[1] as string);
       return l ? ok(JSON.stringify([l])) : fail(`Device "${m[1]}" does not exist.`);
@@ -385,9 +397,8 @@ describe('nic down on a routed network', () => {
         .filter((l) => l.startsWith('python3'))
         .map((l) => l.replace(/^.*?<</, '')),
       [
-        `proxy del ${VM1} eth1
-route del 192.0.2.10 tap5 500
-route del ${VM1} tap5 500
+        `route del 192.0.2.10 tap5 500
+unhost ${VM1} tap5 500 eth1
 `,
       ],
     );
@@ -400,6 +411,21 @@ route del ${VM1} tap5 500
     const twice = nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
     assert.equal(twice.line, 'nic down tap5 on node1: 0 elements removed, in no bridge');
     assert.deepEqual(n.state(), s);
+  });
+
+  test("a live tap's down leaves the proxy entry of an address another tap of the node routes now", () => {
+    for (const python of [true, false]) {
+      const n = fakeNode([...NODE1, 'tap7'], { python });
+      up(n);
+      // The guest's NIC plugged again on tap7 while tap5 lives on: tap7's /128 replaced tap5's.
+      up(n, 'vm1:0', 'tap7');
+      n.routes.delete(`500 ${VM1} tap5`);
+      n.routes.delete('500 192.0.2.10 tap5');
+      nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [`eth1 ${VM1}`], `python3 ${python}`);
+      nicDown(n.exec, flat, 'node1', 'tap7', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [], `python3 ${python}: tap7's down removes it`);
+    }
   });
 
   test("a gone tap: orphan proxy entries (no /128 left in the table) go, another guest's stay", () => {

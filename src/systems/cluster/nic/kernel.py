@@ -9,6 +9,8 @@
 #   sysctl KEY VALUE                  /proc/sys/KEY; the slash form, as a Xen tap is "vif1.0"
 #   route replace|del ADDR DEV TABLE  ADDR/32 or /128 proto static dev DEV table TABLE
 #   proxy replace|del ADDR DEV        the proxy-NDP entry of ADDR on DEV
+#   unhost ADDR TAP TABLE UPLINK      TAP's ADDR/128 in TABLE deleted and, only if it was there, the
+#                                     proxy-NDP entry of ADDR on UPLINK (another tap may route it now)
 #   announce UPLINK IPV4|- IPV6|-     gratuitous ARP request and reply, unsolicited NA, on UPLINK
 # Deleting what is not there (or on a device that is gone) is no error. Exit 0: done; 1: a change
 # failed (stderr names it; the changes before it stand); 3: done, but the announcement failed.
@@ -186,6 +188,10 @@ def change(nl, words):
         return route(nl, *words[1:5])
     if what == "proxy":
         return proxy(nl, *words[1:4])
+    if what == "unhost":
+        address, tap, table, uplink = words[1:5]
+        err = route(nl, "del", address, tap, table)
+        return proxy(nl, "del", address, uplink) if err == 0 else err
     raise Failed("unknown change %r" % what)
 
 
@@ -200,7 +206,7 @@ def main():
             except OSError as err:  # no packet socket at all (no CAP_NET_RAW)
                 unannounced = "announce on %s: %s" % (words[1], err)
             continue
-        deletion = len(words) > 1 and words[1] == "del"
+        deletion = words[0] == "unhost" or (len(words) > 1 and words[1] == "del")
         try:
             err = change(nl, words)
         except Failed as failed:

@@ -37,6 +37,18 @@ export type KernelChange =
       readonly address: string;
       readonly dev: string;
     }
+  /**
+   * TAP's /128 of ADDRESS in TABLE removed and, only when TAP's was there, the proxy-NDP entry of
+   * ADDRESS on UPLINK: another tap of this node may route ADDRESS now (its plug replaced this route),
+   * and the proxy entry is that tap's as much as this one's.
+   */
+  | {
+      readonly kind: 'unhost';
+      readonly address: string;
+      readonly tap: string;
+      readonly table: number;
+      readonly uplink: string;
+    }
   /** Gratuitous ARP request and reply, unsolicited NA, on the uplink from its MAC. */
   | { readonly kind: 'announce'; readonly uplink: string; readonly ipv4?: string; readonly ipv6?: string };
 
@@ -75,6 +87,8 @@ export function lineOf(c: KernelChange): string {
       return `route ${c.verb} ${c.address} ${c.dev} ${c.table}`;
     case 'proxy':
       return `proxy ${c.verb} ${c.address} ${c.dev}`;
+    case 'unhost':
+      return `unhost ${c.address} ${c.tap} ${c.table} ${c.uplink}`;
     case 'announce':
       return `announce ${c.uplink} ${c.ipv4 ?? '-'} ${c.ipv6 ?? '-'}`;
   }
@@ -129,6 +143,19 @@ function withIp(exec: Exec, changes: readonly KernelChange[]): void {
       runOrFail(exec, ['ip', 'link', 'set', 'dev', c.dev, ...settings]);
     }
     if (c.kind === 'sysctl') runOrFail(exec, ['sysctl', '-qw', `${c.key}=${c.value}`]);
+    if (c.kind === 'unhost') {
+      const route = exec([
+        'ip',
+        'route',
+        'del',
+        hostRoute(c.address),
+        'dev',
+        c.tap,
+        'table',
+        String(c.table),
+      ]);
+      if (route.status === 0) exec(['ip', 'neigh', 'del', 'proxy', c.address, 'dev', c.uplink]);
+    }
   }
   flush();
 }
