@@ -8,8 +8,8 @@ import { json, type machineInfo, median, note, out } from './support.ts';
 
 const TARGET_RATIO = 0.9;
 const TARGET_NICUP_MS = 50;
-/** The announcement's command, as ports-nicup.ts names the commands (their first words). */
-const ANNOUNCE = 'python3 -I -S';
+/** kernel.py's command (the tap's link, sysctls, routes, proxy entry and announcement), as ports-nicup.ts names commands. */
+const KERNEL = 'python3 -I -S';
 
 const count = (n: number) => n.toLocaleString('en');
 const met = (ok: boolean) => (ok ? 'met' : 'NOT MET');
@@ -125,11 +125,11 @@ function nicUp(f: Figures): void {
       .map(([what, xs]) => `${what} ${ms(xs)}`)
       .join(', ')}`;
   out(parts('up'));
-  const announce = l.core.parts.up[ANNOUNCE];
-  if (announce) {
-    const rest = l.core.up.map((x, i) => x - (announce[i] ?? 0));
+  const kernel = l.core.parts.up[KERNEL];
+  if (kernel) {
+    const rest = l.core.up.map((x, i) => x - (kernel[i] ?? 0));
     out(
-      `  core up, less python3  ${ms(rest).padStart(9)}  ${spread(rest)}  (the announcement's process left out)`,
+      `  core up, less python3  ${ms(rest).padStart(9)}  ${spread(rest)}  (kernel.py's process left out: link, sysctls, routes, proxy entry, announcement)`,
     );
   }
   out(`  core up again         ${ms(l.core.again).padStart(10)}  ${spread(l.core.again)}`);

@@ -137,7 +137,7 @@ async function nicUpOf(b: Built, cli: string) {
 }
 export type NicUp = Awaited<ReturnType<typeof nicUpOf>>;
 
-// A node's hooks run with the system's PATH: nic up's announcement starts `python3`, and a shim in
+// A node's hooks run with the system's PATH: nic up starts `python3` (kernel.py), and a shim in
 // front of it (pyenv's on the development machine: 0.3 s a start against 0.02 s) is no node's.
 process.env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const started = Date.now();

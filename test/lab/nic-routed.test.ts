@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { NamespaceRun } from '../../src/lab/netns.ts';
 import { nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
+import { applyChanges, type KernelChange } from '../../src/systems/cluster/nic/kernel.ts';
+import { NicFailed } from '../../src/systems/cluster/nic/refused.ts';
 import { type NicTable, nicTableOf } from '../../src/systems/cluster/nic/table.ts';
 import { readCluster } from '../../src/systems/cluster/system.ts';
 import type { Fault } from '../../src/systems/faults.ts';
@@ -195,6 +197,72 @@ describe('nic up|down on a routed network', () => {
         [proxies(n1), proxies(n2)],
         [[`${VM1.address6} dev eth1`], [`${VM1.address6} dev eth1`]],
       );
+    } finally {
+      run.cleanup();
+    }
+  });
+
+  test('kernel.py: a change the kernel refuses is named and stops the rest; deleting what is gone is no error', (t) => {
+    if (!needsRoot(t)) return;
+    const run = new NamespaceRun();
+    try {
+      const n1 = routedNode(run, upstream(run), 'node1', FLAT);
+      n1.sh(['ip', 'link', 'add', 'tap5', 'up', 'type', 'veth', 'peer', 'name', 'vm1-e0']);
+      const route = (verb: 'replace' | 'del', address: string, dev: string, table: number) =>
+        ({ kind: 'route', verb, address, dev, table }) as const;
+      // Twice each, in a table above 255 (RTA_TABLE only) and in 500; deleted twice, and on a gone device.
+      const adds = [
+        route('replace', VM1.address, 'tap5', 70000),
+        route('replace', VM1.address6, 'tap5', 500),
+      ];
+      assert.equal(applyChanges(n1.exec, [...adds, ...adds]), undefined);
+      assert.match(
+        n1.sh(['ip', '-4', 'route', 'show', 'table', '70000']),
+        /^192\.0\.2\.10 dev tap5 proto static scope link/,
+      );
+      assert.deepEqual(routes(n1, '-6'), [`${VM1.address6} proto static`]);
+      const dels = [route('del', VM1.address, 'tap5', 70000), route('del', VM1.address6, 'tap5', 500)];
+      const gone = { kind: 'proxy', verb: 'del', address: VM1.address6, dev: 'nosuch' } as const;
+      assert.equal(applyChanges(n1.exec, [...dels, ...dels, gone]), undefined);
+      assert.equal(n1.sh(['ip', '-4', 'route', 'show', 'table', '70000']), '');
+      assert.deepEqual(routes(n1, '-6'), []);
+      // A route to a device that is not there: refused by name, and the change after it not made.
+      assert.throws(
+        () => applyChanges(n1.exec, [route('replace', VM1.address, 'tap9', 500), adds[1] as KernelChange]),
+        (err: unknown) =>
+          err instanceof NicFailed &&
+          /route replace 192\.0\.2\.10 tap9 500: no device tap9/.test(err.message),
+      );
+      assert.deepEqual(routes(n1, '-6'), []);
+      // An announcement on a device that is gone: the changes stand, a warning says why.
+      const warning = applyChanges(n1.exec, [
+        adds[1] as KernelChange,
+        { kind: 'announce', uplink: 'nosuch', ipv4: VM1.address },
+      ]);
+      assert.match(warning ?? '', /^no announcement: announce on nosuch: .*No such device/);
+      assert.deepEqual(routes(n1, '-6'), [`${VM1.address6} proto static`]);
+    } finally {
+      run.cleanup();
+    }
+  });
+
+  test("a live tap's down leaves the proxy entry when another tap of the node routes the guest now", (t) => {
+    if (!needsRoot(t)) return;
+    const run = new NamespaceRun();
+    try {
+      const n1 = routedNode(run, upstream(run), 'node1', FLAT);
+      routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
+      n1.sh(['ip', 'link', 'add', 'tap7', 'up', 'type', 'veth', 'peer', 'name', 'vm1-e7']);
+      up(n1, 'node1');
+      nicUp(n1.exec, flat, 'node1', 'vm1:0', 'tap7');
+      // tap7's /128 replaced tap5's: one route, the new tap's.
+      const tap7 = JSON.parse(n1.sh(['ip', '-j', '-6', 'route', 'show', 'table', '500', 'dev', 'tap7']));
+      assert.deepEqual(routes(n1, '-6'), [], "tap5's /128 is gone");
+      assert.equal(tap7.length, 1);
+      nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(proxies(n1), [`${VM1.address6} dev eth1`], "tap7's guest is still answered for");
+      nicDown(n1.exec, flat, 'node1', 'tap7', { localOnly: true });
+      assert.deepEqual(proxies(n1), []);
     } finally {
       run.cleanup();
     }

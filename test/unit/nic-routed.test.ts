@@ -96,21 +96,48 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
     );
     return JSON.stringify({ nftables: [{ table: { family, name: table } }, ...items] });
   };
+  /** A route ("table dst dev") or proxy entry ("dev dst") replaced or deleted; false: not there. */
+  const change = (set: Set<string>, verb: string, id: string) =>
+    verb === 'replace' ? (set.add(id), true) : set.delete(id);
   const batch = (stdin: string, force: boolean) => {
     for (const line of stdin.split('\n').filter(Boolean)) {
       const route = /^route (replace|del) (\S+?)\/(?:32|128)(?: proto static)? dev (\S+) table (\d+)$/.exec(
         line,
       );
       const proxy = /^neigh (replace|del) proxy (\S+) dev (\S+)$/.exec(line);
-      const [verb, id] = route
-        ? [route[1], `${route[4]} ${route[2]} ${route[3]}`]
+      const done = route
+        ? change(routes, route[1] as string, `${route[4]} ${route[2]} ${route[3]}`)
         : proxy
-          ? [proxy[1], `${proxy[3]} ${proxy[2]}`]
+          ? change(proxies, proxy[1] as string, `${proxy[3]} ${proxy[2]}`)
           : assert.fail(`ip -batch line ${line}`);
-      const set = route ? routes : proxies;
-      if (verb === 'replace') set.add(id);
-      else if (!set.delete(id) && !force)
-        return fail(`RTNETLINK answers: No such process\nCommand failed -:1`);
+      if (!done && !force) return fail(`RTNETLINK answers: No such process\nCommand failed -:1`);
+    }
+    return ok();
+  };
+  /** kernel.py's changes, one per line (a deletion of what is gone is no error there). */
+  const announced: string[] = [];
+  const kernel = (stdin: string) => {
+    for (const line of stdin.split('\n').filter(Boolean)) {
+      const w = line.split(' ') as [string, string, string, string, string];
+      const l = link.get(w[1]);
+      if (w[0] === 'down' || w[0] === 'link') {
+        if (!l) return { status: 1, stdout: '', stderr: `kernel.py: ${line}: no device ${w[1]}` };
+        if (w[0] === 'down') l.flags = [];
+        else
+          Object.assign(l, {
+            address: w[2],
+            mtu: Number(w[3]),
+            ifalias: w.slice(4).join(' '),
+            flags: ['UP'],
+          });
+        if (w[0] === 'link') delete l.master;
+      } else if (w[0] === 'sysctl') sysctls.push(`${w[1]}=${w[2]}`);
+      else if (w[0] === 'route') change(routes, w[1], `${w[4]} ${w[2]} ${w[3]}`);
+      else if (w[0] === 'proxy') change(proxies, w[1], `${w[3]} ${w[2]}`);
+      else if (w[0] === 'unhost') {
+        if (change(routes, 'del', `${w[3]} ${w[1]} ${w[2]}`)) change(proxies, 'del', `${w[4]} ${w[1]}`);
+      } else if (w[0] === 'announce') announced.push(w.slice(1).join(' '));
+      else assert.fail(`kernel.py line ${line}`);
     }
     return ok();
   };
@@ -135,7 +162,23 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
       }
       return ok();
     }
-    let m = /^ip -j link show dev (\S+)$/.exec(line);
+    if (line === 'ip -force -j -batch -') {
+      // One JSON array a line for each link there is, as ip answers `link show dev X` lines.
+      const devs = (stdin ?? '').split('\n').flatMap((l) => /^link show dev (\S+)$/.exec(l)?.[1] ?? []);
+      const found = devs.flatMap((d) => link.get(d) ?? []);
+      return ok(found.map((l) => `${JSON.stringify([l])}\n`).join(''));
+    }
+    let m = /^ip route del (\S+?)\/(?:32|128) dev (\S+) table (\d+)$/.exec(line);
+    if (m)
+      return change(routes, 'del', `${m[3]} ${m[1]} ${m[2]}`)
+        ? ok()
+        : fail('RTNETLINK answers: No such process');
+    m = /^ip neigh del proxy (\S+) dev (\S+)$/.exec(line);
+    if (m)
+      return change(proxies, 'del', `${m[2]} ${m[1]}`)
+        ? ok()
+        : fail('RTNETLINK answers: No such file or directory');
+    m = /^ip -j link show dev (\S+)$/.exec(line);
     if (m) {
       const l = link.get(m[1] as string);
       return l ? ok(JSON.stringify([l])) : fail(`Device "${m[1]}" does not exist.`);
@@ -166,17 +209,17 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
       return ok();
     }
     if (argv[0] === 'python3')
-      return options.python === false ? fail('python3: No such file or directory') : ok('announced');
+      return options.python === false ? fail('python3: No such file or directory') : kernel(stdin ?? '');
     return assert.fail(`unexpected command ${line}`);
   };
-  const changes = () => ran.filter((l) => !/^ip -j /.test(l));
+  const changes = () => ran.filter((l) => !/^ip (-force )?-j /.test(l));
   const state = () => ({
     elements: [...elements.entries()].map(([k, v]) => (v ? `${k} : ${v}` : k)).sort(),
     routes: [...routes].sort(),
     proxies: [...proxies].sort(),
     alias: [...link.values()].map((l) => `${l.ifname} ${l.address} ${l.mtu} ${l.ifalias ?? ''}`),
   });
-  return { exec, ran, changes, state, link, sysctls, routes, proxies };
+  return { exec, ran, changes, state, link, sysctls, routes, proxies, announced };
 }
 
 const NODE1 = ['eth0', 'eth1', 'eth2', 'tap5'];
@@ -184,13 +227,12 @@ const up = (n: ReturnType<typeof fakeNode>, ref = 'vm1:0', tap = 'tap5', node = 
   nicUp(n.exec, flat, node, ref, tap, { faults });
 
 describe('nic up on a routed network', () => {
-  test('a fresh tap: elements, link, sysctls, /32, /128 and proxy entry, announcement; nothing listed', () => {
+  test('a fresh tap: elements, then link, sysctls, /32, /128, proxy entry and announcement in one process; nothing listed', () => {
     const n = fakeNode(NODE1);
     const plugged = up(n);
     const record = `convergent t=500 u=eth1 h=192.0.2.10,${VM1} ra>192.0.2.1 r4=192.0.2.10 r6=${VM1} r6=fe80::5054:ff:fe00:101 rf>antispoof rp>protected`;
-    assert.deepEqual(n.ran, [
-      'ip -j link show dev tap5',
-      'ip -j link show dev eth1',
+    assert.deepEqual(n.ran.slice(0, 2), [
+      'ip -force -j -batch - <<link show dev tap5\nlink show dev eth1\n',
       `nft -f - <<create element inet convergent_routed plugged { "tap5" }
 add element arp convergent_arp arp_source { "tap5" : 192.0.2.1 }
 add element inet convergent_routed tap_ipv4 { "tap5" . 192.0.2.10 }
@@ -199,17 +241,20 @@ add element inet convergent_routed tap_ipv6 { "tap5" . fe80::5054:ff:fe00:101 }
 add element inet convergent_routed from_guest { "tap5" : jump antispoof }
 add element inet convergent_routed to_profile { "tap5" : jump protected }
 `,
-      `ip link set dev tap5 nomaster address ${TAP_MAC} mtu 1500 alias ${record} up`,
-      'sysctl -qw net/ipv4/conf/tap5/proxy_arp=1 net/ipv4/neigh/tap5/proxy_delay=0 net/ipv6/conf/tap5/proxy_ndp=0',
-      `ip -batch - <<route replace 192.0.2.10/32 proto static dev tap5 table 500
-route replace ${VM1}/128 proto static dev tap5 table 500
-neigh replace proxy ${VM1} dev eth1
-`,
-      n.ran.at(-1) as string,
     ]);
-    assert.match(
-      n.ran.at(-1) as string,
-      new RegExp(`^python3 -I -S \\S+/announce.py eth1 192.0.2.10 --ipv6 ${VM1}$`),
+    assert.equal(n.ran.length, 3, n.ran.join('\n'));
+    assert.match(n.ran[2] as string, /^python3 -I -S \S+\/kernel.py <</);
+    assert.equal(
+      (n.ran[2] as string).replace(/^.*?<</, ''),
+      `link tap5 ${TAP_MAC} 1500 ${record}
+sysctl net/ipv4/conf/tap5/proxy_arp 1
+sysctl net/ipv4/neigh/tap5/proxy_delay 0
+sysctl net/ipv6/conf/tap5/proxy_ndp 0
+route replace 192.0.2.10 tap5 500
+route replace ${VM1} tap5 500
+proxy replace ${VM1} eth1
+announce eth1 192.0.2.10 ${VM1}
+`,
     );
     assert.equal(
       plugged.line,
@@ -221,6 +266,26 @@ neigh replace proxy ${VM1} dev eth1
       uplink: 'eth1',
       addresses: ['192.0.2.10', VM1],
     });
+  });
+
+  test('python3 missing: ip and sysctl make the same changes, and the warning names the package', () => {
+    const n = fakeNode(NODE1, { python: false });
+    const plugged = up(n);
+    const record = n.link.get('tap5')?.ifalias;
+    assert.deepEqual(n.ran.slice(3), [
+      `ip link set dev tap5 nomaster address ${TAP_MAC} mtu 1500 alias ${record} up`,
+      'sysctl -qw net/ipv4/conf/tap5/proxy_arp=1',
+      'sysctl -qw net/ipv4/neigh/tap5/proxy_delay=0',
+      'sysctl -qw net/ipv6/conf/tap5/proxy_ndp=0',
+      `ip -batch - <<route replace 192.0.2.10/32 proto static dev tap5 table 500
+route replace ${VM1}/128 proto static dev tap5 table 500
+neigh replace proxy ${VM1} dev eth1
+`,
+    ]);
+    assert.match(plugged.warning ?? '', /python3 is not installed \(Debian package python3\)/);
+    const python = fakeNode(NODE1);
+    up(python);
+    assert.deepEqual(n.state(), python.state(), 'the same node as with python3');
   });
 
   test('twice is once: the second run removes nothing the first added, and the node holds the same', () => {
@@ -295,14 +360,10 @@ neigh replace proxy ${VM1} dev eth1
     const n = fakeNode(NODE1);
     nicUp(n.exec, flat, 'node1', 'vm1:0', 'tap5', { faults: ['no-tap-proxy-arp', 'no-garp'] });
     assert.deepEqual(n.sysctls, ['net/ipv6/conf/tap5/proxy_ndp=0']);
-    assert.ok(!n.ran.some((l) => l.startsWith('python3')));
-  });
-
-  test('python3 missing: the plug stands, with a warning naming its package', () => {
-    const n = fakeNode(NODE1, { python: false });
-    const plugged = up(n);
-    assert.match(plugged.warning ?? '', /python3 is not installed \(Debian package python3\)/);
-    assert.equal(n.state().proxies.length, 1);
+    assert.deepEqual(n.announced, []);
+    const m = fakeNode(NODE1);
+    up(m);
+    assert.deepEqual(m.announced, [`eth1 192.0.2.10 ${VM1}`], 'without the fault, announced');
   });
 
   test('a record fits an alias even with two full-length IPv6 addresses; anything else is no record', () => {
@@ -331,11 +392,13 @@ describe('nic down on a routed network', () => {
     const before = n.ran.length;
     const done = nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
     assert.deepEqual(
-      n.ran.slice(before).filter((l) => l.startsWith('ip -force')),
+      n.ran
+        .slice(before)
+        .filter((l) => l.startsWith('python3'))
+        .map((l) => l.replace(/^.*?<</, '')),
       [
-        `ip -force -batch - <<neigh del proxy ${VM1} dev eth1
-route del 192.0.2.10/32 dev tap5 table 500
-route del ${VM1}/128 dev tap5 table 500
+        `route del 192.0.2.10 tap5 500
+unhost ${VM1} tap5 500 eth1
 `,
       ],
     );
@@ -348,6 +411,21 @@ route del ${VM1}/128 dev tap5 table 500
     const twice = nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
     assert.equal(twice.line, 'nic down tap5 on node1: 0 elements removed, in no bridge');
     assert.deepEqual(n.state(), s);
+  });
+
+  test("a live tap's down leaves the proxy entry of an address another tap of the node routes now", () => {
+    for (const python of [true, false]) {
+      const n = fakeNode([...NODE1, 'tap7'], { python });
+      up(n);
+      // The guest's NIC plugged again on tap7 while tap5 lives on: tap7's /128 replaced tap5's.
+      up(n, 'vm1:0', 'tap7');
+      n.routes.delete(`500 ${VM1} tap5`);
+      n.routes.delete('500 192.0.2.10 tap5');
+      nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [`eth1 ${VM1}`], `python3 ${python}`);
+      nicDown(n.exec, flat, 'node1', 'tap7', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [], `python3 ${python}: tap7's down removes it`);
+    }
   });
 
   test("a gone tap: orphan proxy entries (no /128 left in the table) go, another guest's stay", () => {

@@ -231,12 +231,24 @@ function fakeNode(
     const created = /^create element \S+ \S+ plugged \{ ("[^"]+") \}/.exec(stdin ?? '')?.[1];
     if (created !== undefined && plugged.includes(created))
       return fail('Error: Could not process rule: File exists');
+    const linkOf = (dev: string) =>
+      dev === 'brlan'
+        ? [{ ifname: 'brlan', mtu: 9000 }]
+        : dev in taps
+          ? [{ ifname: dev, mtu: 1500, master: taps[dev], ifalias: aliases[dev] }]
+          : [];
+    // One JSON array a line for each link there is, as ip answers `link show dev X` lines.
+    if (line === 'ip -force -j -batch -')
+      return ok(
+        (stdin ?? '')
+          .split('\n')
+          .flatMap((l) => /^link show dev (\S+)$/.exec(l)?.[1] ?? [])
+          .flatMap((dev) => (linkOf(dev).length > 0 ? [`${JSON.stringify(linkOf(dev))}\n`] : []))
+          .join(''),
+      );
     const dev = /^ip -j link show dev (\S+)$/.exec(line)?.[1];
-    if (dev === 'brlan') return ok(JSON.stringify([{ ifname: 'brlan', mtu: 9000 }]));
     if (dev !== undefined)
-      return dev in taps
-        ? ok(JSON.stringify([{ ifname: dev, mtu: 1500, master: taps[dev], ifalias: aliases[dev] }]))
-        : fail('does not exist');
+      return linkOf(dev).length > 0 ? ok(JSON.stringify(linkOf(dev))) : fail('does not exist');
     return ok('');
   };
   return { exec, ran };
@@ -260,8 +272,7 @@ describe('nic up and nic down on a node', () => {
     const plugged = nicUp(node.exec, lan, 'n1', 'web', 'tap5');
     assert.equal(plugged.cleared, 0);
     assert.deepEqual(node.ran, [
-      'ip -j link show dev tap5',
-      'ip -j link show dev brlan',
+      'ip -force -j -batch - <<link show dev tap5\nlink show dev brlan\n',
       `nft -f - <<create element bridge ${PORTS_TABLE} plugged { "tap5" }
 add element bridge ${PORTS_TABLE} port_mac { "tap5" . 52:54:00:20:00:10 }
 add element bridge ${PORTS_TABLE} port_ipv4 { "tap5" . 52:54:00:20:00:10 . 172.20.0.10 }
@@ -301,7 +312,7 @@ add element bridge ${PORTS_TABLE} to_profile { "tap5" : jump limited }
     const plugged = nicUp(node.exec, lan, 'n1', 'router', 'tap5');
     assert.equal(plugged.cleared, 2);
     assert.ok(!node.ran.some((l) => l.startsWith('nft -j list')), 'no set read');
-    const [, , , alias, again] = node.ran;
+    const [, , alias, again] = node.ran;
     assert.equal(alias, `ip link set dev tap5 alias ${record} p>limited`);
     assert.equal(
       again,

@@ -74,7 +74,7 @@ describe('router advertisements: the files', () => {
     assert.ok(!filesOf(example('ganeti-flat')).has(RA_FILES.conf), 'no routed network');
   });
 
-  test('package.json ships ra.py, as it ships announce.py', () => {
+  test("package.json ships ra.py, as it ships nic up's kernel.py", () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { files: string[] };
     assert.ok(pkg.files.includes('src/systems/cluster/features/routed/ra.py'));
   });

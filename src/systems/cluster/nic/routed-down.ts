@@ -4,9 +4,10 @@
 // this node's own, and leaving the proxy entry is the seed's "IPv6 hopping around the DC".
 import { plural } from '../../../util/plural.ts';
 import type { RoutedNetwork } from '../model.ts';
+import { applyChanges, type KernelChange } from './kernel.ts';
 import type { TapRoutes } from './record.ts';
 import type { Exec } from './refused.ts';
-import { hostedIn, ipBatch, proxiesOn, routedTo, unplugLines } from './routes.ts';
+import { hostedIn, proxiesOn, routedTo, unplugChanges } from './routes.ts';
 
 export interface Unrouted {
   /** What the line says: "routes of 192.0.2.10 removed", "1 orphan proxy-NDP entry removed". */
@@ -26,7 +27,16 @@ export function unroute(
   recorded: TapRoutes | undefined,
   keepProxy: boolean,
 ): Unrouted {
-  const keep = (lines: string[]) => (keepProxy ? lines.filter((l) => !l.startsWith('neigh ')) : lines);
+  // keep-proxy-ndp: the routes go, the proxy entries stay.
+  const keep = (changes: KernelChange[]) =>
+    keepProxy
+      ? changes.map(
+          (c): KernelChange =>
+            c.kind === 'unhost'
+              ? { kind: 'route', verb: 'del', address: c.address, dev: c.tap, table: c.table }
+              : c,
+        )
+      : changes;
   if (live) {
     const held = recorded
       ? [recorded]
@@ -36,7 +46,7 @@ export function unroute(
           addresses: routedTo(exec, r.table.id, tap),
         }));
     const routes = held.filter((r) => r.addresses.length > 0);
-    ipBatch(exec, keep(routes.flatMap((r) => unplugLines(r, tap, undefined))), true);
+    applyChanges(exec, keep(routes.flatMap((r) => unplugChanges(r, tap, undefined))));
     const addresses = routes.flatMap((r) => r.addresses);
     return addresses.length > 0 ? { said: `routes of ${addresses.join(' ')} removed` } : {};
   }
@@ -48,9 +58,11 @@ export function unroute(
       // its route by the time the routes are read, even while another hook plugs a guest.
       const proxies = proxiesOn(exec, r.uplink.device);
       const hosted = hostedIn(exec, r.table.id);
-      return proxies.filter((a) => !hosted.has(a)).map((a) => `neigh del proxy ${a} dev ${r.uplink.device}`);
+      return proxies
+        .filter((a) => !hosted.has(a))
+        .map((address) => ({ kind: 'proxy', verb: 'del', address, dev: r.uplink.device }) as const);
     });
-  ipBatch(exec, orphans, true);
+  applyChanges(exec, orphans);
   return orphans.length > 0
     ? { said: `${plural(orphans.length, 'orphan proxy-NDP entry', 'orphan proxy-NDP entries')} removed` }
     : {};

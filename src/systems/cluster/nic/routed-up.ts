@@ -3,22 +3,22 @@
 // answers every ARP of the guest (proxy ARP) with the network's tap MAC, the same on every node, so a
 // migrated guest sees no change. Refused (nothing changed) before the first change: the uplink device
 // missing, the tables not loaded (the first transaction, which nft refuses whole). Then the tap's
-// stale state is cleared by name and the plug made: elements, link, sysctls, routes, the proxy-NDP
-// entry, and the announcement. No rule, no reload, no table listed for a fresh tap: the same cost on
-// a node with 10,000 guests as with 10.
+// elements go in, and in one more process (kernel.ts) the tap's stale routes go and the plug is
+// made: link, sysctls, routes, the proxy-NDP entry, and the announcement. No rule, no reload, no
+// table listed for a fresh tap: the same cost on a node with 10,000 guests as with 10.
 
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { Fault } from '../../faults.ts';
 import { type RoutedGuard, routedGuard } from '../features/routed/elements.ts';
 import { ARP_TABLE, ROUTED_TABLE } from '../features/routed/names.ts';
-import { announce } from './announce.ts';
 import { isPlugged } from './elements.ts';
 import type { RoutedPlug } from './find.ts';
+import { applyChanges, type KernelChange } from './kernel.ts';
 import { plugElements } from './plug.ts';
 import { readRecord, recordOf, type TapRecord, type TapRoutes } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
-import { ipBatch, plugLines, routedTo, tapSysctls, unplugLines } from './routes.ts';
-import { type Link, linkOf, setLink } from './state.ts';
+import { plugChanges, routedTo, tapSysctls, unplugChanges } from './routes.ts';
+import type { Link } from './state.ts';
 import type { Plugged } from './up.ts';
 
 export function plugRouted(
@@ -26,10 +26,10 @@ export function plugRouted(
   plug: RoutedPlug,
   tap: string,
   tapLink: Link,
+  uplink: Link | undefined,
   faults: readonly Fault[],
 ): Plugged {
   const net = plug.network;
-  const uplink = linkOf(exec, net.uplink.device);
   if (!uplink)
     throw new NicRefused(
       `no device ${net.uplink.device} on this node for ${plug.ref}'s routed network ${net.name}`,
@@ -58,15 +58,21 @@ export function plugRouted(
   // plugged before can hold our routes: routes go with the device), the tap's routes in the table.
   const stale =
     old?.routes ?? (done.fresh ? undefined : { ...routes, addresses: routedTo(exec, routes.table, tap) });
-  if (stale) ipBatch(exec, unplugLines(stale, tap, routes), true);
   const mtu = plug.mtu ?? uplink.mtu;
-  // The MAC before up, so the tap's link-local address (the guests' IPv6 router) is the tap MAC's.
-  if (tapLink.address !== net.tapMac && tapLink.flags?.includes('UP')) setLink(exec, tap, 'down');
-  const link = ['nomaster', 'address', net.tapMac, 'mtu', String(mtu), 'alias', recordOf(record) ?? '', 'up'];
-  setLink(exec, tap, ...link);
-  tapSysctls(exec, tap, !faults.includes('no-tap-proxy-arp'), net.subnet6 !== undefined);
-  ipBatch(exec, plugLines(routes, tap));
-  const warning = faults.includes('no-garp') ? undefined : announce(exec, net.uplink.device, v4, v6);
+  const changes: KernelChange[] = [
+    ...(stale ? unplugChanges(stale, tap, routes) : []),
+    // The MAC before up, so the tap's link-local address (the guests' IPv6 router) is the tap MAC's.
+    ...(tapLink.address !== net.tapMac && tapLink.flags?.includes('UP')
+      ? [{ kind: 'down', dev: tap } as const]
+      : []),
+    { kind: 'link', dev: tap, mac: net.tapMac, mtu, alias: recordOf(record) ?? '' },
+    ...tapSysctls(tap, !faults.includes('no-tap-proxy-arp'), net.subnet6 !== undefined),
+    ...plugChanges(routes, tap),
+    ...(faults.includes('no-garp')
+      ? []
+      : [{ kind: 'announce', uplink: net.uplink.device, ipv4: v4, ipv6: v6 } as const]),
+  ];
+  const warning = applyChanges(exec, changes);
   return {
     plug,
     tap,

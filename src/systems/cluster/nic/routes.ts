@@ -1,13 +1,10 @@
 // What a routed tap holds in the kernel besides its elements: its /32 and /128 routes in the
-// network's table, the proxy-NDP entry of its IPv6 address on the uplink, and its sysctls. Every
-// change names the tap or the address: nothing here lists a table on the plug of a fresh tap.
+// network's table, the proxy-NDP entry of its IPv6 address on the uplink, and its sysctls, as
+// changes for kernel.ts. Every change names the tap or the address: nothing here lists a table on
+// the plug of a fresh tap.
+import { isIPv6, type KernelChange } from './kernel.ts';
 import type { TapRoutes } from './record.ts';
-import { type Exec, runOrFail } from './refused.ts';
-
-export const isIPv6 = (address: string) => address.includes(':');
-
-/** "/32" or "/128". */
-export const hostRoute = (address: string) => `${address}/${isIPv6(address) ? 128 : 32}`;
+import type { Exec } from './refused.ts';
 
 /** The addresses routed to the tap in `table` (both families): a filtered dump, the tap's routes only. */
 export function routedTo(exec: Exec, table: number, tap: string): string[] {
@@ -21,53 +18,52 @@ export function routedTo(exec: Exec, table: number, tap: string): string[] {
 }
 
 /**
- * Lines for `ip -batch -` that remove what a plug left and is no longer wanted: the proxy-NDP entries
- * first (an entry without its route is an orphan, which nic down's reconciliation removes), then the
- * routes. `-force`: an entry already gone is not an error.
+ * The changes that remove what a plug left and is no longer wanted: an IPv6 address's /128 and then,
+ * if the /128 was still the tap's, its proxy-NDP entry (unhost: a proxy entry left without its route
+ * is an orphan, which nic down's reconciliation removes); an IPv4 address's /32.
  */
-export function unplugLines(old: TapRoutes, tap: string, keep: TapRoutes | undefined): string[] {
+export function unplugChanges(old: TapRoutes, tap: string, keep: TapRoutes | undefined): KernelChange[] {
   const kept = (a: string) =>
     keep !== undefined &&
     keep.table === old.table &&
     keep.uplink === old.uplink &&
     keep.addresses.includes(a);
-  const gone = old.addresses.filter((a) => !kept(a));
-  return [
-    ...gone.filter(isIPv6).map((a) => `neigh del proxy ${a} dev ${old.uplink}`),
-    ...gone.map((a) => `route del ${hostRoute(a)} dev ${tap} table ${old.table}`),
-  ];
+  return old.addresses
+    .filter((a) => !kept(a))
+    .map((address) =>
+      isIPv6(address)
+        ? ({ kind: 'unhost', address, tap, table: old.table, uplink: old.uplink } as const)
+        : ({ kind: 'route', verb: 'del', address, dev: tap, table: old.table } as const),
+    );
 }
 
 /** The plug's routes and proxy-NDP entry, replaced (twice is once). */
-export function plugLines(routes: TapRoutes, tap: string): string[] {
+export function plugChanges(routes: TapRoutes, tap: string): KernelChange[] {
   return [
     ...routes.addresses.map(
-      (a) => `route replace ${hostRoute(a)} proto static dev ${tap} table ${routes.table}`,
+      (address) => ({ kind: 'route', verb: 'replace', address, dev: tap, table: routes.table }) as const,
     ),
     // After its route: a proxy entry always has its /128 (nic down reconciles by that).
-    ...routes.addresses.filter(isIPv6).map((a) => `neigh replace proxy ${a} dev ${routes.uplink}`),
+    ...routes.addresses
+      .filter(isIPv6)
+      .map((address) => ({ kind: 'proxy', verb: 'replace', address, dev: routes.uplink }) as const),
   ];
-}
-
-/** Runs the lines in one ip process; `force`: go on past a line that fails (a stale entry already gone). */
-export function ipBatch(exec: Exec, lines: readonly string[], force = false): void {
-  if (lines.length === 0) return;
-  if (force) exec(['ip', '-force', '-batch', '-'], `${lines.join('\n')}\n`);
-  else runOrFail(exec, ['ip', '-batch', '-'], `${lines.join('\n')}\n`);
 }
 
 /**
  * The tap's sysctls, written in the node's namespace (the lab's exec runs there): proxy ARP on (the
  * guest's ARP for its gateway, or any address, is answered with the tap's MAC), proxy NDP off (the
  * tap answers for the guest's own address otherwise), and no proxy delay (the kernel would wait up to
- * 0.8 s before answering the guest's broadcast ARP). The slash form: a Xen tap is "vif1.0".
+ * 0.8 s before answering the guest's broadcast ARP).
  */
-export function tapSysctls(exec: Exec, tap: string, proxyArp: boolean, ipv6: boolean): void {
-  const settings = [
-    ...(proxyArp ? [`net/ipv4/conf/${tap}/proxy_arp=1`, `net/ipv4/neigh/${tap}/proxy_delay=0`] : []),
-    ...(ipv6 ? [`net/ipv6/conf/${tap}/proxy_ndp=0`] : []),
+export function tapSysctls(tap: string, proxyArp: boolean, ipv6: boolean): KernelChange[] {
+  const sysctl = (key: string, value: string) => ({ kind: 'sysctl', key, value }) as const;
+  return [
+    ...(proxyArp
+      ? [sysctl(`net/ipv4/conf/${tap}/proxy_arp`, '1'), sysctl(`net/ipv4/neigh/${tap}/proxy_delay`, '0')]
+      : []),
+    ...(ipv6 ? [sysctl(`net/ipv6/conf/${tap}/proxy_ndp`, '0')] : []),
   ];
-  if (settings.length > 0) runOrFail(exec, ['sysctl', '-qw', ...settings]);
 }
 
 /** Proxy-NDP entries on the uplink: the addresses whose neighbour solicitations the node answers. */

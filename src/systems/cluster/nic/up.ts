@@ -14,12 +14,13 @@ import { PORTS_TABLE } from '../features/ports/names.ts';
 import type { RoutedGuard } from '../features/routed/elements.ts';
 import { fromPort } from './elements.ts';
 import { type BridgedPlug, checkNotNodeLink, checkTap, findNode, findPlug, type Plug } from './find.ts';
+import { applyChanges } from './kernel.ts';
 import { plugElements } from './plug.ts';
 import { readRecord, recordOf } from './record.ts';
 import { type Exec, NicRefused } from './refused.ts';
 import { plugRouted } from './routed-up.ts';
-import { ipBatch, unplugLines } from './routes.ts';
-import { type Link, linkOf, setLink } from './state.ts';
+import { unplugChanges } from './routes.ts';
+import { type Link, linksOf, setLink } from './state.ts';
 import type { NicTable } from './table.ts';
 
 /** What the lab passes: the faults it was asked for (the CLI passes none). */
@@ -51,19 +52,29 @@ export function nicUp(
   checkTap(tap);
   const node = findNode(cluster, nodeName);
   const plug = findPlug(cluster, node, ref);
-  const tapLink = linkOf(exec, tap);
+  // The tap and what it goes into (the bridge, or the routed network's uplink device), read at once.
+  const into = plug.kind === 'routed' ? plug.network.uplink.device : plug.bridge;
+  const links = linksOf(exec, [tap, into]);
+  const tapLink = links.get(tap);
   if (!tapLink)
     throw new NicRefused(
       `no interface ${tap} on this node`,
       'run the hook after the hypervisor created the tap (Ganeti, Xen and libvirt pass it as the first argument)',
     );
   checkNotNodeLink(cluster, node, tap, tapLink.master);
-  if (plug.kind === 'routed') return plugRouted(exec, plug, tap, tapLink, options.faults ?? []);
-  return plugBridged(exec, cluster, plug, tap, tapLink);
+  const intoLink = links.get(into);
+  if (plug.kind === 'routed') return plugRouted(exec, plug, tap, tapLink, intoLink, options.faults ?? []);
+  return plugBridged(exec, cluster, plug, tap, tapLink, intoLink);
 }
 
-function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: string, tapLink: Link): Plugged {
-  const bridge = linkOf(exec, plug.bridge);
+function plugBridged(
+  exec: Exec,
+  cluster: NicTable,
+  plug: BridgedPlug,
+  tap: string,
+  tapLink: Link,
+  bridge: Link | undefined,
+): Plugged {
   if (!bridge)
     throw new NicRefused(
       `no bridge ${plug.bridge} on this node for ${plug.ref}'s network ${plug.nic.network}`,
@@ -74,7 +85,7 @@ function plugBridged(exec: Exec, cluster: NicTable, plug: BridgedPlug, tap: stri
   const cleared = plugElements(exec, record, tap, tapLink.ifalias)?.cleared;
   // The tap's name was a routed NIC's before, still plugged: its routes and proxy-NDP entry go too.
   const routed = cleared === undefined ? undefined : readRecord(tapLink.ifalias, tap)?.routes;
-  if (routed) ipBatch(exec, unplugLines(routed, tap, undefined), true);
+  if (routed) applyChanges(exec, unplugChanges(routed, tap, undefined));
   if (cleared === undefined && portsInUse(cluster))
     throw new NicRefused(
       `table bridge ${PORTS_TABLE} is not loaded on this node (or is older than this spec)`,
