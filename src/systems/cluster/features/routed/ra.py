@@ -2,7 +2,7 @@
 # convergent's router advertisements for routed guest taps (issue 16, F19): the guests' SLAAC.
 # One raw ICMPv6 socket for the whole node. A tap is served when its alias is nic up's record
 # ("convergent t=<table> u=<uplink> ..."), and ra.conf has a network for that table: nic up needs no
-# reload of this daemon, and an RS costs the same at 10 guests or 10,000 (two small reads of the
+# reload of this daemon, and an RS costs the same at 10 guests or 10,000 (three small reads of the
 # tap's sysfs). Anything else (the uplink, a bridged tap, a network without subnet6) gets no answer.
 # Also: a few RAs on every served tap at start, then one each interval (jittered), so the guests'
 # default route (router lifetime) never lapses.
