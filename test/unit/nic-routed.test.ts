@@ -97,8 +97,11 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
     return JSON.stringify({ nftables: [{ table: { family, name: table } }, ...items] });
   };
   /** A route ("table dst dev") or proxy entry ("dev dst") replaced or deleted; false: not there. */
-  const change = (set: Set<string>, verb: string, id: string) =>
-    verb === 'replace' ? (set.add(id), true) : set.delete(id);
+  const change = (set: Set<string>, verb: string, id: string) => {
+    if (verb !== 'replace') return set.delete(id);
+    set.add(id);
+    return true;
+  };
   const batch = (stdin: string, force: boolean) => {
     for (const line of stdin.split('\n').filter(Boolean)) {
       const route = /^route (replace|del) (\S+?)\/(?:32|128)(?: proto static)? dev (\S+) table (\d+)$/.exec(

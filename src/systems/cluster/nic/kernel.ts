@@ -4,9 +4,8 @@
 // `ip neigh ... dev`, which reads every link of the node first (30 ms at 10,000 taps). Where python3
 // is missing, ip and sysctl make the same changes, and the guest goes unannounced (a warning: the
 // plug stands, and the upstream router learns the move at its next ARP or NS).
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { shippedFile } from '../../../util/shipped.ts';
 import { type Exec, NicFailed, runOrFail } from './refused.ts';
 
 export type KernelChange =
@@ -61,19 +60,6 @@ export const isIPv6 = (address: string) => address.includes(':');
 /** "/32" or "/128". */
 export const hostRoute = (address: string) => `${address}/${isIPv6(address) ? 128 : 32}`;
 
-/**
- * kernel.py, found from this module up: next to it in src/, or under the repository from dist/
- * and from the bundle (dist/bundle/convergent.cjs), which sit at other depths.
- */
-function helperPath(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  if (existsSync(join(dir, 'kernel.py'))) return join(dir, 'kernel.py');
-  for (let up = 0; up < 6; up++, dir = dirname(dir)) {
-    if (existsSync(join(dir, HELPER))) return join(dir, HELPER);
-  }
-  return undefined;
-}
-
 /** A change as kernel.py reads it: one line. */
 export function lineOf(c: KernelChange): string {
   switch (c.kind) {
@@ -101,7 +87,7 @@ export function lineOf(c: KernelChange): string {
  */
 export function applyChanges(exec: Exec, changes: readonly KernelChange[]): string | undefined {
   if (changes.length === 0) return undefined;
-  const helper = helperPath();
+  const helper = shippedFile(HELPER, import.meta.url);
   const announcing = changes.find((c) => c.kind === 'announce');
   if (helper !== undefined) {
     const r = exec(['python3', '-I', '-S', helper], `${changes.map(lineOf).join('\n')}\n`);

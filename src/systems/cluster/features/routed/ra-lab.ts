@@ -3,9 +3,7 @@
 // It starts once the guests are plugged and up (the lab's order for every daemon): its first RAs at
 // start configure them, as after a daemon restart on a live node; later plugs are answered by RS.
 // Then the lab waits until every guest whose IPv6 address is SLAAC's holds it and its default route.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { HostPlan } from '../../../../host/plan.ts';
 import { PYTHON } from '../../../../lab/agent.ts';
 import { LabError } from '../../../../lab/errors.ts';
@@ -13,18 +11,13 @@ import type { Reason } from '../../../../lab/preflight.ts';
 import { startDaemon } from '../../../../lab/servers.ts';
 import { waitUntilSettled } from '../../../../lab/settle.ts';
 import { plural } from '../../../../util/plural.ts';
+import { shippedFile } from '../../../../util/shipped.ts';
 import type { LabInstance } from '../../lab/build.ts';
 import type { LabNic } from '../../lab/guest-nics.ts';
 import { RA_FILES, RA_INSTALLED } from './ra-render.ts';
 
-/** ra.py next to this module in src/, or under the package from dist/ and the bundle. */
-export function raHelper(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  if (existsSync(join(dir, 'ra.py'))) return join(dir, 'ra.py');
-  for (let up = 0; up < 6; up++, dir = dirname(dir))
-    if (existsSync(join(dir, RA_INSTALLED.shipped))) return join(dir, RA_INSTALLED.shipped);
-  return undefined;
-}
+/** ra.py as installed with convergent. */
+export const raHelper = () => shippedFile(RA_INSTALLED.shipped, import.meta.url);
 
 const logOf = (lab: LabInstance, node: string) => join(lab.dir, 'logs', `${node}-ra.log`);
 
