@@ -173,7 +173,7 @@ def advertise(s, tap, found, destination, retries):
             retries[tap] = (left, time.monotonic() + RETRY_GAP)
         else:
             retries.pop(tap, None)  # the tap gone, or tentative for too long
-            say("no RA on %s to %s: %s" % (tap, destination, err.strerror))
+            say("no RA on %s to %s: %s" % (tap, destination, err.strerror or err))
         return False
 
 
@@ -247,10 +247,14 @@ def serve(s, interval, networks):
             due = time.monotonic() + gap
         retry_due(s, networks, retries)
         wake = min([due] + [at for _, at in retries.values()])
-        s.settimeout(max(0.0, wake - time.monotonic()))
+        # A floor above 0: a timeout of 0 makes the socket non-blocking (BlockingIOError, not a timeout).
+        s.settimeout(max(0.001, wake - time.monotonic()))
         try:
             data, ancillary, _, source = s.recvmsg(1280, socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4))
-        except socket.timeout:
+        except (socket.timeout, BlockingIOError, InterruptedError):
+            continue
+        except OSError as err:  # one bad datagram or a passing error is no reason to stop serving
+            say("receive: %s" % (err.strerror or err))
             continue
         answer(s, networks, data, ancillary, source, retries, answered)
 
