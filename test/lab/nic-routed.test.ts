@@ -246,7 +246,7 @@ describe('nic up|down on a routed network', () => {
     }
   });
 
-  test("a live tap's down leaves the proxy entry when another tap of the node routes the guest now", (t) => {
+  test("a live tap's down leaves the proxy entry when another tap of the node routes the guest now, and removes it when none does", (t) => {
     if (!needsRoot(t)) return;
     const run = new NamespaceRun();
     try {
@@ -263,6 +263,12 @@ describe('nic up|down on a routed network', () => {
       assert.deepEqual(proxies(n1), [`${VM1.address6} dev eth1`], "tap7's guest is still answered for");
       nicDown(n1.exec, flat, 'node1', 'tap7', { localOnly: true });
       assert.deepEqual(proxies(n1), []);
+      // A tap taken down first (the kernel flushes its routes): its down still removes the proxy entry.
+      up(n1, 'node1');
+      n1.sh(['ip', 'link', 'set', 'tap5', 'down']);
+      assert.deepEqual(routes(n1, '-6'), [], 'down flushed the /128');
+      nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(proxies(n1), [], 'no orphan left');
     } finally {
       run.cleanup();
     }

@@ -117,6 +117,9 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
     }
     return ok();
   };
+  /** Whether the table routes the address to another tap (kernel.py's routed_elsewhere). */
+  const elsewhere = (table: string, address: string, tap: string) =>
+    [...routes].some((r) => r.startsWith(`${table} ${address} `) && !r.endsWith(` ${tap}`));
   /** kernel.py's changes, one per line (a deletion of what is gone is no error there). */
   const announced: string[] = [];
   const kernel = (stdin: string) => {
@@ -138,7 +141,8 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
       else if (w[0] === 'route') change(routes, w[1], `${w[4]} ${w[2]} ${w[3]}`);
       else if (w[0] === 'proxy') change(proxies, w[1], `${w[3]} ${w[2]}`);
       else if (w[0] === 'unhost') {
-        if (change(routes, 'del', `${w[3]} ${w[1]} ${w[2]}`)) change(proxies, 'del', `${w[4]} ${w[1]}`);
+        const own = change(routes, 'del', `${w[3]} ${w[1]} ${w[2]}`);
+        if (own || !elsewhere(w[3], w[1], w[2])) change(proxies, 'del', `${w[4]} ${w[1]}`);
       } else if (w[0] === 'announce') announced.push(w.slice(1).join(' '));
       else assert.fail(`kernel.py line ${line}`);
     }
@@ -181,6 +185,12 @@ function fakeNode(links: string[], options: { tables?: boolean; python?: boolean
       return change(proxies, 'del', `${m[2]} ${m[1]}`)
         ? ok()
         : fail('RTNETLINK answers: No such file or directory');
+    m = /^ip -j -6 route show table (\d+) (\S+)\/128$/.exec(line);
+    if (m) {
+      const [, table, address] = m as unknown as string[];
+      const held = [...routes].map((r) => r.split(' ')).filter(([t, dst]) => t === table && dst === address);
+      return ok(JSON.stringify(held.map(([, dst, dev]) => ({ dst, dev }))));
+    }
     m = /^ip -j link show dev (\S+)$/.exec(line);
     if (m) {
       const l = link.get(m[1] as string);
@@ -428,6 +438,17 @@ unhost ${VM1} tap5 500 eth1
       assert.deepEqual(n.state().proxies, [`eth1 ${VM1}`], `python3 ${python}`);
       nicDown(n.exec, flat, 'node1', 'tap7', { localOnly: true });
       assert.deepEqual(n.state().proxies, [], `python3 ${python}: tap7's down removes it`);
+    }
+  });
+
+  test('a live tap that is down (its routes flushed): down still removes its proxy entry', () => {
+    for (const python of [true, false]) {
+      const n = fakeNode(NODE1, { python });
+      up(n);
+      // The kernel flushes a device's routes when it goes down.
+      for (const r of [...n.routes]) if (r.endsWith(' tap5')) n.routes.delete(r);
+      nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [], `python3 ${python}`);
     }
   });
 

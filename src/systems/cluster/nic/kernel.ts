@@ -130,20 +130,21 @@ function withIp(exec: Exec, changes: readonly KernelChange[]): void {
     }
     if (c.kind === 'sysctl') runOrFail(exec, ['sysctl', '-qw', `${c.key}=${c.value}`]);
     if (c.kind === 'unhost') {
-      const route = exec([
-        'ip',
-        'route',
-        'del',
-        hostRoute(c.address),
-        'dev',
-        c.tap,
-        'table',
-        String(c.table),
-      ]);
-      if (route.status === 0) exec(['ip', 'neigh', 'del', 'proxy', c.address, 'dev', c.uplink]);
+      const table = String(c.table);
+      const route = exec(['ip', 'route', 'del', hostRoute(c.address), 'dev', c.tap, 'table', table]);
+      // Its own route gone before (the tap down or gone flushes it): an orphan unless another tap routes it.
+      if (route.status === 0 || !routedElsewhere(exec, c.address, c.tap, c.table))
+        exec(['ip', 'neigh', 'del', 'proxy', c.address, 'dev', c.uplink]);
     }
   }
   flush();
+}
+
+/** Whether the table routes the address's /128 to another device than the tap (kernel.py's routed_elsewhere). */
+function routedElsewhere(exec: Exec, address: string, tap: string, table: number): boolean {
+  const r = exec(['ip', '-j', '-6', 'route', 'show', 'table', String(table), hostRoute(address)]);
+  if (r.status !== 0) return false;
+  return (JSON.parse(r.stdout || '[]') as { dev?: string }[]).some((route) => route.dev !== tap);
 }
 
 /** A route or proxy entry as an `ip -batch` line. */
