@@ -213,15 +213,22 @@ def linger(sock):
     three times the rest of this process), and the hook would wait for it at exit. The child holds
     it until this process is gone (the pipe's EOF), then closes it with nobody waiting.
     """
-    gone, held = posix.pipe()
-    if posix.fork() != 0:
+    try:
+        gone, held = posix.pipe()
+        child = posix.fork()
+    except OSError:  # no child to be had (a pids limit): closed here, the slow way
+        sock.close()
+        return
+    if child != 0:
         posix.close(gone)
         return
-    for fd in (0, 1, 2, held):
-        posix.close(fd)
-    posix.read(gone, 1)
-    sock.close()
-    posix._exit(0)
+    try:
+        for fd in (0, 1, 2, held):
+            posix.close(fd)
+        posix.read(gone, 1)
+        sock.close()
+    finally:
+        posix._exit(0)
 
 
 def change(nl, words):
