@@ -13,6 +13,7 @@ import type {
   LinkPlan,
   ProxyPlan,
   RoutePlan,
+  RouterAdvertisementsPlan,
   RoutingTablePlan,
   RulePlan,
   SysctlPlan,
@@ -32,6 +33,7 @@ export class PlanBuilder {
   readonly modules: { name: string; source: string }[] = [];
   readonly proxies: ProxyPlan[] = [];
   conntrackd?: ConntrackdPlan;
+  routerAdvertisements?: RouterAdvertisementsPlan;
   readonly #nft: RulesetBuilder;
 
   readonly cluster: string;
@@ -78,6 +80,7 @@ export class PlanBuilder {
       modules: this.modules,
       proxies: this.proxies,
       ...(this.conntrackd ? { conntrackd: this.conntrackd } : {}),
+      ...(this.routerAdvertisements ? { routerAdvertisements: this.routerAdvertisements } : {}),
       ruleset: this.#nft.freeze(),
     };
   }

@@ -139,6 +139,18 @@ export interface ConntrackdPlan {
   readonly source: string;
 }
 
+/** Router advertisements on a node's routed guest taps (features/routed/ra.py): one /64 per routing table. */
+export interface RouterAdvertisementsPlan {
+  readonly networks: readonly {
+    readonly table: number;
+    /** The routed network's name, for the file's comments and the daemon's log. */
+    readonly name: string;
+    /** "2001:db8::/64" */
+    readonly prefix: string;
+    readonly source: string;
+  }[];
+}
+
 export interface HostPlan {
   readonly cluster: string;
   readonly node: string;
@@ -157,6 +169,8 @@ export interface HostPlan {
   readonly ruleset: Ruleset;
   readonly proxies: readonly ProxyPlan[];
   readonly conntrackd?: ConntrackdPlan;
+  /** Routed networks with subnet6: the guests' SLAAC. */
+  readonly routerAdvertisements?: RouterAdvertisementsPlan;
   /** Deliberate mistakes compiled in for a lab demonstration (systems/faults.ts); normally empty. */
   readonly faults: readonly string[];
   /** What each of `faults` breaks, by name, filled at compile: render prints it atop the ruleset. */

@@ -28,6 +28,8 @@ export const FAULTS = {
     "nic down --local-only (a migration's source node) keeps the guest's proxy-NDP entry: two nodes answer the neighbour solicitation for its IPv6 address",
   'no-garp':
     'nic up announces nothing (no gratuitous ARP, no unsolicited NA): after a migration the upstream router keeps sending to the old node, an extra hop through it',
+  'no-ra':
+    "the nodes serve no router advertisements (ra.py not started): guests whose IPv6 address is SLAAC's get no address and no IPv6 default route",
   'cgnat-without-zones':
     "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
 } as const;
@@ -52,6 +54,7 @@ const NEEDS: Record<Fault, string> = {
   'no-arp-source': 'a routed network',
   'keep-proxy-ndp': 'a guest NIC with an IPv6 address on a routed network',
   'no-garp': 'a guest NIC on a routed network',
+  'no-ra': 'a routed network with subnet6 and a guest NIC on it',
   'cgnat-without-zones': 'a CGNAT spec (kind: cgnat) with two tenants or more',
 };
 

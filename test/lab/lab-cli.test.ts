@@ -162,7 +162,7 @@ describe('lab cli', () => {
     assert.equal(fault.code, 2);
     assert.match(
       fault.stderr,
-      /unknown fault "nope"; faults: stateless-after-conntrack, stateless-reply-port-kept, fullnat-without-snat, proxy-from-anycast, ctsync-bridge-netfilter, anycast-arp-leak, no-antispoof, private-forward-only, no-tap-proxy-arp, no-arp-source, keep-proxy-ndp, no-garp, cgnat-without-zones\n/,
+      /unknown fault "nope"; faults: stateless-after-conntrack, stateless-reply-port-kept, fullnat-without-snat, proxy-from-anycast, ctsync-bridge-netfilter, anycast-arp-leak, no-antispoof, private-forward-only, no-tap-proxy-arp, no-arp-source, keep-proxy-ndp, no-garp, no-ra, cgnat-without-zones\n/,
     );
     const missing = convergent('lab', 'test', join(EXAMPLES_DIR, 'missing.yaml'));
     assert.equal(missing.code, 1);

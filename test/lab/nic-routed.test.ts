@@ -245,4 +245,32 @@ describe('nic up|down on a routed network', () => {
       run.cleanup();
     }
   });
+
+  test("a live tap's down leaves the proxy entry when another tap of the node routes the guest now, and removes it when none does", (t) => {
+    if (!needsRoot(t)) return;
+    const run = new NamespaceRun();
+    try {
+      const n1 = routedNode(run, upstream(run), 'node1', FLAT);
+      routedGuest(run, n1.ns, 'vm1', 'tap5', VM1);
+      n1.sh(['ip', 'link', 'add', 'tap7', 'up', 'type', 'veth', 'peer', 'name', 'vm1-e7']);
+      up(n1, 'node1');
+      nicUp(n1.exec, flat, 'node1', 'vm1:0', 'tap7');
+      // tap7's /128 replaced tap5's: one route, the new tap's.
+      const tap7 = JSON.parse(n1.sh(['ip', '-j', '-6', 'route', 'show', 'table', '500', 'dev', 'tap7']));
+      assert.deepEqual(routes(n1, '-6'), [], "tap5's /128 is gone");
+      assert.equal(tap7.length, 1);
+      nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(proxies(n1), [`${VM1.address6} dev eth1`], "tap7's guest is still answered for");
+      nicDown(n1.exec, flat, 'node1', 'tap7', { localOnly: true });
+      assert.deepEqual(proxies(n1), []);
+      // A tap taken down first (the kernel flushes its routes): its down still removes the proxy entry.
+      up(n1, 'node1');
+      n1.sh(['ip', 'link', 'set', 'tap5', 'down']);
+      assert.deepEqual(routes(n1, '-6'), [], 'down flushed the /128');
+      nicDown(n1.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(proxies(n1), [], 'no orphan left');
+    } finally {
+      run.cleanup();
+    }
+  });
 });

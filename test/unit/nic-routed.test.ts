@@ -1,16 +1,18 @@
-// nic up|down on routed networks, rootless: a fake node keeps links, nft elements, routes and proxy-NDP
-// entries as the kernel and nft would, and records every command. What up and down run, twice = once,
-// a stale plug of the tap's name cleared, orphans reconciled, refusals that change nothing, the faults,
-// and a migration in either order leaving one node proxying.
+// nic up|down on routed networks, rootless, on a fake node (test/support/fake-routed-node.ts) that keeps
+// links, nft elements, routes and proxy-NDP entries as the kernel and nft would and records every
+// command. What up and down run, twice = once, a stale plug of the tap's name cleared, orphans
+// reconciled, refusals that change nothing, the faults, and a migration in either order leaving one
+// node proxying.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { clusterKind } from '../../src/systems/cluster/kind.ts';
-import { type Exec, NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
+import { NicRefused, nicDown, nicUp } from '../../src/systems/cluster/nic/index.ts';
 import { readRecord, recordOf } from '../../src/systems/cluster/nic/record.ts';
 import { type NicTable, nicTableOf } from '../../src/systems/cluster/nic/table.ts';
 import { resolve } from '../../src/systems/cluster/resolve.ts';
 import { parseSpecTextOf } from '../../src/systems/kinds.ts';
+import { fakeNode } from '../support/fake-routed-node.ts';
 
 /** examples/routed-flat.yaml resolved (public: eth1, table 500, 2001:db8::/64; internal: eth2, no IPv6). */
 const flat: NicTable = nicTableOf(
@@ -39,176 +41,6 @@ const mixed: NicTable = nicTableOf(
 );
 const VM1 = '2001:db8::5054:ff:fe00:101';
 const TAP_MAC = 'cc:47:52:4e:45:54';
-
-interface Link {
-  ifname: string;
-  mtu: number;
-  address: string;
-  flags: string[];
-  ifalias?: string;
-  master?: string;
-}
-
-/** A node: links, nft elements ("family table set key" -> value), routes ("table dst dev"), proxies ("dev dst"). */
-function fakeNode(links: string[], options: { tables?: boolean; python?: boolean } = {}) {
-  const ran: string[] = [];
-  const link = new Map<string, Link>(
-    links.map((n) => [n, { ifname: n, mtu: 1500, address: '52:54:00:ff:00:01', flags: ['BROADCAST'] }]),
-  );
-  let elements = new Map<string, string>();
-  const routes = new Set<string>();
-  const proxies = new Set<string>();
-  const sysctls: string[] = [];
-  const ok = (stdout = '') => ({ status: 0, stdout, stderr: '' });
-  const fail = (stderr: string) => ({ status: 2, stdout: '', stderr });
-  const nft = (stdin: string) => {
-    if (options.tables === false) return fail('Error: Could not process rule: No such file or directory');
-    const next = new Map(elements);
-    for (const line of stdin.split('\n').filter(Boolean)) {
-      const m = /^(create|add|delete) element (\S+ \S+ \S+) \{ (.+?)(?: : (.+))? \}$/.exec(line);
-      assert.ok(m, `nft line ${line}`);
-      const [, verb, where, key, value] = m as unknown as string[];
-      const id = `${where} ${key}`;
-      if (verb === 'delete') {
-        if (!next.delete(id)) return fail('Error: Could not process rule: No such file or directory');
-      } else if (next.has(id) && (verb === 'create' || next.get(id) !== (value ?? ''))) {
-        return fail('Error: Could not process rule: File exists');
-      } else next.set(id, value ?? '');
-    }
-    elements = next;
-    return ok();
-  };
-  // As nft -j lists a table: a set's element is its key (a concatenation's parts), a map's [key, value].
-  const listed = (family: string, table: string) => {
-    const sets = new Map<string, unknown[]>();
-    for (const [id, value] of elements) {
-      const [f, t, set, ...key] = id.split(' ');
-      if (f !== family || t !== table) continue;
-      const parts = key
-        .join(' ')
-        .split(' . ')
-        .map((p) => p.replace(/"/g, ''));
-      const k = parts.length > 1 ? { concat: parts } : parts[0];
-      sets.set(set as string, [...(sets.get(set as string) ?? []), value ? [k, value] : k]);
-    }
-    const items = [...sets].map(([name, elem]) =>
-      Array.isArray(elem[0]) ? { map: { name, map: 'verdict', elem } } : { set: { name, elem } },
-    );
-    return JSON.stringify({ nftables: [{ table: { family, name: table } }, ...items] });
-  };
-  /** A route ("table dst dev") or proxy entry ("dev dst") replaced or deleted; false: not there. */
-  const change = (set: Set<string>, verb: string, id: string) =>
-    verb === 'replace' ? (set.add(id), true) : set.delete(id);
-  const batch = (stdin: string, force: boolean) => {
-    for (const line of stdin.split('\n').filter(Boolean)) {
-      const route = /^route (replace|del) (\S+?)\/(?:32|128)(?: proto static)? dev (\S+) table (\d+)$/.exec(
-        line,
-      );
-      const proxy = /^neigh (replace|del) proxy (\S+) dev (\S+)$/.exec(line);
-      const done = route
-        ? change(routes, route[1] as string, `${route[4]} ${route[2]} ${route[3]}`)
-        : proxy
-          ? change(proxies, proxy[1] as string, `${proxy[3]} ${proxy[2]}`)
-          : assert.fail(`ip -batch line ${line}`);
-      if (!done && !force) return fail(`RTNETLINK answers: No such process\nCommand failed -:1`);
-    }
-    return ok();
-  };
-  /** kernel.py's changes, one per line (a deletion of what is gone is no error there). */
-  const announced: string[] = [];
-  const kernel = (stdin: string) => {
-    for (const line of stdin.split('\n').filter(Boolean)) {
-      const w = line.split(' ') as [string, string, string, string, string];
-      const l = link.get(w[1]);
-      if (w[0] === 'down' || w[0] === 'link') {
-        if (!l) return { status: 1, stdout: '', stderr: `kernel.py: ${line}: no device ${w[1]}` };
-        if (w[0] === 'down') l.flags = [];
-        else
-          Object.assign(l, {
-            address: w[2],
-            mtu: Number(w[3]),
-            ifalias: w.slice(4).join(' '),
-            flags: ['UP'],
-          });
-        if (w[0] === 'link') delete l.master;
-      } else if (w[0] === 'sysctl') sysctls.push(`${w[1]}=${w[2]}`);
-      else if (w[0] === 'route') change(routes, w[1], `${w[4]} ${w[2]} ${w[3]}`);
-      else if (w[0] === 'proxy') change(proxies, w[1], `${w[3]} ${w[2]}`);
-      else if (w[0] === 'announce') announced.push(w.slice(1).join(' '));
-      else assert.fail(`kernel.py line ${line}`);
-    }
-    return ok();
-  };
-  const exec: Exec = (argv, stdin) => {
-    const line = argv.join(' ');
-    ran.push(stdin === undefined ? line : `${line} <<${stdin}`);
-    if (argv[0] === 'nft' && argv[1] === '-f') return nft(stdin ?? '');
-    if (line.startsWith('nft -j list table ')) return ok(listed(argv[4] as string, argv[5] as string));
-    if (line.startsWith('ip -force -batch') || line.startsWith('ip -batch'))
-      return batch(stdin ?? '', argv[1] === '-force');
-    if (line.startsWith('ip link set dev ')) {
-      const l = link.get(argv[4] as string);
-      if (!l) return fail('Cannot find device');
-      const words = argv.slice(5);
-      for (let i = 0; i < words.length; i++) {
-        const w = words[i] as string;
-        if (w === 'up' || w === 'down') l.flags = w === 'up' ? ['UP'] : [];
-        else if (w === 'nomaster') delete l.master;
-        else if (w === 'address') l.address = words[++i] as string;
-        else if (w === 'mtu') l.mtu = Number(words[++i]);
-        else if (w === 'alias') l.ifalias = words[++i] as string;
-      }
-      return ok();
-    }
-    if (line === 'ip -force -j -batch -') {
-      // One JSON array a line for each link there is, as ip answers `link show dev X` lines.
-      const devs = (stdin ?? '').split('\n').flatMap((l) => /^link show dev (\S+)$/.exec(l)?.[1] ?? []);
-      const found = devs.flatMap((d) => link.get(d) ?? []);
-      return ok(found.map((l) => `${JSON.stringify([l])}\n`).join(''));
-    }
-    let m = /^ip -j link show dev (\S+)$/.exec(line);
-    if (m) {
-      const l = link.get(m[1] as string);
-      return l ? ok(JSON.stringify([l])) : fail(`Device "${m[1]}" does not exist.`);
-    }
-    m = /^ip -j -([46]) route show table (\d+)(?: dev (\S+))?$/.exec(line);
-    if (m) {
-      const [, family, table, dev] = m as unknown as string[];
-      const held = [...routes]
-        .map((r) => r.split(' '))
-        .filter(
-          ([t, dst, d]) =>
-            t === table && (dev === undefined || d === dev) && dst?.includes(':') === (family === '6'),
-        );
-      return ok(JSON.stringify(held.map(([, dst, d]) => ({ dst, dev: d }))));
-    }
-    m = /^ip -j -6 neigh show proxy dev (\S+)$/.exec(line);
-    if (m)
-      return ok(
-        JSON.stringify(
-          [...proxies]
-            .map((p) => p.split(' '))
-            .filter(([d]) => d === m?.[1])
-            .map(([, dst]) => ({ dst })),
-        ),
-      );
-    if (argv[0] === 'sysctl') {
-      sysctls.push(...argv.slice(2));
-      return ok();
-    }
-    if (argv[0] === 'python3')
-      return options.python === false ? fail('python3: No such file or directory') : kernel(stdin ?? '');
-    return assert.fail(`unexpected command ${line}`);
-  };
-  const changes = () => ran.filter((l) => !/^ip (-force )?-j /.test(l));
-  const state = () => ({
-    elements: [...elements.entries()].map(([k, v]) => (v ? `${k} : ${v}` : k)).sort(),
-    routes: [...routes].sort(),
-    proxies: [...proxies].sort(),
-    alias: [...link.values()].map((l) => `${l.ifname} ${l.address} ${l.mtu} ${l.ifalias ?? ''}`),
-  });
-  return { exec, ran, changes, state, link, sysctls, routes, proxies, announced };
-}
 
 const NODE1 = ['eth0', 'eth1', 'eth2', 'tap5'];
 const up = (n: ReturnType<typeof fakeNode>, ref = 'vm1:0', tap = 'tap5', node = 'node1', faults = []) =>
@@ -385,9 +217,8 @@ describe('nic down on a routed network', () => {
         .filter((l) => l.startsWith('python3'))
         .map((l) => l.replace(/^.*?<</, '')),
       [
-        `proxy del ${VM1} eth1
-route del 192.0.2.10 tap5 500
-route del ${VM1} tap5 500
+        `route del 192.0.2.10 tap5 500
+unhost ${VM1} tap5 500 eth1
 `,
       ],
     );
@@ -400,6 +231,32 @@ route del ${VM1} tap5 500
     const twice = nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
     assert.equal(twice.line, 'nic down tap5 on node1: 0 elements removed, in no bridge');
     assert.deepEqual(n.state(), s);
+  });
+
+  test("a live tap's down leaves the proxy entry of an address another tap of the node routes now", () => {
+    for (const python of [true, false]) {
+      const n = fakeNode([...NODE1, 'tap7'], { python });
+      up(n);
+      // The guest's NIC plugged again on tap7 while tap5 lives on: tap7's /128 replaced tap5's.
+      up(n, 'vm1:0', 'tap7');
+      n.routes.delete(`500 ${VM1} tap5`);
+      n.routes.delete('500 192.0.2.10 tap5');
+      nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [`eth1 ${VM1}`], `python3 ${python}`);
+      nicDown(n.exec, flat, 'node1', 'tap7', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [], `python3 ${python}: tap7's down removes it`);
+    }
+  });
+
+  test('a live tap that is down (its routes flushed): down still removes its proxy entry', () => {
+    for (const python of [true, false]) {
+      const n = fakeNode(NODE1, { python });
+      up(n);
+      // The kernel flushes a device's routes when it goes down.
+      for (const r of [...n.routes]) if (r.endsWith(' tap5')) n.routes.delete(r);
+      nicDown(n.exec, flat, 'node1', 'tap5', { localOnly: true });
+      assert.deepEqual(n.state().proxies, [], `python3 ${python}`);
+    }
   });
 
   test("a gone tap: orphan proxy entries (no /128 left in the table) go, another guest's stay", () => {

@@ -12,6 +12,7 @@ import { describeMarks } from '../marks/model.ts';
 import type { Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
+import { RA_FILES } from './features/routed/ra-render.ts';
 import { clusterKind } from './kind.ts';
 import { applyToLab } from './lab/apply.ts';
 import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab/lab.ts';
@@ -92,7 +93,9 @@ const FILES_HELP = `Files of a cluster node:
   ${FILES.modules.padEnd(32)}kernel modules at boot (br_netfilter for stateless)
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
   ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync
-  ${FILES.rtTables.padEnd(32)}routed networks' table names (/etc/iproute2/rt_tables.d/)`;
+  ${FILES.rtTables.padEnd(32)}routed networks' table names (/etc/iproute2/rt_tables.d/)
+  ${RA_FILES.conf.padEnd(32)}routed networks' router advertisements, when they have subnet6 (ra.py)
+  ${RA_FILES.unit.padEnd(32)}the unit running ra.py on ra.conf`;
 
 /** The guests' NICs on routed networks: what nic up plugs with a route, proxy ARP and an announcement. */
 const routedNics = (c: Cluster) =>
@@ -122,6 +125,8 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'no-arp-source': (c) => c.routed.length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
+  'no-ra': (c) =>
+    routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };
 
 /** The lab of a prepared cluster spec. */

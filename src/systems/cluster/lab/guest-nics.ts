@@ -3,9 +3,10 @@
 // the node plugged the way a hypervisor's hook does it. The default route goes via the first NIC
 // whose network has a gateway; a later routed NIC routes its own address's traffic by a table of its
 // own, as a multi-homed VM is set up. On a routed network the guest's IPv6 router is its tap's
-// link-local address (the tap MAC's), the same on every node.
+// link-local address (the tap MAC's), the same on every node, which the node's router advertisements
+// (features/routed/ra.py) announce with the network's /64.
 import { LabError } from '../../../lab/errors.ts';
-import { linkLocal } from '../../../util/ip.ts';
+import { eui64, linkLocal } from '../../../util/ip.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { BridgedNetwork, Cluster, Guest, Nic, RoutedNetwork } from '../model.ts';
 
@@ -24,8 +25,17 @@ export interface LabNic {
   readonly gateway?: string;
   /** A later NIC's gateway: its own address's traffic leaves by it (a table of its own). */
   readonly sourceGateway?: string;
-  /** Routed, with an IPv6 address: "address6/64" and the router (the tap's link-local address). */
-  readonly v6?: { readonly cidr: string; readonly router: string; readonly default: boolean };
+  /** Routed, with an IPv6 address: the address, the router (the tap's link-local address), and how. */
+  readonly v6?: {
+    readonly address: string;
+    readonly router: string;
+    /** The EUI-64 of the MAC: from the router advertisements (SLAAC), as a real guest gets it. */
+    readonly slaac: boolean;
+    /** The guest's IPv6 default route, from the RA: its first NIC with IPv6 only. */
+    readonly default: boolean;
+  };
+  /** The guest's sysctl settings for this NIC ("net.ipv6.conf.eth1.autoconf=0"), before it comes up. */
+  readonly sysctls: readonly string[];
 }
 
 export const isRouted = (net: BridgedNetwork | RoutedNetwork): net is RoutedNetwork => 'tapMac' in net;
@@ -63,10 +73,7 @@ export function labNics(
       const gateway = !routes ? via : undefined;
       if (gateway) routes = true;
       const routed = isRouted(network) ? network : undefined;
-      const v6 =
-        routed && nic.address6 !== undefined
-          ? { cidr: `${nic.address6}/64`, router: linkLocal(routed.tapMac), default: !routes6 }
-          : undefined;
+      const v6 = routed && nic.address6 !== undefined ? guestV6(routed, nic, !routes6) : undefined;
       if (v6) routes6 = true;
       return [
         {
@@ -80,19 +87,41 @@ export function labNics(
           gateway,
           sourceGateway: routed && !gateway ? via : undefined,
           v6,
+          sysctls: v6 ? guestSysctls(`eth${nic.index}`, v6) : [],
         },
       ];
     });
   });
 }
 
+function guestV6(network: RoutedNetwork, nic: Nic, first: boolean): LabNic['v6'] {
+  const address = nic.address6 as string;
+  const slaac =
+    nic.mac !== undefined && network.subnet6 !== undefined && eui64(nic.mac, network.subnet6) === address;
+  return { address, router: linkLocal(network.tapMac), slaac, default: first };
+}
+
+/**
+ * A guest takes its IPv6 address and default route from the RA by default (accept_ra and autoconf
+ * are on where forwarding is off). An explicit address6 is no SLAAC address: autoconf off, or the
+ * guest would hold the EUI-64 one too and might send from it (dropped by the tap's anti-spoofing).
+ * A later NIC takes no default route: one default, on the first NIC, as with IPv4.
+ */
+function guestSysctls(ifname: string, v6: NonNullable<LabNic['v6']>): string[] {
+  return [
+    ...(v6.slaac ? [] : [`net.ipv6.conf.${ifname}.autoconf=0`]),
+    ...(v6.default ? [] : [`net.ipv6.conf.${ifname}.accept_ra_defrtr=0`]),
+  ];
+}
+
 /** The table a guest's later NIC routes its own address's traffic by. */
 const nicTable = (n: LabNic) => 100 + n.nic.index;
 
 /**
- * The guest's own lines: its NIC up with its MTU and address, the default route. IPv6 without an
- * on-link prefix (noprefixroute): everything, other guests included, goes to the tap, which is how a
- * routed network's guests reach each other (the tap does not proxy NDP).
+ * The guest's own lines: its NIC up with its MTU and address, the default route. IPv6 comes from the
+ * node's router advertisements; only an explicit address6 is added here, without an on-link prefix
+ * (noprefixroute, as the RA's L=0 does for SLAAC): everything, other guests included, goes to the
+ * tap, which is how a routed network's guests reach each other (the tap does not proxy NDP).
  */
 export function guestNicLines(n: LabNic): string[] {
   const address = n.cidr?.split('/')[0];
@@ -106,12 +135,6 @@ export function guestNicLines(n: LabNic): string[] {
           `route add default via ${n.sourceGateway} dev ${n.ifname} table ${nicTable(n)}`,
         ]
       : []),
-    ...(n.v6
-      ? [
-          `address add ${n.v6.cidr} dev ${n.ifname} nodad noprefixroute`,
-          // A later NIC's IPv6 is reached, not used to reach out: no second default.
-          ...(n.v6.default ? [`route add ::/0 via ${n.v6.router} dev ${n.ifname}`] : []),
-        ]
-      : []),
+    ...(n.v6 && !n.v6.slaac ? [`address add ${n.v6.address}/64 dev ${n.ifname} noprefixroute`] : []),
   ];
 }

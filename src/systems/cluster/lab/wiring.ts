@@ -154,6 +154,8 @@ export function plugGuests(lab: LabInstance, wire: Wiring, hook: boolean): strin
         : [`link set ${n.vif} mtu ${n.mtu} master ${n.network.bridge}`, `link set ${n.vif} up`],
     });
     add(byGuest, n.guest.name, guestNicLines(n));
+    // Before the guest's NIC comes up: the node's router advertisements may come at once.
+    if (n.sysctls.length > 0) wire.sh(n.guest.name, ['sysctl', '-q', '-w', ...n.sysctls]);
   }
   const said: string[] = [];
   for (const t of taps) {

@@ -4,9 +4,8 @@
 // `ip neigh ... dev`, which reads every link of the node first (30 ms at 10,000 taps). Where python3
 // is missing, ip and sysctl make the same changes, and the guest goes unannounced (a warning: the
 // plug stands, and the upstream router learns the move at its next ARP or NS).
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { shippedFile } from '../../../util/shipped.ts';
 import { type Exec, NicFailed, runOrFail } from './refused.ts';
 
 export type KernelChange =
@@ -37,6 +36,18 @@ export type KernelChange =
       readonly address: string;
       readonly dev: string;
     }
+  /**
+   * TAP's /128 of ADDRESS in TABLE removed and, only when TAP's was there, the proxy-NDP entry of
+   * ADDRESS on UPLINK: another tap of this node may route ADDRESS now (its plug replaced this route),
+   * and the proxy entry is that tap's as much as this one's.
+   */
+  | {
+      readonly kind: 'unhost';
+      readonly address: string;
+      readonly tap: string;
+      readonly table: number;
+      readonly uplink: string;
+    }
   /** Gratuitous ARP request and reply, unsolicited NA, on the uplink from its MAC. */
   | { readonly kind: 'announce'; readonly uplink: string; readonly ipv4?: string; readonly ipv6?: string };
 
@@ -48,19 +59,6 @@ export const isIPv6 = (address: string) => address.includes(':');
 
 /** "/32" or "/128". */
 export const hostRoute = (address: string) => `${address}/${isIPv6(address) ? 128 : 32}`;
-
-/**
- * kernel.py, found from this module up: next to it in src/, or under the repository from dist/
- * and from the bundle (dist/bundle/convergent.cjs), which sit at other depths.
- */
-function helperPath(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  if (existsSync(join(dir, 'kernel.py'))) return join(dir, 'kernel.py');
-  for (let up = 0; up < 6; up++, dir = dirname(dir)) {
-    if (existsSync(join(dir, HELPER))) return join(dir, HELPER);
-  }
-  return undefined;
-}
 
 /** A change as kernel.py reads it: one line. */
 export function lineOf(c: KernelChange): string {
@@ -75,6 +73,8 @@ export function lineOf(c: KernelChange): string {
       return `route ${c.verb} ${c.address} ${c.dev} ${c.table}`;
     case 'proxy':
       return `proxy ${c.verb} ${c.address} ${c.dev}`;
+    case 'unhost':
+      return `unhost ${c.address} ${c.tap} ${c.table} ${c.uplink}`;
     case 'announce':
       return `announce ${c.uplink} ${c.ipv4 ?? '-'} ${c.ipv6 ?? '-'}`;
   }
@@ -87,7 +87,7 @@ export function lineOf(c: KernelChange): string {
  */
 export function applyChanges(exec: Exec, changes: readonly KernelChange[]): string | undefined {
   if (changes.length === 0) return undefined;
-  const helper = helperPath();
+  const helper = shippedFile(HELPER, import.meta.url);
   const announcing = changes.find((c) => c.kind === 'announce');
   if (helper !== undefined) {
     const r = exec(['python3', '-I', '-S', helper], `${changes.map(lineOf).join('\n')}\n`);
@@ -129,8 +129,22 @@ function withIp(exec: Exec, changes: readonly KernelChange[]): void {
       runOrFail(exec, ['ip', 'link', 'set', 'dev', c.dev, ...settings]);
     }
     if (c.kind === 'sysctl') runOrFail(exec, ['sysctl', '-qw', `${c.key}=${c.value}`]);
+    if (c.kind === 'unhost') {
+      const table = String(c.table);
+      const route = exec(['ip', 'route', 'del', hostRoute(c.address), 'dev', c.tap, 'table', table]);
+      // Its own route gone before (the tap down or gone flushes it): an orphan unless another tap routes it.
+      if (route.status === 0 || !routedElsewhere(exec, c.address, c.tap, c.table))
+        exec(['ip', 'neigh', 'del', 'proxy', c.address, 'dev', c.uplink]);
+    }
   }
   flush();
+}
+
+/** Whether the table routes the address's /128 to another device than the tap (kernel.py's routed_elsewhere). */
+function routedElsewhere(exec: Exec, address: string, tap: string, table: number): boolean {
+  const r = exec(['ip', '-j', '-6', 'route', 'show', 'table', String(table), hostRoute(address)]);
+  if (r.status !== 0) return false;
+  return (JSON.parse(r.stdout || '[]') as { dev?: string }[]).some((route) => route.dev !== tap);
 }
 
 /** A route or proxy entry as an `ip -batch` line. */

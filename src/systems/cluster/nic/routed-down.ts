@@ -27,7 +27,16 @@ export function unroute(
   recorded: TapRoutes | undefined,
   keepProxy: boolean,
 ): Unrouted {
-  const keep = (changes: KernelChange[]) => (keepProxy ? changes.filter((c) => c.kind !== 'proxy') : changes);
+  // keep-proxy-ndp: the routes go, the proxy entries stay.
+  const keep = (changes: KernelChange[]) =>
+    keepProxy
+      ? changes.map(
+          (c): KernelChange =>
+            c.kind === 'unhost'
+              ? { kind: 'route', verb: 'del', address: c.address, dev: c.tap, table: c.table }
+              : c,
+        )
+      : changes;
   if (live) {
     const held = recorded
       ? [recorded]

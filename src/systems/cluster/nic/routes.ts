@@ -18,8 +18,9 @@ export function routedTo(exec: Exec, table: number, tap: string): string[] {
 }
 
 /**
- * The changes that remove what a plug left and is no longer wanted: the proxy-NDP entries first (an
- * entry without its route is an orphan, which nic down's reconciliation removes), then the routes.
+ * The changes that remove what a plug left and is no longer wanted: an IPv6 address's /128 and then,
+ * if the /128 was still the tap's, its proxy-NDP entry (unhost: a proxy entry left without its route
+ * is an orphan, which nic down's reconciliation removes); an IPv4 address's /32.
  */
 export function unplugChanges(old: TapRoutes, tap: string, keep: TapRoutes | undefined): KernelChange[] {
   const kept = (a: string) =>
@@ -27,13 +28,13 @@ export function unplugChanges(old: TapRoutes, tap: string, keep: TapRoutes | und
     keep.table === old.table &&
     keep.uplink === old.uplink &&
     keep.addresses.includes(a);
-  const gone = old.addresses.filter((a) => !kept(a));
-  return [
-    ...gone
-      .filter(isIPv6)
-      .map((address) => ({ kind: 'proxy', verb: 'del', address, dev: old.uplink }) as const),
-    ...gone.map((address) => ({ kind: 'route', verb: 'del', address, dev: tap, table: old.table }) as const),
-  ];
+  return old.addresses
+    .filter((a) => !kept(a))
+    .map((address) =>
+      isIPv6(address)
+        ? ({ kind: 'unhost', address, tap, table: old.table, uplink: old.uplink } as const)
+        : ({ kind: 'route', verb: 'del', address, dev: tap, table: old.table } as const),
+    );
 }
 
 /** The plug's routes and proxy-NDP entry, replaced (twice is once). */

@@ -38,6 +38,7 @@ import { formatIPv4 } from '../../../../util/ipv4.ts';
 import type { ClusterContext } from '../../compile/context.ts';
 import type { Node } from '../../model.ts';
 import { ARP_SOURCE, ARP_TABLE, ROUTED_CHAINS, ROUTED_SETS, ROUTED_TABLE } from './names.ts';
+import { raPlan } from './ra-render.ts';
 
 const accept: Statement = { kind: 'verdict', verdict: 'accept' };
 const back: Statement = { kind: 'verdict', verdict: 'return' };
@@ -53,6 +54,8 @@ const nd = (...value: Extract<Const, { type: 'icmpv6_type' }>['value'][]) =>
 
 export function compileRouted(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   if (ctx.cluster.routed.length === 0) return;
+  const ra = raPlan(ctx.cluster);
+  if (ra) plan.routerAdvertisements = ra;
   if (!ctx.faults.has('no-arp-source')) arpTable(ctx, node, plan);
   const table = plan.table(
     'inet',

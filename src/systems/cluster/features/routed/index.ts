@@ -1,10 +1,13 @@
 // IP-less routed networks (seed 003, F18-F20, F25 on routed taps, F26): the arp and inet tables of
-// every node, and the names of the routing tables (rt_tables.d). The node's links, routes, rules and
+// every node, the names of the routing tables (rt_tables.d), and the router advertisements (F19:
+// ra.conf and its unit; ra.py run on each node in the lab). The node's links, routes, rules and
 // sysctls for them are compile/routing.ts's and compile/sysctl.ts's: every node's, as its bridges are.
 import { FILES } from '../../../../host/files.ts';
 import { renderRtTables } from '../../../../host/routing.ts';
 import type { Feature } from '../feature.ts';
 import { compileRouted } from './compile.ts';
+import { raNeeds, startRa } from './ra-lab.ts';
+import { raFiles } from './ra-render.ts';
 
 export const routed: Feature = {
   name: 'routed',
@@ -23,5 +26,8 @@ export const routed: Feature = {
               ]),
             ],
           },
+          ...raFiles(plan, who),
         ],
+  startInLab: startRa,
+  labNeeds: raNeeds,
 };
