@@ -42,6 +42,14 @@ export const inNs = (ns: string, argv: readonly string[], input?: string) =>
   runChecked(wideRunner, ['ip', 'netns', 'exec', ns, ...argv], { input, timeoutMs: 120_000 });
 
 /**
+ * A connrate.py client namespace's ports, for one destination port: 64,000 client ports in
+ * TIME_WAIT for 60 s would run out after a few rounds; tcp_tw_reuse lets a connect() take one over
+ * after 1 s (the client closes first).
+ */
+export const widenClientPorts = (ns: string) =>
+  inNs(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=1024 65535', 'net.ipv4.tcp_tw_reuse=1']);
+
+/**
  * Creates the node `<label>-node` with bridge vm0 up and the rendered ruleset loaded, and the
  * guests' namespaces `<label>-<guest>` with their veth to the node (the tap still down, in no bridge).
  */

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PYTHON } from '../src/lab/agent.ts';
-import { inNs, type PortsLab, rxPackets } from './ports-lab.ts';
+import { inNs, type PortsLab, rxPackets, widenClientPorts } from './ports-lab.ts';
 import { CLIENT, OWN, SERVER } from './ports-spec.ts';
 import { CONNRATE, type ConnRun, connRun as connRate, labClient, startReady } from './support.ts';
 
@@ -22,15 +22,7 @@ const hosts = (lab: PortsLab) => ({ ns: lab.ns, track: lab.track });
 export async function startServers(lab: PortsLab): Promise<void> {
   await startReady(hosts(lab), SERVER, [CONNRATE, '--serve', String(SSH_PORT), SERVER, '1'], 'connrate.py');
   await startReady(hosts(lab), SERVER, [UDPFLOOD, 'sink', server.address, String(SINK_PORT)], 'udpflood.py');
-  // One destination port: 64,000 client ports in TIME_WAIT for 60 s would run out after a few
-  // rounds; tcp_tw_reuse lets a connect() take one over after 1 s (the client closes first).
-  inNs(lab.ns(CLIENT), [
-    'sysctl',
-    '-q',
-    '-w',
-    'net.ipv4.ip_local_port_range=1024 65535',
-    'net.ipv4.tcp_tw_reuse=1',
-  ]);
+  widenClientPorts(lab.ns(CLIENT));
 }
 
 /** connrate.py from a to b:22: `clients` at a time for `seconds`. */

@@ -1,4 +1,4 @@
-import { inNs } from './ports-lab.ts';
+import { inNs, widenClientPorts } from './ports-lab.ts';
 import { CLIENT, type RoutedLab } from './routed-lab.ts';
 import { SERVER_GUEST } from './routed-spec.ts';
 import { CONNRATE, type ConnRun, connRun as connRate, startReady } from './support.ts';
@@ -11,14 +11,7 @@ export const SSH_PORT = 22;
 export async function startServer(lab: RoutedLab): Promise<void> {
   const argv = [CONNRATE, '--serve', String(SSH_PORT), SERVER_GUEST.name, '1'];
   await startReady(lab, SERVER_GUEST.name, argv, 'connrate.py');
-  // One destination port: tcp_tw_reuse lets a connect() take over a TIME_WAIT port after 1 s.
-  inNs(lab.ns(CLIENT), [
-    'sysctl',
-    '-q',
-    '-w',
-    'net.ipv4.ip_local_port_range=1024 65535',
-    'net.ipv4.tcp_tw_reuse=1',
-  ]);
+  widenClientPorts(lab.ns(CLIENT));
 }
 
 /** connrate.py from the client to the server guest's 22: `clients` at a time for `seconds`. */
