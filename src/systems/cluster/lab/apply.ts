@@ -147,7 +147,7 @@ export async function applyToLab(
       `lab apply moves guests and reloads rulesets; this spec also changes ${problems.join(', ')}: run lab down, then lab up`,
     );
   const moves = movesOf(lab.cluster, next.cluster);
-  const vifOf = new Map(lab.topology.guests.map((g) => [g.guest.name, g]));
+  const vifOf = new Map(lab.topology.guests.filter((g) => g.nic.index === 0).map((g) => [g.guest.name, g]));
   const sh = (host: string, argv: string[]) =>
     runChecked(lab.runner, ['ip', 'netns', 'exec', lab.ns(host), ...argv]);
 

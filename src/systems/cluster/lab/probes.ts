@@ -8,7 +8,7 @@ import { formatIPv4, parseIPv4 } from '../../../util/ipv4.ts';
 import { SEGMENT_PROTOS } from '../check-fields.ts';
 import { formatHostRef } from '../checks.ts';
 import { FEATURES } from '../features/index.ts';
-import type { Check, Cluster, Guest, HostRef, Network, Node } from '../model.ts';
+import type { Check, Cluster, Guest, HostRef, Network, Node, Router } from '../model.ts';
 import { answersByAddress, type ClientFields, clientFields, nicOf, segmentAddress } from './probe-fields.ts';
 import { type RoutedProbe, routedDial, routedProbe, routedSees } from './routed.ts';
 import { addressOn, type Topology, WORKSTATION } from './topology.ts';
@@ -66,10 +66,12 @@ export function defaultChecks(cluster: Cluster): Check[] {
   for (const f of cluster.forwards) {
     const target = guests.get(f.guest) as Guest;
     const proto = f.proto === 'udp' ? 'udp' : HTTP_PORTS.has(f.toPort) ? 'http' : 'tcp';
+    const router = routerOf(cluster, target);
     for (const via of f.nodes) {
       // Stateless and ctsync keep the client's address and answer through the guest's node;
-      // full-NAT shows the entering node's address and answers through it.
-      const clientKept = f.strategy !== 'fullnat';
+      // full-NAT shows the entering node's address and answers through it. A routered network's
+      // router is its guests' gateway: plain DNAT, the replies return through it.
+      const clientKept = f.strategy !== 'fullnat' || router !== undefined;
       checks.push({
         name: `${proto}/${f.port} via ${via} -> ${f.guest}`,
         from: ws,
@@ -79,7 +81,7 @@ export function defaultChecks(cluster: Cluster): Check[] {
         expect: {
           answers: guest(f.guest),
           sees: clientKept ? ws : node(via),
-          leaves: clientKept ? target.node : via,
+          leaves: router?.node ?? (clientKept ? target.node : via),
         },
         path: f.path,
       });
@@ -88,13 +90,16 @@ export function defaultChecks(cluster: Cluster): Check[] {
   for (const feature of FEATURES) checks.push(...(feature.derivedChecks?.(cluster) ?? []));
   const anycast = new Set(cluster.networks.map((n) => n.name));
   for (const g of cluster.guests.filter((x) => anycast.has(x.network))) {
+    const router = routerOf(cluster, g);
+    // A routered network leaves as the NIC's floating IP or the router's SNAT address, by the router.
+    const out = router ? outboundOf(cluster, g, router) : undefined;
     checks.push({
       name: `tcp/${LAB_PORT} ${g.name} -> workstation`,
       from: guest(g.name),
       to: ws,
       proto: 'tcp',
       port: LAB_PORT,
-      expect: { answers: ws, sees: node(g.node), leaves: g.node },
+      expect: { answers: ws, sees: out ?? node(g.node), leaves: router?.node ?? g.node },
       path: g.path,
     });
     checks.push({
@@ -110,7 +115,7 @@ export function defaultChecks(cluster: Cluster): Check[] {
       from: guest(g.name),
       to: { kind: 'gateway' },
       proto: 'arp',
-      expect: { answers: node(g.node) },
+      expect: { answers: node(router?.node ?? g.node) },
       path: g.path,
     });
   }
@@ -126,6 +131,18 @@ export function defaultChecks(cluster: Cluster): Check[] {
     });
   }
   return checks;
+}
+
+/** The router of the guest's network (NIC 0's), when it names one. */
+const routerOf = (cluster: Cluster, g: Guest): Router | undefined =>
+  cluster.networks.find((n) => n.name === g.network)?.router;
+
+/** The source a routered guest leaves as: its floating IP, the router's SNAT address, else the router node. */
+function outboundOf(cluster: Cluster, g: Guest, router: Router): HostRef {
+  const floating = g.nics[0]?.floating;
+  if (floating !== undefined) return { kind: 'address', address: floating };
+  const own = cluster.nodes.find((n) => n.name === router.node)?.address === router.snat;
+  return own ? node(router.node) : { kind: 'address', address: router.snat };
 }
 
 /** Each guest with the next guest of its network that lives on another node: n checks, not n². */
