@@ -38,6 +38,10 @@ export interface Probe {
     readonly leaves?: string;
     /** The only node that may forward the check's packets. */
     readonly via?: string;
+    /** The appliance the flow passes both ways, or "none". */
+    readonly through?: string;
+    /** ping: the echo reply's TTL at the client. */
+    readonly ttl?: number;
   };
   /** The server this check needs: where and what it listens on. */
   readonly server?: { readonly host: string; readonly kind: ServerKind; readonly port: number };
@@ -167,7 +171,7 @@ function crossNodePairs(cluster: Cluster): [Guest, Guest][] {
 function dialled(cluster: Cluster, topology: Topology, check: Check, fromGuest: Guest | undefined): number {
   const to = check.to;
   const networkOf = (g: Guest) => cluster.networks.find((n) => n.name === g.network) as Network;
-  if (SEGMENT_PROTOS.has(check.proto)) return segmentAddress(check.proto);
+  if (SEGMENT_PROTOS.has(check.proto) || check.proto === 'vrrp') return segmentAddress(check.proto);
   if (to.kind === 'gateway') return networkOf(fromGuest as Guest).gateway;
   const anycast = fromGuest && cluster.networks.some((n) => n.name === fromGuest.network);
   if (to.kind === 'node' && anycast) return networkOf(fromGuest).nodeAddresses.get(to.name) as number;
@@ -204,6 +208,9 @@ function serverOf(
   }
   // A routed network's gateway is a router the lab runs: it serves the port.
   if (to.kind === 'gateway' && routed) return { answers, server: { host: routed.gatewayHost, kind, port } };
+  // An address that leads to a guest (its floating IP): the guest serves the port itself (1:1 NAT).
+  if (to.kind === 'address' && answers?.kind === 'guest')
+    return { answers, server: { host: answers.name, kind, port } };
   if (to.kind === 'guest' || to.kind === 'workstation')
     return {
       answers: answers ?? (to.kind === 'guest' ? guest(to.name) : to),
@@ -313,6 +320,8 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
               : `${dial}:${port}`,
         leaves: check.expect.leaves,
         via: check.expect.via,
+        through: check.expect.through,
+        ttl: check.expect.ttl,
       },
       server,
       entering,
