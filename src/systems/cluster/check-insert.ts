@@ -35,13 +35,8 @@ export function checkInsertFields(spec: ClusterSpec, check: CheckSpec, path: Spe
     );
 }
 
-/** vrrp: from one node to another, on the uplink; no port. */
-export function checkVrrp(
-  check: CheckSpec,
-  path: SpecPath,
-  hosts: { from: HostRef; to: HostRef },
-  report: Report,
-): void {
+/** vrrp: from one node to another, on the uplink (its port is refused with every portless check's). */
+export function checkVrrp(path: SpecPath, hosts: { from: HostRef; to: HostRef }, report: Report): void {
   if (hosts.from.kind !== 'node')
     report([...path, 'from'], "a vrrp advertisement is sent by a node (an HA pair's member)", 'name a node');
   if (hosts.to.kind !== 'node')
@@ -50,6 +45,4 @@ export function checkVrrp(
       'a vrrp check names the node that must receive the advertisement',
       'name the other node',
     );
-  if (check.port !== undefined)
-    report([...path, 'port'], 'vrrp is IP protocol 112: it has no port', 'remove "port:"');
 }

@@ -229,7 +229,7 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
   const client = from?.kind === 'workstation' || from?.kind === 'guest' || from?.kind === 'gateway';
   checkInsertFields(spec, check, path, report);
   if (check.proto === 'vrrp') {
-    if (from && to) checkVrrp(check, path, { from, to }, report);
+    if (from && to) checkVrrp(path, { from, to }, report);
     return;
   }
   if (from && !client && !(onSegment && from.kind === 'node')) {

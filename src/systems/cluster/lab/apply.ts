@@ -19,6 +19,7 @@ import { isFault } from '../../faults.ts';
 import type { Cluster, Guest } from '../model.ts';
 import { execWith, NicFailed, NicRefused, nicDown, nicUp } from '../nic/index.ts';
 import { renderNode } from '../render.ts';
+import { applyRouting } from './apply-routing.ts';
 import type { LabInstance } from './build.ts';
 import { isRouted } from './guest-nics.ts';
 import type { Prepared } from './lab.ts';
@@ -43,8 +44,14 @@ export function unappliable(old: Cluster, next: Cluster): string[] {
       uplinkPorts,
     }));
   if (!same(nodes(old), nodes(next))) out.push('the nodes (names, addresses, tags or uplinks)');
+  // An insertion (router.insert) is applied: rules, its table and the notrack chain change in place.
   const networks = (c: Cluster) =>
-    c.networks.map((n) => ({ ...n, nodeAddresses: [...n.nodeAddresses], path: undefined }));
+    c.networks.map((n) => ({
+      ...n,
+      nodeAddresses: [...n.nodeAddresses],
+      path: undefined,
+      router: n.router && { ...n.router, insert: undefined },
+    }));
   if (!same(networks(old), networks(next))) out.push('the networks (subnets, addresses, pipes or STP)');
   const guests = (c: Cluster) =>
     c.guests.map(({ name, network, address, mac }) => ({ name, network, address, mac }));
@@ -172,8 +179,14 @@ export async function applyToLab(
   // Routed NICs move as Ganeti migrates them: nic up on the new node (which announces the guest's
   // addresses), then nic down --local-only on the old one.
   for (const m of moves) for (const line of moveRoutedNics(lab, next, m)) say(line);
-  // 2. Every node's ruleset, rendered anew and loaded in one transaction each where it changed.
+  // 2. Every node's routing (an insertion's rules and table) and its ruleset, rendered anew and
+  // loaded in one transaction each where it changed. Never a moment with the notrack chain but not
+  // the steering: a first pass neither tracked nor steered leaves without its SNAT. So an insertion
+  // added gets its rules first, one removed loses its notrack chain first.
+  const inserts = (c: Cluster) => c.networks.filter((n) => n.router?.insert).length;
+  if (inserts(next.cluster) >= inserts(lab.cluster)) applyRouting(lab, next.plans, say);
   reloadRulesets(lab, next, say);
+  if (inserts(next.cluster) < inserts(lab.cluster)) applyRouting(lab, next.plans, say);
   if (moves.length > 0) await waitForPorts(lab);
   if (moves.length > 0) await waitForDad(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);
