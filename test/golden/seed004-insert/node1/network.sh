@@ -3,6 +3,7 @@
 # Links, addresses and routes for bring-up: sh network.sh (or interfaces.d/convergent with ifupdown, not both).
 # Re-runnable: it creates what is missing and sets the rest, so a second run changes nothing.
 # Ports that are neither a NIC, bond nor VLAN of the spec (cluster pipes) must exist first.
+# Routing tables (numbers below; rt_tables.d/convergent.conf names them): 100 tenant-insert
 set -eu
 
 # has LINK: the link exists.
@@ -58,3 +59,17 @@ ip address replace 192.168.122.61/32 dev xenbr0
 
 # uplink.gateway
 ip route replace default via 192.168.122.1 dev xenbr0
+# networks.tenant.insert: the appliance fw1 on fwnet
+ip route replace default via 10.7.255.2 dev qbr-fw table 100
+# networks.tenant.insert: fail closed (no way around fw1 while qbr-fw is down)
+ip route replace unreachable default metric 4294967295 table 100
+
+# Steering into an appliance (seed 004): preferences 2000-2999 are convergent's (each rule holds one),
+# ten per inserting network in spec order: +0.. iif <bridge> to <router subnet> lookup main (never
+# steered), +8 iif <bridge> (egress), +9 iif <uplink> to <subnet> (ingress) into its table.
+# networks.tenant.insert: never steered to network mgmt (F37)
+while ip -4 rule del pref 2000 2>/dev/null; do :; done; ip -4 rule add pref 2000 iif qbr-vm to 10.7.254.0/24 lookup main
+# networks.tenant.insert: egress: the guests to the appliance
+while ip -4 rule del pref 2008 2>/dev/null; do :; done; ip -4 rule add pref 2008 iif qbr-vm lookup 100
+# networks.tenant.insert: ingress: for the guests, after DNAT, to the appliance
+while ip -4 rule del pref 2009 2>/dev/null; do :; done; ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100
