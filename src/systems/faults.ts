@@ -38,6 +38,8 @@ export const FAULTS = {
     "steering by interface rules without the NOTRACK pair (seed 004's update 1): an outbound flow is tracked on its first pass (guest -> appliance) with a null NAT binding and leaves un-SNATed; inbound flows work",
   'notrack-one-side':
     "NOTRACK on the guests' side only (seed 004's update 2): the second pass clashes with the first's conntrack entry and is remapped to another port or ICMP id, which the appliance cannot match: both directions fail",
+  'transit-spoof':
+    "the appliance's transit port keeps anti-spoofing (F38 undone): the packets it forwards carry others' addresses and are dropped at its port, so nothing passes the inserted appliance",
 } as const;
 
 export type Fault = keyof typeof FAULTS;
@@ -65,6 +67,7 @@ const NEEDS: Record<Fault, string> = {
   'mark-everything': 'a gateway network with a router inserting an appliance (insert:)',
   'no-notrack': 'a gateway network with a router inserting an appliance (insert:)',
   'notrack-one-side': 'a gateway network with a router inserting an appliance (insert:)',
+  'transit-spoof': 'an appliance NIC with a mac on a transit network (transit: true)',
 };
 
 /** The faults a system's tests say change something in its spec, in the order of FAULTS. */

@@ -129,6 +129,10 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'mark-everything': (c) => inserting(c),
   'no-notrack': (c) => inserting(c),
   'notrack-one-side': (c) => inserting(c),
+  'transit-spoof': (c) =>
+    c.guests.some((g) =>
+      g.nics.some((n) => n.mac !== undefined && c.networks.some((x) => x.name === n.network && x.transit)),
+    ),
   'no-ra': (c) =>
     routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };
