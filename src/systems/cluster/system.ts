@@ -100,6 +100,7 @@ const FILES_HELP = `Files of a cluster node:
 /** The guests' NICs on routed networks: what nic up plugs with a route, proxy ARP and an announcement. */
 const routedNics = (c: Cluster) =>
   c.guests.flatMap((g) => g.nics).filter((n) => c.routed.some((r) => r.name === n.network));
+const inserting = (c: Cluster) => c.networks.some((n) => n.router?.insert !== undefined);
 const forwardWith = (c: Cluster, strategy: Strategy) => c.forwards.some((f) => f.strategy === strategy);
 
 /** The faults that change something in a cluster, and the test for each (faults.ts says what they need). */
@@ -125,6 +126,13 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'no-arp-source': (c) => c.routed.length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
+  'mark-everything': (c) => inserting(c),
+  'no-notrack': (c) => inserting(c),
+  'notrack-one-side': (c) => inserting(c),
+  'transit-spoof': (c) =>
+    c.guests.some((g) =>
+      g.nics.some((n) => n.mac !== undefined && c.networks.some((x) => x.name === n.network && x.transit)),
+    ),
   'no-ra': (c) =>
     routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };

@@ -1,6 +1,7 @@
 // Links, addresses and routes: the node's own NICs, bonds and VLANs (interfaces.ts), the uplink
 // bridge with the public address and default route, one guest bridge per gateway network with the
-// node's own address first (primary) and the anycast gateway second, then the bridges of the
+// node's own address first (primary) and the anycast gateway second (on its router node alone for a
+// network with a router), then the bridges of the
 // bridged and private networks (interfaces.ts).
 
 import type { PlanBuilder } from '../../../host/builder.ts';
@@ -56,11 +57,13 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       cidr: `${formatIPv4(own)}/${length}`,
       source: `networks.${network.name}.nodes.${node.name}`,
     });
-    plan.addresses.push({
-      dev: network.bridge,
-      cidr: `${formatIPv4(network.gateway)}/${length}`,
-      source: `networks.${network.name}.gateway (anycast)`,
-    });
+    // A network with a router (seed 004) has its gateway on that node alone: the others bridge.
+    if (network.router === undefined || network.router.node === node.name)
+      plan.addresses.push({
+        dev: network.bridge,
+        cidr: `${formatIPv4(network.gateway)}/${length}`,
+        source: `networks.${network.name}.gateway (${network.router ? `${node.name} is its router` : 'anycast'})`,
+      });
   }
   compileBridged(cluster, plan);
 }
