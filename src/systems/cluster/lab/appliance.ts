@@ -2,7 +2,9 @@
 // guest's namespace: it forwards (ip_forward=1), tracks every flow it forwards and counts each
 // direction (`ct direction original` / `reply`: a check proves a flow passed it both ways), drops
 // what its conntrack finds invalid (a reply it never saw the start of: the seed's one-sided NOTRACK),
-// and answers management (tcp/443) on its management NIC only: a packet steered into its transit
+// and answers management (tcp/443) on its management NIC only. Per-flow counts (a set element per
+// protocol, and per client port: the port kept through every NAT on the path) tell one check's
+// packets from a late retransmission of another's: a packet steered into its transit
 // port for its management address is dropped, as the seed's appliance did. rp_filter is off: it
 // receives packets whose source it would not route back by that NIC (the tenant's, by its default).
 import { LabError } from '../../../lab/errors.ts';
@@ -51,11 +53,17 @@ table inet ${APPLIANCE_TABLE} {
   counter reply {}
   counter invalid {}
   counter refused {}
+  set original_protos { type inet_proto; flags dynamic; counter; }
+  set reply_protos { type inet_proto; flags dynamic; counter; }
+  set original_ports { type inet_proto . inet_service; flags dynamic; counter; }
+  set reply_ports { type inet_proto . inet_service; flags dynamic; counter; }
   chain forward {
     type filter hook forward priority filter; policy drop;
     ct state invalid counter name "invalid" drop
-    ct direction original counter name "original"
-    ct direction reply counter name "reply"
+    ct direction original counter name "original" update @original_protos { meta l4proto }
+    ct direction reply counter name "reply" update @reply_protos { meta l4proto }
+    ct direction original meta l4proto { tcp, udp } update @original_ports { meta l4proto . th sport }
+    ct direction reply meta l4proto { tcp, udp } update @reply_ports { meta l4proto . th dport }
     ct state established,related accept
     ct state new accept
   }
@@ -95,21 +103,56 @@ export interface ApplianceCounters {
   readonly refused: number;
 }
 
-/** The appliance's counters now (packets). */
-export function readCounters(lab: LabInstance, guest: string): ApplianceCounters {
-  const r = lab.runner(['ip', 'netns', 'exec', lab.ns(guest), 'nft', '-j', 'list', 'counters']);
+/** What a check's packets are known by at the appliance: its client port, else its protocol. */
+export interface FlowKey {
+  /** nft's name for the protocol ("tcp", "icmp") and its number. */
+  readonly proto: readonly [string, number];
+  readonly clientPort?: number;
+}
+
+/** The appliance's counters now (packets): of the flow when a key is given, else of everything. */
+export function readCounters(lab: LabInstance, guest: string, flow?: FlowKey): ApplianceCounters {
+  const inNs = ['ip', 'netns', 'exec', lab.ns(guest), 'nft', '-j', 'list'];
   const counts: Record<string, number> = {};
-  try {
-    const parsed = JSON.parse(r.stdout) as { nftables?: { counter?: { name: string; packets: number } }[] };
-    for (const item of parsed.nftables ?? [])
-      if (item.counter) counts[item.counter.name] = item.counter.packets;
-  } catch {
-    // No table (an appliance that failed to start): every counter reads 0.
-  }
+  for (const item of nftItems(lab.runner([...inNs, 'counters']).stdout))
+    if (item.counter?.name) counts[item.counter.name] = item.counter.packets ?? 0;
+  const ofSet = (set: string): number => {
+    const r = lab.runner([...inNs, 'set', 'inet', APPLIANCE_TABLE, set]);
+    const elems = nftItems(r.stdout).flatMap((i) => i.set?.elem ?? []);
+    return elems
+      .filter((e) => flow !== undefined && matches(e.elem?.val, flow))
+      .reduce((sum, e) => sum + (e.elem?.counter?.packets ?? 0), 0);
+  };
+  const by = flow?.clientPort === undefined ? 'protos' : 'ports';
   return {
-    original: counts.original ?? 0,
-    reply: counts.reply ?? 0,
+    original: flow ? ofSet(`original_${by}`) : (counts.original ?? 0),
+    reply: flow ? ofSet(`reply_${by}`) : (counts.reply ?? 0),
     invalid: counts.invalid ?? 0,
     refused: counts.refused ?? 0,
   };
+}
+
+type Val = string | number | { concat?: (string | number)[] } | undefined;
+
+function matches(val: Val, flow: FlowKey): boolean {
+  const isProto = (v: string | number | undefined) => v === flow.proto[0] || v === flow.proto[1];
+  if (typeof val === 'object') {
+    const [proto, port] = val.concat ?? [];
+    return isProto(proto) && port === flow.clientPort;
+  }
+  return isProto(val);
+}
+
+interface NftItem {
+  readonly counter?: { readonly name?: string; readonly packets?: number };
+  readonly set?: { readonly elem?: { elem?: { val?: Val; counter?: { packets?: number } } }[] };
+}
+
+/** The objects of `nft -j list ...`; none when it failed (an appliance that did not start). */
+function nftItems(stdout: string): NftItem[] {
+  try {
+    return (JSON.parse(stdout) as { nftables?: NftItem[] }).nftables ?? [];
+  } catch {
+    return [];
+  }
 }

@@ -24,7 +24,7 @@ const CLIENT_TIMEOUT_MS = 3_000;
 const PING_WAIT_MS = 2_000;
 export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
   if (probe.expect.through === undefined) return runOnce(lab, probe, clientPort);
-  return countThrough(lab, () => runOnce(lab, probe, clientPort));
+  return countThrough(lab, probe, clientPort, () => runOnce(lab, probe, clientPort));
 }
 
 async function runOnce(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
