@@ -68,7 +68,9 @@ export function throughProblems(probe: Probe, outcome: Outcome): string[] {
   if (through === undefined) return [];
   const words = (g: string) =>
     `${count(outcome, `${g} original`)} packets original, ${count(outcome, `${g} reply`)} reply` +
-    (count(outcome, `${g} invalid`) > 0 ? `, ${count(outcome, `${g} invalid`)} dropped as invalid meanwhile (any flow)` : '');
+    (count(outcome, `${g} invalid`) > 0
+      ? `, ${count(outcome, `${g} invalid`)} dropped as invalid meanwhile (any flow)`
+      : '');
   const guests = Object.keys(outcome.figures ?? {})
     .filter((k) => k.endsWith(' original'))
     .map((k) => k.slice(0, -' original'.length));
