@@ -135,12 +135,27 @@ function reloadRulesets(lab: LabInstance, next: Prepared, say: (line: string) =>
   say(`reloaded ${FILES.nftables} on ${reloaded.join(', ')}`);
   const faults = lab.state.faults.filter(isFault);
   const nodeOf = new Map(next.cluster.guests.map((g) => [g.name, g.node]));
-  for (const n of lab.topology.nics) {
+  // Gateway networks' NICs too: their anti-spoofing elements went with the reload (the ports table
+  // lets an unplugged tap's frames through).
+  for (const n of [...lab.topology.nics, ...lab.topology.guests]) {
     const node = nodeOf.get(n.guest.name) as string;
     if (!reloaded.includes(node)) continue;
     const exec = execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
     nicUp(exec, next.cluster, node, `${n.guest.name}:${n.nic.index}`, n.vif, { faults });
   }
+}
+
+/** A guest's later NICs on gateway networks (an appliance's management NIC) move with it. */
+function moveLaterNics(lab: LabInstance, m: Move): string[] {
+  return lab.topology.guests
+    .filter((x) => x.guest.name === m.guest && x.nic.index > 0)
+    .map((g) => {
+      runChecked(lab.runner, ['ip', '-n', lab.ns(m.from), 'link', 'set', g.vif, 'netns', lab.ns(m.to)]);
+      runChecked(lab.runner, ['ip', '-n', lab.ns(m.to), '-batch', '-'], {
+        input: `link set ${g.vif} master ${g.network.bridge}\nlink set ${g.vif} up\n`,
+      });
+      return `${m.guest}: ${g.vif} moved from ${m.from} to ${m.to}`;
+    });
 }
 
 export async function applyToLab(
@@ -179,6 +194,7 @@ export async function applyToLab(
   // Routed NICs move as Ganeti migrates them: nic up on the new node (which announces the guest's
   // addresses), then nic down --local-only on the old one.
   for (const m of moves) for (const line of moveRoutedNics(lab, next, m)) say(line);
+  for (const m of moves) for (const line of moveLaterNics(lab, m)) say(line);
   // 2. Every node's routing (an insertion's rules and table) and its ruleset, rendered anew and
   // loaded in one transaction each where it changed. Never a moment with the notrack chain but not
   // the steering: a first pass neither tracked nor steered leaves without its SNAT. So an insertion
