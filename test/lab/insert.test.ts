@@ -81,6 +81,10 @@ describe('seed004-insert in the namespace lab', () => {
     if (!needsRoot(t)) return;
     const report = await faultRun('mark-everything');
     assert.deepEqual(failedNames(report), [MANAGEMENT], failures(report));
+    // Steered into fw1's transit port, where its firewall refuses management.
+    const r = resultOf(report, MANAGEMENT);
+    assert.ok(figure(r, 'fw1 refused') > 0, JSON.stringify(r.figures));
+    assert.match(r.problems.join('\n'), /appliance fw1 refused \d+ packets to its management port/);
   });
 
   test('no-notrack: outbound loses its SNAT, inbound still works', async (t) => {

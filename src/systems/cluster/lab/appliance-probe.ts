@@ -57,7 +57,16 @@ export async function countThrough(
     for (const key of ['original', 'reply', 'invalid', 'refused'] as const)
       figures[`${guest} ${key}`] = after[key] - was[key];
   }
-  return { ...outcome, figures: { ...outcome.figures, ...figures } };
+  // A client that got no answer says why when an appliance refused it: management steered into it.
+  const refused = Object.keys(figures)
+    .filter((k) => k.endsWith(' refused') && (figures[k] ?? 0) > 0)
+    .map(
+      (k) =>
+        `appliance ${k.slice(0, -' refused'.length)} refused ${figures[k]} packets to its management port on a NIC other than its management NIC`,
+    );
+  const error =
+    outcome.error && refused.length > 0 ? `${outcome.error}; ${refused.join('; ')}` : outcome.error;
+  return { ...outcome, ...(error ? { error } : {}), figures: { ...outcome.figures, ...figures } };
 }
 
 const count = (outcome: Outcome, key: string) => Number(outcome.figures?.[key] ?? 0);
