@@ -22,7 +22,7 @@ import type { Insertion, Network, Node } from '../../model.ts';
 
 /** Rules per inserting network, and the offsets of egress and ingress among them. */
 export const INSERT_RULES = { per: 10, egress: 8, ingress: 9 } as const;
-/** The exclusions fit before the egress rule. */
+/** The exclusions fit before the egress rule (validate/router-tables.ts refuses more). */
 export const MAX_EXCLUDED = INSERT_RULES.egress;
 
 /** A network that inserts an appliance, with its place among all inserting networks (spec order). */
