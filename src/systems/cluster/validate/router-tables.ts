@@ -1,14 +1,15 @@
 // Seed 004's steering tables and rules: a table rt_tables can name that no routed network and no
 // other inserting network has, and what fits the rules' preferences (features/router/steering.ts):
 // ten per inserting network from 2000, of which eight for the router's networks never steered.
+import { INSERT_RULES } from '../features/router/steering.ts';
 import { allocateTables, FIRST_TABLE, RESERVED_TABLES } from '../resolve-routed.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import type { Report } from './common.ts';
 
 /** Ten rule preferences each from 2000: 100 inserting networks fill 2000-2999. */
-const MAX_INSERTING = 100;
+const MAX_INSERTING = 1000 / INSERT_RULES.per;
 /** Rules +0..+7 of an inserting network: "to <subnet> lookup main", one per network never steered. */
-const MAX_EXCLUDED = 8;
+const MAX_EXCLUDED = INSERT_RULES.egress;
 
 export function checkInsertTables(spec: ClusterSpec, report: Report): void {
   const gateway = Object.entries(spec.networks).filter(([, n]) => n.mode === 'gateway');
