@@ -73,7 +73,8 @@ export function compileSteering(
       type: 'unreachable',
       metric: LAST_METRIC,
       table,
-      upWith: transit.bridge,
+      // Up with the rules (ifupdown): steered traffic never finds the table empty and falls through.
+      upWith: network.bridge,
       source: `${at}.insert: fail closed (no way around ${insert.appliance} while ${transit.bridge} is down)`,
     },
   );
