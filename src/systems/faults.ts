@@ -37,7 +37,7 @@ export const FAULTS = {
   'no-notrack':
     "steering by interface rules without the NOTRACK pair (seed 004's update 1): an outbound flow is tracked on its first pass (guest -> appliance) with a null NAT binding and leaves un-SNATed; inbound flows work",
   'notrack-one-side':
-    "NOTRACK on the guests' side only (seed 004's update 2): the second pass clashes with the first's conntrack entry and is remapped to another port or ICMP id, which the appliance cannot match: both directions fail",
+    "NOTRACK on the guests' side only (seed 004's update 2): a TCP or UDP flow's second pass clashes with the first's conntrack entry and is remapped to another port (the seed's other ICMP id), which the appliance cannot match: both directions fail",
   'transit-spoof':
     "the appliance's transit port keeps anti-spoofing (F38 undone): the packets it forwards carry others' addresses and are dropped at its port, so nothing passes the inserted appliance",
 } as const;

@@ -77,9 +77,16 @@ function describe(c: Cluster): string {
 
 /** "routing tables: public=500 internal=100*": an allocated table moves when networks before it go. */
 function describeTables(c: Cluster): string {
-  if (c.routed.length === 0) return '';
-  const tables = c.routed.map((n) => `${n.name}=${n.table.id}${n.table.allocated ? '*' : ''}`).join(' ');
-  const pin = c.routed.some((n) => n.table.allocated)
+  // Routed networks' tables, then the steering tables of networks inserting an appliance (seed 004).
+  const all = [
+    ...c.routed.map((n) => ({ name: n.name, table: n.table })),
+    ...c.networks
+      .flatMap((n) => (n.router?.insert ? [n.router.insert.table] : []))
+      .map((t) => ({ name: t.name, table: t })),
+  ];
+  if (all.length === 0) return '';
+  const tables = all.map((n) => `${n.name}=${n.table.id}${n.table.allocated ? '*' : ''}`).join(' ');
+  const pin = all.some((n) => n.table.allocated)
     ? '  (* allocated: pin with "table:" to keep them when networks are removed or reordered)'
     : '';
   return `\nrouting tables: ${tables}${pin}`;

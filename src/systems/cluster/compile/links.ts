@@ -40,8 +40,9 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       mac: node.bridgeMac,
       stp: network.stp,
       forwardDelay: network.forwardDelay,
-      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
-      callIptables: ctx.uses.stateless,
+      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4);
+      // a router's network has no stateless forwards (its router DNATs them plainly).
+      callIptables: ctx.uses.stateless && network.router === undefined,
       // conntrackd's multicast must reach every node also when no IGMP querier refreshes the
       // snooping entries (they expire after 260 s and the group would stop at this bridge).
       ...(ctx.cluster.sync?.network === network.name ? { multicastSnooping: false } : {}),

@@ -20,10 +20,9 @@ import type { ClusterContext } from '../../compile/context.ts';
 import { LAST_METRIC } from '../../compile/routing.ts';
 import type { Insertion, Network, Node } from '../../model.ts';
 
-/** Rules per inserting network, and the offsets of egress and ingress among them. */
+/** Rules per inserting network, and the offsets of egress and ingress among them: the exclusions
+ * fit before egress (validate/router-tables.ts refuses more). */
 export const INSERT_RULES = { per: 10, egress: 8, ingress: 9 } as const;
-/** The exclusions fit before the egress rule. */
-export const MAX_EXCLUDED = INSERT_RULES.egress;
 
 /** A network that inserts an appliance, with its place among all inserting networks (spec order). */
 export interface Inserting {
@@ -74,7 +73,8 @@ export function compileSteering(
       type: 'unreachable',
       metric: LAST_METRIC,
       table,
-      upWith: transit.bridge,
+      // Up with the rules (ifupdown): steered traffic never finds the table empty and falls through.
+      upWith: network.bridge,
       source: `${at}.insert: fail closed (no way around ${insert.appliance} while ${transit.bridge} is down)`,
     },
   );
