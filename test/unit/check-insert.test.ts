@@ -97,7 +97,7 @@ describe('lab apply of an insertion: the routing diff', () => {
     ]);
     assert.deepEqual(routingChanges(on, off), [
       'while ip -4 rule del pref 1100 2>/dev/null; do :; done',
-      'ip route del default table 100 2>/dev/null || true',
+      'ip route del default via 10.7.255.2 table 100 2>/dev/null || true',
     ]);
     assert.deepEqual(routingChanges(on, on), []);
   });

@@ -14,6 +14,17 @@ const ruleKey = (r: RulePlan) => `${r.family} ${r.pref} ${ruleCommand(r)}`;
 const routeKey = (r: RoutePlan) => routeCommand(r);
 const tableRoutes = (p: HostPlan) => p.routes.filter((r) => r.table !== undefined);
 
+/** Deletes exactly that route (a table's unreachable default beside its via default: by type and metric). */
+function routeDelete(r: RoutePlan): string {
+  const parts = [r.family === 6 ? 'ip -6 route del' : 'ip route del'];
+  if (r.type !== undefined) parts.push(r.type);
+  parts.push(r.to);
+  if (r.via !== undefined) parts.push('via', r.via);
+  if (r.metric !== undefined) parts.push('metric', String(r.metric));
+  parts.push('table', String(r.table));
+  return `${parts.join(' ')} 2>/dev/null || true`;
+}
+
 /** The shell lines that take a node from `old` to `next`'s rules, table routes and sysctls. */
 export function routingChanges(old: HostPlan, next: HostPlan): string[] {
   const lines: string[] = [];
@@ -26,9 +37,7 @@ export function routingChanges(old: HostPlan, next: HostPlan): string[] {
   for (const r of next.rules) if (!oldRules.has(ruleKey(r))) lines.push(ruleCommand(r));
   const nextRoutes = new Set(tableRoutes(next).map(routeKey));
   const oldRoutes = new Set(tableRoutes(old).map(routeKey));
-  for (const r of tableRoutes(old))
-    if (!nextRoutes.has(routeKey(r)))
-      lines.push(`ip ${r.family === 6 ? '-6 ' : ''}route del ${r.to} table ${r.table} 2>/dev/null || true`);
+  for (const r of tableRoutes(old)) if (!nextRoutes.has(routeKey(r))) lines.push(routeDelete(r));
   for (const r of tableRoutes(next)) if (!oldRoutes.has(routeKey(r))) lines.push(routeCommand(r));
   const oldSysctls = new Set(old.sysctls.map((s) => `${s.key.join('/')}=${s.value}`));
   for (const s of next.sysctls)
