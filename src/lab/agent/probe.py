@@ -308,20 +308,17 @@ def enter(path: str) -> None:
             raise OSError(ctypes.get_errno(), f"setns {path}: {os.strerror(ctypes.get_errno())}")
 
 
-def listen_in(namespaces: list[str]) -> dict:
-    """A packet socket in each network namespace NETNS: one process listens in all of them."""
+def heard(namespaces: list[str], wait: str, send) -> dict:
+    """Listens in each network namespace NETNS (a packet socket is its namespace's), sends, says who saw it."""
+    marker = f"convergent-lab {os.getpid()} {time.monotonic_ns()}".encode()
     home = open("/proc/self/ns/net")
     listeners = {}
     for name in namespaces:
         enter(f"/run/netns/{name}")
         listeners[socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))] = name
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(home.fileno(), CLONE_NEWNET) != 0:
+    if ctypes.CDLL(None, use_errno=True).setns(home.fileno(), CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "setns back")
-    return listeners
-
-
-def received_by(listeners: dict, marker: bytes, wait: str) -> dict:
+    send(marker)
     received: list[str] = []
     deadline = time.monotonic() + float(wait)
     while listeners and (left := deadline - time.monotonic()) > 0:
@@ -333,36 +330,27 @@ def received_by(listeners: dict, marker: bytes, wait: str) -> dict:
     return {"received": received}
 
 
-def multicast_out(s: socket.socket, iface: str, ttl: int) -> None:
+def multicast_out(iface: str, ttl: int, kind: int, proto: int = 0) -> socket.socket:
+    s = socket.socket(socket.AF_INET, kind, proto)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     index = socket.if_nametoindex(iface)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, struct.pack("4s4si", bytes(4), bytes(4), index))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    return s
 
 
 def segment(iface: str, address: str, port: int, wait: str, namespaces: list[str]) -> dict:
-    marker = f"convergent-lab {os.getpid()} {time.monotonic_ns()}".encode()
-    listeners = listen_in(namespaces)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    multicast_out(s, iface, 1)
-    s.sendto(marker, (address, port))
-    return received_by(listeners, marker, wait)
-
-
-VRRP_PROTO = 112
-VRRP_GROUP = "224.0.0.18"
+    s = multicast_out(iface, 1, socket.SOCK_DGRAM)
+    return heard(namespaces, wait, lambda marker: s.sendto(marker, (address, port)))
 
 
 def vrrp(iface: str, wait: str, namespaces: list[str]) -> dict:
-    # An advertisement as keepalived sends it: IP protocol 112, TTL 255, to the VRRP group; the
-    # payload carries the marker after a VRRPv2-like header (version 2, type 1, VRID 51, priority 100).
-    marker = f"convergent-lab {os.getpid()} {time.monotonic_ns()}".encode()
-    listeners = listen_in(namespaces)
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, VRRP_PROTO)
-    multicast_out(s, iface, 255)
-    s.sendto(struct.pack("!BBBBBBH", 0x21, 51, 100, 0, 0, 1, 0) + marker, (VRRP_GROUP, 0))
-    return received_by(listeners, marker, wait)
+    # As keepalived sends it: IP protocol 112, TTL 255, to 224.0.0.18; the marker after a VRRPv2-like
+    # header (version 2, type 1, VRID 51, priority 100, advertisement interval 1 s).
+    s = multicast_out(iface, 255, socket.SOCK_RAW, 112)
+    header = struct.pack("!BBBBBBH", 0x21, 51, 100, 0, 0, 1, 0)
+    return heard(namespaces, wait, lambda marker: s.sendto(header + marker, ("224.0.0.18", 0)))
 
 
 def reason(e: OSError) -> str:
