@@ -92,6 +92,16 @@ describe('seed004-insert in the namespace lab', () => {
     const report = await faultRun('no-notrack');
     assert.deepEqual(sorted(failedNames(report)), sorted([...OUT_TCP, ...OUT_PING]), failures(report));
     for (const name of INBOUND) assert.ok(resultOf(report, name).passed, name);
+    // The SYN reaches the upstream with vm1's private address: the flow got no SNAT.
+    const r = resultOf(report, 'vm1 out as its floating IP');
+    const port = r.evidence?.clientPort;
+    const wire = r.evidence?.wire ?? [];
+    assert.ok(
+      wire.some(
+        (w) => w.includes(`upstream   uplink In`) && w.includes(`10.7.0.10.${port} > 198.51.100.10.9000`),
+      ),
+      wire.join('\n'),
+    );
   });
 
   test('notrack-one-side: TCP fails both ways; node1 holds a second entry with a remapped port', async (t) => {
