@@ -87,13 +87,16 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
   out.push(`iface ${bridge.name} inet ${first ? 'static' : 'manual'}`);
   // Comments stand on lines of their own, at the start: ifupdown has no end-of-line comments.
   if (first) out.push(`# ${first.source}`, option(`address ${first.cidr}`));
-  for (const r of plan.routes.filter((r) => r.dev === bridge.name))
+  for (const r of plan.routes.filter((r) => (r.dev ?? r.upWith) === bridge.name))
     out.push(
       `# ${r.source}`,
       option(
         r.to === 'default' && first && r.table === undefined ? `gateway ${r.via}` : `up ${routeCommand(r)}`,
       ),
     );
+  // Policy rules brought up with a bridge (seed 004's steering into an appliance).
+  for (const r of plan.rules.filter((r) => r.upWith === bridge.name))
+    out.push(`# ${r.source}`, option(`up ${ruleCommand(r)}`));
   out.push(option(`bridge-ports ${bridge.ports.length > 0 ? bridge.ports.join(' ') : 'none'}`));
   out.push(option(`bridge-stp ${bridge.stp ? 'on' : 'off'}`));
   if (bridge.forwardDelay !== undefined) out.push(option(`bridge-fd ${bridge.forwardDelay}`));

@@ -7,7 +7,7 @@
 // (a device's first address on a subnet is its primary), routes.
 import { FILES } from './files.ts';
 import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
-import { routeCommand, ruleCommand, tableLine } from './routing.ts';
+import { INSERT_RULE_PREF, routeCommand, ruleCommand, tableLine } from './routing.ts';
 
 // Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
 const HAS = ['# has LINK: the link exists.', 'has() { ip link show dev "$1" >/dev/null 2>&1; }'];
@@ -51,7 +51,7 @@ export function renderNetworkScript(plan: HostPlan, header: readonly string[]): 
   for (const a of plan.addresses) out.push(`# ${a.source}`, `ip address replace ${a.cidr} dev ${a.dev}`);
   out.push('');
   for (const r of plan.routes) out.push(`# ${r.source}`, routeCommand(r));
-  if (plan.rules.length > 0) out.push('', ...RULES_NOTE);
+  if (plan.rules.length > 0) out.push('', ...rulesNote(plan));
   for (const r of plan.rules) out.push(`# ${r.source}`, ruleCommand(r));
   return `${out.join('\n')}\n`;
 }
@@ -60,6 +60,18 @@ const RULES_NOTE = [
   "# Policy rules: preferences 1000-1999 are convergent's (each rule holds one; a run replaces whatever",
   '# holds it), ten per routed network in spec order: +0 iif <uplink>, +1 from <subnet>, +2 to <subnet>.',
 ];
+const INSERT_NOTE = [
+  "# Steering into an appliance (seed 004): preferences 2000-2999 are convergent's (each rule holds one),",
+  '# ten per inserting network in spec order: +0.. iif <bridge> to <router subnet> lookup main (never',
+  '# steered), +8 iif <bridge> (egress), +9 iif <uplink> to <subnet> (ingress) into its table.',
+];
+
+/** What the preferences in use mean: routed networks' and inserting networks' each when present. */
+function rulesNote(plan: HostPlan): string[] {
+  const routed = plan.rules.some((r) => r.pref < INSERT_RULE_PREF);
+  const insert = plan.rules.some((r) => r.pref >= INSERT_RULE_PREF);
+  return [...(routed ? RULES_NOTE : []), ...(insert ? INSERT_NOTE : [])];
+}
 
 /** "# Routing tables (numbers below; rt_tables.d/convergent.conf names them): 500 public, 100 internal" */
 function tablesNote(plan: HostPlan): string[] {

@@ -85,12 +85,16 @@ export interface RoutePlan {
   readonly source: string;
 }
 
-/** A policy routing rule: "pref 1000 iif eth1 lookup 500". */
+/** A policy routing rule: "pref 1000 iif eth1 lookup 500", "pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100". */
 export interface RulePlan {
   readonly family: 4 | 6;
   /** Fixed per rule: network.sh removes whatever holds it, then adds the rule (ip has no "rule replace"). */
   readonly pref: number;
-  readonly match: { readonly kind: 'iif' | 'from' | 'to'; readonly value: string };
+  /** fwmark's value is "VALUE/MASK" (masked marks only, F36). */
+  readonly match: { readonly kind: 'iif' | 'from' | 'to' | 'fwmark'; readonly value: string };
+  /** A second selector with `match` (iif): "iif xenbr0 to 10.7.0.0/24". */
+  readonly to?: string;
+  /** 254 is iproute2's main table. */
   readonly table: number;
   /** ifupdown: the interface whose stanza adds the rule when it comes up. */
   readonly upWith: string;

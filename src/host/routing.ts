@@ -21,8 +21,19 @@ export function routeCommand(r: RoutePlan): string {
  */
 export function ruleCommand(r: RulePlan): string {
   const ip = `ip -${r.family} rule`;
-  return `while ${ip} del pref ${r.pref} 2>/dev/null; do :; done; ${ip} add pref ${r.pref} ${r.match.kind} ${r.match.value} lookup ${r.table}`;
+  const to = r.to === undefined ? '' : ` to ${r.to}`;
+  // "main" is iproute2's own name (no rt_tables.d needed), and says what the rule is for.
+  const table = r.table === MAIN_TABLE ? 'main' : String(r.table);
+  return `while ${ip} del pref ${r.pref} 2>/dev/null; do :; done; ${ip} add pref ${r.pref} ${r.match.kind} ${r.match.value}${to} lookup ${table}`;
 }
+
+/** iproute2's main table. */
+export const MAIN_TABLE = 254;
+
+/** Preferences of convergent's rules: routed networks' from here (ten each, 1000-1999)... */
+export const ROUTED_RULE_PREF = 1000;
+/** ... and inserting networks' steering (seed 004) from here (ten each, 2000-2999). */
+export const INSERT_RULE_PREF = 2000;
 
 /** "500 public": what a line of the table's rt_tables.d file says, for comments. */
 export const tableLine = (t: RoutingTablePlan) => `${t.id} ${t.name}`;

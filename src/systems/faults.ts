@@ -32,6 +32,14 @@ export const FAULTS = {
     "the nodes serve no router advertisements (ra.py not started): guests whose IPv6 address is SLAAC's get no address and no IPv6 default route",
   'cgnat-without-zones':
     "the conntrack zone per tenant is left out, as in the demo's ruleset: identical tuples from two tenants meet in one zone, the second client's packets join the first's flow, leave with its mapping, and the replies go to the first tenant",
+  'mark-everything':
+    "steering by a mark on every packet not from the appliance's transit bridge and ip rule fwmark (seed 004's strategy 1), without the rules that exclude the router's other networks: the appliance's management address, reached through its floating IP, is steered into the appliance's transit port, which refuses it (the seed's unreachable firewall panel)",
+  'no-notrack':
+    "steering by interface rules without the NOTRACK pair (seed 004's update 1): an outbound flow is tracked on its first pass (guest -> appliance) with a null NAT binding and leaves un-SNATed; inbound flows work",
+  'notrack-one-side':
+    "NOTRACK on the guests' side only (seed 004's update 2): a TCP or UDP flow's second pass clashes with the first's conntrack entry and is remapped to another port (the seed's other ICMP id), which the appliance cannot match: both directions fail",
+  'transit-spoof':
+    "the appliance's transit port keeps anti-spoofing (F38 undone): the packets it forwards carry others' addresses and are dropped at its port, so nothing passes the inserted appliance",
 } as const;
 
 export type Fault = keyof typeof FAULTS;
@@ -56,6 +64,10 @@ const NEEDS: Record<Fault, string> = {
   'no-garp': 'a guest NIC on a routed network',
   'no-ra': 'a routed network with subnet6 and a guest NIC on it',
   'cgnat-without-zones': 'a CGNAT spec (kind: cgnat) with two tenants or more',
+  'mark-everything': 'a gateway network with a router inserting an appliance (insert:)',
+  'no-notrack': 'a gateway network with a router inserting an appliance (insert:)',
+  'notrack-one-side': 'a gateway network with a router inserting an appliance (insert:)',
+  'transit-spoof': 'an appliance NIC with a mac on a transit network (transit: true)',
 };
 
 /** The faults a system's tests say change something in its spec, in the order of FAULTS. */

@@ -77,9 +77,16 @@ function describe(c: Cluster): string {
 
 /** "routing tables: public=500 internal=100*": an allocated table moves when networks before it go. */
 function describeTables(c: Cluster): string {
-  if (c.routed.length === 0) return '';
-  const tables = c.routed.map((n) => `${n.name}=${n.table.id}${n.table.allocated ? '*' : ''}`).join(' ');
-  const pin = c.routed.some((n) => n.table.allocated)
+  // Routed networks' tables, then the steering tables of networks inserting an appliance (seed 004).
+  const all = [
+    ...c.routed.map((n) => ({ name: n.name, table: n.table })),
+    ...c.networks
+      .flatMap((n) => (n.router?.insert ? [n.router.insert.table] : []))
+      .map((t) => ({ name: t.name, table: t })),
+  ];
+  if (all.length === 0) return '';
+  const tables = all.map((n) => `${n.name}=${n.table.id}${n.table.allocated ? '*' : ''}`).join(' ');
+  const pin = all.some((n) => n.table.allocated)
     ? '  (* allocated: pin with "table:" to keep them when networks are removed or reordered)'
     : '';
   return `\nrouting tables: ${tables}${pin}`;
@@ -100,6 +107,7 @@ const FILES_HELP = `Files of a cluster node:
 /** The guests' NICs on routed networks: what nic up plugs with a route, proxy ARP and an announcement. */
 const routedNics = (c: Cluster) =>
   c.guests.flatMap((g) => g.nics).filter((n) => c.routed.some((r) => r.name === n.network));
+const inserting = (c: Cluster) => c.networks.some((n) => n.router?.insert !== undefined);
 const forwardWith = (c: Cluster, strategy: Strategy) => c.forwards.some((f) => f.strategy === strategy);
 
 /** The faults that change something in a cluster, and the test for each (faults.ts says what they need). */
@@ -125,6 +133,13 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
   'no-arp-source': (c) => c.routed.length > 0,
   'keep-proxy-ndp': (c) => routedNics(c).some((n) => n.address6 !== undefined),
   'no-garp': (c) => routedNics(c).length > 0,
+  'mark-everything': (c) => inserting(c),
+  'no-notrack': (c) => inserting(c),
+  'notrack-one-side': (c) => inserting(c),
+  'transit-spoof': (c) =>
+    c.guests.some((g) =>
+      g.nics.some((n) => n.mac !== undefined && c.networks.some((x) => x.name === n.network && x.transit)),
+    ),
   'no-ra': (c) =>
     routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };

@@ -15,8 +15,18 @@ export interface ClusterContext {
   readonly guestsByNode: ReadonlyMap<string, readonly Guest[]>;
   /** Pipe interfaces of each node, with the network they join. */
   readonly pipesByNode: ReadonlyMap<string, readonly { ifname: string; network: Network }[]>;
-  /** Forwards that name their nodes ("nodes:" in the spec), by node. */
+  /** Forwards that name their nodes ("nodes:" in the spec), by node; the strategies' only. */
   readonly ownForwards: ReadonlyMap<string, readonly Forward[]>;
+  /**
+   * The forwards the strategies handle: all but those to a guest on a network with a router (seed
+   * 004), which its router DNATs plainly (features/router): it is the guests' gateway, replies
+   * return through it, so no strategy's SNAT, tags or sync apply.
+   */
+  readonly strategyForwards: readonly Forward[];
+  /** Forwards to guests behind a router node, by that node. */
+  readonly routerForwards: ReadonlyMap<string, readonly Forward[]>;
+  /** The anycast gateway networks: every node their gateway (the networks without a router). */
+  readonly anycast: readonly Network[];
   readonly uses: {
     readonly stateless: boolean;
     readonly fullnat: boolean;
@@ -50,8 +60,17 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
     for (const pipe of network.pipes)
       for (const end of pipe.ends) pipesByNode.get(end.node)?.push({ ifname: end.ifname, network });
   }
+  const routerOf = new Map(cluster.networks.map((n) => [n.name, n.router?.node]));
+  const behindRouter = (f: Forward) => routerOf.get(guestByName.get(f.guest)?.network ?? '') !== undefined;
+  const strategyForwards = cluster.forwards.filter((f) => !behindRouter(f));
+  const routerForwards = new Map<string, Forward[]>();
+  for (const f of cluster.forwards.filter(behindRouter)) {
+    const router = routerOf.get(guestByName.get(f.guest)?.network ?? '') as string;
+    routerForwards.set(router, [...(routerForwards.get(router) ?? []), f]);
+  }
+  const anycast = cluster.networks.filter((n) => n.router === undefined);
   const ownForwards = new Map<string, Forward[]>();
-  for (const f of cluster.forwards) {
+  for (const f of strategyForwards) {
     if (f.everyNode) continue;
     for (const n of f.nodes) ownForwards.set(n, [...(ownForwards.get(n) ?? []), f]);
   }
@@ -66,10 +85,13 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
     guestsByNode,
     pipesByNode,
     ownForwards,
+    strategyForwards,
+    routerForwards,
+    anycast,
     uses: {
-      stateless: cluster.forwards.some((f) => f.strategy === 'stateless'),
-      fullnat: cluster.forwards.some((f) => f.strategy === 'fullnat'),
-      ctsync: cluster.sync !== undefined,
+      stateless: strategyForwards.some((f) => f.strategy === 'stateless'),
+      fullnat: strategyForwards.some((f) => f.strategy === 'fullnat'),
+      ctsync: cluster.sync !== undefined && strategyForwards.some((f) => f.strategy === 'ctsync'),
       pipes: cluster.networks.some((n) => n.pipes.length > 0),
     },
     elements: {
@@ -83,15 +105,16 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
         key: [etherAddr(tagMacKey(tagMacPrefix, n.tag))],
         comment: nodeSource(n),
       })),
-      guestSubnets: cluster.networks.map((n) => ({
+      // A router's networks are its own to NAT and to answer ARP for (features/router).
+      guestSubnets: anycast.map((n) => ({
         key: [v4(formatPrefix(n.subnet))],
         comment: `networks.${n.name}.subnet`,
       })),
-      guestBridges: cluster.networks.map((n) => ({
+      guestBridges: anycast.map((n) => ({
         key: [ifname(n.bridge)],
         comment: `networks.${n.name}.bridge`,
       })),
-      anycastGateways: cluster.networks.map((n) => ({
+      anycastGateways: anycast.map((n) => ({
         key: [v4(formatIPv4(n.gateway))],
         comment: `networks.${n.name}.gateway`,
       })),
@@ -116,7 +139,7 @@ export function forwardsOn(
 ): readonly Element[] {
   let shared = cache.get(cacheKey);
   if (!shared) {
-    shared = ctx.cluster.forwards
+    shared = ctx.strategyForwards
       .filter((f) => f.everyNode && f.strategy === strategy)
       .flatMap((f) => toElement(f, ctx.guestByName.get(f.guest) as Guest) ?? []);
     cache.set(cacheKey, shared);
@@ -155,7 +178,7 @@ export function distinctTargets(
   keep: (f: Forward) => boolean = () => true,
 ): { readonly forward: Forward; readonly guest: Guest; readonly element: Element }[] {
   const seen = new Set<string>();
-  return ctx.cluster.forwards.flatMap((forward) => {
+  return ctx.strategyForwards.flatMap((forward) => {
     if (forward.strategy !== strategy || !keep(forward)) return [];
     const guest = ctx.guestByName.get(forward.guest) as Guest;
     const key = `${guest.address} ${forward.proto} ${forward.toPort}`;

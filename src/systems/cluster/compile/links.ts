@@ -1,6 +1,7 @@
 // Links, addresses and routes: the node's own NICs, bonds and VLANs (interfaces.ts), the uplink
 // bridge with the public address and default route, one guest bridge per gateway network with the
-// node's own address first (primary) and the anycast gateway second, then the bridges of the
+// node's own address first (primary) and the anycast gateway second (on its router node alone for a
+// network with a router), then the bridges of the
 // bridged and private networks (interfaces.ts).
 
 import type { PlanBuilder } from '../../../host/builder.ts';
@@ -39,8 +40,9 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       mac: node.bridgeMac,
       stp: network.stp,
       forwardDelay: network.forwardDelay,
-      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
-      callIptables: ctx.uses.stateless,
+      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4);
+      // a router's network has no stateless forwards (its router DNATs them plainly).
+      callIptables: ctx.uses.stateless && network.router === undefined,
       // conntrackd's multicast must reach every node also when no IGMP querier refreshes the
       // snooping entries (they expire after 260 s and the group would stop at this bridge).
       ...(ctx.cluster.sync?.network === network.name ? { multicastSnooping: false } : {}),
@@ -56,11 +58,13 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       cidr: `${formatIPv4(own)}/${length}`,
       source: `networks.${network.name}.nodes.${node.name}`,
     });
-    plan.addresses.push({
-      dev: network.bridge,
-      cidr: `${formatIPv4(network.gateway)}/${length}`,
-      source: `networks.${network.name}.gateway (anycast)`,
-    });
+    // A network with a router (seed 004) has its gateway on that node alone: the others bridge.
+    if (network.router === undefined || network.router.node === node.name)
+      plan.addresses.push({
+        dev: network.bridge,
+        cidr: `${formatIPv4(network.gateway)}/${length}`,
+        source: `networks.${network.name}.gateway (${network.router ? `${node.name} is its router` : 'anycast'})`,
+      });
   }
   compileBridged(cluster, plan);
 }

@@ -16,7 +16,9 @@ export function compileOutbound(ctx: ClusterContext, node: Node, plan: PlanBuild
   const routed = ctx.cluster.routed.filter((n) => n.router === node.name);
   if (ctx.cluster.networks.length === 0 && routed.length === 0) return;
   const table = ipTable(ctx, node, plan);
-  if (ctx.cluster.networks.length > 0) {
+  // A router's networks (seed 004) are NATed by their router alone (features/router).
+  const anycast = ctx.anycast.length > 0;
+  if (anycast) {
     table.set({
       name: 'guest_subnets',
       comment: 'networks.*.subnet',
@@ -49,7 +51,7 @@ export function compileOutbound(ctx: ClusterContext, node: Node, plan: PlanBuild
     type: 'snat',
     to: { kind: 'const', value: v4(formatIPv4(node.address)) },
   } as const;
-  if (ctx.cluster.networks.length > 0)
+  if (anycast)
     table.rule(
       NAT_POSTROUTING,
       `nodes.${node.name}.address: guests leave as their own node`,

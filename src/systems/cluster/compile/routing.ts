@@ -5,13 +5,14 @@
 // in the table. The router node (F26) holds the gateway on the uplink instead of a default via it.
 import type { PlanBuilder } from '../../../host/builder.ts';
 import type { RoutePlan, RulePlan } from '../../../host/plan.ts';
+import { ROUTED_RULE_PREF } from '../../../host/routing.ts';
 import { formatIPv4, formatPrefix } from '../../../util/ipv4.ts';
 import type { Node, RoutedNetwork } from '../model.ts';
 import type { ClusterContext } from './context.ts';
 import { mtuOf, uplinkVlan } from './interfaces.ts';
 
 /** Policy rules take preferences from here, ten per routed network in spec order (network.sh says it). */
-export const RULE_PREF = 1000;
+export const RULE_PREF = ROUTED_RULE_PREF;
 const RULE_OFFSET = { iif: 0, from: 1, to: 2 } as const;
 
 /**
@@ -20,7 +21,7 @@ const RULE_OFFSET = { iif: 0, from: 1, to: 2 } as const;
  * subnet falls through to the main table's default via another device, and the node answers ARP for
  * the whole subnet (seed 003's "after ifdown; ifup").
  */
-const LAST_METRIC = 4294967295;
+export const LAST_METRIC = 4294967295;
 
 export function compileRouted(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   ctx.cluster.routed.forEach((network, index) => {

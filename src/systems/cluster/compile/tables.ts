@@ -17,7 +17,11 @@ export function bridgeTable(ctx: ClusterContext, node: Node, plan: PlanBuilder):
   return plan.table('bridge', `convergent: cluster ${ctx.cluster.name}, node ${node.name}, bridge ports`);
 }
 
-/** The node's pipe interfaces, the devices of its netdev chains. */
+/**
+ * The node's pipe interfaces of anycast networks, the devices of its netdev chains: a network with a
+ * router (seed 004) is bridged by the other nodes, its gateway's ARP must cross, and no strategy tags it.
+ */
 export function pipeDevices(ctx: ClusterContext, node: Node): string[] {
-  return (ctx.pipesByNode.get(node.name) ?? []).map((p) => p.ifname);
+  const anycast = new Set(ctx.anycast);
+  return (ctx.pipesByNode.get(node.name) ?? []).filter((p) => anycast.has(p.network)).map((p) => p.ifname);
 }

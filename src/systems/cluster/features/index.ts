@@ -8,6 +8,16 @@ import { fullnat } from './fullnat/index.ts';
 import { ports } from './ports/index.ts';
 import { proxy } from './proxy/index.ts';
 import { routed } from './routed/index.ts';
+import { router } from './router/index.ts';
 import { stateless } from './stateless/index.ts';
 
-export const FEATURES: readonly Feature[] = [stateless, fullnat, proxy, ctsync, anycast, ports, routed];
+export const FEATURES: readonly Feature[] = [
+  stateless,
+  fullnat,
+  proxy,
+  ctsync,
+  anycast,
+  ports,
+  routed,
+  router,
+];

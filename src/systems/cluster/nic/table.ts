@@ -10,7 +10,8 @@ export interface NicTable {
   readonly guests: readonly Pick<Guest, 'name' | 'node' | 'nics'>[];
   readonly bridged: readonly BridgedNetwork[];
   readonly routed: readonly RoutedNetwork[];
-  readonly networks: readonly Pick<Network, 'name' | 'bridge' | 'pipes'>[];
+  /** transit: an appliance's network (F38), for the lab's transit-spoof fault. */
+  readonly networks: readonly (Pick<Network, 'name' | 'bridge' | 'pipes'> & { readonly transit?: boolean })[];
 }
 
 /** The hooks' part of a cluster, and nothing else (what the cache writes). */
@@ -27,7 +28,12 @@ export function nicTableOf(cluster: NicTable): NicTable {
     guests: cluster.guests.map((g) => ({ name: g.name, node: g.node, nics: g.nics })),
     bridged: cluster.bridged,
     routed: cluster.routed,
-    networks: cluster.networks.map((n) => ({ name: n.name, bridge: n.bridge, pipes: n.pipes })),
+    networks: cluster.networks.map((n) => ({
+      name: n.name,
+      bridge: n.bridge,
+      pipes: n.pipes,
+      ...(n.transit ? { transit: true } : {}),
+    })),
   };
 }
 

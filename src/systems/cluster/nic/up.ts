@@ -64,7 +64,21 @@ export function nicUp(
   checkNotNodeLink(cluster, node, tap, tapLink.master);
   const intoLink = links.get(into);
   if (plug.kind === 'routed') return plugRouted(exec, plug, tap, tapLink, intoLink, options.faults ?? []);
-  return plugBridged(exec, cluster, plug, tap, tapLink, intoLink);
+  return plugBridged(
+    exec,
+    cluster,
+    transitSpoof(cluster, plug, options.faults ?? []),
+    tap,
+    tapLink,
+    intoLink,
+  );
+}
+
+/** The lab's transit-spoof fault: an appliance's transit NIC plugged with anti-spoofing (F38 undone). */
+function transitSpoof(cluster: NicTable, plug: BridgedPlug, faults: readonly Fault[]): BridgedPlug {
+  if (!faults.includes('transit-spoof')) return plug;
+  const transit = cluster.networks.some((n) => n.name === plug.nic.network && n.transit === true);
+  return transit ? { ...plug, nic: { ...plug.nic, spoof: 'drop' } } : plug;
 }
 
 function plugBridged(

@@ -5,6 +5,7 @@ import type { SpecPath } from '../../../input/problem.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
+import { checkInsertTables } from './router-tables.ts';
 
 const ROUTER_ONLY = ['snat', 'insert'] as const;
 
@@ -62,6 +63,7 @@ export function checkRouters(spec: ClusterSpec, owners: AddressOwners, report: R
   }
   checkFloating(spec, owners, report);
   checkEntries(spec, report);
+  checkInsertTables(spec, report);
 }
 
 /** A routed network's guests are reached from outside through its router only: the NAT is there. */
@@ -74,7 +76,9 @@ function checkEntries(spec: ClusterSpec, report: Report): void {
     const g = Object.hasOwn(spec.guests, e.to) ? spec.guests[e.to] : undefined;
     const network = g?.nics?.[0]?.network ?? g?.network ?? onlyNetwork(spec);
     const router = network === undefined ? undefined : spec.networks[network]?.router;
-    if (router === undefined || spec.networks[network as string]?.mode !== 'gateway') continue;
+    // An unknown router is its own problem, reported once at "router:".
+    if (router === undefined || !Object.hasOwn(spec.nodes, router)) continue;
+    if (spec.networks[network as string]?.mode !== 'gateway') continue;
     if (e.nodes === undefined || e.nodes.some((n) => n !== router))
       report(
         e.nodes === undefined ? e.path : [...e.path, 'nodes'],

@@ -10,6 +10,7 @@ import type { Node } from '../../model.ts';
 export const PIPE_EGRESS = 'pipe-egress';
 
 export function compileAnycast(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  // Not on a router's pipes (seed 004): its gateway is on that node alone, reached by ARP over them.
   const devices = pipeDevices(ctx, node);
   if (devices.length === 0 || ctx.faults.has('anycast-arp-leak')) return;
   const table = netdevTable(ctx, node, plan);

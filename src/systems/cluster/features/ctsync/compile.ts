@@ -47,7 +47,8 @@ export const SYNC_GUARD_OUT = 'sync-guard-out';
 
 export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder, cache: ElementCache): void {
   const sync = ctx.cluster.sync;
-  if (!sync) return;
+  // No sync when every ctsync forward leads behind a router: its router DNATs them plainly.
+  if (!sync || !ctx.uses.ctsync) return;
   const network = ctx.cluster.networks.find((n) => n.name === sync.network);
   if (!network) throw new Error(`compile: sync network ${sync.network} not found`);
 

@@ -25,7 +25,8 @@ export function compileFullnat(
     key: ['ipv4_addr'],
     value: ['ipv4_addr'],
     interval: true,
-    elements: ctx.cluster.networks.map((n) => ({
+    // A router's networks have no full-NAT: their forwards are its plain DNAT (features/router).
+    elements: ctx.anycast.map((n) => ({
       key: [v4(formatPrefix(n.subnet))],
       value: [v4(formatIPv4(n.nodeAddresses.get(node.name) as number))],
       comment: `networks.${n.name}.nodes.${node.name}`,

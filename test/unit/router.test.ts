@@ -1,0 +1,169 @@
+// Seed 004's router node (features/router): what node1 (the router) and node2 (bridging only) get,
+// that nothing of it reaches a cluster without routers, and that the strategies keep out of a
+// router's networks when a cluster mixes them with anycast networks.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import type { HostPlan } from '../../src/host/plan.ts';
+import { ruleCommand } from '../../src/host/routing.ts';
+import type { NamedSet } from '../../src/nft/tree.ts';
+import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
+import { clusterExamples } from '../support/examples.ts';
+import { edit } from '../support/ganeti/fixtures.ts';
+import { chain, plansOf, rulesOf, SEED004, set } from '../support/router.ts';
+import { clusterFromText } from '../support/spec.ts';
+
+const node = (plans: HostPlan[], name: string) => plans.find((p) => p.node === name) as HostPlan;
+const keys = (s: NamedSet | undefined) =>
+  (s?.elements ?? []).map((e) => e.key.map((k) => k.value).join(' . '));
+const ROUTER_OBJECTS = ['router-dnat', 'insert-notrack', 'insert-mark'];
+const ROUTER_SETS = ['floating', 'floating_to_guest', 'guest_to_floating', 'router_snat', 'router_forwards'];
+
+describe('seed004-insert: the router node', () => {
+  const plans = plansOf(SEED004);
+  const [node1, node2] = [node(plans, 'node1'), node(plans, 'node2')];
+
+  test('the gateway on the router node only; the other node keeps its own address', () => {
+    const on = (p: HostPlan) => p.addresses.filter((a) => a.dev === 'qbr-vm').map((a) => a.cidr);
+    assert.deepEqual(on(node1), ['10.7.0.251/24', '10.7.0.1/24']);
+    assert.deepEqual(on(node2), ['10.7.0.252/24']);
+  });
+
+  test("the SNAT address and the floating IPs as /32 on the router's uplink bridge, none on the other node", () => {
+    const up = (p: HostPlan) => p.addresses.filter((a) => a.dev === 'xenbr0').map((a) => a.cidr);
+    assert.deepEqual(up(node1), [
+      '192.168.122.11/24',
+      '192.168.122.50/32',
+      '192.168.122.60/32',
+      '192.168.122.61/32',
+    ]);
+    assert.deepEqual(up(node2), ['192.168.122.12/24']);
+  });
+
+  test('NAT by maps: one rule for every floating IP, one for the subnets, the forward as plain DNAT', () => {
+    assert.deepEqual(rulesOf(node1, 'router-dnat'), [
+      'iifname "xenbr0" ip daddr @floating counter dnat ip to ip daddr map @floating_to_guest comment "guests.*.floating: to the NIC, 1:1"',
+      'iifname "xenbr0" ip daddr 192.168.122.11 counter dnat ip to meta l4proto . th dport map @router_forwards comment "forwards on node1\'s public address to guests it routes (plain DNAT)"',
+    ]);
+    assert.deepEqual(rulesOf(node1, 'nat-postrouting'), [
+      'oifname "xenbr0" ip saddr @floating_nics counter snat ip to ip saddr map @guest_to_floating comment "guests.*.floating: a NIC with a floating IP leaves as it"',
+      'oifname "xenbr0" ip saddr @router_subnets counter snat ip to ip saddr map @router_snat comment "networks.*.snat: the router node1\'s subnets leave as its external address"',
+    ]);
+    assert.deepEqual(keys(set(node1, 'floating_to_guest')), ['192.168.122.60', '192.168.122.61']);
+    assert.deepEqual(
+      set(node1, 'router_snat')?.elements.map((e) => `${e.key[0]?.value} -> ${e.value?.[0]?.value}`),
+      ['10.7.0.0/24 -> 192.168.122.50', '10.7.255.0/29 -> 192.168.122.11', '10.7.254.0/24 -> 192.168.122.11'],
+    );
+    assert.deepEqual(keys(set(node1, 'router_forwards')), ['tcp . 2211']);
+  });
+
+  test('no strategy touches the routered networks: no full-NAT, no ARP guard, no guest_subnets rule', () => {
+    for (const p of plans) {
+      assert.equal(chain(p, 'fullnat-dnat'), undefined, p.node);
+      assert.equal(chain(p, 'pipe-egress'), undefined, p.node);
+      assert.equal(set(p, 'guest_subnets'), undefined, p.node);
+    }
+  });
+
+  test('the other node has nothing of the router: no NAT, no rules, no table', () => {
+    for (const name of [...ROUTER_OBJECTS, ...ROUTER_SETS]) {
+      assert.equal(chain(node2, name), undefined, name);
+      assert.equal(set(node2, name), undefined, name);
+    }
+    assert.deepEqual(node2.rules, []);
+    assert.deepEqual(node2.tables, []);
+    assert.deepEqual(rulesOf(node2, 'nat-postrouting'), []);
+  });
+
+  test('steering: table 100 via the appliance (fail closed under it), exclusions first, egress, ingress', () => {
+    assert.deepEqual(
+      node1.tables.map((t) => `${t.id} ${t.name}`),
+      ['100 tenant-insert'],
+    );
+    assert.deepEqual(
+      node1.routes
+        .filter((r) => r.table === 100)
+        .map((r) => `${r.type ?? ''} ${r.to} ${r.via ?? ''} ${r.dev ?? ''}`),
+      [' default 10.7.255.2 qbr-fw', 'unreachable default  '],
+    );
+    assert.deepEqual(
+      node1.rules.map((r) => ruleCommand(r).replace(/^.*; ip/, 'ip')),
+      [
+        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.254.0/24 lookup main',
+        'ip -4 rule add pref 2008 iif qbr-vm lookup 100',
+        'ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100',
+      ],
+    );
+  });
+
+  test('conntrack once: the NOTRACK pair in raw prerouting, keyed by sets', () => {
+    const notrack = chain(node1, 'insert-notrack');
+    assert.deepEqual(notrack?.base, { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' });
+    assert.deepEqual(rulesOf(node1, 'insert-notrack'), [
+      'iifname @insert_bridges notrack comment "networks.*.insert: the guests, on their way to the appliance"',
+      'iifname . ip daddr @insert_returns notrack comment "networks.*.insert: back from the appliance, for the guests"',
+    ]);
+    assert.deepEqual(keys(set(node1, 'insert_bridges')), ['qbr-vm']);
+    assert.deepEqual(keys(set(node1, 'insert_returns')), ['qbr-fw . 10.7.0.0/24']);
+  });
+
+  test('the transit bridge: loose reverse-path filtering, no redirects', () => {
+    const sysctl = (k: string) => node1.sysctls.find((s) => s.key.join('.') === k)?.value;
+    assert.equal(sysctl('net.ipv4.conf.qbr-fw.rp_filter'), '2');
+    assert.equal(sysctl('net.ipv4.conf.all.send_redirects'), '0');
+    assert.equal(sysctl('net.ipv4.conf.qbr-fw.send_redirects'), '0');
+    assert.equal(
+      node2.sysctls.find((s) => s.key.includes('rp_filter')),
+      undefined,
+    );
+  });
+});
+
+test('a cluster without routers gets nothing of them (every example but seed 004)', () => {
+  for (const file of clusterExamples().filter((f) => !f.includes('seed004'))) {
+    for (const p of compileCluster(clusterFromText(readFileSync(file, 'utf8')))) {
+      for (const name of [...ROUTER_OBJECTS, ...ROUTER_SETS, 'insert_bridges', 'insert_returns'])
+        assert.equal(chain(p, name) ?? set(p, name), undefined, `${file} ${p.node} ${name}`);
+      assert.ok(
+        p.rules.every((r) => r.pref < 2000),
+        `${file} ${p.node}`,
+      );
+    }
+  }
+});
+
+describe("a cluster mixing an anycast network with a router's networks", () => {
+  // An anycast network "lan" with a guest and a full-NAT forward to it, next to seed 004's.
+  const LAN =
+    '  lan:\n    bridge: guestbr0\n    subnet: 10.5.5.0/24\n    gateway: 10.5.5.254\n' +
+    '    nodes: { node1: 10.5.5.251, node2: 10.5.5.252 }\n    pipes:\n      - { node1: eth1.200, node2: eth1.200 }\n';
+  const text = edit(
+    edit(
+      edit(SEED004, '\nguests:', `\n${LAN}\nguests:`),
+      '\nforwards:',
+      '\n  web: { node: node2, network: lan, address: 10.5.5.20 }\n\nforwards:',
+    ),
+    '\nchecks:',
+    '\n  - { port: 80, to: web }\n\nchecks:',
+  );
+  const plans = plansOf(text);
+
+  test("the strategies' sets hold the anycast network alone", () => {
+    for (const p of plans) {
+      assert.deepEqual(keys(set(p, 'guest_subnets')), ['10.5.5.0/24'], p.node);
+      assert.deepEqual(keys(set(p, 'guest_bridges')), ['guestbr0'], p.node);
+      assert.deepEqual(keys(set(p, 'anycast_gateways')), ['10.5.5.254'], p.node);
+      assert.deepEqual(keys(set(p, 'fullnat_source')), ['10.5.5.0/24'], p.node);
+      assert.deepEqual(keys(set(p, 'fullnat_forwards')), ['tcp . 80'], p.node);
+      assert.deepEqual(chain(p, 'pipe-egress')?.base?.devices, ['eth1.200'], p.node);
+    }
+  });
+
+  test("the anycast gateway on every node, the router's gateway on node1 alone", () => {
+    for (const p of plans) {
+      const cidrs = p.addresses.map((a) => a.cidr);
+      assert.ok(cidrs.includes('10.5.5.254/24'), p.node);
+      assert.equal(cidrs.includes('10.7.0.1/24'), p.node === 'node1', p.node);
+    }
+  });
+});
