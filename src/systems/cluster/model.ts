@@ -34,6 +34,8 @@ export interface Cluster {
   /** The IP-less routed networks (mode routed): every node routes its own guests' addresses. */
   readonly routed: readonly RoutedNetwork[];
   readonly guests: readonly Guest[];
+  /** The guests' floating IPs, in the order of the guests (seed 004). */
+  readonly floating: readonly Floating[];
   readonly forwards: readonly Forward[];
   readonly proxies: readonly HttpProxy[];
   /** conntrackd's sync, when a forward uses strategy ctsync. */
@@ -106,6 +108,44 @@ export interface Network {
   readonly stp: boolean;
   /** STP forward delay in seconds; the kernel's default when undefined. */
   readonly forwardDelay?: number;
+  /** Seed 004: the one node holding the gateway and the NAT; undefined: every node (anycast). */
+  readonly router?: Router;
+  /** The network of an appliance (F38): its ports are exempt from anti-spoofing. */
+  readonly transit: boolean;
+  readonly path: SpecPath;
+}
+
+/** A gateway network's router node (seed 004's tenant router, a qrouter without its namespace). */
+export interface Router {
+  readonly node: string;
+  /** The address on the uplink the subnet leaves as: the spec's "snat", else the node's own. */
+  readonly snat: number;
+  /** The appliance its traffic to and from the uplink passes (F34), when it inserts one. */
+  readonly insert?: Insertion;
+}
+
+/** Service insertion: the router steers the network's north-south traffic through an appliance. */
+export interface Insertion {
+  /** The appliance guest. */
+  readonly appliance: string;
+  /** Its transit network (a gateway network with transit and the same router). */
+  readonly transit: string;
+  /** Its address there: the next hop of the steering table. */
+  readonly address: number;
+  /** The steering table: its number and its name in rt_tables.d ("<network>-insert"). */
+  readonly table: { readonly id: number; readonly name: string; readonly allocated: boolean };
+}
+
+/** A floating IP: a public address on the uplink, NATed 1:1 to a NIC by its network's router. */
+export interface Floating {
+  readonly address: number;
+  readonly guest: string;
+  readonly nic: number;
+  /** The NIC's own address. */
+  readonly to: number;
+  readonly network: string;
+  /** The router node doing the NAT. */
+  readonly node: string;
   readonly path: SpecPath;
 }
 
@@ -172,7 +212,10 @@ export interface Nic {
   /** Normalised IPv6 text: as written, or on a routed network with subnet6 the EUI-64 of the MAC. */
   readonly address6?: string;
   readonly firewall: FirewallProfile;
+  /** "allow" on a transit network (F38) whatever the spec says: the appliance forwards. */
   readonly spoof: SpoofPolicy;
+  /** Its floating IP (seed 004), NATed by its network's router. */
+  readonly floating?: number;
   readonly path: SpecPath;
 }
 

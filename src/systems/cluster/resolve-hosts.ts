@@ -109,6 +109,9 @@ function allocateSlots(entries: [string, NetworkSpec][]): Map<string, { slot: nu
   return out;
 }
 
+const transit = (spec: ClusterSpec, network: string | undefined): boolean =>
+  network !== undefined && spec.networks[network]?.transit === true;
+
 /** Guests with their NICs; the one-NIC form (network/address/mac on the guest) is NIC 0. */
 export function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined): Guest[] {
   return Object.entries(spec.guests).map(([name, g]) => {
@@ -122,7 +125,9 @@ export function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined
           address: n.address,
           address6: n.address6 ?? slaac(spec, n.network ?? onlyNetwork, n.mac),
           firewall: n.firewall,
-          spoof: n.spoof,
+          // F38: an appliance's transit port forwards others' packets; anti-spoofing would drop them.
+          spoof: transit(spec, n.network ?? onlyNetwork) ? 'allow' : n.spoof,
+          floating: n.floating,
           path: [...path, 'nics', index],
         }))
       : [
@@ -133,7 +138,8 @@ export function resolveGuests(spec: ClusterSpec, onlyNetwork: string | undefined
             mac: g.mac,
             address: g.address,
             firewall: 'unprotected',
-            spoof: 'drop',
+            spoof: transit(spec, g.network ?? onlyNetwork) ? 'allow' : 'drop',
+            floating: g.floating,
             path,
           },
         ];

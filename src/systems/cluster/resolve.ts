@@ -2,19 +2,22 @@
 // no problems: every name it looks up exists.
 import { resolveMarks } from '../marks/model.ts';
 import { resolveChecks } from './checks.ts';
-import type { Cluster, Forward, HttpProxy, Network, Node, Pipe, PipeEnd, Sync } from './model.ts';
+import type { Cluster, Forward, HttpProxy, Network, Node, Pipe, PipeEnd, Router, Sync } from './model.ts';
 import { resolveBridged, resolveGuests, resolveInterfaces } from './resolve-hosts.ts';
 import { resolveRouted } from './resolve-routed.ts';
+import { resolveFloating, resolveRouters } from './resolve-router.ts';
 import { type ClusterSpec, SYNC_DEFAULTS } from './schema.ts';
 import { allocateTags, bridgeMac } from './tags.ts';
 
 export function resolve(spec: ClusterSpec): Cluster {
   const nodes = resolveNodes(spec);
+  const routed = resolveRouted(spec);
+  const routers = resolveRouters(spec, new Set(routed.map((r) => r.table.id)));
   const networks = Object.entries(spec.networks)
     .filter(([, net]) => net.mode === 'gateway')
-    .map(([name, net]) => resolveNetwork(name, net));
-  const names = Object.keys(spec.networks);
-  const onlyNetwork = names.length === 1 ? names[0] : undefined;
+    .map(([name, net]) => resolveNetwork(name, net, routers.get(name)));
+  const guests = resolveGuests(spec, onlyNetworkOf(spec));
+  const onlyNetwork = onlyNetworkOf(spec);
   const allNodes = nodes.map((n) => n.name);
   const forwards: Forward[] = spec.forwards.map((f, index) => ({
     index,
@@ -43,8 +46,9 @@ export function resolve(spec: ClusterSpec): Cluster {
     nodes,
     networks,
     bridged: resolveBridged(spec),
-    routed: resolveRouted(spec),
-    guests: resolveGuests(spec, onlyNetwork),
+    routed,
+    guests,
+    floating: resolveFloating(guests, networks),
     forwards,
     proxies,
     sync: forwards.some((f) => f.strategy === 'ctsync') ? resolveSync(spec, nodes, onlyNetwork) : undefined,
@@ -73,7 +77,16 @@ function resolveNodes(spec: ClusterSpec): Node[] {
   });
 }
 
-function resolveNetwork(name: string, net: ClusterSpec['networks'][string]): Network {
+function onlyNetworkOf(spec: ClusterSpec): string | undefined {
+  const names = Object.keys(spec.networks);
+  return names.length === 1 ? names[0] : undefined;
+}
+
+function resolveNetwork(
+  name: string,
+  net: ClusterSpec['networks'][string],
+  router: Router | undefined,
+): Network {
   return {
     name,
     bridge: net.bridge ?? 'guestbr0',
@@ -86,6 +99,8 @@ function resolveNetwork(name: string, net: ClusterSpec['networks'][string]): Net
     }),
     stp: net.stp,
     forwardDelay: net.forwardDelay,
+    router,
+    transit: net.transit,
     path: ['networks', name],
   };
 }

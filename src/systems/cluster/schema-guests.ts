@@ -33,6 +33,11 @@ export const NicSchema = z.strictObject({
   address6: ipv6Address('2001:db8:104::10')
     .optional()
     .describe("The NIC's IPv6 address; its link-local address (EUI-64 of the MAC) passes as well"),
+  floating: ipv4Address('192.168.122.60')
+    .optional()
+    .describe(
+      "A public address of the NIC's own on the uplink (a floating IP): 1:1 NAT both ways on its network's router node",
+    ),
   firewall: z
     .enum(FIREWALL_PROFILES, { error: `firewall is one of: ${FIREWALL_PROFILES.join(', ')}` })
     .default('unprotected')

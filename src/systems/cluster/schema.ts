@@ -136,7 +136,8 @@ export const NetworkSchema = z.strictObject({
   })
     .optional()
     .describe(
-      "routed: the network's routing table (named as the network in rt_tables.d); the VLAN when tagged, else allocated from 100 in order of appearance, when left out",
+      "routed: the network's routing table (named as the network in rt_tables.d); the VLAN when tagged, else allocated from 100 in order of appearance, when left out. " +
+        "gateway with insert: the table steering its traffic into the appliance (named <network>-insert), allocated after the routed networks' when left out",
     ),
   arpAddress: ipv4
     .optional()
@@ -157,7 +158,24 @@ export const NetworkSchema = z.strictObject({
   router: name('node')
     .optional()
     .describe(
-      "routed: the node that is the network's router (F26): it holds the gateway addresses on the trunk's VLAN and masquerades the subnet out its uplink; it may host guests too",
+      "routed: the node that is the network's router (F26): it holds the gateway addresses on the trunk's VLAN and masquerades the subnet out its uplink; it may host guests too. " +
+        "gateway: the one node holding the gateway address and the network's NAT (seed 004's tenant router) instead of every node (anycast); guests on other nodes reach it over the pipes",
+    ),
+  snat: ipv4
+    .optional()
+    .describe(
+      "gateway with a router: the router's address on the uplink that the subnet leaves as (seed 004's external gateway address); the router node's own address when left out",
+    ),
+  insert: name('guest')
+    .optional()
+    .describe(
+      "gateway with a router: an appliance (a guest whose NIC is on a transit network of the same router) that the network's traffic to and from the uplink passes, both ways, steered by policy routing (F34)",
+    ),
+  transit: z
+    .boolean()
+    .default(false)
+    .describe(
+      'gateway with a router: the network of an appliance (F38): its ports are exempt from anti-spoofing, as the appliance forwards packets of other addresses',
     ),
   mtu: mtu
     .optional()
@@ -207,6 +225,11 @@ export const GuestSchema = z.strictObject({
   network: name('network').optional().describe('The guest network; may be left out when there is only one'),
   address: ipv4.optional().describe("The guest's address in its network (a guest with one NIC)"),
   mac: mac.optional().describe("The guest's MAC address"),
+  floating: ipv4
+    .optional()
+    .describe(
+      "A public address of the guest's own on the uplink (a floating IP): 1:1 NAT both ways on its network's router node",
+    ),
   nics: z
     .array(NicSchema)
     .min(1, { error: 'list at least one NIC, or write network/address/mac on the guest itself' })

@@ -16,6 +16,7 @@ import { checkClusterMarks } from './validate/marks.ts';
 import { checkNetworks } from './validate/networks.ts';
 import { checkTags, checkUplinkAndNodes } from './validate/nodes.ts';
 import { checkProxies } from './validate/proxies.ts';
+import { checkRouters } from './validate/router.ts';
 import { checkSync } from './validate/sync.ts';
 
 export function validate(spec: ClusterSpec): Problem[] {
@@ -29,6 +30,7 @@ export function validate(spec: ClusterSpec): Problem[] {
   checkInterfaces(spec, report);
   checkNetworks(spec, nodeNames, addressOwner, report);
   checkGuests(spec, nodeNames, addressOwner, report);
+  checkRouters(spec, addressOwner, report);
   checkForwards(spec, nodeNames, report);
   checkProxies(spec, nodeNames, report);
   checkGatewayGuests(spec, report);

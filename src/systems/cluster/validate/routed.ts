@@ -86,8 +86,10 @@ function checkOtherModesFields(name: string, network: NetworkSpec, report: Repor
 
 /** Routed fields on a network of another mode. */
 export function checkRoutedOnlyFields(name: string, network: NetworkSpec, report: Report): void {
+  // A gateway network may have a router node (seed 004) and, inserting an appliance, a steering table.
+  const shared = network.mode === 'gateway' ? new Set(['table', 'router']) : new Set();
   for (const field of ROUTED_ONLY)
-    if (network[field] !== undefined)
+    if (network[field] !== undefined && !shared.has(field))
       report(
         ['networks', name, field],
         `"${field}" belongs to routed networks; network ${name} is ${network.mode}`,
