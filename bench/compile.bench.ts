@@ -14,6 +14,10 @@ import { renderNode } from '../src/systems/cluster/render.ts';
 import { resolve } from '../src/systems/cluster/resolve.ts';
 import { ClusterSchema } from '../src/systems/cluster/schema.ts';
 import { validate } from '../src/systems/cluster/validate.ts';
+
+/** Stateless's chains of one node tag (features/stateless/tags.ts). */
+const TAG_CHAIN = /-tag-\d+$/;
+
 import { parseSpecTextOf } from '../src/systems/kinds.ts';
 import { generateSpec } from '../test/support/generate.ts';
 import { SMOKE_LINE, setting, smoke } from './smoke.ts';
@@ -58,17 +62,24 @@ function stageCompile() {
   const c = compiler(cluster);
   let bytes = 0;
   const rules = new Set<number>();
+  const tagChains = new Set<number>();
   let minElements = Number.POSITIVE_INFINITY;
   let maxElements = 0;
   for (const node of c.nodes) {
     const plan = c.compileNode(node);
     let r = 0;
     let e = 0;
+    let tags = 0;
     for (const table of plan.ruleset.tables) {
-      for (const chain of table.chains) r += chain.rules.length;
+      // Stateless's chains per node tag (one rule each, reached by a verdict map): they grow with
+      // the nodes, while what a packet passes does not.
+      for (const chain of table.chains)
+        if (TAG_CHAIN.test(chain.name)) tags++;
+        else r += chain.rules.length;
       for (const set of table.sets) e += set.elements.length;
     }
     rules.add(r);
+    tagChains.add(tags);
     minElements = Math.min(minElements, e);
     maxElements = Math.max(maxElements, e);
     for (const f of renderNode(plan)) for (const chunk of f.chunks) bytes += chunk.length;
@@ -79,6 +90,7 @@ function stageCompile() {
     baselineMs,
     renderedMb: bytes / 1e6,
     rules: [...rules],
+    tagChains: [...tagChains],
     minElements,
     maxElements,
     peakBeforeMb: before,
@@ -122,6 +134,9 @@ else {
   console.log(`  rendered                     ${comp.renderedMb.toFixed(1)} MB of files`);
   console.log(
     `  rules per node               ${comp.rules.join(', ')}   (2-node example: ${small.rules.join(', ')}): constant`,
+  );
+  console.log(
+    `  + chains per node tag        ${comp.tagChains.join(', ')}   (2-node example: ${small.tagChains.join(', ')}): one rule each, one verdict-map lookup per packet`,
   );
   console.log(
     `  set/map elements per node    ${comp.minElements}..${comp.maxElements}   (2-node example: ${small.minElements}..${small.maxElements})`,

@@ -66,13 +66,18 @@ describe('properties of compile', () => {
     );
   });
 
-  test('the number of rules per node does not grow with the cluster', () => {
+  test('the number of rules per node does not grow with the cluster, but for a one-rule chain per node tag', () => {
+    // Stateless reaches a node tag's chain by one verdict-map lookup: chains grow, a packet's rules do not.
+    const perTag = (name: string) => /^(ct|mark)-tag-\d+$/.test(name);
     const rules = (nodes: number, guests: number, forwards: number) => {
       const plans = compileCluster(clusterFromObject(generateSpec({ nodes, guests, forwards })));
+      const chains = plans.map((p) => p.ruleset.tables.flatMap((t) => t.chains));
+      for (const tagChains of chains.map((cs) => cs.filter((c) => perTag(c.name)))) {
+        assert.ok(tagChains.every((c) => c.rules.length === 1));
+        assert.equal(tagChains.length % nodes, 0, 'a chain per node tag');
+      }
       return new Set(
-        plans.map((p) =>
-          p.ruleset.tables.reduce((n, t) => n + t.chains.reduce((m, c) => m + c.rules.length, 0), 0),
-        ),
+        chains.map((cs) => cs.filter((c) => !perTag(c.name)).reduce((n, c) => n + c.rules.length, 0)),
       );
     };
     assert.deepEqual(rules(2, 4, 4), rules(12, 120, 400));

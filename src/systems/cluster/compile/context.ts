@@ -1,12 +1,11 @@
 // Lookups and set contents shared by every node's compile. Built once per cluster, so compiling
 // 200 nodes does not rebuild 20,000-element maps 200 times: nodes share the same element arrays.
 
-import { type Element, etherAddr, ifname, mark, proto, service, v4 } from '../../../nft/tree.ts';
+import { type Element, ifname, mark, proto, service, v4 } from '../../../nft/tree.ts';
 import { formatIPv4, formatPrefix } from '../../../util/ipv4.ts';
 import type { Fault } from '../../faults.ts';
 import { spread } from '../../marks/bits.ts';
 import type { Cluster, Forward, Guest, Network, Node } from '../model.ts';
-import { tagMacKey } from '../tags.ts';
 
 export interface ClusterContext {
   readonly cluster: Cluster;
@@ -42,7 +41,6 @@ export interface ClusterContext {
 export interface SharedElements {
   readonly nodeTags: readonly Element[];
   readonly nodePublic: readonly Element[];
-  readonly nodeTagMacs: readonly Element[];
   readonly guestSubnets: readonly Element[];
   readonly guestBridges: readonly Element[];
   readonly anycastGateways: readonly Element[];
@@ -99,10 +97,6 @@ export function clusterContext(cluster: Cluster, faults: ReadonlySet<Fault> = ne
       nodePublic: cluster.nodes.map((n) => ({
         key: [tagMark(n)],
         value: [v4(formatIPv4(n.address))],
-        comment: nodeSource(n),
-      })),
-      nodeTagMacs: cluster.nodes.map((n) => ({
-        key: [etherAddr(tagMacKey(tagMacPrefix, n.tag))],
         comment: nodeSource(n),
       })),
       // A router's networks are its own to NAT and to answer ARP for (features/router).

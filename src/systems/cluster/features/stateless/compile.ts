@@ -7,6 +7,7 @@
 //                  postrouting srcnat-10 (before stateful SNAT): reply saddr/sport -> the entering node
 // A tag lives in the marks' bits under marks.mask (spread into them), read and written under that
 // mask: other software's bits on the same packets and flows survive (F36, ../../../marks/nft.ts).
+// A tag goes from one mark into the other by a verdict map to a chain per tag (tags.ts).
 
 import type { PlanBuilder, TableDraft } from '../../../../host/builder.ts';
 import {
@@ -15,8 +16,6 @@ import {
   ct,
   type Element,
   eq,
-  ether,
-  etherAddr,
   ifname,
   inSet,
   ip,
@@ -30,8 +29,8 @@ import {
   v4,
 } from '../../../../nft/tree.ts';
 import { formatIPv4 } from '../../../../util/ipv4.ts';
-import { hexMark, maskBits, spread } from '../../../marks/bits.ts';
-import { clearMasked, copyMaskedRules, masked, setMasked } from '../../../marks/nft.ts';
+import { hexMark, spread } from '../../../marks/bits.ts';
+import { masked, setMasked } from '../../../marks/nft.ts';
 import {
   type ClusterContext,
   distinctTargets,
@@ -41,7 +40,7 @@ import {
 import { PROTOS, rewriteMaps, rewriteRules } from '../../compile/rewrite.ts';
 import { ipTable, netdevTable, pipeDevices } from '../../compile/tables.ts';
 import type { Guest, Node } from '../../model.ts';
-import { TAG_MAC_MASK } from '../../tags.ts';
+import { tagFromMac, tagToCt } from './tags.ts';
 
 export const STATELESS_DNAT = 'stateless-dnat';
 export const STATELESS_REWRITE = 'stateless-rewrite';
@@ -49,8 +48,6 @@ export const MARK_INBOUND = 'mark-inbound';
 export const STATELESS_REPLY = 'stateless-reply';
 export const STATELESS_UNREWRITE = 'stateless-unrewrite';
 export const PIPE_INGRESS = 'pipe-ingress';
-export const TAG_TO_CT = 'tag-to-ct';
-export const TAG_FROM_MAC = 'tag-from-mac';
 
 export function compileStateless(
   ctx: ClusterContext,
@@ -169,14 +166,11 @@ function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
   );
   table.rule(
     MARK_INBOUND,
-    'forwards (stateless): tag the flow to a guest here',
+    'forwards (stateless): tag the flow to a guest here (untagged: no element, no verdict)',
     inSet(meta('oifname'), 'guest_bridges'),
-    inSet(masked(meta('mark'), mask), 'node_tags'),
     inSet(concat(ip('daddr'), meta('l4proto'), l4('th', 'dport')), 'stateless_targets'),
-    counter,
-    { kind: 'jump', chain: TAG_TO_CT },
+    tagToCt(ctx, table),
   );
-  tagToCt(table, mask);
 
   table.chain(
     STATELESS_REPLY,
@@ -209,28 +203,11 @@ function hostingNode(ctx: ClusterContext, node: Node, table: TableDraft): void {
   );
 }
 
-/**
- * ct mark = meta mark under the mask. nft 1.0.6 cannot or two registers (`ct mark & ~M | meta mark &
- * M`), so bit by bit: each bit written only where it differs, a constant number of rules.
- */
-function tagToCt(table: TableDraft, mask: number): void {
-  table.chain(TAG_TO_CT, `forwards (strategy stateless): ct mark = meta mark under ${hexMark(mask)}`);
-  for (const { bit, statements } of copyMaskedRules(meta('mark'), ct('mark'), mask))
-    table.rule(TAG_TO_CT, `marks.mask bit ${hexMark(bit)}`, ...statements);
-}
-
 /** Pipes: frames routed by another node carry that node's guest-bridge MAC, hence its tag. */
 function pipeIngress(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   const devices = pipeDevices(ctx, node);
   if (devices.length === 0) return;
   const netdev = netdevTable(ctx, node, plan);
-  netdev.set({
-    name: 'node_macs',
-    comment: "nodes.*: guest-bridge MAC prefixes (the second octet is the node's tag)",
-    key: ['ether_addr'],
-    interval: false,
-    elements: ctx.elements.nodeTagMacs,
-  });
   netdev.chain(PIPE_INGRESS, 'forwards (strategy stateless): which node sent it', {
     type: 'filter',
     hook: 'ingress',
@@ -238,41 +215,7 @@ function pipeIngress(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
     devices,
     policy: 'accept',
   });
-  netdev.rule(
-    PIPE_INGRESS,
-    'nodes.*.tag: from a node, whose MAC carries its tag',
-    inSet({ kind: 'mask', value: ether('saddr'), mask: etherAddr(TAG_MAC_MASK) }, 'node_macs'),
-    { kind: 'goto', chain: TAG_FROM_MAC },
-  );
-  tagFromMac(ctx, netdev);
-}
-
-/** mark = the MAC's tag octet spread into marks.mask, bit by bit (a map's value cannot be or'ed in). */
-function tagFromMac(ctx: ClusterContext, netdev: TableDraft): void {
-  const { mask } = ctx.cluster.marks;
-  netdev.chain(
-    TAG_FROM_MAC,
-    `forwards (strategy stateless): mark = sending node's tag under ${hexMark(mask)}`,
-  );
-  netdev.rule(
-    TAG_FROM_MAC,
-    'marks.mask: clear the tag bits, keep the others',
-    clearMasked(meta('mark'), mask),
-  );
-  for (const [i, bit] of maskBits(mask).slice(0, 8).entries()) {
-    const octet = (1 << i).toString(16).padStart(2, '0');
-    netdev.rule(
-      TAG_FROM_MAC,
-      `tag bit ${1 << i} -> marks.mask bit ${hexMark(bit)}`,
-      {
-        kind: 'match',
-        left: { kind: 'mask', value: ether('saddr'), mask: etherAddr(`00:${octet}:00:00:00:00`) },
-        op: 'ne',
-        right: { kind: 'const', value: etherAddr('00:00:00:00:00:00') },
-      },
-      setMasked(meta('mark'), bit, bit),
-    );
-  }
+  netdev.rule(PIPE_INGRESS, 'nodes.*.tag: from a node, whose MAC carries its tag', tagFromMac(ctx, netdev));
 }
 
 /** Stateless forward targets on guests this node hosts, and the reverse port map for their replies. */
