@@ -22,6 +22,8 @@
 #                                     its name in /run/netns), send one datagram to ADDRESS:PORT (a
 #                                     multicast group or the broadcast address) out of IFACE, and report
 #                                     {"received": [NETNS...]}: who saw it within WAIT seconds
+#   probe.py vrrp IFACE WAIT NETNS...   the same with a VRRP-like advertisement (IP protocol 112, TTL
+#                                     255, to 224.0.0.18) out of IFACE: an HA pair's keepalive
 # A client that sent and got nothing back says "silent": true next to its error (a blocked check's
 # pass); one that could not send says only its error.
 # The client port is fixed so the lab can find this flow in conntrack, counters and captures.
@@ -306,25 +308,17 @@ def enter(path: str) -> None:
             raise OSError(ctypes.get_errno(), f"setns {path}: {os.strerror(ctypes.get_errno())}")
 
 
-def segment(iface: str, address: str, port: int, wait: str, namespaces: list[str]) -> dict:
-    # One process listens in every namespace: a packet socket belongs to the namespace it was made in.
+def heard(namespaces: list[str], wait: str, send) -> dict:
+    """Listens in each network namespace NETNS (a packet socket is its namespace's), sends, says who saw it."""
     marker = f"convergent-lab {os.getpid()} {time.monotonic_ns()}".encode()
-    home = "/proc/self/ns/net"
-    own = open(home)
+    home = open("/proc/self/ns/net")
     listeners = {}
     for name in namespaces:
         enter(f"/run/netns/{name}")
         listeners[socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))] = name
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(own.fileno(), CLONE_NEWNET) != 0:
+    if ctypes.CDLL(None, use_errno=True).setns(home.fileno(), CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "setns back")
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    index = socket.if_nametoindex(iface)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, struct.pack("4s4si", bytes(4), bytes(4), index))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-    s.sendto(marker, (address, port))
+    send(marker)
     received: list[str] = []
     deadline = time.monotonic() + float(wait)
     while listeners and (left := deadline - time.monotonic()) > 0:
@@ -334,6 +328,29 @@ def segment(iface: str, address: str, port: int, wait: str, namespaces: list[str
             if info[2] != PACKET_OUTGOING and marker in frame:
                 received.append(listeners.pop(sock))
     return {"received": received}
+
+
+def multicast_out(iface: str, ttl: int, kind: int, proto: int = 0) -> socket.socket:
+    s = socket.socket(socket.AF_INET, kind, proto)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    index = socket.if_nametoindex(iface)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, struct.pack("4s4si", bytes(4), bytes(4), index))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    return s
+
+
+def segment(iface: str, address: str, port: int, wait: str, namespaces: list[str]) -> dict:
+    s = multicast_out(iface, 1, socket.SOCK_DGRAM)
+    return heard(namespaces, wait, lambda marker: s.sendto(marker, (address, port)))
+
+
+def vrrp(iface: str, wait: str, namespaces: list[str]) -> dict:
+    # As keepalived sends it: IP protocol 112, TTL 255, to 224.0.0.18; the marker after a VRRPv2-like
+    # header (version 2, type 1, VRID 51, priority 100, advertisement interval 1 s).
+    s = multicast_out(iface, 255, socket.SOCK_RAW, 112)
+    header = struct.pack("!BBBBBBH", 0x21, 51, 100, 0, 0, 1, 0)
+    return heard(namespaces, wait, lambda marker: s.sendto(header + marker, ("224.0.0.18", 0)))
 
 
 def reason(e: OSError) -> str:
@@ -362,6 +379,8 @@ def main() -> None:
             result = limit(rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
         elif kind == "segment":
             result = segment(rest[0], rest[1], int(rest[2]), rest[3], rest[4:])
+        elif kind == "vrrp":
+            result = vrrp(rest[0], rest[1], rest[2:])
         else:
             result = {"tcp": tcp, "udp": udp}[kind](rest[0], int(rest[1]), int(rest[2]), *rest[3:])
     except (OSError, TimeoutError) as e:

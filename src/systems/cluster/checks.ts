@@ -11,6 +11,7 @@ import {
   SEGMENT_PROTOS,
 } from './check-fields.ts';
 import { answersOf, carries, checkFlow, portProto } from './check-flow.ts';
+import { checkInsertFields, checkVrrp } from './check-insert.ts';
 import type { Check, HostRef } from './model.ts';
 import type { CheckSpec, ClusterSpec, GuestSpec } from './schema.ts';
 import type { Report } from './validate/common.ts';
@@ -226,6 +227,11 @@ function validateCheck(spec: ClusterSpec, check: CheckSpec, path: SpecPath, repo
   const { from, to } = hosts;
   const onSegment = SEGMENT_PROTOS.has(check.proto);
   const client = from?.kind === 'workstation' || from?.kind === 'guest' || from?.kind === 'gateway';
+  checkInsertFields(spec, check, path, report);
+  if (check.proto === 'vrrp') {
+    if (from && to) checkVrrp(path, { from, to }, report);
+    return;
+  }
   if (from && !client && !(onSegment && from.kind === 'node')) {
     report(
       [...path, 'from'],
@@ -260,7 +266,7 @@ function checkHosts(
     return undefined;
   };
   // "host" and "foreign" are nodes, which run no clients: say that, not what they resolve to.
-  if (RELATIVE.test(check.from) && !SEGMENT_PROTOS.has(check.proto)) {
+  if (RELATIVE.test(check.from) && !SEGMENT_PROTOS.has(check.proto) && check.proto !== 'vrrp') {
     report(
       [...path, 'from'],
       `the lab runs clients on the workstation and on guests, not on "${check.from}" (a node)`,
@@ -320,6 +326,8 @@ export function resolveChecks(spec: ClusterSpec): Check[] | undefined {
         sees: c.expect.sees === undefined ? undefined : ref(c.expect.sees),
         leaves: c.expect.leaves === undefined ? undefined : formatHostRef(ref(c.expect.leaves)),
         via: c.expect.via === undefined ? undefined : formatHostRef(ref(c.expect.via)),
+        through: c.expect.through,
+        ttl: c.expect.ttl,
       },
       path: ['checks', i],
     };

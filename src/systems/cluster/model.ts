@@ -305,6 +305,10 @@ export interface Check {
     readonly leaves?: string;
     /** The only node whose IpForwDatagrams grows while the check runs. */
     readonly via?: string;
+    /** The appliance the flow passes both ways, or "none": no appliance forwards it. */
+    readonly through?: string;
+    /** ping: the echo reply's TTL at the client. */
+    readonly ttl?: number;
   };
   readonly path: SpecPath;
 }

@@ -10,7 +10,17 @@ import { ifname } from './schema-interfaces.ts';
  * a multicast group or the broadcast address of a network (who receives it); an ARP announcement of
  * another host's address (does a peer's neighbour table take it).
  */
-export const CHECK_PROTOS = ['http', 'tcp', 'udp', 'ping', 'arp', 'multicast', 'broadcast', 'garp'] as const;
+export const CHECK_PROTOS = [
+  'http',
+  'tcp',
+  'udp',
+  'ping',
+  'arp',
+  'multicast',
+  'broadcast',
+  'garp',
+  'vrrp',
+] as const;
 export type CheckProto = (typeof CHECK_PROTOS)[number];
 
 /** The address family a ping, tcp or udp check uses. */
@@ -65,7 +75,7 @@ export const CheckSchema = z.strictObject({
   proto: z
     .enum(CHECK_PROTOS, { error: `proto is one of: ${CHECK_PROTOS.join(', ')}` })
     .describe(
-      'http (curl), tcp (banner), udp (request/response), ping, arp (who answers), multicast and broadcast (who receives a datagram sent on the network), garp (the client announces the address of "source": does the peer "to" take it)',
+      'http (curl), tcp (banner), udp (request/response), ping, arp (who answers), multicast and broadcast (who receives a datagram sent on the network), garp (the client announces the address of "source": does the peer "to" take it), vrrp (an HA pair\'s advertisement: IP protocol 112 to 224.0.0.18 from node "from" on the uplink, received by node "to")',
     ),
   port: port.optional().describe('The port the client dials (http, tcp, udp)'),
   family: z
@@ -116,6 +126,22 @@ export const CheckSchema = z.strictObject({
         .optional()
         .describe(
           'ping, tcp, udp: the only node that forwards the check\'s packets (its IpForwDatagrams grows while the check runs, no other node\'s does): "host" after a migration fails when traffic still passes the old node',
+        ),
+      through: z
+        .string({ error: 'expected an appliance guest or "none"' })
+        .regex(new RegExp(`^${NAME}$`), { error: 'expected an appliance guest or "none"' })
+        .optional()
+        .describe(
+          'The appliance a network inserts that the flow passes in both directions (its forward counters for original and reply packets rise while the check runs), or "none": no appliance forwards any of it',
+        ),
+      ttl: wholeNumber({
+        expected: 'ttl is a number from 1 to 255',
+        min: [1, 'ttl is at least 1'],
+        max: [255, 'ttl is at most 255'],
+      })
+        .optional()
+        .describe(
+          'ping: the TTL of the echo reply as the client sees it (each router on the way back takes one: an inserted appliance and the second pass through the router take two)',
         ),
       blocked: z
         .boolean()

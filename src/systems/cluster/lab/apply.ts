@@ -19,6 +19,7 @@ import { isFault } from '../../faults.ts';
 import type { Cluster, Guest } from '../model.ts';
 import { execWith, NicFailed, NicRefused, nicDown, nicUp } from '../nic/index.ts';
 import { renderNode } from '../render.ts';
+import { applyRouting } from './apply-routing.ts';
 import type { LabInstance } from './build.ts';
 import { isRouted } from './guest-nics.ts';
 import type { Prepared } from './lab.ts';
@@ -43,8 +44,14 @@ export function unappliable(old: Cluster, next: Cluster): string[] {
       uplinkPorts,
     }));
   if (!same(nodes(old), nodes(next))) out.push('the nodes (names, addresses, tags or uplinks)');
+  // An insertion (router.insert) is applied: rules, its table and the notrack chain change in place.
   const networks = (c: Cluster) =>
-    c.networks.map((n) => ({ ...n, nodeAddresses: [...n.nodeAddresses], path: undefined }));
+    c.networks.map((n) => ({
+      ...n,
+      nodeAddresses: [...n.nodeAddresses],
+      path: undefined,
+      router: n.router && { ...n.router, insert: undefined },
+    }));
   if (!same(networks(old), networks(next))) out.push('the networks (subnets, addresses, pipes or STP)');
   const guests = (c: Cluster) =>
     c.guests.map(({ name, network, address, mac }) => ({ name, network, address, mac }));
@@ -128,12 +135,27 @@ function reloadRulesets(lab: LabInstance, next: Prepared, say: (line: string) =>
   say(`reloaded ${FILES.nftables} on ${reloaded.join(', ')}`);
   const faults = lab.state.faults.filter(isFault);
   const nodeOf = new Map(next.cluster.guests.map((g) => [g.name, g.node]));
-  for (const n of lab.topology.nics) {
+  // Gateway networks' NICs too: their anti-spoofing elements went with the reload (the ports table
+  // lets an unplugged tap's frames through).
+  for (const n of [...lab.topology.nics, ...lab.topology.guests]) {
     const node = nodeOf.get(n.guest.name) as string;
     if (!reloaded.includes(node)) continue;
     const exec = execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
     nicUp(exec, next.cluster, node, `${n.guest.name}:${n.nic.index}`, n.vif, { faults });
   }
+}
+
+/** A guest's later NICs on gateway networks (an appliance's management NIC) move with it. */
+function moveLaterNics(lab: LabInstance, m: Move): string[] {
+  return lab.topology.guests
+    .filter((x) => x.guest.name === m.guest && x.nic.index > 0)
+    .map((g) => {
+      runChecked(lab.runner, ['ip', '-n', lab.ns(m.from), 'link', 'set', g.vif, 'netns', lab.ns(m.to)]);
+      runChecked(lab.runner, ['ip', '-n', lab.ns(m.to), '-batch', '-'], {
+        input: `link set ${g.vif} master ${g.network.bridge}\nlink set ${g.vif} up\n`,
+      });
+      return `${m.guest}: ${g.vif} moved from ${m.from} to ${m.to}`;
+    });
 }
 
 export async function applyToLab(
@@ -147,7 +169,7 @@ export async function applyToLab(
       `lab apply moves guests and reloads rulesets; this spec also changes ${problems.join(', ')}: run lab down, then lab up`,
     );
   const moves = movesOf(lab.cluster, next.cluster);
-  const vifOf = new Map(lab.topology.guests.map((g) => [g.guest.name, g]));
+  const vifOf = new Map(lab.topology.guests.filter((g) => g.nic.index === 0).map((g) => [g.guest.name, g]));
   const sh = (host: string, argv: string[]) =>
     runChecked(lab.runner, ['ip', 'netns', 'exec', lab.ns(host), ...argv]);
 
@@ -172,8 +194,15 @@ export async function applyToLab(
   // Routed NICs move as Ganeti migrates them: nic up on the new node (which announces the guest's
   // addresses), then nic down --local-only on the old one.
   for (const m of moves) for (const line of moveRoutedNics(lab, next, m)) say(line);
-  // 2. Every node's ruleset, rendered anew and loaded in one transaction each where it changed.
+  for (const m of moves) for (const line of moveLaterNics(lab, m)) say(line);
+  // 2. Every node's routing (an insertion's rules and table) and its ruleset, rendered anew and
+  // loaded in one transaction each where it changed. Never a moment with the notrack chain but not
+  // the steering: a first pass neither tracked nor steered leaves without its SNAT. So an insertion
+  // added gets its rules first, one removed loses its notrack chain first.
+  const inserts = (c: Cluster) => c.networks.filter((n) => n.router?.insert).length;
+  if (inserts(next.cluster) >= inserts(lab.cluster)) applyRouting(lab, next.plans, say);
   reloadRulesets(lab, next, say);
+  if (inserts(next.cluster) < inserts(lab.cluster)) applyRouting(lab, next.plans, say);
   if (moves.length > 0) await waitForPorts(lab);
   if (moves.length > 0) await waitForDad(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);

@@ -16,6 +16,7 @@ import { plural } from '../../../util/plural.ts';
 import { FEATURES } from '../features/index.ts';
 import type { Cluster } from '../model.ts';
 import type { ClusterLabState } from '../system.ts';
+import { startAppliances } from './appliance.ts';
 import { clusterNeeds, requireDevices } from './needs.ts';
 import { loadNode, startServers } from './nodes.ts';
 import type { ServerPorts } from './probes.ts';
@@ -134,6 +135,7 @@ export async function buildLab(
     }
     const plugged = plugGuests(lab, wire, options.loadRulesets ?? true);
     if (plugged.length > 0) say(`guests plugged by nic up: ${plugged.length} taps (${plugged[0]}, ...)`);
+    for (const line of startAppliances(lab)) note(line);
     for (const h of topology.hosts) wire.batch(h.name, []);
     await serversReady();
     for (const feature of FEATURES)

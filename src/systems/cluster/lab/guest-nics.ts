@@ -5,7 +5,6 @@
 // own, as a multi-homed VM is set up. On a routed network the guest's IPv6 router is its tap's
 // link-local address (the tap MAC's), the same on every node, which the node's router advertisements
 // (features/routed/ra.py) announce with the network's /64.
-import { LabError } from '../../../lab/errors.ts';
 import { eui64, linkLocal } from '../../../util/ip.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import type { BridgedNetwork, Cluster, Guest, Nic, RoutedNetwork } from '../model.ts';
@@ -62,13 +61,8 @@ export function labNics(
     let routes6 = false;
     return guest.nics.flatMap((nic): LabNic[] => {
       const network = byName.get(nic.network);
-      if (!network) {
-        if (nic.index > 0)
-          throw new LabError(
-            `guest ${guest.name}'s NIC ${nic.index} is on gateway network ${nic.network}: the lab plugs a guest into a gateway network by its first NIC only`,
-          );
-        return [];
-      }
+      // A NIC on a gateway network is the topology's (labGuests).
+      if (!network) return [];
       const via = network.gateway === undefined ? undefined : formatIPv4(network.gateway);
       const gateway = !routes ? via : undefined;
       if (gateway) routes = true;
@@ -115,7 +109,19 @@ function guestSysctls(ifname: string, v6: NonNullable<LabNic['v6']>): string[] {
 }
 
 /** The table a guest's later NIC routes its own address's traffic by. */
-const nicTable = (n: LabNic) => 100 + n.nic.index;
+const nicTable = (n: { nic: Nic }) => 100 + n.nic.index;
+
+/** A later NIC's own address leaves by its network's gateway, whatever the default route says. */
+export function sourceRouteLines(
+  n: { nic: Nic; ifname: string },
+  address: string,
+  gateway: string,
+): string[] {
+  return [
+    `rule add from ${address} table ${nicTable(n)}`,
+    `route add default via ${gateway} dev ${n.ifname} table ${nicTable(n)}`,
+  ];
+}
 
 /**
  * The guest's own lines: its NIC up with its MTU and address, the default route. IPv6 comes from the
@@ -129,12 +135,7 @@ export function guestNicLines(n: LabNic): string[] {
     `link set ${n.ifname} mtu ${n.mtu} up`,
     ...(n.cidr ? [`address add ${n.cidr} dev ${n.ifname}`] : []),
     ...(n.gateway ? [`route add default via ${n.gateway} dev ${n.ifname}`] : []),
-    ...(n.sourceGateway && address
-      ? [
-          `rule add from ${address} table ${nicTable(n)}`,
-          `route add default via ${n.sourceGateway} dev ${n.ifname} table ${nicTable(n)}`,
-        ]
-      : []),
+    ...(n.sourceGateway && address ? sourceRouteLines(n, address, n.sourceGateway) : []),
     ...(n.v6 && !n.v6.slaac ? [`address add ${n.v6.address}/64 dev ${n.ifname} noprefixroute`] : []),
   ];
 }

@@ -31,7 +31,10 @@ export interface ClientFields {
 /** Where a multicast or broadcast check sends: a link-local group (never snooped away), or everyone. */
 export const MULTICAST_GROUP = 0xe00000c8; // 224.0.0.200
 export const BROADCAST = 0xffffffff;
-export const segmentAddress = (proto: CheckProto) => (proto === 'multicast' ? MULTICAST_GROUP : BROADCAST);
+/** VRRP's group (RFC 5798): link-local, so never routed, never steered (F37). */
+export const VRRP_GROUP = 0xe0000012; // 224.0.0.18
+export const segmentAddress = (proto: CheckProto) =>
+  proto === 'multicast' ? MULTICAST_GROUP : proto === 'vrrp' ? VRRP_GROUP : BROADCAST;
 
 /** Checks whose answer comes from the address dialled (not a segment, not an announcement). */
 export const answersByAddress = (check: Check) => !SEGMENT_PROTOS.has(check.proto) && check.proto !== 'garp';
@@ -65,6 +68,7 @@ export function clientFields(
   check: Check,
   address: number,
 ): ClientFields {
+  if (check.proto === 'vrrp') return vrrpFields(cluster, check);
   const nic = clientNic(cluster, check, address);
   const segment = SEGMENT_PROTOS.has(check.proto);
   const to = check.to;
@@ -97,7 +101,26 @@ export function clientFields(
         : undefined,
     cut: cut && port ? { ...cut, port } : undefined,
     alone:
-      segment || check.proto === 'garp' || check.mac !== undefined || check.source !== undefined || !!cut,
+      segment ||
+      check.proto === 'garp' ||
+      check.mac !== undefined ||
+      check.source !== undefined ||
+      !!cut ||
+      check.expect.through !== undefined,
+  };
+}
+
+/** vrrp: out of the sender's uplink bridge; every other node and every guest listens, "to" must receive it. */
+function vrrpFields(cluster: Cluster, check: Check): ClientFields {
+  const from = nameOf(check.from);
+  return {
+    iface: cluster.nodes.find((n) => n.name === from)?.uplinkBridge,
+    blocked: check.expect.blocked === true,
+    listeners: [...cluster.nodes.map((n) => n.name), ...cluster.guests.map((g) => g.name)].filter(
+      (h) => h !== from,
+    ),
+    receivers: check.expect.blocked === true ? [] : [nameOf(check.expect.answers ?? check.to)],
+    alone: true,
   };
 }
 

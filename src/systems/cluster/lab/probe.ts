@@ -9,6 +9,7 @@ import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
 import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../../../lab/outcome.ts';
 import { labPace, paced } from '../../../lab/pace.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
+import { countThrough, throughProblems } from './appliance-probe.ts';
 import type { LabInstance } from './build.ts';
 import { runFailover } from './failover.ts';
 import type { Probe } from './probes.ts';
@@ -22,6 +23,11 @@ const CLIENT_TIMEOUT_MS = 3_000;
 /** How long ping waits for its echo reply at the usual pace. */
 const PING_WAIT_MS = 2_000;
 export async function runProbe(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
+  if (probe.expect.through === undefined) return runOnce(lab, probe, clientPort);
+  return countThrough(lab, probe, clientPort, () => runOnce(lab, probe, clientPort));
+}
+
+async function runOnce(lab: LabInstance, probe: Probe, clientPort: number): Promise<Outcome> {
   const f = probe.client15;
   if (f.cut) return runFailover(lab, probe);
   if (f.listeners) return runSegment(lab, probe);
@@ -101,6 +107,7 @@ async function runClient(lab: LabInstance, probe: Probe, clientPort: number): Pr
     }
     case 'multicast':
     case 'broadcast':
+    case 'vrrp':
     case 'garp':
       return { error: `a ${probe.check.proto} check runs alone (runSegment, runGarp)` };
   }
@@ -134,7 +141,9 @@ async function ping(lab: LabInstance, probe: Probe, address: string, limitMs: nu
     { timeoutMs: limitMs },
   );
   const m = /bytes from ([\da-f.:]+): .* time=([\d.]+) ms/.exec(r.stdout);
-  if (r.code === 0 && m) return { replyFrom: m[1], ms: Number(m[2]) };
+  const ttl = /\bttl=(\d+)/.exec(r.stdout)?.[1];
+  if (r.code === 0 && m)
+    return { replyFrom: m[1], ms: Number(m[2]), ...(ttl ? { figures: { ttl: Number(ttl) } } : {}) };
   // A datagram the client's own NIC cannot carry was never sent: an error, not silence.
   const local = /local error: .*/.exec(`${r.stdout}\n${r.stderr}`);
   if (local) return { error: `ping could not send: ${local[0]}` };
@@ -190,7 +199,7 @@ export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string })
       problems.push(
         `received by ${got.join(', ') || 'nobody'}, expected ${receivers.join(', ') || 'nobody'}`,
       );
-    return problems;
+    return [...problems, ...throughProblems(probe, outcome)];
   }
   if (e.answersMac !== undefined) {
     if (outcome.macs?.length !== 1 || outcome.macs[0] !== e.answersMac)
@@ -205,6 +214,9 @@ export function judge(probe: Probe, outcome: Outcome, flow: { leaves?: string })
     problems.push(
       `forwarded by ${outcome.forwarded?.join(', ') || 'no node'}, expected ${e.via} alone${extraHop(outcome, e.via)}`,
     );
+  if (e.ttl !== undefined && outcome.figures?.ttl !== e.ttl)
+    problems.push(`the echo reply came with TTL ${outcome.figures?.ttl ?? 'unknown'}, expected ${e.ttl}`);
+  problems.push(...throughProblems(probe, outcome));
   problems.push(...(outcome.findings ?? []));
   if (e.leaves !== undefined && flow.leaves !== e.leaves)
     problems.push(

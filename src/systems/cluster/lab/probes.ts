@@ -8,7 +8,7 @@ import { formatIPv4, parseIPv4 } from '../../../util/ipv4.ts';
 import { SEGMENT_PROTOS } from '../check-fields.ts';
 import { formatHostRef } from '../checks.ts';
 import { FEATURES } from '../features/index.ts';
-import type { Check, Cluster, Guest, HostRef, Network, Node } from '../model.ts';
+import type { Check, Cluster, Guest, HostRef, Network, Node, Router } from '../model.ts';
 import { answersByAddress, type ClientFields, clientFields, nicOf, segmentAddress } from './probe-fields.ts';
 import { type RoutedProbe, routedDial, routedProbe, routedSees } from './routed.ts';
 import { addressOn, type Topology, WORKSTATION } from './topology.ts';
@@ -38,6 +38,10 @@ export interface Probe {
     readonly leaves?: string;
     /** The only node that may forward the check's packets. */
     readonly via?: string;
+    /** The appliance the flow passes both ways, or "none". */
+    readonly through?: string;
+    /** ping: the echo reply's TTL at the client. */
+    readonly ttl?: number;
   };
   /** The server this check needs: where and what it listens on. */
   readonly server?: { readonly host: string; readonly kind: ServerKind; readonly port: number };
@@ -66,10 +70,12 @@ export function defaultChecks(cluster: Cluster): Check[] {
   for (const f of cluster.forwards) {
     const target = guests.get(f.guest) as Guest;
     const proto = f.proto === 'udp' ? 'udp' : HTTP_PORTS.has(f.toPort) ? 'http' : 'tcp';
+    const router = routerOf(cluster, target);
     for (const via of f.nodes) {
       // Stateless and ctsync keep the client's address and answer through the guest's node;
-      // full-NAT shows the entering node's address and answers through it.
-      const clientKept = f.strategy !== 'fullnat';
+      // full-NAT shows the entering node's address and answers through it. A routered network's
+      // router is its guests' gateway: plain DNAT, the replies return through it.
+      const clientKept = f.strategy !== 'fullnat' || router !== undefined;
       checks.push({
         name: `${proto}/${f.port} via ${via} -> ${f.guest}`,
         from: ws,
@@ -79,7 +85,7 @@ export function defaultChecks(cluster: Cluster): Check[] {
         expect: {
           answers: guest(f.guest),
           sees: clientKept ? ws : node(via),
-          leaves: clientKept ? target.node : via,
+          leaves: router?.node ?? (clientKept ? target.node : via),
         },
         path: f.path,
       });
@@ -88,13 +94,16 @@ export function defaultChecks(cluster: Cluster): Check[] {
   for (const feature of FEATURES) checks.push(...(feature.derivedChecks?.(cluster) ?? []));
   const anycast = new Set(cluster.networks.map((n) => n.name));
   for (const g of cluster.guests.filter((x) => anycast.has(x.network))) {
+    const router = routerOf(cluster, g);
+    // A routered network leaves as the NIC's floating IP or the router's SNAT address, by the router.
+    const out = router ? outboundOf(cluster, g, router) : undefined;
     checks.push({
       name: `tcp/${LAB_PORT} ${g.name} -> workstation`,
       from: guest(g.name),
       to: ws,
       proto: 'tcp',
       port: LAB_PORT,
-      expect: { answers: ws, sees: node(g.node), leaves: g.node },
+      expect: { answers: ws, sees: out ?? node(g.node), leaves: router?.node ?? g.node },
       path: g.path,
     });
     checks.push({
@@ -110,7 +119,7 @@ export function defaultChecks(cluster: Cluster): Check[] {
       from: guest(g.name),
       to: { kind: 'gateway' },
       proto: 'arp',
-      expect: { answers: node(g.node) },
+      expect: { answers: node(router?.node ?? g.node) },
       path: g.path,
     });
   }
@@ -126,6 +135,18 @@ export function defaultChecks(cluster: Cluster): Check[] {
     });
   }
   return checks;
+}
+
+/** The router of the guest's network (NIC 0's), when it names one. */
+const routerOf = (cluster: Cluster, g: Guest): Router | undefined =>
+  cluster.networks.find((n) => n.name === g.network)?.router;
+
+/** The source a routered guest leaves as: its floating IP, the router's SNAT address, else the router node. */
+function outboundOf(cluster: Cluster, g: Guest, router: Router): HostRef {
+  const floating = g.nics[0]?.floating;
+  if (floating !== undefined) return { kind: 'address', address: floating };
+  const own = cluster.nodes.find((n) => n.name === router.node)?.address === router.snat;
+  return own ? node(router.node) : { kind: 'address', address: router.snat };
 }
 
 /** Each guest with the next guest of its network that lives on another node: n checks, not n². */
@@ -150,7 +171,7 @@ function crossNodePairs(cluster: Cluster): [Guest, Guest][] {
 function dialled(cluster: Cluster, topology: Topology, check: Check, fromGuest: Guest | undefined): number {
   const to = check.to;
   const networkOf = (g: Guest) => cluster.networks.find((n) => n.name === g.network) as Network;
-  if (SEGMENT_PROTOS.has(check.proto)) return segmentAddress(check.proto);
+  if (SEGMENT_PROTOS.has(check.proto) || check.proto === 'vrrp') return segmentAddress(check.proto);
   if (to.kind === 'gateway') return networkOf(fromGuest as Guest).gateway;
   const anycast = fromGuest && cluster.networks.some((n) => n.name === fromGuest.network);
   if (to.kind === 'node' && anycast) return networkOf(fromGuest).nodeAddresses.get(to.name) as number;
@@ -187,6 +208,9 @@ function serverOf(
   }
   // A routed network's gateway is a router the lab runs: it serves the port.
   if (to.kind === 'gateway' && routed) return { answers, server: { host: routed.gatewayHost, kind, port } };
+  // An address that leads to a guest (its floating IP): the guest serves the port itself (1:1 NAT).
+  if (to.kind === 'address' && answers?.kind === 'guest')
+    return { answers, server: { host: answers.name, kind, port } };
   if (to.kind === 'guest' || to.kind === 'workstation')
     return {
       answers: answers ?? (to.kind === 'guest' ? guest(to.name) : to),
@@ -296,6 +320,8 @@ export function probesOf(cluster: Cluster, topology: Topology, checks: readonly 
               : `${dial}:${port}`,
         leaves: check.expect.leaves,
         via: check.expect.via,
+        through: check.expect.through,
+        ttl: check.expect.ttl,
       },
       server,
       entering,

@@ -88,6 +88,12 @@ export async function runSegment(lab: LabInstance, probe: Probe): Promise<Outcom
   const listeners = f.listeners ?? [];
   const byNs = new Map(listeners.map((h) => [lab.ns(h), h]));
   const limitMs = paced(CLIENT_LIMIT_MS);
+  const wait = String(paced(LISTEN_MS) / 1000);
+  const iface = f.iface ?? 'eth0';
+  const send =
+    probe.check.proto === 'vrrp'
+      ? ['vrrp', iface, wait]
+      : ['segment', iface, formatIPv4(probe.address), String(SEGMENT_PORT), wait];
   const r = await lab.runAsync(
     [
       'ip',
@@ -96,11 +102,7 @@ export async function runSegment(lab: LabInstance, probe: Probe): Promise<Outcom
       lab.ns(probe.client),
       PYTHON,
       join(AGENT_DIR, 'probe.py'),
-      'segment',
-      f.iface ?? 'eth0',
-      formatIPv4(probe.address),
-      String(SEGMENT_PORT),
-      String(paced(LISTEN_MS) / 1000),
+      ...send,
       ...byNs.keys(),
     ],
     { timeoutMs: limitMs },

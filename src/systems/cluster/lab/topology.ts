@@ -9,8 +9,8 @@
 import { LabError } from '../../../lab/errors.ts';
 import { formatIPv4, overlaps, type Prefix, parsePrefix } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
-import type { Cluster, Guest, HostRef, Network, Node } from '../model.ts';
-import { type LabNic, labNics } from './guest-nics.ts';
+import type { Cluster, Guest, HostRef, Network, Nic, Node } from '../model.ts';
+import { type LabNic, labNics, vifName } from './guest-nics.ts';
 import { type LabSwitch, labSwitches } from './trunks.ts';
 
 // A CGNAT lab's: its router, the uplink's far side, a tenant's client, a tenant's namespace (netns).
@@ -48,19 +48,26 @@ export interface VethPair {
   readonly vlan?: { readonly id: number; readonly parentA: string; readonly parentB: string };
 }
 
+/** A guest's NIC on a gateway network: NIC 0, and any later one (an appliance's management NIC). */
 export interface LabGuest {
   readonly guest: Guest;
+  readonly nic: Nic;
   readonly network: Network;
+  /** The interface in the guest: eth<index>. */
+  readonly ifname: string;
   /** The guest's port on its node, attached to the network's bridge after network.sh ran. */
   readonly vif: string;
   readonly cidr: string;
-  readonly gateway: string;
+  /** NIC 0: the guest's default route, its network's gateway. */
+  readonly gateway?: string;
+  /** A later NIC: its own address's traffic leaves by its network's gateway (a table of its own). */
+  readonly sourceGateway?: string;
 }
 
 export interface Topology {
   readonly hosts: readonly LabHost[];
   readonly links: readonly VethPair[];
-  /** Guests on gateway networks (by their NIC 0). */
+  /** Guests' NICs on gateway networks (NIC 0 first). */
   readonly guests: readonly LabGuest[];
   /** Guests' NICs on bridged and private networks. */
   readonly nics: readonly LabNic[];
@@ -124,9 +131,9 @@ export function labTopology(cluster: Cluster): Topology {
     ...pipeLinks(cluster),
     ...guests.map(
       (g): VethPair => ({
-        a: { host: g.guest.name, ifname: 'eth0', mac: g.guest.mac },
+        a: { host: g.guest.name, ifname: g.ifname, mac: g.nic.mac },
         b: { host: g.guest.node, ifname: g.vif },
-        what: `guest ${g.guest.name}`,
+        what: g.nic.index === 0 ? `guest ${g.guest.name}` : `guest ${g.guest.name} NIC ${g.nic.index}`,
       }),
     ),
     ...nics.map(
@@ -240,24 +247,34 @@ function pipeLinks(cluster: Cluster): VethPair[] {
   );
 }
 
+/**
+ * Every guest NIC on a gateway network. NIC 0 takes the guest's default route (its network's
+ * gateway); a later NIC routes only its own address's traffic by its network's gateway, as a
+ * multi-homed appliance answers management on its management NIC.
+ */
 function labGuests(cluster: Cluster): LabGuest[] {
   const networkByName = new Map(cluster.networks.map((n) => [n.name, n]));
   const bridged = new Set([...cluster.bridged, ...cluster.routed].map((n) => n.name));
-  return cluster.guests.flatMap((guest, i): LabGuest[] => {
-    if (bridged.has(guest.network)) return [];
-    const network = networkByName.get(guest.network);
-    if (!network)
-      throw new LabError(`guest ${guest.name} is on network ${guest.network}, which the cluster lacks`);
-    return [
-      {
-        guest,
-        network,
-        vif: ifnameFor('vif-', guest.name, i + 1, ''),
-        cidr: `${formatIPv4(guest.address)}/${network.subnet.length}`,
-        gateway: formatIPv4(network.gateway),
-      },
-    ];
-  });
+  return cluster.guests.flatMap((guest, i) =>
+    guest.nics.flatMap((nic): LabGuest[] => {
+      if (bridged.has(nic.network) || nic.address === undefined) return [];
+      const network = networkByName.get(nic.network);
+      if (!network)
+        throw new LabError(`guest ${guest.name} is on network ${nic.network}, which the cluster lacks`);
+      const via = formatIPv4(network.gateway);
+      return [
+        {
+          guest,
+          nic,
+          network,
+          ifname: `eth${nic.index}`,
+          vif: vifName(guest.name, i, nic.index),
+          cidr: `${formatIPv4(nic.address)}/${network.subnet.length}`,
+          ...(nic.index === 0 ? { gateway: via } : { sourceGateway: via }),
+        },
+      ];
+    }),
+  );
 }
 
 // The workstation's IPv6 segment: the first of these no routed network uses.

@@ -8,7 +8,7 @@ import { formatIPv4 } from '../../../util/ipv4.ts';
 import { isFault } from '../../faults.ts';
 import { execWith, NicFailed, NicRefused, nicUp } from '../nic/index.ts';
 import type { LabInstance } from './build.ts';
-import { guestNicLines, isRouted } from './guest-nics.ts';
+import { guestNicLines, isRouted, sourceRouteLines } from './guest-nics.ts';
 import { UPSTREAM, type VethPair, WORKSTATION } from './topology.ts';
 import type { LabSwitch } from './trunks.ts';
 
@@ -134,14 +134,16 @@ export function plugGuests(lab: LabInstance, wire: Wiring, hook: boolean): strin
   for (const g of lab.topology.guests) {
     taps.push({
       node: g.guest.node,
-      ref: g.guest.name,
+      ref: g.nic.index === 0 ? g.guest.name : `${g.guest.name}:${g.nic.index}`,
       tap: g.vif,
       lines: [`link set ${g.vif} master ${g.network.bridge}`, `link set ${g.vif} up`],
     });
+    const address = g.cidr.split('/')[0] as string;
     add(byGuest, g.guest.name, [
-      'link set eth0 up',
-      `address add ${g.cidr} dev eth0`,
-      `route add default via ${g.gateway}`,
+      `link set ${g.ifname} up`,
+      `address add ${g.cidr} dev ${g.ifname}`,
+      ...(g.gateway ? [`route add default via ${g.gateway}`] : []),
+      ...(g.sourceGateway ? sourceRouteLines(g, address, g.sourceGateway) : []),
     ]);
   }
   for (const n of lab.topology.nics) {
