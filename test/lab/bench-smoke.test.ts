@@ -116,6 +116,18 @@ const BENCHES: readonly Bench[] = [
       ),
     ],
   },
+  {
+    file: 'insert.bench.ts',
+    needs: withIperf3,
+    results: [
+      // path, conn/s, median latency, Gbit/s
+      ...['through fw1', 'direct'].map(
+        (p) => new RegExp(`^ {2}${p} +${number} +${number} ms +${number}$`, 'm'),
+      ),
+      new RegExp(`^ {2}through/direct: conn/s ${number}, Gbit/s ${number}$`, 'm'),
+      new RegExp(`^ {2}fw1 forwarded ${number} packets through, 0 direct`, 'm'),
+    ],
+  },
 ];
 
 /** bench/ as it is on disk: every file with its size and modification time. */
