@@ -170,6 +170,18 @@ describe('lab plan: lab apply', () => {
       'the guests other than their node (added, removed, readdressed)',
     ]);
   });
+
+  test('a floating IP added or moved is refused; insert toggled is applied', () => {
+    const file = join(EXAMPLES_DIR, 'seed004-insert.yaml');
+    const old = prepare(file).cluster;
+    const spec = specOf(file);
+    delete spec.checks; // they expect fw1 in the path
+    const networks = spec.networks as { tenant: { insert?: string } };
+    delete networks.tenant.insert;
+    assert.deepEqual(unappliable(old, clusterFromObject(spec)), []);
+    (spec.guests as { vm2: { floating?: string } }).vm2.floating = '192.168.122.62';
+    assert.deepEqual(unappliable(old, clusterFromObject(spec)), ['the floating IPs']);
+  });
 });
 
 describe('lab: kernel capabilities', () => {

@@ -57,6 +57,15 @@ export function unappliable(old: Cluster, next: Cluster): string[] {
     c.guests.map(({ name, network, address, mac }) => ({ name, network, address, mac }));
   if (!same(guests(old), guests(next)))
     out.push('the guests other than their node (added, removed, readdressed)');
+  // A floating IP is an address on the router's uplink as well as map elements: the lab does not
+  // re-address a running node.
+  if (
+    !same(
+      old.floating.map((f) => [f.address, f.guest, f.nic]),
+      next.floating.map((f) => [f.address, f.guest, f.nic]),
+    )
+  )
+    out.push('the floating IPs');
   if (!same(old.proxies, next.proxies)) out.push('the proxies');
   if (old.strategy !== next.strategy) out.push('the strategy');
   return out;
