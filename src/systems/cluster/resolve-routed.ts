@@ -47,25 +47,28 @@ export function resolveRouted(spec: ClusterSpec): RoutedNetwork[] {
 }
 
 /**
- * Pinned tables and tagged networks' VLANs kept; the others the lowest free from FIRST_TABLE, in
- * order (`allocated`: those alone depend on the order of the networks, and `check` says to pin them).
+ * Pinned tables (by default a routed network's `table`, else its VLAN) kept; the others the lowest
+ * free from FIRST_TABLE, in order, past `taken` and iproute2's own (`allocated`: those alone depend
+ * on the order of the networks, and `check` says to pin them).
  */
 export function allocateTables(
   entries: [string, NetworkSpec][],
+  pinned: (net: NetworkSpec) => number | undefined = (net) => net.table ?? net.vlan,
+  taken: ReadonlySet<number> = new Set(),
 ): Map<string, { id: number; allocated: boolean }> {
   const out = new Map<string, { id: number; allocated: boolean }>();
-  const taken = new Set<number>();
+  const used = new Set(taken);
   for (const [name, net] of entries) {
-    const id = net.table ?? net.vlan;
+    const id = pinned(net);
     if (id === undefined) continue;
     out.set(name, { id, allocated: false });
-    taken.add(id);
+    used.add(id);
   }
   let next = FIRST_TABLE;
   for (const [name] of entries) {
     if (out.has(name)) continue;
-    while (taken.has(next) || RESERVED_TABLES.has(next)) next++;
-    taken.add(next);
+    while (used.has(next) || RESERVED_TABLES.has(next)) next++;
+    used.add(next);
     out.set(name, { id: next, allocated: true });
   }
   return out;

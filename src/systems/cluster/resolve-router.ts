@@ -1,7 +1,7 @@
 // Resolving seed 004's routers: a gateway network's router node, the address its subnet leaves as,
 // the appliance it inserts with its steering table, and the guests' floating IPs.
 import type { Floating, Guest, Insertion, Network, Router } from './model.ts';
-import { FIRST_TABLE, RESERVED_TABLES } from './resolve-routed.ts';
+import { allocateTables } from './resolve-routed.ts';
 import type { ClusterSpec, NetworkSpec } from './schema.ts';
 
 /** The router of each gateway network that has one, by network name. */
@@ -38,21 +38,7 @@ function insertTables(
   taken: ReadonlySet<number>,
 ): Map<string, { id: number; allocated: boolean }> {
   const inserting = entries.filter(([, n]) => n.router !== undefined && n.insert !== undefined);
-  const used = new Set(taken);
-  const out = new Map<string, { id: number; allocated: boolean }>();
-  for (const [name, net] of inserting)
-    if (net.table !== undefined) {
-      out.set(name, { id: net.table, allocated: false });
-      used.add(net.table);
-    }
-  let next = FIRST_TABLE;
-  for (const [name] of inserting) {
-    if (out.has(name)) continue;
-    while (used.has(next) || RESERVED_TABLES.has(next)) next++;
-    used.add(next);
-    out.set(name, { id: next, allocated: true });
-  }
-  return out;
+  return allocateTables(inserting, (net) => net.table, taken);
 }
 
 /** Every NIC's floating IP with the router that NATs it. */
