@@ -2,120 +2,34 @@
 // the derived checks pass too, and each injected fault makes exactly the checks fail that the
 // seeds' authors saw fail, with the evidence that explains why. No namespace survives a run.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { labDir } from '../../src/lab/registry.ts';
-import type { CheckResult, LabReport } from '../../src/lab/result.ts';
 import { realRunner } from '../../src/lab/run.ts';
 import { applyToLab } from '../../src/systems/cluster/lab/apply.ts';
-import type { LabInstance } from '../../src/systems/cluster/lab/build.ts';
-import { labTest, labUp, type Prepared, prepare, runChecks } from '../../src/systems/cluster/lab/lab.ts';
-import { type HeldConnection, holdConnection } from '../../src/systems/cluster/lab/survival.ts';
-import type { Fault } from '../../src/systems/faults.ts';
+import { labTest, labUp, prepare, runChecks } from '../../src/systems/cluster/lab/lab.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import {
+  assertRingHeldAcrossCut,
+  assertSurvived,
+  checksAfterMove,
+  holdAll,
+  quiet,
+  result,
+  run,
+  tmp,
+  upAndMove,
+  withoutChecks,
+} from '../support/lab-examples.ts';
 import { failedNames } from '../support/report.ts';
 import { needsRoot } from '../support/root.ts';
 
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 const ring3 = join(EXAMPLES_DIR, 'ring3-stateless.yaml');
-const ctsync2 = join(EXAMPLES_DIR, 'part3-ctsync.yaml');
-const ctsync3 = join(EXAMPLES_DIR, 'ring3-ctsync.yaml');
-const tmp = mkdtempSync(join(tmpdir(), 'convergent-lab-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const quiet = () => {};
-
-async function run(file: string, faults: Fault[] = []): Promise<LabReport> {
-  const report = await labTest(prepare(file, faults), { progress: quiet });
-  const left = realRunner(['ip', 'netns', 'list']).stdout;
-  assert.ok(!left.includes(report.lab), `namespaces of ${report.lab} left behind:\n${left}`);
-  assert.ok(!existsSync(labDir(report.lab)), 'the state directory is removed');
-  return report;
-}
-
-function result(report: LabReport, name: string): CheckResult {
-  const r = report.results.find((x) => x.name === name);
-  assert.ok(r, `no check named "${name}" in ${report.results.map((x) => x.name).join(', ')}`);
-  return r;
-}
-
-/** The example with its checks: section removed, so the lab derives them. */
-function withoutChecks(file: string, name: string): string {
-  const spec = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  delete spec.checks;
-  const out = join(tmp, name);
-  writeFileSync(out, stringify(spec));
-  return out;
-}
-
-/**
- * A lab of `file` with every check passed once, and the same spec, checks and all, with `guest` on
- * `node`: what an operator edits before `lab apply`.
- */
-async function upAndMove(file: string, guest: string, node: string) {
-  const spec = parse(readFileSync(file, 'utf8')) as { guests: Record<string, { node: string }> };
-  (spec.guests[guest] as { node: string }).node = node;
-  const movedFile = join(tmp, `moved-${guest}-${node}.yaml`);
-  writeFileSync(movedFile, stringify(spec));
-  const p = prepare(file);
-  const { lab, run: labRun } = await labUp(p, { progress: quiet });
-  const before = await runChecks(lab, p, quiet);
-  assert.deepEqual(failedNames(before), []);
-  return { lab, p, labRun, before, moved: prepare(movedFile) };
-}
-
-/** After the move every check of the spec runs again, the same checks, and every one passes. */
-async function checksAfterMove(lab: LabInstance, moved: Prepared, before: LabReport): Promise<LabReport> {
-  const report = await runChecks(lab, moved, quiet);
-  assert.deepEqual(failedNames(report), []);
-  if (!before.derived)
-    assert.deepEqual(
-      report.results.map((r) => r.name),
-      before.results.map((r) => r.name),
-    );
-  else assert.equal(report.results.length, before.results.length);
-  return report;
-}
-
-let heldPort = 40000;
-async function holdAll(lab: LabInstance, p: Prepared, names: string[]): Promise<HeldConnection[]> {
-  const held: HeldConnection[] = [];
-  for (const name of names) {
-    const probe = p.probes.find((x) => x.check.name === name);
-    assert.ok(probe, name);
-    const h = await holdConnection(lab, probe, heldPort++);
-    assert.equal(h.opened.error, undefined, name);
-    held.push(h);
-  }
-  return held;
-}
-
-async function assertSurvived(held: HeldConnection[], guest: string): Promise<void> {
-  for (const h of held) {
-    const again = await h.again();
-    h.close();
-    assert.equal(again.error, undefined, 'the open connection still answers');
-    assert.equal(again.answered, guest);
-    assert.equal(again.saw, h.opened.saw, 'the guest still sees the same peer');
-  }
-}
-
-/** On the ring with node1 cut: every TCP connection held through node2 and node3 still answers. */
-function assertRingHeldAcrossCut(report: LabReport): void {
-  assert.deepEqual(
-    report.afterCut?.established.map((e) => [e.name, e.survived]),
-    [
-      ['tcp/2202 via node2 -> guest2', true],
-      ['tcp/2202 via node3 -> guest2', true],
-      ['tcp/2203 via node2 -> guest3', true],
-      ['tcp/2203 via node3 -> guest3', true],
-    ],
-  );
-}
+const _ctsync2 = join(EXAMPLES_DIR, 'part3-ctsync.yaml');
+const _ctsync3 = join(EXAMPLES_DIR, 'ring3-ctsync.yaml');
 
 describe('lab: seed part 4, stateless NAT', () => {
   test('every check passes; the guest sees the workstation; replies leave through the hosting node', async (t) => {
@@ -399,132 +313,5 @@ describe('lab: three nodes in a ring, FULL-NAT', () => {
     assert.ok(after);
     assert.deepEqual(failedNames(after), []);
     assertRingHeldAcrossCut(report);
-  });
-});
-
-describe('lab: CT-SYNC, conntrack state replicated by conntrackd', () => {
-  test('two nodes: every check passes; the guest sees the workstation; its node holds the flow conntrackd replicated', async (t) => {
-    if (!needsRoot(t)) return;
-    const p = prepare(ctsync2);
-    const { lab, run: labRun } = await labUp(p, { progress: quiet });
-    try {
-      // The real daemon, one per node, each in its node's network namespace.
-      const daemons = lab.state.pids.filter(
-        (pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'conntrackd',
-      );
-      assert.equal(daemons.length, 2);
-      const netnsOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/net`);
-      const nodeNetns = ['node1', 'node2'].map((n) =>
-        realRunner(['ip', 'netns', 'exec', lab.ns(n), 'readlink', '/proc/self/ns/net']).stdout.trim(),
-      );
-      assert.deepEqual(daemons.map(netnsOf).sort(), [...nodeNetns].sort());
-
-      const report = await runChecks(lab, p, quiet);
-      assert.deepEqual(failedNames(report), []);
-      const crossed = result(report, 'curl node2 -> guest1 (crossed)');
-      assert.equal(crossed.saw, '198.51.100.10', 'the guest sees the client itself');
-      assert.equal(crossed.replyFrom, '192.168.122.12:80', 'the reply comes from the address dialled');
-      assert.deepEqual([crossed.enters, crossed.leaves], ['node2', 'node1'], "out through guest1's node");
-      const udp = result(report, 'U3 udp/123 via foreign -> guest1');
-      assert.deepEqual([udp.replyFrom, udp.leaves], ['192.168.122.12:123', 'node1']);
-      assert.equal(result(report, 'U1 proxy on node2 -> guest1').saw, '10.5.5.252');
-
-      // node1 never saw the SYN as a router: its entry for the flow is the one node2 created,
-      // DNAT and all, written into its table by conntrackd.
-      const node1 = realRunner(['ip', 'netns', 'exec', lab.ns('node1'), 'conntrack', '-L']).stdout;
-      assert.match(
-        node1,
-        new RegExp(
-          `src=198\\.51\\.100\\.10 dst=192\\.168\\.122\\.12 sport=${crossed.clientPort} dport=80 .*src=10\\.5\\.5\\.201 dst=198\\.51\\.100\\.10 sport=80 dport=${crossed.clientPort}`,
-        ),
-      );
-      // The sync, as each daemon counts it: messages both ways, flows injected, nothing failed.
-      assert.equal(report.sync?.length, 2);
-      for (const s of report.sync ?? []) {
-        assert.ok(s.sent > 0 && s.received > 0, `${s.node} sends and receives: ${JSON.stringify(s)}`);
-        assert.ok(s.injected > 0, `${s.node} injected flows of the other node`);
-        assert.equal(s.injectFailed, 0);
-      }
-    } finally {
-      labRun.cleanup();
-    }
-    for (const pid of lab.state.pids)
-      assert.ok(
-        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '),
-        `process ${pid} ended`,
-      );
-  });
-
-  test('two nodes: connections open through either node survive guest1 moving to node2', async (t) => {
-    if (!needsRoot(t)) return;
-    const { lab, p, labRun, before, moved } = await upAndMove(ctsync2, 'guest1', 'node2');
-    try {
-      const held = await holdAll(lab, p, [
-        'ssh -p 2201 via host -> guest1',
-        'ssh -p 2201 via foreign -> guest1',
-      ]);
-      await applyToLab(lab, moved, quiet);
-      // Replies now leave through node2, which holds both flows from the sync.
-      await assertSurvived(held, 'guest1');
-      const report = await checksAfterMove(lab, moved, before);
-      const foreign = result(report, 'ssh -p 2201 via foreign -> guest1');
-      assert.deepEqual([foreign.enters, foreign.leaves], ['node1', 'node2']);
-    } finally {
-      labRun.cleanup();
-    }
-  });
-
-  test('fault: with br_netfilter on, the replicated entry clashes with the bridged copy; foreign flows fail', async (t) => {
-    if (!needsRoot(t)) return;
-    const report = await run(ctsync2, ['ctsync-bridge-netfilter']);
-    assert.deepEqual(failedNames(report).sort(), [
-      'U3 udp/123 via foreign -> guest1',
-      'curl node1 -> guest2 (crossed)',
-      'curl node2 -> guest1 (crossed)',
-      'ssh -p 2201 via foreign -> guest1',
-      'ssh -p 2202 via foreign -> guest2',
-    ]);
-    // The guest's node un-NATs nothing: the reply leaves with the guest's own address.
-    assert.equal(result(report, 'U3 udp/123 via foreign -> guest1').replyFrom, '10.5.5.201:123');
-    const crossed = result(report, 'curl node2 -> guest1 (crossed)');
-    assert.ok(
-      crossed.evidence?.wire.some((w) => /node1 .*xenbr0 Out .*10\.5\.5\.201\.80 > 198\.51\.100\.10/.test(w)),
-      crossed.evidence?.wire.join('\n'),
-    );
-  });
-
-  test('three nodes in a ring (NOTRACK): all checks pass; node1 cut: the rest works, held connections survive', async (t) => {
-    if (!needsRoot(t)) return;
-    const report = await labTest(prepare(ctsync3), { progress: quiet, cut: 'node1' });
-    assert.ok(!realRunner(['ip', 'netns', 'list']).stdout.includes(report.lab));
-    assert.deepEqual(failedNames(report), []);
-    assert.equal(report.results.length, 12 + 3 * 4);
-    // Every node received the others' flows.
-    assert.deepEqual(
-      report.sync?.map((s) => [s.node, s.injected > 0]),
-      [
-        ['node1', true],
-        ['node2', true],
-        ['node3', true],
-      ],
-    );
-    const after = report.afterCut?.report;
-    assert.ok(after);
-    assert.deepEqual(failedNames(after), []);
-    assertRingHeldAcrossCut(report);
-  });
-
-  test('three nodes in a ring: lab apply moves guest1 to node3; every check passes again', async (t) => {
-    if (!needsRoot(t)) return;
-    const { lab, labRun, before, moved } = await upAndMove(ctsync3, 'guest1', 'node3');
-    try {
-      const moves = await applyToLab(lab, moved, quiet);
-      assert.deepEqual(moves, [{ guest: 'guest1', from: 'node1', to: 'node3' }]);
-      const report = await checksAfterMove(lab, moved, before);
-      const viaNode2 = result(report, 'http/80 via node2 -> guest1');
-      assert.deepEqual([viaNode2.enters, viaNode2.leaves], ['node2', 'node3']);
-    } finally {
-      labRun.cleanup();
-    }
   });
 });
