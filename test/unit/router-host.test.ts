@@ -19,7 +19,7 @@ describe('network.sh: steering of a former plan', () => {
   test("keeps the plan's preferences and tables, after the rules are added", () => {
     const block = staleBlock(withInsert);
     assert.ok(withInsert.indexOf('ip -4 rule add pref 2009') < withInsert.indexOf(block), 'after the rules');
-    assert.match(block, /case " 2000 2008 2009 " in \*" \$pref "\*\) continue ;; esac/);
+    assert.match(block, /case " 2000 2001 2008 2009 " in \*" \$pref "\*\) continue ;; esac/);
     assert.match(
       block,
       /case " main 100 tenant-insert " in \*" \$table "\*\) ;; \*\) ip -4 route flush table "\$table" ;; esac/,
@@ -43,6 +43,7 @@ test('ifupdown: the guarded bridge takes its steering rules and the unreachable 
     down.map((l) => l.trim()),
     [
       'down while ip -4 rule del pref 2000 2>/dev/null; do :; done',
+      'down while ip -4 rule del pref 2001 2>/dev/null; do :; done',
       'down while ip -4 rule del pref 2008 2>/dev/null; do :; done',
       'down while ip -4 rule del pref 2009 2>/dev/null; do :; done',
       'down ip route del unreachable default metric 4294967295 table 100 2>/dev/null || true',

@@ -42,11 +42,12 @@ describe('seed004-insert: the router node', () => {
 
   test('NAT by maps: one rule for every floating IP, one for the subnets, the forward as plain DNAT', () => {
     assert.deepEqual(rulesOf(node1, 'router-dnat'), [
-      'iifname "xenbr0" ip daddr @floating counter dnat ip to ip daddr map @floating_to_guest comment "guests.*.floating: to the NIC, 1:1"',
+      'ip daddr @floating counter dnat ip to ip daddr map @floating_to_guest comment "guests.*.floating: to the NIC, 1:1"',
       'iifname "xenbr0" ip daddr 192.168.122.11 counter dnat ip to meta l4proto . th dport map @router_forwards comment "forwards on node1\'s public address to guests it routes (plain DNAT)"',
     ]);
     assert.deepEqual(rulesOf(node1, 'nat-postrouting'), [
       'oifname "xenbr0" ip saddr @floating_nics counter snat ip to ip saddr map @guest_to_floating comment "guests.*.floating: a NIC with a floating IP leaves as it"',
+      'ct status dnat ip saddr @router_subnets counter snat ip to oifname map @router_hairpin comment "floating IPs and forwards dialled from node1\'s networks: replies back through it"',
       'oifname "xenbr0" ip saddr @router_subnets counter snat ip to ip saddr map @router_snat comment "networks.*.snat: the router node1\'s subnets leave as its external address"',
     ]);
     assert.deepEqual(keys(set(node1, 'floating_to_guest')), ['192.168.122.60', '192.168.122.61']);
@@ -55,6 +56,13 @@ describe('seed004-insert: the router node', () => {
       ['10.7.0.0/24 -> 192.168.122.50', '10.7.255.0/29 -> 192.168.122.11', '10.7.254.0/24 -> 192.168.122.11'],
     );
     assert.deepEqual(keys(set(node1, 'router_forwards')), ['tcp . 2211']);
+  });
+
+  test("a floating IP dialled from inside: DNAT from any interface, SNAT to the router's address on the way back", () => {
+    assert.deepEqual(
+      set(node1, 'router_hairpin')?.elements.map((e) => `${e.key[0]?.value} -> ${e.value?.[0]?.value}`),
+      ['qbr-vm -> 10.7.0.1', 'qbr-fw -> 10.7.255.1', 'qbr-mgmt -> 10.7.254.1'],
+    );
   });
 
   test('no strategy touches the routered networks: no full-NAT, no ARP guard, no guest_subnets rule', () => {
@@ -89,7 +97,8 @@ describe('seed004-insert: the router node', () => {
     assert.deepEqual(
       node1.rules.map((r) => ruleCommand(r).replace(/^.*; ip/, 'ip')),
       [
-        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.254.0/24 lookup main',
+        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main',
+        'ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main',
         'ip -4 rule add pref 2008 iif qbr-vm lookup 100',
         'ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100',
       ],
@@ -100,11 +109,13 @@ describe('seed004-insert: the router node', () => {
     const notrack = chain(node1, 'insert-notrack');
     assert.deepEqual(notrack?.base, { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' });
     assert.deepEqual(rulesOf(node1, 'insert-notrack'), [
-      'iifname @insert_bridges notrack comment "networks.*.insert: the guests, on their way to the appliance"',
+      'iifname @insert_bridges iifname . ip daddr != @insert_direct fib daddr type != local notrack comment "networks.*.insert: the guests, on their way to the appliance"',
       'iifname . ip daddr @insert_returns notrack comment "networks.*.insert: back from the appliance, for the guests"',
     ]);
     assert.deepEqual(keys(set(node1, 'insert_bridges')), ['qbr-vm']);
     assert.deepEqual(keys(set(node1, 'insert_returns')), ['qbr-fw . 10.7.0.0/24']);
+    // East-west and the hairpin stay tracked: routed directly, both ways, NATed once.
+    assert.deepEqual(keys(set(node1, 'insert_direct')), ['qbr-vm . 10.7.0.0/24', 'qbr-vm . 10.7.254.0/24']);
   });
 
   test('the transit bridge: loose reverse-path filtering, no redirects', () => {

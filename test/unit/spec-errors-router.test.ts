@@ -182,6 +182,6 @@ test('a router with more networks than its steering can exclude is refused at in
   ).join('');
   const problems = problemsOf(edit(BASE, '\nguests:', `\n${more}\nguests:`));
   assert.deepEqual(problems, [
-    "cluster.yaml:30:13: error: router node1 has 9 other networks besides transit ones, each excluded from network tenant's steering by a rule of its own, and 8 fit before the steering rules\n  fix: route at most 9 non-transit networks by node1, or give some of them another router",
+    "cluster.yaml:30:13: error: router node1 routes 10 networks besides transit ones (tenant included), each kept out of network tenant's steering by a rule of its own, and 8 fit before the steering rules\n  fix: route at most 8 non-transit networks by node1, or give some of them another router",
   ]);
 });

@@ -47,13 +47,13 @@ export function checkInsertTables(spec: ClusterSpec, report: Report): void {
   }
 }
 
-/** The router's other networks, but the transit ones: each a rule before the steering (F37). */
+/** The router's networks, but the transit ones (its own for the hairpin): each a rule before the steering (F37). */
 function checkExcluded(gateway: [string, NetworkSpec][], name: string, net: NetworkSpec, report: Report) {
-  const excluded = gateway.filter(([n, x]) => n !== name && x.router === net.router && !x.transit);
+  const excluded = gateway.filter(([, x]) => x.router === net.router && !x.transit);
   if (excluded.length <= MAX_EXCLUDED) return;
   report(
     ['networks', name, 'insert'],
-    `router ${net.router} has ${excluded.length} other networks besides transit ones, each excluded from network ${name}'s steering by a rule of its own, and ${MAX_EXCLUDED} fit before the steering rules`,
-    `route at most ${MAX_EXCLUDED + 1} non-transit networks by ${net.router}, or give some of them another router`,
+    `router ${net.router} routes ${excluded.length} networks besides transit ones (${name} included), each kept out of network ${name}'s steering by a rule of its own, and ${MAX_EXCLUDED} fit before the steering rules`,
+    `route at most ${MAX_EXCLUDED} non-transit networks by ${net.router}, or give some of them another router`,
   );
 }

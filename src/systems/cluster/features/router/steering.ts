@@ -3,8 +3,8 @@
 // routes go through the plan like routed networks' (compile/routing.ts), so network.sh and ifupdown
 // render them the same way; rt_tables.d names the table "<network>-insert".
 //
-//   +0..+7  iif <bridge> to <the router's other subnets> lookup main   F37: east-west and the
-//           appliance's management network are never steered, and come first
+//   +0..+7  iif <bridge> to <the router's subnets> lookup main   F37: east-west (the hairpin to its
+//           own subnet included) and the appliance's management network are never steered, and come first
 //   +8      iif <bridge> lookup <table>                               egress: the guests' traffic
 //   +9      iif <uplink> to <subnet> lookup <table>                   ingress: after DNAT (floating IPs,
 //           forwards), since policy routing follows prerouting
@@ -38,10 +38,16 @@ export function insertingNetworks(ctx: ClusterContext): Inserting[] {
     .map((network, index) => ({ network, insert: network.router?.insert as Insertion, index }));
 }
 
-/** The subnets never steered from `network`: its router's other networks, but the transit ones. */
+/**
+ * The subnets never steered from `network`: east-west, routed directly both ways. Its router's other
+ * networks but the transit ones, and its own subnet: the only routed traffic from the bridge to it is
+ * a floating IP or forward dialled from inside (the hairpin), which cannot pass a stateful appliance
+ * (its first pass is DNATed and SNATed, the reply's un-NATed before the appliance would see it: the
+ * appliance meets two halves of different flows and drops them as invalid).
+ */
 export function excludedNetworks(ctx: ClusterContext, network: Network): Network[] {
   const router = network.router?.node;
-  return ctx.cluster.networks.filter((n) => n !== network && n.router?.node === router && !n.transit);
+  return ctx.cluster.networks.filter((n) => n.router?.node === router && !n.transit);
 }
 
 /** The table, its routes, the rules and the sysctls of one inserting network on its router node. */
@@ -132,7 +138,7 @@ function steeringRules(
       rule(
         i,
         { kind: 'iif', value: network.bridge },
-        `never steered to network ${n.name} (F37)`,
+        n === network ? 'never steered to itself (the hairpin)' : `never steered to network ${n.name} (F37)`,
         formatPrefix(n.subnet),
         MAIN_TABLE,
       ),
