@@ -85,7 +85,7 @@ const RULES_NOTE = [
 ];
 const INSERT_NOTE = [
   "# Steering into an appliance (seed 004): preferences 2000-2999 are convergent's (each rule holds one),",
-  '# ten per inserting network in spec order: +0.. iif <bridge> to <router subnet> lookup main (never',
+  '# ten per inserting network in spec order: +0.. iif <bridge> to <a subnet the node routes> lookup main (never',
   '# steered), +8 iif <bridge> (egress), +9 iif <uplink> to <subnet> (ingress) into its table.',
 ];
 

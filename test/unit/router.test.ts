@@ -170,6 +170,19 @@ describe("a cluster mixing an anycast network with a router's networks", () => {
     }
   });
 
+  test('east-west: the anycast subnet is routed directly from the tenant, tracked, never steered', () => {
+    const node1 = node(plans, 'node1');
+    assert.deepEqual(
+      node1.rules.filter((r) => r.table === 254).map((r) => `${r.pref} ${r.to}`),
+      ['2000 10.7.0.0/24', '2001 10.7.254.0/24', '2002 10.5.5.0/24'],
+    );
+    assert.deepEqual(keys(set(node1, 'insert_direct')), [
+      'qbr-vm . 10.7.0.0/24',
+      'qbr-vm . 10.7.254.0/24',
+      'qbr-vm . 10.5.5.0/24',
+    ]);
+  });
+
   test("the anycast gateway on every node, the router's gateway on node1 alone", () => {
     for (const p of plans) {
       const cidrs = p.addresses.map((a) => a.cidr);

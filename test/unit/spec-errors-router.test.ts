@@ -182,6 +182,6 @@ test('a router with more networks than its steering can exclude is refused at in
   ).join('');
   const problems = problemsOf(edit(BASE, '\nguests:', `\n${more}\nguests:`));
   assert.deepEqual(problems, [
-    "cluster.yaml:30:13: error: router node1 routes 10 networks besides transit ones (tenant included), each kept out of network tenant's steering by a rule of its own, and 8 fit before the steering rules\n  fix: route at most 8 non-transit networks by node1, or give some of them another router",
+    "cluster.yaml:30:13: error: node node1 routes 10 subnets itself besides transit ones (tenant's included: anycast, routed and its routered networks), each routed directly, around network tenant's appliance, by a rule of its own, and 8 fit before the steering rules\n  fix: route at most 8 such networks on node1 (give some a router of their own, or make them bridged)",
   ]);
 });

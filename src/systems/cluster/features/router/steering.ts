@@ -14,6 +14,7 @@
 import type { PlanBuilder } from '../../../../host/builder.ts';
 import type { RulePlan } from '../../../../host/plan.ts';
 import { INSERT_RULE_PREF, MAIN_TABLE } from '../../../../host/routing.ts';
+import type { Prefix } from '../../../../util/ipv4.ts';
 import { formatIPv4, formatPrefix } from '../../../../util/ipv4.ts';
 import { hexMark } from '../../../marks/bits.ts';
 import type { ClusterContext } from '../../compile/context.ts';
@@ -39,15 +40,20 @@ export function insertingNetworks(ctx: ClusterContext): Inserting[] {
 }
 
 /**
- * The subnets never steered from `network`: east-west, routed directly both ways. Its router's other
- * networks but the transit ones, and its own subnet: the only routed traffic from the bridge to it is
- * a floating IP or forward dialled from inside (the hairpin), which cannot pass a stateful appliance
- * (its first pass is DNATed and SNATed, the reply's un-NATed before the appliance would see it: the
- * appliance meets two halves of different flows and drops them as invalid).
+ * The subnets never steered from `network`: east-west, every subnet its router node routes itself,
+ * routed directly both ways. The appliance guards north-south (to and from the uplink): a subnet
+ * steered one way and not the other would show it one direction of a flow, which it drops. So: the
+ * anycast networks (every node their gateway), the routed networks, the router's own networks but
+ * the transit ones, and the network's own subnet: the only routed traffic from the bridge to it is a
+ * floating IP or forward dialled from inside (the hairpin), which cannot pass a stateful appliance
+ * (the reply is un-NATed on its first pass, before the appliance: it would meet halves of two flows).
  */
-export function excludedNetworks(ctx: ClusterContext, network: Network): Network[] {
+export function excludedNetworks(ctx: ClusterContext, network: Network): { name: string; subnet: Prefix }[] {
   const router = network.router?.node;
-  return ctx.cluster.networks.filter((n) => n.router?.node === router && !n.transit);
+  return [
+    ...ctx.cluster.networks.filter((n) => (n.router === undefined || n.router.node === router) && !n.transit),
+    ...ctx.cluster.routed,
+  ];
 }
 
 /** The table, its routes, the rules and the sysctls of one inserting network on its router node. */
@@ -138,7 +144,9 @@ function steeringRules(
       rule(
         i,
         { kind: 'iif', value: network.bridge },
-        n === network ? 'never steered to itself (the hairpin)' : `never steered to network ${n.name} (F37)`,
+        n.name === network.name
+          ? 'never steered to itself (the hairpin)'
+          : `never steered to network ${n.name} (F37: east-west, direct both ways)`,
         formatPrefix(n.subnet),
         MAIN_TABLE,
       ),
