@@ -23,10 +23,11 @@ describe('seed004-insert: the router node', () => {
   const plans = plansOf(SEED004);
   const [node1, node2] = [node(plans, 'node1'), node(plans, 'node2')];
 
-  test('the gateway on the router node only; the other node keeps its own address', () => {
-    const on = (p: HostPlan) => p.addresses.filter((a) => a.dev === 'qbr-vm').map((a) => a.cidr);
-    assert.deepEqual(on(node1), ['10.7.0.251/24', '10.7.0.1/24']);
-    assert.deepEqual(on(node2), ['10.7.0.252/24']);
+  test('the addresses on the router node only; the other node just bridges (no address on any of its bridges)', () => {
+    const on = (p: HostPlan, dev: string) => p.addresses.filter((a) => a.dev === dev).map((a) => a.cidr);
+    assert.deepEqual(on(node1, 'qbr-vm'), ['10.7.0.251/24', '10.7.0.1/24']);
+    for (const dev of ['qbr-vm', 'qbr-fw', 'qbr-mgmt']) assert.deepEqual(on(node2, dev), [], dev);
+    assert.ok(node2.bridges.some((b) => b.name === 'qbr-vm' && b.ports.includes('eth1.100')));
   });
 
   test("the SNAT address and the floating IPs as /32 on the router's uplink bridge, none on the other node", () => {

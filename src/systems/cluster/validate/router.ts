@@ -40,6 +40,12 @@ export function checkRouters(spec: ClusterSpec, owners: AddressOwners, report: R
       report([...base, 'router'], `unknown node "${net.router}"`, knownList('nodes', nodes));
       continue;
     }
+    if (spec.sync !== undefined && spec.sync.network === name)
+      report(
+        ['sync', 'network'],
+        `conntrackd needs every node's address on its network, and network ${name} has ${net.router}'s alone (its router)`,
+        'sync over a network without "router:"',
+      );
     if (
       net.snat !== undefined &&
       checkInside(

@@ -37,12 +37,6 @@ ip link set dev qbr-mgmt up
 
 # nodes.node2.address
 ip address replace 192.168.122.12/24 dev xenbr0
-# networks.tenant.nodes.node2
-ip address replace 10.7.0.252/24 dev qbr-vm
-# networks.fwnet.nodes.node2
-ip address replace 10.7.255.6/29 dev qbr-fw
-# networks.mgmt.nodes.node2
-ip address replace 10.7.254.252/24 dev qbr-mgmt
 
 # uplink.gateway
 ip route replace default via 192.168.122.1 dev xenbr0
