@@ -192,3 +192,17 @@ describe("a cluster mixing an anycast network with a router's networks", () => {
     }
   });
 });
+
+test("a SNAT address shared by a router's networks: one /32, both subnets leave as it", () => {
+  const text = edit(
+    SEED004,
+    '    router: node1\n\nguests:',
+    '    router: node1\n    snat: 192.168.122.50\n\nguests:',
+  );
+  const node1 = node(plansOf(text), 'node1');
+  assert.equal(node1.addresses.filter((a) => a.cidr === '192.168.122.50/32').length, 1);
+  assert.deepEqual(
+    set(node1, 'router_snat')?.elements.map((e) => `${e.key[0]?.value} -> ${e.value?.[0]?.value}`),
+    ['10.7.0.0/24 -> 192.168.122.50', '10.7.255.0/29 -> 192.168.122.11', '10.7.254.0/24 -> 192.168.122.50'],
+  );
+});

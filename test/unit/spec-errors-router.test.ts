@@ -228,3 +228,23 @@ test("conntrackd over a routered network is refused: it has the router's address
     problemsOf(text).join('\n'),
   );
 });
+
+describe("a router's SNAT address shared by its networks (Neutron's qrouter: one external address)", () => {
+  const mgmtSnat = (router: string) =>
+    edit(BASE, MGMT_ROUTER, `    router: ${router}\n    snat: 192.168.122.50\n\nguests:`);
+
+  test('two networks of the same router: accepted', () => {
+    assert.deepEqual(problemsOf(mgmtSnat('node1')), []);
+  });
+
+  test("another router's network: refused", () => {
+    const text = edit(
+      edit(mgmtSnat('node2'), 'nodes: { node1: 10.7.254.251 }', 'nodes: { node2: 10.7.254.252 }'),
+      ', floating: 192.168.122.61 }',
+      ' }',
+    );
+    assert.deepEqual(problemsOf(text), [
+      'cluster.yaml:48:11: error: address 192.168.122.50 is already used by the SNAT address of network tenant\n  fix: give every node, gateway and guest its own address',
+    ]);
+  });
+});
