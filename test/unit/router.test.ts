@@ -184,6 +184,24 @@ describe("a cluster mixing an anycast network with a router's networks", () => {
     ]);
   });
 
+  test("stateless: a router's bridges get nf_call_iptables as the others (the global flag rules anyway)", () => {
+    const tagged = edit(
+      edit(
+        edit(text, 'strategy: fullnat', 'strategy: stateless'),
+        'node1: { address: 192.168.122.11 }',
+        'node1: { address: 192.168.122.11, tag: 1 }',
+      ),
+      'node2: { address: 192.168.122.12 }',
+      'node2: { address: 192.168.122.12, tag: 2 }',
+    );
+    for (const p of plansOf(tagged))
+      assert.deepEqual(
+        p.bridges.filter((b) => b.name !== 'xenbr0').map((b) => `${b.name} ${b.callIptables}`),
+        ['qbr-vm true', 'qbr-fw true', 'qbr-mgmt true', 'guestbr0 true'],
+        p.node,
+      );
+  });
+
   test("the anycast gateway on every node, the router's gateway on node1 alone", () => {
     for (const p of plans) {
       const cidrs = p.addresses.map((a) => a.cidr);

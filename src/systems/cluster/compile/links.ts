@@ -40,9 +40,12 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       mac: node.bridgeMac,
       stp: network.stp,
       forwardDelay: network.forwardDelay,
-      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4);
-      // a router's network has no stateless forwards (its router DNATs them plainly).
-      callIptables: ctx.uses.stateless && network.router === undefined,
+      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
+      // A router's bridges too: br_netfilter runs where the global bridge-nf-call-iptables OR the
+      // bridge's flag is on, and the global is on wherever the module is loaded, so a 0 here would
+      // not keep them out. Harmless for them: br_netfilter runs the ip hooks with the bridge as iif,
+      // as the router's own pass would (seed 004's insertion measured so, global on).
+      callIptables: ctx.uses.stateless,
       // conntrackd's multicast must reach every node also when no IGMP querier refreshes the
       // snooping entries (they expire after 260 s and the group would stop at this bridge).
       ...(ctx.cluster.sync?.network === network.name ? { multicastSnooping: false } : {}),
