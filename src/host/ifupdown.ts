@@ -3,7 +3,7 @@
 // ifenslave's bond-* options, bridges through bridge-utils' bridge-* options, VLANs named
 // PARENT.ID (ifupdown creates those itself). `ifup -a` brings a bare node to what network.sh makes.
 import type { BridgePlan, HostPlan, LinkPlan } from './plan.ts';
-import { routeCommand, ruleCommand } from './routing.ts';
+import { routeCommand, routeDeleteCommand, ruleCommand, ruleDeleteCommand } from './routing.ts';
 import { sysctlKey } from './sysctl.ts';
 
 export function renderInterfaces(plan: HostPlan, header: readonly string[]): string {
@@ -95,8 +95,16 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
       ),
     );
   // Policy rules brought up with a bridge (seed 004's steering into an appliance).
-  for (const r of plan.rules.filter((r) => r.upWith === bridge.name))
-    out.push(`# ${r.source}`, option(`up ${ruleCommand(r)}`));
+  const rules = plan.rules.filter((r) => r.upWith === bridge.name);
+  for (const r of rules) out.push(`# ${r.source}`, option(`up ${ruleCommand(r)}`));
+  // ... and taken down with it, with the routes that have no device to go with (the steering table's
+  // unreachable default): an `ifdown` leaves no steering behind (the routes via the appliance's
+  // bridge go with that bridge).
+  if (rules.length > 0)
+    out.push('# the rules and device-less routes above, removed when the bridge goes down');
+  for (const r of rules) out.push(option(`down ${ruleDeleteCommand(r.family, r.pref)}`));
+  for (const r of plan.routes.filter((r) => r.dev === undefined && r.upWith === bridge.name))
+    out.push(option(`down ${routeDeleteCommand(r)}`));
   out.push(option(`bridge-ports ${bridge.ports.length > 0 ? bridge.ports.join(' ') : 'none'}`));
   out.push(option(`bridge-stp ${bridge.stp ? 'on' : 'off'}`));
   if (bridge.forwardDelay !== undefined) out.push(option(`bridge-fd ${bridge.forwardDelay}`));

@@ -7,7 +7,7 @@
 // (a device's first address on a subnet is its primary), routes.
 import { FILES } from './files.ts';
 import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
-import { INSERT_RULE_PREF, routeCommand, ruleCommand, tableLine } from './routing.ts';
+import { INSERT_RULE_PREF, routeCommand, ruleCommand, ruleDeleteCommand, tableLine } from './routing.ts';
 
 // Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
 const HAS = ['# has LINK: the link exists.', 'has() { ip link show dev "$1" >/dev/null 2>&1; }'];
@@ -53,7 +53,30 @@ export function renderNetworkScript(plan: HostPlan, header: readonly string[]): 
   for (const r of plan.routes) out.push(`# ${r.source}`, routeCommand(r));
   if (plan.rules.length > 0) out.push('', ...rulesNote(plan));
   for (const r of plan.rules) out.push(`# ${r.source}`, ruleCommand(r));
+  out.push('', ...staleSteering(plan));
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Steering of a former plan (an `insert:` removed, a network gone): its rules would keep sending the
+ * guests to an appliance that no NOTRACK chain pairs any more. Removed after the rules above are in,
+ * so the steering never fails open meanwhile; on every node, since a router may move.
+ */
+function staleSteering(plan: HostPlan): string[] {
+  const prefs = plan.rules.filter((r) => r.pref >= INSERT_RULE_PREF).map((r) => r.pref);
+  const tables = ['main', ...plan.tables.flatMap((t) => [String(t.id), t.name])];
+  const last = INSERT_RULE_PREF + 999;
+  return [
+    `# Convergent's steering preferences (${INSERT_RULE_PREF}-${last}) not above: delete them, and flush the`,
+    '# tables they looked up that this plan does not render.',
+    `stale=$(ip -4 rule show | sed -n 's/^\\(2[0-9][0-9][0-9]\\):.* lookup \\([^ ]*\\).*/\\1 \\2/p')`,
+    'echo "$stale" | while read -r pref table; do',
+    '  [ -n "$pref" ] || continue',
+    `  case " ${prefs.join(' ')} " in *" $pref "*) continue ;; esac`,
+    `  ${ruleDeleteCommand(4, '"$pref"')}`,
+    `  case " ${tables.join(' ')} " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac`,
+    'done',
+  ];
 }
 
 const RULES_NOTE = [
@@ -62,7 +85,7 @@ const RULES_NOTE = [
 ];
 const INSERT_NOTE = [
   "# Steering into an appliance (seed 004): preferences 2000-2999 are convergent's (each rule holds one),",
-  '# ten per inserting network in spec order: +0.. iif <bridge> to <router subnet> lookup main (never',
+  '# ten per inserting network in spec order: +0.. iif <bridge> to <a subnet the node routes> lookup main (never',
   '# steered), +8 iif <bridge> (egress), +9 iif <uplink> to <subnet> (ingress) into its table.',
 ];
 

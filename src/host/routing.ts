@@ -24,7 +24,17 @@ export function ruleCommand(r: RulePlan): string {
   const to = r.to === undefined ? '' : ` to ${r.to}`;
   // "main" is iproute2's own name (no rt_tables.d needed), and says what the rule is for.
   const table = r.table === MAIN_TABLE ? 'main' : String(r.table);
-  return `while ${ip} del pref ${r.pref} 2>/dev/null; do :; done; ${ip} add pref ${r.pref} ${r.match.kind} ${r.match.value}${to} lookup ${table}`;
+  return `${ruleDeleteCommand(r.family, r.pref)}; ${ip} add pref ${r.pref} ${r.match.kind} ${r.match.value}${to} lookup ${table}`;
+}
+
+/** Every rule holding the preference (a number, or a shell variable) deleted; succeeds when there is none. */
+export function ruleDeleteCommand(family: 4 | 6, pref: number | string): string {
+  return `while ip -${family} rule del pref ${pref} 2>/dev/null; do :; done`;
+}
+
+/** `ip route del ...` of the route, succeeding when it is gone already. */
+export function routeDeleteCommand(r: RoutePlan): string {
+  return `${routeCommand(r).replace(' route replace ', ' route del ')} 2>/dev/null || true`;
 }
 
 /** iproute2's main table. */

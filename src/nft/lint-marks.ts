@@ -53,6 +53,7 @@ function readsUnmasked(e: Expr): boolean {
     case 'ct':
       return isMark(e);
     case 'ct-tuple':
+    case 'fib':
     case 'payload':
     case 'const':
     case 'anonymous-set':

@@ -187,6 +187,7 @@ function lintExpr(e: Expr, rule: Rule, scope: RuleScope, use: Use): void {
     case 'meta':
     case 'ct':
     case 'ct-tuple':
+    case 'fib':
     case 'payload':
       return;
   }
@@ -255,6 +256,7 @@ function fits(c: Const, type: DataType, interval: boolean): boolean {
     case 'nfproto':
     case 'ct_direction':
     case 'ct_status':
+    case 'fib_addrtype':
     case 'ct_state':
     case 'ether_type':
     case 'icmpv6_type':

@@ -197,6 +197,7 @@ export function renderExpr(e: Expr): string {
     case 'meta':
     case 'ct':
     case 'ct-tuple':
+    case 'fib':
     case 'payload':
       return renderField(e);
   }
@@ -212,6 +213,8 @@ function renderField(f: Field): string {
       return f.key === 'zone' ? `ct ${f.direction} zone` : `ct ${f.key}`;
     case 'ct-tuple':
       return `ct ${f.direction} ${f.key}`;
+    case 'fib':
+      return `fib ${f.key}`;
     case 'payload':
       return `${f.header} ${f.field}`;
   }
@@ -247,6 +250,7 @@ function renderConst(c: Const): string {
     case 'ether_addr':
     case 'ct_direction':
     case 'ct_status':
+    case 'fib_addrtype':
       return c.value;
   }
   const _exhaustive: never = c;

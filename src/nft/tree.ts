@@ -43,6 +43,7 @@ export type Const =
   | { readonly type: 'ifname'; readonly value: string }
   | { readonly type: 'ct_direction'; readonly value: 'original' | 'reply' }
   | { readonly type: 'ct_status'; readonly value: 'dnat' | 'snat' }
+  | { readonly type: 'fib_addrtype'; readonly value: 'local' }
   | { readonly type: 'ct_state'; readonly value: readonly CtState[] } // any of them
   | { readonly type: 'verdict'; readonly value: string }; // a verdict map's value: jump <chain>
 
@@ -62,6 +63,8 @@ export type Field =
       readonly direction: 'original' | 'reply';
       readonly key: 'ip saddr' | 'ip daddr' | 'proto-src' | 'proto-dst';
     }
+  // The type the routing table gives the destination (fib daddr type): local = one of the node's own.
+  | { readonly kind: 'fib'; readonly key: 'daddr type' }
   | { readonly kind: 'payload'; readonly header: 'ip'; readonly field: 'saddr' | 'daddr' }
   | { readonly kind: 'payload'; readonly header: 'tcp' | 'udp' | 'th'; readonly field: 'sport' | 'dport' }
   | { readonly kind: 'payload'; readonly header: 'ip6'; readonly field: 'saddr' | 'daddr' }
@@ -178,6 +181,7 @@ export const ctTuple = (
   direction: 'original' | 'reply',
   key: 'ip saddr' | 'ip daddr' | 'proto-src' | 'proto-dst',
 ): Field => ({ kind: 'ct-tuple', direction, key });
+export const fib = (key: 'daddr type'): Field => ({ kind: 'fib', key });
 export const ip = (field: 'saddr' | 'daddr'): Field => ({ kind: 'payload', header: 'ip', field });
 export const l4 = (header: 'tcp' | 'udp' | 'th', field: 'sport' | 'dport'): Field => ({
   kind: 'payload',
@@ -212,6 +216,12 @@ export const ne = (left: Expr, right: Const): Statement => ({
   right: konst(right),
 });
 export const inSet = (left: Expr, set: string): Statement => ({ kind: 'match-set', left, set });
+export const notInSet = (left: Expr, set: string): Statement => ({
+  kind: 'match-set',
+  left,
+  set,
+  negate: true,
+});
 export const vmap = (key: Expr, map: string): Statement => ({ kind: 'vmap', key, map });
 export const setField = (field: Field, value: Expr): Statement => ({ kind: 'set-field', field, value });
 export const counter: Statement = { kind: 'counter' };

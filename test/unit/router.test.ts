@@ -23,10 +23,11 @@ describe('seed004-insert: the router node', () => {
   const plans = plansOf(SEED004);
   const [node1, node2] = [node(plans, 'node1'), node(plans, 'node2')];
 
-  test('the gateway on the router node only; the other node keeps its own address', () => {
-    const on = (p: HostPlan) => p.addresses.filter((a) => a.dev === 'qbr-vm').map((a) => a.cidr);
-    assert.deepEqual(on(node1), ['10.7.0.251/24', '10.7.0.1/24']);
-    assert.deepEqual(on(node2), ['10.7.0.252/24']);
+  test('the addresses on the router node only; the other node just bridges (no address on any of its bridges)', () => {
+    const on = (p: HostPlan, dev: string) => p.addresses.filter((a) => a.dev === dev).map((a) => a.cidr);
+    assert.deepEqual(on(node1, 'qbr-vm'), ['10.7.0.251/24', '10.7.0.1/24']);
+    for (const dev of ['qbr-vm', 'qbr-fw', 'qbr-mgmt']) assert.deepEqual(on(node2, dev), [], dev);
+    assert.ok(node2.bridges.some((b) => b.name === 'qbr-vm' && b.ports.includes('eth1.100')));
   });
 
   test("the SNAT address and the floating IPs as /32 on the router's uplink bridge, none on the other node", () => {
@@ -42,11 +43,12 @@ describe('seed004-insert: the router node', () => {
 
   test('NAT by maps: one rule for every floating IP, one for the subnets, the forward as plain DNAT', () => {
     assert.deepEqual(rulesOf(node1, 'router-dnat'), [
-      'iifname "xenbr0" ip daddr @floating counter dnat ip to ip daddr map @floating_to_guest comment "guests.*.floating: to the NIC, 1:1"',
+      'ip daddr @floating counter dnat ip to ip daddr map @floating_to_guest comment "guests.*.floating: to the NIC, 1:1"',
       'iifname "xenbr0" ip daddr 192.168.122.11 counter dnat ip to meta l4proto . th dport map @router_forwards comment "forwards on node1\'s public address to guests it routes (plain DNAT)"',
     ]);
     assert.deepEqual(rulesOf(node1, 'nat-postrouting'), [
       'oifname "xenbr0" ip saddr @floating_nics counter snat ip to ip saddr map @guest_to_floating comment "guests.*.floating: a NIC with a floating IP leaves as it"',
+      'ct status dnat ip saddr @router_subnets counter snat ip to oifname map @router_hairpin comment "floating IPs and forwards dialled from node1\'s networks: replies back through it"',
       'oifname "xenbr0" ip saddr @router_subnets counter snat ip to ip saddr map @router_snat comment "networks.*.snat: the router node1\'s subnets leave as its external address"',
     ]);
     assert.deepEqual(keys(set(node1, 'floating_to_guest')), ['192.168.122.60', '192.168.122.61']);
@@ -55,6 +57,13 @@ describe('seed004-insert: the router node', () => {
       ['10.7.0.0/24 -> 192.168.122.50', '10.7.255.0/29 -> 192.168.122.11', '10.7.254.0/24 -> 192.168.122.11'],
     );
     assert.deepEqual(keys(set(node1, 'router_forwards')), ['tcp . 2211']);
+  });
+
+  test("a floating IP dialled from inside: DNAT from any interface, SNAT to the router's address on the way back", () => {
+    assert.deepEqual(
+      set(node1, 'router_hairpin')?.elements.map((e) => `${e.key[0]?.value} -> ${e.value?.[0]?.value}`),
+      ['qbr-vm -> 10.7.0.1', 'qbr-fw -> 10.7.255.1', 'qbr-mgmt -> 10.7.254.1'],
+    );
   });
 
   test('no strategy touches the routered networks: no full-NAT, no ARP guard, no guest_subnets rule', () => {
@@ -89,7 +98,8 @@ describe('seed004-insert: the router node', () => {
     assert.deepEqual(
       node1.rules.map((r) => ruleCommand(r).replace(/^.*; ip/, 'ip')),
       [
-        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.254.0/24 lookup main',
+        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main',
+        'ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main',
         'ip -4 rule add pref 2008 iif qbr-vm lookup 100',
         'ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100',
       ],
@@ -100,11 +110,13 @@ describe('seed004-insert: the router node', () => {
     const notrack = chain(node1, 'insert-notrack');
     assert.deepEqual(notrack?.base, { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' });
     assert.deepEqual(rulesOf(node1, 'insert-notrack'), [
-      'iifname @insert_bridges notrack comment "networks.*.insert: the guests, on their way to the appliance"',
+      'iifname @insert_bridges iifname . ip daddr != @insert_direct fib daddr type != local notrack comment "networks.*.insert: the guests, on their way to the appliance"',
       'iifname . ip daddr @insert_returns notrack comment "networks.*.insert: back from the appliance, for the guests"',
     ]);
     assert.deepEqual(keys(set(node1, 'insert_bridges')), ['qbr-vm']);
     assert.deepEqual(keys(set(node1, 'insert_returns')), ['qbr-fw . 10.7.0.0/24']);
+    // East-west and the hairpin stay tracked: routed directly, both ways, NATed once.
+    assert.deepEqual(keys(set(node1, 'insert_direct')), ['qbr-vm . 10.7.0.0/24', 'qbr-vm . 10.7.254.0/24']);
   });
 
   test('the transit bridge: loose reverse-path filtering, no redirects', () => {
@@ -159,6 +171,37 @@ describe("a cluster mixing an anycast network with a router's networks", () => {
     }
   });
 
+  test('east-west: the anycast subnet is routed directly from the tenant, tracked, never steered', () => {
+    const node1 = node(plans, 'node1');
+    assert.deepEqual(
+      node1.rules.filter((r) => r.table === 254).map((r) => `${r.pref} ${r.to}`),
+      ['2000 10.7.0.0/24', '2001 10.7.254.0/24', '2002 10.5.5.0/24'],
+    );
+    assert.deepEqual(keys(set(node1, 'insert_direct')), [
+      'qbr-vm . 10.7.0.0/24',
+      'qbr-vm . 10.7.254.0/24',
+      'qbr-vm . 10.5.5.0/24',
+    ]);
+  });
+
+  test("stateless: a router's bridges get nf_call_iptables as the others (the global flag rules anyway)", () => {
+    const tagged = edit(
+      edit(
+        edit(text, 'strategy: fullnat', 'strategy: stateless'),
+        'node1: { address: 192.168.122.11 }',
+        'node1: { address: 192.168.122.11, tag: 1 }',
+      ),
+      'node2: { address: 192.168.122.12 }',
+      'node2: { address: 192.168.122.12, tag: 2 }',
+    );
+    for (const p of plansOf(tagged))
+      assert.deepEqual(
+        p.bridges.filter((b) => b.name !== 'xenbr0').map((b) => `${b.name} ${b.callIptables}`),
+        ['qbr-vm true', 'qbr-fw true', 'qbr-mgmt true', 'guestbr0 true'],
+        p.node,
+      );
+  });
+
   test("the anycast gateway on every node, the router's gateway on node1 alone", () => {
     for (const p of plans) {
       const cidrs = p.addresses.map((a) => a.cidr);
@@ -166,4 +209,18 @@ describe("a cluster mixing an anycast network with a router's networks", () => {
       assert.equal(cidrs.includes('10.7.0.1/24'), p.node === 'node1', p.node);
     }
   });
+});
+
+test("a SNAT address shared by a router's networks: one /32, both subnets leave as it", () => {
+  const text = edit(
+    SEED004,
+    '    router: node1\n\nguests:',
+    '    router: node1\n    snat: 192.168.122.50\n\nguests:',
+  );
+  const node1 = node(plansOf(text), 'node1');
+  assert.equal(node1.addresses.filter((a) => a.cidr === '192.168.122.50/32').length, 1);
+  assert.deepEqual(
+    set(node1, 'router_snat')?.elements.map((e) => `${e.key[0]?.value} -> ${e.value?.[0]?.value}`),
+    ['10.7.0.0/24 -> 192.168.122.50', '10.7.255.0/29 -> 192.168.122.11', '10.7.254.0/24 -> 192.168.122.50'],
+  );
 });

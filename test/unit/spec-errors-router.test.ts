@@ -47,6 +47,7 @@ const CASES: { name: string; edits: [string, string][]; expected: string[] }[] =
     name: 'a SNAT address without a router',
     edits: [
       ['    router: node1\n    snat:', '    snat:'],
+      ['nodes: { node1: 10.7.0.251 }', 'nodes: { node1: 10.7.0.251, node2: 10.7.0.252 }'],
       ['    insert: fw1  ', '  '],
       [', floating: 192.168.122.60 }', ' }'],
     ],
@@ -70,7 +71,10 @@ const CASES: { name: string; edits: [string, string][]; expected: string[] }[] =
   },
   {
     name: 'a floating IP on a network without a router',
-    edits: [[MGMT_ROUTER, '\nguests:']],
+    edits: [
+      [MGMT_ROUTER, '\nguests:'],
+      ['nodes: { node1: 10.7.254.251 }', 'nodes: { node1: 10.7.254.251, node2: 10.7.254.252 }'],
+    ],
     expected: [
       'cluster.yaml:55:83: error: floating IP 192.168.122.61 on network mgmt, which has no router to NAT it\n  fix: give network mgmt "router: <node>" (seed 004\'s tenant router), or remove "floating:"',
     ],
@@ -89,7 +93,10 @@ const CASES: { name: string; edits: [string, string][]; expected: string[] }[] =
   },
   {
     name: 'the appliance in a transit network of another router',
-    edits: [[FWNET_ROUTER, '    router: node2\n    transit: true ']],
+    edits: [
+      [FWNET_ROUTER, '    router: node2\n    transit: true '],
+      ['nodes: { node1: 10.7.255.5 }', 'nodes: { node2: 10.7.255.6 }'],
+    ],
     expected: [
       'cluster.yaml:30:13: error: the appliance fw1 sits in transit network fwnet, routed by node2, and network tenant is routed by node1\n  fix: give transit network fwnet "router: node1": the appliance returns traffic by its default route, to the router that sent it',
     ],
@@ -118,6 +125,7 @@ const CASES: { name: string; edits: [string, string][]; expected: string[] }[] =
     name: 'transit on a network without a router',
     edits: [
       [MGMT_ROUTER, '    transit: true\n\nguests:'],
+      ['nodes: { node1: 10.7.254.251 }', 'nodes: { node1: 10.7.254.251, node2: 10.7.254.252 }'],
       [', floating: 192.168.122.61 }', ' }'],
     ],
     expected: [
@@ -174,14 +182,69 @@ describe('check: routers, floating IPs and insertion (seed 004): each mistake on
     });
 });
 
+test("a routered network's nodes: the router's address alone, and it is required", () => {
+  const other = problemsOf(
+    edit(BASE, 'nodes: { node1: 10.7.0.251 }', 'nodes: { node1: 10.7.0.251, node2: 10.7.0.252 }'),
+  );
+  assert.deepEqual(other, [
+    'cluster.yaml:25:40: error: network tenant is routed by node1 alone: node node2 only bridges it and holds no address on it\n  fix: remove "node2:" from networks.tenant.nodes',
+  ]);
+  const none = problemsOf(edit(BASE, 'nodes: { node1: 10.7.0.251 }', 'nodes: { node2: 10.7.0.252 }'));
+  assert.equal(none.length, 2, none.join('\n'));
+  assert.ok(
+    none.some((p) =>
+      /node node1 has no address on network tenant, which it routes\n {2}fix: add "node1: <address in 10\.7\.0\.0\/24>"/.test(
+        p,
+      ),
+    ),
+    none.join('\n'),
+  );
+});
+
 test('a router with more networks than its steering can exclude is refused at insert', () => {
   const more = Array.from(
     { length: 8 },
     (_, i) =>
-      `  m${i}:\n    subnet: 10.8.${i}.0/24\n    gateway: 10.8.${i}.1\n    nodes: { node1: 10.8.${i}.251, node2: 10.8.${i}.252 }\n    bridge: qbr-m${i}\n    pipes:\n      - { node1: eth1.${110 + i}, node2: eth1.${110 + i} }\n    router: node1\n`,
+      `  m${i}:\n    subnet: 10.8.${i}.0/24\n    gateway: 10.8.${i}.1\n    nodes: { node1: 10.8.${i}.251 }\n    bridge: qbr-m${i}\n    pipes:\n      - { node1: eth1.${110 + i}, node2: eth1.${110 + i} }\n    router: node1\n`,
   ).join('');
   const problems = problemsOf(edit(BASE, '\nguests:', `\n${more}\nguests:`));
   assert.deepEqual(problems, [
-    "cluster.yaml:30:13: error: router node1 has 9 other networks besides transit ones, each excluded from network tenant's steering by a rule of its own, and 8 fit before the steering rules\n  fix: route at most 9 non-transit networks by node1, or give some of them another router",
+    "cluster.yaml:30:13: error: node node1 routes 10 subnets itself besides transit ones (tenant's included: anycast, routed and its routered networks), each routed directly, around network tenant's appliance, by a rule of its own, and 8 fit before the steering rules\n  fix: route at most 8 such networks on node1 (give some a router of their own, or make them bridged)",
   ]);
+});
+
+test("conntrackd over a routered network is refused: it has the router's address alone", () => {
+  const text = edit(
+    BASE,
+    '\nguests:',
+    '\nsync: { network: tenant, group: 225.0.0.50, port: 3780 }\n\nguests:',
+  );
+  assert.ok(
+    problemsOf(text).some((p) =>
+      p.includes(
+        "error: conntrackd needs every node's address on its network, and network tenant has node1's alone",
+      ),
+    ),
+    problemsOf(text).join('\n'),
+  );
+});
+
+describe("a router's SNAT address shared by its networks (Neutron's qrouter: one external address)", () => {
+  const mgmtSnat = (router: string) =>
+    edit(BASE, MGMT_ROUTER, `    router: ${router}\n    snat: 192.168.122.50\n\nguests:`);
+
+  test('two networks of the same router: accepted', () => {
+    assert.deepEqual(problemsOf(mgmtSnat('node1')), []);
+  });
+
+  test("another router's network: refused", () => {
+    const text = edit(
+      edit(mgmtSnat('node2'), 'nodes: { node1: 10.7.254.251 }', 'nodes: { node2: 10.7.254.252 }'),
+      ', floating: 192.168.122.61 }',
+      ' }',
+    );
+    assert.deepEqual(problemsOf(text), [
+      'cluster.yaml:48:11: error: address 192.168.122.50 is already used by the SNAT address of network tenant\n  fix: give every node, gateway and guest its own address',
+    ]);
+  });
 });

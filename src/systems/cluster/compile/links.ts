@@ -1,7 +1,7 @@
 // Links, addresses and routes: the node's own NICs, bonds and VLANs (interfaces.ts), the uplink
 // bridge with the public address and default route, one guest bridge per gateway network with the
-// node's own address first (primary) and the anycast gateway second (on its router node alone for a
-// network with a router), then the bridges of the
+// node's own address first (primary) and the anycast gateway second (both on its router node alone
+// for a network with a router), then the bridges of the
 // bridged and private networks (interfaces.ts).
 
 import type { PlanBuilder } from '../../../host/builder.ts';
@@ -40,9 +40,12 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
       mac: node.bridgeMac,
       stp: network.stp,
       forwardDelay: network.forwardDelay,
-      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4);
-      // a router's network has no stateless forwards (its router DNATs them plainly).
-      callIptables: ctx.uses.stateless && network.router === undefined,
+      // Stateless inbound needs conntrack on frames bridged from the pipes to the guests (seed part 4).
+      // A router's bridges too: br_netfilter runs where the global bridge-nf-call-iptables OR the
+      // bridge's flag is on, and the global is on wherever the module is loaded, so a 0 here would
+      // not keep them out. Harmless for them: br_netfilter runs the ip hooks with the bridge as iif,
+      // as the router's own pass would (seed 004's insertion measured so, global on).
+      callIptables: ctx.uses.stateless,
       // conntrackd's multicast must reach every node also when no IGMP querier refreshes the
       // snooping entries (they expire after 260 s and the group would stop at this bridge).
       ...(ctx.cluster.sync?.network === network.name ? { multicastSnooping: false } : {}),
@@ -52,19 +55,20 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
     const length = network.subnet.length;
     // Primary first: the node's ARP requests must come from its own address, never from the
     // anycast gateway, whose ARP is dropped on the pipes (seed part 4).
+    // A network with a router (seed 004) has its addresses on that node alone: the others only
+    // bridge it (an address there would let them route its guests around the router).
+    if (network.router !== undefined && network.router.node !== node.name) continue;
     const own = network.nodeAddresses.get(node.name) as number;
     plan.addresses.push({
       dev: network.bridge,
       cidr: `${formatIPv4(own)}/${length}`,
       source: `networks.${network.name}.nodes.${node.name}`,
     });
-    // A network with a router (seed 004) has its gateway on that node alone: the others bridge.
-    if (network.router === undefined || network.router.node === node.name)
-      plan.addresses.push({
-        dev: network.bridge,
-        cidr: `${formatIPv4(network.gateway)}/${length}`,
-        source: `networks.${network.name}.gateway (${network.router ? `${node.name} is its router` : 'anycast'})`,
-      });
+    plan.addresses.push({
+      dev: network.bridge,
+      cidr: `${formatIPv4(network.gateway)}/${length}`,
+      source: `networks.${network.name}.gateway (${network.router ? `${node.name} is its router` : 'anycast'})`,
+    });
   }
   compileBridged(cluster, plan);
 }

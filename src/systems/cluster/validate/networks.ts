@@ -118,7 +118,10 @@ function checkBridge(
   }
 }
 
-/** The anycast gateway and an address for every node, each inside the subnet and its own. */
+/**
+ * The anycast gateway and an address for every node, each inside the subnet and its own; a network
+ * with a router: its router's address alone (the other nodes only bridge it, seed 004).
+ */
 function checkAddresses(
   name: string,
   network: NetworkSpec,
@@ -139,21 +142,34 @@ function checkAddresses(
   if (checkInside(subnet, `network ${name}`, gateway, 'the anycast gateway', [...base, 'gateway'], report)) {
     claim(owners, gateway, `the anycast gateway of network ${name}`, [...base, 'gateway'], report);
   }
+  const router = network.router !== undefined && nodeNames.has(network.router) ? network.router : undefined;
   for (const [node, address] of Object.entries(network.nodes)) {
     const path = [...base, 'nodes', node];
     if (!nodeNames.has(node)) {
       report(path, `unknown node "${node}"`, knownList('nodes', nodeNames), true);
       continue;
     }
+    if (router !== undefined && node !== router) {
+      report(
+        path,
+        `network ${name} is routed by ${router} alone: node ${node} only bridges it and holds no address on it`,
+        `remove "${node}:" from networks.${name}.nodes`,
+      );
+      continue;
+    }
     if (checkInside(subnet, `network ${name}`, address, `node ${node}'s address`, path, report)) {
       claim(owners, address, `node ${node} on network ${name}`, path, report);
     }
   }
-  for (const node of nodeNames) {
+  // An unknown router is its own problem (validate/router.ts): no address is asked for then.
+  const holders = network.router === undefined ? nodeNames : router === undefined ? [] : [router];
+  for (const node of holders) {
     if (!(node in network.nodes)) {
       report(
         [...base, 'nodes'],
-        `node ${node} has no address on network ${name}; every node is a gateway of every guest network`,
+        router === undefined
+          ? `node ${node} has no address on network ${name}; every node is a gateway of every guest network`
+          : `node ${node} has no address on network ${name}, which it routes`,
         `add "${node}: <address in ${formatPrefix(subnet)}>" under networks.${name}.nodes`,
       );
     }

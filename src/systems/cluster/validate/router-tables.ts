@@ -30,7 +30,7 @@ export function checkInsertTables(spec: ClusterSpec, report: Report): void {
     return id;
   };
   for (const [name, net] of inserting) {
-    checkExcluded(gateway, name, net, report);
+    checkExcluded(spec, name, net, report);
     if (net.table === undefined) continue;
     const path = ['networks', name, 'table'];
     const reserved = RESERVED_TABLES.get(net.table);
@@ -47,13 +47,20 @@ export function checkInsertTables(spec: ClusterSpec, report: Report): void {
   }
 }
 
-/** The router's other networks, but the transit ones: each a rule before the steering (F37). */
-function checkExcluded(gateway: [string, NetworkSpec][], name: string, net: NetworkSpec, report: Report) {
-  const excluded = gateway.filter(([n, x]) => n !== name && x.router === net.router && !x.transit);
+/**
+ * Every subnet the router node routes itself (anycast and routed networks, its own networks but the
+ * transit ones, the inserting network's for the hairpin): each a rule before the steering (F37).
+ */
+function checkExcluded(spec: ClusterSpec, name: string, net: NetworkSpec, report: Report) {
+  const excluded = Object.values(spec.networks).filter(
+    (x) =>
+      x.mode === 'routed' ||
+      (x.mode === 'gateway' && (x.router === undefined || x.router === net.router) && !x.transit),
+  );
   if (excluded.length <= MAX_EXCLUDED) return;
   report(
     ['networks', name, 'insert'],
-    `router ${net.router} has ${excluded.length} other networks besides transit ones, each excluded from network ${name}'s steering by a rule of its own, and ${MAX_EXCLUDED} fit before the steering rules`,
-    `route at most ${MAX_EXCLUDED + 1} non-transit networks by ${net.router}, or give some of them another router`,
+    `node ${net.router} routes ${excluded.length} subnets itself besides transit ones (${name}'s included: anycast, routed and its routered networks), each routed directly, around network ${name}'s appliance, by a rule of its own, and ${MAX_EXCLUDED} fit before the steering rules`,
+    `route at most ${MAX_EXCLUDED} such networks on ${net.router} (give some a router of their own, or make them bridged)`,
   );
 }

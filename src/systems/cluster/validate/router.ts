@@ -12,6 +12,9 @@ const ROUTER_ONLY = ['snat', 'insert'] as const;
 /** Every gateway network's router fields; `owners` gains the SNAT and floating addresses. */
 export function checkRouters(spec: ClusterSpec, owners: AddressOwners, report: Report): void {
   const nodes = new Set(Object.keys(spec.nodes));
+  // A router's networks may share its SNAT address (Neutron's qrouter gives all its subnets one
+  // external address); against anything else, another router's included, it is claimed as usual.
+  const snatRouter = new Map<number, string>();
   for (const [name, net] of Object.entries(spec.networks)) {
     const base = ['networks', name];
     const written = (fields: readonly (keyof NetworkSpec)[]) =>
@@ -40,8 +43,16 @@ export function checkRouters(spec: ClusterSpec, owners: AddressOwners, report: R
       report([...base, 'router'], `unknown node "${net.router}"`, knownList('nodes', nodes));
       continue;
     }
+    if (spec.sync !== undefined && spec.sync.network === name)
+      report(
+        ['sync', 'network'],
+        `conntrackd needs every node's address on its network, and network ${name} has ${net.router}'s alone (its router)`,
+        'sync over a network without "router:"',
+      );
+    const ownAlready = net.snat !== undefined && snatRouter.get(net.snat) === net.router;
     if (
       net.snat !== undefined &&
+      !ownAlready &&
       checkInside(
         spec.uplink.subnet,
         'the uplink subnet',
@@ -50,8 +61,10 @@ export function checkRouters(spec: ClusterSpec, owners: AddressOwners, report: R
         [...base, 'snat'],
         report,
       )
-    )
+    ) {
       claim(owners, net.snat, `the SNAT address of network ${name}`, [...base, 'snat'], report);
+      snatRouter.set(net.snat, net.router);
+    }
     if (net.table !== undefined && net.insert === undefined)
       report(
         [...base, 'table'],

@@ -71,3 +71,13 @@ while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000
 while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 62.217.124.48/29 lookup 993
 # networks.public-993: the node's own traffic for the guests
 while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 62.217.124.48/29 lookup 993
+
+# Convergent's steering preferences (2000-2999) not above: delete them, and flush the
+# tables they looked up that this plan does not render.
+stale=$(ip -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([^ ]*\).*/\1 \2/p')
+echo "$stale" | while read -r pref table; do
+  [ -n "$pref" ] || continue
+  case "  " in *" $pref "*) continue ;; esac
+  while ip -4 rule del pref "$pref" 2>/dev/null; do :; done
+  case " main 993 public-993 " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac
+done

@@ -57,3 +57,13 @@ while ip -6 rule del pref 1000 2>/dev/null; do :; done; ip -6 rule add pref 1000
 while ip -6 rule del pref 1001 2>/dev/null; do :; done; ip -6 rule add pref 1001 from 2001:db8::/64 lookup 500
 # networks.snf-public: the node's own traffic for the guests
 while ip -6 rule del pref 1002 2>/dev/null; do :; done; ip -6 rule add pref 1002 to 2001:db8::/64 lookup 500
+
+# Convergent's steering preferences (2000-2999) not above: delete them, and flush the
+# tables they looked up that this plan does not render.
+stale=$(ip -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([^ ]*\).*/\1 \2/p')
+echo "$stale" | while read -r pref table; do
+  [ -n "$pref" ] || continue
+  case "  " in *" $pref "*) continue ;; esac
+  while ip -4 rule del pref "$pref" 2>/dev/null; do :; done
+  case " main 500 snf-public " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac
+done

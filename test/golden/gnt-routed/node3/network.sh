@@ -47,3 +47,13 @@ ip -6 route replace unreachable default metric 4294967295 table 500
 while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 192.0.2.0/24 lookup 500
 # networks.snf-public: traffic for the guests (router node)
 while ip -6 rule del pref 1002 2>/dev/null; do :; done; ip -6 rule add pref 1002 to 2001:db8::/64 lookup 500
+
+# Convergent's steering preferences (2000-2999) not above: delete them, and flush the
+# tables they looked up that this plan does not render.
+stale=$(ip -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([^ ]*\).*/\1 \2/p')
+echo "$stale" | while read -r pref table; do
+  [ -n "$pref" ] || continue
+  case "  " in *" $pref "*) continue ;; esac
+  while ip -4 rule del pref "$pref" 2>/dev/null; do :; done
+  case " main 500 snf-public " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac
+done

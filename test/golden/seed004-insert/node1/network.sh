@@ -65,11 +65,23 @@ ip route replace default via 10.7.255.2 dev qbr-fw table 100
 ip route replace unreachable default metric 4294967295 table 100
 
 # Steering into an appliance (seed 004): preferences 2000-2999 are convergent's (each rule holds one),
-# ten per inserting network in spec order: +0.. iif <bridge> to <router subnet> lookup main (never
+# ten per inserting network in spec order: +0.. iif <bridge> to <a subnet the node routes> lookup main (never
 # steered), +8 iif <bridge> (egress), +9 iif <uplink> to <subnet> (ingress) into its table.
-# networks.tenant.insert: never steered to network mgmt (F37)
-while ip -4 rule del pref 2000 2>/dev/null; do :; done; ip -4 rule add pref 2000 iif qbr-vm to 10.7.254.0/24 lookup main
+# networks.tenant.insert: never steered to itself (the hairpin)
+while ip -4 rule del pref 2000 2>/dev/null; do :; done; ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main
+# networks.tenant.insert: never steered to network mgmt (F37: east-west, direct both ways)
+while ip -4 rule del pref 2001 2>/dev/null; do :; done; ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main
 # networks.tenant.insert: egress: the guests to the appliance
 while ip -4 rule del pref 2008 2>/dev/null; do :; done; ip -4 rule add pref 2008 iif qbr-vm lookup 100
 # networks.tenant.insert: ingress: for the guests, after DNAT, to the appliance
 while ip -4 rule del pref 2009 2>/dev/null; do :; done; ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100
+
+# Convergent's steering preferences (2000-2999) not above: delete them, and flush the
+# tables they looked up that this plan does not render.
+stale=$(ip -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([^ ]*\).*/\1 \2/p')
+echo "$stale" | while read -r pref table; do
+  [ -n "$pref" ] || continue
+  case " 2000 2001 2008 2009 " in *" $pref "*) continue ;; esac
+  while ip -4 rule del pref "$pref" 2>/dev/null; do :; done
+  case " main 100 tenant-insert " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac
+done

@@ -9,6 +9,7 @@ import type { PlanBuilder, TableDraft } from '../../../../host/builder.ts';
 import {
   concat,
   counter,
+  ct,
   eq,
   ifname,
   inSet,
@@ -57,6 +58,7 @@ export function compileRouterNat(
       comment: `networks.${n.name}.snat`,
     })),
   ]);
+  routerHairpin(node, table, networks);
   // After "guests leave as their own node" in the chain: that rule's guest_subnets holds no network
   // with a router, so the two never meet the same packet.
   table.rule(
@@ -66,6 +68,37 @@ export function compileRouterNat(
     inSet(ip('saddr'), 'router_subnets'),
     counter,
     { kind: 'nat', type: 'snat', to: lookup(ip('saddr'), 'router_snat') },
+  );
+}
+
+/**
+ * The hairpin: a guest of the router's networks dials a floating IP (a forward) whose NIC sits on one
+ * of its bridges. DNATed, the packet goes back out a router's bridge; without SNAT the guest would
+ * answer the dialler directly (same segment, or its own gateway's other network unNATed) and the
+ * dialler would drop an answer from an address it never dialled. SNAT to the router's address on
+ * that bridge brings the reply back through the router. A bridge the map lacks (the uplink) leaves
+ * the lookup empty: the rule does not match.
+ */
+function routerHairpin(node: Node, table: TableDraft, networks: readonly Network[]): void {
+  table.set({
+    name: 'router_hairpin',
+    comment: `networks.*.bridge routed by ${node.name} -> its gateway there`,
+    key: ['ifname'],
+    value: ['ipv4_addr'],
+    interval: false,
+    elements: networks.map((n) => ({
+      key: [ifname(n.bridge)],
+      value: [v4(formatIPv4(n.gateway))],
+      comment: `networks.${n.name}.gateway`,
+    })),
+  });
+  table.rule(
+    NAT_POSTROUTING,
+    `floating IPs and forwards dialled from ${node.name}'s networks: replies back through it`,
+    eq(ct('status'), { type: 'ct_status', value: 'dnat' }),
+    inSet(ip('saddr'), 'router_subnets'),
+    counter,
+    { kind: 'nat', type: 'snat', to: lookup(meta('oifname'), 'router_hairpin') },
   );
 }
 
@@ -80,14 +113,14 @@ function floatingNat(node: Node, table: TableDraft, floating: readonly Floating[
   addressMap(table, 'floating_to_guest', 'guests.*.floating: floating IP -> NIC', false, entries(fip, nic));
   addressMap(table, 'floating_nics', 'guests.*.floating: the NICs that have one', false, entries(nic));
   addressMap(table, 'guest_to_floating', 'guests.*.floating: NIC -> floating IP', false, entries(nic, fip));
-  table.rule(
-    ROUTER_DNAT,
-    'guests.*.floating: to the NIC, 1:1',
-    eq(meta('iifname'), ifname(node.uplinkBridge)),
-    inSet(ip('daddr'), 'floating'),
-    counter,
-    { kind: 'nat', type: 'dnat', to: lookup(ip('daddr'), 'floating_to_guest') },
-  );
+  // From anywhere, not the uplink only: a floating IP is the guest's address, also for other guests
+  // (the /32 is local here, and would otherwise reach the node itself). Replies from the guest return
+  // through the router by the hairpin SNAT (routerHairpin).
+  table.rule(ROUTER_DNAT, 'guests.*.floating: to the NIC, 1:1', inSet(ip('daddr'), 'floating'), counter, {
+    kind: 'nat',
+    type: 'dnat',
+    to: lookup(ip('daddr'), 'floating_to_guest'),
+  });
   // Before the subnets' SNAT below: a NIC with a floating IP leaves as it, not as the router.
   table.rule(
     NAT_POSTROUTING,

@@ -1,18 +1,32 @@
 // Conntrack exactly once, on the pass that does the NAT (F35; seed 004's final recipe). A steered
 // packet crosses the router twice: guest -> router -> appliance -> router -> uplink, and back. Only
 // the pass nearest the uplink may be tracked, where the NAT is:
-//   iifname <bridge> notrack                  the guests' packets, on their way to the appliance
+//   iifname <bridge> notrack                  the guests' packets, on their way to the appliance (not
+//                                             those for the node itself, nor east-west: those are routed
+//                                             directly, tracked once, and NATed when they are the hairpin)
 //   iifname <transit bridge> . ip daddr <subnet> notrack   the replies, back from the appliance
 // Packets from the uplink and the guests' packets back from the appliance are tracked, once.
 // Sets keyed by the inserting networks: two rules whatever their number.
 import type { PlanBuilder } from '../../../../host/builder.ts';
-import { concat, ifname, inSet, ip, meta, ne, notrack, PRIORITY, v4 } from '../../../../nft/tree.ts';
+import {
+  concat,
+  fib,
+  ifname,
+  inSet,
+  ip,
+  meta,
+  ne,
+  notInSet,
+  notrack,
+  PRIORITY,
+  v4,
+} from '../../../../nft/tree.ts';
 import { formatPrefix } from '../../../../util/ipv4.ts';
 import { setMasked } from '../../../marks/nft.ts';
 import type { ClusterContext } from '../../compile/context.ts';
 import { ipTable } from '../../compile/tables.ts';
 import type { Network, Node } from '../../model.ts';
-import type { Inserting } from './steering.ts';
+import { excludedNetworks, type Inserting } from './steering.ts';
 
 export const INSERT_NOTRACK = 'insert-notrack';
 export const INSERT_MARK = 'insert-mark';
@@ -49,10 +63,26 @@ export function compileNotrack(
       comment: `networks.${network.name}.insert`,
     })),
   });
+  table.set({
+    name: 'insert_direct',
+    comment: 'networks.*.insert: bridge . subnet routed directly (never steered, F37)',
+    key: ['ifname', 'ipv4_addr'],
+    interval: true,
+    elements: inserting.flatMap(({ network }) =>
+      excludedNetworks(ctx, network).map((n) => ({
+        key: [ifname(network.bridge), v4(formatPrefix(n.subnet))],
+        comment: `networks.${network.name} to ${n.name}`,
+      })),
+    ),
+  });
+  // Tracked: what the node itself receives (its floating IPs and forwards dialled from inside: the
+  // DNAT needs it; the replies to its own connections) and east-west, which the rules route directly.
   table.rule(
     INSERT_NOTRACK,
     'networks.*.insert: the guests, on their way to the appliance',
     inSet(meta('iifname'), 'insert_bridges'),
+    notInSet(concat(meta('iifname'), ip('daddr')), 'insert_direct'),
+    ne(fib('daddr type'), { type: 'fib_addrtype', value: 'local' }),
     notrack,
   );
   if (ctx.faults.has('notrack-one-side')) return;

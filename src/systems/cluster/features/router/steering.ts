@@ -3,8 +3,8 @@
 // routes go through the plan like routed networks' (compile/routing.ts), so network.sh and ifupdown
 // render them the same way; rt_tables.d names the table "<network>-insert".
 //
-//   +0..+7  iif <bridge> to <the router's other subnets> lookup main   F37: east-west and the
-//           appliance's management network are never steered, and come first
+//   +0..+7  iif <bridge> to <the router's subnets> lookup main   F37: east-west (the hairpin to its
+//           own subnet included) and the appliance's management network are never steered, and come first
 //   +8      iif <bridge> lookup <table>                               egress: the guests' traffic
 //   +9      iif <uplink> to <subnet> lookup <table>                   ingress: after DNAT (floating IPs,
 //           forwards), since policy routing follows prerouting
@@ -14,6 +14,7 @@
 import type { PlanBuilder } from '../../../../host/builder.ts';
 import type { RulePlan } from '../../../../host/plan.ts';
 import { INSERT_RULE_PREF, MAIN_TABLE } from '../../../../host/routing.ts';
+import type { Prefix } from '../../../../util/ipv4.ts';
 import { formatIPv4, formatPrefix } from '../../../../util/ipv4.ts';
 import { hexMark } from '../../../marks/bits.ts';
 import type { ClusterContext } from '../../compile/context.ts';
@@ -38,10 +39,21 @@ export function insertingNetworks(ctx: ClusterContext): Inserting[] {
     .map((network, index) => ({ network, insert: network.router?.insert as Insertion, index }));
 }
 
-/** The subnets never steered from `network`: its router's other networks, but the transit ones. */
-export function excludedNetworks(ctx: ClusterContext, network: Network): Network[] {
+/**
+ * The subnets never steered from `network`: east-west, every subnet its router node routes itself,
+ * routed directly both ways. The appliance guards north-south (to and from the uplink): a subnet
+ * steered one way and not the other would show it one direction of a flow, which it drops. So: the
+ * anycast networks (every node their gateway), the routed networks, the router's own networks but
+ * the transit ones, and the network's own subnet: the only routed traffic from the bridge to it is a
+ * floating IP or forward dialled from inside (the hairpin), which cannot pass a stateful appliance
+ * (the reply is un-NATed on its first pass, before the appliance: it would meet halves of two flows).
+ */
+export function excludedNetworks(ctx: ClusterContext, network: Network): { name: string; subnet: Prefix }[] {
   const router = network.router?.node;
-  return ctx.cluster.networks.filter((n) => n !== network && n.router?.node === router && !n.transit);
+  return [
+    ...ctx.cluster.networks.filter((n) => (n.router === undefined || n.router.node === router) && !n.transit),
+    ...ctx.cluster.routed,
+  ];
 }
 
 /** The table, its routes, the rules and the sysctls of one inserting network on its router node. */
@@ -132,7 +144,9 @@ function steeringRules(
       rule(
         i,
         { kind: 'iif', value: network.bridge },
-        `never steered to network ${n.name} (F37)`,
+        n.name === network.name
+          ? 'never steered to itself (the hairpin)'
+          : `never steered to network ${n.name} (F37: east-west, direct both ways)`,
         formatPrefix(n.subnet),
         MAIN_TABLE,
       ),
