@@ -64,17 +64,19 @@ export function renderNetworkScript(plan: HostPlan, header: readonly string[]): 
  */
 function staleSteering(plan: HostPlan): string[] {
   const prefs = plan.rules.filter((r) => r.pref >= INSERT_RULE_PREF).map((r) => r.pref);
-  const tables = ['main', ...plan.tables.flatMap((t) => [String(t.id), t.name])];
+  // By number (ip -N): a name comes from whatever rt_tables.d the host has, perhaps a former plan's.
+  const kept = ['253', '254', '255', ...plan.tables.map((t) => String(t.id))];
   const last = INSERT_RULE_PREF + 999;
   return [
     `# Convergent's steering preferences (${INSERT_RULE_PREF}-${last}) not above: delete them, and flush the`,
-    '# tables they looked up that this plan does not render.',
-    `stale=$(ip -4 rule show | sed -n 's/^\\(2[0-9][0-9][0-9]\\):.* lookup \\([^ ]*\\).*/\\1 \\2/p')`,
+    "# tables they looked up that no rule looks up any more (never this plan's, never the kernel's).",
+    `stale=$(ip -N -4 rule show | sed -n 's/^\\(2[0-9][0-9][0-9]\\):.* lookup \\([0-9]*\\).*/\\1 \\2/p')`,
     'echo "$stale" | while read -r pref table; do',
     '  [ -n "$pref" ] || continue',
     `  case " ${prefs.join(' ')} " in *" $pref "*) continue ;; esac`,
     `  ${ruleDeleteCommand(4, '"$pref"')}`,
-    `  case " ${tables.join(' ')} " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac`,
+    `  case " ${kept.join(' ')} " in *" $table "*) continue ;; esac`,
+    '  ip -N -4 rule show | grep -q " lookup $table\\( \\|$\\)" || ip -4 route flush table "$table" 2>/dev/null || true',
     'done',
   ];
 }

@@ -34,11 +34,12 @@ ip address replace 192.168.122.21/24 dev vmbr0
 ip route replace default via 192.168.122.1 dev vmbr0
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
-# tables they looked up that this plan does not render.
-stale=$(ip -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([^ ]*\).*/\1 \2/p')
+# tables they looked up that no rule looks up any more (never this plan's, never the kernel's).
+stale=$(ip -N -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([0-9]*\).*/\1 \2/p')
 echo "$stale" | while read -r pref table; do
   [ -n "$pref" ] || continue
   case "  " in *" $pref "*) continue ;; esac
   while ip -4 rule del pref "$pref" 2>/dev/null; do :; done
-  case " main " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac
+  case " 253 254 255 " in *" $table "*) continue ;; esac
+  ip -N -4 rule show | grep -q " lookup $table\( \|$\)" || ip -4 route flush table "$table" 2>/dev/null || true
 done

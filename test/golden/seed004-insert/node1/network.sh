@@ -77,11 +77,12 @@ while ip -4 rule del pref 2008 2>/dev/null; do :; done; ip -4 rule add pref 2008
 while ip -4 rule del pref 2009 2>/dev/null; do :; done; ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
-# tables they looked up that this plan does not render.
-stale=$(ip -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([^ ]*\).*/\1 \2/p')
+# tables they looked up that no rule looks up any more (never this plan's, never the kernel's).
+stale=$(ip -N -4 rule show | sed -n 's/^\(2[0-9][0-9][0-9]\):.* lookup \([0-9]*\).*/\1 \2/p')
 echo "$stale" | while read -r pref table; do
   [ -n "$pref" ] || continue
   case " 2000 2001 2008 2009 " in *" $pref "*) continue ;; esac
   while ip -4 rule del pref "$pref" 2>/dev/null; do :; done
-  case " main 100 tenant-insert " in *" $table "*) ;; *) ip -4 route flush table "$table" ;; esac
+  case " 253 254 255 100 " in *" $table "*) continue ;; esac
+  ip -N -4 rule show | grep -q " lookup $table\( \|$\)" || ip -4 route flush table "$table" 2>/dev/null || true
 done
