@@ -30,6 +30,16 @@ describe('seed004-insert: the router node', () => {
     assert.ok(node2.bridges.some((b) => b.name === 'qbr-vm' && b.ports.includes('eth1.100')));
   });
 
+  test("the other node reaches the router's networks through the router, over the uplink (not the transit one)", () => {
+    const routes = (p: HostPlan) =>
+      p.routes.filter((r) => r.to !== 'default').map((r) => `${r.to} via ${r.via} dev ${r.dev}`);
+    assert.deepEqual(routes(node2), [
+      '10.7.0.0/24 via 192.168.122.11 dev xenbr0',
+      '10.7.254.0/24 via 192.168.122.11 dev xenbr0',
+    ]);
+    assert.deepEqual(routes(node1), []);
+  });
+
   test("the SNAT address and the floating IPs as /32 on the router's uplink bridge, none on the other node", () => {
     const up = (p: HostPlan) => p.addresses.filter((a) => a.dev === 'xenbr0').map((a) => a.cidr);
     assert.deepEqual(up(node1), [

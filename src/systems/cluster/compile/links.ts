@@ -5,7 +5,7 @@
 // bridged and private networks (interfaces.ts).
 
 import type { PlanBuilder } from '../../../host/builder.ts';
-import { formatIPv4 } from '../../../util/ipv4.ts';
+import { formatIPv4, formatPrefix } from '../../../util/ipv4.ts';
 import type { Node } from '../model.ts';
 import type { ClusterContext } from './context.ts';
 import { compileBridged, compileInterfaces } from './interfaces.ts';
@@ -57,7 +57,20 @@ export function compileLinks(ctx: ClusterContext, node: Node, plan: PlanBuilder)
     // anycast gateway, whose ARP is dropped on the pipes (seed part 4).
     // A network with a router (seed 004) has its addresses on that node alone: the others only
     // bridge it (an address there would let them route its guests around the router).
-    if (network.router !== undefined && network.router.node !== node.name) continue;
+    if (network.router !== undefined && network.router.node !== node.name) {
+      // Its guests are reached through the router, over the uplink: this node's own traffic and
+      // its other networks' guests (an anycast guest dialling a tenant guest) go there, never onto
+      // the bridge around the router.
+      const router = cluster.nodes.find((n) => n.name === network.router?.node);
+      if (router && !network.transit)
+        plan.routes.push({
+          to: formatPrefix(network.subnet),
+          via: formatIPv4(router.address),
+          dev: node.uplinkBridge,
+          source: `networks.${network.name}.router (${router.name})`,
+        });
+      continue;
+    }
     const own = network.nodeAddresses.get(node.name) as number;
     plan.addresses.push({
       dev: network.bridge,

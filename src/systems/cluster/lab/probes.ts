@@ -174,7 +174,9 @@ function dialled(cluster: Cluster, topology: Topology, check: Check, fromGuest: 
   if (SEGMENT_PROTOS.has(check.proto) || check.proto === 'vrrp') return segmentAddress(check.proto);
   if (to.kind === 'gateway') return networkOf(fromGuest as Guest).gateway;
   const anycast = fromGuest && cluster.networks.some((n) => n.name === fromGuest.network);
-  if (to.kind === 'node' && anycast) return networkOf(fromGuest).nodeAddresses.get(to.name) as number;
+  // A node that only bridges a router's network (seed 004) has no address there: its public one.
+  const own = to.kind === 'node' && anycast ? networkOf(fromGuest).nodeAddresses.get(to.name) : undefined;
+  if (own !== undefined) return own;
   if (to.kind === 'node') return (cluster.nodes.find((n) => n.name === to.name) as Node).address;
   return addressOn(cluster, topology, to, { role: 'workstation' }) as number;
 }

@@ -331,7 +331,11 @@ export function addressOn(
     case 'node': {
       const node = cluster.nodes.find((n) => n.name === host.name);
       if (!node) return undefined;
-      return server.role === 'guest' ? server.network.nodeAddresses.get(node.name) : node.address;
+      // On a router's network a node other than the router holds no address: it reaches the
+      // guest through the router, from its public address.
+      return server.role === 'guest'
+        ? (server.network.nodeAddresses.get(node.name) ?? node.address)
+        : node.address;
     }
     case 'gateway':
       return server.role === 'guest' ? server.network.gateway : undefined;

@@ -40,6 +40,10 @@ ip address replace 192.168.122.12/24 dev xenbr0
 
 # uplink.gateway
 ip route replace default via 192.168.122.1 dev xenbr0
+# networks.tenant.router (node1)
+ip route replace 10.7.0.0/24 via 192.168.122.11 dev xenbr0
+# networks.mgmt.router (node1)
+ip route replace 10.7.254.0/24 via 192.168.122.11 dev xenbr0
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).
