@@ -54,7 +54,7 @@ describe('seed004-insert: the router node', () => {
   test('NAT by maps: one rule for every floating IP, one for the subnets, the forward as plain DNAT', () => {
     assert.deepEqual(rulesOf(node1, 'router-dnat'), [
       'ip daddr @floating counter dnat ip to ip daddr map @floating_to_guest comment "guests.*.floating: to the NIC, 1:1"',
-      'iifname "xenbr0" ip daddr 192.168.122.11 counter dnat ip to meta l4proto . th dport map @router_forwards comment "forwards on node1\'s public address to guests it routes (plain DNAT)"',
+      'ip daddr 192.168.122.11 counter dnat ip to meta l4proto . th dport map @router_forwards comment "forwards on node1\'s public address to guests it routes (plain DNAT)"',
     ]);
     assert.deepEqual(rulesOf(node1, 'nat-postrouting'), [
       'oifname "xenbr0" ip saddr @floating_nics counter snat ip to ip saddr map @guest_to_floating comment "guests.*.floating: a NIC with a floating IP leaves as it"',

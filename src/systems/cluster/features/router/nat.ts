@@ -147,10 +147,11 @@ function routerForwards(
     interval: false,
     elements: forwards.map((f) => forwardElement(f, ctx.guestByName.get(f.guest) as Guest, 'address . port')),
   });
+  // From anywhere, as a floating IP: a guest dialling its router's public port reaches the guest
+  // behind it (the hairpin SNAT brings the reply back), not the node's own socket.
   table.rule(
     ROUTER_DNAT,
     `forwards on ${node.name}'s public address to guests it routes (plain DNAT)`,
-    eq(meta('iifname'), ifname(node.uplinkBridge)),
     eq(ip('daddr'), v4(formatIPv4(node.address))),
     counter,
     { kind: 'nat', type: 'dnat', to: lookup(concat(meta('l4proto'), l4('th', 'dport')), 'router_forwards') },
