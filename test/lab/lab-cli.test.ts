@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type LabEntry, labDir, removableByAll } from '../../src/lab/registry.ts';
+import { FAULTS } from '../../src/systems/faults.ts';
 import { convergent, MAIN } from '../support/cli.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { needsRoot } from '../support/root.ts';
@@ -160,10 +161,12 @@ describe('lab cli', () => {
     const before = namespaces();
     const fault = convergent('lab', 'test', part4, '--fault', 'nope');
     assert.equal(fault.code, 2);
-    assert.match(
+    // Every fault named, in the order faults.ts declares them.
+    assert.equal(
       fault.stderr,
-      /unknown fault "nope"; faults: stateless-after-conntrack, stateless-reply-port-kept, fullnat-without-snat, proxy-from-anycast, ctsync-bridge-netfilter, anycast-arp-leak, no-antispoof, private-forward-only, no-tap-proxy-arp, no-arp-source, keep-proxy-ndp, no-garp, no-ra, cgnat-without-zones\n/,
+      `convergent: unknown fault "nope"; faults: ${Object.keys(FAULTS).join(', ')}\n`,
     );
+    assert.ok(Object.keys(FAULTS).includes('stateless-after-conntrack'));
     const missing = convergent('lab', 'test', join(EXAMPLES_DIR, 'missing.yaml'));
     assert.equal(missing.code, 1);
     assert.equal(namespaces(), before);
