@@ -21,9 +21,6 @@ import {
 import { failedNames } from '../support/report.ts';
 import { needsRoot } from '../support/root.ts';
 
-const _part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
-const _part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
-const _ring3 = join(EXAMPLES_DIR, 'ring3-stateless.yaml');
 const ctsync2 = join(EXAMPLES_DIR, 'part3-ctsync.yaml');
 const ctsync3 = join(EXAMPLES_DIR, 'ring3-ctsync.yaml');
 

@@ -28,8 +28,6 @@ import { needsRoot } from '../support/root.ts';
 const part3 = join(EXAMPLES_DIR, 'part3-fullnat.yaml');
 const part4 = join(EXAMPLES_DIR, 'part4-stateless.yaml');
 const ring3 = join(EXAMPLES_DIR, 'ring3-stateless.yaml');
-const _ctsync2 = join(EXAMPLES_DIR, 'part3-ctsync.yaml');
-const _ctsync3 = join(EXAMPLES_DIR, 'ring3-ctsync.yaml');
 
 describe('lab: seed part 4, stateless NAT', () => {
   test('every check passes; the guest sees the workstation; replies leave through the hosting node', async (t) => {
