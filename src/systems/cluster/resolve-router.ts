@@ -1,5 +1,6 @@
 // Resolving seed 004's routers: a gateway network's router node, the address its subnet leaves as,
 // the appliance it inserts with its steering table, and the guests' floating IPs.
+import { specNics } from './check-fields.ts';
 import type { Floating, Guest, Insertion, Network, Router } from './model.ts';
 import { allocateTables } from './resolve-routed.ts';
 import type { ClusterSpec, NetworkSpec } from './schema.ts';
@@ -25,9 +26,9 @@ export function resolveRouters(spec: ClusterSpec, taken: ReadonlySet<number>): M
 
 function insertion(spec: ClusterSpec, net: NetworkSpec, table: Insertion['table']): Insertion | undefined {
   const appliance = net.insert as string;
-  const guest = spec.guests[appliance];
-  const nics = guest?.nics ?? (guest ? [{ network: guest.network, address: guest.address }] : []);
-  const nic = nics.find((n) => n.network !== undefined && spec.networks[n.network]?.transit === true);
+  const nic = specNics(spec, appliance).find(
+    (n) => n.network !== undefined && spec.networks[n.network]?.transit === true,
+  );
   if (nic?.network === undefined || nic.address === undefined) return undefined;
   return { appliance, transit: nic.network, address: nic.address, table };
 }

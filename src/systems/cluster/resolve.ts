@@ -16,8 +16,8 @@ export function resolve(spec: ClusterSpec): Cluster {
   const networks = Object.entries(spec.networks)
     .filter(([, net]) => net.mode === 'gateway')
     .map(([name, net]) => resolveNetwork(name, net, routers.get(name)));
-  const guests = resolveGuests(spec, onlyNetworkOf(spec));
   const onlyNetwork = onlyNetworkOf(spec);
+  const guests = resolveGuests(spec, onlyNetwork);
   const allNodes = nodes.map((n) => n.name);
   const forwards: Forward[] = spec.forwards.map((f, index) => ({
     index,

@@ -3,6 +3,7 @@
 // transit network that appliance sits in (F38). Fields of routers on other modes are refused here.
 import type { SpecPath } from '../../../input/problem.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
+import { specNics } from '../check-fields.ts';
 import type { ClusterSpec, NetworkSpec } from '../schema.ts';
 import { type AddressOwners, checkInside, claim, knownList, type Report } from './common.ts';
 import { checkInsertTables } from './router-tables.ts';
@@ -86,8 +87,7 @@ function checkEntries(spec: ClusterSpec, report: Report): void {
     ...spec.proxies.map((x, i) => ({ what: 'proxy', to: x.to, nodes: x.nodes, path: ['proxies', i] })),
   ];
   for (const e of entries) {
-    const g = Object.hasOwn(spec.guests, e.to) ? spec.guests[e.to] : undefined;
-    const network = g?.nics?.[0]?.network ?? g?.network ?? onlyNetwork(spec);
+    const network = specNics(spec, e.to)[0]?.network;
     const router = network === undefined ? undefined : spec.networks[network]?.router;
     // An unknown router is its own problem, reported once at "router:".
     if (router === undefined || !Object.hasOwn(spec.nodes, router)) continue;
@@ -118,7 +118,7 @@ function checkInsert(spec: ClusterSpec, name: string, net: NetworkSpec, report: 
     report(path, `unknown guest "${appliance}"`, knownList('guests', new Set(Object.keys(spec.guests))));
     return;
   }
-  const nics = guest.nics ?? [{ network: guest.network, address: guest.address }];
+  const nics = specNics(spec, appliance);
   const transit = nics.find((n) => n.network !== undefined && spec.networks[n.network]?.transit === true);
   if (!transit) {
     report(
@@ -141,18 +141,13 @@ function checkInsert(spec: ClusterSpec, name: string, net: NetworkSpec, report: 
       `the appliance ${appliance} has no address on transit network ${transit.network}: the router needs it as its next hop`,
       `add "address:" to ${appliance}'s NIC on ${transit.network}`,
     );
-  if (nics.some((n) => (n.network ?? onlyNetwork(spec)) === name))
+  if (nics.some((n) => n.network === name))
     report(
       path,
       `the appliance ${appliance} has a NIC on network ${name} itself: its traffic would be steered into itself`,
       `put ${appliance} on transit network ${transit.network} only (and a management network)`,
     );
 }
-
-const onlyNetwork = (spec: ClusterSpec) => {
-  const names = Object.keys(spec.networks);
-  return names.length === 1 ? names[0] : undefined;
-};
 
 /** Floating IPs: on the uplink, each its own, for a NIC whose network has a router to NAT it. */
 function checkFloating(spec: ClusterSpec, owners: AddressOwners, report: Report): void {
@@ -173,7 +168,7 @@ function checkFloating(spec: ClusterSpec, owners: AddressOwners, report: Report)
       );
     for (const nic of nics) {
       if (nic.floating === undefined) continue;
-      const network = nic.network ?? onlyNetwork(spec);
+      const network = nic.network ?? specNics(spec, gname)[0]?.network;
       const net = network === undefined ? undefined : spec.networks[network];
       if (!net) continue; // the NIC's own problem, reported by guests.ts
       if (net.mode !== 'gateway' || net.router === undefined) {
