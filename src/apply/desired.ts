@@ -1,0 +1,73 @@
+// What apply makes a host into: a node's plan (or a checkpoint of the host as it was), in the terms
+// the parts compare with the live host. A checkpoint is a Desired too, so a rollback is an apply.
+import type { RenderedFile } from '../host/files.ts';
+import { textOf } from '../host/files.ts';
+import type {
+  AddressPlan,
+  BridgePlan,
+  HostPlan,
+  LinkPlan,
+  RoutePlan,
+  RoutingTablePlan,
+  RulePlan,
+} from '../host/plan.ts';
+import type { Ruleset } from '../nft/tree.ts';
+
+/** A convergent table by family and name ("inet convergent_routed"). */
+export interface TableRef {
+  readonly family: string;
+  readonly name: string;
+}
+
+/**
+ * convergent's nftables: a plan's tree (element deltas are computed from it) with its rendered text,
+ * or a checkpoint's saved listing of the tables as they were (runtime elements included).
+ */
+export type DesiredNft =
+  | { readonly kind: 'plan'; readonly ruleset: Ruleset; readonly text: string }
+  | { readonly kind: 'saved'; readonly tables: readonly TableRef[]; readonly text: string };
+
+export interface DesiredFile {
+  /** Relative to the root (`--root`, / on a host): "etc/convergent/network.sh". */
+  readonly path: string;
+  /** undefined: the file must not be there (a checkpoint of a host that had none). */
+  readonly text: string | undefined;
+}
+
+export interface Desired {
+  readonly cluster: string;
+  readonly node: string;
+  readonly links: readonly LinkPlan[];
+  readonly bridges: readonly BridgePlan[];
+  readonly addresses: readonly AddressPlan[];
+  readonly routes: readonly RoutePlan[];
+  readonly rules: readonly RulePlan[];
+  readonly tables: readonly RoutingTablePlan[];
+  readonly sysctls: readonly {
+    readonly key: readonly string[];
+    readonly value: string;
+    readonly optional?: boolean;
+  }[];
+  readonly nft: DesiredNft;
+  readonly files: readonly DesiredFile[];
+}
+
+/** Where each rendered file is installed: all under etc/convergent/, a daemon's also where it reads it. */
+export const INSTALL_DIR = 'etc/convergent';
+
+/** A node's plan and its rendered files as the state apply makes. */
+export function desiredOf(plan: HostPlan, files: readonly RenderedFile[], rulesetText: string): Desired {
+  return {
+    cluster: plan.cluster,
+    node: plan.node,
+    links: plan.links,
+    bridges: plan.bridges,
+    addresses: plan.addresses,
+    routes: plan.routes,
+    rules: plan.rules,
+    tables: plan.tables,
+    sysctls: plan.sysctls,
+    nft: { kind: 'plan', ruleset: plan.ruleset, text: rulesetText },
+    files: files.map((f) => ({ path: `${INSTALL_DIR}/${f.path}`, text: textOf(f) })),
+  };
+}
