@@ -71,7 +71,8 @@ function renderSet(set: NamedSet): string[] {
   return [`${lines.join('\n')}\n\t\telements = {\n`, renderElements(set.elements), '\n\t\t}\n\t}'];
 }
 
-function renderElements(elements: readonly Element[]): string {
+/** A set's elements as the file lists them, one a line (`\t\t\t<element>,`); cached, so free once rendered. */
+export function renderElements(elements: readonly Element[]): string {
   const cached = elementCache.get(elements);
   if (cached !== undefined) return cached;
   const text = elements.map((e) => `\t\t\t${renderElement(e)},`).join('\n');

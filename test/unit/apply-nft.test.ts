@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Desired } from '../../src/apply/desired.ts';
-import { deltaLines, elementDelta, fromTree, structureChanges } from '../../src/apply/nft/delta.ts';
+import {
+  blockElements,
+  deltaLines,
+  elementDelta,
+  plannedSets,
+  structureChanges,
+  structureOf,
+} from '../../src/apply/nft/delta.ts';
 import { elementsOf, elementsOfListing } from '../../src/apply/nft/elements.ts';
 import { nftPart } from '../../src/apply/nft/part.ts';
 import { liveTablesOf } from '../../src/apply/nft/read.ts';
@@ -170,13 +177,26 @@ describe("nft's JSON elements as our text", () => {
 
 describe('the element delta', () => {
   test('a changed value is the old element added back, deleted, and the new one added', () => {
-    const deltas = elementDelta(tree(TWO), fromTree(tree(ONE)));
+    const was = plannedSets(tree(ONE));
+    const deltas = elementDelta(plannedSets(tree(TWO)), (id) => was[id]?.elements);
     assert.deepEqual(deltaLines(deltas), [
       'add element ip convergent fwd { tcp . 2201 comment "forwards tcp/2201" : 10.0.0.1 . 22 }',
       'delete element ip convergent fwd { tcp . 2201 }',
       'add element ip convergent fwd { tcp . 2201 comment "forwards tcp/2201" : 10.0.0.2 . 22, tcp . 2300 comment "forwards tcp/2300" : 10.0.0.1 . 22 }',
     ]);
-    assert.deepEqual(elementDelta(tree(ONE), fromTree(tree(ONE))), []);
+    assert.deepEqual(
+      elementDelta(plannedSets(tree(ONE)), (id) => was[id]?.elements),
+      [],
+    );
+    // The same from elements by key (the live ones, as diff reads them).
+    const live = (id: string) => (id === 'ip convergent fwd' ? elementsOf(ONE) : new Map());
+    assert.deepEqual(deltaLines(elementDelta(plannedSets(tree(TWO)), live)), deltaLines(deltas));
+  });
+
+  test("a rendered block's elements by key, whatever their comment or value", () => {
+    const block =
+      '\t\t\ttcp . 2201 comment "a : b" : 10.0.0.1 . 22,\n\t\t\t"tap1" : jump antispoof,\n\t\t\t10.0.0.0/24,';
+    assert.deepEqual([...blockElements(block).keys()], ['tcp . 2201', '"tap1"', '10.0.0.0/24']);
   });
 
   test('structure: elements and notes do not count, a rule does', () => {
@@ -184,9 +204,11 @@ describe('the element delta', () => {
     const withNotes: Ruleset = {
       tables: noted.tables.map((t) => ({ ...t, sets: t.sets.map((s) => ({ ...s, notes: ['why'] })) })),
     };
-    assert.deepEqual(structureChanges(tree(TWO), withNotes), []);
-    assert.deepEqual(structureChanges(tree(ONE), tree(ONE, 'notrack')), ['~ table ip convergent']);
-    assert.deepEqual(structureChanges(tree(ONE), { tables: [] }), ['- table ip convergent']);
+    assert.deepEqual(structureChanges(structureOf(tree(TWO)), withNotes), []);
+    assert.deepEqual(structureChanges(structureOf(tree(ONE)), tree(ONE, 'notrack')), [
+      '~ table ip convergent',
+    ]);
+    assert.deepEqual(structureChanges(structureOf(tree(ONE)), { tables: [] }), ['- table ip convergent']);
   });
 });
 
@@ -252,7 +274,8 @@ describe('the part chooses element changes or a replace', () => {
   test('the record matches: nothing, elements only, or a replace when nft refuses the delta or on drift', () => {
     const host = fakeHost(listing(7));
     const where = io(host.run);
-    writeNftRecord(where.stateDir, { tree: tree(ONE), tables: liveTablesOf(listing(0)) });
+    const plan = { structure: structureOf(tree(ONE)), sets: plannedSets(tree(ONE)) };
+    writeNftRecord(where.stateDir, { plan, tables: liveTablesOf(listing(0)) });
     assert.deepEqual(part.changes(where, part.read(where), desired(tree(ONE))), []);
     const [delta] = part.changes(where, part.read(where), desired(tree(TWO)));
     assert.match(delta?.what ?? '', /^elements of table ip convergent$/);

@@ -4,34 +4,24 @@
 // quoted, a mark is 0x%08x), as render does from the tree's typed constants.
 import type { Runner } from '../../lab/run.ts';
 import { renderElement, renderElementKey } from '../../nft/render.ts';
-import type { Element, NamedSet, Ruleset } from '../../nft/tree.ts';
+import type { Element } from '../../nft/tree.ts';
 import { nftRead } from './read.ts';
 
-/** One element: its key (what `delete element` names) and the whole of it (what `add element` takes). */
-export interface ElementText {
-  readonly key: string;
-  readonly text: string;
-}
-
-/** A set's elements by key. */
+/** A set's elements by key (what `delete element` names): the whole of each (what `add element` takes). */
 export type Elements = Map<string, string>;
 
 /** "ip convergent fullnat_forwards": a set across the tables. */
 export const setId = (family: string, table: string, set: string) => `${family} ${table} ${set}`;
 
-export const planElement = (e: Element): ElementText => ({
-  key: renderElementKey(e),
-  text: renderElement(e),
-});
-
 export const elementsOf = (elements: readonly Element[]): Elements =>
   new Map(elements.map((e) => [renderElementKey(e), renderElement(e)]));
 
-/** Every named set of a tree, by setId. */
-export function setsOf(ruleset: Ruleset): Map<string, NamedSet> {
-  const out = new Map<string, NamedSet>();
-  for (const t of ruleset.tables) for (const s of t.sets) out.set(setId(t.family, t.name, s.name), s);
-  return out;
+/** An element's key in its text: what comes before its comment or its value (keys have neither). */
+export function keyOf(text: string): string {
+  const comment = text.indexOf(' comment "');
+  if (comment >= 0) return text.slice(0, comment);
+  const value = text.indexOf(' : ');
+  return value >= 0 ? text.slice(0, value) : text;
 }
 
 const typesOf = (declared: unknown): string[] =>

@@ -4,15 +4,23 @@
 // (no record, drift, a changed structure, a checkpoint to restore) is one transaction replacing the
 // tables, keeping the elements `nic up` added.
 import type { Runner } from '../../lab/run.ts';
-import type { NamedSet, Ruleset } from '../../nft/tree.ts';
 import type { Change } from '../change.ts';
 import type { Desired, DesiredNft } from '../desired.ts';
 import type { HostIO, Part } from '../part.ts';
-import { deltaDetail, deltaLines, elementDelta, fromTree, structureChanges } from './delta.ts';
+import {
+  blockElements,
+  deltaDetail,
+  deltaLines,
+  elementDelta,
+  type PlannedSet,
+  plannedSets,
+  structureChanges,
+  structureOf,
+} from './delta.ts';
 import { driftOf } from './drift.ts';
-import { type Elements, elementsOf, readTableElements, setsOf } from './elements.ts';
+import { type Elements, readTableElements } from './elements.ts';
 import { type LiveTable, nftRead, readLiveTables, tableId } from './read.ts';
-import { type NftRecord, readNftRecord, writeNftRecord } from './record.ts';
+import { type NftRecord, type RecordedPlan, readNftRecord, writeNftRecord } from './record.ts';
 import { keptLines, keptSets, replaceText, tablesOfDesired } from './replace.ts';
 
 export interface NftLive {
@@ -37,15 +45,25 @@ function replaceReason(record: NftRecord | undefined, live: NftLive, nft: Desire
   if (!record) return 'no record of the last apply: the tables are loaded whole';
   const drift = driftOf(record, live.tables);
   if (drift.length > 0) return `changed on the host since the last apply: ${drift.join(', ')}`;
-  if (!record.tree) return 'the last apply restored a checkpoint';
-  const changed = structureChanges(record.tree, nft.ruleset);
+  if (!record.plan) return 'the last apply restored a checkpoint';
+  const changed = structureChanges(record.plan.structure, nft.ruleset);
   return changed.length > 0 ? `structure changed: ${changed.join(', ')}` : undefined;
 }
 
-function replaceChange(io: HostIO, live: NftLive, nft: DesiredNft, tree: Ruleset | undefined, why: string) {
+function replaceChange(
+  io: HostIO,
+  live: NftLive,
+  nft: DesiredNft,
+  record: NftRecord | undefined,
+  why: string,
+) {
   const wanted = tablesOfDesired(nft).map(tableId);
   const stale = live.tables.map(tableId).filter((id) => !wanted.includes(id));
-  const text = replaceText(nft, live.tables, keptLines(io.run, keptSets(nft, tree, live.tables)));
+  const text = replaceText(
+    nft,
+    live.tables,
+    keptLines(io.run, keptSets(nft, record?.plan?.sets, live.tables)),
+  );
   const change: Change = {
     part: 'nftables',
     action: live.tables.length === 0 ? 'add' : wanted.length === 0 ? 'delete' : 'change',
@@ -57,15 +75,12 @@ function replaceChange(io: HostIO, live: NftLive, nft: DesiredNft, tree: Ruleset
 }
 
 /** The live elements as `from`: a `nic up` set's only for the keys the plan or the record names. */
-function fromLive(elements: ReadonlyMap<string, Elements>, record: Ruleset) {
-  const recorded = setsOf(record);
-  return (id: string, set: NamedSet): Elements | undefined => {
+function fromLive(elements: ReadonlyMap<string, Elements>, recorded: RecordedPlan) {
+  return (id: string, set: PlannedSet): Elements | undefined => {
     const live = elements.get(id);
-    if (!live || set.filledBy !== 'nic') return live;
-    const named = new Set([
-      ...elementsOf(set.elements).keys(),
-      ...elementsOf(recorded.get(id)?.elements ?? []).keys(),
-    ]);
+    if (!live || !set.nic) return live;
+    const was = blockElements(recorded.sets[id]?.elements ?? '');
+    const named = new Set([...blockElements(set.elements).keys(), ...was.keys()]);
     return new Map([...live].filter(([key]) => named.has(key)));
   };
 }
@@ -75,10 +90,13 @@ function changes(io: HostIO, live: NftLive, desired: Desired): Change[] {
   if (live.tables.length === 0 && tablesOfDesired(nft).length === 0) return [];
   const record = readNftRecord(io.stateDir);
   const why = replaceReason(record, live, nft);
-  if (why !== undefined || nft.kind !== 'plan' || !record?.tree)
-    return [replaceChange(io, live, nft, record?.tree, why ?? 'no tree in the record')];
-  const from = live.elements ? fromLive(live.elements, record.tree) : fromTree(record.tree);
-  const deltas = elementDelta(nft.ruleset, from);
+  const recorded = record?.plan;
+  if (why !== undefined || nft.kind !== 'plan' || !recorded)
+    return [replaceChange(io, live, nft, record, why ?? 'no plan in the record')];
+  const from = live.elements
+    ? fromLive(live.elements, recorded)
+    : (id: string) => recorded.sets[id]?.elements;
+  const deltas = elementDelta(plannedSets(nft.ruleset), from);
   if (deltas.length === 0) return [];
   const input = `${deltaLines(deltas).join('\n')}\n`;
   // nft checks the transaction against the kernel and commits nothing (-c): an element changed by
@@ -86,9 +104,9 @@ function changes(io: HostIO, live: NftLive, desired: Desired): Change[] {
   const check = io.run(['nft', '-c', '-f', '-'], { input });
   if (check.code !== 0) {
     const said = check.stderr.trim().split('\n')[0] ?? '';
-    return [replaceChange(io, live, nft, record.tree, `nft refuses the element change (${said})`)];
+    return [replaceChange(io, live, nft, record, `nft refuses the element change (${said})`)];
   }
-  const tables = [...new Set(deltas.map((d) => `${d.family} ${d.table}`))];
+  const tables = [...new Set(deltas.map((d) => d.set.split(' ').slice(0, 2).join(' ')))];
   return [
     {
       part: 'nftables',
@@ -109,10 +127,12 @@ function snapshot(io: HostIO, live: NftLive): Partial<Desired> {
 /** After a successful apply: the plan's tree and the listing as it is now. */
 function record(io: HostIO, desired: Desired): void {
   const tables = readLiveTables(io.run).map(({ family, name, structure }) => ({ family, name, structure }));
-  writeNftRecord(
-    io.stateDir,
-    desired.nft.kind === 'plan' ? { tree: desired.nft.ruleset, tables } : { tables },
-  );
+  const nft = desired.nft;
+  if (nft.kind === 'saved') return writeNftRecord(io.stateDir, { tables });
+  writeNftRecord(io.stateDir, {
+    plan: { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) },
+    tables,
+  });
 }
 
 export function nftPart(options: NftPartOptions = {}): Part<NftLive> {

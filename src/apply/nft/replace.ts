@@ -3,9 +3,9 @@
 // live elements of the sets `nic up` fills: a structural apply never unplugs a guest. Nothing outside
 // convergent's tables is named, and never `flush ruleset`.
 import type { Runner } from '../../lab/run.ts';
-import type { Ruleset } from '../../nft/tree.ts';
 import type { DesiredNft, TableRef } from '../desired.ts';
-import { type Elements, elementsOf, readSetElements } from './elements.ts';
+import { blockElements, type PlannedSet, plannedSets } from './delta.ts';
+import { type Elements, readSetElements } from './elements.ts';
 import { type LiveTable, tableId } from './read.ts';
 
 /** A set whose live elements a replace keeps. */
@@ -27,25 +27,22 @@ export function tablesOfDesired(nft: DesiredNft): TableRef[] {
 
 /**
  * The `nic up` sets of the new state that the host has now. A plan says which they are; a saved
- * checkpoint's text does not, so the tree of the last apply (the record's) says it then.
+ * checkpoint's text does not, so the plan of the last apply (the record's) says it then.
  */
 export function keptSets(
   nft: DesiredNft,
-  recordTree: Ruleset | undefined,
+  recorded: Readonly<Record<string, PlannedSet>> | undefined,
   live: readonly LiveTable[],
 ): KeptSet[] {
-  const tree = nft.kind === 'plan' ? nft.ruleset : recordTree;
+  const sets = nft.kind === 'plan' ? plannedSets(nft.ruleset) : (recorded ?? {});
   const wanted = new Set(tablesOfDesired(nft).map(tableId));
   const out: KeptSet[] = [];
-  for (const t of tree?.tables ?? []) {
-    const liveTable = live.find((l) => l.family === t.family && l.name === t.name);
-    if (!liveTable || !wanted.has(tableId(t))) continue;
-    for (const s of t.sets) {
-      const liveSet = liveTable.sets.find((x) => x.name === s.name);
-      if (s.filledBy !== 'nic' || !liveSet) continue;
-      const planned = nft.kind === 'plan' ? elementsOf(s.elements) : new Map<string, string>();
-      out.push({ family: t.family, table: t.name, set: s.name, map: liveSet.map, planned });
-    }
+  for (const [id, s] of Object.entries(sets)) {
+    const [family = '', table = '', set = ''] = id.split(' ');
+    const liveTable = live.find((l) => l.family === family && l.name === table);
+    if (!s.nic || !wanted.has(`${family} ${table}`) || !liveTable?.sets.some((x) => x.name === set)) continue;
+    const planned = nft.kind === 'plan' ? blockElements(s.elements) : new Map<string, string>();
+    out.push({ family, table, set, map: s.map, planned });
   }
   return out;
 }
