@@ -179,3 +179,78 @@ describe('apply, host part: from ports and foreign objects to the plan', () => {
       assert.deepEqual(hostPart.changes(reference, hostPart.read(reference), desired), []);
     });
 });
+
+/** The links, addresses and routes of a namespace, in short: "xenbr0 bridge", "xenbr0 192.168.122.11/24". */
+function summary(io: HostIO): { links: string[]; addresses: string[]; routes: string[] } {
+  const links = JSON.parse(sh(io.run, 'ip -d -j link')) as {
+    ifname: string;
+    master?: string;
+    linkinfo?: { info_kind?: string };
+  }[];
+  const addrs = JSON.parse(sh(io.run, 'ip -j -4 address')) as {
+    ifname: string;
+    addr_info: { local: string; prefixlen: number }[];
+  }[];
+  const routes = JSON.parse(sh(io.run, 'ip -j -4 route show proto 241')) as {
+    dst: string;
+    gateway?: string;
+  }[];
+  return {
+    links: links.map((l) => `${l.ifname} ${l.linkinfo?.info_kind ?? ''}${l.master ? ` in ${l.master}` : ''}`),
+    addresses: addrs.flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`)),
+    routes: routes.map((r) => `${r.dst} via ${r.gateway}`),
+  };
+}
+
+const line = (c: Change) => `${c.action} ${c.what}${c.detail === undefined ? '' : `: ${c.detail}`}`;
+
+describe('apply, host part: a smaller plan deletes what it dropped, and only that', () => {
+  test('part4 node1 readdressed, then without its guest bridge and its default route', (t) => {
+    if (!needsRoot(t)) return;
+    const { plan, desired } = nodeOf('part4-stateless', 'node1');
+    const io = host('part4-smaller', plan);
+    const foreign = sh(io.run, FOREIGN_STATE);
+    apply(io, desired);
+
+    // The uplink address moves within its subnet: the default route through it stays.
+    const moved: Desired = {
+      ...desired,
+      addresses: desired.addresses.map((a) =>
+        a.cidr === '192.168.122.11/24' ? { ...a, cidr: '192.168.122.12/24' } : a,
+      ),
+    };
+    assert.deepEqual(apply(io, moved).map(line), [
+      'change addresses dev xenbr0: 192.168.122.11/24 -> 192.168.122.12/24',
+      'change route default: again: the addresses of xenbr0 change',
+    ]);
+    assert.deepEqual(summary(io).routes, ['default via 192.168.122.1']);
+    assert.ok(summary(io).addresses.includes('xenbr0 192.168.122.12/24'));
+    assert.deepEqual(hostPart.changes(io, hostPart.read(io), moved), []);
+
+    const smaller: Desired = {
+      ...moved,
+      bridges: moved.bridges.filter((b) => b.name !== 'guestbr0'),
+      addresses: moved.addresses.filter((a) => a.dev !== 'guestbr0'),
+      routes: [],
+      sysctls: moved.sysctls.filter((s) => !s.key.includes('guestbr0')),
+    };
+    const changes = apply(io, smaller);
+    assert.deepEqual(changes.map(line), [
+      'delete bridge guestbr0: no longer in the spec',
+      'delete address 10.5.5.254/24 dev guestbr0',
+      'delete address 10.5.5.251/24 dev guestbr0',
+      'delete route default',
+    ]);
+    const after = summary(io);
+    assert.deepEqual(after.routes, []);
+    assert.ok(!after.links.some((l) => l.startsWith('guestbr0 ')), after.links.join('\n'));
+    assert.ok(after.links.includes('eth1.100 veth'), 'a port is never deleted with its bridge');
+    assert.ok(after.links.includes('xenbr0 bridge'));
+    assert.deepEqual(after.addresses.filter((a) => !a.startsWith('lo ')).sort(), [
+      'virbr9 172.31.0.1/24',
+      'xenbr0 192.168.122.12/24',
+    ]);
+    assert.deepEqual(hostPart.changes(io, hostPart.read(io), smaller), []);
+    assert.deepEqual(stable(sh(io.run, FOREIGN_STATE)), stable(foreign));
+  });
+});

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressPlan } from '../../host/plan.ts';
+import { formatCidr, networkOf, parseCidr } from '../../util/ip.ts';
 import type { Change } from '../change.ts';
 import type { Desired } from '../desired.ts';
 import { change, deleteQuietly, ip } from './commands.ts';
@@ -73,34 +74,61 @@ export function normalCidr(cidr: string): string {
 export const ownedOf = (a: AddressPlan): OwnedAddress => ({ dev: a.dev, cidr: normalCidr(a.cidr) });
 const key = (a: OwnedAddress) => `${a.dev} ${a.cidr}`;
 
-/** Adds in the plan's order (a device's first address on a subnet is its primary); deletions of recorded ones. */
+const subnetOf = (a: OwnedAddress) => {
+  const c = parseCidr(a.cidr);
+  return `${a.dev} ${c === undefined ? a.cidr : formatCidr(networkOf(c))}`;
+};
+
+const add = (a: OwnedAddress) => ip('address', 'replace', a.cidr, 'dev', a.dev);
+const del = (a: OwnedAddress) => deleteQuietly(['ip', 'address', 'del', a.cidr, 'dev', a.dev]);
+
+/**
+ * By device and subnet, as the kernel keeps them (the first is the primary; deleting it takes the
+ * others with it unless promote_secondaries is set). Missing ones are added in the plan's order; a
+ * subnet whose addresses all go is emptied, secondaries first; one where some go and others stay is
+ * done anew in one change (all of convergent's there deleted, secondaries first, then the plan's
+ * added in order), so a readdress keeps the plan's primary and secondaries. The devices of such a
+ * change are returned too: the kernel drops their routes through that subnet.
+ */
 export function addressChanges(
   live: readonly LiveAddress[],
   desired: readonly AddressPlan[],
   record: readonly OwnedAddress[],
-): Change[] {
+): { changes: Change[]; readdressed: Set<string> } {
   const present = new Set(live.map(key));
-  const wanted = new Set(desired.map((a) => key(ownedOf(a))));
-  const adds = desired
-    .filter((a) => !present.has(key(ownedOf(a))))
-    .map((a) => {
-      const c = normalCidr(a.cidr);
-      return change(
-        'addresses',
-        'add',
-        `address ${c} dev ${a.dev}`,
-        [ip('address', 'replace', c, 'dev', a.dev)],
-        {
-          source: a.source,
-        },
+  const want = desired.map(ownedOf);
+  const wanted = new Set(want.map(key));
+  const owned = new Set([...record.map(key), ...wanted]);
+  const ours = live.filter((a) => owned.has(key(a)));
+  const changes: Change[] = [];
+  const readdressed = new Set<string>();
+  const subnets = [...new Set([...want, ...ours].map(subnetOf))];
+  for (const subnet of subnets) {
+    const before = ours.filter((a) => subnetOf(a) === subnet);
+    const after = want.filter((a) => subnetOf(a) === subnet);
+    const gone = before.filter((a) => !wanted.has(key(a)));
+    const missing = after.filter((a) => !present.has(key(a)));
+    const source = (a: OwnedAddress) => desired.find((d) => key(ownedOf(d)) === key(a))?.source;
+    if (gone.length === 0) {
+      for (const a of missing)
+        changes.push(
+          change('addresses', 'add', `address ${a.cidr} dev ${a.dev}`, [add(a)], { source: source(a) }),
+        );
+    } else if (after.length === 0) {
+      for (const a of [...gone].reverse())
+        changes.push(change('addresses', 'delete', `address ${a.cidr} dev ${a.dev}`, [del(a)]));
+    } else {
+      const dev = after[0]?.dev as string;
+      readdressed.add(dev);
+      const detail = `${before.map((a) => a.cidr).join(' ')} -> ${after.map((a) => a.cidr).join(' ')}`;
+      const commands = [...[...before].reverse().map(del), ...after.map(add)];
+      changes.push(
+        change('addresses', 'change', `addresses dev ${dev}`, commands, {
+          detail,
+          source: source(after[0] as OwnedAddress),
+        }),
       );
-    });
-  const deletes = record
-    .filter((a) => present.has(key(a)) && !wanted.has(key(a)))
-    .map((a) =>
-      change('addresses', 'delete', `address ${a.cidr} dev ${a.dev}`, [
-        deleteQuietly(['ip', 'address', 'del', a.cidr, 'dev', a.dev]),
-      ]),
-    );
-  return [...adds, ...deletes];
+    }
+  }
+  return { changes, readdressed };
 }

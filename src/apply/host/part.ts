@@ -45,12 +45,13 @@ export function hostChanges(
     recorded: live.record.ports,
     refusals,
   };
+  const addresses = addressChanges(live.addresses, desired.addresses, live.record.addresses);
   const changes = [
     ...linkChanges(desired.links, scope),
     ...bridgeChanges(desired.bridges, scope),
     ...staleLinks(scope),
-    ...addressChanges(live.addresses, desired.addresses, live.record.addresses),
-    ...routeChanges(live.routes, desired.routes),
+    ...addresses.changes,
+    ...routeChanges(live.routes, desired.routes, addresses.readdressed),
     ...ruleChanges(live.rules, desired.rules),
     ...sysctlChanges(desired.sysctls, sysctls),
   ];

@@ -42,7 +42,15 @@ function differs(live: LiveRoute, want: LiveRoute): string {
   return out.join(', ');
 }
 
-export function routeChanges(live: readonly LiveRoute[], desired: readonly RoutePlan[]): Change[] {
+/**
+ * `readdressed`: devices whose addresses change in this apply (addresses.ts): the kernel drops their
+ * routes through the subnet with its primary address, so their routes are replaced again after it.
+ */
+export function routeChanges(
+  live: readonly LiveRoute[],
+  desired: readonly RoutePlan[],
+  readdressed: ReadonlySet<string> = new Set(),
+): Change[] {
   const byKey = new Map(live.map((r) => [routeKey(r), r]));
   const wanted = new Set<string>();
   const out: Change[] = [];
@@ -50,7 +58,9 @@ export function routeChanges(live: readonly LiveRoute[], desired: readonly Route
     const want = liveOf(plan);
     wanted.add(routeKey(want));
     const have = byKey.get(routeKey(want));
-    const detail = have === undefined ? undefined : differs(have, want);
+    let detail = have === undefined ? undefined : differs(have, want);
+    if (detail === '' && have?.dev !== undefined && readdressed.has(have.dev))
+      detail = `again: the addresses of ${have.dev} change`;
     if (detail === '') continue;
     const argv = routeCommand(plan).split(' ');
     out.push(
