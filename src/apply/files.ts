@@ -65,8 +65,19 @@ function writeCommand(path: string, text: string): Command {
 
 function fileChange(io: HostIO, path: string, had: string | undefined, text: string | undefined): Change {
   const abs = join(io.root, path);
-  if (text === undefined)
-    return { part: 'files', action: 'delete', what: `file ${abs}`, commands: [{ argv: ['rm', '-f', abs] }] };
+  if (text === undefined) {
+    // Its directory goes with its last file, when it is one of etc/convergent/'s own (sysctl.d/).
+    const dir = dirname(path);
+    const rmdir = dir.startsWith(`${INSTALL_DIR}/`)
+      ? [{ argv: ['rmdir', '--ignore-fail-on-non-empty', join(io.root, dir)] }]
+      : [];
+    return {
+      part: 'files',
+      action: 'delete',
+      what: `file ${abs}`,
+      commands: [{ argv: ['rm', '-f', abs] }, ...rmdir],
+    };
+  }
   const lines = (s: string) => s.split('\n').length - 1;
   return {
     part: 'files',

@@ -74,7 +74,9 @@ describe('apply: files', () => {
   });
 
   test('a reload that fails (the daemon refuses the file) rolls back: the files are as they were', async () => {
-    const failing = filesPart(() => [{ argv: ['sh', '-c', `! grep -q bad ${root}/etc/haproxy/haproxy.cfg`] }]);
+    const failing = filesPart(() => [
+      { argv: ['sh', '-c', `! grep -q bad ${root}/etc/haproxy/haproxy.cfg`] },
+    ]);
     rmSync(join(root, 'etc'), { recursive: true });
     mkdirSync(join(root, 'etc/haproxy'), { recursive: true });
     writeFileSync(join(root, 'etc/haproxy/haproxy.cfg'), 'the package default\n');
