@@ -3,7 +3,7 @@
 // waits for the deadline and rolls back unless the apply was confirmed (apply/watchdog.ts).
 import type { Command } from '@commander-js/extra-typings';
 import { rollback } from '../../apply/engine.ts';
-import { watch } from '../../apply/watchdog.ts';
+import { endWatchdog, watch } from '../../apply/watchdog.ts';
 import { action, UsageError } from '../errors.ts';
 import { cliHooks, hostIO, hostParts, needHost, ROOT_HELP, STATE_HELP } from './common.ts';
 
@@ -29,7 +29,10 @@ export function rollbackCommand(program: Command): void {
           const stamp = (l: string) =>
             process.stdout.write(`${new Date().toISOString()} watchdog ${options.id}: ${l}\n`);
           stamp(`rolls back at ${at.toISOString()} unless confirmed`);
-          const out = await watch(io, hostParts(), { ...cliHooks(), say: stamp }, options.id, at);
+          // No signal handlers: `apply --confirm` ends the watchdog with SIGTERM (never mid-rollback: it
+          // holds the lock then).
+          const hooks = { say: stamp, interrupted: () => undefined, endWatchdog };
+          const out = await watch(io, hostParts(), hooks, options.id, at);
           stamp(out?.kind === 'rolled-back' ? 'rolled back' : 'confirmed or replaced: nothing to do');
           return;
         }
