@@ -239,7 +239,7 @@ export const rollback = (
   io: HostIO,
   parts: readonly AnyPart[],
   hooks: Hooks,
-  why = 'asked',
+  why = 'asked by `convergent rollback`',
 ): Promise<Outcome> => locked(io, () => rollbackLocked(io, parts, hooks, why));
 
 /** `convergent apply --confirm`: the apply awaiting confirmation stays; its watchdog ends. */

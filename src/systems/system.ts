@@ -50,7 +50,7 @@ export interface System<Input, Spec, State extends LabRecord> {
   /** The faults that change something in this spec (faults.ts says what each one needs). */
   faults(spec: Spec): Fault[];
   /** `convergent diff|apply --node N`: what the node is made into and how it checks itself, or why not. */
-  applyTarget(spec: Spec, node: string): ApplyTarget | HostRefusal;
+  applyTarget(spec: Spec, node: string, file: string): ApplyTarget | HostRefusal;
   readonly lab: SystemLab<Spec, State>;
 }
 

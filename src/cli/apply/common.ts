@@ -57,9 +57,7 @@ export function needHost(what: string, tools: readonly Need[] = ['ip', 'nft']): 
 /** The node of the spec, as apply makes it; a node the spec has not, or a kind apply does not take, is a usage error. */
 export function nodeTarget(file: string, node: string): ApplyTarget {
   const { system, spec } = readSpec(file);
-  const unknown = system.unknownHost(spec, node, file);
-  if (unknown !== undefined || node === '') throw new UsageError(unknown ?? '--node must name a node');
-  const target = system.applyTarget(spec, node);
+  const target = system.applyTarget(spec, node, file);
   if ('refused' in target) throw new UsageError(target.refused, target.fix);
   return target;
 }

@@ -36,6 +36,7 @@ export function rollbackCommand(program: Command): void {
           stamp(out?.kind === 'rolled-back' ? 'rolled back' : 'confirmed or replaced: nothing to do');
           return;
         }
+        needHost('rollback');
         const out = await rollback(io, hostParts(), cliHooks());
         if (out.kind === 'nothing-to-roll-back')
           process.stdout.write('nothing to roll back: no apply is unfinished or awaits confirmation\n');

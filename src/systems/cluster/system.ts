@@ -13,7 +13,7 @@ import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
 import { describeMarks } from '../marks/model.ts';
-import type { ApplyTarget, Loaded, PreparedLab, System } from '../system.ts';
+import type { ApplyTarget, HostRefusal, Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { RA_FILES } from './features/routed/ra-render.ts';
@@ -165,10 +165,21 @@ function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
   };
 }
 
-/** One node's desired state (the caller checked that the node is the spec's). */
-function applyTarget(c: Cluster, node: string): ApplyTarget {
+const unknownHost = (c: Cluster, host: string, file: string) =>
+  host === '' || c.nodes.some((n) => n.name === host)
+    ? undefined
+    : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
+
+/** One node's desired state and health checks. */
+function applyTarget(c: Cluster, node: string, file: string): ApplyTarget | HostRefusal {
   const compiled = compiler(c);
-  const plan = compiled.compileNode(compiled.nodes.find((n) => n.name === node) as Cluster['nodes'][number]);
+  const found = compiled.nodes.find((n) => n.name === node);
+  if (found === undefined)
+    return {
+      refused: unknownHost(c, node, file) ?? '--node names no node',
+      fix: 'give --node the name this host has in the spec',
+    };
+  const plan = compiled.compileNode(found);
   const files = renderNode(plan);
   const nft = files.find((f) => f.path === FILES.nftables);
   return { desired: desiredOf(plan, files, nft ? textOf(nft) : ''), health: healthOf(c, plan) };
@@ -209,10 +220,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
   read,
   name: (c) => c.name,
   describe,
-  unknownHost: (c, host, file) =>
-    host === '' || c.nodes.some((n) => n.name === host)
-      ? undefined
-      : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`,
+  unknownHost,
   render: (c, host) => {
     const compiled = compiler(c);
     const nodes = compiled.nodes.filter((n) => !host || n.name === host);
