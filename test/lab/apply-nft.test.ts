@@ -76,6 +76,11 @@ const PLUGGED = `add element bridge convergent_ports plugged { "tap7" }
 add element bridge convergent_ports port_mac { "tap7" . 52:54:00:05:05:c9 }
 add element bridge convergent_ports from_guest { "tap7" : jump antispoof }
 `;
+/** What `nic up` adds for a routed tap (by hand here): its plug, anti-spoofing and ARP source. */
+const TAP_ROUTED = `add element inet convergent_routed plugged { "tap9" }
+add element inet convergent_routed from_guest { "tap9" : jump antispoof }
+add element arp convergent_arp arp_source { "tap9" : 192.0.2.1 }
+`;
 const portsElements = () =>
   ['plugged', 'port_mac', 'from_guest']
     .map((s) => nft(io.run, 'list', s === 'from_guest' ? 'map' : 'set', 'bridge', 'convergent_ports', s))
@@ -237,5 +242,43 @@ describe("apply's nft part on real nft", () => {
     const restore = { ...desiredOfSpec(SPEC, NODE), ...saved } as Desired;
     apply(restore);
     assert.equal(nft(io.run, 'list', 'ruleset'), before);
+  });
+
+  test('routed: a nic-filled map with planned elements keeps the taps through an element change and a replace', (t) => {
+    if (!needsRoot(t)) return;
+    io = fresh();
+    const routed = readFileSync(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'utf8').split(
+      '\nchecks:',
+    )[0] as string;
+    const internal = '{ mode: routed, trunk: eth2, subnet: 10.50.0.0/24, gateway: 10.50.0.1, router: node1 }';
+    assert.ok(routed.includes(internal));
+    apply(desiredOfSpec(routed, NODE));
+    runChecked(io.run, ['nft', '-f', '-'], { input: TAP_ROUTED });
+    const taps = () =>
+      nft(io.run, 'list', 'map', 'arp', 'convergent_arp', 'arp_source').match(/"tap9" : \S+/g);
+    assert.deepEqual(taps(), ['"tap9" : 192.0.2.1']);
+
+    const moved = routed.replace(
+      'gateway6: 2001:db8::1',
+      'gateway6: 2001:db8::1\n    arpAddress: 192.0.2.253',
+    );
+    const element = apply(desiredOfSpec(moved, NODE));
+    assert.match(element[0]?.what ?? '', /^elements of table arp convergent_arp$/);
+    assert.match(
+      nft(io.run, 'list', 'map', 'arp', 'convergent_arp', 'arp_source'),
+      /"eth1" comment "[^"]*" : 192\.0\.2\.253/,
+    );
+    assert.deepEqual(taps(), ['"tap9" : 192.0.2.1']);
+
+    // node2 becomes the internal network's router: new rules, and its uplink's element goes.
+    const router = moved.replace(internal, internal.replace('router: node1', 'router: node2'));
+    const replace = apply(desiredOfSpec(router, NODE));
+    assert.match(replace[0]?.detail ?? '', /structure changed: .*~ table inet convergent_routed/);
+    assert.doesNotMatch(nft(io.run, 'list', 'map', 'arp', 'convergent_arp', 'arp_source'), /"eth2"/);
+    assert.deepEqual(taps(), ['"tap9" : 192.0.2.1']);
+    assert.match(
+      nft(io.run, 'list', 'map', 'inet', 'convergent_routed', 'from_guest'),
+      /"tap9" : jump antispoof/,
+    );
   });
 });
