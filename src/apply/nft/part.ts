@@ -128,8 +128,11 @@ function snapshot(io: HostIO, live: NftLive): Partial<Desired> {
 function record(io: HostIO, desired: Desired): void {
   const tables = readLiveTables(io.run).map(({ family, name, structure }) => ({ family, name, structure }));
   const nft = desired.nft;
+  // A restored checkpoint has no plan: the next apply compares with the listing alone.
   const plan =
-    nft.kind === 'plan' ? { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) } : undefined;
+    nft.kind === 'saved'
+      ? undefined
+      : { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) };
   writeNftRecord(io.stateDir, plan ? { plan, tables } : { tables });
 }
 
