@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Change } from '../../src/apply/change.ts';
 import type { Desired } from '../../src/apply/desired.ts';
+import { apply as engineApply, rollback as engineRollback, type Hooks } from '../../src/apply/engine.ts';
 import { nftPart, runNftChanges } from '../../src/apply/nft/part.ts';
 import type { HostIO } from '../../src/apply/part.ts';
 import { NamespaceRun } from '../../src/lab/netns.ts';
@@ -280,5 +281,29 @@ describe("apply's nft part on real nft", () => {
       nft(io.run, 'list', 'map', 'inet', 'convergent_routed', 'from_guest'),
       /"tap9" : jump antispoof/,
     );
+  });
+
+  test('through the engine: an element apply awaiting confirmation, rolled back to the checkpoint, the tap kept', async (t) => {
+    if (!needsRoot(t)) return;
+    io = fresh();
+    const hooks: Hooks = { say: () => {}, interrupted: () => undefined };
+    const parts = [part];
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'applied');
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'unchanged');
+    runChecked(io.run, ['nft', '-f', '-'], { input: PLUGGED });
+    const before = nft(io.run, 'list', 'ruleset');
+    const added = await engineApply(io, parts, desiredOfSpec(ADDED, NODE), hooks, {
+      confirmWithinMs: 60_000,
+    });
+    assert.equal(added.kind, 'awaiting');
+    assert.match(nft(io.run, 'list', 'map', 'ip', 'convergent', 'fullnat_forwards'), /tcp \. 2300/);
+    assert.equal((await engineRollback(io, parts, hooks)).kind, 'rolled-back');
+    assert.equal(nft(io.run, 'list', 'ruleset'), before);
+    // The record is the checkpoint's now: the next apply of the plan replaces, and nothing after that.
+    const again = part.changes(io, part.read(io), desiredOfSpec(SPEC, NODE));
+    assert.match(again[0]?.detail ?? '', /the last apply restored a checkpoint/);
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'applied');
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'unchanged');
+    assert.equal(portsElements().includes('"tap7"'), true);
   });
 });
