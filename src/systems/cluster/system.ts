@@ -105,6 +105,7 @@ const FILES_HELP = `Files of a cluster node:
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
   ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync
   ${FILES.rtTables.padEnd(32)}routed networks' table names (/etc/iproute2/rt_tables.d/)
+  ${FILES.rtProtos.padEnd(32)}the name of convergent's route protocol, 241 (/etc/iproute2/rt_protos.d/)
   ${RA_FILES.conf.padEnd(32)}routed networks' router advertisements, when they have subnet6 (ra.py)
   ${RA_FILES.unit.padEnd(32)}the unit running ra.py on ra.conf`;
 
