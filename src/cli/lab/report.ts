@@ -13,6 +13,14 @@ export function printReport(report: LabReport, json: boolean): void {
 }
 
 /** The next steps, once a lab is up. */
+/** `lab up --ssh`: how to run Ansible from the workstation with the lab's files alone. */
+export function ansibleLine(dir: string): string {
+  return (
+    `  ansible: convergent lab exec workstation -- env ANSIBLE_CONFIG=${dir}/ansible/ansible.cfg HOME=${dir}/ansible/home \\\n` +
+    `           ansible-playbook contrib/ansible/rollout.yml -e convergent_spec=SPEC\n`
+  );
+}
+
 export function upMessage(id: string, what: string, hosts: readonly string[], first: string): string {
   return (
     `lab ${id} is up ${what}\n` +

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { FILES } from '../../host/files.ts';
 import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
+import { sshNeeds } from '../../lab/preflight.ts';
 import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
 import { realRunner } from '../../lab/run.ts';
 import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
 import { describeMarks } from '../marks/model.ts';
-import type { Loaded, PreparedLab, System } from '../system.ts';
+import type { LabFlags, Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { RA_FILES } from './features/routed/ra-render.ts';
@@ -145,7 +146,7 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
 };
 
 /** The lab of a prepared cluster spec. */
-function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
+function preparedLab(p: Prepared, flags: LabFlags): PreparedLab {
   const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
   return {
     label: `cluster ${p.cluster.name}`,
@@ -153,14 +154,14 @@ function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
     topology: describeTopology(p.cluster, p.topology),
     // A cluster's modules count only on this kernel: the VM's kernel loads its own.
     needs: (vm) => ({
-      needs: clusterNeeds(p.plans, vm),
+      needs: [...clusterNeeds(p.plans, vm), ...(flags.ssh ? sshNeeds() : [])],
       plans: vm ? [] : p.plans,
       devices: vm ? [] : [...clusterDevices(p.cluster).keys()],
     }),
     vm: () => ({ kind: 'cluster', file: p.file, plans: p.plans, name: p.cluster.name, hosts }),
-    test: (progress) => labTest(p, { progress, cut }),
+    test: (progress) => labTest(p, { progress, cut: flags.cut }),
     up: async (progress) => {
-      const { lab, run } = await labUp(p, { progress });
+      const { lab, run } = await labUp(p, { progress, ssh: flags.ssh });
       run.keep();
       return lab.state;
     },
@@ -197,7 +198,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
         return `no node "${flags.cut}" to cut; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
       return undefined;
     },
-    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags.cut),
+    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags),
     state: (record) => ({
       ...record,
       kind: 'cluster',
