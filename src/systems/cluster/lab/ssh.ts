@@ -119,7 +119,8 @@ function clientConfig(paths: ReturnType<typeof sshPaths>): string {
 /**
  * ansible.cfg and an inventory of the nodes in group `convergent_nodes`, with where each keeps the
  * rollout's copies (`convergent_dir`), its state and root (in its lab directory, as the lab's own
- * apply), and how it runs this very convergent (`convergent_command`).
+ * apply), how it runs this very convergent (`convergent_command`), and where the controller renders
+ * (`convergent_render_dir`): contrib/ansible's variables.
  */
 function writeAnsible(lab: LabInstance, paths: ReturnType<typeof sshPaths>): void {
   mkdirSync(paths.ansible, { recursive: true });
@@ -158,7 +159,11 @@ function writeAnsible(lab: LabInstance, paths: ReturnType<typeof sshPaths>): voi
       ];
     }),
   );
-  const vars = { ansible_user: 'root', convergent_command: selfCommand() };
+  const vars = {
+    ansible_user: 'root',
+    convergent_command: selfCommand(),
+    convergent_render_dir: join(paths.ansible, 'rendered'),
+  };
   writeFileSync(paths.inventory, stringify({ all: { vars, children: { convergent_nodes: { hosts } } } }));
 }
 
@@ -169,20 +174,25 @@ function selfCommand(): string[] {
   return [process.execPath, '--import', import.meta.resolve('tsx'), main];
 }
 
-/** The command that runs ansible-playbook from the lab's workstation, with the lab's files alone. */
+/** The environment ansible-playbook runs with: the lab's files alone. */
+export function ansibleEnv(labDir: string): string[] {
+  const paths = sshPaths(labDir);
+  // Ansible refuses a locale that is not UTF-8 (CI runs without LANG).
+  return [`ANSIBLE_CONFIG=${paths.ansibleCfg}`, `HOME=${join(paths.ansible, 'home')}`, 'LC_ALL=C.UTF-8'];
+}
+
+/** The command that runs ansible-playbook from the lab's workstation. */
 export function ansibleArgv(
   lab: { dir: string; ns(host: string): string },
   args: readonly string[],
 ): string[] {
-  const paths = sshPaths(lab.dir);
   return [
     'ip',
     'netns',
     'exec',
     lab.ns(WORKSTATION),
     'env',
-    `ANSIBLE_CONFIG=${paths.ansibleCfg}`,
-    `HOME=${join(paths.ansible, 'home')}`,
+    ...ansibleEnv(lab.dir),
     'ansible-playbook',
     ...args,
   ];
