@@ -138,8 +138,9 @@ function writeAnsible(lab: LabInstance, paths: ReturnType<typeof sshPaths>): voi
       'host_key_checking = True',
       '',
       '[ssh_connection]',
-      // No ControlPersist: no ssh master outlives the playbook.
-      `ssh_args = -F ${paths.config}`,
+      // A connection per node for the whole play (a new one costs 0.5 s); the masters live in the
+      // workstation's namespace, so they end 30 s after the play or with the lab.
+      `ssh_args = -F ${paths.config} -o ControlMaster=auto -o ControlPersist=30s`,
       `control_path_dir = ${join(paths.ansible, 'cp')}`,
       'pipelining = True',
       '',
