@@ -22,6 +22,11 @@ export interface Part<Live> {
   changes(io: HostIO, live: Live, desired: Desired): Change[];
   /** The objects as they are, as a part of a Desired: what a rollback restores. */
   snapshot(io: HostIO, live: Live): Partial<Desired>;
+  /**
+   * Before the first change: what this part must note to know its objects should the apply be cut
+   * (the addresses: the record's and the desired ones, as the host has no owner of its own for them).
+   */
+  begin?(io: HostIO, live: Live, desired: Desired): void;
   /** After a successful apply: what this part records in the state dir (owned addresses, the nft record). */
   record(io: HostIO, desired: Desired): void;
 }

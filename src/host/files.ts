@@ -17,6 +17,8 @@ export const FILES = {
   sysctl: 'sysctl.d/90-convergent.conf',
   /** A cluster node's routing tables by name, for /etc/iproute2/rt_tables.d/ (host/routing.ts). */
   rtTables: 'rt_tables.d/convergent.conf',
+  /** convergent's routing protocol number by name, for /etc/iproute2/rt_protos.d/ (host/routing.ts). */
+  rtProtos: 'rt_protos.d/convergent.conf',
   modules: 'modules-load.d/convergent.conf',
   haproxy: 'haproxy.cfg',
   conntrackd: 'conntrackd.conf',

@@ -3,7 +3,7 @@
 // ifenslave's bond-* options, bridges through bridge-utils' bridge-* options, VLANs named
 // PARENT.ID (ifupdown creates those itself). `ifup -a` brings a bare node to what network.sh makes.
 import type { BridgePlan, HostPlan, LinkPlan } from './plan.ts';
-import { routeCommand, routeDeleteCommand, ruleCommand, ruleDeleteCommand } from './routing.ts';
+import { linkAlias, routeCommand, routeDeleteCommand, ruleCommand, ruleDeleteCommand } from './routing.ts';
 import { sysctlKey } from './sysctl.ts';
 
 export function renderInterfaces(plan: HostPlan, header: readonly string[]): string {
@@ -15,6 +15,9 @@ export function renderInterfaces(plan: HostPlan, header: readonly string[]): str
 
 const option = (line: string) => `    ${line}`;
 const mtu = (m: number | undefined) => (m === undefined ? [] : [option(`mtu ${m}`)]);
+/** The alias apply knows convergent's links by, as network.sh sets it. */
+const alias = (link: { name: string; source: string }, when = 'post-up') =>
+  option(`${when} ip link set dev ${link.name} alias '${linkAlias(link.source)}'`);
 
 function linkStanza(link: LinkPlan): string[] {
   const head = [`# ${link.source}`, `auto ${link.name}`, `iface ${link.name} inet manual`];
@@ -32,6 +35,7 @@ function linkStanza(link: LinkPlan): string[] {
           ? []
           : [option(`bond-xmit-hash-policy ${link.xmitHashPolicy}`)]),
         ...mtu(link.mtu),
+        alias(link),
       ];
     case 'vlan':
       return [
@@ -49,6 +53,7 @@ function linkStanza(link: LinkPlan): string[] {
           ? [option(`post-up ip link set dev ${link.name} type vlan loose_binding on`)]
           : []),
         ...mtu(link.mtu),
+        alias(link),
       ];
   }
 }
@@ -87,13 +92,9 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
   out.push(`iface ${bridge.name} inet ${first ? 'static' : 'manual'}`);
   // Comments stand on lines of their own, at the start: ifupdown has no end-of-line comments.
   if (first) out.push(`# ${first.source}`, option(`address ${first.cidr}`));
+  // Not ifupdown's `gateway`: its route would not carry convergent's protocol, as network.sh's does.
   for (const r of plan.routes.filter((r) => (r.dev ?? r.upWith) === bridge.name))
-    out.push(
-      `# ${r.source}`,
-      option(
-        r.to === 'default' && first && r.table === undefined ? `gateway ${r.via}` : `up ${routeCommand(r)}`,
-      ),
-    );
+    out.push(`# ${r.source}`, option(`up ${routeCommand(r)}`));
   // Policy rules brought up with a bridge (seed 004's steering into an appliance).
   const rules = plan.rules.filter((r) => r.upWith === bridge.name);
   for (const r of rules) out.push(`# ${r.source}`, option(`up ${ruleCommand(r)}`));
@@ -118,6 +119,7 @@ function bridgeStanzas(plan: HostPlan, bridge: BridgePlan): string[] {
     option(
       `up ip link set dev ${bridge.name} type bridge nf_call_iptables ${call} mcast_snooping ${snooping}`,
     ),
+    alias(bridge, 'up'),
   );
   // Further addresses: ifupdown applies every stanza of an interface, in order (primary first).
   for (const a of more)

@@ -7,12 +7,20 @@
 // (a device's first address on a subnet is its primary), routes.
 import { FILES } from './files.ts';
 import type { BondPlan, BridgePlan, HostPlan, LinkPlan } from './plan.ts';
-import { INSERT_RULE_PREF, routeCommand, ruleCommand, ruleDeleteCommand, tableLine } from './routing.ts';
+import {
+  INSERT_RULE_PREF,
+  linkAlias,
+  routeCommand,
+  ruleCommand,
+  ruleDeleteCommand,
+  tableLine,
+} from './routing.ts';
 
 // Helpers the commands below use; only `ip`, `grep` and `sed`, as on any host.
 const HAS = ['# has LINK: the link exists.', 'has() { ip link show dev "$1" >/dev/null 2>&1; }'];
 // ... and those of a node with a bond.
-const BOND_HELPERS = [
+/** `enslave NIC BOND`: a NIC must be down to join a bond; one already in it stays up as it is (apply runs it too). */
+export const ENSLAVE = [
   '# enslave NIC BOND: a NIC must be down to join a bond; one already in it stays up as it is.',
   'enslave() {',
   '  if ! ip -o link show dev "$1" | grep -q " master $2 "; then',
@@ -20,6 +28,9 @@ const BOND_HELPERS = [
   '    ip link set dev "$1" master "$2"',
   '  fi',
   '}',
+];
+const BOND_HELPERS = [
+  ...ENSLAVE,
   '# bond_mode BOND MODE: a bond changes mode only without slaves: refuse rather than bounce it.',
   'bond_mode() {',
   '  mode=$(ip -d -o link show dev "$1" | sed -n \'s/.* bond mode \\([^ ]*\\) .*/\\1/p\')',
@@ -107,6 +118,9 @@ function tablesNote(plan: HostPlan): string[] {
 }
 
 const mtu = (link: { mtu?: number }) => (link.mtu === undefined ? '' : ` mtu ${link.mtu}`);
+/** The alias that marks a link as convergent's (apply deletes such a link once the spec drops it). */
+const alias = (link: { name: string; source: string }) =>
+  `ip link set dev ${link.name} alias '${linkAlias(link.source)}'`;
 
 function linkLines(link: LinkPlan, slaves: ReadonlySet<string>): string[] {
   switch (link.kind) {
@@ -121,6 +135,7 @@ function linkLines(link: LinkPlan, slaves: ReadonlySet<string>): string[] {
         `has ${link.name} || ip link add link ${link.parent} name ${link.name} type vlan id ${link.id}${loose}`,
         ...(link.looseBinding ? [`ip link set dev ${link.name} type vlan loose_binding on`] : []),
         `ip link set dev ${link.name}${mtu(link)} up`,
+        alias(link),
       ];
     }
   }
@@ -132,6 +147,7 @@ function bondLines(bond: BondPlan): string[] {
   return [
     `has ${bond.name} || ip link add ${bond.name} type bond mode ${bond.mode}`,
     `ip link set dev ${bond.name} type bond ${options.join(' ')}`,
+    alias(bond),
     ...bond.slaves.map((s) => `enslave ${s} ${bond.name}`),
     // The primary names a slave: set once the slaves are in.
     ...(bond.primary === undefined ? [] : [`ip link set dev ${bond.name} type bond primary ${bond.primary}`]),
@@ -150,6 +166,7 @@ function bridgeLines(bridge: BridgePlan): string[] {
   return [
     `has ${bridge.name} || ip link add ${bridge.name} type bridge`,
     `ip link set dev ${bridge.name} type bridge ${options.join(' ')}`,
+    alias(bridge),
     // Joining the bridge it is in already changes nothing.
     ...bridge.ports.map((p) => `ip link set dev ${p} master ${bridge.name} up`),
     // After the ports: a bridge follows its smallest port's MTU until one is set that differs from

@@ -1,6 +1,8 @@
 // Routes, policy rules and routing tables as `ip` commands, the same in network.sh and in ifupdown's
 // post-up lines, and the rt_tables.d file that names the tables. The commands use the tables'
 // numbers, never their names: they run before rt_tables.d is installed, and on a host without it.
+// Every route and rule carries convergent's protocol number and every link it makes its alias: what
+// `apply` counts as its own (all else on the host is someone else's, never touched).
 import type { RoutePlan, RoutingTablePlan, RulePlan } from './plan.ts';
 
 /** `ip route replace ...`: adds the route, or changes the one with the same destination and metric. */
@@ -12,6 +14,7 @@ export function routeCommand(r: RoutePlan): string {
   if (r.dev !== undefined) parts.push('dev', r.dev);
   if (r.metric !== undefined) parts.push('metric', String(r.metric));
   if (r.table !== undefined) parts.push('table', String(r.table));
+  parts.push('proto', String(CONVERGENT_PROTO));
   return parts.join(' ');
 }
 
@@ -20,11 +23,15 @@ export function routeCommand(r: RoutePlan): string {
  * the rule is added. `ip rule add` alone would add a duplicate on each run.
  */
 export function ruleCommand(r: RulePlan): string {
-  const ip = `ip -${r.family} rule`;
+  return `${ruleDeleteCommand(r.family, r.pref)}; ${ruleAddCommand(r)}`;
+}
+
+/** `ip rule add` of the rule alone, with convergent's protocol. */
+export function ruleAddCommand(r: RulePlan): string {
   const to = r.to === undefined ? '' : ` to ${r.to}`;
   // "main" is iproute2's own name (no rt_tables.d needed), and says what the rule is for.
   const table = r.table === MAIN_TABLE ? 'main' : String(r.table);
-  return `${ruleDeleteCommand(r.family, r.pref)}; ${ip} add pref ${r.pref} ${r.match.kind} ${r.match.value}${to} lookup ${table}`;
+  return `ip -${r.family} rule add pref ${r.pref} ${r.match.kind} ${r.match.value}${to} lookup ${table} protocol ${CONVERGENT_PROTO}`;
 }
 
 /** Every rule holding the preference (a number, or a shell variable) deleted; succeeds when there is none. */
@@ -35,6 +42,23 @@ export function ruleDeleteCommand(family: 4 | 6, pref: number | string): string 
 /** `ip route del ...` of the route, succeeding when it is gone already. */
 export function routeDeleteCommand(r: RoutePlan): string {
   return `${routeCommand(r).replace(' route replace ', ' route del ')} 2>/dev/null || true`;
+}
+
+/** The routing protocol number of convergent's routes and rules (rt_protos.d names it). */
+export const CONVERGENT_PROTO = 241;
+export const CONVERGENT_PROTO_NAME = 'convergent';
+
+/** A link convergent made (bond, VLAN, bridge) says so in its alias; taps' ("convergent m=...") differ. */
+export const LINK_ALIAS_PREFIX = 'convergent: ';
+
+/** "convergent: networks.guestnet": the spec path of the link's source, without its note. */
+export function linkAlias(source: string): string {
+  return `${LINK_ALIAS_PREFIX}${source.split(' ')[0]}`;
+}
+
+/** rt_protos.d/convergent.conf: `ip route` and `ip rule` show convergent's protocol by name. */
+export function renderRtProtos(header: readonly string[]): string {
+  return `${[...header.map((h) => `# ${h}`), `${CONVERGENT_PROTO} ${CONVERGENT_PROTO_NAME}`].join('\n')}\n`;
 }
 
 /** iproute2's main table. */

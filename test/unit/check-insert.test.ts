@@ -92,8 +92,8 @@ describe('lab apply of an insertion: the routing diff', () => {
     const off = plan([], []);
     const on = plan([rule(1100, 'qbr-vm', 100)], table);
     assert.deepEqual(routingChanges(off, on), [
-      'while ip -4 rule del pref 1100 2>/dev/null; do :; done; ip -4 rule add pref 1100 iif qbr-vm lookup 100',
-      'ip route replace default via 10.7.255.2 dev qbr-fw table 100',
+      'while ip -4 rule del pref 1100 2>/dev/null; do :; done; ip -4 rule add pref 1100 iif qbr-vm lookup 100 protocol 241',
+      'ip route replace default via 10.7.255.2 dev qbr-fw table 100 proto 241',
     ]);
     assert.deepEqual(routingChanges(on, off), [
       'while ip -4 rule del pref 1100 2>/dev/null; do :; done',

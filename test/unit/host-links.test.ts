@@ -165,7 +165,7 @@ describe('network.sh', () => {
   test('addresses and routes are replaced, never added', () => {
     const t = text();
     assert.match(t, /\n# nodes\.node1\.address\nip address replace 83\.212\.4\.210\/27 dev br0\n/);
-    assert.match(t, /\n# uplink\.gateway\nip route replace default via 83\.212\.4\.193 dev br0\n/);
+    assert.match(t, /\n# uplink\.gateway\nip route replace default via 83\.212\.4\.193 dev br0 proto 241\n/);
     assert.doesNotMatch(t, / (address|route) add /);
   });
 
@@ -211,7 +211,7 @@ describe('interfaces.d/convergent', () => {
     );
     assert.match(
       t,
-      /\nauto br0\niface br0 inet static\n# nodes\.node1\.address\n {4}address 83\.212\.4\.210\/27\n# uplink\.gateway\n {4}gateway 83\.212\.4\.193\n {4}bridge-ports bond0\n {4}bridge-stp off\n/,
+      /\nauto br0\niface br0 inet static\n# nodes\.node1\.address\n {4}address 83\.212\.4\.210\/27\n# uplink\.gateway\n {4}up ip route replace default via 83\.212\.4\.193 dev br0 proto 241\n {4}bridge-ports bond0\n {4}bridge-stp off\n/,
     );
   });
 
@@ -236,7 +236,7 @@ describe('interfaces.d/convergent', () => {
     const t = fileOf(plans('part4-stateless')[0] as HostPlan, FILES.interfaces);
     assert.match(
       t,
-      /\niface guestbr0 inet static\n# networks\.guestnet\.nodes\.node1\n {4}address 10\.5\.5\.251\/24\n {4}bridge-ports eth1\.100\n {4}bridge-stp off\n {4}hwaddress 0a:01:00:00:00:01\n {4}up ip link set dev guestbr0 type bridge nf_call_iptables 1 mcast_snooping 1\n\n# networks\.guestnet\.gateway \(anycast\)\niface guestbr0 inet static\n {4}address 10\.5\.5\.254\/24\n/,
+      /\niface guestbr0 inet static\n# networks\.guestnet\.nodes\.node1\n {4}address 10\.5\.5\.251\/24\n {4}bridge-ports eth1\.100\n {4}bridge-stp off\n {4}hwaddress 0a:01:00:00:00:01\n {4}up ip link set dev guestbr0 type bridge nf_call_iptables 1 mcast_snooping 1\n {4}up ip link set dev guestbr0 alias 'convergent: networks\.guestnet'\n\n# networks\.guestnet\.gateway \(anycast\)\niface guestbr0 inet static\n {4}address 10\.5\.5\.254\/24\n/,
     );
     assert.doesNotMatch(t, /^[ \t]+#/m, 'ifupdown comments stand at the start of their line');
   });

@@ -112,18 +112,18 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
     const routes = (plan: HostPlan, table: number) =>
       plan.routes.filter((r) => r.table === table).map((r) => routeCommand(r));
     assert.deepEqual(routes(planOf('node2'), 100), [
-      'ip route replace 10.50.0.0/24 dev eth2 table 100',
-      'ip route replace default via 10.50.0.1 dev eth2 table 100',
-      'ip route replace unreachable default metric 4294967295 table 100',
+      'ip route replace 10.50.0.0/24 dev eth2 table 100 proto 241',
+      'ip route replace default via 10.50.0.1 dev eth2 table 100 proto 241',
+      'ip route replace unreachable default metric 4294967295 table 100 proto 241',
     ]);
     assert.deepEqual(routes(planOf('node1'), 100), [
-      'ip route replace 10.50.0.0/24 dev eth2 table 100',
-      'ip route replace unreachable default metric 4294967295 table 100',
+      'ip route replace 10.50.0.0/24 dev eth2 table 100 proto 241',
+      'ip route replace unreachable default metric 4294967295 table 100 proto 241',
     ]);
     assert.deepEqual(routes(planOf('node1'), 500).slice(3), [
-      'ip -6 route replace 2001:db8::/64 dev eth1 table 500',
-      'ip -6 route replace default via 2001:db8::1 dev eth1 table 500',
-      'ip -6 route replace unreachable default metric 4294967295 table 500',
+      'ip -6 route replace 2001:db8::/64 dev eth1 table 500 proto 241',
+      'ip -6 route replace default via 2001:db8::1 dev eth1 table 500 proto 241',
+      'ip -6 route replace unreachable default metric 4294967295 table 500 proto 241',
     ]);
     const main = (plan: HostPlan) => plan.routes.filter((r) => r.table === undefined).map((r) => r.to);
     assert.deepEqual(main(planOf('node2')), ['default', '192.0.2.0/24', '10.50.0.0/24']);
@@ -200,7 +200,10 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
     assert.match(ifupdown, / {4}post-up sysctl -q -w net\/ipv4\/conf\/eth0\.500\/proxy_arp=1\n/);
     assert.match(ifupdown, / {4}post-up ip link set dev eth0\.500 type vlan loose_binding on\n/);
     assert.match(fileOf(plan, FILES.networkScript), /type vlan id 500 loose_binding on\n/);
-    assert.match(ifupdown, / {4}post-up ip route replace unreachable default metric 4294967295 table 500\n/);
+    assert.match(
+      ifupdown,
+      / {4}post-up ip route replace unreachable default metric 4294967295 table 500 proto 241\n/,
+    );
   });
 
   test('network.sh names the tables, rt_tables.d/convergent.conf gives them their names', () => {
@@ -208,7 +211,7 @@ describe('routed networks on a node: links, tables, rules, routes', () => {
     assert.match(script, /^# Routing tables .*: 500 public, 100 internal$/m);
     assert.match(
       script,
-      /^while ip -4 rule del pref 1000 2>\/dev\/null; do :; done; ip -4 rule add pref 1000 iif eth1 lookup 500$/m,
+      /^while ip -4 rule del pref 1000 2>\/dev\/null; do :; done; ip -4 rule add pref 1000 iif eth1 lookup 500 protocol 241$/m,
     );
     const tables = fileOf(planOf('node1'), FILES.rtTables);
     assert.deepEqual(

@@ -55,7 +55,7 @@ describe('faults of seed 004', () => {
     assert.equal(chain(p, 'insert-mark')?.base?.priority, -150);
     assert.deepEqual(
       p.rules.map((r) => ruleCommand(r).replace(/^.*; ip/, 'ip')),
-      ['ip -4 rule add pref 2008 fwmark 0x00000080/0x00000080 lookup 100'],
+      ['ip -4 rule add pref 2008 fwmark 0x00000080/0x00000080 lookup 100 protocol 241'],
     );
     // The NOTRACK pair is kept: only the steering differs.
     assert.deepEqual(rulesOf(p, 'insert-notrack'), rulesOf(clean, 'insert-notrack'));

@@ -55,7 +55,7 @@ test('ifupdown: the guarded bridge takes its steering rules and the unreachable 
       'down while ip -4 rule del pref 2001 2>/dev/null; do :; done',
       'down while ip -4 rule del pref 2008 2>/dev/null; do :; done',
       'down while ip -4 rule del pref 2009 2>/dev/null; do :; done',
-      'down ip route del unreachable default metric 4294967295 table 100 2>/dev/null || true',
+      'down ip route del unreachable default metric 4294967295 table 100 proto 241 2>/dev/null || true',
     ],
   );
 });

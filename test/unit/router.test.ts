@@ -108,10 +108,10 @@ describe('seed004-insert: the router node', () => {
     assert.deepEqual(
       node1.rules.map((r) => ruleCommand(r).replace(/^.*; ip/, 'ip')),
       [
-        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main',
-        'ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main',
-        'ip -4 rule add pref 2008 iif qbr-vm lookup 100',
-        'ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100',
+        'ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main protocol 241',
+        'ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main protocol 241',
+        'ip -4 rule add pref 2008 iif qbr-vm lookup 100 protocol 241',
+        'ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100 protocol 241',
       ],
     );
   });

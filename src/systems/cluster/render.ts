@@ -5,6 +5,7 @@ import { FILES, nftablesFile, type RenderedFile } from '../../host/files.ts';
 import { renderInterfaces } from '../../host/ifupdown.ts';
 import { renderNetworkScript } from '../../host/network-script.ts';
 import type { HostPlan } from '../../host/plan.ts';
+import { renderRtProtos } from '../../host/routing.ts';
 import { renderModules, renderSysctl } from '../../host/sysctl.ts';
 import { FEATURES } from './features/index.ts';
 
@@ -48,6 +49,16 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
       ],
     },
   ];
+  files.push({
+    path: FILES.rtProtos,
+    chunks: [
+      renderRtProtos([
+        who,
+        "The protocol number of convergent's routes and rules, by name for ip: copy to /etc/iproute2/rt_protos.d/convergent.conf",
+        '(`convergent apply` changes only the routes and rules of this protocol, and the links whose alias starts "convergent: ").',
+      ]),
+    ],
+  });
   if (plan.modules.length > 0) {
     files.push({
       path: FILES.modules,

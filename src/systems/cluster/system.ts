@@ -1,16 +1,20 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
-import { FILES } from '../../host/files.ts';
+import { desiredOf } from '../../apply/desired.ts';
+import type { HealthPlan } from '../../apply/health.ts';
+import { FILES, textOf } from '../../host/files.ts';
+import type { HostPlan } from '../../host/plan.ts';
 import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
 import { sshNeeds } from '../../lab/preflight.ts';
 import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
 import { realRunner } from '../../lab/run.ts';
+import { formatIPv4 } from '../../util/ipv4.ts';
 import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
 import { describeMarks } from '../marks/model.ts';
-import type { LabFlags, Loaded, PreparedLab, System } from '../system.ts';
+import type { ApplyTarget, HostRefusal, LabFlags, Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { RA_FILES } from './features/routed/ra-render.ts';
@@ -102,6 +106,7 @@ const FILES_HELP = `Files of a cluster node:
   ${FILES.haproxy.padEnd(32)}HTTP reverse proxies, when the spec has proxies
   ${FILES.conntrackd.padEnd(32)}conntrackd, for strategy ctsync
   ${FILES.rtTables.padEnd(32)}routed networks' table names (/etc/iproute2/rt_tables.d/)
+  ${FILES.rtProtos.padEnd(32)}the name of convergent's route protocol, 241 (/etc/iproute2/rt_protos.d/)
   ${RA_FILES.conf.padEnd(32)}routed networks' router advertisements, when they have subnet6 (ra.py)
   ${RA_FILES.unit.padEnd(32)}the unit running ra.py on ra.conf`;
 
@@ -145,6 +150,43 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
     routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };
 
+/** What a node checks by itself after an apply: its links, its uplink gateway, its peers on each network. */
+function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
+  const node = c.nodes.find((n) => n.name === plan.node);
+  const peers = c.networks
+    .filter((n) => n.nodeAddresses.has(plan.node))
+    .flatMap((n) =>
+      [...n.nodeAddresses]
+        .filter(([other]) => other !== plan.node)
+        .map(([other, address]) => ({ node: other, address: formatIPv4(address), dev: n.bridge })),
+    );
+  return {
+    ...(node ? { gateway: { address: formatIPv4(c.uplink.gateway), dev: node.uplinkBridge } } : {}),
+    peers,
+    links: [...plan.links.map((l) => l.name), ...plan.bridges.map((b) => b.name)],
+  };
+}
+
+const unknownHost = (c: Cluster, host: string, file: string) =>
+  host === '' || c.nodes.some((n) => n.name === host)
+    ? undefined
+    : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
+
+/** One node's desired state and health checks. */
+function applyTarget(c: Cluster, node: string, file: string): ApplyTarget | HostRefusal {
+  const compiled = compiler(c);
+  const found = compiled.nodes.find((n) => n.name === node);
+  if (found === undefined)
+    return {
+      refused: unknownHost(c, node, file) ?? '--node names no node',
+      fix: 'give --node the name this host has in the spec',
+    };
+  const plan = compiled.compileNode(found);
+  const files = renderNode(plan);
+  const nft = files.find((f) => f.path === FILES.nftables);
+  return { desired: desiredOf(plan, files, nft ? textOf(nft) : ''), health: healthOf(c, plan) };
+}
+
 /** The lab of a prepared cluster spec. */
 function preparedLab(p: Prepared, flags: LabFlags): PreparedLab {
   const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
@@ -180,10 +222,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
   read,
   name: (c) => c.name,
   describe,
-  unknownHost: (c, host, file) =>
-    host === '' || c.nodes.some((n) => n.name === host)
-      ? undefined
-      : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`,
+  unknownHost,
   render: (c, host) => {
     const compiled = compiler(c);
     const nodes = compiled.nodes.filter((n) => !host || n.name === host);
@@ -191,6 +230,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
   },
   filesHelp: FILES_HELP,
   faults: (c) => faultsWhere(FAULT_TESTS, c),
+  applyTarget,
   lab: {
     flagProblem: (c, flags) => {
       if (flags.backend !== undefined) return '--backend goes with a CGNAT spec (kind: cgnat)';

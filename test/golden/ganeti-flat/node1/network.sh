@@ -17,12 +17,14 @@ ip link set dev eth2 up
 # nodes.node1 uplink
 has br0 || ip link add br0 type bridge
 ip link set dev br0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev br0 alias 'convergent: nodes.node1'
 ip link set dev eth0 master br0 up
 ip link set dev br0 up
 
 # networks.public (bridged)
 has pub0 || ip link add pub0 type bridge
 ip link set dev pub0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev pub0 alias 'convergent: networks.public'
 ip link set dev eth1 master pub0 up
 ip link set dev pub0 mtu 9000
 ip link set dev pub0 up
@@ -30,6 +32,7 @@ ip link set dev pub0 up
 # networks.private-a, networks.private-b (private, one bridge shared)
 has prv0 || ip link add prv0 type bridge
 ip link set dev prv0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev prv0 alias 'convergent: networks.private-a,'
 ip link set dev eth2 master prv0 up
 ip link set dev prv0 up
 
@@ -37,7 +40,7 @@ ip link set dev prv0 up
 ip address replace 192.168.122.11/24 dev br0
 
 # uplink.gateway
-ip route replace default via 192.168.122.1 dev br0
+ip route replace default via 192.168.122.1 dev br0 proto 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

@@ -33,6 +33,7 @@ bond_mode() {
 # interfaces.bond0
 has bond0 || ip link add bond0 type bond mode active-backup
 ip link set dev bond0 type bond miimon 100
+ip link set dev bond0 alias 'convergent: interfaces.bond0'
 enslave eno1 bond0
 enslave eno2 bond0
 ip link set dev bond0 type bond primary eno1
@@ -42,10 +43,12 @@ ip link set dev bond0 up
 has bond0.993 || ip link add link bond0 name bond0.993 type vlan id 993 loose_binding on
 ip link set dev bond0.993 type vlan loose_binding on
 ip link set dev bond0.993 up
+ip link set dev bond0.993 alias 'convergent: networks.public-993'
 
 # nodes.node2 uplink
 has br0 || ip link add br0 type bridge
 ip link set dev br0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev br0 alias 'convergent: nodes.node2'
 ip link set dev eno3 master br0 up
 ip link set dev br0 up
 
@@ -53,24 +56,24 @@ ip link set dev br0 up
 ip address replace 83.212.4.211/27 dev br0
 
 # uplink.gateway
-ip route replace default via 83.212.4.193 dev br0
+ip route replace default via 83.212.4.193 dev br0 proto 241
 # networks.public-993.subnet
-ip route replace 62.217.124.48/29 dev bond0.993 table 993
+ip route replace 62.217.124.48/29 dev bond0.993 table 993 proto 241
 # networks.public-993.gateway
-ip route replace default via 62.217.124.49 dev bond0.993 table 993
+ip route replace default via 62.217.124.49 dev bond0.993 table 993 proto 241
 # networks.public-993: nothing else (no fall-through to the main table while bond0.993 is down)
-ip route replace unreachable default metric 4294967295 table 993
+ip route replace unreachable default metric 4294967295 table 993 proto 241
 # networks.public-993.subnet (main table: the node reaches the guests)
-ip route replace 62.217.124.48/29 dev bond0.993
+ip route replace 62.217.124.48/29 dev bond0.993 proto 241
 
 # Policy rules: preferences 1000-1999 are convergent's (each rule holds one; a run replaces whatever
 # holds it), ten per routed network in spec order: +0 iif <uplink>, +1 from <subnet>, +2 to <subnet>.
 # networks.public-993: what arrives on the uplink
-while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif bond0.993 lookup 993
+while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif bond0.993 lookup 993 protocol 241
 # networks.public-993: the guests' traffic
-while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 62.217.124.48/29 lookup 993
+while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 62.217.124.48/29 lookup 993 protocol 241
 # networks.public-993: the node's own traffic for the guests
-while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 62.217.124.48/29 lookup 993
+while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 62.217.124.48/29 lookup 993 protocol 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

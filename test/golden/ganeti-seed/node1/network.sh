@@ -38,6 +38,7 @@ ip link set dev eno2 mtu 9000
 # interfaces.bond0
 has bond0 || ip link add bond0 type bond mode active-backup
 ip link set dev bond0 type bond miimon 100
+ip link set dev bond0 alias 'convergent: interfaces.bond0'
 enslave eno1 bond0
 enslave eno2 bond0
 ip link set dev bond0 type bond primary eno1
@@ -46,24 +47,29 @@ ip link set dev bond0 mtu 9000 up
 # networks.vlan104 (VLAN 104 on bond0)
 has bond0.104 || ip link add link bond0 name bond0.104 type vlan id 104
 ip link set dev bond0.104 mtu 9000 up
+ip link set dev bond0.104 alias 'convergent: networks.vlan104'
 
 # networks.vlan992 (VLAN 992 on bond0)
 has bond0.992 || ip link add link bond0 name bond0.992 type vlan id 992
 ip link set dev bond0.992 mtu 1500 up
+ip link set dev bond0.992 alias 'convergent: networks.vlan992'
 
 # networks.private-a, networks.private-b (VLAN 990 on bond0)
 has bond0.990 || ip link add link bond0 name bond0.990 type vlan id 990
 ip link set dev bond0.990 mtu 9000 up
+ip link set dev bond0.990 alias 'convergent: networks.private-a,'
 
 # nodes.node1 uplink
 has br0 || ip link add br0 type bridge
 ip link set dev br0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev br0 alias 'convergent: nodes.node1'
 ip link set dev bond0 master br0 up
 ip link set dev br0 up
 
 # networks.vlan104 (bridged)
 has vlan104 || ip link add vlan104 type bridge
 ip link set dev vlan104 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev vlan104 alias 'convergent: networks.vlan104'
 ip link set dev bond0.104 master vlan104 up
 ip link set dev vlan104 mtu 9000
 ip link set dev vlan104 up
@@ -71,6 +77,7 @@ ip link set dev vlan104 up
 # networks.vlan992 (bridged)
 has vlan992 || ip link add vlan992 type bridge
 ip link set dev vlan992 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev vlan992 alias 'convergent: networks.vlan992'
 ip link set dev bond0.992 master vlan992 up
 ip link set dev vlan992 mtu 1500
 ip link set dev vlan992 up
@@ -78,6 +85,7 @@ ip link set dev vlan992 up
 # networks.private-a, networks.private-b (private, one bridge shared)
 has prv0 || ip link add prv0 type bridge
 ip link set dev prv0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev prv0 alias 'convergent: networks.private-a,'
 ip link set dev bond0.990 master prv0 up
 ip link set dev prv0 mtu 9000
 ip link set dev prv0 up
@@ -86,7 +94,7 @@ ip link set dev prv0 up
 ip address replace 83.212.4.210/27 dev br0
 
 # uplink.gateway
-ip route replace default via 83.212.4.193 dev br0
+ip route replace default via 83.212.4.193 dev br0 proto 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

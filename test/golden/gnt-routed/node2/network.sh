@@ -16,10 +16,12 @@ ip link set dev eth0 up
 has eth0.500 || ip link add link eth0 name eth0.500 type vlan id 500 loose_binding on
 ip link set dev eth0.500 type vlan loose_binding on
 ip link set dev eth0.500 up
+ip link set dev eth0.500 alias 'convergent: networks.snf-public'
 
 # nodes.node2 uplink
 has br0 || ip link add br0 type bridge
 ip link set dev br0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev br0 alias 'convergent: nodes.node2'
 ip link set dev eth1 master br0 up
 ip link set dev br0 up
 
@@ -27,36 +29,36 @@ ip link set dev br0 up
 ip address replace 198.51.100.12/24 dev br0
 
 # uplink.gateway
-ip route replace default via 198.51.100.1 dev br0
+ip route replace default via 198.51.100.1 dev br0 proto 241
 # networks.snf-public.subnet
-ip route replace 192.0.2.0/24 dev eth0.500 table 500
+ip route replace 192.0.2.0/24 dev eth0.500 table 500 proto 241
 # networks.snf-public.gateway
-ip route replace default via 192.0.2.1 dev eth0.500 table 500
+ip route replace default via 192.0.2.1 dev eth0.500 table 500 proto 241
 # networks.snf-public: nothing else (no fall-through to the main table while eth0.500 is down)
-ip route replace unreachable default metric 4294967295 table 500
+ip route replace unreachable default metric 4294967295 table 500 proto 241
 # networks.snf-public.subnet6
-ip -6 route replace 2001:db8::/64 dev eth0.500 table 500
+ip -6 route replace 2001:db8::/64 dev eth0.500 table 500 proto 241
 # networks.snf-public.gateway6
-ip -6 route replace default via 2001:db8::1 dev eth0.500 table 500
+ip -6 route replace default via 2001:db8::1 dev eth0.500 table 500 proto 241
 # networks.snf-public: nothing else (no fall-through to the main table while eth0.500 is down)
-ip -6 route replace unreachable default metric 4294967295 table 500
+ip -6 route replace unreachable default metric 4294967295 table 500 proto 241
 # networks.snf-public.subnet (main table: the node reaches the guests)
-ip route replace 192.0.2.0/24 dev eth0.500
+ip route replace 192.0.2.0/24 dev eth0.500 proto 241
 
 # Policy rules: preferences 1000-1999 are convergent's (each rule holds one; a run replaces whatever
 # holds it), ten per routed network in spec order: +0 iif <uplink>, +1 from <subnet>, +2 to <subnet>.
 # networks.snf-public: what arrives on the uplink
-while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif eth0.500 lookup 500
+while ip -4 rule del pref 1000 2>/dev/null; do :; done; ip -4 rule add pref 1000 iif eth0.500 lookup 500 protocol 241
 # networks.snf-public: the guests' traffic
-while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 192.0.2.0/24 lookup 500
+while ip -4 rule del pref 1001 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 192.0.2.0/24 lookup 500 protocol 241
 # networks.snf-public: the node's own traffic for the guests
-while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 192.0.2.0/24 lookup 500
+while ip -4 rule del pref 1002 2>/dev/null; do :; done; ip -4 rule add pref 1002 to 192.0.2.0/24 lookup 500 protocol 241
 # networks.snf-public: what arrives on the uplink
-while ip -6 rule del pref 1000 2>/dev/null; do :; done; ip -6 rule add pref 1000 iif eth0.500 lookup 500
+while ip -6 rule del pref 1000 2>/dev/null; do :; done; ip -6 rule add pref 1000 iif eth0.500 lookup 500 protocol 241
 # networks.snf-public: the guests' traffic
-while ip -6 rule del pref 1001 2>/dev/null; do :; done; ip -6 rule add pref 1001 from 2001:db8::/64 lookup 500
+while ip -6 rule del pref 1001 2>/dev/null; do :; done; ip -6 rule add pref 1001 from 2001:db8::/64 lookup 500 protocol 241
 # networks.snf-public: the node's own traffic for the guests
-while ip -6 rule del pref 1002 2>/dev/null; do :; done; ip -6 rule add pref 1002 to 2001:db8::/64 lookup 500
+while ip -6 rule del pref 1002 2>/dev/null; do :; done; ip -6 rule add pref 1002 to 2001:db8::/64 lookup 500 protocol 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

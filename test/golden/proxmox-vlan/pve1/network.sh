@@ -14,16 +14,19 @@ ip link set dev eth1 up
 # networks.vlan200 (VLAN 200 on eth1)
 has eth1.200 || ip link add link eth1 name eth1.200 type vlan id 200
 ip link set dev eth1.200 up
+ip link set dev eth1.200 alias 'convergent: networks.vlan200'
 
 # nodes.pve1 uplink
 has vmbr0 || ip link add vmbr0 type bridge
 ip link set dev vmbr0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev vmbr0 alias 'convergent: nodes.pve1'
 ip link set dev eth0 master vmbr0 up
 ip link set dev vmbr0 up
 
 # networks.vlan200 (bridged)
 has vlan200 || ip link add vlan200 type bridge
 ip link set dev vlan200 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev vlan200 alias 'convergent: networks.vlan200'
 ip link set dev eth1.200 master vlan200 up
 ip link set dev vlan200 up
 
@@ -31,7 +34,7 @@ ip link set dev vlan200 up
 ip address replace 192.168.122.21/24 dev vmbr0
 
 # uplink.gateway
-ip route replace default via 192.168.122.1 dev vmbr0
+ip route replace default via 192.168.122.1 dev vmbr0 proto 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

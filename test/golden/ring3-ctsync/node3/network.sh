@@ -11,12 +11,14 @@ has() { ip link show dev "$1" >/dev/null 2>&1; }
 # nodes.node3 uplink
 has xenbr0 || ip link add xenbr0 type bridge
 ip link set dev xenbr0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev xenbr0 alias 'convergent: nodes.node3'
 ip link set dev eth0 master xenbr0 up
 ip link set dev xenbr0 up
 
 # networks.guestnet (MAC from nodes.node3 tag 3)
 has guestbr0 || ip link add guestbr0 type bridge
 ip link set dev guestbr0 type bridge stp_state 1 forward_delay 200 nf_call_iptables 0 mcast_snooping 0
+ip link set dev guestbr0 alias 'convergent: networks.guestnet'
 ip link set dev eth2.100 master guestbr0 up
 ip link set dev eth1.100 master guestbr0 up
 ip link set dev guestbr0 address 0a:03:00:00:00:01
@@ -30,7 +32,7 @@ ip address replace 10.5.5.253/24 dev guestbr0
 ip address replace 10.5.5.254/24 dev guestbr0
 
 # uplink.gateway
-ip route replace default via 192.168.122.1 dev xenbr0
+ip route replace default via 192.168.122.1 dev xenbr0 proto 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

@@ -12,12 +12,14 @@ has() { ip link show dev "$1" >/dev/null 2>&1; }
 # nodes.node1 uplink
 has xenbr0 || ip link add xenbr0 type bridge
 ip link set dev xenbr0 type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev xenbr0 alias 'convergent: nodes.node1'
 ip link set dev eth0 master xenbr0 up
 ip link set dev xenbr0 up
 
 # networks.tenant (MAC from nodes.node1 tag 1)
 has qbr-vm || ip link add qbr-vm type bridge
 ip link set dev qbr-vm type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev qbr-vm alias 'convergent: networks.tenant'
 ip link set dev eth1.100 master qbr-vm up
 ip link set dev qbr-vm address 0a:01:00:00:00:01
 ip link set dev qbr-vm up
@@ -25,6 +27,7 @@ ip link set dev qbr-vm up
 # networks.fwnet (MAC from nodes.node1 tag 1)
 has qbr-fw || ip link add qbr-fw type bridge
 ip link set dev qbr-fw type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev qbr-fw alias 'convergent: networks.fwnet'
 ip link set dev eth1.101 master qbr-fw up
 ip link set dev qbr-fw address 0a:01:00:00:00:01
 ip link set dev qbr-fw up
@@ -32,6 +35,7 @@ ip link set dev qbr-fw up
 # networks.mgmt (MAC from nodes.node1 tag 1)
 has qbr-mgmt || ip link add qbr-mgmt type bridge
 ip link set dev qbr-mgmt type bridge stp_state 0 nf_call_iptables 0 mcast_snooping 1
+ip link set dev qbr-mgmt alias 'convergent: networks.mgmt'
 ip link set dev eth1.102 master qbr-mgmt up
 ip link set dev qbr-mgmt address 0a:01:00:00:00:01
 ip link set dev qbr-mgmt up
@@ -58,23 +62,23 @@ ip address replace 192.168.122.60/32 dev xenbr0
 ip address replace 192.168.122.61/32 dev xenbr0
 
 # uplink.gateway
-ip route replace default via 192.168.122.1 dev xenbr0
+ip route replace default via 192.168.122.1 dev xenbr0 proto 241
 # networks.tenant.insert: the appliance fw1 on fwnet
-ip route replace default via 10.7.255.2 dev qbr-fw table 100
+ip route replace default via 10.7.255.2 dev qbr-fw table 100 proto 241
 # networks.tenant.insert: fail closed (no way around fw1 while qbr-fw is down)
-ip route replace unreachable default metric 4294967295 table 100
+ip route replace unreachable default metric 4294967295 table 100 proto 241
 
 # Steering into an appliance (seed 004): preferences 2000-2999 are convergent's (each rule holds one),
 # ten per inserting network in spec order: +0.. iif <bridge> to <a subnet the node routes> lookup main (never
 # steered), +8 iif <bridge> (egress), +9 iif <uplink> to <subnet> (ingress) into its table.
 # networks.tenant.insert: never steered to itself (the hairpin)
-while ip -4 rule del pref 2000 2>/dev/null; do :; done; ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main
+while ip -4 rule del pref 2000 2>/dev/null; do :; done; ip -4 rule add pref 2000 iif qbr-vm to 10.7.0.0/24 lookup main protocol 241
 # networks.tenant.insert: never steered to network mgmt (F37: east-west, direct both ways)
-while ip -4 rule del pref 2001 2>/dev/null; do :; done; ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main
+while ip -4 rule del pref 2001 2>/dev/null; do :; done; ip -4 rule add pref 2001 iif qbr-vm to 10.7.254.0/24 lookup main protocol 241
 # networks.tenant.insert: egress: the guests to the appliance
-while ip -4 rule del pref 2008 2>/dev/null; do :; done; ip -4 rule add pref 2008 iif qbr-vm lookup 100
+while ip -4 rule del pref 2008 2>/dev/null; do :; done; ip -4 rule add pref 2008 iif qbr-vm lookup 100 protocol 241
 # networks.tenant.insert: ingress: for the guests, after DNAT, to the appliance
-while ip -4 rule del pref 2009 2>/dev/null; do :; done; ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100
+while ip -4 rule del pref 2009 2>/dev/null; do :; done; ip -4 rule add pref 2009 iif xenbr0 to 10.7.0.0/24 lookup 100 protocol 241
 
 # Convergent's steering preferences (2000-2999) not above: delete them, and flush the
 # tables they looked up that no rule looks up any more (never this plan's, never the kernel's).

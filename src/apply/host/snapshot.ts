@@ -1,0 +1,128 @@
+// The host's convergent objects as they are, as a part of a Desired: what a rollback applies. Each
+// object's source is its alias's spec path (links) or "checkpoint", so the alias comes back the same.
+import type { AddressPlan, BridgePlan, LinkPlan, RoutePlan, RulePlan } from '../../host/plan.ts';
+import { LINK_ALIAS_PREFIX, MAIN_TABLE } from '../../host/routing.ts';
+import type { Desired } from '../desired.ts';
+import type { OwnedAddress } from './addresses.ts';
+import { isOwned, kindOf } from './links.ts';
+import type { HostLive, LiveLink, LiveRoute, LiveRule } from './read.ts';
+
+const CHECKPOINT = 'checkpoint';
+const sourceOf = (l: LiveLink) => l.ifalias?.slice(LINK_ALIAS_PREFIX.length) || CHECKPOINT;
+/** A tap's alias is `nic up`'s record ("convergent m=..."): a guest's, never restored as a port. */
+const isTap = (l: LiveLink) => l.ifalias?.startsWith('convergent ') === true;
+
+export function snapshotHost(
+  live: HostLive,
+  owned: readonly OwnedAddress[],
+): Pick<Desired, 'links' | 'bridges' | 'addresses' | 'routes' | 'rules'> {
+  const mine = live.links.filter(isOwned);
+  const bridges = mine.filter((l) => kindOf(l) === 'bridge').map((l) => bridgeOf(l, live.links));
+  const links = mine.flatMap((l) => linkOf(l, live.links));
+  // The NICs under convergent's links: their MTU and up state come back too.
+  const under = new Set([
+    ...live.links
+      .filter((l) => l.master !== undefined && mine.some((m) => m.ifname === l.master))
+      .map((l) => l.ifname),
+    ...links.flatMap((l) => (l.kind === 'vlan' ? [l.parent] : [])),
+  ]);
+  const nics: LinkPlan[] = live.links
+    .filter((l) => under.has(l.ifname) && !isOwned(l) && !isTap(l))
+    .map((l) => ({ kind: 'nic', name: l.ifname, mtu: l.mtu, source: CHECKPOINT }));
+  const ownedKeys = new Set(owned.map((a) => `${a.dev} ${a.cidr}`));
+  const addresses: AddressPlan[] = live.addresses
+    .filter((a) => ownedKeys.has(`${a.dev} ${a.cidr}`))
+    .map((a) => ({ ...a, source: CHECKPOINT }));
+  return {
+    links: [...nics, ...links],
+    bridges,
+    addresses,
+    routes: live.routes.map(routeOf),
+    rules: live.rules.map(ruleOf),
+  };
+}
+
+function bridgeOf(l: LiveLink, all: readonly LiveLink[]): BridgePlan {
+  const d = l.linkinfo?.info_data ?? {};
+  return {
+    name: l.ifname,
+    ...(l.address === undefined ? {} : { mac: l.address }),
+    mtu: l.mtu,
+    stp: d.stp_state === 1,
+    ...(typeof d.forward_delay === 'number' ? { forwardDelay: d.forward_delay / 100 } : {}),
+    callIptables: d.nf_call_iptables === 1,
+    multicastSnooping: d.mcast_snooping !== 0,
+    ports: all.filter((p) => p.master === l.ifname && !isTap(p)).map((p) => p.ifname),
+    source: sourceOf(l),
+  };
+}
+
+function linkOf(l: LiveLink, all: readonly LiveLink[]): LinkPlan[] {
+  const d = l.linkinfo?.info_data ?? {};
+  switch (kindOf(l)) {
+    case 'bond':
+      return [
+        {
+          kind: 'bond',
+          name: l.ifname,
+          mtu: l.mtu,
+          mode: d.mode as 'active-backup' | '802.3ad',
+          miimon: Number(d.miimon),
+          ...(typeof d.primary === 'string' ? { primary: d.primary } : {}),
+          ...(d.mode === '802.3ad' ? { xmitHashPolicy: String(d.xmit_hash_policy) } : {}),
+          slaves: all.filter((s) => s.master === l.ifname).map((s) => s.ifname),
+          source: sourceOf(l),
+        },
+      ];
+    case 'vlan': {
+      const loose = ((d.flags as readonly string[] | undefined) ?? []).includes('LOOSE_BINDING');
+      return [
+        {
+          kind: 'vlan',
+          name: l.ifname,
+          mtu: l.mtu,
+          parent: l.link ?? '',
+          id: Number(d.id),
+          ...(loose ? { looseBinding: true } : {}),
+          source: sourceOf(l),
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+function routeOf(r: LiveRoute): RoutePlan {
+  return {
+    to: r.dst,
+    ...(r.type === 'unreachable' ? { type: 'unreachable' as const } : {}),
+    ...(r.gateway === undefined ? {} : { via: r.gateway }),
+    ...(r.dev === undefined ? {} : { dev: r.dev }),
+    metric: r.metric,
+    ...(r.table === MAIN_TABLE ? {} : { table: r.table }),
+    ...(r.family === 6 ? { family: 6 as const } : {}),
+    source: CHECKPOINT,
+  };
+}
+
+function ruleOf(r: LiveRule): RulePlan {
+  const match: RulePlan['match'] =
+    r.iif !== undefined
+      ? { kind: 'iif', value: r.iif }
+      : r.src !== undefined && r.src !== 'all'
+        ? { kind: 'from', value: `${r.src}/${r.srclen ?? (r.family === 4 ? 32 : 128)}` }
+        : r.fwmark !== undefined
+          ? { kind: 'fwmark', value: `${r.fwmark}/${r.fwmask ?? '0xffffffff'}` }
+          : { kind: 'to', value: `${r.dst}/${r.dstlen ?? (r.family === 4 ? 32 : 128)}` };
+  const to = match.kind !== 'to' && r.dst !== undefined && r.dst !== 'all' ? r.dst : undefined;
+  return {
+    family: r.family,
+    pref: r.priority,
+    match,
+    ...(to === undefined ? {} : { to: `${to}/${r.dstlen ?? (r.family === 4 ? 32 : 128)}` }),
+    table: Number(r.table),
+    upWith: '',
+    source: CHECKPOINT,
+  };
+}
