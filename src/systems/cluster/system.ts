@@ -5,6 +5,7 @@ import { FILES } from '../../host/files.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
+import { sshNeeds } from '../../lab/preflight.ts';
 import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
 import { realRunner } from '../../lab/run.ts';
 import { formatIPv4 } from '../../util/ipv4.ts';
@@ -12,7 +13,7 @@ import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
 import { describeMarks } from '../marks/model.ts';
-import type { ApplyTarget, HostRefusal, Loaded, PreparedLab, System } from '../system.ts';
+import type { ApplyTarget, HostRefusal, LabFlags, Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { RA_FILES } from './features/routed/ra-render.ts';
@@ -184,7 +185,7 @@ function applyTarget(c: Cluster, node: string, file: string): ApplyTarget | Host
 }
 
 /** The lab of a prepared cluster spec. */
-function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
+function preparedLab(p: Prepared, flags: LabFlags): PreparedLab {
   const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
   return {
     label: `cluster ${p.cluster.name}`,
@@ -192,14 +193,14 @@ function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
     topology: describeTopology(p.cluster, p.topology),
     // A cluster's modules count only on this kernel: the VM's kernel loads its own.
     needs: (vm) => ({
-      needs: clusterNeeds(p.plans, vm),
+      needs: [...clusterNeeds(p.plans, vm), ...(flags.ssh ? sshNeeds() : [])],
       plans: vm ? [] : p.plans,
       devices: vm ? [] : [...clusterDevices(p.cluster).keys()],
     }),
     vm: () => ({ kind: 'cluster', file: p.file, plans: p.plans, name: p.cluster.name, hosts }),
-    test: (progress) => labTest(p, { progress, cut }),
+    test: (progress) => labTest(p, { progress, cut: flags.cut }),
     up: async (progress) => {
-      const { lab, run } = await labUp(p, { progress });
+      const { lab, run } = await labUp(p, { progress, ssh: flags.ssh });
       run.keep();
       return lab.state;
     },
@@ -234,7 +235,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
         return `no node "${flags.cut}" to cut; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
       return undefined;
     },
-    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags.cut),
+    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags),
     state: (record) => ({
       ...record,
       kind: 'cluster',
