@@ -67,6 +67,8 @@ export interface BuildOptions {
   readonly runner?: Runner;
   /** `lab up --ssh`: each node's own sshd, and the lab's ansible.cfg and inventory (ssh.ts). */
   readonly ssh?: boolean;
+  /** Runs before apply loads each node (a test puts other software's objects in its namespace). */
+  readonly beforeLoad?: (lab: LabInstance, node: string) => void;
 }
 
 /** What the build adds to the lab's state as it goes: the state's own fields are read-only. */
@@ -133,6 +135,7 @@ export async function buildLab(
     note(bridgeNfNote(plans, bridgeNf));
     const serversReady = startServers(lab, options.servers, record.pids);
     for (const plan of plans) {
+      options.beforeLoad?.(lab, plan.node);
       const mac = await loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
       if (mac) record.uplinkMacs[mac] = plan.node;
     }
