@@ -20,8 +20,16 @@ export interface Part<Live> {
   read(io: HostIO): Live;
   /** What must change for `live` to be `desired`; empty when it is already. */
   changes(io: HostIO, live: Live, desired: Desired): Change[];
-  /** The objects as they are, as a part of a Desired: what a rollback restores. */
-  snapshot(io: HostIO, live: Live): Partial<Desired>;
+  /**
+   * The objects as they are, as a part of a Desired: what a rollback restores. `desired` is the state
+   * about to be applied: the sysctls' snapshot holds the values of the keys it sets.
+   */
+  snapshot(io: HostIO, live: Live, desired: Desired): Partial<Desired>;
+  /**
+   * Before the first change: what this part must note to know its objects should the apply be cut
+   * (the addresses: the record's and the desired ones, as the host has no owner of its own for them).
+   */
+  begin?(io: HostIO, live: Live, desired: Desired): void;
   /** After a successful apply: what this part records in the state dir (owned addresses, the nft record). */
   record(io: HostIO, desired: Desired): void;
 }

@@ -1,14 +1,18 @@
 // How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error,
-// 3 lab checks failed, 4 the lab could not be built (no root, a kernel feature missing).
+// 3 lab checks failed, or an apply that could not be rolled back (the host is between states),
+// 4 the lab could not be built or the host lacks what apply needs (no root, a tool or kernel feature
+// missing), 5 `diff`: the host differs from the spec, 6 `apply`: rolled back (a failed command or
+// health check, an interrupt).
 // User mistakes are printed as located messages, never as stack traces.
 
+import { ApplyError } from '../apply/errors.ts';
 import { escapeControls, formatProblem, SpecError } from '../input/problem.ts';
 import { LabError } from '../lab/errors.ts';
 import { exitIfInterrupted } from '../lab/interrupt.ts';
 import { plural } from '../util/plural.ts';
 import { colorsFor } from './color.ts';
 
-export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4 } as const;
+export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4, differs: 5, rolledBack: 6 } as const;
 
 /**
  * A reader that closes the pipe early (`convergent cgnat export … | head`) ends the command as it
@@ -44,10 +48,12 @@ export function reportAndExit(err: unknown, outcome?: string): never {
     process.stderr.write(`convergent lab: ${escapeControls(err.message, '\n\t')}\n`);
     process.exit(EXIT.lab);
   }
+  if (err instanceof ApplyError) {
+    process.stderr.write(`convergent: ${escapeControls(err.message, '\n\t')}${fixLine(err.fix)}\n`);
+    process.exit(err.kind === 'needs' ? EXIT.lab : EXIT.failed);
+  }
   if (err instanceof UsageError) {
-    const fix =
-      err.fix === undefined ? '' : `\n  ${colorsFor(process.stderr).cyan('fix')}: ${escapeControls(err.fix)}`;
-    process.stderr.write(`convergent: ${escapeControls(err.message, '\n\t')}${fix}\n`);
+    process.stderr.write(`convergent: ${escapeControls(err.message, '\n\t')}${fixLine(err.fix)}\n`);
     process.exit(EXIT.usage);
   }
   throw err;
@@ -71,6 +77,9 @@ export function action<A extends unknown[]>(
     }
   };
 }
+
+const fixLine = (fix: string | undefined) =>
+  fix === undefined ? '' : `\n  ${colorsFor(process.stderr).cyan('fix')}: ${escapeControls(fix)}`;
 
 /** Problems go to stderr: coloured when stderr is a terminal, whatever stdout is. */
 function colorProblem(text: string): string {

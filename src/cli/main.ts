@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // convergent: one cluster spec -> each node's host networking, proven before it reaches a host.
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { applyCommands } from './apply/index.ts';
 import { cgnatCommand } from './cgnat/index.ts';
 import { checkCommand } from './check.ts';
 import { doctorCommand } from './doctor/index.ts';
@@ -20,6 +21,7 @@ const program = new Command()
 endQuietlyOnClosedPipe();
 checkCommand(program);
 renderCommand(program);
+applyCommands(program);
 labCommand(program);
 schemaCommand(program);
 cgnatCommand(program);

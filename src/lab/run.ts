@@ -25,6 +25,9 @@ export const realRunner: Runner = (argv, options = {}) => {
     input: options.input,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
+    // A listing of a large node's sets (nft -j list table: 20,000 forwards are 3 MB) is more than
+    // spawnSync's default 1 MB.
+    maxBuffer: 1 << 30,
   });
   // Ctrl-C killed it along with us (perhaps before it read its input: EPIPE): the step fails now,
   // before our own handler has its turn. A timeout's SIGTERM is ours.

@@ -71,19 +71,25 @@ function renderSet(set: NamedSet): string[] {
   return [`${lines.join('\n')}\n\t\telements = {\n`, renderElements(set.elements), '\n\t\t}\n\t}'];
 }
 
-function renderElements(elements: readonly Element[]): string {
+/** A set's elements as the file lists them, one a line (`\t\t\t<element>,`); cached, so free once rendered. */
+export function renderElements(elements: readonly Element[]): string {
   const cached = elementCache.get(elements);
   if (cached !== undefined) return cached;
-  const text = elements
-    .map((e) => {
-      const key = e.key.map(renderConst).join(' . ');
-      const comment = e.comment ? ` comment ${quote(e.comment)}` : '';
-      const value = e.value ? ` : ${e.value.map(renderConst).join(' . ')}` : '';
-      return `\t\t\t${key}${comment}${value},`;
-    })
-    .join('\n');
+  const text = elements.map((e) => `\t\t\t${renderElement(e)},`).join('\n');
   elementCache.set(elements, text);
   return text;
+}
+
+/** An element's key as nft reads it in `delete element ... { KEY }`: "tcp . 2201". */
+export function renderElementKey(e: Element): string {
+  return e.key.map(renderConst).join(' . ');
+}
+
+/** One element as nft reads it in a set's `elements = { }` or `add element ... { }`. */
+export function renderElement(e: Element): string {
+  const comment = e.comment ? ` comment ${quote(e.comment)}` : '';
+  const value = e.value ? ` : ${e.value.map(renderConst).join(' . ')}` : '';
+  return `${renderElementKey(e)}${comment}${value}`;
 }
 
 /** Base chains in packet-path order (hook, then priority); each followed by the chains it jumps to. */

@@ -145,6 +145,11 @@ export interface NamedSet {
   readonly interval: boolean;
   /** Filled by the ruleset itself (add/update @set), up to `size` entries, each kept `timeout` seconds. */
   readonly dynamic?: { readonly size: number; readonly timeout?: number };
+  /**
+   * `nic up` adds elements at run time (a plugged tap's): an apply that replaces the table keeps the
+   * live ones, or it would unplug every guest.
+   */
+  readonly filledBy?: 'nic';
   readonly elements: readonly Element[];
 }
 
@@ -159,6 +164,9 @@ export interface Table {
 export interface Ruleset {
   readonly tables: readonly Table[];
 }
+
+/** A set declared empty, filled at run time by `nic up` (a plugged tap's elements). */
+export const FILLED_BY_NIC = { interval: false, filledBy: 'nic', elements: [] } as const;
 
 /** Standard hook priorities (nft's named priorities for the ip families; conntrack sits at -200). */
 export const PRIORITY = {

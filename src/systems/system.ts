@@ -1,6 +1,8 @@
 // What a kind of spec (a system: a cluster, a CGNAT router) is to the CLI. Each kind has one entry
 // in systems/registry.ts; a command reads the spec, gets its system, and asks it, never the kind.
 
+import type { Desired } from '../apply/desired.ts';
+import type { HealthPlan } from '../apply/health.ts';
 import type { RenderedFile } from '../host/files.ts';
 import type { HostPlan } from '../host/plan.ts';
 import type { SourceMap } from '../input/source.ts';
@@ -47,7 +49,21 @@ export interface System<Input, Spec, State extends LabRecord> {
   readonly filesHelp: string;
   /** The faults that change something in this spec (faults.ts says what each one needs). */
   faults(spec: Spec): Fault[];
+  /** `convergent diff|apply --node N`: what the node is made into and how it checks itself, or why not. */
+  applyTarget(spec: Spec, node: string, file: string): ApplyTarget | HostRefusal;
   readonly lab: SystemLab<Spec, State>;
+}
+
+/** One node of a spec as `convergent apply` makes it: its desired state and its local health checks. */
+export interface ApplyTarget {
+  readonly desired: Desired;
+  readonly health: HealthPlan;
+}
+
+/** Why `convergent apply` does not take this kind of spec, and what to do instead. */
+export interface HostRefusal {
+  readonly refused: string;
+  readonly fix: string;
 }
 
 /** The options of `lab test` and `lab up` that only some systems take. */
@@ -56,6 +72,8 @@ export interface LabFlags {
   readonly cut?: string;
   /** `--backend vrf|netns` (a CGNAT router). */
   readonly backend?: string;
+  /** `lab up --ssh`: each node's own sshd, for Ansible from the workstation (a cluster). */
+  readonly ssh?: boolean;
 }
 
 /** The lab of a system: what the lab commands ask of it. */

@@ -73,12 +73,17 @@ export const cgnatSystem: System<CgnatSpec, Cgnat, CgnatLabState> = {
       : `no host "${host}" in ${file}; a CGNAT spec renders its router, ${c.router}`,
   render: (c) => new Map([[c.router, renderCgnat(compileCgnat(c))]]),
   filesHelp: FILES_HELP,
+  applyTarget: () => ({
+    refused: 'apply supports cluster specs; a CGNAT router is loaded from its rendered files',
+    fix: 'convergent render FILE --out DIR, then on the router: nft -f DIR/ROUTER/nftables.conf',
+  }),
   faults: (c) => faultsWhere({ 'cgnat-without-zones': (x: Cgnat) => x.tenants.length > 1 }, c),
   lab: {
     flagProblem: (_c, flags) => {
       if (flags.backend !== undefined && !BACKENDS.includes(flags.backend))
         return `--backend is vrf or netns, not "${flags.backend}"`;
       if (flags.cut !== undefined) return '--cut goes with a cluster spec';
+      if (flags.ssh) return '--ssh goes with a cluster spec';
       return undefined;
     },
     prepare: (c, file, faults, flags) => preparedLab(c, file, faults, flags.backend as Backend | undefined),

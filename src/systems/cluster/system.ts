@@ -1,15 +1,19 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
+import type { HealthPlan } from '../../apply/health.ts';
 import { FILES } from '../../host/files.ts';
+import type { HostPlan } from '../../host/plan.ts';
 import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
+import { sshNeeds } from '../../lab/preflight.ts';
 import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
 import { realRunner } from '../../lab/run.ts';
+import { formatIPv4 } from '../../util/ipv4.ts';
 import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
 import { describeMarks } from '../marks/model.ts';
-import type { Loaded, PreparedLab, System } from '../system.ts';
+import type { ApplyTarget, HostRefusal, LabFlags, Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { RA_FILES } from './features/routed/ra-render.ts';
@@ -19,7 +23,7 @@ import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab
 import { clusterDevices, clusterNeeds } from './lab/needs.ts';
 import { describeTopology } from './lab/topology.ts';
 import type { Cluster, Strategy } from './model.ts';
-import { renderNode } from './render.ts';
+import { nodeDesired, renderNode } from './render.ts';
 import { resolve } from './resolve.ts';
 import type { ClusterSpec } from './schema.ts';
 import { validate } from './validate.ts';
@@ -145,8 +149,43 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
     routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };
 
+/** What a node checks by itself after an apply: its links, its uplink gateway, its peers on each network. */
+function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
+  const node = c.nodes.find((n) => n.name === plan.node);
+  const peers = c.networks
+    .filter((n) => n.nodeAddresses.has(plan.node))
+    .flatMap((n) =>
+      [...n.nodeAddresses]
+        .filter(([other]) => other !== plan.node)
+        .map(([other, address]) => ({ node: other, address: formatIPv4(address), dev: n.bridge })),
+    );
+  return {
+    ...(node ? { gateway: { address: formatIPv4(c.uplink.gateway), dev: node.uplinkBridge } } : {}),
+    peers,
+    links: [...plan.links.map((l) => l.name), ...plan.bridges.map((b) => b.name)],
+  };
+}
+
+const unknownHost = (c: Cluster, host: string, file: string) =>
+  host === '' || c.nodes.some((n) => n.name === host)
+    ? undefined
+    : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
+
+/** One node's desired state and health checks. */
+function applyTarget(c: Cluster, node: string, file: string): ApplyTarget | HostRefusal {
+  const compiled = compiler(c);
+  const found = compiled.nodes.find((n) => n.name === node);
+  if (found === undefined)
+    return {
+      refused: unknownHost(c, node, file) ?? '--node names no node',
+      fix: 'give --node the name this host has in the spec',
+    };
+  const plan = compiled.compileNode(found);
+  return { desired: nodeDesired(plan), health: healthOf(c, plan) };
+}
+
 /** The lab of a prepared cluster spec. */
-function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
+function preparedLab(p: Prepared, flags: LabFlags): PreparedLab {
   const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
   return {
     label: `cluster ${p.cluster.name}`,
@@ -154,14 +193,14 @@ function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
     topology: describeTopology(p.cluster, p.topology),
     // A cluster's modules count only on this kernel: the VM's kernel loads its own.
     needs: (vm) => ({
-      needs: clusterNeeds(p.plans, vm),
+      needs: [...clusterNeeds(p.plans, vm), ...(flags.ssh ? sshNeeds() : [])],
       plans: vm ? [] : p.plans,
       devices: vm ? [] : [...clusterDevices(p.cluster).keys()],
     }),
     vm: () => ({ kind: 'cluster', file: p.file, plans: p.plans, name: p.cluster.name, hosts }),
-    test: (progress) => labTest(p, { progress, cut }),
+    test: (progress) => labTest(p, { progress, cut: flags.cut }),
     up: async (progress) => {
-      const { lab, run } = await labUp(p, { progress });
+      const { lab, run } = await labUp(p, { progress, ssh: flags.ssh });
       run.keep();
       return lab.state;
     },
@@ -180,10 +219,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
   read,
   name: (c) => c.name,
   describe,
-  unknownHost: (c, host, file) =>
-    host === '' || c.nodes.some((n) => n.name === host)
-      ? undefined
-      : `no node "${host}" in ${file}; nodes: ${c.nodes.map((n) => n.name).join(', ')}`,
+  unknownHost,
   render: (c, host) => {
     const compiled = compiler(c);
     const nodes = compiled.nodes.filter((n) => !host || n.name === host);
@@ -191,6 +227,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
   },
   filesHelp: FILES_HELP,
   faults: (c) => faultsWhere(FAULT_TESTS, c),
+  applyTarget,
   lab: {
     flagProblem: (c, flags) => {
       if (flags.backend !== undefined) return '--backend goes with a CGNAT spec (kind: cgnat)';
@@ -198,7 +235,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
         return `no node "${flags.cut}" to cut; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
       return undefined;
     },
-    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags.cut),
+    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags),
     state: (record) => ({
       ...record,
       kind: 'cluster',

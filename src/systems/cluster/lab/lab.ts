@@ -62,6 +62,8 @@ export interface UpOptions {
   readonly cut?: string;
   readonly loadRulesets?: boolean;
   readonly runner?: Runner;
+  /** Each node's own sshd (`lab up --ssh`). */
+  readonly ssh?: boolean;
 }
 
 export function labUp(p: Prepared, options: UpOptions): Promise<{ lab: LabInstance; run: NamespaceRun }> {

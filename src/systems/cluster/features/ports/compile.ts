@@ -21,6 +21,7 @@ import {
   ether,
   etherAddr,
   etherType,
+  FILLED_BY_NIC,
   inSet,
   ip,
   ip6,
@@ -79,7 +80,7 @@ export function compilePorts(ctx: ClusterContext, node: Node, plan: PlanBuilder)
 /** Empty in the file: a port is known only when the hypervisor plugs its tap (`nic up`). */
 function declareSets(table: TableDraft): void {
   const set = (name: string, comment: string, key: ('ether_addr' | 'ipv4_addr' | 'ipv6_addr')[]) =>
-    table.set({ name, comment, key: ['ifname', ...key], interval: false, elements: [] });
+    table.set({ name, comment, key: ['ifname', ...key], ...FILLED_BY_NIC });
   set(
     PORT_SETS.plugged,
     'the taps nic up plugged: tags and BPDUs are dropped there; the hooks find stale plugs by it',
@@ -92,7 +93,7 @@ function declareSets(table: TableDraft): void {
   ]);
   set(PORT_SETS.ipv6, 'guests.*.nics[].address6 and the link-local of the MAC', ['ether_addr', 'ipv6_addr']);
   const map = (name: string, comment: string) =>
-    table.set({ name, comment, key: ['ifname'], value: ['verdict'], interval: false, elements: [] });
+    table.set({ name, comment, key: ['ifname'], value: ['verdict'], ...FILLED_BY_NIC });
   map(PORT_SETS.fromGuest, 'guest ports: anti-spoofing (spoof: drop) or the MAC check alone');
   map(PORT_SETS.toPrivate, 'guest ports on private networks: their MAC prefix filter');
   map(PORT_SETS.toProfile, 'guest ports with firewall protected or limited');

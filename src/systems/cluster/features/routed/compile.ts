@@ -18,6 +18,7 @@ import {
   drop,
   type Expr,
   eq,
+  FILLED_BY_NIC,
   ifname,
   inSet,
   ip,
@@ -131,6 +132,7 @@ function arpTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
     key: ['ifname'],
     value: ['ipv4_addr'],
     interval: false,
+    filledBy: 'nic',
     // The router node owns the gateway on the uplink: its requests carry that address unmangled.
     elements: ctx.cluster.routed
       .filter((n) => n.router !== node.name)
@@ -165,12 +167,12 @@ function arpTable(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
 /** Empty in the file: a tap is known only when the hypervisor plugs it (`nic up`). */
 function declareSets(table: TableDraft): void {
   const set = (name: string, comment: string, key: ('ipv4_addr' | 'ipv6_addr')[]) =>
-    table.set({ name, comment, key: ['ifname', ...key], interval: false, elements: [] });
+    table.set({ name, comment, key: ['ifname', ...key], ...FILLED_BY_NIC });
   set(ROUTED_SETS.plugged, 'the routed taps nic up plugged', []);
   set(ROUTED_SETS.ipv4, "guests.*.nics[].address: the tap's one IPv4 source", ['ipv4_addr']);
   set(ROUTED_SETS.ipv6, 'guests.*.nics[].address6 (or EUI-64) and the link-local of the MAC', ['ipv6_addr']);
   const map = (name: string, comment: string) =>
-    table.set({ name, comment, key: ['ifname'], value: ['verdict'], interval: false, elements: [] });
+    table.set({ name, comment, key: ['ifname'], value: ['verdict'], ...FILLED_BY_NIC });
   map(ROUTED_SETS.fromGuest, 'routed taps with spoof: drop: anti-spoofing');
   map(ROUTED_SETS.toProfile, 'routed taps with firewall protected or limited');
 }

@@ -1,0 +1,146 @@
+// The `files` part: a node's rendered files installed under the root's etc/convergent/, haproxy.cfg
+// and conntrackd.conf also where their daemons read them. Each file is written atomically (temp,
+// fsync, rename) by a command like any change; a daemon is reloaded only when its own file changed,
+// by the reload the caller gives (systemctl on a host, the lab's own in a namespace).
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FILES } from '../host/files.ts';
+import type { Change, Command } from './change.ts';
+import { type Desired, type DesiredFile, INSTALL_DIR } from './desired.ts';
+import type { HostIO, Part } from './part.ts';
+import { writePartRecord } from './state.ts';
+
+export type Daemon = 'haproxy' | 'conntrackd';
+
+/** Where each daemon reads its file, relative to the root, by the file's name in etc/convergent/. */
+export const DAEMON_FILES: Readonly<Record<Daemon, { readonly file: string; readonly path: string }>> = {
+  haproxy: { file: `${INSTALL_DIR}/${FILES.haproxy}`, path: 'etc/haproxy/haproxy.cfg' },
+  conntrackd: { file: `${INSTALL_DIR}/${FILES.conntrackd}`, path: 'etc/conntrackd/conntrackd.conf' },
+};
+const DAEMONS = Object.keys(DAEMON_FILES) as Daemon[];
+
+/** How a daemon takes its changed file. */
+export type Reload = (daemon: Daemon) => Command[];
+
+/** A host's: HAProxy reloads (its connections stay; started when it was not running), conntrackd restarts. */
+export const systemdReload: Reload = (daemon) =>
+  daemon === 'haproxy'
+    ? [{ argv: ['systemctl', 'reload-or-restart', 'haproxy'] }]
+    : [{ argv: ['systemctl', 'restart', 'conntrackd'] }];
+
+/** The installed files: everything under etc/convergent/, and the daemons' files that exist. */
+export type FilesLive = ReadonlyMap<string, string>;
+
+function walk(root: string, rel: string, out: Map<string, string>): void {
+  const abs = join(root, rel);
+  if (!existsSync(abs)) return;
+  if (!statSync(abs).isDirectory()) {
+    out.set(rel, readFileSync(abs, 'utf8'));
+    return;
+  }
+  // Our own temp files (a write that was cut) are not files of the plan.
+  for (const name of readdirSync(abs).sort())
+    if (!name.endsWith('.convergent-new')) walk(root, `${rel}/${name}`, out);
+}
+
+/** Every file the desired state has, the daemons' copies included; undefined: must not be there. */
+function targets(desired: Desired): Map<string, string | undefined> {
+  const out = new Map<string, string | undefined>(desired.files.map((f) => [f.path, f.text]));
+  for (const d of DAEMONS) {
+    const text = out.get(DAEMON_FILES[d].file);
+    if (text !== undefined && !out.has(DAEMON_FILES[d].path)) out.set(DAEMON_FILES[d].path, text);
+  }
+  return out;
+}
+
+/** Writes `text` at `path` atomically: a crash leaves the old file or the new one. */
+function writeCommand(path: string, text: string): Command {
+  const mode = path.endsWith('.sh') ? '755' : '644';
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.convergent-new`);
+  const script = `set -e; mkdir -p "$2"; cat > "$3"; chmod ${mode} "$3"; sync "$3"; mv -f "$3" "$1"; sync "$2"`;
+  return { argv: ['sh', '-c', script, 'sh', path, dir, temp], input: text };
+}
+
+function fileChange(io: HostIO, path: string, had: string | undefined, text: string | undefined): Change {
+  const abs = join(io.root, path);
+  if (text === undefined) {
+    // Its directory goes with its last file, when it is one of etc/convergent/'s own (sysctl.d/).
+    const dir = dirname(path);
+    const rmdir = dir.startsWith(`${INSTALL_DIR}/`)
+      ? [{ argv: ['rmdir', '--ignore-fail-on-non-empty', join(io.root, dir)] }]
+      : [];
+    return {
+      part: 'files',
+      action: 'delete',
+      what: `file ${abs}`,
+      commands: [{ argv: ['rm', '-f', abs] }, ...rmdir],
+    };
+  }
+  const lines = (s: string) => s.split('\n').length - 1;
+  return {
+    part: 'files',
+    action: had === undefined ? 'add' : 'change',
+    what: `file ${abs}`,
+    detail: had === undefined ? `${lines(text)} lines` : differing(had, text),
+    commands: [writeCommand(abs, text)],
+  };
+}
+
+/** "3 lines differ": how much of a file changes, not the diff itself. */
+function differing(a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  let n = 0;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if (x[i] !== y[i]) n++;
+  return `${n} ${n === 1 ? 'line differs' : 'lines differ'}`;
+}
+
+export function filesPart(reload: Reload): Part<FilesLive> {
+  return {
+    name: 'files',
+    read: (io) => {
+      const live = new Map<string, string>();
+      walk(io.root, INSTALL_DIR, live);
+      for (const d of DAEMONS) walk(io.root, DAEMON_FILES[d].path, live);
+      return live;
+    },
+    changes: (io, live, desired) => {
+      const want = targets(desired);
+      const out: Change[] = [];
+      for (const [path, text] of want)
+        if (live.get(path) !== text) out.push(fileChange(io, path, live.get(path), text));
+      // A file of etc/convergent/ the plan no longer has; a daemon's own file stays as it is.
+      for (const path of live.keys())
+        if (path.startsWith(`${INSTALL_DIR}/`) && !want.has(path))
+          out.push(fileChange(io, path, live.get(path), undefined));
+      for (const d of DAEMONS) {
+        const path = DAEMON_FILES[d].path;
+        if (want.has(path) && live.get(path) !== want.get(path) && want.get(path) !== undefined)
+          out.push({
+            part: 'files',
+            action: 'change',
+            what: `daemon ${d}`,
+            detail: `reload: ${path} changed`,
+            commands: reload(d),
+          });
+      }
+      return out;
+    },
+    snapshot: (_io, live) => {
+      const files: DesiredFile[] = [...live].map(([path, text]) => ({ path, text }));
+      for (const d of DAEMONS)
+        if (!live.has(DAEMON_FILES[d].path)) files.push({ path: DAEMON_FILES[d].path, text: undefined });
+      return { files };
+    },
+    record: (io, desired) => {
+      const sha256 = Object.fromEntries(
+        [...targets(desired)]
+          .filter((e): e is [string, string] => e[1] !== undefined)
+          .map(([path, text]) => [path, createHash('sha256').update(text).digest('hex')]),
+      );
+      writePartRecord(io.stateDir, 'files', { sha256 });
+    },
+  };
+}

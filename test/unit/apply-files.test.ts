@@ -1,0 +1,88 @@
+// The files part through the engine, rootless in a temp root: rendered files installed under
+// etc/convergent/ (haproxy.cfg also for HAProxy), a daemon reloaded only when its file changed, a
+// file the plan drops removed, and a rollback bringing back the files as they were.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { emptyDesired } from '../../src/apply/checkpoint.ts';
+import type { Desired } from '../../src/apply/desired.ts';
+import { apply, diff, type Hooks } from '../../src/apply/engine.ts';
+import { filesPart } from '../../src/apply/files.ts';
+import type { HostIO } from '../../src/apply/part.ts';
+import { realRunner } from '../../src/lab/run.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'convergent-files-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const root = join(tmp, 'root');
+const reloads = join(tmp, 'reloads');
+const io: HostIO = { run: realRunner, root, stateDir: join(tmp, 'state') };
+// The caller's reload: here a line in a log, as the lab's own would signal its process.
+const part = filesPart((daemon) => [{ argv: ['sh', '-c', `echo ${daemon} >> ${reloads}`] }]);
+const hooks: Hooks = { say: () => {}, interrupted: () => undefined };
+
+function desired(files: Record<string, string>): Desired {
+  return {
+    ...emptyDesired('c', 'node1'),
+    files: Object.entries(files).map(([path, text]) => ({ path: `etc/convergent/${path}`, text })),
+  };
+}
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const reloaded = () => (existsSync(reloads) ? readFileSync(reloads, 'utf8').split('\n').filter(Boolean) : []);
+
+describe('apply: files', () => {
+  test('installs the files, haproxy.cfg also for HAProxy, and reloads it once', async () => {
+    mkdirSync(join(root, 'etc/haproxy'), { recursive: true });
+    writeFileSync(join(root, 'etc/haproxy/haproxy.cfg'), 'the package default\n');
+    const out = await apply(
+      io,
+      [part],
+      desired({ 'network.sh': '#!/bin/sh\n', 'haproxy.cfg': 'listen a\n' }),
+      hooks,
+    );
+    assert.deepEqual(out, { kind: 'applied', changes: 4 });
+    assert.equal(read('etc/convergent/network.sh'), '#!/bin/sh\n');
+    assert.equal(statSync(join(root, 'etc/convergent/network.sh')).mode & 0o777, 0o755);
+    assert.equal(read('etc/haproxy/haproxy.cfg'), 'listen a\n');
+    assert.deepEqual(reloaded(), ['haproxy']);
+  });
+
+  test('again: nothing changes and nothing reloads; a changed other file does not reload HAProxy', async () => {
+    assert.deepEqual(
+      await apply(io, [part], desired({ 'network.sh': '#!/bin/sh\n', 'haproxy.cfg': 'listen a\n' }), hooks),
+      {
+        kind: 'unchanged',
+      },
+    );
+    await apply(
+      io,
+      [part],
+      desired({ 'network.sh': '#!/bin/sh\nexit 0\n', 'haproxy.cfg': 'listen a\n' }),
+      hooks,
+    );
+    assert.deepEqual(reloaded(), ['haproxy']);
+  });
+
+  test('a file the plan drops is removed from etc/convergent/; the daemon keeps its own', async () => {
+    const changes = diff(io, [part], desired({ 'network.sh': '#!/bin/sh\nexit 0\n' }));
+    assert.deepEqual(
+      changes.map((c) => `${c.action} ${c.what}`),
+      [`delete file ${root}/etc/convergent/haproxy.cfg`],
+    );
+  });
+
+  test('a reload that fails (the daemon refuses the file) rolls back: the files are as they were', async () => {
+    const failing = filesPart(() => [
+      { argv: ['sh', '-c', `! grep -q bad ${root}/etc/haproxy/haproxy.cfg`] },
+    ]);
+    rmSync(join(root, 'etc'), { recursive: true });
+    mkdirSync(join(root, 'etc/haproxy'), { recursive: true });
+    writeFileSync(join(root, 'etc/haproxy/haproxy.cfg'), 'the package default\n');
+    const out = await apply(io, [failing], desired({ 'haproxy.cfg': 'listen bad\n' }), hooks);
+    assert.equal(out.kind, 'rolled-back');
+    assert.equal(read('etc/haproxy/haproxy.cfg'), 'the package default\n');
+    assert.ok(!existsSync(join(root, 'etc/convergent/haproxy.cfg')));
+  });
+});
