@@ -245,3 +245,20 @@ describe('apply, host part: a smaller plan deletes what it dropped, and only tha
     assert.deepEqual(stable(sh(io.run, FOREIGN_STATE)), stable(foreign));
   });
 });
+
+describe('apply, host part: rules network.sh made before the protocol marked them', () => {
+  test("routed-flat node2: an unmarked copy of a plan's rule is replaced by ours; another rule at its preference stays", (t) => {
+    if (!needsRoot(t)) return;
+    const { plan, desired } = nodeOf('routed-flat', 'node2');
+    const io = host('routed-unmarked', plan);
+    sh(io.run, 'ip rule add pref 1000 iif eth1 lookup 500; ip rule add pref 1000 iif eth1 lookup 77');
+    apply(io, desired);
+    const at1000 = (
+      JSON.parse(sh(io.run, 'ip -N -4 -j rule show pref 1000')) as { table: string; protocol?: string }[]
+    )
+      .map((r) => `${r.table} ${r.protocol ?? '-'}`)
+      .sort();
+    assert.deepEqual(at1000, ['500 241', '77 -']);
+    assert.deepEqual(hostPart.changes(io, hostPart.read(io), desired), []);
+  });
+});

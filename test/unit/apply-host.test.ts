@@ -85,7 +85,7 @@ describe('apply, host part: recorded hosts', () => {
     );
     const rule = changes.find((c) => c.what === 'rule 1001: from 192.0.2.0/24 lookup 500');
     assert.deepEqual(argvs(rule), [
-      'sh -c while ip -4 rule del pref 1001 protocol 241 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 192.0.2.0/24 lookup 500 protocol 241',
+      'sh -c while ip -4 rule del pref 1001 protocol 241 2>/dev/null; do :; done; while ip -4 rule del pref 1001 from 192.0.2.0/24 lookup 500 2>/dev/null; do :; done; ip -4 rule add pref 1001 from 192.0.2.0/24 lookup 500 protocol 241',
     ]);
     assert.ok(lines.some((l) => l.startsWith('+ rule (IPv6) 1000: iif eth1 lookup 500')));
     assert.ok(changes.every((c) => c.action !== 'delete'));
