@@ -230,7 +230,7 @@ describe("apply's nft part on real nft", () => {
     apply(desiredOfSpec(SPEC, NODE));
     runChecked(io.run, ['nft', '-f', '-'], { input: PLUGGED });
     const before = nft(io.run, 'list', 'ruleset');
-    const saved = part.snapshot(io, part.read(io));
+    const saved = part.snapshot(io, part.read(io), desiredOfSpec(SPEC, NODE));
     assert.equal(saved.nft?.kind, 'saved');
     apply(desiredOfSpec(NO_PORTS, NODE, ['private-forward-only']));
     assert.notEqual(nft(io.run, 'list', 'ruleset'), before);

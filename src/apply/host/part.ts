@@ -20,7 +20,7 @@ import { type HostLive, readHost, readSysctls } from './read.ts';
 import { routeChanges } from './routes.ts';
 import { ruleChanges } from './rules.ts';
 import { snapshotHost } from './snapshot.ts';
-import { sysctlChanges } from './sysctls.ts';
+import { snapshotSysctls, sysctlChanges } from './sysctls.ts';
 
 export interface HostState extends HostLive {
   /** The state dir's record: the addresses convergent put, its links' ports. */
@@ -75,8 +75,15 @@ export const hostPart: Part<HostState> = {
         desired.sysctls.map((s) => s.key),
       ),
     ),
-  // Sysctls are not in it: the keys are the new plan's (sysctls.ts: snapshotSysctls).
-  snapshot: (_io, live) => snapshotHost(live, live.record.addresses),
+  // The sysctls' old values of the keys the new plan sets.
+  snapshot: (io, live, desired) => ({
+    ...snapshotHost(live, live.record.addresses),
+    sysctls: snapshotSysctls(
+      io.run,
+      desired.sysctls.map((s) => s.key),
+    ),
+  }),
+  begin: (io, live, desired) => recordBeforeApply(io, live, desired),
   record: (io, desired) => writeRecord(io.stateDir, recordOf(desired)),
 };
 

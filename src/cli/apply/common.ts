@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import type { AnyPart, Hooks } from '../../apply/engine.ts';
 import { ApplyError } from '../../apply/errors.ts';
 import { filesPart, systemdReload } from '../../apply/files.ts';
+import { hostPart } from '../../apply/host/part.ts';
+import { nftPart } from '../../apply/nft/part.ts';
 import type { HostIO } from '../../apply/part.ts';
 import { DEFAULT_STATE_DIR } from '../../apply/state.ts';
 import { endWatchdog } from '../../apply/watchdog.ts';
@@ -32,9 +34,9 @@ export function hostIO(options: HostOptions): HostIO {
   };
 }
 
-/** The parts of a host apply manages, in the order they are read. */
-export function hostParts(): AnyPart[] {
-  return [filesPart(systemdReload)];
+/** The parts of a host apply manages; `diff` compares every nft element, apply only the plan's. */
+export function hostParts(diff = false): AnyPart[] {
+  return [hostPart, nftPart({ elements: diff }), filesPart(systemdReload)];
 }
 
 /** Root, and the tools the engine runs; named with their Debian packages. */
