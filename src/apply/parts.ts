@@ -5,6 +5,7 @@ import { filesPart, type Reload } from './files.ts';
 import { hostPart } from './host/part.ts';
 import { nftPart } from './nft/part.ts';
 
-export function partsOf(reload: Reload): AnyPart[] {
-  return [hostPart, nftPart(), filesPart(reload)];
+/** `elements`: compare every nft element with the host's (diff: finds one changed by hand; slower). */
+export function partsOf(reload: Reload, options: { readonly elements?: boolean } = {}): AnyPart[] {
+  return [hostPart, nftPart({ elements: options.elements ?? false }), filesPart(reload)];
 }

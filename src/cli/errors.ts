@@ -1,11 +1,13 @@
 // How the CLI ends: exit status 0 success, 1 invalid input (the spec), 2 usage error,
-// 3 lab checks failed, or an apply that could not be rolled back (the host is between states),
+// 3 lab checks failed, or apply refused a change (a foreign port on a stale bridge) or could not
+// roll back (the host is between states),
 // 4 the lab could not be built or the host lacks what apply needs (no root, a tool or kernel feature
 // missing), 5 `diff`: the host differs from the spec, 6 `apply`: rolled back (a failed command or
 // health check, an interrupt).
 // User mistakes are printed as located messages, never as stack traces.
 
 import { ApplyError } from '../apply/errors.ts';
+import { HostRefusal } from '../apply/host/commands.ts';
 import { escapeControls, formatProblem, SpecError } from '../input/problem.ts';
 import { LabError } from '../lab/errors.ts';
 import { exitIfInterrupted } from '../lab/interrupt.ts';
@@ -47,6 +49,11 @@ export function reportAndExit(err: unknown, outcome?: string): never {
   if (err instanceof LabError) {
     process.stderr.write(`convergent lab: ${escapeControls(err.message, '\n\t')}\n`);
     process.exit(EXIT.lab);
+  }
+  if (err instanceof HostRefusal) {
+    for (const r of err.refusals) process.stderr.write(`convergent: ${escapeControls(r, '\n\t')}\n`);
+    process.stderr.write('nothing was changed.\n');
+    process.exit(EXIT.failed);
   }
   if (err instanceof ApplyError) {
     process.stderr.write(`convergent: ${escapeControls(err.message, '\n\t')}${fixLine(err.fix)}\n`);

@@ -33,9 +33,9 @@ export function hostIO(options: HostOptions): HostIO {
   };
 }
 
-/** The parts of a host apply manages, in the order they are read. */
-export function hostParts(): AnyPart[] {
-  return partsOf(systemdReload);
+/** The parts of a host apply manages; `diff` compares every nft element, apply only the plan's. */
+export function hostParts(diff = false): AnyPart[] {
+  return partsOf(systemdReload, { elements: diff });
 }
 
 /** Root, and the tools the engine runs; named with their Debian packages. */
