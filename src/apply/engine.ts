@@ -168,7 +168,7 @@ async function applyLocked(
   }
   // A journal left behind: the host may be a mix, and the checkpoint of the state before it stays.
   if (before === undefined) {
-    const snapshots = readings.map((r) => r.part.snapshot(io, r.live));
+    const snapshots = readings.map((r) => r.part.snapshot(io, r.live, desired));
     saveCheckpoint(io.stateDir, mergeSnapshots(emptyDesired(desired.cluster, desired.node), snapshots));
   } else hooks.say(`completing the unfinished apply ${before.id} (${before.phase})`);
   pauseAt('checkpoint');

@@ -20,8 +20,11 @@ export interface Part<Live> {
   read(io: HostIO): Live;
   /** What must change for `live` to be `desired`; empty when it is already. */
   changes(io: HostIO, live: Live, desired: Desired): Change[];
-  /** The objects as they are, as a part of a Desired: what a rollback restores. */
-  snapshot(io: HostIO, live: Live): Partial<Desired>;
+  /**
+   * The objects as they are, as a part of a Desired: what a rollback restores. `desired` is the state
+   * about to be applied: the sysctls' snapshot holds the values of the keys it sets.
+   */
+  snapshot(io: HostIO, live: Live, desired: Desired): Partial<Desired>;
   /**
    * Before the first change: what this part must note to know its objects should the apply be cut
    * (the addresses: the record's and the desired ones, as the host has no owner of its own for them).

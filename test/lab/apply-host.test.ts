@@ -21,6 +21,7 @@ import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
 import { readCluster } from '../../src/systems/cluster/system.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import { FOREIGN } from '../support/host-recorded.ts';
 import { needsRoot } from '../support/root.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-apply-host-'));
@@ -71,16 +72,6 @@ function host(name: string, plan: HostPlan): HostIO {
 
 const hex = (i: number) => i.toString(16).padStart(2, '0');
 
-/** What Docker or libvirt would leave: never convergent's. */
-const FOREIGN = [
-  'ip link add virbr9 address 02:00:00:00:09:09 type bridge',
-  'ip link set virbr9 up',
-  'ip address add 172.31.0.1/24 dev virbr9',
-  'ip route add 198.51.100.0/24 dev virbr9 proto static',
-  'ip route add 172.31.5.0/24 dev virbr9 table 77',
-  'ip rule add pref 3000 from 172.31.0.0/24 lookup 77',
-  'ip -6 rule add pref 3001 from 2001:db8:77::/64 lookup 77',
-];
 const FOREIGN_STATE = [
   'ip -d -j link show dev virbr9',
   'ip -j address show dev virbr9',

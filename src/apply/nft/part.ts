@@ -124,15 +124,16 @@ function snapshot(io: HostIO, live: NftLive): Partial<Desired> {
   return { nft: { kind: 'saved', tables: live.tables.map(({ family, name }) => ({ family, name })), text } };
 }
 
-/** After a successful apply: the plan's tree and the listing as it is now. */
+/** After a successful apply: the plan's structure and elements, and the listing as it is now. */
 function record(io: HostIO, desired: Desired): void {
   const tables = readLiveTables(io.run).map(({ family, name, structure }) => ({ family, name, structure }));
   const nft = desired.nft;
-  if (nft.kind === 'saved') return writeNftRecord(io.stateDir, { tables });
-  writeNftRecord(io.stateDir, {
-    plan: { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) },
-    tables,
-  });
+  // A restored checkpoint has no plan: the next apply compares with the listing alone.
+  const plan =
+    nft.kind === 'saved'
+      ? undefined
+      : { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) };
+  writeNftRecord(io.stateDir, plan ? { plan, tables } : { tables });
 }
 
 export function nftPart(options: NftPartOptions = {}): Part<NftLive> {

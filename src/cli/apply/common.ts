@@ -3,8 +3,9 @@
 import { resolve } from 'node:path';
 import type { AnyPart, Hooks } from '../../apply/engine.ts';
 import { ApplyError } from '../../apply/errors.ts';
-import { filesPart, systemdReload } from '../../apply/files.ts';
+import { systemdReload } from '../../apply/files.ts';
 import type { HostIO } from '../../apply/part.ts';
+import { partsOf } from '../../apply/parts.ts';
 import { DEFAULT_STATE_DIR } from '../../apply/state.ts';
 import { endWatchdog } from '../../apply/watchdog.ts';
 import { INTERRUPTS, interrupted, noteInterrupt } from '../../lab/interrupt.ts';
@@ -34,7 +35,7 @@ export function hostIO(options: HostOptions): HostIO {
 
 /** The parts of a host apply manages, in the order they are read. */
 export function hostParts(): AnyPart[] {
-  return [filesPart(systemdReload)];
+  return partsOf(systemdReload);
 }
 
 /** Root, and the tools the engine runs; named with their Debian packages. */

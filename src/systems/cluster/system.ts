@@ -1,8 +1,7 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
-import { desiredOf } from '../../apply/desired.ts';
 import type { HealthPlan } from '../../apply/health.ts';
-import { FILES, textOf } from '../../host/files.ts';
+import { FILES } from '../../host/files.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
@@ -24,7 +23,7 @@ import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab
 import { clusterDevices, clusterNeeds } from './lab/needs.ts';
 import { describeTopology } from './lab/topology.ts';
 import type { Cluster, Strategy } from './model.ts';
-import { renderNode } from './render.ts';
+import { nodeDesired, renderNode } from './render.ts';
 import { resolve } from './resolve.ts';
 import type { ClusterSpec } from './schema.ts';
 import { validate } from './validate.ts';
@@ -182,9 +181,7 @@ function applyTarget(c: Cluster, node: string, file: string): ApplyTarget | Host
       fix: 'give --node the name this host has in the spec',
     };
   const plan = compiled.compileNode(found);
-  const files = renderNode(plan);
-  const nft = files.find((f) => f.path === FILES.nftables);
-  return { desired: desiredOf(plan, files, nft ? textOf(nft) : ''), health: healthOf(c, plan) };
+  return { desired: nodeDesired(plan), health: healthOf(c, plan) };
 }
 
 /** The lab of a prepared cluster spec. */

@@ -133,7 +133,7 @@ export async function buildLab(
     note(bridgeNfNote(plans, bridgeNf));
     const serversReady = startServers(lab, options.servers, record.pids);
     for (const plan of plans) {
-      const mac = loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
+      const mac = await loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
       if (mac) record.uplinkMacs[mac] = plan.node;
     }
     const plugged = plugGuests(lab, wire, options.loadRulesets ?? true);
