@@ -88,13 +88,21 @@ function fileChange(io: HostIO, path: string, had: string | undefined, text: str
   };
 }
 
-/** "3 lines differ": how much of a file changes, not the diff itself. */
+/**
+ * "+6 -0 lines": the lines one file has and the other not, counted as multisets (a line inserted
+ * near the top is one line, not every line after it). How much changes, not the diff itself.
+ */
 function differing(a: string, b: string): string {
-  const x = a.split('\n');
-  const y = b.split('\n');
-  let n = 0;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) if (x[i] !== y[i]) n++;
-  return `${n} ${n === 1 ? 'line differs' : 'lines differ'}`;
+  const count = new Map<string, number>();
+  for (const line of a.split('\n')) count.set(line, (count.get(line) ?? 0) + 1);
+  let added = 0;
+  for (const line of b.split('\n')) {
+    const n = count.get(line) ?? 0;
+    if (n > 0) count.set(line, n - 1);
+    else added++;
+  }
+  const removed = [...count.values()].reduce((sum, n) => sum + n, 0);
+  return `+${added} -${removed} lines`;
 }
 
 export function filesPart(reload: Reload): Part<FilesLive> {

@@ -118,5 +118,12 @@ export function deltaLines(deltas: readonly SetDelta[]): string[] {
 
 /** "ip convergent fullnat_forwards +1 -0, ...". */
 export function deltaDetail(deltas: readonly SetDelta[]): string {
-  return deltas.map((d) => `${d.set} +${d.add.length} -${d.remove.size}`).join(', ');
+  const table = (d: SetDelta) => d.set.split(' ').slice(0, 2).join(' ');
+  // The change's `what` names the tables: a set by its own name when they are all of one table.
+  const one = new Set(deltas.map(table)).size === 1;
+  const name = (d: SetDelta) => (one ? d.set.split(' ').slice(2).join(' ') : d.set);
+  const added = deltas.reduce((n, d) => n + d.add.length, 0);
+  const removed = deltas.reduce((n, d) => n + d.remove.size, 0);
+  const sets = deltas.map((d) => `${name(d)} +${d.add.length} -${d.remove.size}`).join(', ');
+  return `+${added} -${removed} elements: ${sets}`;
 }
