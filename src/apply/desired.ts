@@ -12,6 +12,7 @@ import type {
   RulePlan,
 } from '../host/plan.ts';
 import type { Ruleset } from '../nft/tree.ts';
+import type { RecordedPlan } from './nft/record.ts';
 
 /** A convergent table by family and name ("inet convergent_routed"). */
 export interface TableRef {
@@ -25,7 +26,17 @@ export interface TableRef {
  */
 export type DesiredNft =
   | { readonly kind: 'plan'; readonly ruleset: Ruleset; readonly text: string }
-  | { readonly kind: 'saved'; readonly tables: readonly TableRef[]; readonly text: string };
+  | {
+      readonly kind: 'saved';
+      readonly tables: readonly TableRef[];
+      readonly text: string;
+      /**
+       * The record of the plan the saved tables were loaded from (apply/nft/record.ts), when they
+       * had not drifted from it: restored with them, so that apply after a rollback changes
+       * elements only, and diff says the host matches that plan.
+       */
+      readonly plan?: RecordedPlan;
+    };
 
 export interface DesiredFile {
   /** Relative to the root (`--root`, / on a host): "etc/convergent/network.sh". */

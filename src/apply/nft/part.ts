@@ -121,18 +121,19 @@ function changes(io: HostIO, live: NftLive, desired: Desired): Change[] {
 /** convergent's tables as a rollback restores them: their listing, with the elements they hold now. */
 function snapshot(io: HostIO, live: NftLive): Partial<Desired> {
   const text = live.tables.map((t) => nftRead(io.run, ['list', 'table', t.family, t.name])).join('\n');
-  return { nft: { kind: 'saved', tables: live.tables.map(({ family, name }) => ({ family, name })), text } };
+  const tables = live.tables.map(({ family, name }) => ({ family, name }));
+  const record = readNftRecord(io.stateDir);
+  const plan = record?.plan && driftOf(record, live.tables).length === 0 ? record.plan : undefined;
+  return { nft: { kind: 'saved', tables, text, ...(plan ? { plan } : {}) } };
 }
 
 /** After a successful apply: the plan's structure and elements, and the listing as it is now. */
 function record(io: HostIO, desired: Desired): void {
   const tables = readLiveTables(io.run).map(({ family, name, structure }) => ({ family, name, structure }));
   const nft = desired.nft;
-  // A restored checkpoint has no plan: the next apply compares with the listing alone.
+  // A restored checkpoint has the plan it was loaded from, if it had not drifted from it.
   const plan =
-    nft.kind === 'saved'
-      ? undefined
-      : { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) };
+    nft.kind === 'saved' ? nft.plan : { structure: structureOf(nft.ruleset), sets: plannedSets(nft.ruleset) };
   writeNftRecord(io.stateDir, plan ? { plan, tables } : { tables });
 }
 

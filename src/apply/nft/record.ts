@@ -18,7 +18,7 @@ export interface RecordedPlan {
 }
 
 export interface NftRecord {
-  /** None when the last apply loaded a checkpoint's saved text (a rollback). */
+  /** None when the last apply restored a checkpoint whose tables had no plan (none, or drifted from it). */
   readonly plan?: RecordedPlan;
   /** convergent's tables as the listing gave them right after the load. */
   readonly tables: readonly Pick<LiveTable, 'family' | 'name' | 'structure'>[];
