@@ -333,7 +333,7 @@ else {
     nodes = { count: 0, ms: 0, example: '' };
   };
   for (const { ms, line } of up.progress) {
-    const loaded = /^\S+: (loaded .*)$/.exec(line);
+    const loaded = /^\S+: (applied .*)$/.exec(line);
     if (loaded) nodes = { count: nodes.count + 1, ms: nodes.ms + ms - last, example: loaded[1] as string };
     else {
       flushNodes();

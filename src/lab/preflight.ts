@@ -56,6 +56,14 @@ export const REQUIREMENTS = {
   conntrackd: tool('conntrackd', 'replicating conntrack state between the nodes (strategy ctsync)'),
   unshare: tool('util-linux', "conntrackd's own /run in a mount namespace"),
   iperf3: tool('iperf3', 'the throughput benchmarks: bench:lab, bench:cgnat, bench:strategies'),
+  // `lab up --ssh`: each node's own sshd, the lab's keys, and the Ansible rollout from the workstation.
+  sshd: {
+    package: 'openssh-server',
+    for: "each node's own sshd (lab up --ssh)",
+    find: () => (existsSync('/usr/sbin/sshd') ? '/usr/sbin/sshd' : onPath('sshd')),
+  },
+  'ssh-keygen': tool('openssh-client', "the lab's SSH keys and the client Ansible runs (lab up --ssh)"),
+  'ansible-playbook': tool('ansible-core', 'the rollout of contrib/ansible across the lab (lab up --ssh)'),
   'qemu-system-x86_64': tool('qemu-system-x86', 'the VM lab (--vm)'),
   modprobe: tool('kmod', "the VM lab: its kernel's modules"),
   'Debian kernel': {
@@ -118,6 +126,9 @@ export interface Reason {
 /** Each need with what it is for, in general words. */
 export const reasons = (needs: readonly Need[]): Reason[] =>
   needs.map((need) => ({ need, why: REQUIREMENTS[need].for }));
+
+/** What `lab up --ssh` needs besides the lab's own tools. */
+export const sshNeeds = (): Reason[] => reasons(['sshd', 'ssh-keygen', 'ansible-playbook']);
 
 /** What a system's lab needs on this kernel (its tools), and in a VM besides. */
 export function labNeeds(system: 'cluster' | 'cgnat', vm = false): Reason[] {

@@ -72,6 +72,8 @@ export interface LabFlags {
   readonly cut?: string;
   /** `--backend vrf|netns` (a CGNAT router). */
   readonly backend?: string;
+  /** `lab up --ssh`: each node's own sshd, for Ansible from the workstation (a cluster). */
+  readonly ssh?: boolean;
 }
 
 /** The lab of a system: what the lab commands ask of it. */

@@ -21,6 +21,7 @@ import { compileCluster } from '../../src/systems/cluster/compile/index.ts';
 import { renderNode } from '../../src/systems/cluster/render.ts';
 import { readCluster } from '../../src/systems/cluster/system.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
+import { FOREIGN } from '../support/host-recorded.ts';
 import { needsRoot } from '../support/root.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convergent-apply-host-'));
@@ -71,16 +72,6 @@ function host(name: string, plan: HostPlan): HostIO {
 
 const hex = (i: number) => i.toString(16).padStart(2, '0');
 
-/** What Docker or libvirt would leave: never convergent's. */
-const FOREIGN = [
-  'ip link add virbr9 address 02:00:00:00:09:09 type bridge',
-  'ip link set virbr9 up',
-  'ip address add 172.31.0.1/24 dev virbr9',
-  'ip route add 198.51.100.0/24 dev virbr9 proto static',
-  'ip route add 172.31.5.0/24 dev virbr9 table 77',
-  'ip rule add pref 3000 from 172.31.0.0/24 lookup 77',
-  'ip -6 rule add pref 3001 from 2001:db8:77::/64 lookup 77',
-];
 const FOREIGN_STATE = [
   'ip -d -j link show dev virbr9',
   'ip -j address show dev virbr9',
@@ -252,5 +243,22 @@ describe('apply, host part: a smaller plan deletes what it dropped, and only tha
     ]);
     assert.deepEqual(hostPart.changes(io, hostPart.read(io), smaller), []);
     assert.deepEqual(stable(sh(io.run, FOREIGN_STATE)), stable(foreign));
+  });
+});
+
+describe('apply, host part: rules network.sh made before the protocol marked them', () => {
+  test("routed-flat node2: an unmarked copy of a plan's rule is replaced by ours; another rule at its preference stays", (t) => {
+    if (!needsRoot(t)) return;
+    const { plan, desired } = nodeOf('routed-flat', 'node2');
+    const io = host('routed-unmarked', plan);
+    sh(io.run, 'ip rule add pref 1000 iif eth1 lookup 500; ip rule add pref 1000 iif eth1 lookup 77');
+    apply(io, desired);
+    const at1000 = (
+      JSON.parse(sh(io.run, 'ip -N -4 -j rule show pref 1000')) as { table: string; protocol?: string }[]
+    )
+      .map((r) => `${r.table} ${r.protocol ?? '-'}`)
+      .sort();
+    assert.deepEqual(at1000, ['500 241', '77 -']);
+    assert.deepEqual(hostPart.changes(io, hostPart.read(io), desired), []);
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Change } from '../../src/apply/change.ts';
 import type { Desired } from '../../src/apply/desired.ts';
+import { apply as engineApply, rollback as engineRollback, type Hooks } from '../../src/apply/engine.ts';
 import { nftPart, runNftChanges } from '../../src/apply/nft/part.ts';
 import type { HostIO } from '../../src/apply/part.ts';
 import { NamespaceRun } from '../../src/lab/netns.ts';
@@ -75,6 +76,11 @@ function apply(desired: Desired): Change[] {
 const PLUGGED = `add element bridge convergent_ports plugged { "tap7" }
 add element bridge convergent_ports port_mac { "tap7" . 52:54:00:05:05:c9 }
 add element bridge convergent_ports from_guest { "tap7" : jump antispoof }
+`;
+/** What `nic up` adds for a routed tap (by hand here): its plug, anti-spoofing and ARP source. */
+const TAP_ROUTED = `add element inet convergent_routed plugged { "tap9" }
+add element inet convergent_routed from_guest { "tap9" : jump antispoof }
+add element arp convergent_arp arp_source { "tap9" : 192.0.2.1 }
 `;
 const portsElements = () =>
   ['plugged', 'port_mac', 'from_guest']
@@ -237,5 +243,67 @@ describe("apply's nft part on real nft", () => {
     const restore = { ...desiredOfSpec(SPEC, NODE), ...saved } as Desired;
     apply(restore);
     assert.equal(nft(io.run, 'list', 'ruleset'), before);
+  });
+
+  test('routed: a nic-filled map with planned elements keeps the taps through an element change and a replace', (t) => {
+    if (!needsRoot(t)) return;
+    io = fresh();
+    const routed = readFileSync(join(EXAMPLES_DIR, 'routed-flat.yaml'), 'utf8').split(
+      '\nchecks:',
+    )[0] as string;
+    const internal = '{ mode: routed, trunk: eth2, subnet: 10.50.0.0/24, gateway: 10.50.0.1, router: node1 }';
+    assert.ok(routed.includes(internal));
+    apply(desiredOfSpec(routed, NODE));
+    runChecked(io.run, ['nft', '-f', '-'], { input: TAP_ROUTED });
+    const taps = () =>
+      nft(io.run, 'list', 'map', 'arp', 'convergent_arp', 'arp_source').match(/"tap9" : \S+/g);
+    assert.deepEqual(taps(), ['"tap9" : 192.0.2.1']);
+
+    const moved = routed.replace(
+      'gateway6: 2001:db8::1',
+      'gateway6: 2001:db8::1\n    arpAddress: 192.0.2.253',
+    );
+    const element = apply(desiredOfSpec(moved, NODE));
+    assert.match(element[0]?.what ?? '', /^elements of table arp convergent_arp$/);
+    assert.match(
+      nft(io.run, 'list', 'map', 'arp', 'convergent_arp', 'arp_source'),
+      /"eth1" comment "[^"]*" : 192\.0\.2\.253/,
+    );
+    assert.deepEqual(taps(), ['"tap9" : 192.0.2.1']);
+
+    // node2 becomes the internal network's router: new rules, and its uplink's element goes.
+    const router = moved.replace(internal, internal.replace('router: node1', 'router: node2'));
+    const replace = apply(desiredOfSpec(router, NODE));
+    assert.match(replace[0]?.detail ?? '', /structure changed: .*~ table inet convergent_routed/);
+    assert.doesNotMatch(nft(io.run, 'list', 'map', 'arp', 'convergent_arp', 'arp_source'), /"eth2"/);
+    assert.deepEqual(taps(), ['"tap9" : 192.0.2.1']);
+    assert.match(
+      nft(io.run, 'list', 'map', 'inet', 'convergent_routed', 'from_guest'),
+      /"tap9" : jump antispoof/,
+    );
+  });
+
+  test('through the engine: an element apply awaiting confirmation, rolled back to the checkpoint, the tap kept', async (t) => {
+    if (!needsRoot(t)) return;
+    io = fresh();
+    const hooks: Hooks = { say: () => {}, interrupted: () => undefined };
+    const parts = [part];
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'applied');
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'unchanged');
+    runChecked(io.run, ['nft', '-f', '-'], { input: PLUGGED });
+    const before = nft(io.run, 'list', 'ruleset');
+    const added = await engineApply(io, parts, desiredOfSpec(ADDED, NODE), hooks, {
+      confirmWithinMs: 60_000,
+    });
+    assert.equal(added.kind, 'awaiting');
+    assert.match(nft(io.run, 'list', 'map', 'ip', 'convergent', 'fullnat_forwards'), /tcp \. 2300/);
+    assert.equal((await engineRollback(io, parts, hooks)).kind, 'rolled-back');
+    assert.equal(nft(io.run, 'list', 'ruleset'), before);
+    // The record is the checkpoint's now: the next apply of the plan replaces, and nothing after that.
+    const again = part.changes(io, part.read(io), desiredOfSpec(SPEC, NODE));
+    assert.match(again[0]?.detail ?? '', /the last apply restored a checkpoint/);
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'applied');
+    assert.equal((await engineApply(io, parts, desiredOfSpec(SPEC, NODE), hooks)).kind, 'unchanged');
+    assert.equal(portsElements().includes('"tap7"'), true);
   });
 });

@@ -128,6 +128,20 @@ const BENCHES: readonly Bench[] = [
       new RegExp(`^ {2}fw1 forwarded ${number} packets through, 0 direct`, 'm'),
     ],
   },
+  {
+    file: 'apply.bench.ts',
+    needs: needsRoot,
+    results: [
+      new RegExp(`^ {2}plan \\(read terse, delta, nft -c\\) +${number} ms$`, 'm'),
+      new RegExp(`^ {2}element change +${number} ms +\\(nft -f of ${number} lines\\)`, 'm'),
+      new RegExp(`^ {2}full replace +${number} ms$`, 'm'),
+      new RegExp(`^ {2}full/element +${number} +median of the per-round ratios$`, 'm'),
+      new RegExp(
+        `^ {2}TCP connection through the node: ${number} exchanges, longest gap ${number} ms; .*: yes$`,
+        'm',
+      ),
+    ],
+  },
 ];
 
 /** bench/ as it is on disk: every file with its size and modification time. */

@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { HostPlan, RulePlan } from '../../src/host/plan.ts';
 import { applianceRuleset, appliancesOf } from '../../src/systems/cluster/lab/appliance.ts';
-import { routingChanges } from '../../src/systems/cluster/lab/apply-routing.ts';
 import { prepare } from '../../src/systems/cluster/lab/lab.ts';
 import { EXAMPLES_DIR } from '../support/examples.ts';
 import { problemsOf } from '../support/spec.ts';
@@ -72,33 +70,5 @@ describe('seed 004 check fields', () => {
       assert.equal(problems.length, 1, `${check}: ${problems.join('\n')}`);
       assert.match(problems[0] as string, expected, check);
     }
-  });
-});
-
-describe('lab apply of an insertion: the routing diff', () => {
-  const rule = (pref: number, value: string, table: number): RulePlan => ({
-    family: 4,
-    pref,
-    match: { kind: 'iif', value },
-    table,
-    upWith: value,
-    source: 'test',
-  });
-  const plan = (rules: RulePlan[], routes: HostPlan['routes']): HostPlan =>
-    ({ node: 'node1', rules, routes, sysctls: [] }) as unknown as HostPlan;
-  const table = [{ to: 'default', via: '10.7.255.2', dev: 'qbr-fw', table: 100, source: 'test' }];
-
-  test('on: the rules and the table route are added; off: deleted; unchanged: nothing', () => {
-    const off = plan([], []);
-    const on = plan([rule(1100, 'qbr-vm', 100)], table);
-    assert.deepEqual(routingChanges(off, on), [
-      'while ip -4 rule del pref 1100 2>/dev/null; do :; done; ip -4 rule add pref 1100 iif qbr-vm lookup 100 protocol 241',
-      'ip route replace default via 10.7.255.2 dev qbr-fw table 100 proto 241',
-    ]);
-    assert.deepEqual(routingChanges(on, off), [
-      'while ip -4 rule del pref 1100 2>/dev/null; do :; done',
-      'ip route del default via 10.7.255.2 table 100 2>/dev/null || true',
-    ]);
-    assert.deepEqual(routingChanges(on, on), []);
   });
 });

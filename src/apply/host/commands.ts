@@ -1,6 +1,7 @@
 // What the host part's changes are made of: ip commands, shell lines where only a shell makes them
 // idempotent (a deletion that succeeds when the object is gone), and refusals.
 import type { Change, Command, PartName } from '../change.ts';
+import { ApplyError } from '../errors.ts';
 
 export const ip = (...argv: string[]): Command => ({ argv: ['ip', ...argv] });
 export const sh = (script: string): Command => ({ argv: ['sh', '-c', script] });
@@ -17,13 +18,14 @@ export function deleteQuietly(argv: readonly string[]): Command {
 
 /**
  * Something convergent will not do by itself (it would cut traffic or touch what is not its own).
- * changes() throws it before anything runs, with every refusal at once, each with its fix.
+ * changes() throws it before anything runs, with every refusal at once, each with its fix; the CLI
+ * prints it as any ApplyError (exit 3), without a stack.
  */
-export class HostRefusal extends Error {
+export class HostRefusal extends ApplyError {
+  override name = 'HostRefusal';
   readonly refusals: readonly string[];
   constructor(refusals: readonly string[]) {
-    super(refusals.join('\n'));
-    this.name = 'HostRefusal';
+    super('failed', `nothing was changed: the host part refuses\n${refusals.join('\n')}`);
     this.refusals = refusals;
   }
 }

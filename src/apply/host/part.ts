@@ -75,7 +75,7 @@ export const hostPart: Part<HostState> = {
         desired.sysctls.map((s) => s.key),
       ),
     ),
-  // The sysctls' old values of the keys the new plan sets.
+  // The sysctls of the keys the new plan sets, as they are: a rollback puts those values back.
   snapshot: (io, live, desired) => ({
     ...snapshotHost(live, live.record.addresses),
     sysctls: snapshotSysctls(

@@ -46,6 +46,18 @@ export function liveRuleText(r: LiveRule): string {
 const deleteOurs = (family: 4 | 6, pref: number) =>
   `while ip -${family} rule del pref ${pref} protocol ${CONVERGENT_PROTO} 2>/dev/null; do :; done`;
 
+/**
+ * The same rule without convergent's protocol deleted: network.sh put it so before the protocol
+ * marked convergent's rules (a rule of exactly this preference, selectors and table is no one else's).
+ * Without a protocol ip deletes one of any: ours at the preference are gone already, and come back.
+ */
+function deleteUnmarked(r: RulePlan): string {
+  const same = ruleAddCommand(r)
+    .replace(' rule add ', ' rule del ')
+    .replace(` protocol ${CONVERGENT_PROTO}`, '');
+  return `while ${same} 2>/dev/null; do :; done`;
+}
+
 const what = (family: 4 | 6, pref: number, text: string) =>
   `rule${family === 6 ? ' (IPv6)' : ''} ${pref}: ${text}`;
 
@@ -62,7 +74,7 @@ export function ruleChanges(live: readonly LiveRule[], desired: readonly RulePla
     at.delete(`${r.family} ${r.pref}`);
     if (have.length === 1 && have[0] === text) continue;
     const detail = have.length === 0 ? undefined : `${have.join(' + ')} -> ${text}`;
-    const commands = [sh(`${deleteOurs(r.family, r.pref)}; ${ruleAddCommand(r)}`)];
+    const commands = [sh(`${deleteOurs(r.family, r.pref)}; ${deleteUnmarked(r)}; ${ruleAddCommand(r)}`)];
     out.push(
       change('rules', have.length === 0 ? 'add' : 'change', what(r.family, r.pref, text), commands, {
         detail,

@@ -124,7 +124,7 @@ function snapshot(io: HostIO, live: NftLive): Partial<Desired> {
   return { nft: { kind: 'saved', tables: live.tables.map(({ family, name }) => ({ family, name })), text } };
 }
 
-/** After a successful apply: the plan's tree and the listing as it is now. */
+/** After a successful apply: the plan's structure and elements, and the listing as it is now. */
 function record(io: HostIO, desired: Desired): void {
   const tables = readLiveTables(io.run).map(({ family, name, structure }) => ({ family, name, structure }));
   const nft = desired.nft;

@@ -1,14 +1,13 @@
-// What the last apply loaded, kept in the state dir: the plan's tree as its structure and its
-// elements' text (the next plan's element delta is computed from it, without listing the host's
-// elements), and the normalized terse listing of convergent's tables right after the load (a later
-// listing that differs is drift). Written after a successful apply only; a record that cannot be
-// read is no record: the next apply replaces the tables.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// What the last apply loaded, kept in the state dir's applied.json: the plan's tree as its structure
+// and its elements' text (the next plan's element delta is computed from it, without listing the
+// host's elements), and the normalized terse listing of convergent's tables right after the load (a
+// later listing that differs is drift). Written after a successful apply only.
+import { partRecord, writePartRecord } from '../state.ts';
 import type { PlannedSet } from './delta.ts';
 import type { LiveTable } from './read.ts';
 
-export const RECORD_FILE = 'nftables.json';
+/** Its name in applied.json's `parts`. */
+export const RECORD_PART = 'nftables';
 
 /** The plan the last apply loaded, as the next one compares with it. */
 export interface RecordedPlan {
@@ -25,25 +24,13 @@ export interface NftRecord {
   readonly tables: readonly Pick<LiveTable, 'family' | 'name' | 'structure'>[];
 }
 
+/** None when there is no record, or not one of this shape (an older convergent's): the tables are replaced. */
 export function readNftRecord(stateDir: string): NftRecord | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(stateDir, RECORD_FILE), 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const record = JSON.parse(text) as NftRecord;
-    return Array.isArray(record.tables) ? record : undefined;
-  } catch {
-    return undefined;
-  }
+  const record = partRecord<NftRecord>(stateDir, RECORD_PART);
+  return Array.isArray(record?.tables) ? record : undefined;
 }
 
-/** Written whole or not at all (temp + rename): a half-written record would pass for the truth. */
+/** In applied.json (state.ts: written whole or not at all), beside the other parts' records. */
 export function writeNftRecord(stateDir: string, record: NftRecord): void {
-  mkdirSync(stateDir, { recursive: true });
-  const temp = join(stateDir, `${RECORD_FILE}.new`);
-  writeFileSync(temp, JSON.stringify(record));
-  renameSync(temp, join(stateDir, RECORD_FILE));
+  writePartRecord(stateDir, RECORD_PART, record);
 }

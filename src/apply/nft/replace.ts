@@ -5,7 +5,7 @@
 import type { Runner } from '../../lab/run.ts';
 import type { DesiredNft, TableRef } from '../desired.ts';
 import { blockElements, type PlannedSet, plannedSets } from './delta.ts';
-import { type Elements, readSetElements } from './elements.ts';
+import { readSetElements } from './elements.ts';
 import { type LiveTable, tableId } from './read.ts';
 
 /** A set whose live elements a replace keeps. */
@@ -14,8 +14,11 @@ export interface KeptSet {
   readonly table: string;
   readonly set: string;
   readonly map: boolean;
-  /** The elements the new state itself gives the set: its own win over a live one of the same key. */
-  readonly planned: Elements;
+  /**
+   * Keys that are not `nic up`'s: the new plan's own elements (they win over a live one of the same
+   * key) and the last plan's (one the new plan dropped must go, not be kept as a tap's).
+   */
+  readonly planned: ReadonlySet<string>;
 }
 
 /** The tables the new state has. */
@@ -41,8 +44,9 @@ export function keptSets(
     const [family = '', table = '', set = ''] = id.split(' ');
     const liveTable = live.find((l) => l.family === family && l.name === table);
     if (!s.nic || !wanted.has(`${family} ${table}`) || !liveTable?.sets.some((x) => x.name === set)) continue;
-    const planned = nft.kind === 'plan' ? blockElements(s.elements) : new Map<string, string>();
-    out.push({ family, table, set, map: s.map, planned });
+    const own = nft.kind === 'plan' ? [...blockElements(s.elements).keys()] : [];
+    const was = blockElements(recorded?.[id]?.elements ?? '').keys();
+    out.push({ family, table, set, map: s.map, planned: new Set([...own, ...was]) });
   }
   return out;
 }

@@ -3,10 +3,9 @@
 import { resolve } from 'node:path';
 import type { AnyPart, Hooks } from '../../apply/engine.ts';
 import { ApplyError } from '../../apply/errors.ts';
-import { filesPart, systemdReload } from '../../apply/files.ts';
-import { hostPart } from '../../apply/host/part.ts';
-import { nftPart } from '../../apply/nft/part.ts';
+import { systemdReload } from '../../apply/files.ts';
 import type { HostIO } from '../../apply/part.ts';
+import { partsOf } from '../../apply/parts.ts';
 import { DEFAULT_STATE_DIR } from '../../apply/state.ts';
 import { endWatchdog } from '../../apply/watchdog.ts';
 import { INTERRUPTS, interrupted, noteInterrupt } from '../../lab/interrupt.ts';
@@ -36,7 +35,7 @@ export function hostIO(options: HostOptions): HostIO {
 
 /** The parts of a host apply manages; `diff` compares every nft element, apply only the plan's. */
 export function hostParts(diff = false): AnyPart[] {
-  return [hostPart, nftPart({ elements: diff }), filesPart(systemdReload)];
+  return partsOf(systemdReload, { elements: diff });
 }
 
 /** Root, and the tools the engine runs; named with their Debian packages. */

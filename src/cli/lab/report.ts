@@ -1,6 +1,7 @@
 // What the lab commands print: the report of the checks, and the next steps once a lab is up.
 import { failures, formatReport } from '../../lab/report.ts';
 import type { LabReport } from '../../lab/result.ts';
+import { ansibleEnv } from '../../systems/cluster/lab/ssh.ts';
 import { colorFor } from '../color.ts';
 import { EXIT } from '../errors.ts';
 
@@ -13,6 +14,14 @@ export function printReport(report: LabReport, json: boolean): void {
 }
 
 /** The next steps, once a lab is up. */
+/** `lab up --ssh`: how to run Ansible from the workstation with the lab's files alone. */
+export function ansibleLine(dir: string): string {
+  return (
+    `  ansible: convergent lab exec workstation -- env ${ansibleEnv(dir).join(' ')} \\\n` +
+    `           ansible-playbook contrib/ansible/rollout.yml -e convergent_spec=SPEC\n`
+  );
+}
+
 export function upMessage(id: string, what: string, hosts: readonly string[], first: string): string {
   return (
     `lab ${id} is up ${what}\n` +

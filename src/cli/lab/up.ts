@@ -1,11 +1,12 @@
 // convergent lab up FILE: bring the lab up and leave it running, here or in a VM.
 import type { Command } from '@commander-js/extra-typings';
+import { labDir } from '../../lab/registry.ts';
 import { type Kernel, pickKernels } from '../../vm/kernel.ts';
 import { vmLabUp } from '../../vm/lab.ts';
-import { action } from '../errors.ts';
+import { action, UsageError } from '../errors.ts';
 import { collect, progress } from './common.ts';
 import { type LabStart, startLab } from './prepare.ts';
-import { upMessage } from './report.ts';
+import { ansibleLine, upMessage } from './report.ts';
 
 export function upCommand(lab: Command): void {
   lab
@@ -16,15 +17,21 @@ export function upCommand(lab: Command): void {
     .option('--vm', 'in a VM booting a Debian kernel (qemu), which stays up until lab down')
     .option('--kernel <version>', 'with --vm: the kernel (e.g. 6.1)')
     .option('--backend <backend>', 'a CGNAT spec: bring it up on this backend instead (vrf or netns)')
+    .option(
+      '--ssh',
+      'a cluster: each node runs its own sshd on its uplink address, for Ansible (contrib/ansible)',
+    )
     .action(
       action(async (file, options) => {
-        const backend = options.backend;
-        const start = startLab(file, { backend }, { ...options, kernel: options.kernel !== undefined });
+        const { backend, ssh } = options;
+        if (ssh && options.vm) throw new UsageError('--ssh goes without --vm');
+        const start = startLab(file, { backend, ssh }, { ...options, kernel: options.kernel !== undefined });
         if (options.vm) return upInVm(start, options.kernel, backend);
         const { prepared } = start;
         const state = await prepared.up(progress);
         const what = `(${prepared.label}${prepared.detail ? `, ${prepared.detail}` : ''})`;
         process.stdout.write(upMessage(state.id, what, Object.keys(state.hosts), prepared.first));
+        if (ssh) process.stdout.write(ansibleLine(labDir(state.id)));
       }),
     );
 }

@@ -83,6 +83,7 @@ export const cgnatSystem: System<CgnatSpec, Cgnat, CgnatLabState> = {
       if (flags.backend !== undefined && !BACKENDS.includes(flags.backend))
         return `--backend is vrf or netns, not "${flags.backend}"`;
       if (flags.cut !== undefined) return '--cut goes with a cluster spec';
+      if (flags.ssh) return '--ssh goes with a cluster spec';
       return undefined;
     },
     prepare: (c, file, faults, flags) => preparedLab(c, file, faults, flags.backend as Backend | undefined),

@@ -1,7 +1,8 @@
 // HostPlan -> the files an operator deploys on the node, by relative path. Deterministic: the same
 // plan gives byte-identical files (no dates, no absolute paths).
 
-import { FILES, nftablesFile, type RenderedFile } from '../../host/files.ts';
+import { type Desired, desiredOf } from '../../apply/desired.ts';
+import { FILES, nftablesFile, type RenderedFile, textOf } from '../../host/files.ts';
 import { renderInterfaces } from '../../host/ifupdown.ts';
 import { renderNetworkScript } from '../../host/network-script.ts';
 import type { HostPlan } from '../../host/plan.ts';
@@ -67,6 +68,13 @@ export function renderNode(plan: HostPlan): RenderedFile[] {
   }
   for (const feature of FEATURES) files.push(...(feature.files?.(plan, who) ?? []));
   return files;
+}
+
+/** The node as apply makes it: its plan and files (a host's `convergent apply`, and the lab's load). */
+export function nodeDesired(plan: HostPlan): Desired {
+  const files = renderNode(plan);
+  const nft = files.find((f) => f.path === FILES.nftables);
+  return desiredOf(plan, files, nft ? textOf(nft) : '');
 }
 
 /** '"convergent"', or '"convergent", "convergent_arp" and "convergent_routed"': the tables the file replaces. */

@@ -1,11 +1,11 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
-import { desiredOf } from '../../apply/desired.ts';
 import type { HealthPlan } from '../../apply/health.ts';
-import { FILES, textOf } from '../../host/files.ts';
+import { FILES } from '../../host/files.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { locateAll } from '../../input/load.ts';
 import { SpecError } from '../../input/problem.ts';
+import { sshNeeds } from '../../lab/preflight.ts';
 import { type LabRecord, labDir, SPEC_COPY } from '../../lab/registry.ts';
 import { realRunner } from '../../lab/run.ts';
 import { formatIPv4 } from '../../util/ipv4.ts';
@@ -13,7 +13,7 @@ import { plural } from '../../util/plural.ts';
 import { type Fault, faultsWhere } from '../faults.ts';
 import { loadSpecFileOf } from '../kinds.ts';
 import { describeMarks } from '../marks/model.ts';
-import type { ApplyTarget, HostRefusal, Loaded, PreparedLab, System } from '../system.ts';
+import type { ApplyTarget, HostRefusal, LabFlags, Loaded, PreparedLab, System } from '../system.ts';
 import { compiler } from './compile/index.ts';
 import { conntrackdArgv, runsConntrackd } from './features/ctsync/lab.ts';
 import { RA_FILES } from './features/routed/ra-render.ts';
@@ -23,7 +23,7 @@ import { attach, labTest, labUp, type Prepared, prepare, runChecks } from './lab
 import { clusterDevices, clusterNeeds } from './lab/needs.ts';
 import { describeTopology } from './lab/topology.ts';
 import type { Cluster, Strategy } from './model.ts';
-import { renderNode } from './render.ts';
+import { nodeDesired, renderNode } from './render.ts';
 import { resolve } from './resolve.ts';
 import type { ClusterSpec } from './schema.ts';
 import { validate } from './validate.ts';
@@ -181,13 +181,11 @@ function applyTarget(c: Cluster, node: string, file: string): ApplyTarget | Host
       fix: 'give --node the name this host has in the spec',
     };
   const plan = compiled.compileNode(found);
-  const files = renderNode(plan);
-  const nft = files.find((f) => f.path === FILES.nftables);
-  return { desired: desiredOf(plan, files, nft ? textOf(nft) : ''), health: healthOf(c, plan) };
+  return { desired: nodeDesired(plan), health: healthOf(c, plan) };
 }
 
 /** The lab of a prepared cluster spec. */
-function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
+function preparedLab(p: Prepared, flags: LabFlags): PreparedLab {
   const hosts = Object.fromEntries(p.topology.hosts.map((h) => [h.name, h.role]));
   return {
     label: `cluster ${p.cluster.name}`,
@@ -195,14 +193,14 @@ function preparedLab(p: Prepared, cut: string | undefined): PreparedLab {
     topology: describeTopology(p.cluster, p.topology),
     // A cluster's modules count only on this kernel: the VM's kernel loads its own.
     needs: (vm) => ({
-      needs: clusterNeeds(p.plans, vm),
+      needs: [...clusterNeeds(p.plans, vm), ...(flags.ssh ? sshNeeds() : [])],
       plans: vm ? [] : p.plans,
       devices: vm ? [] : [...clusterDevices(p.cluster).keys()],
     }),
     vm: () => ({ kind: 'cluster', file: p.file, plans: p.plans, name: p.cluster.name, hosts }),
-    test: (progress) => labTest(p, { progress, cut }),
+    test: (progress) => labTest(p, { progress, cut: flags.cut }),
     up: async (progress) => {
-      const { lab, run } = await labUp(p, { progress });
+      const { lab, run } = await labUp(p, { progress, ssh: flags.ssh });
       run.keep();
       return lab.state;
     },
@@ -237,7 +235,7 @@ export const clusterSystem: System<ClusterSpec, Cluster, ClusterLabState> = {
         return `no node "${flags.cut}" to cut; nodes: ${c.nodes.map((n) => n.name).join(', ')}`;
       return undefined;
     },
-    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags.cut),
+    prepare: (_c, file, faults, flags) => preparedLab(prepare(file, faults), flags),
     state: (record) => ({
       ...record,
       kind: 'cluster',

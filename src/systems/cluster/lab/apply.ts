@@ -6,23 +6,20 @@
 // bridge; every node reloads its ruleset (atomically, table by table); the new node announces the
 // anycast gateway to the guest alone (a gratuitous ARP out of the guest's port), so the guest's
 // entry for its gateway points at its new node; the old node forgets the guest's flows.
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILES } from '../../../host/files.ts';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
 import { LabError } from '../../../lab/errors.ts';
-import { writeFiles } from '../../../lab/files.ts';
 import { SPEC_COPY } from '../../../lab/registry.ts';
 import { runChecked } from '../../../lab/run.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
 import { isFault } from '../../faults.ts';
 import type { Cluster, Guest } from '../model.ts';
 import { execWith, NicFailed, NicRefused, nicDown, nicUp } from '../nic/index.ts';
-import { renderNode } from '../render.ts';
-import { applyRouting } from './apply-routing.ts';
 import type { LabInstance } from './build.ts';
 import { isRouted } from './guest-nics.ts';
 import type { Prepared } from './lab.ts';
+import { applyNode } from './nodes.ts';
 import { waitForDad, waitForPorts, waitForStp } from './settle.ts';
 
 export interface Move {
@@ -122,33 +119,31 @@ function moveRoutedNics(lab: LabInstance, next: Prepared, m: Move): string[] {
 }
 
 /**
- * Each node's ruleset where it changed, in one transaction. A reload empties the sets `nic up`
- * filled (the guest NICs' anti-spoofing, profiles, ARP sources): a node that reloads has its NICs
- * plugged again, as its hooks would on a restart; an unchanged ruleset is left alone.
+ * Every node made the new plan by apply's engine, as `convergent apply` makes a host: only what
+ * differs changes (a forward is map elements; an insertion its rules, table routes, sysctls and
+ * NOTRACK chain, the rules added before the ruleset and deleted after it). The NICs of a node whose
+ * ruleset changed, and of a guest that moved, are plugged again by `nic up`, as the hooks would: a
+ * changed profile or a guest new on the node gets its elements.
  */
-function reloadRulesets(lab: LabInstance, next: Prepared, say: (line: string) => void): void {
-  const reloaded: string[] = [];
+async function applyNodes(
+  lab: LabInstance,
+  next: Prepared,
+  moves: readonly Move[],
+  say: (l: string) => void,
+) {
+  const changed = new Set<string>(moves.map((m) => m.to));
   for (const plan of next.plans) {
-    const dir = join(lab.dir, 'nodes', plan.node);
-    const file = join(dir, FILES.nftables);
-    const before = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    writeFiles(dir, renderNode(plan));
-    if (readFileSync(file, 'utf8') === before) continue;
-    runChecked(lab.runner, ['ip', 'netns', 'exec', lab.ns(plan.node), 'nft', '-f', file]);
-    reloaded.push(plan.node);
+    const outcome = await applyNode(lab, plan, say);
+    if (outcome.kind === 'unchanged') continue;
+    changed.add(plan.node);
   }
-  if (reloaded.length === 0) {
-    say(`${FILES.nftables} unchanged on every node: not reloaded`);
-    return;
-  }
-  say(`reloaded ${FILES.nftables} on ${reloaded.join(', ')}`);
+  if (next.plans.every((p) => !changed.has(p.node)))
+    say('every node already as the spec says: nothing changed');
   const faults = lab.state.faults.filter(isFault);
   const nodeOf = new Map(next.cluster.guests.map((g) => [g.name, g.node]));
-  // Gateway networks' NICs too: their anti-spoofing elements went with the reload (the ports table
-  // lets an unplugged tap's frames through).
   for (const n of [...lab.topology.nics, ...lab.topology.guests]) {
     const node = nodeOf.get(n.guest.name) as string;
-    if (!reloaded.includes(node)) continue;
+    if (!changed.has(node)) continue;
     const exec = execWith(lab.runner, (argv) => ['ip', 'netns', 'exec', lab.ns(node), ...argv]);
     nicUp(exec, next.cluster, node, `${n.guest.name}:${n.nic.index}`, n.vif, { faults });
   }
@@ -204,14 +199,10 @@ export async function applyToLab(
   // addresses), then nic down --local-only on the old one.
   for (const m of moves) for (const line of moveRoutedNics(lab, next, m)) say(line);
   for (const m of moves) for (const line of moveLaterNics(lab, m)) say(line);
-  // 2. Every node's routing (an insertion's rules and table) and its ruleset, rendered anew and
-  // loaded in one transaction each where it changed. Never a moment with the notrack chain but not
-  // the steering: a first pass neither tracked nor steered leaves without its SNAT. So an insertion
-  // added gets its rules first, one removed loses its notrack chain first.
-  const inserts = (c: Cluster) => c.networks.filter((n) => n.router?.insert).length;
-  if (inserts(next.cluster) >= inserts(lab.cluster)) applyRouting(lab, next.plans, say);
-  reloadRulesets(lab, next, say);
-  if (inserts(next.cluster) < inserts(lab.cluster)) applyRouting(lab, next.plans, say);
+  // 2. Every node made the new plan. Never a moment with the notrack chain but not the steering (a
+  // first pass neither tracked nor steered leaves without its SNAT): the engine adds rules before
+  // the ruleset and deletes them after it.
+  await applyNodes(lab, next, moves, say);
   if (moves.length > 0) await waitForPorts(lab);
   if (moves.length > 0) await waitForDad(lab);
   if (moves.length > 0 && lab.cluster.networks.some((n) => n.stp)) await waitForStp(lab, say);

@@ -21,6 +21,7 @@ import { clusterNeeds, requireDevices } from './needs.ts';
 import { loadNode, startServers } from './nodes.ts';
 import type { ServerPorts } from './probes.ts';
 import { waitForDad, waitForPorts, waitForStp } from './settle.ts';
+import { startSshd } from './ssh.ts';
 import type { Topology } from './topology.ts';
 import { UPSTREAM } from './topology.ts';
 import { createLinks, plugGuests, setUpUpstream, vlanNote, type Wiring, wiring } from './wiring.ts';
@@ -64,6 +65,10 @@ export interface BuildOptions {
   readonly loadRulesets?: boolean;
   readonly progress: (line: string) => void;
   readonly runner?: Runner;
+  /** `lab up --ssh`: each node's own sshd, and the lab's ansible.cfg and inventory (ssh.ts). */
+  readonly ssh?: boolean;
+  /** Runs before apply loads each node (a test puts other software's objects in its namespace). */
+  readonly beforeLoad?: (lab: LabInstance, node: string) => void;
 }
 
 /** What the build adds to the lab's state as it goes: the state's own fields are read-only. */
@@ -130,7 +135,8 @@ export async function buildLab(
     note(bridgeNfNote(plans, bridgeNf));
     const serversReady = startServers(lab, options.servers, record.pids);
     for (const plan of plans) {
-      const mac = loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
+      options.beforeLoad?.(lab, plan.node);
+      const mac = await loadNode(lab, plan, { ruleset: options.loadRulesets ?? true, bridgeNf }, say);
       if (mac) record.uplinkMacs[mac] = plan.node;
     }
     const plugged = plugGuests(lab, wire, options.loadRulesets ?? true);
@@ -140,6 +146,7 @@ export async function buildLab(
     await serversReady();
     for (const feature of FEATURES)
       if (feature.startInLab) record.pids.push(...(await feature.startInLab(lab, say)));
+    if (options.ssh) record.pids.push(...(await startSshd(lab, say)));
     writeState(state);
     say(`servers listening on ${plural(options.servers.size, 'host')}`);
     await waitForPorts(lab);

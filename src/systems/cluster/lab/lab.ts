@@ -62,6 +62,10 @@ export interface UpOptions {
   readonly cut?: string;
   readonly loadRulesets?: boolean;
   readonly runner?: Runner;
+  /** Each node's own sshd (`lab up --ssh`). */
+  readonly ssh?: boolean;
+  /** Runs in each node's namespace before apply loads it (a test puts other software's objects there). */
+  readonly beforeLoad?: (lab: LabInstance, node: string) => void;
 }
 
 export function labUp(p: Prepared, options: UpOptions): Promise<{ lab: LabInstance; run: NamespaceRun }> {
