@@ -52,13 +52,15 @@ export type Outcome =
 export const PAUSE_ENV = 'CONVERGENT_TEST_PAUSE';
 
 /**
- * Test-only: CONVERGENT_TEST_PAUSE=checkpoint|journal|change-N stops the apply there for a minute,
- * after saying so on stderr, so that a test can SIGKILL it at a known point (test/lab/apply-cli).
+ * Test-only: CONVERGENT_TEST_PAUSE=checkpoint|journal|change-N stops the apply there (a minute, or
+ * CONVERGENT_TEST_PAUSE_MS), after saying so on stderr, so that a test can kill it at a known point
+ * (test/lab/apply-cli.test.ts). A SIGTERM is handled once the pause ends.
  */
 function pauseAt(point: string): void {
   if (process.env[PAUSE_ENV] !== point) return;
   process.stderr.write(`convergent: paused at ${point} (${PAUSE_ENV})\n`);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+  const ms = Number(process.env[`${PAUSE_ENV}_MS`] ?? 60_000);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Deleted after nft and files, in reverse: no steering rule is ever without its nft pair. */

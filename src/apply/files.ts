@@ -13,12 +13,26 @@ import { writePartRecord } from './state.ts';
 
 export type Daemon = 'haproxy' | 'conntrackd';
 
-/** Where each daemon reads its file, relative to the root, by the file's name in etc/convergent/. */
-export const DAEMON_FILES: Readonly<Record<Daemon, { readonly file: string; readonly path: string }>> = {
-  haproxy: { file: `${INSTALL_DIR}/${FILES.haproxy}`, path: 'etc/haproxy/haproxy.cfg' },
-  conntrackd: { file: `${INSTALL_DIR}/${FILES.conntrackd}`, path: 'etc/conntrackd/conntrackd.conf' },
-};
-const DAEMONS = Object.keys(DAEMON_FILES) as Daemon[];
+/**
+ * Rendered files also installed where their reader looks, relative to the root: a daemon's (reloaded
+ * when it changed) and iproute2's names of convergent's tables and protocol. `owned`: the file is
+ * convergent's alone (convergent.conf) and goes when the plan drops it; a daemon's stays as it is.
+ */
+export const COPIES: readonly {
+  readonly file: string;
+  readonly path: string;
+  readonly daemon?: Daemon;
+  readonly owned?: true;
+}[] = [
+  { file: `${INSTALL_DIR}/${FILES.haproxy}`, path: 'etc/haproxy/haproxy.cfg', daemon: 'haproxy' },
+  {
+    file: `${INSTALL_DIR}/${FILES.conntrackd}`,
+    path: 'etc/conntrackd/conntrackd.conf',
+    daemon: 'conntrackd',
+  },
+  { file: `${INSTALL_DIR}/${FILES.rtTables}`, path: 'etc/iproute2/rt_tables.d/convergent.conf', owned: true },
+  { file: `${INSTALL_DIR}/${FILES.rtProtos}`, path: 'etc/iproute2/rt_protos.d/convergent.conf', owned: true },
+];
 
 /** How a daemon takes its changed file. */
 export type Reload = (daemon: Daemon) => Command[];
@@ -29,7 +43,7 @@ export const systemdReload: Reload = (daemon) =>
     ? [{ argv: ['systemctl', 'reload-or-restart', 'haproxy'] }]
     : [{ argv: ['systemctl', 'restart', 'conntrackd'] }];
 
-/** The installed files: everything under etc/convergent/, and the daemons' files that exist. */
+/** The installed files: everything under etc/convergent/, and the copies that exist. */
 export type FilesLive = ReadonlyMap<string, string>;
 
 function walk(root: string, rel: string, out: Map<string, string>): void {
@@ -44,12 +58,14 @@ function walk(root: string, rel: string, out: Map<string, string>): void {
     if (!name.endsWith('.convergent-new')) walk(root, `${rel}/${name}`, out);
 }
 
-/** Every file the desired state has, the daemons' copies included; undefined: must not be there. */
+/** Every file the desired state has, the copies included; undefined: must not be there. */
 function targets(desired: Desired): Map<string, string | undefined> {
   const out = new Map<string, string | undefined>(desired.files.map((f) => [f.path, f.text]));
-  for (const d of DAEMONS) {
-    const text = out.get(DAEMON_FILES[d].file);
-    if (text !== undefined && !out.has(DAEMON_FILES[d].path)) out.set(DAEMON_FILES[d].path, text);
+  for (const c of COPIES) {
+    const text = out.get(c.file);
+    if (out.has(c.path)) continue;
+    if (text !== undefined) out.set(c.path, text);
+    else if (c.owned && desired.nft.kind === 'plan') out.set(c.path, undefined);
   }
   return out;
 }
@@ -111,7 +127,7 @@ export function filesPart(reload: Reload): Part<FilesLive> {
     read: (io) => {
       const live = new Map<string, string>();
       walk(io.root, INSTALL_DIR, live);
-      for (const d of DAEMONS) walk(io.root, DAEMON_FILES[d].path, live);
+      for (const c of COPIES) walk(io.root, c.path, live);
       return live;
     },
     changes: (io, live, desired) => {
@@ -123,23 +139,22 @@ export function filesPart(reload: Reload): Part<FilesLive> {
       for (const path of live.keys())
         if (path.startsWith(`${INSTALL_DIR}/`) && !want.has(path))
           out.push(fileChange(io, path, live.get(path), undefined));
-      for (const d of DAEMONS) {
-        const path = DAEMON_FILES[d].path;
-        if (want.has(path) && live.get(path) !== want.get(path) && want.get(path) !== undefined)
+      for (const c of COPIES) {
+        const text = want.get(c.path);
+        if (c.daemon !== undefined && text !== undefined && live.get(c.path) !== text)
           out.push({
             part: 'files',
             action: 'change',
-            what: `daemon ${d}`,
-            detail: `reload: ${path} changed`,
-            commands: reload(d),
+            what: `daemon ${c.daemon}`,
+            detail: `reload: ${c.path} changed`,
+            commands: reload(c.daemon),
           });
       }
       return out;
     },
     snapshot: (_io, live) => {
       const files: DesiredFile[] = [...live].map(([path, text]) => ({ path, text }));
-      for (const d of DAEMONS)
-        if (!live.has(DAEMON_FILES[d].path)) files.push({ path: DAEMON_FILES[d].path, text: undefined });
+      for (const c of COPIES) if (!live.has(c.path)) files.push({ path: c.path, text: undefined });
       return { files };
     },
     record: (io, desired) => {

@@ -130,6 +130,24 @@ describe('convergent apply on a host', () => {
     }
   });
 
+  test('SIGTERM or SIGINT between changes: apply rolls back by itself, exit 6', async (t) => {
+    if (!needsRoot(t)) return;
+    const run = new NamespaceRun();
+    try {
+      const r = rig(run);
+      const { old } = states(r);
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        const { out, code } = await killAt(r, 'change-2', ['apply', moved(r), ...NODE], signal, 1500);
+        assert.equal(code, 6, out);
+        assert.match(out, new RegExp(`node1: rolled back to the state before: interrupted by ${signal}`));
+        assert.deepEqual(dump(r), old, signal);
+        assert.ok(!existsSync(join(r.state, 'journal.json')));
+      }
+    } finally {
+      run.cleanup();
+    }
+  });
+
   test('SIGKILL of apply at each point, then the watchdog, apply or rollback: the old state or the new', async (t) => {
     if (!needsRoot(t, 'ping')) return;
     const run = new NamespaceRun();

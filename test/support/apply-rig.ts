@@ -152,9 +152,18 @@ export async function until(ready: () => boolean, ms: number, what: string): Pro
   }
 }
 
-/** Starts an apply paused at `point` (CONVERGENT_TEST_PAUSE) and SIGKILLs it there. */
-export async function killAt(r: Rig, point: string, args: string[]): Promise<string> {
-  const child = r.start(args, { [PAUSE_ENV]: point });
+/**
+ * Starts an apply paused at `point` (CONVERGENT_TEST_PAUSE) and sends it `signal` there; its output
+ * and exit status once it ended (a SIGTERM is handled when a pause of `pauseMs` ends).
+ */
+export async function killAt(
+  r: Rig,
+  point: string,
+  args: string[],
+  signal: NodeJS.Signals = 'SIGKILL',
+  pauseMs = 60_000,
+): Promise<{ out: string; code: number | null }> {
+  const child = r.start(args, { [PAUSE_ENV]: point, [`${PAUSE_ENV}_MS`]: String(pauseMs) });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -162,16 +171,16 @@ export async function killAt(r: Rig, point: string, args: string[]): Promise<str
   child.stderr?.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  const ended = new Promise((resolve) => child.on('close', resolve));
+  const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
   await until(
     () => out.includes(`paused at ${point}`) || child.exitCode !== null,
     60_000,
     `apply at ${point}`,
   );
   assert.ok(out.includes(`paused at ${point}`), `apply never paused at ${point}: ${out}`);
-  child.kill('SIGKILL');
-  await ended;
-  return out;
+  child.kill(signal);
+  const code = await ended;
+  return { out, code };
 }
 
 export const cleanState = (r: Rig) => rmSync(r.state, { recursive: true, force: true });

@@ -32,6 +32,12 @@ function desired(files: Record<string, string>): Desired {
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const reloaded = () => (existsSync(reloads) ? readFileSync(reloads, 'utf8').split('\n').filter(Boolean) : []);
 
+/** A node's plan: its nft as a plan (not a checkpoint's saved text) says the files are the whole set. */
+const plan = (files: Record<string, string>): Desired => ({
+  ...desired(files),
+  nft: { kind: 'plan', ruleset: { tables: [] }, text: '' },
+});
+
 describe('apply: files', () => {
   test('installs the files, haproxy.cfg also for HAProxy, and reloads it once', async () => {
     mkdirSync(join(root, 'etc/haproxy'), { recursive: true });
@@ -84,5 +90,14 @@ describe('apply: files', () => {
     assert.equal(out.kind, 'rolled-back');
     assert.equal(read('etc/haproxy/haproxy.cfg'), 'the package default\n');
     assert.ok(!existsSync(join(root, 'etc/convergent/haproxy.cfg')));
+  });
+
+  test("iproute2's names of the tables are installed where ip reads them, and go when the plan drops them", async () => {
+    const rt = 'etc/iproute2/rt_tables.d/convergent.conf';
+    await apply(io, [part], plan({ 'rt_tables.d/convergent.conf': '500 public\n' }), hooks);
+    assert.equal(read(rt), '500 public\n');
+    await apply(io, [part], plan({ 'network.sh': '#!/bin/sh\n' }), hooks);
+    assert.ok(!existsSync(join(root, rt)));
+    assert.ok(!existsSync(join(root, 'etc/convergent/rt_tables.d')), 'its directory went with it');
   });
 });
