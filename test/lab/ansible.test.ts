@@ -121,7 +121,10 @@ test('ansible-playbook rolls a spec out node by node over SSH; a second run chan
   const awaiting = (node: string) => existsSync(nodeDir(node, 'state', 'journal.json'));
   try {
     assert.match(up.stderr, /sshd listening on node1 \(192\.168\.122\.11:22\), node2 .*, node3 /);
-    assert.match(up.stdout, /ansible: convergent lab exec workstation -- env ANSIBLE_CONFIG=/);
+    assert.match(
+      up.stdout,
+      /ansible: convergent lab exec --lab cvg-\d+-[0-9a-f]{4} workstation -- env ANSIBLE_CONFIG=/,
+    );
 
     // A spec convergent check refuses (two stateless forwards to guest1:80) stops before any node.
     const refused = play(
