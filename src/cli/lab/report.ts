@@ -1,4 +1,5 @@
 // What the lab commands print: the report of the checks, and the next steps once a lab is up.
+import { basename } from 'node:path';
 import { failures, formatReport } from '../../lab/report.ts';
 import type { LabReport } from '../../lab/result.ts';
 import { ansibleEnv } from '../../systems/cluster/lab/ssh.ts';
@@ -17,7 +18,7 @@ export function printReport(report: LabReport, json: boolean): void {
 /** `lab up --ssh`: how to run Ansible from the workstation with the lab's files alone. */
 export function ansibleLine(dir: string): string {
   return (
-    `  ansible: convergent lab exec workstation -- env ${ansibleEnv(dir).join(' ')} \\\n` +
+    `  ansible: convergent lab exec --lab ${basename(dir)} workstation -- env ${ansibleEnv(dir).join(' ')} \\\n` +
     `           ansible-playbook contrib/ansible/rollout.yml -e convergent_spec=SPEC\n`
   );
 }
