@@ -2,15 +2,7 @@
 // the parts compare with the live host. A checkpoint is a Desired too, so a rollback is an apply.
 import type { RenderedFile } from '../host/files.ts';
 import { textOf } from '../host/files.ts';
-import type {
-  AddressPlan,
-  BridgePlan,
-  HostPlan,
-  LinkPlan,
-  RoutePlan,
-  RoutingTablePlan,
-  RulePlan,
-} from '../host/plan.ts';
+import type { HostPlan, SysctlPlan } from '../host/plan.ts';
 import type { Ruleset } from '../nft/tree.ts';
 import type { RecordedPlan } from './nft/record.ts';
 
@@ -45,20 +37,13 @@ export interface DesiredFile {
   readonly text: string | undefined;
 }
 
-export interface Desired {
-  readonly cluster: string;
-  readonly node: string;
-  readonly links: readonly LinkPlan[];
-  readonly bridges: readonly BridgePlan[];
-  readonly addresses: readonly AddressPlan[];
-  readonly routes: readonly RoutePlan[];
-  readonly rules: readonly RulePlan[];
-  readonly tables: readonly RoutingTablePlan[];
-  readonly sysctls: readonly {
-    readonly key: readonly string[];
-    readonly value: string;
-    readonly optional?: boolean;
-  }[];
+/** The plan's host objects as they are; a checkpoint's sysctls carry no source. */
+export interface Desired
+  extends Pick<
+    HostPlan,
+    'cluster' | 'node' | 'links' | 'bridges' | 'addresses' | 'routes' | 'rules' | 'tables'
+  > {
+  readonly sysctls: readonly Omit<SysctlPlan, 'source'>[];
   readonly nft: DesiredNft;
   readonly files: readonly DesiredFile[];
 }
