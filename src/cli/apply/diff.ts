@@ -21,7 +21,7 @@ export function diffCommand(program: Command): void {
       action((file, options) => {
         const { desired } = nodeTarget(file, options.node);
         needHost('diff');
-        const changes = diff(hostIO(options), hostParts(true), desired);
+        const changes = diff(hostIO(options), hostParts(), desired);
         if (options.json)
           process.stdout.write(`${JSON.stringify({ node: options.node, changes }, null, 2)}\n`);
         else if (changes.length === 0) process.stdout.write(`${options.node}: matches ${file}\n`);
