@@ -3,11 +3,14 @@
 // foreign objects, bare and after network.sh), and from live links written here for what this
 // kernel cannot hold (bonds, VLANs). test/lab/apply-host.test.ts runs the changes.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type Change, changeLine } from '../../src/apply/change.ts';
 import { type Desired, desiredOf } from '../../src/apply/desired.ts';
-import { recordOf } from '../../src/apply/host/addresses.ts';
+import { ApplyError } from '../../src/apply/errors.ts';
+import { RECORD_FILE, readRecord, recordOf, writeRecord } from '../../src/apply/host/addresses.ts';
 import { HostRefusal } from '../../src/apply/host/commands.ts';
 import { type HostState, hostChanges, hostPart } from '../../src/apply/host/part.ts';
 import type { LiveLink } from '../../src/apply/host/read.ts';
@@ -280,5 +283,34 @@ describe('apply, host part: addresses, routes, sysctls', () => {
       '~ sysctl net.ipv4.ip_forward: 0 -> 1',
     ]);
     assert.deepEqual(argvs(changes[1]), ['sysctl -q -w net.ipv4.ip_forward=1']);
+  });
+});
+
+describe('apply, host part: the record in the state dir', () => {
+  test('an empty or corrupt host.json is an ApplyError naming the file and the fix, not a SyntaxError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cvg-record-'));
+    try {
+      for (const text of ['', '{"addresses": [', 'null', '[1]']) {
+        writeFileSync(join(dir, RECORD_FILE), text);
+        assert.throws(
+          () => readRecord(dir),
+          (err: unknown) =>
+            err instanceof ApplyError &&
+            err.message.includes(join(dir, RECORD_FILE)) &&
+            err.fix?.startsWith(`delete it (rm ${join(dir, RECORD_FILE)})`) === true,
+          JSON.stringify(text),
+        );
+      }
+      const record = {
+        addresses: [{ dev: 'xenbr0', cidr: '192.168.122.11/24' }],
+        ports: { xenbr0: ['eth0'] },
+      };
+      writeRecord(dir, record);
+      assert.deepEqual(readRecord(dir), record);
+      // Written through a temp file that is renamed: nothing else is left in the state dir.
+      assert.deepEqual(readdirSync(dir), [RECORD_FILE]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
