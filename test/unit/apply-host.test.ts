@@ -10,7 +10,13 @@ import { describe, test } from 'node:test';
 import { type Change, changeLine } from '../../src/apply/change.ts';
 import { type Desired, desiredOf } from '../../src/apply/desired.ts';
 import { ApplyError } from '../../src/apply/errors.ts';
-import { RECORD_FILE, readRecord, recordOf, writeRecord } from '../../src/apply/host/addresses.ts';
+import {
+  RECORD_FILE,
+  readRecord,
+  recordOf,
+  recordUnion,
+  writeRecord,
+} from '../../src/apply/host/addresses.ts';
 import { HostRefusal } from '../../src/apply/host/commands.ts';
 import { type HostState, hostChanges, hostPart } from '../../src/apply/host/part.ts';
 import type { LiveLink } from '../../src/apply/host/read.ts';
@@ -114,7 +120,7 @@ describe('apply, host part: recorded hosts', () => {
     const desired = desiredOfNode('routed-flat', 'node2');
     const { io, live } = changesOf('routed-flat-node2-applied', desired);
     const record = recordOf(desired);
-    const snapshot = snapshotHost(live, record.addresses);
+    const snapshot = snapshotHost(live, record.addresses, desired, { routes: [], rules: [] });
     const checkpoint: Desired = { ...desired, ...snapshot, sysctls: [] };
     assert.deepEqual(hostChanges({ ...live, record }, checkpoint, []).map(changeLine), []);
     assert.deepEqual(
@@ -123,6 +129,47 @@ describe('apply, host part: recorded hosts', () => {
     );
     assert.equal(snapshot.rules.length, desired.rules.length);
     assert.ok(io);
+  });
+
+  test("a first apply's checkpoint holds the uplink an installer left (bridge, address, proto boot route): a rollback gives it back", () => {
+    const desired = desiredOfNode('part4-stateless', 'node1');
+    const { live: applied } = changesOf('part4-stateless-node1-applied', desired);
+    // The host before: xenbr0 with eth0, its address and a default route of proto boot, no alias.
+    const before: HostState = {
+      links: applied.links
+        .filter((l) => l.ifname !== 'guestbr0')
+        .map(
+          ({ ifalias: _, ...l }) => (l.ifname === 'eth1.100' ? { ...l, master: undefined } : l) as LiveLink,
+        ),
+      addresses: applied.addresses.filter((a) => a.dev !== 'guestbr0'),
+      routes: [],
+      rules: [],
+      record: { addresses: [], ports: {} },
+    };
+    const boot = applied.routes.map((r) => ({ ...r, protocol: 3 }));
+    const checkpoint: Desired = {
+      ...desired,
+      ...snapshotHost(before, [], desired, { routes: boot, rules: [] }),
+      sysctls: [],
+    };
+    const record = recordUnion(before.record, desired);
+    const changes = hostChanges({ ...applied, record }, checkpoint, []);
+    assert.deepEqual(changes.map(changeLine), [
+      '~ bridge xenbr0: alias convergent: nodes.node1 -> (none)  (checkpoint)',
+      '- bridge guestbr0: no longer in the spec',
+      '- address 10.5.5.254/24 dev guestbr0',
+      '- address 10.5.5.251/24 dev guestbr0',
+      '~ route default: proto 241 -> 3  (checkpoint)',
+    ]);
+    assert.deepEqual(argvs(changes[0]), ['ip link set dev xenbr0 alias ']);
+    assert.deepEqual(argvs(changes[4]), [
+      'ip route replace default via 192.168.122.1 dev xenbr0 metric 0 proto 3',
+    ]);
+    // After the rollback the record names none of them: they are the installer's again.
+    assert.deepEqual(recordOf(checkpoint).addresses, []);
+    // Rolled back: nothing more to do, and convergent's route of that key is gone, so nothing either.
+    const rolled: HostState = { ...before, record: recordOf(checkpoint) };
+    assert.deepEqual(hostChanges(rolled, checkpoint, []).map(changeLine), []);
   });
 });
 

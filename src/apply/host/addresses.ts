@@ -9,6 +9,7 @@ import type { Change } from '../change.ts';
 import type { Desired } from '../desired.ts';
 import { ApplyError } from '../errors.ts';
 import { writeAtomic } from '../state.ts';
+import { adoptedOf } from './adopted.ts';
 import { change, deleteQuietly, ip } from './commands.ts';
 import { addressText, type LiveAddress } from './read.ts';
 
@@ -67,7 +68,9 @@ export function recordOf(desired: Pick<Desired, 'addresses' | 'links' | 'bridges
   const ports: Record<string, readonly string[]> = {};
   for (const b of desired.bridges) ports[b.name] = b.ports;
   for (const l of desired.links) if (l.kind === 'bond') ports[l.name] = l.slaves;
-  return { addresses: desired.addresses.map(ownedOf), ports };
+  // An address a checkpoint gives back to whoever put it is not convergent's after a rollback.
+  const ours = desired.addresses.filter((a) => adoptedOf(a).adopted !== true);
+  return { addresses: ours.map(ownedOf), ports };
 }
 
 /** The record before an apply changes anything: what was convergent's and what will be. */
