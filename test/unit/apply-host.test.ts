@@ -120,7 +120,7 @@ describe('apply, host part: recorded hosts', () => {
     const desired = desiredOfNode('routed-flat', 'node2');
     const { io, live } = changesOf('routed-flat-node2-applied', desired);
     const record = recordOf(desired);
-    const snapshot = snapshotHost(live, record.addresses, desired, { routes: [], rules: [] });
+    const snapshot = snapshotHost(live, record, desired, { routes: [], rules: [] });
     const checkpoint: Desired = { ...desired, ...snapshot, sysctls: [] };
     assert.deepEqual(hostChanges({ ...live, record }, checkpoint, []).map(changeLine), []);
     assert.deepEqual(
@@ -149,7 +149,7 @@ describe('apply, host part: recorded hosts', () => {
     const boot = applied.routes.map((r) => ({ ...r, protocol: 3 }));
     const checkpoint: Desired = {
       ...desired,
-      ...snapshotHost(before, [], desired, { routes: boot, rules: [] }),
+      ...snapshotHost(before, before.record, desired, { routes: boot, rules: [] }),
       sysctls: [],
     };
     const record = recordUnion(before.record, desired);
@@ -170,6 +170,35 @@ describe('apply, host part: recorded hosts', () => {
     // Rolled back: nothing more to do, and convergent's route of that key is gone, so nothing either.
     const rolled: HostState = { ...before, record: recordOf(checkpoint) };
     assert.deepEqual(hostChanges(rolled, checkpoint, []).map(changeLine), []);
+  });
+
+  test("a guest's port on a bridge of convergent's is not in the checkpoint: it may leave before the rollback", () => {
+    const desired = desiredOfNode('part4-stateless', 'node1');
+    const { live } = changesOf('part4-stateless-node1-applied', desired);
+    const record = recordOf(desired);
+    // libvirt's vnet0 (a veth here, no alias) and a tap of `nic up` on guestbr0.
+    const guests = [
+      link('vnet0', { master: 'guestbr0', linkinfo: { info_kind: 'veth' } }),
+      link('tap5', { master: 'guestbr0', ifalias: 'convergent m=02:00:00:00:00:05' }),
+    ];
+    const snapshot = snapshotHost({ ...live, links: [...live.links, ...guests] }, record, desired, {
+      routes: [],
+      rules: [],
+    });
+    assert.deepEqual(
+      snapshot.bridges.map((b) => [b.name, b.ports]),
+      [
+        ['xenbr0', ['eth0']],
+        ['guestbr0', ['eth1.100']],
+      ],
+    );
+    assert.deepEqual(
+      snapshot.links.map((l) => l.name),
+      ['eth0', 'eth1.100'],
+    );
+    // The guest migrated away: the rollback finds nothing to do and refuses nothing.
+    const checkpoint: Desired = { ...desired, ...snapshot, sysctls: [] };
+    assert.deepEqual(hostChanges({ ...live, record }, checkpoint, []).map(changeLine), []);
   });
 });
 

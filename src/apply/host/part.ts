@@ -77,7 +77,7 @@ export const hostPart: Part<HostState> = {
     ),
   // The sysctls of the keys the new plan sets, as they are: a rollback puts those values back.
   snapshot: (io, live, desired) => ({
-    ...snapshotHost(live, live.record.addresses, desired, readOthers(io.run)),
+    ...snapshotHost(live, live.record, desired, readOthers(io.run)),
     sysctls: snapshotSysctls(
       io.run,
       desired.sysctls.map((s) => s.key),
