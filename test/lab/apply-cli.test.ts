@@ -196,4 +196,57 @@ describe('convergent apply on a host', () => {
       run.cleanup();
     }
   });
+  test("rolling back a first apply gives an installer's uplink back: xenbr0, its address, the proto boot route", (t) => {
+    if (!needsRoot(t, 'ping')) return;
+    const run = new NamespaceRun();
+    try {
+      const r = rig(run);
+      // As an installer (ifupdown) leaves a Xen host: xenbr0 with eth0, the node's address, the route.
+      r.sh(['ip', 'link', 'add', 'xenbr0', 'type', 'bridge']);
+      r.sh(['ip', 'link', 'set', 'eth0', 'master', 'xenbr0', 'up']);
+      r.sh(['ip', 'link', 'set', 'xenbr0', 'up']);
+      r.sh(['ip', 'link', 'set', 'eth1.100', 'up']);
+      r.sh(['ip', 'addr', 'add', '192.168.122.11/24', 'dev', 'xenbr0']);
+      r.sh(['ip', 'route', 'add', 'default', 'via', '192.168.122.1', 'dev', 'xenbr0', 'proto', 'boot']);
+      const before = dump(r);
+      const out = applied(r, PART4, '--confirm-within', '60s');
+      assert.match(out.stdout, /^~ bridge xenbr0: alias \(none\) -> convergent: nodes\.node1/m);
+      const back = r.cli(['rollback']);
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.match(back.stdout, /^~ route default: proto 241 -> 3 {2}\(checkpoint\)$/m);
+      assert.deepEqual(dump(r), before, 'xenbr0, its address and its proto boot route as they were');
+      const diff = r.cli(['diff', PART4, ...NODE]);
+      assert.match(
+        diff.stdout,
+        /^\+ route default {2}\(uplink\.gateway\)$/m,
+        "the route is the installer's again",
+      );
+    } finally {
+      run.cleanup();
+    }
+  });
+
+  test("a guest's port that leaves a bridge of convergent's during the confirm window does not block the rollback", (t) => {
+    if (!needsRoot(t, 'ping')) return;
+    const run = new NamespaceRun();
+    try {
+      const r = rig(run);
+      applied(r, PART4);
+      // libvirt's vnet0 on guestbr0, not convergent's.
+      r.sh(['ip', 'link', 'add', 'vnet0', 'type', 'veth', 'peer', 'name', 'vnet0p']);
+      r.sh(['ip', 'link', 'set', 'vnet0', 'master', 'guestbr0', 'up']);
+      const before = dump(r);
+      applied(r, moved(r), '--confirm-within', '60s');
+      r.sh(['ip', 'link', 'del', 'vnet0']);
+      const back = r.cli(['rollback']);
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.doesNotMatch(back.stdout + back.stderr, /vnet0/);
+      const gone = (d: Record<string, unknown>) =>
+        (d.links as { ifname: string }[]).filter((l) => !l.ifname.startsWith('vnet0'));
+      assert.deepEqual(gone(dump(r)), gone(before));
+      assert.ok(!existsSync(join(r.state, 'journal.json')));
+    } finally {
+      run.cleanup();
+    }
+  });
 });

@@ -3,11 +3,20 @@
 // foreign objects, bare and after network.sh), and from live links written here for what this
 // kernel cannot hold (bonds, VLANs). test/lab/apply-host.test.ts runs the changes.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type Change, changeLine } from '../../src/apply/change.ts';
 import { type Desired, desiredOf } from '../../src/apply/desired.ts';
-import { recordOf } from '../../src/apply/host/addresses.ts';
+import { ApplyError } from '../../src/apply/errors.ts';
+import {
+  RECORD_FILE,
+  readRecord,
+  recordOf,
+  recordUnion,
+  writeRecord,
+} from '../../src/apply/host/addresses.ts';
 import { HostRefusal } from '../../src/apply/host/commands.ts';
 import { type HostState, hostChanges, hostPart } from '../../src/apply/host/part.ts';
 import type { LiveLink } from '../../src/apply/host/read.ts';
@@ -111,7 +120,7 @@ describe('apply, host part: recorded hosts', () => {
     const desired = desiredOfNode('routed-flat', 'node2');
     const { io, live } = changesOf('routed-flat-node2-applied', desired);
     const record = recordOf(desired);
-    const snapshot = snapshotHost(live, record.addresses);
+    const snapshot = snapshotHost(live, record, desired, { routes: [], rules: [] });
     const checkpoint: Desired = { ...desired, ...snapshot, sysctls: [] };
     assert.deepEqual(hostChanges({ ...live, record }, checkpoint, []).map(changeLine), []);
     assert.deepEqual(
@@ -120,6 +129,76 @@ describe('apply, host part: recorded hosts', () => {
     );
     assert.equal(snapshot.rules.length, desired.rules.length);
     assert.ok(io);
+  });
+
+  test("a first apply's checkpoint holds the uplink an installer left (bridge, address, proto boot route): a rollback gives it back", () => {
+    const desired = desiredOfNode('part4-stateless', 'node1');
+    const { live: applied } = changesOf('part4-stateless-node1-applied', desired);
+    // The host before: xenbr0 with eth0, its address and a default route of proto boot, no alias.
+    const before: HostState = {
+      links: applied.links
+        .filter((l) => l.ifname !== 'guestbr0')
+        .map(
+          ({ ifalias: _, ...l }) => (l.ifname === 'eth1.100' ? { ...l, master: undefined } : l) as LiveLink,
+        ),
+      addresses: applied.addresses.filter((a) => a.dev !== 'guestbr0'),
+      routes: [],
+      rules: [],
+      record: { addresses: [], ports: {} },
+    };
+    const boot = applied.routes.map((r) => ({ ...r, protocol: 3 }));
+    const checkpoint: Desired = {
+      ...desired,
+      ...snapshotHost(before, before.record, desired, { routes: boot, rules: [] }),
+      sysctls: [],
+    };
+    const record = recordUnion(before.record, desired);
+    const changes = hostChanges({ ...applied, record }, checkpoint, []);
+    assert.deepEqual(changes.map(changeLine), [
+      '~ bridge xenbr0: alias convergent: nodes.node1 -> (none)  (checkpoint)',
+      '- bridge guestbr0: no longer in the spec',
+      '- address 10.5.5.254/24 dev guestbr0',
+      '- address 10.5.5.251/24 dev guestbr0',
+      '~ route default: proto 241 -> 3  (checkpoint)',
+    ]);
+    assert.deepEqual(argvs(changes[0]), ['ip link set dev xenbr0 alias ']);
+    assert.deepEqual(argvs(changes[4]), [
+      'ip route replace default via 192.168.122.1 dev xenbr0 metric 0 proto 3',
+    ]);
+    // After the rollback the record names none of them: they are the installer's again.
+    assert.deepEqual(recordOf(checkpoint).addresses, []);
+    // Rolled back: nothing more to do, and convergent's route of that key is gone, so nothing either.
+    const rolled: HostState = { ...before, record: recordOf(checkpoint) };
+    assert.deepEqual(hostChanges(rolled, checkpoint, []).map(changeLine), []);
+  });
+
+  test("a guest's port on a bridge of convergent's is not in the checkpoint: it may leave before the rollback", () => {
+    const desired = desiredOfNode('part4-stateless', 'node1');
+    const { live } = changesOf('part4-stateless-node1-applied', desired);
+    const record = recordOf(desired);
+    // libvirt's vnet0 (a veth here, no alias) and a tap of `nic up` on guestbr0.
+    const guests = [
+      link('vnet0', { master: 'guestbr0', linkinfo: { info_kind: 'veth' } }),
+      link('tap5', { master: 'guestbr0', ifalias: 'convergent m=02:00:00:00:00:05' }),
+    ];
+    const snapshot = snapshotHost({ ...live, links: [...live.links, ...guests] }, record, desired, {
+      routes: [],
+      rules: [],
+    });
+    assert.deepEqual(
+      snapshot.bridges.map((b) => [b.name, b.ports]),
+      [
+        ['xenbr0', ['eth0']],
+        ['guestbr0', ['eth1.100']],
+      ],
+    );
+    assert.deepEqual(
+      snapshot.links.map((l) => l.name),
+      ['eth0', 'eth1.100'],
+    );
+    // The guest migrated away: the rollback finds nothing to do and refuses nothing.
+    const checkpoint: Desired = { ...desired, ...snapshot, sysctls: [] };
+    assert.deepEqual(hostChanges({ ...live, record }, checkpoint, []).map(changeLine), []);
   });
 });
 
@@ -280,5 +359,34 @@ describe('apply, host part: addresses, routes, sysctls', () => {
       '~ sysctl net.ipv4.ip_forward: 0 -> 1',
     ]);
     assert.deepEqual(argvs(changes[1]), ['sysctl -q -w net.ipv4.ip_forward=1']);
+  });
+});
+
+describe('apply, host part: the record in the state dir', () => {
+  test('an empty or corrupt host.json is an ApplyError naming the file and the fix, not a SyntaxError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cvg-record-'));
+    try {
+      for (const text of ['', '{"addresses": [', 'null', '[1]']) {
+        writeFileSync(join(dir, RECORD_FILE), text);
+        assert.throws(
+          () => readRecord(dir),
+          (err: unknown) =>
+            err instanceof ApplyError &&
+            err.message.includes(join(dir, RECORD_FILE)) &&
+            err.fix?.startsWith(`delete it (rm ${join(dir, RECORD_FILE)})`) === true,
+          JSON.stringify(text),
+        );
+      }
+      const record = {
+        addresses: [{ dev: 'xenbr0', cidr: '192.168.122.11/24' }],
+        ports: { xenbr0: ['eth0'] },
+      };
+      writeRecord(dir, record);
+      assert.deepEqual(readRecord(dir), record);
+      // Written through a temp file that is renamed: nothing else is left in the state dir.
+      assert.deepEqual(readdirSync(dir), [RECORD_FILE]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,12 +1,15 @@
 // Interface addresses. The kernel does not say who put an address (its proto needs iproute2 >= 6.3),
 // so the state dir records the addresses convergent put: owned = that record + the plan's. An address
 // on the host that is neither (a foreign bridge's, a link-local) is never touched.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressPlan } from '../../host/plan.ts';
 import { formatCidr, networkOf, parseCidr } from '../../util/ip.ts';
 import type { Change } from '../change.ts';
 import type { Desired } from '../desired.ts';
+import { ApplyError } from '../errors.ts';
+import { writeAtomic } from '../state.ts';
+import { adoptedOf } from './adopted.ts';
 import { change, deleteQuietly, ip } from './commands.ts';
 import { addressText, type LiveAddress } from './read.ts';
 
@@ -29,18 +32,35 @@ export interface HostRecord {
 
 export const RECORD_FILE = 'host.json';
 
+/** The record, or none when there is no file; one that cannot be read is an error saying what to do. */
 export function readRecord(stateDir: string): HostRecord {
   const path = join(stateDir, RECORD_FILE);
   if (!existsSync(path)) return { addresses: [], ports: {} };
-  const doc = JSON.parse(readFileSync(path, 'utf8')) as Partial<HostRecord>;
-  return { addresses: doc.addresses ?? [], ports: doc.ports ?? {} };
+  let doc: Partial<HostRecord> | null;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as Partial<HostRecord> | null;
+  } catch (err) {
+    throw corrupt(path, (err as Error).message);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw corrupt(path, 'it holds no object');
+  const addresses = doc.addresses ?? [];
+  const ports = doc.ports ?? {};
+  if (!Array.isArray(addresses) || typeof ports !== 'object' || ports === null)
+    throw corrupt(path, 'its addresses or ports are not a list and an object');
+  return { addresses, ports };
 }
 
-/** Written whole (temp + rename): a crash leaves the old record or the new one. */
+const corrupt = (path: string, why: string) =>
+  new ApplyError(
+    'failed',
+    `the host record ${path} cannot be read (${why}): it names the addresses and ports convergent put`,
+    `delete it (rm ${path}) and apply again: convergent then owns only the plan's addresses and ports, and any an earlier apply put that the plan no longer has stay on the host until you remove them`,
+  );
+
+/** Written whole (temp, fsync, rename): a crash leaves the old record or the new one. */
 export function writeRecord(stateDir: string, record: HostRecord): void {
-  const path = join(stateDir, RECORD_FILE);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  writeAtomic(join(stateDir, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The plan's addresses and link ports as a record. */
@@ -48,7 +68,9 @@ export function recordOf(desired: Pick<Desired, 'addresses' | 'links' | 'bridges
   const ports: Record<string, readonly string[]> = {};
   for (const b of desired.bridges) ports[b.name] = b.ports;
   for (const l of desired.links) if (l.kind === 'bond') ports[l.name] = l.slaves;
-  return { addresses: desired.addresses.map(ownedOf), ports };
+  // An address a checkpoint gives back to whoever put it is not convergent's after a rollback.
+  const ours = desired.addresses.filter((a) => adoptedOf(a).adopted !== true);
+  return { addresses: ours.map(ownedOf), ports };
 }
 
 /** The record before an apply changes anything: what was convergent's and what will be. */

@@ -7,6 +7,7 @@ import { ENSLAVE } from '../../host/network-script.ts';
 import type { BondPlan, LinkPlan, NicPlan, VlanPlan } from '../../host/plan.ts';
 import { LINK_ALIAS_PREFIX, linkAlias } from '../../host/routing.ts';
 import type { Change, Command } from '../change.ts';
+import { adoptedOf } from './adopted.ts';
 import { change, ip, type Refusals, sh } from './commands.ts';
 import type { LiveLink } from './read.ts';
 
@@ -62,7 +63,15 @@ export function aliasMtuUp(
   plan: { name: string; mtu?: number; source: string },
   up: boolean,
 ): void {
-  if (l.ifalias !== linkAlias(plan.source))
+  const former = adoptedOf(plan).formerAlias;
+  if (former !== undefined) {
+    // A checkpoint's link that was not convergent's: its alias as it was.
+    if ((l.ifalias ?? '') !== former)
+      edits.add(
+        `alias ${l.ifalias ?? '(none)'} -> ${former || '(none)'}`,
+        ip('link', 'set', 'dev', plan.name, 'alias', former),
+      );
+  } else if (l.ifalias !== linkAlias(plan.source))
     edits.add(`alias ${l.ifalias ?? '(none)'} -> ${linkAlias(plan.source)}`, aliasCommand(plan));
   if (plan.mtu !== undefined && l.mtu !== plan.mtu)
     edits.add(`mtu ${l.mtu} -> ${plan.mtu}`, ip('link', 'set', 'dev', plan.name, 'mtu', String(plan.mtu)));

@@ -16,7 +16,7 @@ import {
 import { bridgeChanges } from './bridges.ts';
 import { Refusals } from './commands.ts';
 import { type LinkScope, linkChanges, staleLinks } from './links.ts';
-import { type HostLive, readHost, readSysctls } from './read.ts';
+import { type HostLive, readHost, readOthers, readSysctls } from './read.ts';
 import { routeChanges } from './routes.ts';
 import { ruleChanges } from './rules.ts';
 import { snapshotHost } from './snapshot.ts';
@@ -77,7 +77,7 @@ export const hostPart: Part<HostState> = {
     ),
   // The sysctls of the keys the new plan sets, as they are: a rollback puts those values back.
   snapshot: (io, live, desired) => ({
-    ...snapshotHost(live, live.record.addresses),
+    ...snapshotHost(live, live.record, desired, readOthers(io.run)),
     sysctls: snapshotSysctls(
       io.run,
       desired.sysctls.map((s) => s.key),

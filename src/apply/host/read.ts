@@ -39,6 +39,8 @@ export interface LiveRoute {
   readonly gateway?: string;
   readonly dev?: string;
   readonly metric: number;
+  /** Another protocol's route (readOthers'): its number, put back by a rollback. */
+  readonly protocol?: number;
 }
 
 /** One of convergent's policy rules (protocol 241), as `ip -N -j rule` says it. */
@@ -53,6 +55,8 @@ export interface LiveRule {
   readonly fwmark?: string;
   readonly fwmask?: string;
   readonly table: string;
+  /** Another protocol's rule (readOthers'): its number, put back by a rollback. */
+  readonly protocol?: number;
 }
 
 export interface HostLive {
@@ -95,7 +99,28 @@ export function readHost(run: Runner): HostLive {
   return { links, addresses, routes, rules };
 }
 
+/**
+ * The routes and rules of every other protocol (boot, static, kernel, ...): the checkpoint keeps those
+ * an apply is about to make convergent's (a default route an installer left), to put them back.
+ * ip -N omits a route's protocol when it is boot (3), a rule's when it has none (0).
+ */
+export function readOthers(run: Runner): Pick<HostLive, 'routes' | 'rules'> {
+  const json = <T>(argv: string[]) => JSON.parse(runChecked(run, argv) || '[]') as T[];
+  const routes = ([4, 6] as const).flatMap((family) =>
+    json<RawRoute>(['ip', '-N', `-${family}`, '-j', 'route', 'show', 'table', 'all'])
+      .filter((r) => r.protocol !== PROTO)
+      .map((r) => ({ ...liveRoute(family, r), protocol: Number(r.protocol ?? 3) })),
+  );
+  const rules = ([4, 6] as const).flatMap((family) =>
+    json<RawRule>(['ip', '-N', `-${family}`, '-j', 'rule', 'show'])
+      .filter((r) => r.protocol !== PROTO)
+      .map(({ protocol, ...r }) => ({ ...r, family, protocol: Number(protocol ?? 0) }) as LiveRule),
+  );
+  return { routes, rules };
+}
+
 interface RawRoute {
+  readonly protocol?: string;
   readonly type?: string;
   readonly dst: string;
   readonly gateway?: string;
@@ -104,7 +129,7 @@ interface RawRoute {
   readonly metric?: number;
 }
 
-type RawRule = Omit<LiveRule, 'family'> & { readonly protocol?: string };
+type RawRule = Omit<LiveRule, 'family' | 'protocol'> & { readonly protocol?: string };
 
 function liveRoute(family: 4 | 6, r: RawRoute): LiveRoute {
   const type = ROUTE_TYPES[r.type ?? '1'] ?? `type ${r.type}`;

@@ -4,6 +4,7 @@
 import type { RoutePlan } from '../../host/plan.ts';
 import { CONVERGENT_PROTO, MAIN_TABLE, routeCommand } from '../../host/routing.ts';
 import type { Change } from '../change.ts';
+import { adoptedOf } from './adopted.ts';
 import { change, deleteQuietly } from './commands.ts';
 import { addressText, type LiveRoute, routeDst } from './read.ts';
 
@@ -22,7 +23,7 @@ export function liveOf(r: RoutePlan): LiveRoute {
   };
 }
 
-const routeKey = (r: LiveRoute) => `${r.family} ${r.table} ${r.type} ${r.dst} ${r.metric}`;
+export const routeKey = (r: LiveRoute) => `${r.family} ${r.table} ${r.type} ${r.dst} ${r.metric}`;
 
 /** "route 10.0.0.0/24 table 500", "route unreachable default table 500 (IPv6)". */
 export function routeWhat(r: LiveRoute): string {
@@ -58,6 +59,18 @@ export function routeChanges(
     const want = liveOf(plan);
     wanted.add(routeKey(want));
     const have = byKey.get(routeKey(want));
+    const protocol = adoptedOf(plan).protocol;
+    if (protocol !== undefined) {
+      // A checkpoint's route of another protocol that the apply made ours: given back, or left alone.
+      if (have !== undefined)
+        out.push(
+          change('routes', 'change', routeWhat(want), [{ argv: protoArgv(plan, protocol) }], {
+            detail: `proto ${CONVERGENT_PROTO} -> ${protocol}`,
+            source: plan.source,
+          }),
+        );
+      continue;
+    }
     let detail = have === undefined ? undefined : differs(have, want);
     if (detail === '' && have?.dev !== undefined && readdressed.has(have.dev))
       detail = `again: the addresses of ${have.dev} change`;
@@ -71,6 +84,12 @@ export function routeChanges(
     if (!wanted.has(routeKey(r)))
       out.push(change('routes', 'delete', routeWhat(r), [deleteQuietly(deleteArgv(r))]));
   return out;
+}
+
+function protoArgv(plan: RoutePlan, protocol: number): string[] {
+  const argv = routeCommand(plan).split(' ');
+  argv[argv.length - 1] = String(protocol);
+  return argv;
 }
 
 function deleteArgv(r: LiveRoute): string[] {

@@ -5,6 +5,7 @@
 import type { RulePlan } from '../../host/plan.ts';
 import { CONVERGENT_PROTO, MAIN_TABLE, ruleAddCommand } from '../../host/routing.ts';
 import type { Change } from '../change.ts';
+import { adoptedOf } from './adopted.ts';
 import { change, sh } from './commands.ts';
 import { cidrText, type LiveRule } from './read.ts';
 
@@ -72,6 +73,19 @@ export function ruleChanges(live: readonly LiveRule[], desired: readonly RulePla
     const text = planRuleText(r);
     const have = at.get(`${r.family} ${r.pref}`) ?? [];
     at.delete(`${r.family} ${r.pref}`);
+    const protocol = adoptedOf(r).protocol;
+    if (protocol !== undefined) {
+      // A checkpoint's rule of another protocol that the apply made ours: given back, or left alone.
+      if (have.length > 0) {
+        const add = ruleAddCommand(r).replace(` protocol ${CONVERGENT_PROTO}`, ` protocol ${protocol}`);
+        const commands = [sh(`${deleteOurs(r.family, r.pref)}; ${deleteUnmarked(r)}; ${add}`)];
+        const detail = `protocol ${CONVERGENT_PROTO} -> ${protocol}`;
+        out.push(
+          change('rules', 'change', what(r.family, r.pref, text), commands, { detail, source: r.source }),
+        );
+      }
+      continue;
+    }
     if (have.length === 1 && have[0] === text) continue;
     const detail = have.length === 0 ? undefined : `${have.join(' + ')} -> ${text}`;
     const commands = [sh(`${deleteOurs(r.family, r.pref)}; ${deleteUnmarked(r)}; ${ruleAddCommand(r)}`)];
