@@ -186,7 +186,7 @@ function refuseObstacles(root: string, want: ReadonlyMap<string, string | undefi
   }
 }
 
-/** The paths an apply installs, with their sha256 ("" for a file an unfinished apply may write). */
+/** The paths an apply installed, with their sha256. */
 function recordOf(want: ReadonlyMap<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
     [...want]
@@ -220,12 +220,16 @@ export function filesPart(reload: Reload): Part<FilesLive> {
           out.push(fileChange(io, path, had, undefined));
       for (const c of COPIES) {
         const text = want.get(c.path);
-        if (c.daemon !== undefined && text !== undefined && live.files.get(c.path) !== text)
+        if (c.daemon === undefined || text === undefined) continue;
+        // Changed now, or since the last completed apply: one cut between its writes and this
+        // reload left the daemon on the file before.
+        const changed = live.files.get(c.path) !== text;
+        if (changed || live.installed.get(c.path) !== sha256(text))
           out.push({
             part: 'files',
             action: 'change',
             what: `daemon ${c.daemon}`,
-            detail: `reload: ${c.path} changed`,
+            detail: changed ? `reload: ${c.path} changed` : `reload: ${c.path} is not what it last took`,
             commands: reload(c.daemon),
           });
       }
@@ -242,9 +246,11 @@ export function filesPart(reload: Reload): Part<FilesLive> {
       return { files: [...paths].sort().map((path) => ({ path, text: live.files.get(path) })) };
     },
     begin: (io, live, desired) => {
-      // Should the apply be cut, the files it writes are convergent's to delete on the next run.
+      // Should the apply be cut, the files it writes are convergent's to delete on the next run, and
+      // their daemons are reloaded then: "" matches no file.
       const sha = Object.fromEntries(live.installed);
-      for (const path of Object.keys(recordOf(targets(desired)))) sha[path] ??= '';
+      for (const [path, text] of targets(desired))
+        if (text !== undefined && (live.files.get(path) !== text || !(path in sha))) sha[path] = '';
       writePartRecord(io.stateDir, 'files', { sha256: sha } satisfies FilesRecord);
     },
     record: (io, desired) => {

@@ -176,3 +176,36 @@ describe('apply: files convergent did not install', () => {
     assert.equal(readFileSync(join(elsewhere, 'target'), 'utf8'), 'theirs\n');
   });
 });
+
+describe('apply: a daemon after an apply cut before its reload', () => {
+  test('the next apply reloads it: its file is what the plan says, but not what it last took', async () => {
+    const cut: HostIO = {
+      run: realRunner,
+      root: join(tmp, 'cut', 'root'),
+      stateDir: join(tmp, 'cut', 'state'),
+    };
+    const log = join(tmp, 'cut', 'reloads');
+    const reloads = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const logged = filesPart((daemon) => [{ argv: ['sh', '-c', `echo ${daemon} >> ${log}`] }]);
+    await apply(cut, [logged], plan({ 'haproxy.cfg': 'listen a\n' }), hooks);
+    assert.deepEqual(reloads(), ['haproxy']);
+    // A SIGKILL between the files and the reload: the runner dies at the reload, nothing after it runs.
+    const dying: HostIO = {
+      ...cut,
+      run: (argv, options) => {
+        if (argv.some((a) => a.includes(log))) throw new Error('killed');
+        return realRunner(argv, options);
+      },
+    };
+    await assert.rejects(apply(dying, [logged], plan({ 'haproxy.cfg': 'listen b\n' }), hooks), /killed/);
+    assert.equal(readFileSync(join(cut.root, 'etc/haproxy/haproxy.cfg'), 'utf8'), 'listen b\n');
+    const next = plan({ 'haproxy.cfg': 'listen b\n' });
+    assert.deepEqual(
+      diff(cut, [logged], next).map((c) => `${c.what}: ${c.detail}`),
+      ['daemon haproxy: reload: etc/haproxy/haproxy.cfg is not what it last took'],
+    );
+    assert.deepEqual(await apply(cut, [logged], next, hooks), { kind: 'applied', changes: 1 });
+    assert.deepEqual(reloads(), ['haproxy', 'haproxy']);
+    assert.deepEqual(await apply(cut, [logged], next, hooks), { kind: 'unchanged' });
+  });
+});
