@@ -2,6 +2,7 @@
 // journal and the checkpoint, rollback on a failed command, an interrupt or a failed health check,
 // and the completion of an apply that was cut (the journal left behind).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -286,6 +287,26 @@ describe('apply engine', () => {
       readdirSync(io.stateDir).filter((f) => f.includes('lock')),
       [],
     );
+  });
+
+  test('four applies at once: the lock has one holder at a time, none fails on a lock being taken', async () => {
+    const dir = join(tmp, 'contended');
+    const worker = join(import.meta.dirname, '../support/lock-worker.ts');
+    const runs = [1, 2, 3, 4].map(
+      () =>
+        new Promise<string>((resolve, reject) =>
+          execFile(process.execPath, ['--import', 'tsx', worker, dir, '2000'], (err, stdout, stderr) =>
+            err ? reject(new Error(stderr)) : resolve(stdout),
+          ),
+        ),
+    );
+    const counts = (await Promise.all(runs)).map(
+      (out) => JSON.parse(out) as { held: number; shared: number },
+    );
+    for (const { held, shared } of counts) {
+      assert.ok(held > 0);
+      assert.equal(shared, 0);
+    }
   });
 
   test('--state naming a file: apply (and diff, reading the record) say so with the fix, not a stack', async () => {
