@@ -229,7 +229,9 @@ export function filesPart(reload: Reload): Part<FilesLive> {
             part: 'files',
             action: 'change',
             what: `daemon ${c.daemon}`,
-            detail: changed ? `reload: ${c.path} changed` : `reload: ${c.path} is not what it last took`,
+            detail: changed
+              ? `reload: ${c.path} changed`
+              : `reload: ${c.path} not known to be taken (no completed apply installed it)`,
             commands: reload(c.daemon),
           });
       }
