@@ -5,6 +5,7 @@
 import {
   closeSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -54,6 +55,7 @@ function readJson(stateDir: string, name: string): unknown {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw notADirectory(stateDir);
     throw new ApplyError('needs', `cannot read ${path}: ${(err as Error).message}`);
   }
   try {
@@ -135,27 +137,90 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The state dir, made when it is not there; a file (or a file on its way) where it must be is named. */
+function makeStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw notADirectory(stateDir);
+    throw new ApplyError('needs', `cannot make the state dir ${stateDir}: ${(err as Error).message}`);
+  }
+}
+
+const notADirectory = (stateDir: string) =>
+  new ApplyError(
+    'needs',
+    `the state dir ${stateDir} is not a directory (a file is there, or on its way)`,
+    `give --state a directory (default ${DEFAULT_STATE_DIR}), or move that file away`,
+  );
+
+/** The pid a lock file names (NaN: none, a broken file); undefined when it is gone. */
+function pidIn(path: string): number | undefined {
+  try {
+    return Number.parseInt(readFileSync(path, 'utf8'), 10);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Whether `from` now is the lock: link() makes it whole or not at all, never an empty file. */
+function linked(from: string, path: string): boolean {
+  try {
+    linkSync(from, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
 /**
- * One apply, rollback or confirm at a time on a state dir: the lock file holds the pid of its holder;
- * a holder that died (SIGKILL) leaves it stale, and the next one takes it over. Returns the pid that
- * holds it when that one is alive.
+ * Takes the lock of a dead holder away: renamed aside (only one taker gets it), then read again,
+ * since another may have taken it over between our read and the rename. That one, alive, gets its
+ * lock back and is returned.
+ */
+function takeOver(stateDir: string, path: string): number | undefined {
+  const aside = join(stateDir, `.${LOCK}.stale.${process.pid}`);
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const holder = pidIn(aside);
+  if (holder !== undefined && holder !== process.pid && alive(holder)) {
+    linked(aside, path);
+    rmSync(aside, { force: true });
+    return holder;
+  }
+  rmSync(aside, { force: true });
+  return undefined;
+}
+
+/**
+ * One apply, rollback or confirm at a time on a state dir: the lock file holds the pid of its holder,
+ * written to a file of our own first and linked into place. A holder that died (SIGKILL) leaves it
+ * stale, and the next one takes it over. Returns the pid that holds it when that one is alive.
  */
 export function lock(stateDir: string): number | undefined {
-  mkdirSync(stateDir, { recursive: true });
+  makeStateDir(stateDir);
   const path = join(stateDir, LOCK);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return undefined;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  const mine = join(stateDir, `.${LOCK}.${process.pid}`);
+  writeAtomic(mine, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (linked(mine, path)) return undefined;
+      const holder = pidIn(path);
+      if (holder === undefined) continue;
+      if (holder === process.pid) return undefined;
+      if (alive(holder)) return holder;
+      const other = takeOver(stateDir, path);
+      if (other !== undefined) return other;
     }
-    const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    if (holder === process.pid) return undefined;
-    if (Number.isInteger(holder) && alive(holder)) return holder;
-    rmSync(path, { force: true });
+  } finally {
+    rmSync(mine, { force: true });
   }
   throw new ApplyError('failed', `cannot take the lock ${path}`, 'remove it if no convergent runs');
 }

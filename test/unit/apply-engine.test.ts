@@ -2,7 +2,8 @@
 // journal and the checkpoint, rollback on a failed command, an interrupt or a failed health check,
 // and the completion of an apply that was cut (the journal left behind).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -268,6 +269,63 @@ describe('apply engine', () => {
     writeFileSync(join(io.stateDir, 'lock'), '999999999\n');
     assert.equal((await apply(io, parts(), desired(NEW), hooks())).kind, 'applied');
     assert.ok(!existsSync(join(io.stateDir, 'lock')));
+  });
+
+  test('the lock is never an empty file: an empty (broken) one is taken over; no file of ours is left', async () => {
+    const { io } = setup();
+    await apply(io, parts(), desired(OLD), hooks());
+    writeFileSync(join(io.stateDir, 'lock'), '');
+    const seen: string[] = [];
+    const watching: Hooks = {
+      ...hooks(),
+      say: () => seen.push(readFileSync(join(io.stateDir, 'lock'), 'utf8')),
+    };
+    assert.equal((await apply(io, parts(), desired(NEW), watching)).kind, 'applied');
+    assert.ok(seen.length > 0);
+    for (const held of seen) assert.equal(held, `${process.pid}\n`);
+    assert.deepEqual(
+      readdirSync(io.stateDir).filter((f) => f.includes('lock')),
+      [],
+    );
+  });
+
+  test('four applies at once: the lock has one holder at a time, none fails on a lock being taken', async () => {
+    const dir = join(tmp, 'contended');
+    const worker = join(import.meta.dirname, '../support/lock-worker.ts');
+    const runs = [1, 2, 3, 4].map(
+      () =>
+        new Promise<string>((resolve, reject) =>
+          execFile(process.execPath, ['--import', 'tsx', worker, dir, '2000'], (err, stdout, stderr) =>
+            err ? reject(new Error(stderr)) : resolve(stdout),
+          ),
+        ),
+    );
+    const counts = (await Promise.all(runs)).map(
+      (out) => JSON.parse(out) as { held: number; shared: number },
+    );
+    for (const { held, shared } of counts) {
+      assert.ok(held > 0);
+      assert.equal(shared, 0);
+    }
+  });
+
+  test('--state naming a file: apply (and diff, reading the record) say so with the fix, not a stack', async () => {
+    const { io } = setup();
+    writeFileSync(join(tmp, 'afile'), 'not a dir\n');
+    const at = { ...io, stateDir: join(tmp, 'afile') };
+    for (const run of [() => apply(at, parts(), desired(NEW), hooks()), async () => readApplied(at.stateDir)])
+      await assert.rejects(run(), (err: unknown) => {
+        assert.ok(err instanceof ApplyError);
+        assert.equal(
+          err.message,
+          `the state dir ${at.stateDir} is not a directory (a file is there, or on its way)`,
+        );
+        assert.equal(
+          err.fix,
+          'give --state a directory (default /var/lib/convergent), or move that file away',
+        );
+        return true;
+      });
   });
 
   test('a missing tool is named with its Debian package, not run as a failure', async () => {

@@ -2,7 +2,17 @@
 // etc/convergent/ (haproxy.cfg also for HAProxy), a daemon reloaded only when its file changed, a
 // file the plan drops removed, and a rollback bringing back the files as they were.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -99,5 +109,105 @@ describe('apply: files', () => {
     await apply(io, [part], plan({ 'network.sh': '#!/bin/sh\n' }), hooks);
     assert.ok(!existsSync(join(root, rt)));
     assert.ok(!existsSync(join(root, 'etc/convergent/rt_tables.d')), 'its directory went with it');
+  });
+});
+
+describe('apply: files convergent did not install', () => {
+  const fresh = (name: string): HostIO => ({
+    run: realRunner,
+    root: join(tmp, name, 'root'),
+    stateDir: join(tmp, name, 'state'),
+  });
+  const at = (io: HostIO, path: string) => join(io.root, path);
+
+  test("an operator's own file in etc/convergent/ stays, apply after apply; convergent's own go", async () => {
+    const own = fresh('own');
+    mkdirSync(at(own, 'etc/convergent'), { recursive: true });
+    writeFileSync(at(own, 'etc/convergent/cluster.yaml'), 'name: mine\n');
+    await apply(
+      own,
+      [part],
+      plan({ 'network.sh': '#!/bin/sh\n', 'modules-load.d/convergent.conf': 'nf\n' }),
+      hooks,
+    );
+    const changes = diff(own, [part], plan({ 'network.sh': '#!/bin/sh\n' }));
+    assert.deepEqual(
+      changes.map((c) => `${c.action} ${c.what}`),
+      [`delete file ${own.root}/etc/convergent/modules-load.d/convergent.conf`],
+    );
+    await apply(own, [part], plan({ 'network.sh': '#!/bin/sh\n' }), hooks);
+    assert.equal(readFileSync(at(own, 'etc/convergent/cluster.yaml'), 'utf8'), 'name: mine\n');
+    assert.ok(!existsSync(at(own, 'etc/convergent/modules-load.d')));
+  });
+
+  test('a symbolic link in etc/convergent/ is never followed: what it points to stays', async () => {
+    const linked = fresh('linked');
+    const elsewhere = join(tmp, 'linked', 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(join(elsewhere, 'keep.yaml'), 'precious\n');
+    mkdirSync(at(linked, 'etc/convergent'), { recursive: true });
+    symlinkSync(elsewhere, at(linked, 'etc/convergent/specs'));
+    const out = await apply(linked, [part], plan({ 'network.sh': '#!/bin/sh\n' }), hooks);
+    assert.deepEqual(out, { kind: 'applied', changes: 1 });
+    assert.equal(readFileSync(join(elsewhere, 'keep.yaml'), 'utf8'), 'precious\n');
+    assert.deepEqual(diff(linked, [part], plan({ 'network.sh': '#!/bin/sh\n' })), []);
+  });
+
+  test('a plan file behind a symbolic link is refused, named, before anything is written', async () => {
+    const through = fresh('through');
+    const elsewhere = join(tmp, 'through', 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    mkdirSync(at(through, 'etc'), { recursive: true });
+    symlinkSync(elsewhere, at(through, 'etc/convergent'));
+    await assert.rejects(apply(through, [part], plan({ 'network.sh': '#!/bin/sh\n' }), hooks), {
+      name: 'ApplyError',
+      message: `cannot install ${through.root}/etc/convergent/network.sh: ${through.root}/etc/convergent is a symbolic link (to ${elsewhere}); convergent writes its files as files, never through a link`,
+    });
+    assert.deepEqual(readdirSync(elsewhere), []);
+    // The file itself a link (to a file outside the root): refused too, the target untouched.
+    rmSync(at(through, 'etc/convergent'));
+    mkdirSync(at(through, 'etc/convergent'));
+    writeFileSync(join(elsewhere, 'target'), 'theirs\n');
+    symlinkSync(join(elsewhere, 'target'), at(through, 'etc/convergent/network.sh'));
+    await assert.rejects(
+      apply(through, [part], plan({ 'network.sh': '#!/bin/sh\n' }), hooks),
+      /is a symbolic link/,
+    );
+    assert.equal(readFileSync(join(elsewhere, 'target'), 'utf8'), 'theirs\n');
+  });
+});
+
+describe('apply: a daemon after an apply cut before its reload', () => {
+  test('the next apply reloads it: its file is what the plan says, but not what it last took', async () => {
+    const cut: HostIO = {
+      run: realRunner,
+      root: join(tmp, 'cut', 'root'),
+      stateDir: join(tmp, 'cut', 'state'),
+    };
+    const log = join(tmp, 'cut', 'reloads');
+    const reloads = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const logged = filesPart((daemon) => [{ argv: ['sh', '-c', `echo ${daemon} >> ${log}`] }]);
+    await apply(cut, [logged], plan({ 'haproxy.cfg': 'listen a\n' }), hooks);
+    assert.deepEqual(reloads(), ['haproxy']);
+    // A SIGKILL between the files and the reload: the runner dies at the reload, nothing after it runs.
+    const dying: HostIO = {
+      ...cut,
+      run: (argv, options) => {
+        if (argv.some((a) => a.includes(log))) throw new Error('killed');
+        return realRunner(argv, options);
+      },
+    };
+    await assert.rejects(apply(dying, [logged], plan({ 'haproxy.cfg': 'listen b\n' }), hooks), /killed/);
+    assert.equal(readFileSync(join(cut.root, 'etc/haproxy/haproxy.cfg'), 'utf8'), 'listen b\n');
+    const next = plan({ 'haproxy.cfg': 'listen b\n' });
+    assert.deepEqual(
+      diff(cut, [logged], next).map((c) => `${c.what}: ${c.detail}`),
+      [
+        'daemon haproxy: reload: etc/haproxy/haproxy.cfg not known to be taken (no completed apply installed it)',
+      ],
+    );
+    assert.deepEqual(await apply(cut, [logged], next, hooks), { kind: 'applied', changes: 1 });
+    assert.deepEqual(reloads(), ['haproxy', 'haproxy']);
+    assert.deepEqual(await apply(cut, [logged], next, hooks), { kind: 'unchanged' });
   });
 });
