@@ -37,6 +37,8 @@ export interface Hooks {
   startWatchdog?(id: string, deadline: Date): number;
   /** Ends an earlier watchdog, once it is known to be that apply's. */
   endWatchdog?(pid: number, id: string): void;
+  /** The node's health checks before the changes: what fails already is not held against the apply. */
+  healthBefore?(): void;
   /** The node's health checks after the changes: what failed, empty when all pass. */
   health?(): string[];
 }
@@ -174,6 +176,7 @@ async function applyLocked(
     saveCheckpoint(io.stateDir, mergeSnapshots(emptyDesired(desired.cluster, desired.node), snapshots));
   } else hooks.say(`completing the unfinished apply ${before.id} (${before.phase})`);
   pauseAt('checkpoint');
+  if (options.confirmWithinMs !== undefined) hooks.healthBefore?.();
   const id = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const ms = options.confirmWithinMs;
   const deadline = ms === undefined ? undefined : new Date(Date.now() + ms);

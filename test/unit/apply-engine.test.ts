@@ -228,8 +228,21 @@ describe('apply engine', () => {
     });
     assert.deepEqual(Object.fromEntries(host.state), OLD);
     const ended: number[] = [];
-    const h = hooks({ health: () => [], startWatchdog: () => 4242, endWatchdog: (pid) => ended.push(pid) });
+    // The checks run before the first change too (their baseline), and after the last.
+    const checked: number[] = [];
+    const h = hooks({
+      healthBefore: () => checked.push(changing(host.ran).length),
+      health: () => {
+        checked.push(changing(host.ran).length);
+        return [];
+      },
+      startWatchdog: () => 4242,
+      endWatchdog: (pid) => ended.push(pid),
+    });
+    const done = changing(host.ran).length;
     const ok = await apply(io, parts(), desired(NEW), h, { confirmWithinMs: 60_000 });
+    assert.deepEqual(checked, [done, changing(host.ran).length]);
+    assert.ok(done < changing(host.ran).length);
     assert.equal(ok.kind, 'awaiting');
     assert.deepEqual(Object.fromEntries(host.state), NEW);
     assert.equal(readJournal(io.stateDir)?.watchdog, 4242);

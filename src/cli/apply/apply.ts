@@ -6,7 +6,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { changeLine } from '../../apply/change.ts';
 import { apply, confirm, diff, type Outcome } from '../../apply/engine.ts';
 import { ApplyError } from '../../apply/errors.ts';
-import { checkHealth } from '../../apply/health.ts';
+import { healthHooks } from '../../apply/health.ts';
 import { selfArgv, startWatchdog } from '../../apply/watchdog.ts';
 import { action, EXIT, UsageError } from '../errors.ts';
 import { cliHooks, hostIO, hostParts, needHost, nodeTarget, ROOT_HELP, STATE_HELP } from './common.ts';
@@ -48,7 +48,7 @@ export function applyCommand(program: Command): void {
         if (options.dryRun) return dryRun(diff(io, hostParts(), desired));
         const hooks = cliHooks({
           startWatchdog: (id, deadline) => startWatchdog(io, selfArgv(), id, deadline),
-          health: () => checkHealth(io.run, health),
+          ...healthHooks(io.run, health, (line) => process.stdout.write(`${line}\n`)),
         });
         const out = await apply(io, hostParts(), desired, hooks, {
           ...(window === undefined ? {} : { confirmWithinMs: window }),
