@@ -9,6 +9,7 @@ import { emptyDesired, loadCheckpoint, mergeSnapshots, saveCheckpoint } from './
 import type { Desired } from './desired.ts';
 import { ApplyError, missingTool } from './errors.ts';
 import type { HostIO, Part } from './part.ts';
+import { forgetRolledBack, noteRolledBack } from './rolled-back.ts';
 import {
   clearJournal,
   type Journal,
@@ -37,6 +38,8 @@ export interface Hooks {
   startWatchdog?(id: string, deadline: Date): number;
   /** Ends an earlier watchdog, once it is known to be that apply's. */
   endWatchdog?(pid: number, id: string): void;
+  /** The node's health checks before the changes: what fails already is not held against the apply. */
+  healthBefore?(): void;
   /** The node's health checks after the changes: what failed, empty when all pass. */
   health?(): string[];
 }
@@ -162,6 +165,8 @@ async function applyLocked(
   options: ApplyOptions,
 ): Promise<Outcome> {
   const before = readJournal(io.stateDir);
+  // A late `apply --confirm` speaks of this apply now, not of an earlier one rolled back.
+  forgetRolledBack(io.stateDir);
   const readings = readParts(io, parts);
   const changes = changesOf(io, readings, desired);
   if (changes.length === 0 && before === undefined) {
@@ -174,33 +179,37 @@ async function applyLocked(
     saveCheckpoint(io.stateDir, mergeSnapshots(emptyDesired(desired.cluster, desired.node), snapshots));
   } else hooks.say(`completing the unfinished apply ${before.id} (${before.phase})`);
   pauseAt('checkpoint');
+  if (options.confirmWithinMs !== undefined) hooks.healthBefore?.();
   const id = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const ms = options.confirmWithinMs;
-  const deadline = ms === undefined ? undefined : new Date(Date.now() + ms);
-  const watchdog = deadline && hooks.startWatchdog?.(id, deadline);
-  if (before?.watchdog !== undefined) hooks.endWatchdog?.(before.watchdog, before.id);
+  // The watchdog starts before the first change (it rolls back at once if apply dies); the window it
+  // waits for starts once the health checks pass (the journal's deadline): `at` is only its fallback.
+  const watchdog = ms === undefined ? undefined : hooks.startWatchdog?.(id, new Date(Date.now() + ms));
   const journal: Journal = {
     id,
     phase: 'applying',
     cluster: desired.cluster,
     node: desired.node,
     pid: process.pid,
-    ...(deadline ? { deadline: deadline.toISOString() } : {}),
     ...(watchdog ? { watchdog } : {}),
   };
   writeJournal(io.stateDir, journal);
+  // Only now that the new journal replaced it: the old watchdog would leave on its own too.
+  if (before?.watchdog !== undefined) hooks.endWatchdog?.(before.watchdog, before.id);
   pauseAt('journal');
   for (const r of readings) r.part.begin?.(io, r.live, desired);
   const failed = await runChanges(io, changes, hooks);
   if (failed !== undefined) return rollbackLocked(io, parts, hooks, whyOf(failed));
   finish(io, readings, desired);
-  if (deadline === undefined) {
+  if (ms === undefined) {
     clearJournal(io.stateDir);
     return { kind: 'applied', changes: changes.length };
   }
   const sick = hooks.health?.() ?? [];
   if (sick.length > 0) return rollbackLocked(io, parts, hooks, `health check failed: ${sick.join('; ')}`);
-  writeJournal(io.stateDir, { ...journal, phase: 'awaiting' });
+  // The operator gets the whole window, from here.
+  const deadline = new Date(Date.now() + ms);
+  writeJournal(io.stateDir, { ...journal, phase: 'awaiting', deadline: deadline.toISOString() });
   return { kind: 'awaiting', changes: changes.length, id, deadline };
 }
 
@@ -232,6 +241,7 @@ export async function rollbackLocked(
   finish(io, readings, checkpoint);
   if (journal.watchdog !== undefined && journal.watchdog !== process.pid)
     hooks.endWatchdog?.(journal.watchdog, journal.id);
+  noteRolledBack(io.stateDir, { id: journal.id, node: journal.node, time: new Date().toISOString(), why });
   clearJournal(io.stateDir);
   return { kind: 'rolled-back', why };
 }

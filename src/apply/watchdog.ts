@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AnyPart, type Hooks, type Outcome, PAUSE_ENV, rollbackLocked } from './engine.ts';
 import type { HostIO } from './part.ts';
-import { alive, lock, readJournal, unlock } from './state.ts';
+import { alive, type Journal, lock, readJournal, unlock } from './state.ts';
 
 export const WATCHDOG_LOG = 'watchdog.log';
 
@@ -64,6 +64,16 @@ export function endWatchdog(pid: number, id: string): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Why the watchdog rolls back now (its deadline passed, or the apply died mid-change); undefined: not yet. */
+function dueNow(j: Journal, at: Date): string | undefined {
+  // The window starts when the apply's health checks pass: the journal's deadline; `at` until then.
+  const deadline = j.deadline === undefined ? at : new Date(j.deadline);
+  if (Date.now() >= deadline.getTime())
+    return `no \`convergent apply --confirm\` by ${deadline.toISOString()}`;
+  if (j.phase !== 'awaiting' && !alive(j.pid)) return `the apply (pid ${j.pid}) died`;
+  return undefined;
+}
+
 /**
  * The watchdog's life: until the journal is confirmed or replaced, roll back at the deadline, or at
  * once when the apply died while changing the host. An apply or a rollback at work (the lock) is
@@ -87,14 +97,13 @@ export async function watch(
       continue;
     }
     seen = true;
-    const died = j.phase !== 'awaiting' && !alive(j.pid);
-    if ((late || died) && lock(io.stateDir) === undefined) {
+    if (dueNow(j, at) !== undefined && lock(io.stateDir) === undefined) {
       try {
-        if (readJournal(io.stateDir)?.id !== id) return undefined;
-        const why = late
-          ? `no \`convergent apply --confirm\` by ${at.toISOString()}`
-          : `the apply (pid ${j.pid}) died`;
-        return await rollbackLocked(io, parts, hooks, why);
+        // Read again under the lock: the apply may have ended meanwhile, setting the window's deadline.
+        const now = readJournal(io.stateDir);
+        if (now?.id !== id) return undefined;
+        const why = dueNow(now, at);
+        if (why !== undefined) return await rollbackLocked(io, parts, hooks, why);
       } finally {
         unlock(io.stateDir);
       }

@@ -3,7 +3,8 @@
 // roll back (the host is between states),
 // 4 the lab could not be built or the host lacks what apply needs (no root, a tool or kernel feature
 // missing), 5 `diff`: the host differs from the spec, 6 `apply`: rolled back (a failed command or
-// health check, an interrupt).
+// health check, an interrupt; for `apply --confirm`: the apply to confirm was rolled back already),
+// 7 `apply --confirm`: no apply awaits confirmation.
 // User mistakes are printed as located messages, never as stack traces.
 
 import { ApplyError } from '../apply/errors.ts';
@@ -14,7 +15,16 @@ import { exitIfInterrupted } from '../lab/interrupt.ts';
 import { plural } from '../util/plural.ts';
 import { colorsFor } from './color.ts';
 
-export const EXIT = { ok: 0, invalid: 1, usage: 2, failed: 3, lab: 4, differs: 5, rolledBack: 6 } as const;
+export const EXIT = {
+  ok: 0,
+  invalid: 1,
+  usage: 2,
+  failed: 3,
+  lab: 4,
+  differs: 5,
+  rolledBack: 6,
+  nothingToConfirm: 7,
+} as const;
 
 /**
  * A reader that closes the pipe early (`convergent cgnat export … | head`) ends the command as it

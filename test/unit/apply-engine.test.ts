@@ -12,6 +12,7 @@ import type { Desired } from '../../src/apply/desired.ts';
 import { type AnyPart, apply, confirm, diff, type Hooks, ordered, rollback } from '../../src/apply/engine.ts';
 import { ApplyError } from '../../src/apply/errors.ts';
 import type { HostIO } from '../../src/apply/part.ts';
+import { lastRolledBack } from '../../src/apply/rolled-back.ts';
 import { readApplied, readJournal } from '../../src/apply/state.ts';
 import type { Runner } from '../../src/lab/run.ts';
 
@@ -229,8 +230,21 @@ describe('apply engine', () => {
     });
     assert.deepEqual(Object.fromEntries(host.state), OLD);
     const ended: number[] = [];
-    const h = hooks({ health: () => [], startWatchdog: () => 4242, endWatchdog: (pid) => ended.push(pid) });
+    // The checks run before the first change too (their baseline), and after the last.
+    const checked: number[] = [];
+    const h = hooks({
+      healthBefore: () => checked.push(changing(host.ran).length),
+      health: () => {
+        checked.push(changing(host.ran).length);
+        return [];
+      },
+      startWatchdog: () => 4242,
+      endWatchdog: (pid) => ended.push(pid),
+    });
+    const done = changing(host.ran).length;
     const ok = await apply(io, parts(), desired(NEW), h, { confirmWithinMs: 60_000 });
+    assert.deepEqual(checked, [done, changing(host.ran).length]);
+    assert.ok(done < changing(host.ran).length);
     assert.equal(ok.kind, 'awaiting');
     assert.deepEqual(Object.fromEntries(host.state), NEW);
     assert.equal(readJournal(io.stateDir)?.watchdog, 4242);
@@ -238,6 +252,60 @@ describe('apply engine', () => {
     assert.deepEqual(ended, [4242]);
     assert.equal(readJournal(io.stateDir), undefined);
     assert.deepEqual(await rollback(io, parts(), h), { kind: 'nothing-to-roll-back' });
+  });
+
+  test('the confirm window starts once the health checks pass; a rollback is noted for a late confirm', async () => {
+    const { io } = setup();
+    let healthy = 0;
+    const h = hooks({
+      startWatchdog: () => 4242,
+      health: () => {
+        // Slow checks: the operator's window must not shrink by their time.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        healthy = Date.now();
+        assert.equal(readJournal(io.stateDir)?.deadline, undefined, 'no deadline while applying');
+        return [];
+      },
+    });
+    const ok = await apply(io, parts(), desired(NEW), h, { confirmWithinMs: 1000 });
+    assert.equal(ok.kind, 'awaiting');
+    const deadline = Date.parse(readJournal(io.stateDir)?.deadline ?? '');
+    assert.ok(deadline >= healthy + 1000, `deadline ${deadline - healthy} ms after the checks passed`);
+    assert.equal(lastRolledBack(io.stateDir), undefined);
+    await rollback(io, parts(), h, 'no `convergent apply --confirm` by then');
+    assert.deepEqual(
+      { ...lastRolledBack(io.stateDir), time: '' },
+      {
+        id: ok.kind === 'awaiting' ? ok.id : '',
+        node: 'node1',
+        time: '',
+        why: 'no `convergent apply --confirm` by then',
+      },
+    );
+    await apply(io, parts(), desired(NEW), hooks());
+    assert.equal(lastRolledBack(io.stateDir), undefined, 'a new apply forgets the old rollback');
+  });
+
+  test('an apply over an unfinished one ends the old watchdog only after its own journal replaced the old', async () => {
+    const { host, io } = setup();
+    host.crashAt = 9;
+    const first = hooks({ startWatchdog: () => 1111, health: () => [] });
+    await assert.rejects(apply(io, parts(), desired(NEW), first, { confirmWithinMs: 60_000 }), /crash/);
+    const old = readJournal(io.stateDir);
+    assert.equal(old?.watchdog, 1111);
+    host.crashAt = -1;
+    const ended: { pid: number; journal: string | undefined }[] = [];
+    const h = hooks({
+      startWatchdog: () => 2222,
+      endWatchdog: (pid) => ended.push({ pid, journal: readJournal(io.stateDir)?.id }),
+      health: () => [],
+    });
+    const out = await apply(io, parts(), desired(NEW), h, { confirmWithinMs: 60_000 });
+    assert.equal(out.kind, 'awaiting');
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0]?.pid, 1111);
+    assert.notEqual(ended[0]?.journal, old?.id, 'the new journal was written first');
+    assert.equal(ended[0]?.journal, out.kind === 'awaiting' ? out.id : '');
   });
 
   test('an apply cut halfway: the next apply completes it, or rollback restores the state before', async () => {

@@ -6,7 +6,8 @@ import type { Command } from '@commander-js/extra-typings';
 import { changeLine } from '../../apply/change.ts';
 import { apply, confirm, diff, type Outcome } from '../../apply/engine.ts';
 import { ApplyError } from '../../apply/errors.ts';
-import { checkHealth } from '../../apply/health.ts';
+import { healthHooks } from '../../apply/health.ts';
+import { lastRolledBack } from '../../apply/rolled-back.ts';
 import { selfArgv, startWatchdog } from '../../apply/watchdog.ts';
 import { action, EXIT, UsageError } from '../errors.ts';
 import { cliHooks, hostIO, hostParts, needHost, nodeTarget, ROOT_HELP, STATE_HELP } from './common.ts';
@@ -38,7 +39,7 @@ export function applyCommand(program: Command): void {
           if (file !== undefined || options.node !== undefined)
             throw new UsageError('--confirm takes no spec nor --node', 'convergent apply --confirm');
           needHost('apply --confirm', []);
-          return confirmed(await confirm(io, cliHooks()));
+          return confirmed(await confirm(io, cliHooks()), io.stateDir);
         }
         if (file === undefined || options.node === undefined)
           throw new UsageError('apply needs a spec and the node', 'convergent apply FILE --node NODE');
@@ -48,7 +49,7 @@ export function applyCommand(program: Command): void {
         if (options.dryRun) return dryRun(diff(io, hostParts(), desired));
         const hooks = cliHooks({
           startWatchdog: (id, deadline) => startWatchdog(io, selfArgv(), id, deadline),
-          health: () => checkHealth(io.run, health),
+          ...healthHooks(io.run, health, (line) => process.stdout.write(`${line}\n`)),
         });
         const out = await apply(io, hostParts(), desired, hooks, {
           ...(window === undefined ? {} : { confirmWithinMs: window }),
@@ -93,9 +94,27 @@ function said(node: string, out: Outcome, window: number | undefined): void {
   }
 }
 
-function confirmed(journal: Awaited<ReturnType<typeof confirm>>): void {
+/** `apply --confirm` when nothing awaits: a rollback came first (exit 6), or there was never a window (7). */
+function notAwaiting(stateDir: string): void {
+  const rolled = lastRolledBack(stateDir);
+  if (rolled !== undefined) {
+    process.stderr.write(
+      `convergent: nothing to confirm: the apply ${rolled.id} of ${rolled.node} was rolled back at ` +
+        `${rolled.time}: ${rolled.why}\n`,
+    );
+    process.exitCode = EXIT.rolledBack;
+    return;
+  }
+  process.stderr.write(
+    'convergent: nothing to confirm: no apply awaits confirmation (none ran with --confirm-within, ' +
+      'or it was confirmed already)\n',
+  );
+  process.exitCode = EXIT.nothingToConfirm;
+}
+
+function confirmed(journal: Awaited<ReturnType<typeof confirm>>, stateDir: string): void {
   if (journal === undefined) {
-    process.stdout.write('nothing awaits confirmation\n');
+    notAwaiting(stateDir);
     return;
   }
   if (journal.phase !== 'awaiting')

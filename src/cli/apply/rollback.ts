@@ -28,7 +28,7 @@ export function rollbackCommand(program: Command): void {
             );
           const stamp = (l: string) =>
             process.stdout.write(`${new Date().toISOString()} watchdog ${options.id}: ${l}\n`);
-          stamp(`rolls back at ${at.toISOString()} unless confirmed`);
+          stamp(`rolls back unless confirmed in the window that starts once the apply is healthy`);
           // No signal handlers: `apply --confirm` ends the watchdog with SIGTERM (never mid-rollback: it
           // holds the lock then).
           const hooks = { say: stamp, interrupted: () => undefined, endWatchdog };

@@ -152,6 +152,7 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
 /** What a node checks by itself after an apply: its links, its uplink gateway, its peers on each network. */
 function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
   const node = c.nodes.find((n) => n.name === plan.node);
+  const slaves = new Set(plan.links.flatMap((l) => (l.kind === 'bond' ? l.slaves : [])));
   const peers = c.networks
     .filter((n) => n.nodeAddresses.has(plan.node))
     .flatMap((n) =>
@@ -162,7 +163,11 @@ function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
   return {
     ...(node ? { gateway: { address: formatIPv4(c.uplink.gateway), dev: node.uplinkBridge } } : {}),
     peers,
-    links: [...plan.links.map((l) => l.name), ...plan.bridges.map((b) => b.name)],
+    // A bond is up while one slave is: a dead slave is the bond's redundancy at work, not a failure.
+    links: [
+      ...plan.links.filter((l) => !slaves.has(l.name)).map((l) => l.name),
+      ...plan.bridges.map((b) => b.name),
+    ],
   };
 }
 
