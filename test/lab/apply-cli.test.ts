@@ -101,6 +101,26 @@ describe('convergent apply on a host', () => {
     }
   });
 
+  test('a blackhole rule fails the gateway check: the kernel would take a bound ping to it as on-link', (t) => {
+    if (!needsRoot(t, 'ping')) return;
+    const run = new NamespaceRun();
+    try {
+      const r = rig(run);
+      applied(r, PART4);
+      r.sh(['ip', 'rule', 'add', 'pref', '100', 'blackhole']);
+      const before = dump(r);
+      const out = r.cli(['apply', moved(r), ...NODE, '--confirm-within', '30s']);
+      assert.equal(out.code, 6, out.stdout + out.stderr);
+      assert.match(
+        out.stderr,
+        /rolled back .*1\.1\.1\.1 is not routed via the uplink gateway 192\.168\.122\.1 on xenbr0 \(RTNETLINK answers: /,
+      );
+      assert.deepEqual(dump(r), before);
+    } finally {
+      run.cleanup();
+    }
+  });
+
   test('an apply without a confirm is rolled back by its watchdog; a confirmed one stays', async (t) => {
     if (!needsRoot(t, 'ping')) return;
     const run = new NamespaceRun();

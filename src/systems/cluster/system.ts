@@ -1,6 +1,6 @@
 // The cluster as a system of the registry: nodes that are the network, their lab in namespaces.
 import { join } from 'node:path';
-import type { HealthPlan } from '../../apply/health.ts';
+import { type HealthPlan, offLink } from '../../apply/health.ts';
 import { FILES } from '../../host/files.ts';
 import type { HostPlan } from '../../host/plan.ts';
 import { locateAll } from '../../input/load.ts';
@@ -149,6 +149,15 @@ const FAULT_TESTS: { readonly [F in Fault]?: (c: Cluster) => boolean } = {
     routedNics(c).some((n) => c.routed.some((r) => r.name === n.network && r.subnet6 !== undefined)),
 };
 
+/** The uplink gateway, and an address beyond it: off every subnet the node has an address or a route in. */
+function gatewayOf(c: Cluster, plan: HostPlan, dev: string): NonNullable<HealthPlan['gateway']> {
+  const beyond = offLink([
+    ...plan.addresses.map((a) => a.cidr),
+    ...plan.routes.filter((r) => r.to !== 'default').map((r) => r.to),
+  ]);
+  return { address: formatIPv4(c.uplink.gateway), dev, ...(beyond ? { beyond } : {}) };
+}
+
 /** What a node checks by itself after an apply: its links, its uplink gateway, its peers on each network. */
 function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
   const node = c.nodes.find((n) => n.name === plan.node);
@@ -161,7 +170,7 @@ function healthOf(c: Cluster, plan: HostPlan): HealthPlan {
         .map(([other, address]) => ({ node: other, address: formatIPv4(address), dev: n.bridge })),
     );
   return {
-    ...(node ? { gateway: { address: formatIPv4(c.uplink.gateway), dev: node.uplinkBridge } } : {}),
+    ...(node ? { gateway: gatewayOf(c, plan, node.uplinkBridge) } : {}),
     peers,
     // A bond is up while one slave is: a dead slave is the bond's redundancy at work, not a failure.
     links: [
