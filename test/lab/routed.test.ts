@@ -91,13 +91,14 @@ describe('routed-flat in the namespace lab', () => {
         l.sh(node, 'ip', 'link', 'set', 'eth1', 'down');
         l.sh(node, 'ip', 'link', 'set', 'eth1', 'up');
       }
-      // The routes network.sh put on the uplink went with it; the unreachable default, on no device, stayed.
+      // The routes apply put on the uplink went with it; the unreachable default (proto 241: convergent's), on
+      // no device, stayed.
       for (const node of ['node1', 'node2']) {
         const table = l.sh(node, 'ip', 'route', 'show', 'table', '500');
         assert.doesNotMatch(table, /dev eth1/, `${node}: the uplink's routes are gone`);
         assert.match(
           table,
-          /^unreachable default metric 4294967295/m,
+          /^unreachable default proto 241 metric 4294967295/m,
           `${node}: the unreachable default stays`,
         );
       }
