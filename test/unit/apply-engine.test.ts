@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Change, PartName } from '../../src/apply/change.ts';
+import { emptyDesired } from '../../src/apply/checkpoint.ts';
 import type { Desired } from '../../src/apply/desired.ts';
 import { type AnyPart, apply, confirm, diff, type Hooks, ordered, rollback } from '../../src/apply/engine.ts';
 import { ApplyError } from '../../src/apply/errors.ts';
@@ -84,16 +85,7 @@ const parts = (records?: string[]) => PART_NAMES.map((n) => fakePart(n, records)
 
 function desired(keys: Record<string, string>): Desired {
   return {
-    cluster: 'c',
-    node: 'node1',
-    links: [],
-    bridges: [],
-    addresses: [],
-    routes: [],
-    rules: [],
-    tables: [],
-    sysctls: [],
-    nft: { kind: 'saved', tables: [], text: '' },
+    ...emptyDesired('c', 'node1'),
     files: Object.entries(keys).map(([path, text]) => ({ path, text })),
   };
 }
