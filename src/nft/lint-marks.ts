@@ -23,6 +23,7 @@ export function unmaskedMark(s: Statement): string | undefined {
       case 'set-field':
         return [s.value];
       case 'nat':
+      case 'dup':
         return [s.to];
       case 'count-over':
         return [s.key];

@@ -145,6 +145,7 @@ function references(s: Statement): References {
     case 'set-field':
       return { exprs: [s.value], as: 'set' };
     case 'nat':
+    case 'dup':
       return { exprs: [s.to], as: 'set' };
     case 'count-over':
       return { exprs: [s.key], set: s.set, as: 'set' };
@@ -249,6 +250,7 @@ function fits(c: Const, type: DataType, interval: boolean): boolean {
     case 'inet_service':
     case 'verdict':
     case 'mark':
+    case 'classid':
     case 'ether_addr':
     case 'ifname':
     case 'ct_zone':

@@ -172,6 +172,8 @@ export function renderStatement(s: Statement): string {
     case 'counter':
     case 'notrack':
       return s.kind;
+    case 'dup':
+      return `dup to ${renderExpr(s.to)}`;
     case 'count-over':
       return `add @${s.set} { ${renderExpr(s.key)} ct count over ${s.limit} }`;
     case 'update':
@@ -235,6 +237,8 @@ function renderConst(c: Const): string {
     case 'inet_service':
     case 'ct_zone':
       return String(c.value);
+    case 'classid':
+      return `${(c.value >>> 16).toString(16)}:${(c.value & 0xffff).toString(16)}`;
     case 'port_range':
       return `${c.value[0]}-${c.value[1]}`;
     case 'ifname':

@@ -14,6 +14,7 @@ export type DataType =
   | 'ether_addr'
   | 'ifname'
   | 'ct_zone'
+  | 'classid'
   | 'verdict';
 
 /** A constant, typed so that render and the simulator agree on its meaning. */
@@ -39,6 +40,8 @@ export type Const =
   | { readonly type: 'ct_zone'; readonly value: number }
   | { readonly type: 'inet_service'; readonly value: number }
   | { readonly type: 'mark'; readonly value: number }
+  // A packet's priority (skb->priority) as nft writes it, major:minor in hex ("0:2")
+  | { readonly type: 'classid'; readonly value: number }
   | { readonly type: 'ether_addr'; readonly value: string }
   | { readonly type: 'ifname'; readonly value: string }
   | { readonly type: 'ct_direction'; readonly value: 'original' | 'reply' }
@@ -51,9 +54,12 @@ export type TcpFlag = 'fin' | 'syn' | 'rst' | 'psh' | 'ack' | 'urg';
 
 export type CtState = 'invalid' | 'new' | 'established' | 'related' | 'untracked';
 
+/** meta keys read or written; priority is skb->priority, which ip_forward resets from the TOS. */
+export type MetaKey = 'iifname' | 'oifname' | 'mark' | 'l4proto' | 'nfproto' | 'priority';
+
 /** Packet fields a rule reads or writes. */
 export type Field =
-  | { readonly kind: 'meta'; readonly key: 'iifname' | 'oifname' | 'mark' | 'l4proto' | 'nfproto' }
+  | { readonly kind: 'meta'; readonly key: MetaKey }
   | { readonly kind: 'ct'; readonly key: 'mark' | 'direction' | 'status' | 'state' }
   // Set in the original direction only: the reply, NATed, must be found in the default zone.
   | { readonly kind: 'ct'; readonly key: 'zone'; readonly direction: 'original' }
@@ -98,6 +104,8 @@ export type Statement =
   // update @map { key : value }: add the element or refresh its timeout (a map learned from traffic)
   | { readonly kind: 'update'; readonly set: string; readonly key: Expr; readonly value: Expr }
   | { readonly kind: 'notrack' }
+  // dup to ADDRESS: a copy sent with ADDRESS as next hop (untracked), the packet itself goes on
+  | { readonly kind: 'dup'; readonly to: Expr }
   // key vmap @map: the verdict the map holds for the key (jump to a chain); no element, no verdict
   | { readonly kind: 'vmap'; readonly key: Expr; readonly map: string }
   | { readonly kind: 'verdict'; readonly verdict: 'accept' | 'drop' | 'return' }
@@ -180,7 +188,7 @@ export const PRIORITY = {
 } as const;
 
 // Small constructors, so that compile code reads like the rules it builds.
-export const meta = (key: 'iifname' | 'oifname' | 'mark' | 'l4proto' | 'nfproto'): Field => ({
+export const meta = (key: MetaKey): Field => ({
   kind: 'meta',
   key,
 });
@@ -251,6 +259,7 @@ export const v4 = (value: string): Const => ({ type: 'ipv4_addr', value });
 export const proto = (value: 'tcp' | 'udp'): Const => ({ type: 'inet_proto', value });
 export const service = (value: number): Const => ({ type: 'inet_service', value });
 export const mark = (value: number): Const => ({ type: 'mark', value });
+export const classid = (value: number): Const => ({ type: 'classid', value });
 export const etherAddr = (value: string): Const => ({ type: 'ether_addr', value });
 export const v6 = (value: string): Const => ({ type: 'ipv6_addr', value });
 /** nft's names of the ethertypes we match: 8021q and 8021ad are VLAN tags (C-tag, S-tag). */
