@@ -36,6 +36,7 @@ import { compileDnat } from '../../compile/dnat.ts';
 import { rewriteMaps, rewriteRules } from '../../compile/rewrite.ts';
 import { bridgeTable, ipTable } from '../../compile/tables.ts';
 import type { Network, Node, Sync } from '../../model.ts';
+import { compileBounce } from './bounce.ts';
 
 export const CTSYNC_NOTRACK = 'ctsync-notrack';
 export const CTSYNC_NOTRACK_OUT = 'ctsync-notrack-out';
@@ -71,6 +72,7 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   });
 
   compileOutran(node, table);
+  compileBounce(ctx, node, plan);
   const site: SyncSite = { ctx, node, plan, sync, network };
   compileSyncTraffic(site);
   compileSyncSettings(site);

@@ -1,0 +1,223 @@
+// CT-SYNC's handshake without the 1 s: a reply that outruns the sync goes back to the node the
+// client entered, which holds the flow, instead of being dropped.
+//
+// The guest's SYN-ACK reaches its own node 10-20 µs after the SYN; conntrackd's copy of the flow
+// arrives 0.2-0.6 ms after it. Without a copy the reply cannot be un-DNATed here, and dropped, it
+// costs the guest's 1 s initial RTO. The entering node has the flow from the first packet on.
+//
+//   learn     bridge prerouting, frames from the pipes: a SYN (or a UDP datagram) routed by another
+//             node carries that node's guest-bridge MAC, hence its tag: flow -> tag, kept 2 s
+//   hand on   bridge input, a guest's frame to this node: the reversed flow's tag into the packet's
+//             priority (skb->priority), the only field that crosses from the bridge to the IP layer
+//             besides the mark, which other software shares (F36) and nft 1.0.6 cannot write under
+//             a mask from a map; ip_forward resets the priority from the TOS, so it goes no further
+//   bounce    ip prerouting after conntrack: a reply with no entry here (invalid, or new) is sent, as
+//             is, to the entering node's address on this bridge (dup to), and dropped here
+//
+// Once the copy has landed (the usual case after the SYN-ACK) replies find it and leave through this
+// node as before; the bounce only ever takes what would have been dropped. A reply the entering node
+// does not know either (it failed, or the 2 s passed) is dropped there, as before.
+import type { PlanBuilder } from '../../../../host/builder.ts';
+import {
+  classid,
+  concat,
+  counter,
+  ct,
+  ctState,
+  drop,
+  type Element,
+  eq,
+  ether,
+  etherAddr,
+  ifname,
+  ip,
+  l4,
+  lookup,
+  meta,
+  ne,
+  PRIORITY,
+  proto,
+  type Statement,
+  setField,
+  v4,
+  vmap,
+} from '../../../../nft/tree.ts';
+import { formatIPv4 } from '../../../../util/ipv4.ts';
+import type { ClusterContext } from '../../compile/context.ts';
+import { bridgeTable, ipTable, pipeDevices } from '../../compile/tables.ts';
+import type { Node } from '../../model.ts';
+import { TAG_MAC_MASK, tagMacKey } from '../../tags.ts';
+
+export const CTSYNC_LEARN = 'ctsync-learn';
+export const CTSYNC_HAND_ON = 'ctsync-hand-on';
+export const CTSYNC_BOUNCE = 'ctsync-bounce';
+/** How long a flow's entering node is kept: far longer than a sync takes (under 1 ms). */
+export const BOUNCE_WINDOW_SECONDS = 2;
+/** Flows learned at once, at most: 2 s of 30,000 new flows a second. */
+const LEARNED_MAX = 65536;
+
+const enteredChain = (n: Node) => `ctsync-entered-${n.tag}`;
+
+/** `tcp flags & (fin|syn|rst|ack) == syn`: the first packet of a connection. */
+const LONE_SYN: Statement = {
+  kind: 'match',
+  left: {
+    kind: 'mask',
+    value: { kind: 'payload', header: 'tcp', field: 'flags' },
+    mask: { type: 'tcp_flags', value: ['fin', 'syn', 'rst', 'ack'] },
+  },
+  op: 'eq',
+  right: { kind: 'const', value: { type: 'tcp_flags', value: ['syn'] } },
+};
+
+export function compileBounce(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  const pipes = pipeDevices(ctx, node);
+  if (pipes.length === 0) return;
+  const others = ctx.cluster.nodes.filter((n) => n !== node);
+  learnEntering(ctx, node, plan, pipes, others);
+  bounceToEntering(ctx, node, plan, others);
+}
+
+/** Bridge: which node each flow from the pipes entered through, and its tag on the guest's replies. */
+function learnEntering(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  pipes: readonly string[],
+  others: readonly Node[],
+): void {
+  const bridge = bridgeTable(ctx, node, plan);
+  bridge.set({
+    name: 'ctsync_pipes',
+    comment: `networks.*.pipes on ${node.name}: frames from the other nodes`,
+    key: ['ifname'],
+    interval: false,
+    elements: pipes.map((p) => ({ key: [ifname(p)], comment: 'networks.*.pipes' })),
+  });
+  bridge.set({
+    name: 'ctsync_entered',
+    comment: 'forwards (strategy ctsync): client . port . guest . port -> the entering node (its tag)',
+    key: ['ipv4_addr', 'inet_service', 'ipv4_addr', 'inet_service'],
+    value: ['classid'],
+    interval: false,
+    dynamic: { size: LEARNED_MAX, timeout: BOUNCE_WINDOW_SECONDS },
+    elements: [],
+  });
+  const byMac: Element[] = others.map((n) => ({
+    key: [etherAddr(tagMacKey(ctx.cluster.tagMacPrefix, n.tag))],
+    value: [{ type: 'verdict', value: enteredChain(n) }],
+    comment: `nodes.${n.name}`,
+  }));
+  bridge.set({
+    name: 'ctsync_entering',
+    comment: "nodes.*: guest-bridge MAC prefix (its second octet is the node's tag) -> the chain learning it",
+    key: ['ether_addr'],
+    value: ['verdict'],
+    interval: false,
+    elements: byMac,
+  });
+  for (const n of others) {
+    bridge.chain(enteredChain(n), `forwards (strategy ctsync): entered through ${n.name}`);
+    bridge.rule(enteredChain(n), `nodes.${n.name}.tag ${n.tag}: ${n.name} routed it here`, {
+      kind: 'update',
+      set: 'ctsync_entered',
+      key: concat(ip('saddr'), l4('th', 'sport'), ip('daddr'), l4('th', 'dport')),
+      value: { kind: 'const', value: classid(n.tag) },
+    });
+  }
+  bridge.chain(
+    CTSYNC_LEARN,
+    'forwards (strategy ctsync): the node each new flow entered through',
+    { type: 'filter', hook: 'prerouting', priority: PRIORITY.filter, policy: 'accept' },
+    [
+      "A node routes a forward's first packet onto the guest bridge from its own MAC, which carries",
+      'its tag. Learned for TCP from the SYN, for UDP from every datagram (no first one to tell).',
+    ],
+  );
+  const fromNode = vmap(
+    { kind: 'mask', value: ether('saddr'), mask: etherAddr(TAG_MAC_MASK) },
+    'ctsync_entering',
+  );
+  const fromPipe = { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes' } as const;
+  bridge.rule(CTSYNC_LEARN, 'a new TCP connection from another node', fromPipe, LONE_SYN, fromNode);
+  bridge.rule(
+    CTSYNC_LEARN,
+    'a UDP datagram from another node',
+    fromPipe,
+    eq(meta('l4proto'), proto('udp')),
+    fromNode,
+  );
+
+  bridge.chain(
+    CTSYNC_HAND_ON,
+    "forwards (strategy ctsync): a guest's reply carries its flow's entering node to the IP layer",
+    { type: 'filter', hook: 'input', priority: PRIORITY.filter, policy: 'accept' },
+    ["Frames to this node from its guests. The packet's priority holds the tag until ip prerouting."],
+  );
+  bridge.rule(
+    CTSYNC_HAND_ON,
+    'a reply of a flow learned above: priority = the tag of the node it entered',
+    { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes', negate: true },
+    {
+      kind: 'match',
+      left: meta('l4proto'),
+      op: 'eq',
+      right: { kind: 'anonymous-set', values: [proto('tcp'), proto('udp')] },
+    },
+    setField(
+      meta('priority'),
+      lookup(concat(ip('daddr'), l4('th', 'dport'), ip('saddr'), l4('th', 'sport')), 'ctsync_entered'),
+    ),
+  );
+}
+
+/** IP: a reply this node has no entry for goes to the entering node's address on its bridge. */
+function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, others: readonly Node[]): void {
+  const table = ipTable(ctx, node, plan);
+  const anycast = new Set(ctx.anycast);
+  const elements: Element[] = [];
+  for (const network of ctx.cluster.networks.filter((n) => anycast.has(n))) {
+    if (!network.nodeAddresses.has(node.name)) continue;
+    for (const n of others) {
+      const address = network.nodeAddresses.get(n.name);
+      if (address === undefined) continue;
+      elements.push({
+        key: [classid(n.tag), ifname(network.bridge)],
+        value: [v4(formatIPv4(address))],
+        comment: `networks.${network.name}.nodes.${n.name}`,
+      });
+    }
+  }
+  table.set({
+    name: 'ctsync_bounce_to',
+    comment: "forwards (strategy ctsync): entering node's tag . guest bridge -> its address there",
+    key: ['classid', 'ifname'],
+    value: ['ipv4_addr'],
+    interval: false,
+    elements,
+  });
+  const chain = { name: CTSYNC_BOUNCE };
+  table.chain(
+    chain.name,
+    'forwards (strategy ctsync): replies that outran the sync, to the entering node',
+    { type: 'filter', hook: 'prerouting', priority: PRIORITY.mangle, policy: 'accept' },
+    [
+      'After conntrack (-200): a reply with no replicated entry yet is INVALID (a SYN-ACK) or NEW.',
+      'A copy goes to the node the client entered, untracked; that node un-DNATs it from its own entry.',
+    ],
+  );
+  table.rule(
+    chain.name,
+    'forwards (ctsync): the entering node holds the flow',
+    ne(meta('priority'), classid(0)),
+    {
+      kind: 'match-set',
+      left: concat(ip('saddr'), meta('l4proto'), l4('th', 'sport')),
+      set: 'ctsync_targets',
+    },
+    eq(ct('state'), ctState('invalid', 'new')),
+    counter,
+    { kind: 'dup', to: lookup(concat(meta('priority'), meta('iifname')), 'ctsync_bounce_to') },
+    drop,
+  );
+}
