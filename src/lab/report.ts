@@ -39,7 +39,7 @@ function formatRun(report: LabReport, color: boolean, summary = true): string[] 
     r.replyFrom ?? '-',
     timeOf(r),
     r.enters ?? '-',
-    r.leaves ?? '-',
+    r.handshake ? `${r.leaves ?? '-'} (SYN-ACK ${r.handshake})` : (r.leaves ?? '-'),
   ]);
   const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: readonly string[], passed?: boolean) =>

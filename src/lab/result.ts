@@ -46,8 +46,10 @@ export interface CheckResult {
   readonly error?: string;
   /** The node the workstation's packets entered the cluster through (seen on the uplink). */
   readonly enters?: string;
-  /** The node packets toward the workstation left the cluster through. */
+  /** The node packets toward the workstation left the cluster through (the SYN-ACK aside). */
   readonly leaves?: string;
+  /** Where the TCP handshake's reply (SYN-ACK) left, when elsewhere: CT-SYNC's entering node. */
+  readonly handshake?: string;
   readonly clientPort: number;
   readonly evidence?: Evidence;
 }

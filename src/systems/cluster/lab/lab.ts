@@ -4,7 +4,13 @@ import type { HostPlan } from '../../../host/plan.ts';
 import { formatPath } from '../../../input/problem.ts';
 import { arpTableFulls, arpTableLimit, overflowProblem } from '../../../lab/neighbours.ts';
 import type { NamespaceRun } from '../../../lab/netns.ts';
-import { clearObservations, flowNodes, type Observations, readObservations } from '../../../lab/observe.ts';
+import {
+  clearObservations,
+  type FlowNodes,
+  flowNodes,
+  type Observations,
+  readObservations,
+} from '../../../lab/observe.ts';
 import type { Outcome } from '../../../lab/outcome.ts';
 import { reservePorts } from '../../../lab/ports.ts';
 import { requireLab } from '../../../lab/preflight.ts';
@@ -114,9 +120,6 @@ async function runProbes(
     return outcome ? [{ ...r, outcome }] : [];
   });
 }
-
-/** The nodes a flow used, as the upstream saw them. */
-type FlowNodes = { readonly enters?: string; readonly leaves?: string };
 
 /** Where a flow entered and left the cluster, from the upstream's observations of its client port. */
 function flowOf(
