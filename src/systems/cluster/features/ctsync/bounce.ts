@@ -75,10 +75,11 @@ export function compileBounce(ctx: ClusterContext, node: Node, plan: PlanBuilder
   if (pipes.length === 0) return;
   const others = ctx.cluster.nodes.filter((n) => n !== node);
   learnEntering(ctx, node, plan, pipes, others);
+  handOn(ctx, node, plan);
   bounceToEntering(ctx, node, plan, others);
 }
 
-/** Bridge: which node each flow from the pipes entered through, and its tag on the guest's replies. */
+/** Bridge: which node each flow from the pipes entered through. */
 function learnEntering(
   ctx: ClusterContext,
   node: Node,
@@ -147,6 +148,11 @@ function learnEntering(
     eq(meta('l4proto'), proto('udp')),
     fromNode,
   );
+}
+
+/** Bridge: a guest's reply of a learned flow carries the entering node's tag to the IP layer. */
+function handOn(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+  const bridge = bridgeTable(ctx, node, plan);
 
   bridge.chain(
     CTSYNC_HAND_ON,
