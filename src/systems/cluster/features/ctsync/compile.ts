@@ -5,13 +5,14 @@
 // table (no external cache), so a copy works the moment it lands: 0.2-0.6 ms after the first packet.
 //
 // What the races cost, and the rules that keep them harmless:
-//   the guest's SYN-ACK outruns the replication: it has no entry on its node and is dropped there,
-//     not sent un-NATed; the guest resends it after its initial RTO (1 s), when the entry is there.
+//   the guest's SYN-ACK outruns the replication: it has no entry on its node, so it goes back to
+//     the entering node, which un-DNATs it from its own entry (bounce.ts); one that node does not
+//     know either is dropped, never sent un-NATed, and the guest resends it after 1 s.
 //   the client's ACK outruns the replicated SYN_RECV on the entering node: it is INVALID, so DNAT
 //     skips it, and the node's own stack would answer RST. It is rewritten to the guest statelessly
 //     instead; dropped, it would cost a protocol where the server speaks first 2 s more.
-//   a UDP reply outruns the replication: it would open an un-NATed flow of its own; it is dropped,
-//     and the client's retry finds the entry.
+//   a UDP reply outruns the replication: it would open an un-NATed flow of its own; it goes back
+//     to the entering node the same way (dropped only when that is unknown too).
 
 import type { PlanBuilder, TableDraft } from '../../../../host/builder.ts';
 import {
@@ -115,8 +116,8 @@ function compileOutran(node: Node, table: TableDraft): void {
     'forwards (strategy ctsync): replies that outran the sync, guest node',
     { type: 'filter', hook: 'forward', priority: PRIORITY.filter, policy: 'accept' },
     [
-      "A reply from a forward's guest port with no replicated entry yet: a SYN-ACK is INVALID, a UDP",
-      'reply would start a flow of its own and leave un-NATed. Dropped, the guest or the client resends.',
+      "A reply from a forward's guest port with no replicated entry yet that ctsync-bounce could not send",
+      'back (no entering node known): a SYN-ACK is INVALID, a UDP reply would leave un-NATed. Dropped.',
     ],
   );
   table.rule(
