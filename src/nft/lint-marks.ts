@@ -28,7 +28,7 @@ export function unmaskedMark(s: Statement): string | undefined {
       case 'count-over':
         return [s.key];
       case 'update':
-        return [s.key, s.value];
+        return s.value ? [s.key, s.value] : [s.key];
       case 'vmap':
         return [s.key];
       case 'goto':

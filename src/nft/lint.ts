@@ -150,7 +150,9 @@ function references(s: Statement): References {
     case 'count-over':
       return { exprs: [s.key], set: s.set, as: 'set' };
     case 'update':
-      return { exprs: [s.key, s.value], set: s.set, as: 'map' };
+      return s.value
+        ? { exprs: [s.key, s.value], set: s.set, as: 'map' }
+        : { exprs: [s.key], set: s.set, as: 'set' };
     case 'vmap':
       return { exprs: [s.key], set: s.map, as: 'map' };
     case 'goto':

@@ -177,7 +177,7 @@ export function renderStatement(s: Statement): string {
     case 'count-over':
       return `add @${s.set} { ${renderExpr(s.key)} ct count over ${s.limit} }`;
     case 'update':
-      return `update @${s.set} { ${renderExpr(s.key)} : ${renderExpr(s.value)} }`;
+      return `update @${s.set} { ${renderExpr(s.key)}${s.value ? ` : ${renderExpr(s.value)}` : ''} }`;
     case 'vmap':
       return `${renderExpr(s.key)} vmap @${s.map}`;
     case 'verdict':

@@ -101,8 +101,8 @@ export type Statement =
   | { readonly kind: 'counter' }
   // add @set { key ct count over limit }: true while key has more than `limit` connections (nf_conncount)
   | { readonly kind: 'count-over'; readonly set: string; readonly key: Expr; readonly limit: number }
-  // update @map { key : value }: add the element or refresh its timeout (a map learned from traffic)
-  | { readonly kind: 'update'; readonly set: string; readonly key: Expr; readonly value: Expr }
+  // update @map { key : value } (or @set { key }): add the element or refresh its timeout (learned from traffic)
+  | { readonly kind: 'update'; readonly set: string; readonly key: Expr; readonly value?: Expr }
   | { readonly kind: 'notrack' }
   // dup to ADDRESS: a copy sent with ADDRESS as next hop (untracked), the packet itself goes on
   | { readonly kind: 'dup'; readonly to: Expr }
