@@ -53,6 +53,9 @@ export const CTSYNC_HAND_ON = 'ctsync-hand-on';
 export const CTSYNC_BOUNCE = 'ctsync-bounce';
 /** How long a flow's entering node is kept: far longer than a sync takes (under 1 ms). */
 export const BOUNCE_WINDOW_SECONDS = 2;
+/** The flows whose replies went back to the entering node: the ip table's set, kept this long. */
+export const OUTRAN = 'ctsync_outran';
+const OUTRAN_SECONDS = 60;
 /** Flows learned at once, at most: 2 s of 30,000 new flows a second. */
 const LEARNED_MAX = 65536;
 
@@ -195,6 +198,17 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
     }
   }
   table.set({
+    name: OUTRAN,
+    comment: 'forwards (strategy ctsync): client . port . guest . port of replies sent back, kept 60 s',
+    notes: [
+      'Which flows outran the sync here, for `nft list set` and the lab: a count per flow would cost more.',
+    ],
+    key: ['ipv4_addr', 'inet_service', 'ipv4_addr', 'inet_service'],
+    interval: false,
+    dynamic: { size: LEARNED_MAX, timeout: OUTRAN_SECONDS },
+    elements: [],
+  });
+  table.set({
     name: 'ctsync_bounce_to',
     comment: "forwards (strategy ctsync): entering node's tag . guest bridge -> its address there",
     key: ['classid', 'ifname'],
@@ -223,6 +237,11 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
     },
     eq(ct('state'), ctState('invalid', 'new')),
     counter,
+    {
+      kind: 'update',
+      set: OUTRAN,
+      key: concat(ip('daddr'), l4('th', 'dport'), ip('saddr'), l4('th', 'sport')),
+    },
     { kind: 'dup', to: lookup(concat(meta('priority'), meta('iifname')), 'ctsync_bounce_to') },
     drop,
   );
