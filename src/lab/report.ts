@@ -16,6 +16,13 @@ function timeOf(r: CheckResult): string {
   return r.tries !== undefined && r.tries > 1 ? `${time} (${r.tries} tries)` : time;
 }
 
+/** Where replies left; where the handshake's or those that outran the sync left, when elsewhere. */
+function leavesOf(r: CheckResult): string {
+  const leaves = r.leaves ?? '-';
+  if (r.handshake) return `${leaves} (SYN-ACK ${r.handshake})`;
+  return r.outran ? `${leaves} (outran the sync)` : leaves;
+}
+
 /** Checks that failed, before and after a cut, and held connections the cut broke: 0 is a pass. */
 export function failures(report: LabReport): number {
   const cut = report.afterCut;
@@ -39,7 +46,7 @@ function formatRun(report: LabReport, color: boolean, summary = true): string[] 
     r.replyFrom ?? '-',
     timeOf(r),
     r.enters ?? '-',
-    r.handshake ? `${r.leaves ?? '-'} (SYN-ACK ${r.handshake})` : (r.leaves ?? '-'),
+    leavesOf(r),
   ]);
   const widths = COLUMNS.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: readonly string[], passed?: boolean) =>

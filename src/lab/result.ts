@@ -50,6 +50,8 @@ export interface CheckResult {
   readonly leaves?: string;
   /** Where the TCP handshake's reply (SYN-ACK) left, when elsewhere: CT-SYNC's entering node. */
   readonly handshake?: string;
+  /** Replies of the flow were sent back to the entering node by design (CT-SYNC: they outran the sync). */
+  readonly outran?: boolean;
   readonly clientPort: number;
   readonly evidence?: Evidence;
 }

@@ -28,6 +28,11 @@ export interface Feature {
   labNeeds?(plans: readonly HostPlan[]): Reason[];
   /** Lab: the checks a spec without "checks:" gets for what the feature adds (after the forwards'). */
   derivedChecks?(cluster: Cluster): Check[];
+  /**
+   * Lab: the flows (client address:port) whose replies the feature sent back through the node the
+   * client entered, by design (CT-SYNC's replies that outran the sync): their LEAVES may name it.
+   */
+  replyDetours?(lab: LabInstance): ReadonlySet<string>;
   /** Lab: what the feature adds to the report after the checks (nothing when no node uses it). */
   report?(lab: LabInstance): ReportParts;
 }

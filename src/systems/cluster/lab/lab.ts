@@ -17,6 +17,7 @@ import { requireLab } from '../../../lab/preflight.ts';
 import { writeState } from '../../../lab/registry.ts';
 import type { CheckResult, Evidence, LabReport, ReportParts } from '../../../lab/result.ts';
 import { mapLimit, type Runner } from '../../../lab/run.ts';
+import { formatIPv4 } from '../../../util/ipv4.ts';
 import { plural } from '../../../util/plural.ts';
 import type { Fault } from '../../faults.ts';
 import { formatHostRef } from '../checks.ts';
@@ -28,7 +29,7 @@ import { buildLab, type LabInstance, labInstance } from './build.ts';
 import { gatherEvidence } from './evidence.ts';
 import { cutNode, probesWithout } from './failure.ts';
 import { clusterNeeds } from './needs.ts';
-import { judge, runProbe } from './probe.ts';
+import { type FlowSeen, judge, runProbe } from './probe.ts';
 import { defaultChecks, type Probe, probesOf, type ServerPorts, serversOf } from './probes.ts';
 import { holdConnection } from './survival.ts';
 import { labTopology, type Topology, UPSTREAM, WORKSTATION } from './topology.ts';
@@ -127,9 +128,10 @@ function flowOf(
   clientPort: number,
   seen: Observations,
   nodeOfMac: ReadonlyMap<string, string>,
-): FlowNodes {
+  detours: ReadonlySet<string>,
+): FlowSeen & FlowNodes {
   if (probe.port === undefined) return {};
-  return flowNodes(
+  const nodes = flowNodes(
     seen,
     {
       proto: probe.check.proto === 'udp' ? 'udp' : 'tcp',
@@ -139,12 +141,23 @@ function flowOf(
     },
     nodeOfMac,
   );
+  return detours.has(`${probe.client}:${clientPort}`) ? { ...nodes, outran: true } : nodes;
+}
+
+/** The flows the features sent back through their entering node, as workstation:port. */
+function replyDetours(lab: LabInstance): Set<string> {
+  const workstation = formatIPv4(lab.topology.workstation.address);
+  const flows = new Set<string>();
+  for (const feature of FEATURES)
+    for (const f of feature.replyDetours?.(lab) ?? [])
+      if (f.startsWith(`${workstation}:`)) flows.add(`${WORKSTATION}:${f.slice(workstation.length + 1)}`);
+  return flows;
 }
 
 function resultOf(
   run: ProbeRun,
   problems: string[],
-  flow: FlowNodes,
+  flow: FlowSeen & FlowNodes,
   evidence: Evidence | undefined,
 ): CheckResult {
   const c = run.probe.check;
@@ -181,6 +194,7 @@ export async function runChecks(
   const full = arpTableFulls() - fullBefore;
   const overflow = full > 0 ? overflowProblem(full, arpTableLimit()) : undefined;
   const seen = readObservations(lab.runner, lab.ns(UPSTREAM));
+  const detours = replyDetours(lab);
   // A bridged network's guest meets the upstream itself: its flows are seen at its own MAC.
   const nodeOfMac = new Map([
     ...Object.entries(state.uplinkMacs),
@@ -190,7 +204,7 @@ export async function runChecks(
   const results: CheckResult[] = [];
   let investigated = 0;
   for (const run of runs) {
-    const flow = flowOf(run.probe, run.clientPort, seen, nodeOfMac);
+    const flow = flowOf(run.probe, run.clientPort, seen, nodeOfMac, detours);
     const problems = judge(run.probe, run.outcome, flow);
     // A failure then may be the table's, not the path's: the evidence run below often passes.
     if (overflow && problems.length > 0) problems.push(overflow);
