@@ -10,7 +10,7 @@
 # destination are taken (Linux tries the even ones first), each connect() scans them all: the rate
 # fell from 4,500 to 200 a second after 56,000 connections with 4 ports and the default range.
 #   usage: connrate.py ADDRESS PORT CLIENTS SECONDS [PORTS]
-#   prints: {"connections", "per_second", "median_ms", "p90_ms", "failures", "errors", "seconds"}
+#   prints: {"connections", "per_second", "median_ms", "p90_ms", "p99_ms", "failures", "errors", "seconds"}
 # The server, run in the guest: connrate.py --serve PORT NAME [PORTS] answers every connection to
 # PORT..PORT+PORTS-1 at once with "NAME saw ADDR:PORT", as the lab's banner server does, then waits
 # for the client to close. The bench does not use the lab's server because it (socketserver) listens
@@ -66,6 +66,7 @@ async def main(address: str, port: int, clients: int, seconds: float, ports: int
         "per_second": round(len(ms) / elapsed, 1),
         "median_ms": quantile(0.5),
         "p90_ms": quantile(0.9),
+        "p99_ms": quantile(0.99),
         "failures": sum(errors.values()),
         "errors": dict(errors),
         "seconds": round(elapsed, 3),
