@@ -5,8 +5,10 @@
 // arrives 0.2-0.6 ms after it. Without a copy the reply cannot be un-DNATed here, and dropped, it
 // costs the guest's 1 s initial RTO. The entering node has the flow from the first packet on.
 //
-//   learn     bridge prerouting, frames from the pipes: a SYN (or a UDP datagram) routed by another
-//             node carries that node's guest-bridge MAC, hence its tag: flow -> tag, kept 2 s
+//   learn     bridge prerouting, frames from the pipes: a packet another node routed here carries
+//             that node's guest-bridge MAC, hence its tag: flow -> tag, kept 2 s after its last
+//             packet (each one renews it: a flow whose copy never came, NOTRACK mode losing a message,
+//             is still answered, through the entering node)
 //   hand on   bridge input, a guest's frame to this node: the reversed flow's tag into the packet's
 //             priority (skb->priority), the only field that crosses from the bridge to the IP layer
 //             besides the mark, which other software shares (F36) and nft 1.0.6 cannot write under
@@ -16,7 +18,7 @@
 //
 // Once the copy has landed (the usual case after the SYN-ACK) replies find it and leave through this
 // node as before; the bounce only ever takes what would have been dropped. A reply the entering node
-// does not know either (it failed, or the 2 s passed) is dropped there, as before.
+// does not know either (it failed) is dropped there, as before.
 import type { PlanBuilder } from '../../../../host/builder.ts';
 import {
   classid,
@@ -37,7 +39,6 @@ import {
   ne,
   PRIORITY,
   proto,
-  type Statement,
   setField,
   v4,
   vmap,
@@ -60,18 +61,7 @@ const OUTRAN_SECONDS = 60;
 const LEARNED_MAX = 65536;
 
 const enteredChain = (n: Node) => `ctsync-entered-${n.tag}`;
-
-/** `tcp flags & (fin|syn|rst|ack) == syn`: the first packet of a connection. */
-const LONE_SYN: Statement = {
-  kind: 'match',
-  left: {
-    kind: 'mask',
-    value: { kind: 'payload', header: 'tcp', field: 'flags' },
-    mask: { type: 'tcp_flags', value: ['fin', 'syn', 'rst', 'ack'] },
-  },
-  op: 'eq',
-  right: { kind: 'const', value: { type: 'tcp_flags', value: ['syn'] } },
-};
+const TCP_UDP = { kind: 'anonymous-set', values: [proto('tcp'), proto('udp')] } as const;
 
 export function compileBounce(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   const pipes = pipeDevices(ctx, node);
@@ -131,11 +121,12 @@ function learnEntering(
   }
   bridge.chain(
     CTSYNC_LEARN,
-    'forwards (strategy ctsync): the node each new flow entered through',
+    'forwards (strategy ctsync): the node each flow entered through',
     { type: 'filter', hook: 'prerouting', priority: PRIORITY.filter, policy: 'accept' },
     [
-      "A node routes a forward's first packet onto the guest bridge from its own MAC, which carries",
-      'its tag. Learned for TCP from the SYN, for UDP from every datagram (no first one to tell).',
+      "A node routes a forward's packets onto the guest bridge from its own MAC, which carries its",
+      "tag. Every packet renews the flow's 2 s, not only the first: a flow whose copy never came",
+      '(a sync message lost, NOTRACK mode does not resend) is answered through the entering node.',
     ],
   );
   const fromNode = vmap(
@@ -143,12 +134,11 @@ function learnEntering(
     'ctsync_entering',
   );
   const fromPipe = { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes' } as const;
-  bridge.rule(CTSYNC_LEARN, 'a new TCP connection from another node', fromPipe, LONE_SYN, fromNode);
   bridge.rule(
     CTSYNC_LEARN,
-    'a UDP datagram from another node',
+    'a TCP or UDP packet another node routed here',
     fromPipe,
-    eq(meta('l4proto'), proto('udp')),
+    { kind: 'match', left: meta('l4proto'), op: 'eq', right: TCP_UDP },
     fromNode,
   );
 }
@@ -167,12 +157,7 @@ function handOn(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
     CTSYNC_HAND_ON,
     'a reply of a flow learned above: priority = the tag of the node it entered',
     { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes', negate: true },
-    {
-      kind: 'match',
-      left: meta('l4proto'),
-      op: 'eq',
-      right: { kind: 'anonymous-set', values: [proto('tcp'), proto('udp')] },
-    },
+    { kind: 'match', left: meta('l4proto'), op: 'eq', right: TCP_UDP },
     setField(
       meta('priority'),
       lookup(concat(ip('daddr'), l4('th', 'dport'), ip('saddr'), l4('th', 'sport')), 'ctsync_entered'),
