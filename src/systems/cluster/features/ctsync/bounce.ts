@@ -5,16 +5,17 @@
 // arrives 0.2-0.6 ms after it. Without a copy the reply cannot be un-DNATed here, and dropped, it
 // costs the guest's 1 s initial RTO. The entering node has the flow from the first packet on.
 //
-//   learn     bridge prerouting, frames from the pipes: a packet another node routed here carries
-//             that node's guest-bridge MAC, hence its tag: flow -> tag, kept 2 s after its last
-//             packet (each one renews it: a flow whose copy never came, NOTRACK mode losing a message,
-//             is still answered, through the entering node)
+//   learn     bridge prerouting, frames from the pipes to a forward's guest port: a packet another
+//             node routed here carries that node's guest-bridge MAC: flow -> its tag, kept 2 s after
+//             its last packet (each one renews it: a flow whose copy never came, NOTRACK mode losing
+//             a message, is still answered, through the entering node)
 //   hand on   bridge input, a guest's frame to this node: the reversed flow's tag into the packet's
 //             priority (skb->priority), the only field that crosses from the bridge to the IP layer
 //             besides the mark, which other software shares (F36) and nft 1.0.6 cannot write under
-//             a mask from a map; ip_forward resets the priority from the TOS, so it goes no further
-//   bounce    ip prerouting after conntrack: a reply with no entry here (invalid, or new) is sent, as
-//             is, to the entering node's address on this bridge (dup to), and dropped here
+//             a mask from a map; ip_forward resets the priority from the TOS
+//   bounce    ip prerouting after conntrack: a reply with no entry here (invalid, or new) is sent to
+//             the entering node's address on this bridge (dup to: an untracked copy with that next
+//             hop, TTL one less, DF set, its priority still the tag), and dropped here
 //
 // Once the copy has landed (the usual case after the SYN-ACK) replies find it and leave through this
 // node as before; the bounce only ever takes what would have been dropped. A reply the entering node
@@ -38,7 +39,6 @@ import {
   meta,
   ne,
   PRIORITY,
-  proto,
   setField,
   v4,
   vmap,
@@ -47,7 +47,6 @@ import { formatIPv4 } from '../../../../util/ipv4.ts';
 import type { ClusterContext } from '../../compile/context.ts';
 import { bridgeTable, ipTable, pipeDevices } from '../../compile/tables.ts';
 import type { Node } from '../../model.ts';
-import { TAG_MAC_MASK, tagMacKey } from '../../tags.ts';
 
 export const CTSYNC_LEARN = 'ctsync-learn';
 export const CTSYNC_HAND_ON = 'ctsync-hand-on';
@@ -56,17 +55,33 @@ export const CTSYNC_BOUNCE = 'ctsync-bounce';
 export const BOUNCE_WINDOW_SECONDS = 2;
 /** The flows whose replies went back to the entering node: the ip table's set, kept this long. */
 export const OUTRAN = 'ctsync_outran';
-const OUTRAN_SECONDS = 60;
-/** Flows learned at once, at most: 2 s of 30,000 new flows a second. */
-const LEARNED_MAX = 65536;
+const OUTRAN_SECONDS = 30;
+/**
+ * Elements of either dynamic set: flows active through the pipes in the last 2 s, flows sent back
+ * in the last 30 s (8,700 new a second). Full, a set only stops learning; packets pass as before.
+ */
+const FLOWS_MAX = 262144;
 
 const enteredChain = (n: Node) => `ctsync-entered-${n.tag}`;
-const TCP_UDP = { kind: 'anonymous-set', values: [proto('tcp'), proto('udp')] } as const;
 
-export function compileBounce(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
+/** `targets`: the ctsync_targets elements (guest . proto . port), shared by every node. */
+export function compileBounce(
+  ctx: ClusterContext,
+  node: Node,
+  plan: PlanBuilder,
+  targets: readonly Element[],
+): void {
   const pipes = pipeDevices(ctx, node);
   if (pipes.length === 0) return;
   const others = ctx.cluster.nodes.filter((n) => n !== node);
+  const bridge = bridgeTable(ctx, node, plan);
+  bridge.set({
+    name: 'ctsync_targets',
+    comment: 'forwards (strategy ctsync): guest . proto . port (the ip table has the same)',
+    key: ['ipv4_addr', 'inet_proto', 'inet_service'],
+    interval: false,
+    elements: targets,
+  });
   learnEntering(ctx, node, plan, pipes, others);
   handOn(ctx, node, plan);
   bounceToEntering(ctx, node, plan, others);
@@ -94,17 +109,18 @@ function learnEntering(
     key: ['ipv4_addr', 'inet_service', 'ipv4_addr', 'inet_service'],
     value: ['classid'],
     interval: false,
-    dynamic: { size: LEARNED_MAX, timeout: BOUNCE_WINDOW_SECONDS },
+    dynamic: { size: FLOWS_MAX, timeout: BOUNCE_WINDOW_SECONDS },
     elements: [],
   });
+  // Each node's own MAC, whole: a guest free to change its MAC could forge a prefix.
   const byMac: Element[] = others.map((n) => ({
-    key: [etherAddr(tagMacKey(ctx.cluster.tagMacPrefix, n.tag))],
+    key: [etherAddr(n.bridgeMac)],
     value: [{ type: 'verdict', value: enteredChain(n) }],
     comment: `nodes.${n.name}`,
   }));
   bridge.set({
     name: 'ctsync_entering',
-    comment: "nodes.*: guest-bridge MAC prefix (its second octet is the node's tag) -> the chain learning it",
+    comment: "nodes.*: a node's guest-bridge MAC -> the chain learning its tag",
     key: ['ether_addr'],
     value: ['verdict'],
     interval: false,
@@ -129,17 +145,16 @@ function learnEntering(
       '(a sync message lost, NOTRACK mode does not resend) is answered through the entering node.',
     ],
   );
-  const fromNode = vmap(
-    { kind: 'mask', value: ether('saddr'), mask: etherAddr(TAG_MAC_MASK) },
-    'ctsync_entering',
-  );
-  const fromPipe = { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes' } as const;
   bridge.rule(
     CTSYNC_LEARN,
-    'a TCP or UDP packet another node routed here',
-    fromPipe,
-    { kind: 'match', left: meta('l4proto'), op: 'eq', right: TCP_UDP },
-    fromNode,
+    "a packet another node routed here, to a forward's guest port",
+    { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes' },
+    {
+      kind: 'match-set',
+      left: concat(ip('daddr'), meta('l4proto'), l4('th', 'dport')),
+      set: 'ctsync_targets',
+    },
+    vmap(ether('saddr'), 'ctsync_entering'),
   );
 }
 
@@ -155,9 +170,16 @@ function handOn(ctx: ClusterContext, node: Node, plan: PlanBuilder): void {
   );
   bridge.rule(
     CTSYNC_HAND_ON,
-    'a reply of a flow learned above: priority = the tag of the node it entered',
+    "a forward's reply: priority 0 (a guest's own is not a tag), then its flow's entering node",
+    // The bridge family hooks every bridge of the host: only frames to this node's guest bridges.
+    eq(ether('daddr'), etherAddr(node.bridgeMac)),
     { kind: 'match-set', left: meta('iifname'), set: 'ctsync_pipes', negate: true },
-    { kind: 'match', left: meta('l4proto'), op: 'eq', right: TCP_UDP },
+    {
+      kind: 'match-set',
+      left: concat(ip('saddr'), meta('l4proto'), l4('th', 'sport')),
+      set: 'ctsync_targets',
+    },
+    setField(meta('priority'), { kind: 'const', value: classid(0) }),
     setField(
       meta('priority'),
       lookup(concat(ip('daddr'), l4('th', 'dport'), ip('saddr'), l4('th', 'sport')), 'ctsync_entered'),
@@ -190,7 +212,7 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
     ],
     key: ['ipv4_addr', 'inet_service', 'ipv4_addr', 'inet_service'],
     interval: false,
-    dynamic: { size: LEARNED_MAX, timeout: OUTRAN_SECONDS },
+    dynamic: { size: FLOWS_MAX, timeout: OUTRAN_SECONDS },
     elements: [],
   });
   table.set({
@@ -201,9 +223,8 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
     interval: false,
     elements,
   });
-  const chain = { name: CTSYNC_BOUNCE };
   table.chain(
-    chain.name,
+    CTSYNC_BOUNCE,
     'forwards (strategy ctsync): replies that outran the sync, to the entering node',
     { type: 'filter', hook: 'prerouting', priority: PRIORITY.mangle, policy: 'accept' },
     [
@@ -212,7 +233,7 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
     ],
   );
   table.rule(
-    chain.name,
+    CTSYNC_BOUNCE,
     'forwards (ctsync): the entering node holds the flow',
     ne(meta('priority'), classid(0)),
     {
@@ -221,13 +242,14 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
       set: 'ctsync_targets',
     },
     eq(ct('state'), ctState('invalid', 'new')),
+    { kind: 'dup', to: lookup(concat(meta('priority'), meta('iifname')), 'ctsync_bounce_to') },
     counter,
+    // After the copy: a full set only leaves the flow off the record (and ctsync-forward drops this).
     {
       kind: 'update',
       set: OUTRAN,
       key: concat(ip('daddr'), l4('th', 'dport'), ip('saddr'), l4('th', 'sport')),
     },
-    { kind: 'dup', to: lookup(concat(meta('priority'), meta('iifname')), 'ctsync_bounce_to') },
     drop,
   );
 }

@@ -73,7 +73,7 @@ export function compileCtsync(ctx: ClusterContext, node: Node, plan: PlanBuilder
   });
 
   compileOutran(node, table);
-  compileBounce(ctx, node, plan);
+  compileBounce(ctx, node, plan, targets);
   const site: SyncSite = { ctx, node, plan, sync, network };
   compileSyncTraffic(site);
   compileSyncSettings(site);
