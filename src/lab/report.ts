@@ -20,7 +20,8 @@ function timeOf(r: CheckResult): string {
 function leavesOf(r: CheckResult): string {
   const leaves = r.leaves ?? '-';
   if (r.handshake) return `${leaves} (SYN-ACK ${r.handshake})`;
-  return r.outran ? `${leaves} (outran the sync)` : leaves;
+  const sentBack = r.outran && r.enters !== undefined && leaves.split('+').includes(r.enters);
+  return sentBack ? `${leaves} (outran the sync)` : leaves;
 }
 
 /** Checks that failed, before and after a cut, and held connections the cut broke: 0 is a pass. */

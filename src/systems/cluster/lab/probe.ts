@@ -186,6 +186,8 @@ function parseJson(text: string): unknown {
 export interface FlowSeen {
   readonly enters?: string;
   readonly leaves?: string;
+  /** Where the SYN-ACK left, when not where the other replies did. */
+  readonly handshake?: string;
   readonly outran?: boolean;
 }
 
@@ -240,5 +242,11 @@ export function judge(probe: Probe, outcome: Outcome, flow: FlowSeen): string[] 
     problems.push(
       `traffic to the workstation left through ${flow.leaves ?? 'no node'}, expected ${e.leaves}`,
     );
+  else if (
+    e.leaves !== undefined &&
+    flow.handshake &&
+    !leftThrough({ ...flow, leaves: flow.handshake }, e.leaves)
+  )
+    problems.push(`the SYN-ACK left through ${flow.handshake}, expected ${e.leaves}`);
   return problems;
 }
