@@ -151,6 +151,29 @@ const BENCHES: readonly Bench[] = [
       ),
     ],
   },
+  {
+    file: 'scale.bench.ts',
+    needs: needsRoot,
+    results: [
+      // strategy, path, measure: 10 forwards, 50,000 (200 in smoke), the ratio
+      ...['fullnat', 'stateless', 'ctsync'].flatMap((s) =>
+        ['foreign', 'local'].flatMap((path) =>
+          ['conn/s', 'trans/s', 'udp pps'].map(
+            (m) =>
+              new RegExp(
+                `^ {2}${s} +${path} +${m} +${number} +${number} +${number} {2}(?:met|NOT MET)$`,
+                'm',
+              ),
+          ),
+        ),
+      ),
+      // the large ruleset's load in a fresh namespace: time and nft's peak RSS
+      ...['fullnat', 'stateless', 'ctsync'].map(
+        (s) =>
+          new RegExp(`^ {2}${s} +node1 +[\\d,]+ forwards: nft -f ${number} ms, peak RSS ${number} MB`, 'm'),
+      ),
+    ],
+  },
 ];
 
 /** bench/ as it is on disk: every file with its size and modification time. */
