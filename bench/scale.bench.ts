@@ -23,10 +23,12 @@
 // Run: npm run bench:scale [-- --json]   (ROUNDS, FORWARDS, GUESTS, CONN_CLIENTS, CONN_SECONDS,
 // RR_CLIENTS, RR_SECONDS, UDP_SENDERS, UDP_SECONDS override; --smoke: one short round, 200 forwards
 // and 40 guests)
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FILES } from '../src/host/files.ts';
 import type { HostPlan } from '../src/host/plan.ts';
+import { PYTHON } from '../src/lab/agent.ts';
 import { compileCluster } from '../src/systems/cluster/compile/index.ts';
 import type { LabInstance } from '../src/systems/cluster/lab/build.ts';
 import { labUp, type Prepared, prepare } from '../src/systems/cluster/lab/lab.ts';
@@ -37,17 +39,7 @@ import { type LoadRun, loadFresh, mapElements } from './scale-load.ts';
 import { GUEST, largeSpec, type Makeup, OWN_FORWARDS, smallSpec } from './scale-spec.ts';
 import { connRun, type Load, type Run, rrRun, startServers, udpRun } from './scale-traffic.ts';
 import { SMOKE_LINE, setting, smoke } from './smoke.ts';
-import {
-  json,
-  machineInfo,
-  machineLine,
-  median,
-  note,
-  otherNamespaces,
-  out,
-  tempSpec,
-  warnOthers,
-} from './support.ts';
+import { json, median, note, otherNamespaces, out, sh, tempSpec, warnOthers } from './support.ts';
 
 const ROUNDS = setting('ROUNDS', 3, 1);
 const FORWARDS = setting('FORWARDS', 50_000, 200);
@@ -271,6 +263,20 @@ function printDetails(f: StrategyFigure): void {
       }
 }
 
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** The machine, with the tools this bench runs (support.ts's machineInfo asks iperf3, which it does not need). */
+function machineInfo() {
+  return {
+    cpus: Number(sh(['nproc'])),
+    kernel: sh(['uname', '-r']),
+    node: process.version,
+    nft: sh(['nft', '--version']),
+    python: sh([PYTHON, '--version']),
+    loadavg: loadavg(),
+  };
+}
+
 const started = performance.now();
 const machine = machineInfo();
 const others: number[] = [otherNamespaces()];
@@ -281,9 +287,12 @@ for (const s of STRATEGIES) {
   others.push(otherNamespaces());
 }
 const total = seconds(started);
+const loadEnd = loadavg();
 
 if (smoke) out(SMOKE_LINE);
-out(machineLine(machine));
+out(
+  `machine: ${machine.cpus} CPUs, kernel ${machine.kernel}, node ${machine.node}, ${machine.nft}, ${machine.python}, load ${machine.loadavg} at the start, ${loadEnd} at the end`,
+);
 warnOthers(others);
 const [first] = figures;
 const mk = first?.makeup;
@@ -317,7 +326,7 @@ for (const f of figures) printDetails(f);
 if (json)
   console.log(
     JSON.stringify(
-      { machine, otherNamespaces: others, seconds: total, load: LOAD, strategies: figures },
+      { machine, loadEnd, otherNamespaces: others, seconds: total, load: LOAD, strategies: figures },
       null,
       2,
     ),
