@@ -206,9 +206,10 @@ function bounceToEntering(ctx: ClusterContext, node: Node, plan: PlanBuilder, ot
   }
   table.set({
     name: OUTRAN,
-    comment: 'forwards (strategy ctsync): client . port . guest . port of replies sent back, kept 60 s',
+    comment: `forwards (strategy ctsync): client . port . guest . port of replies sent back, kept ${OUTRAN_SECONDS} s`,
     notes: [
-      'Which flows outran the sync here, for `nft list set` and the lab: a count per flow would cost more.',
+      'The flows whose replies outran the sync on this node (nft list set ip convergent ctsync_outran);',
+      'the lab reads it to tell a reply sent back from one that left through the wrong node.',
     ],
     key: ['ipv4_addr', 'inet_service', 'ipv4_addr', 'inet_service'],
     interval: false,
