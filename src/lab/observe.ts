@@ -5,6 +5,7 @@
 // (SYN-ACK) is kept apart: under CT-SYNC one that outruns the sync leaves through the entering node,
 // by design, while the flow's replies leave through the guest's node.
 import type { Runner } from './run.ts';
+import { setKeys } from './set-keys.ts';
 
 export const OBSERVER_TABLE = 'lab-observer';
 
@@ -58,35 +59,11 @@ export interface Observations {
 }
 
 export function readObservations(runner: Runner, upstreamNs: string): Observations {
-  const read = (set: string): Seen[] => {
-    const r = runner([
-      'ip',
-      'netns',
-      'exec',
-      upstreamNs,
-      'nft',
-      '-j',
-      'list',
-      'set',
-      'bridge',
-      OBSERVER_TABLE,
-      set,
-    ]);
-    if (r.code !== 0) return [];
-    const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-    const elems = doc.nftables.find((o) => o.set)?.set?.elem ?? [];
-    return elems.map((e) => {
-      // With a timeout each element is {elem: {val: {concat: [...]}, ...}}; without, {concat: [...]}.
-      const v = e as { elem?: { val: { concat: unknown[] } }; concat?: unknown[] };
-      const [proto, sport, dport, mac] = (v.elem?.val.concat ?? v.concat ?? []) as [
-        string,
-        number,
-        number,
-        string,
-      ];
+  const read = (set: string): Seen[] =>
+    setKeys(runner, upstreamNs, 'bridge', OBSERVER_TABLE, set).map((key) => {
+      const [proto, sport, dport, mac] = key as [string, number, number, string];
       return { proto, sport, dport, mac };
     });
-  };
   return {
     towardWorkstation: read('toward_workstation'),
     handshakeTowardWorkstation: read('handshake_toward_workstation'),

@@ -11,6 +11,7 @@ import { paced, seconds } from '../../../../lab/pace.ts';
 import { REQUIREMENTS, type Reason } from '../../../../lab/preflight.ts';
 import type { SyncStat } from '../../../../lab/result.ts';
 import { startDaemon } from '../../../../lab/servers.ts';
+import { setKeys } from '../../../../lab/set-keys.ts';
 import type { LabInstance } from '../../lab/build.ts';
 import { OUTRAN } from './bounce.ts';
 import { CONNTRACKD_PATHS } from './render.ts';
@@ -156,28 +157,8 @@ export function syncNeeds(plans: readonly HostPlan[]): Reason[] {
 /** The flows whose replies a node sent back to the entering node (its ctsync_outran), as client:port. */
 export function outranFlows(lab: LabInstance): Set<string> {
   const flows = new Set<string>();
-  for (const plan of lab.plans.filter((p) => p.conntrackd)) {
-    const r = lab.runner([
-      'ip',
-      'netns',
-      'exec',
-      lab.ns(plan.node),
-      'nft',
-      '-j',
-      'list',
-      'set',
-      'ip',
-      'convergent',
-      OUTRAN,
-    ]);
-    if (r.code !== 0) continue; // a node without forwards to bounce (no pipes) has no such set
-    const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-    for (const e of doc.nftables.find((o) => o.set)?.set?.elem ?? []) {
-      // With a timeout each element is {elem: {val: {concat: [...]}, ...}}.
-      const v = e as { elem?: { val: { concat: unknown[] } }; concat?: unknown[] };
-      const [client, port] = (v.elem?.val.concat ?? v.concat ?? []) as [string, number];
+  for (const plan of lab.plans.filter((p) => p.conntrackd))
+    for (const [client, port] of setKeys(lab.runner, lab.ns(plan.node), 'ip', 'convergent', OUTRAN))
       flows.add(`${client}:${port}`);
-    }
-  }
   return flows;
 }
