@@ -4,13 +4,7 @@ import type { HostPlan } from '../../../host/plan.ts';
 import { formatPath } from '../../../input/problem.ts';
 import { arpTableFulls, arpTableLimit, overflowProblem } from '../../../lab/neighbours.ts';
 import type { NamespaceRun } from '../../../lab/netns.ts';
-import {
-  clearObservations,
-  type FlowNodes,
-  flowNodes,
-  type Observations,
-  readObservations,
-} from '../../../lab/observe.ts';
+import { clearObservations, flowNodes, type Observations, readObservations } from '../../../lab/observe.ts';
 import type { Outcome } from '../../../lab/outcome.ts';
 import { reservePorts } from '../../../lab/ports.ts';
 import { requireLab } from '../../../lab/preflight.ts';
@@ -129,7 +123,7 @@ function flowOf(
   seen: Observations,
   nodeOfMac: ReadonlyMap<string, string>,
   detours: ReadonlySet<string>,
-): FlowSeen & FlowNodes {
+): FlowSeen {
   if (probe.port === undefined) return {};
   const nodes = flowNodes(
     seen,
@@ -144,20 +138,19 @@ function flowOf(
   return detours.has(`${probe.client}:${clientPort}`) ? { ...nodes, outran: true } : nodes;
 }
 
-/** The flows the features sent back through their entering node, as workstation:port. */
+/** The workstation's flows the features sent back through their entering node, as "workstation:port". */
 function replyDetours(lab: LabInstance): Set<string> {
-  const workstation = formatIPv4(lab.topology.workstation.address);
-  const flows = new Set<string>();
-  for (const feature of FEATURES)
-    for (const f of feature.replyDetours?.(lab) ?? [])
-      if (f.startsWith(`${workstation}:`)) flows.add(`${WORKSTATION}:${f.slice(workstation.length + 1)}`);
-  return flows;
+  const address = `${formatIPv4(lab.topology.workstation.address)}:`;
+  const flows = FEATURES.flatMap((f) => [...(f.replyDetours?.(lab) ?? [])]);
+  return new Set(
+    flows.filter((f) => f.startsWith(address)).map((f) => `${WORKSTATION}:${f.slice(address.length)}`),
+  );
 }
 
 function resultOf(
   run: ProbeRun,
   problems: string[],
-  flow: FlowSeen & FlowNodes,
+  flow: FlowSeen,
   evidence: Evidence | undefined,
 ): CheckResult {
   const c = run.probe.check;

@@ -6,6 +6,7 @@
 //   arp   probe.py arp: every MAC that answers "who has <address>"
 import { join } from 'node:path';
 import { AGENT_DIR, PYTHON } from '../../../lab/agent.ts';
+import type { FlowNodes } from '../../../lab/observe.ts';
 import { CLIENT_LIMIT_MS, clientFailure, type Outcome } from '../../../lab/outcome.ts';
 import { labPace, paced } from '../../../lab/pace.ts';
 import { formatIPv4 } from '../../../util/ipv4.ts';
@@ -183,11 +184,7 @@ function parseJson(text: string): unknown {
 }
 
 /** Where a check's flow entered and left, as the upstream saw it; `outran`: see CheckResult. */
-export interface FlowSeen {
-  readonly enters?: string;
-  readonly leaves?: string;
-  /** Where the SYN-ACK left, when not where the other replies did. */
-  readonly handshake?: string;
+export interface FlowSeen extends FlowNodes {
   readonly outran?: boolean;
 }
 
