@@ -66,37 +66,35 @@ export async function startServers(lab: LabInstance): Promise<void> {
 }
 
 export function connRun(lab: LabInstance, address: string, load: Load): Promise<Run> {
-  return throughNodes(lab, { enters: 1e4, leaves: 1e4 }, async () => {
-    const args = [address, CONN_PORT, load.connClients, load.connSeconds, CONN_PORTS].map(String);
-    const r = await labClient(lab, WORKSTATION, [PYTHON, CONNRATE, ...args], (load.connSeconds + 30) * 1000);
-    const doc = json<{
-      per_second: number;
-      median_ms: number | null;
-      failures: number;
-      errors: Record<string, number>;
-    }>(r, `connrate.py ${address}`);
-    return {
-      perSecond: doc.per_second,
-      latency: doc.median_ms ?? Number.NaN,
-      failures: doc.failures,
-      errors: doc.errors,
-    };
-  });
+  const args = [address, CONN_PORT, load.connClients, load.connSeconds, CONN_PORTS];
+  return clientRate(lab, `connrate.py ${address}`, [CONNRATE, ...args], load.connSeconds, 'median_ms');
 }
 
 export function rrRun(lab: LabInstance, address: string, load: Load): Promise<Run> {
+  const args = [address, RR_PORT, load.rrClients, load.rrSeconds];
+  return clientRate(lab, `rrate.py ${address}`, [RRATE, ...args], load.rrSeconds, 'median_us');
+}
+
+/** One run of a rate client in the workstation (connrate.py, rrate.py), which prints its figures as JSON. */
+function clientRate(
+  lab: LabInstance,
+  what: string,
+  argv: readonly (string | number)[],
+  seconds: number,
+  latencyKey: 'median_ms' | 'median_us',
+): Promise<Run> {
   return throughNodes(lab, { enters: 1e4, leaves: 1e4 }, async () => {
-    const args = [address, RR_PORT, load.rrClients, load.rrSeconds].map(String);
-    const r = await labClient(lab, WORKSTATION, [PYTHON, RRATE, ...args], (load.rrSeconds + 30) * 1000);
+    const r = await labClient(lab, WORKSTATION, [PYTHON, ...argv.map(String)], (seconds + 30) * 1000);
     const doc = json<{
       per_second: number;
-      median_us: number | null;
+      median_ms?: number | null;
+      median_us?: number | null;
       failures: number;
       errors: Record<string, number>;
-    }>(r, `rrate.py ${address}`);
+    }>(r, what);
     return {
       perSecond: doc.per_second,
-      latency: doc.median_us ?? Number.NaN,
+      latency: doc[latencyKey] ?? Number.NaN,
       failures: doc.failures,
       errors: doc.errors,
     };
